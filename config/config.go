@@ -1,0 +1,189 @@
+// Package config holds Vitrine's typed configuration: defaults in code, then a
+// YAML file, then VITRINE_* environment variables, then Validate.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the whole configuration. The yaml tags are the public key names
+// (DESIGN.md "Config keys"); environment names derive from them.
+type Config struct {
+	Server    Server    `yaml:"server"`
+	DataDir   string    `yaml:"data_dir"`
+	SecretKey string    `yaml:"secret_key"`
+	Log       Log       `yaml:"log"`
+	Admin     Admin     `yaml:"admin"`
+	Instagram Instagram `yaml:"instagram"`
+	Jobs      Jobs      `yaml:"jobs"`
+	Alerts    Alerts    `yaml:"alerts"`
+	Widget    Widget    `yaml:"widget"`
+
+	// Demo is set by the -demo flag, never by the file: it relaxes the
+	// requirements that only a real Instagram app can satisfy.
+	Demo bool `yaml:"-"`
+}
+
+type Server struct {
+	Addr           string   `yaml:"addr"`
+	PublicURL      string   `yaml:"public_url"`
+	TrustedProxies []string `yaml:"trusted_proxies"`
+}
+
+type Log struct {
+	Level  string `yaml:"level"`
+	Format string `yaml:"format"`
+}
+
+type Admin struct {
+	PasswordHash string   `yaml:"password_hash"`
+	SessionTTL   Duration `yaml:"session_ttl"`
+}
+
+type Instagram struct {
+	ClientID     string   `yaml:"client_id"`
+	ClientSecret string   `yaml:"client_secret"`
+	Scopes       []string `yaml:"scopes"`
+	AuthURL      string   `yaml:"auth_url"`
+	TokenURL     string   `yaml:"token_url"`
+	GraphURL     string   `yaml:"graph_url"`
+	GraphVersion string   `yaml:"graph_version"`
+	Timeout      Duration `yaml:"timeout"`
+}
+
+type Jobs struct {
+	Validate      string   `yaml:"validate"`
+	Sync          string   `yaml:"sync"`
+	RefreshBefore Duration `yaml:"refresh_before"`
+}
+
+type Alerts struct {
+	WebhookURL    string   `yaml:"webhook_url"`
+	WebhookSecret string   `yaml:"webhook_secret"`
+	SMTP          SMTP     `yaml:"smtp"`
+	RemindEvery   Duration `yaml:"remind_every"`
+}
+
+type SMTP struct {
+	Host     string   `yaml:"host"`
+	Port     int      `yaml:"port"`
+	Username string   `yaml:"username"`
+	Password string   `yaml:"password"`
+	From     string   `yaml:"from"`
+	To       []string `yaml:"to"`
+	StartTLS bool     `yaml:"starttls"`
+}
+
+type Widget struct {
+	Count          int      `yaml:"count"`
+	Columns        int      `yaml:"columns"`
+	Captions       bool     `yaml:"captions"`
+	MaxPosts       int      `yaml:"max_posts"`
+	AllowedOrigins []string `yaml:"allowed_origins"`
+	FrameAncestors []string `yaml:"frame_ancestors"`
+	Placeholder    string   `yaml:"placeholder"`
+}
+
+// Default returns the configuration used before any file or environment is
+// read. Every default is safe: loopback only, nothing sent anywhere.
+func Default() Config {
+	return Config{
+		Server:  Server{Addr: "127.0.0.1:8080"},
+		DataDir: "data",
+		Log:     Log{Level: "info", Format: "text"},
+		Admin:   Admin{SessionTTL: Duration(12 * hour)},
+		Instagram: Instagram{
+			Scopes:       []string{"instagram_business_basic"},
+			AuthURL:      "https://www.instagram.com/oauth/authorize",
+			TokenURL:     "https://api.instagram.com/oauth/access_token",
+			GraphURL:     "https://graph.instagram.com",
+			GraphVersion: "v24.0",
+			Timeout:      Duration(10 * second),
+		},
+		Jobs: Jobs{
+			Validate:      "@every 1h",
+			Sync:          "@every 15m",
+			RefreshBefore: Duration(30 * day),
+		},
+		Alerts: Alerts{
+			SMTP:        SMTP{Port: 587, StartTLS: true},
+			RemindEvery: Duration(24 * hour),
+		},
+		Widget: Widget{
+			Count:          12,
+			Columns:        3,
+			MaxPosts:       100,
+			AllowedOrigins: []string{"*"},
+			FrameAncestors: []string{"*"},
+			Placeholder:    "New posts are on their way.",
+		},
+	}
+}
+
+// Load reads the configuration: defaults, then the YAML file at path (skipped
+// when path is ""), then VITRINE_* variables from the process environment.
+// It does not validate: callers apply flags first, then call Validate.
+func Load(path string) (*Config, error) {
+	return LoadEnv(path, os.Environ())
+}
+
+// LoadEnv is Load with an explicit environment ("KEY=value" entries), so
+// tests need not touch the process environment.
+func LoadEnv(path string, environ []string) (*Config, error) {
+	cfg := Default()
+	if path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("config: read %s: %w", path, unwrapPathError(err))
+		}
+		if err := decodeYAML(data, &cfg); err != nil {
+			return nil, fmt.Errorf("config: %s: %w", filepath.Base(path), err)
+		}
+	}
+	if err := applyEnv(&cfg, environ); err != nil {
+		return nil, err
+	}
+	return &cfg, nil
+}
+
+// decodeYAML decodes strictly: a misspelt key is an error, not a silent
+// default, because a typo in "client_secret" should not surface hours later
+// as a failed OAuth exchange.
+func decodeYAML(data []byte, cfg *Config) error {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	err := dec.Decode(cfg)
+	if err == nil || errors.Is(err, io.EOF) {
+		return nil
+	}
+	var typeErr *yaml.TypeError
+	if errors.As(err, &typeErr) {
+		msgs := make([]string, len(typeErr.Errors))
+		for i, m := range typeErr.Errors {
+			msgs[i] = friendlyYAMLError(m)
+		}
+		return errors.New(strings.Join(msgs, "; "))
+	}
+	return err
+}
+
+// unwrapPathError drops the path an *os.PathError repeats, since the caller
+// already names the file.
+func unwrapPathError(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}

@@ -1,0 +1,366 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+	"gopkg.in/yaml.v3"
+)
+
+const examplePath = "../config.example.yaml"
+
+func writeConfig(t *testing.T, body string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "vitrine.yaml")
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func problemKeys(t *testing.T, err error) []string {
+	t.Helper()
+	var cerr *Error
+	if !errors.As(err, &cerr) {
+		t.Fatalf("want *config.Error, got %T: %v", err, err)
+	}
+	var keys []string
+	for _, p := range cerr.Problems {
+		keys = append(keys, p.Key)
+	}
+	return keys
+}
+
+func TestExampleLoadsAsIsAndShowsTheDefaults(t *testing.T) {
+	cfg, err := LoadEnv(examplePath, nil)
+	if err != nil {
+		t.Fatalf("example does not load: %v", err)
+	}
+	// Compared as YAML so an empty list in the file equals a nil slice.
+	if got, want := asYAML(t, *cfg), asYAML(t, Default()); got != want {
+		t.Errorf("example values drifted from the defaults in code:\n example:\n%s\n default:\n%s", got, want)
+	}
+	cfg.Demo = true
+	if err := cfg.Validate(); err != nil {
+		t.Errorf("example does not validate with -demo: %v", err)
+	}
+}
+
+func TestExampleNeedsOnlyTheSecretsForRealUse(t *testing.T) {
+	cfg, err := LoadEnv(examplePath, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := problemKeys(t, cfg.Validate())
+	want := []string{"admin.password_hash", "instagram.client_id", "instagram.client_secret", "server.public_url"}
+	if !slices.Equal(got, want) {
+		t.Errorf("problems = %v, want %v", got, want)
+	}
+}
+
+func TestExampleDocumentsEveryKey(t *testing.T) {
+	data, err := os.ReadFile(examplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		t.Fatal(err)
+	}
+	documented := map[string]bool{}
+	var walk func(n *yaml.Node, prefix string)
+	walk = func(n *yaml.Node, prefix string) {
+		if n.Kind == yaml.DocumentNode {
+			walk(n.Content[0], prefix)
+			return
+		}
+		if n.Kind != yaml.MappingNode {
+			return
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			key := n.Content[i].Value
+			if prefix != "" {
+				key = prefix + "." + key
+			}
+			if n.Content[i+1].Kind == yaml.MappingNode {
+				walk(n.Content[i+1], key)
+				continue
+			}
+			documented[key] = true
+		}
+	}
+	walk(&root, "")
+	for _, key := range Keys() {
+		if !documented[key] {
+			t.Errorf("config.example.yaml lacks %s", key)
+		}
+	}
+	lines := strings.Split(string(data), "\n")
+	for i, line := range lines {
+		trimmed := strings.TrimSpace(line)
+		if trimmed == "" || strings.HasPrefix(trimmed, "#") || strings.HasSuffix(trimmed, ":") {
+			continue
+		}
+		// Each leaf sits under a comment, directly or as part of a small
+		// group of related keys that one comment explains.
+		commented := false
+		for j := i - 1; j >= 0 && j >= i-4; j-- {
+			if strings.HasPrefix(strings.TrimSpace(lines[j]), "#") {
+				commented = true
+				break
+			}
+		}
+		if !commented {
+			t.Errorf("config.example.yaml line %d (%s) has no comment near it", i+1, trimmed)
+		}
+	}
+}
+
+func TestThreeMistakesAreAllReportedByKey(t *testing.T) {
+	path := writeConfig(t, `
+server:
+  addr: "no-port-here"
+  public_url: https://gallery.example.com
+instagram:
+  client_id: "123"
+  graph_version: "24"
+widget:
+  columns: 40
+`)
+	cfg, err := LoadEnv(path, []string{"VITRINE_INSTAGRAM_CLIENT_SECRET=s3cret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Demo = false
+	cfg.Admin.PasswordHash = mustHash(t, "pw")
+	err = cfg.Validate()
+	got := problemKeys(t, err)
+	want := []string{"instagram.graph_version", "server.addr", "widget.columns"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("problems = %v, want %v (%v)", got, want, err)
+	}
+	for _, key := range want {
+		if !strings.Contains(err.Error(), key+": ") {
+			t.Errorf("message does not name %s:\n%s", key, err)
+		}
+	}
+}
+
+func mustHash(t *testing.T, pw string) string {
+	t.Helper()
+	h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(h)
+}
+
+func TestUnknownKeyNamesTheFullPathAndLine(t *testing.T) {
+	path := writeConfig(t, "instagram:\n  client_id: x\n  clientsecret: y\n")
+	_, err := LoadEnv(path, nil)
+	if err == nil {
+		t.Fatal("a misspelt key loaded silently")
+	}
+	if !strings.Contains(err.Error(), `line 3: unknown key "instagram.clientsecret"`) {
+		t.Errorf("unclear error: %v", err)
+	}
+	if strings.Contains(err.Error(), "y\n") {
+		t.Errorf("error echoes the value: %v", err)
+	}
+}
+
+func TestBadFilesGiveClearErrors(t *testing.T) {
+	cases := map[string]struct{ body, want string }{
+		"syntax":   {"server: [unclosed", "vitrine.yaml: yaml:"},
+		"type":     {"widget:\n  count: lots\n", "line 2"},
+		"duration": {"admin:\n  session_ttl: forever\n", `invalid duration "forever"`},
+		"scalar":   {"just a string\n", "vitrine.yaml"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, err := LoadEnv(writeConfig(t, tc.body), nil)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err = %v, want it to contain %q", err, tc.want)
+			}
+		})
+	}
+	if _, err := LoadEnv(filepath.Join(t.TempDir(), "missing.yaml"), nil); err == nil || !strings.Contains(err.Error(), "no such file") {
+		t.Errorf("missing file: %v", err)
+	}
+}
+
+func TestEmptyFileMeansDefaults(t *testing.T) {
+	cfg, err := LoadEnv(writeConfig(t, "# nothing yet\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if asYAML(t, *cfg) != asYAML(t, Default()) {
+		t.Error("empty file changed the defaults")
+	}
+}
+
+func TestEnvironmentOverridesTheFile(t *testing.T) {
+	path := writeConfig(t, "instagram:\n  client_id: from-file\n  client_secret: file-secret\nwidget:\n  count: 4\n")
+	secretFile := filepath.Join(t.TempDir(), "smtp-password")
+	if err := os.WriteFile(secretFile, []byte("mail-pass\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := LoadEnv(path, []string{
+		"VITRINE_INSTAGRAM_CLIENT_SECRET=env-secret",
+		"VITRINE_WIDGET_COUNT=9",
+		"VITRINE_WIDGET_CAPTIONS=true",
+		"VITRINE_JOBS_REFRESH_BEFORE=20d",
+		"VITRINE_ALERTS_SMTP_TO=ops@example.com, owner@example.com",
+		"VITRINE_ALERTS_SMTP_PASSWORD_FILE=" + secretFile,
+		"VITRINE_CONFIG=/ignored/here",
+		"UNRELATED=1",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"client_id from file", cfg.Instagram.ClientID, "from-file"},
+		{"client_secret from env", cfg.Instagram.ClientSecret, "env-secret"},
+		{"count", cfg.Widget.Count, 9},
+		{"captions", cfg.Widget.Captions, true},
+		{"refresh_before", cfg.Jobs.RefreshBefore.Std(), 20 * 24 * time.Hour},
+		{"smtp.to", cfg.Alerts.SMTP.To, []string{"ops@example.com", "owner@example.com"}},
+		{"smtp.password from _FILE", cfg.Alerts.SMTP.Password, "mail-pass"},
+	}
+	for _, c := range checks {
+		if !reflect.DeepEqual(c.got, c.want) {
+			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
+		}
+	}
+}
+
+func TestBadEnvironmentIsNamedAndNeverEchoed(t *testing.T) {
+	_, err := LoadEnv("", []string{
+		"VITRINE_WIDGET_COUNT=twelve-secret",
+		"VITRINE_INSTAGRAM_CLIENTSECRET=oops-secret",
+		"VITRINE_ADMIN_SESSION_TTL=soon-secret",
+		"VITRINE_SECRET_KEY_FILE=/does/not/exist",
+	})
+	got := problemKeys(t, err)
+	want := []string{"VITRINE_WIDGET_COUNT", "VITRINE_INSTAGRAM_CLIENTSECRET", "VITRINE_ADMIN_SESSION_TTL", "VITRINE_SECRET_KEY_FILE"}
+	if !slices.Equal(got, want) {
+		t.Errorf("problems = %v, want %v", got, want)
+	}
+	if strings.Contains(err.Error(), "-secret") {
+		t.Errorf("error echoes a value: %v", err)
+	}
+}
+
+func TestEnvAndFileVariantTogetherIsAnError(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "s")
+	os.WriteFile(f, []byte("x"), 0o600)
+	_, err := LoadEnv("", []string{"VITRINE_INSTAGRAM_CLIENT_SECRET=a", "VITRINE_INSTAGRAM_CLIENT_SECRET_FILE=" + f})
+	if err == nil || !strings.Contains(err.Error(), "use one") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestValidateRejectsEachBadValue(t *testing.T) {
+	cases := []struct {
+		key    string
+		mutate func(*Config)
+	}{
+		{"server.public_url", func(c *Config) { c.Server.PublicURL = "gallery.example.com" }},
+		{"server.trusted_proxies", func(c *Config) { c.Server.TrustedProxies = []string{"proxy.local"} }},
+		{"data_dir", func(c *Config) { c.DataDir = " " }},
+		{"secret_key", func(c *Config) { c.SecretKey = "too-short" }},
+		{"log.level", func(c *Config) { c.Log.Level = "loud" }},
+		{"admin.password_hash", func(c *Config) { c.Admin.PasswordHash = "plaintext" }},
+		{"admin.session_ttl", func(c *Config) { c.Admin.SessionTTL = 0 }},
+		{"instagram.scopes", func(c *Config) { c.Instagram.Scopes = []string{"a,b"} }},
+		{"instagram.token_url", func(c *Config) { c.Instagram.TokenURL = "/oauth" }},
+		{"instagram.timeout", func(c *Config) { c.Instagram.Timeout = 0 }},
+		{"jobs.sync", func(c *Config) { c.Jobs.Sync = "every quarter hour" }},
+		{"jobs.refresh_before", func(c *Config) { c.Jobs.RefreshBefore = Duration(59 * day) }},
+		{"alerts.webhook_url", func(c *Config) { c.Alerts.WebhookURL = "ftp://x" }},
+		{"alerts.smtp.to", func(c *Config) { c.Alerts.SMTP.Host = "mail"; c.Alerts.SMTP.From = "a@b.c" }},
+		{"widget.count", func(c *Config) { c.Widget.Count = 500 }},
+		{"widget.allowed_origins", func(c *Config) { c.Widget.AllowedOrigins = []string{"https://x.com/path"} }},
+		{"widget.frame_ancestors", func(c *Config) { c.Widget.FrameAncestors = []string{"x; script-src *"} }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.key, func(t *testing.T) {
+			cfg := Default()
+			cfg.Server.PublicURL = "https://gallery.example.com"
+			cfg.Admin.PasswordHash = mustHash(t, "pw")
+			cfg.Instagram.ClientID, cfg.Instagram.ClientSecret = "1", "s"
+			if err := cfg.Validate(); err != nil {
+				t.Fatalf("baseline invalid: %v", err)
+			}
+			tc.mutate(&cfg)
+			if got := problemKeys(t, cfg.Validate()); !slices.Equal(got, []string{tc.key}) {
+				t.Errorf("problems = %v, want [%s]", got, tc.key)
+			}
+		})
+	}
+}
+
+func TestSecretKeyEncodings(t *testing.T) {
+	for _, k := range []string{
+		strings.Repeat("ab", 32),
+		"q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJq80=",
+		"q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJq80",
+	} {
+		if !validSecretKey(k) {
+			t.Errorf("%q rejected", k)
+		}
+	}
+}
+
+func TestDerivedValues(t *testing.T) {
+	cfg := Default()
+	cfg.Server.PublicURL = "https://example.com/gallery/"
+	if got := cfg.RedirectURI(); got != "https://example.com/gallery/admin/callback" {
+		t.Errorf("RedirectURI = %s", got)
+	}
+	if !cfg.SecureCookies() {
+		t.Error("https public_url should mean secure cookies")
+	}
+	cfg.Server.PublicURL = "http://127.0.0.1:8080"
+	if cfg.SecureCookies() {
+		t.Error("http public_url cannot use secure cookies")
+	}
+}
+
+func FuzzLoad(f *testing.F) {
+	example, _ := os.ReadFile(examplePath)
+	f.Add(string(example))
+	f.Add("server:\n  addr: x\n")
+	f.Add("widget: [1, 2]\n")
+	f.Add("admin:\n  session_ttl: 99999999999999999999d\n")
+	f.Fuzz(func(t *testing.T, body string) {
+		path := filepath.Join(t.TempDir(), "c.yaml")
+		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := LoadEnv(path, nil)
+		if err != nil {
+			return
+		}
+		_ = cfg.Validate()
+	})
+}
+
+func asYAML(t *testing.T, cfg Config) string {
+	t.Helper()
+	out, err := yaml.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out)
+}

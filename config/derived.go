@@ -1,0 +1,25 @@
+package config
+
+import (
+	"net/url"
+	"path/filepath"
+	"strings"
+)
+
+// RedirectURI is the OAuth redirect URI: registered in the Meta app and sent,
+// byte for byte the same, in both the authorize and the exchange requests.
+func (c *Config) RedirectURI() string {
+	return strings.TrimRight(c.Server.PublicURL, "/") + "/admin/callback"
+}
+
+// SecureCookies reports whether cookies should carry the Secure flag.
+func (c *Config) SecureCookies() bool {
+	u, err := url.Parse(c.Server.PublicURL)
+	return err == nil && u.Scheme == "https"
+}
+
+// DatabasePath is the SQLite file inside data_dir.
+func (c *Config) DatabasePath() string { return filepath.Join(c.DataDir, "vitrine.db") }
+
+// MediaDir holds the mirrored images.
+func (c *Config) MediaDir() string { return filepath.Join(c.DataDir, "media") }

@@ -1,0 +1,228 @@
+package config
+
+import (
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/mail"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/robfig/cron/v3"
+	"golang.org/x/crypto/bcrypt"
+)
+
+// Problem is one thing wrong with the configuration, named by its key (or
+// its environment variable when it came from there).
+type Problem struct {
+	Key string
+	Msg string
+}
+
+func (p Problem) String() string { return p.Key + ": " + p.Msg }
+
+// Error carries every problem found at once, so a person fixes the file in
+// one pass instead of one restart per mistake.
+type Error struct {
+	Problems []Problem
+}
+
+func (e *Error) Error() string {
+	lines := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		lines[i] = p.String()
+	}
+	if len(lines) == 1 {
+		return "config: " + lines[0]
+	}
+	return fmt.Sprintf("config: %d problems:\n  %s", len(lines), strings.Join(lines, "\n  "))
+}
+
+var graphVersionRE = regexp.MustCompile(`^v[0-9]+\.[0-9]+$`)
+
+// Validate checks every setting and reports all problems together.
+func (c *Config) Validate() error {
+	var ps problems
+
+	if _, port, err := net.SplitHostPort(c.Server.Addr); err != nil {
+		ps.add("server.addr", "must be host:port, e.g. 127.0.0.1:8080")
+	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		ps.add("server.addr", "port must be a number between 0 and 65535")
+	}
+	switch {
+	case c.Server.PublicURL == "" && !c.Demo:
+		ps.add("server.public_url", "required: the https address people and Instagram reach Vitrine at (the OAuth redirect URI is built from it)")
+	case c.Server.PublicURL != "":
+		if u, err := url.Parse(c.Server.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			ps.add("server.public_url", "must be an absolute http(s) URL such as https://example.com")
+		} else if u.RawQuery != "" || u.Fragment != "" {
+			ps.add("server.public_url", "must not carry a query or fragment")
+		}
+	}
+	for _, p := range c.Server.TrustedProxies {
+		if net.ParseIP(p) == nil {
+			if _, _, err := net.ParseCIDR(p); err != nil {
+				ps.add("server.trusted_proxies", fmt.Sprintf("%q is not an IP address or CIDR range", p))
+			}
+		}
+	}
+
+	if strings.TrimSpace(c.DataDir) == "" {
+		ps.add("data_dir", "required: the directory for the database, secret key and mirrored images")
+	}
+	if c.SecretKey != "" && !validSecretKey(c.SecretKey) {
+		ps.add("secret_key", "must be 32 random bytes, base64 or hex encoded (e.g. openssl rand -base64 32)")
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		ps.add("log.level", "must be one of debug, info, warn, error")
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		ps.add("log.format", "must be text or json")
+	}
+
+	if c.Admin.PasswordHash == "" {
+		if !c.Demo {
+			ps.add("admin.password_hash", "required unless -demo: run `vitrine hash-password` and paste its output")
+		}
+	} else if _, err := bcrypt.Cost([]byte(c.Admin.PasswordHash)); err != nil {
+		ps.add("admin.password_hash", "is not a bcrypt hash: run `vitrine hash-password` and paste its output")
+	}
+	if c.Admin.SessionTTL.Std() < time.Minute || c.Admin.SessionTTL.Std() > 30*day {
+		ps.add("admin.session_ttl", "must be between 1m and 30d")
+	}
+
+	ig := c.Instagram
+	if ig.ClientID == "" && !c.Demo {
+		ps.add("instagram.client_id", "required unless -demo: the Instagram app ID from your Meta app (not the Facebook app ID)")
+	}
+	if ig.ClientSecret == "" && !c.Demo {
+		ps.add("instagram.client_secret", "required unless -demo: the Instagram app secret (prefer VITRINE_INSTAGRAM_CLIENT_SECRET)")
+	}
+	if len(ig.Scopes) == 0 {
+		ps.add("instagram.scopes", "at least one scope is required, normally instagram_business_basic")
+	}
+	for _, s := range ig.Scopes {
+		if s == "" || strings.ContainsAny(s, ", ") {
+			ps.add("instagram.scopes", "list each scope as its own item, without commas or spaces")
+			break
+		}
+	}
+	for key, raw := range map[string]string{"instagram.auth_url": ig.AuthURL, "instagram.token_url": ig.TokenURL, "instagram.graph_url": ig.GraphURL} {
+		if u, err := url.Parse(raw); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			ps.add(key, "must be an absolute http(s) URL")
+		}
+	}
+	if !graphVersionRE.MatchString(ig.GraphVersion) {
+		ps.add("instagram.graph_version", "must look like v24.0")
+	}
+	if ig.Timeout.Std() < 100*time.Millisecond || ig.Timeout.Std() > 5*time.Minute {
+		ps.add("instagram.timeout", "must be between 100ms and 5m")
+	}
+
+	parser := cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+	for key, spec := range map[string]string{"jobs.validate": c.Jobs.Validate, "jobs.sync": c.Jobs.Sync} {
+		if _, err := parser.Parse(spec); err != nil {
+			ps.add(key, fmt.Sprintf("not a schedule (%v); use e.g. \"@every 15m\" or \"*/15 * * * *\"", err))
+		}
+	}
+	// Instagram refuses to refresh a token younger than 24 h and tokens live
+	// 60 days, so anything outside this window can never refresh in time.
+	if rb := c.Jobs.RefreshBefore.Std(); rb < day || rb > 58*day {
+		ps.add("jobs.refresh_before", "must be between 1d and 58d (tokens live 60 days and can be refreshed after 24 h)")
+	}
+
+	if c.Alerts.WebhookURL != "" {
+		if u, err := url.Parse(c.Alerts.WebhookURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			ps.add("alerts.webhook_url", "must be an absolute http(s) URL")
+		}
+	}
+	if c.Alerts.WebhookSecret != "" && c.Alerts.WebhookURL == "" {
+		ps.add("alerts.webhook_secret", "set without alerts.webhook_url")
+	}
+	if smtp := c.Alerts.SMTP; smtp.Host != "" {
+		if smtp.Port < 1 || smtp.Port > 65535 {
+			ps.add("alerts.smtp.port", "must be between 1 and 65535")
+		}
+		if _, err := mail.ParseAddress(smtp.From); err != nil {
+			ps.add("alerts.smtp.from", "required when alerts.smtp.host is set: a mail address")
+		}
+		if len(smtp.To) == 0 {
+			ps.add("alerts.smtp.to", "required when alerts.smtp.host is set: at least one address")
+		}
+		for _, to := range smtp.To {
+			if _, err := mail.ParseAddress(to); err != nil {
+				ps.add("alerts.smtp.to", fmt.Sprintf("%q is not a mail address", to))
+			}
+		}
+		if smtp.Password != "" && smtp.Username == "" {
+			ps.add("alerts.smtp.username", "required when alerts.smtp.password is set")
+		}
+	}
+	if c.Alerts.RemindEvery.Std() < time.Minute {
+		ps.add("alerts.remind_every", "must be at least 1m")
+	}
+
+	w := c.Widget
+	if w.MaxPosts < 1 || w.MaxPosts > 1000 {
+		ps.add("widget.max_posts", "must be between 1 and 1000")
+	}
+	if w.Count < 1 || w.Count > w.MaxPosts {
+		ps.add("widget.count", "must be between 1 and widget.max_posts")
+	}
+	if w.Columns < 1 || w.Columns > 12 {
+		ps.add("widget.columns", "must be between 1 and 12")
+	}
+	for _, o := range w.AllowedOrigins {
+		if o == "*" {
+			continue
+		}
+		if u, err := url.Parse(o); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" {
+			ps.add("widget.allowed_origins", fmt.Sprintf("%q is not an origin such as https://example.com (or *)", o))
+		}
+	}
+	for _, src := range w.FrameAncestors {
+		if strings.ContainsAny(src, ";,\"' ") {
+			ps.add("widget.frame_ancestors", fmt.Sprintf("%q is not a CSP source such as https://example.com, 'self' or *", src))
+		}
+	}
+	return ps.err()
+}
+
+// validSecretKey reports whether s decodes to exactly 32 bytes.
+func validSecretKey(s string) bool {
+	for _, dec := range []func(string) ([]byte, error){
+		hex.DecodeString,
+		base64.StdEncoding.DecodeString,
+		base64.RawStdEncoding.DecodeString,
+		base64.URLEncoding.DecodeString,
+		base64.RawURLEncoding.DecodeString,
+	} {
+		if b, err := dec(strings.TrimSpace(s)); err == nil && len(b) == 32 {
+			return true
+		}
+	}
+	return false
+}
+
+type problems []Problem
+
+func (ps *problems) add(key, msg string) { *ps = append(*ps, Problem{Key: key, Msg: msg}) }
+
+func (ps problems) err() error {
+	if len(ps) == 0 {
+		return nil
+	}
+	// Map iteration above is unordered; report in key order for stable output.
+	sorted := append([]Problem(nil), ps...)
+	slices.SortStableFunc(sorted, func(a, b Problem) int { return strings.Compare(a.Key, b.Key) })
+	return &Error{Problems: sorted}
+}
