@@ -1,0 +1,178 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// clock is a settable time source for WithClock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock() *clock {
+	return &clock{t: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+func newKey(t *testing.T) []byte {
+	t.Helper()
+	key := make([]byte, KeySize)
+	_, _ = rand.Read(key)
+	return key
+}
+
+// openTest opens a store on a fresh temp file and closes it with the test.
+func openTest(t *testing.T, opts ...Option) (*Store, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "vitrine.db")
+	s, err := Open(path, newKey(t), opts...)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s, path
+}
+
+func pragma(t *testing.T, s *Store, name string) string {
+	t.Helper()
+	var v string
+	if err := s.db.Raw("PRAGMA " + name).Scan(&v).Error; err != nil {
+		t.Fatalf("PRAGMA %s: %v", name, err)
+	}
+	return v
+}
+
+func TestOpenSetsPragmas(t *testing.T) {
+	s, _ := openTest(t)
+	for name, want := range map[string]string{
+		"journal_mode": "wal",
+		"synchronous":  "2", // FULL
+		"foreign_keys": "1",
+		"busy_timeout": "5000",
+	} {
+		if got := pragma(t, s, name); got != want {
+			t.Errorf("PRAGMA %s = %q, want %q", name, got, want)
+		}
+	}
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := sqlDB.Stats().MaxOpenConnections; got != 1 {
+		t.Errorf("MaxOpenConnections = %d, want 1", got)
+	}
+	if err := s.IntegrityCheck(context.Background()); err != nil {
+		t.Errorf("IntegrityCheck: %v", err)
+	}
+}
+
+func TestOpenCreatesParentDirAndHandlesOddPaths(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "new dir", "odd ?name#%.db")
+	s, err := Open(path, newKey(t))
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer s.Close()
+	if err := s.SetState(context.Background(), "k", "v"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Errorf("database not at the path given: %v", err)
+	}
+}
+
+func TestOpenRejectsBadKey(t *testing.T) {
+	_, err := Open(filepath.Join(t.TempDir(), "v.db"), make([]byte, 16))
+	if err == nil || !strings.Contains(err.Error(), "32") {
+		t.Fatalf("Open with a 16-byte key: err = %v, want one naming the 32-byte size", err)
+	}
+}
+
+func TestReopenKeepsDataAndSchema(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "v.db")
+	key := newKey(t)
+	s, err := Open(path, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveToken(ctx, aToken()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ReplacePosts(ctx, []Post{aPost("p1", withChildren("c1", "c2"))}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Reopening migrates again; that must leave tables and rows alone.
+	var logs bytes.Buffer
+	s, err = Open(path, key, WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Token(ctx); err != nil {
+		t.Errorf("Token after reopen: %v", err)
+	}
+	posts, err := s.Posts(ctx, 0)
+	if err != nil || len(posts) != 1 || len(posts[0].Children) != 2 {
+		t.Errorf("Posts after reopen = %+v, %v", posts, err)
+	}
+	if logs.Len() > 0 {
+		t.Errorf("reopening logged:\n%s", logs.String())
+	}
+}
+
+func TestGormLogOmitsParameters(t *testing.T) {
+	var logs bytes.Buffer
+	s, _ := openTest(t, WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	err := s.db.Exec("INSERT INTO no_such_table VALUES (?)", "secret-parameter-value").Error
+	if err == nil {
+		t.Fatal("insert into a missing table succeeded")
+	}
+	if !strings.Contains(logs.String(), "no_such_table") {
+		t.Fatalf("the failing statement was not logged; log:\n%s", logs.String())
+	}
+	if strings.Contains(logs.String(), "secret-parameter-value") || strings.Contains(err.Error(), "secret-parameter-value") {
+		t.Errorf("a parameter value reached the log or error:\n%s\n%v", logs.String(), err)
+	}
+}
+
+func TestStoreUsesInjectedClock(t *testing.T) {
+	ctx := context.Background()
+	c := newClock()
+	s, _ := openTest(t, WithClock(c.Now))
+	if err := s.AddEvent(ctx, "test", LevelInfo, "hello"); err != nil {
+		t.Fatal(err)
+	}
+	events, err := s.Events(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !events[0].At.Equal(c.Now()) {
+		t.Errorf("event At = %v, want the injected %v", events[0].At, c.Now())
+	}
+}
