@@ -1,0 +1,299 @@
+package instagram
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+const (
+	opMe       = "me"
+	opMedia    = "media"
+	opChildren = "children"
+
+	profileFields = "user_id,username,name,account_type,profile_picture_url,followers_count,follows_count,media_count"
+	childFields   = "id,media_type,media_url,thumbnail_url,timestamp"
+	mediaFields   = "id,caption,media_type,media_url,thumbnail_url,permalink,timestamp,username,alt_text,children{" + childFields + "}"
+
+	// maxPages stops a server that keeps handing out new cursors: 4000
+	// pages of 25 is far more than any account the gallery shows.
+	maxPages = 4000
+)
+
+// Profile is the account behind the token.
+type Profile struct {
+	UserID, Username, Name, AccountType, ProfilePictureURL string
+	FollowersCount, FollowsCount, MediaCount               int
+}
+
+// Media is one post, or one child of a carousel (children have no
+// Permalink, Caption or Username).
+type Media struct {
+	ID, MediaType, Caption, MediaURL, ThumbnailURL, Permalink, Username, AltText string
+	Timestamp                                                                    time.Time // zero when absent or unparsable
+	Children                                                                     []Media
+}
+
+// Me validates the token and reads the profile.
+func (c *Client) Me(ctx context.Context, token string) (Profile, error) {
+	r, err := c.graphRequest(opMe, "/me", token, url.Values{"fields": {profileFields}})
+	if err != nil {
+		return Profile{}, err
+	}
+	body, err := c.do(ctx, r)
+	if err != nil {
+		return Profile{}, err
+	}
+	p, err := parseProfile(body)
+	if err != nil {
+		return Profile{}, c.bodyError(r, err)
+	}
+	return p, nil
+}
+
+// Media reads the feed, newest first, following every page until there is
+// none left or max posts are in hand (max <= 0: all). Carousels come with
+// their children; when Instagram leaves them out, /{id}/children is asked.
+//
+// Each next page is rebuilt from paging.cursors.after. paging.next is never
+// followed nor logged: it contains the access token, and following a URL the
+// server hands us would send the token wherever it points.
+func (c *Client) Media(ctx context.Context, token string, max int) ([]Media, error) {
+	var (
+		all   []Media
+		after string
+		seen  = map[string]bool{}
+	)
+	for page := 1; ; page++ {
+		limit := c.cfg.PageSize
+		if max > 0 {
+			limit = min(limit, max-len(all))
+		}
+		q := url.Values{"fields": {mediaFields}, "limit": {strconv.Itoa(limit)}}
+		if after != "" {
+			q.Set("after", after)
+		}
+		r, err := c.graphRequest(opMedia, "/me/media", token, q)
+		if err != nil {
+			return nil, err
+		}
+		body, err := c.do(ctx, r)
+		if err != nil {
+			return nil, err
+		}
+		p, err := parseMediaPage(body)
+		if err != nil {
+			return nil, c.bodyError(r, err)
+		}
+		if max > 0 && len(all)+len(p.items) > max {
+			p.items = p.items[:max-len(all)] // don't fetch children we will drop
+		}
+		for _, i := range p.childless {
+			if i >= len(p.items) {
+				break
+			}
+			kids, err := c.children(ctx, token, p.items[i].ID)
+			if err != nil {
+				return nil, err
+			}
+			p.items[i].Children = kids
+		}
+		all = append(all, p.items...)
+		c.log.Debug("instagram: media page", "page", page, "items", len(p.items), "total", len(all))
+
+		if max > 0 && len(all) >= max {
+			return all, nil
+		}
+		if !p.hasNext || len(p.items) == 0 {
+			return all, nil
+		}
+		switch {
+		case p.after == "":
+			return nil, malformed(opMedia, http.StatusOK, "paging.next without paging.cursors.after")
+		case seen[p.after]:
+			return nil, malformed(opMedia, http.StatusOK, "paging cursor repeats")
+		case page >= maxPages:
+			return nil, malformed(opMedia, http.StatusOK, "more than "+strconv.Itoa(maxPages)+" pages")
+		}
+		seen[p.after] = true
+		after = p.after
+	}
+}
+
+// children reads the items of a carousel that came without them, all pages.
+func (c *Client) children(ctx context.Context, token, id string) ([]Media, error) {
+	if id == "" || strings.ContainsAny(id, "/?#") {
+		return nil, malformed(opChildren, http.StatusOK, "carousel without a usable id")
+	}
+	var (
+		kids  []Media
+		after string
+		seen  = map[string]bool{}
+	)
+	for page := 1; ; page++ {
+		q := url.Values{"fields": {childFields}}
+		if after != "" {
+			q.Set("after", after)
+		}
+		r, err := c.graphRequest(opChildren, "/"+url.PathEscape(id)+"/children", token, q)
+		if err != nil {
+			return nil, err
+		}
+		body, err := c.do(ctx, r)
+		if err != nil {
+			return nil, err
+		}
+		p, err := parseMediaPage(body)
+		if err != nil {
+			return nil, c.bodyError(r, err)
+		}
+		kids = append(kids, p.items...)
+		if !p.hasNext || p.after == "" || len(p.items) == 0 || seen[p.after] || page >= maxPages {
+			return kids, nil
+		}
+		seen[p.after] = true
+		after = p.after
+	}
+}
+
+// graphRequest builds a versioned Graph GET carrying the token.
+func (c *Client) graphRequest(op, path, token string, q url.Values) (*request, error) {
+	if strings.TrimSpace(token) == "" {
+		return nil, &APIError{Op: op, Message: "empty token", kind: ErrTokenInvalid}
+	}
+	q.Set("access_token", token)
+	return &request{
+		op:      op,
+		method:  http.MethodGet,
+		url:     c.graphURLFor(path, true, q),
+		secrets: []string{token},
+		policy:  retryIdempotent,
+	}, nil
+}
+
+type profileJSON struct {
+	UserID            flexID  `json:"user_id"`
+	ID                flexID  `json:"id"`
+	Username          string  `json:"username"`
+	Name              string  `json:"name"`
+	AccountType       string  `json:"account_type"`
+	ProfilePictureURL string  `json:"profile_picture_url"`
+	FollowersCount    flexInt `json:"followers_count"`
+	FollowsCount      flexInt `json:"follows_count"`
+	MediaCount        flexInt `json:"media_count"`
+}
+
+func parseProfile(body []byte) (Profile, error) {
+	var p profileJSON
+	if err := decodeJSON(body, &p); err != nil {
+		return Profile{}, err
+	}
+	if p.UserID == "" {
+		// /me always has "id" (the app-scoped id); user_id is the
+		// professional account id we asked for, preferred when present.
+		p.UserID = p.ID
+	}
+	if p.UserID == "" && p.Username == "" {
+		return Profile{}, errorInBody(body, "no user_id or username")
+	}
+	return Profile{
+		UserID:            string(p.UserID),
+		Username:          p.Username,
+		Name:              p.Name,
+		AccountType:       p.AccountType,
+		ProfilePictureURL: p.ProfilePictureURL,
+		FollowersCount:    clampInt(p.FollowersCount),
+		FollowsCount:      clampInt(p.FollowsCount),
+		MediaCount:        clampInt(p.MediaCount),
+	}, nil
+}
+
+func clampInt(n flexInt) int {
+	const maxInt32 = 1<<31 - 1
+	return int(max(0, min(n, maxInt32)))
+}
+
+type mediaJSON struct {
+	ID           flexID   `json:"id"`
+	MediaType    string   `json:"media_type"`
+	Caption      string   `json:"caption"`
+	MediaURL     string   `json:"media_url"`
+	ThumbnailURL string   `json:"thumbnail_url"`
+	Permalink    string   `json:"permalink"`
+	Username     string   `json:"username"`
+	AltText      string   `json:"alt_text"`
+	Timestamp    flexTime `json:"timestamp"`
+	Children     *struct {
+		Data []mediaJSON `json:"data"`
+	} `json:"children"`
+}
+
+type mediaPageJSON struct {
+	Data   []mediaJSON `json:"data"`
+	Paging *struct {
+		Cursors struct {
+			After string `json:"after"`
+		} `json:"cursors"`
+		Next string `json:"next"` // only its presence matters; it holds the token
+	} `json:"paging"`
+}
+
+// mediaPage is one decoded page of /me/media or /{id}/children.
+type mediaPage struct {
+	items     []Media
+	after     string
+	hasNext   bool
+	childless []int // indexes of carousels that came without children
+}
+
+func parseMediaPage(body []byte) (mediaPage, error) {
+	var v mediaPageJSON
+	if err := decodeJSON(body, &v); err != nil {
+		return mediaPage{}, err
+	}
+	if v.Data == nil {
+		return mediaPage{}, errorInBody(body, "no data array")
+	}
+	var p mediaPage
+	p.items = make([]Media, 0, len(v.Data))
+	for _, m := range v.Data {
+		if m.ID == "" {
+			return mediaPage{}, errors.New("media item without id")
+		}
+		item := m.toMedia()
+		if m.Children != nil {
+			for _, ch := range m.Children.Data {
+				if ch.ID != "" {
+					item.Children = append(item.Children, ch.toMedia())
+				}
+			}
+		}
+		if item.MediaType == "CAROUSEL_ALBUM" && len(item.Children) == 0 {
+			p.childless = append(p.childless, len(p.items))
+		}
+		p.items = append(p.items, item)
+	}
+	if v.Paging != nil {
+		p.after = v.Paging.Cursors.After
+		p.hasNext = v.Paging.Next != ""
+	}
+	return p, nil
+}
+
+func (m mediaJSON) toMedia() Media {
+	return Media{
+		ID:           string(m.ID),
+		MediaType:    strings.ToUpper(strings.TrimSpace(m.MediaType)),
+		Caption:      m.Caption,
+		MediaURL:     m.MediaURL,
+		ThumbnailURL: m.ThumbnailURL,
+		Permalink:    m.Permalink,
+		Username:     m.Username,
+		AltText:      m.AltText,
+		Timestamp:    time.Time(m.Timestamp),
+	}
+}
