@@ -160,3 +160,13 @@ func (s *Store) IntegrityCheck(ctx context.Context) error {
 	}
 	return fmt.Errorf("store: integrity check failed: %s", strings.Join(rows, "; "))
 }
+
+// Ping reports whether the database answers; cheap enough for a readiness
+// probe, unlike IntegrityCheck, which reads every page.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	if err := s.db.WithContext(ctx).Raw("SELECT 1").Scan(&one).Error; err != nil {
+		return fmt.Errorf("store: ping: %w", err)
+	}
+	return nil
+}
