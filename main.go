@@ -1,0 +1,436 @@
+// Command vitrine shows a site owner's own Instagram posts on their website,
+// served from its own origin. See README.md.
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"golang.org/x/crypto/bcrypt"
+	"golang.org/x/term"
+
+	"vitrine/config"
+	"vitrine/instagram/fake"
+	"vitrine/store"
+)
+
+// Exit codes: 0 fine, 1 failed or unhealthy, 2 the command line or the
+// configuration is wrong (so scripts can tell "fix your config" apart).
+const (
+	exitOK      = 0
+	exitFailure = 1
+	exitUsage   = 2
+)
+
+// fakePrefix is where -demo mounts the fake Instagram (DESIGN.md contract).
+const fakePrefix = "/_fake/instagram"
+
+// demoPassword is the admin password of -demo, printed at start.
+const demoPassword = "demo"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+const usage = `Usage:
+  vitrine [serve] [-config FILE] [-addr HOST:PORT] [-demo]   run the server (default)
+  vitrine hash-password                                       read a password on stdin, print its bcrypt hash
+  vitrine status [-config FILE]                               token state, expiry, last sync; exit 1 if it needs attention
+  vitrine sync [-config FILE]                                 fetch the posts now
+
+The config file defaults to $VITRINE_CONFIG; VITRINE_* variables override it.
+`
+
+// run is main without the process: tests call it with their own arguments,
+// streams and context (cancelled = SIGINT/SIGTERM).
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return serve(ctx, args, stderr)
+	case "hash-password":
+		return hashPassword(stdin, stdout, stderr)
+	case "status":
+		return status(ctx, args, stdout, stderr)
+	case "sync":
+		return syncNow(ctx, args, stdout, stderr)
+	case "help":
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	default:
+		fmt.Fprintf(stderr, "vitrine: unknown command %q\n\n%s", cmd, usage)
+		return exitUsage
+	}
+}
+
+// options are the flags every subcommand that reads the config shares.
+type options struct {
+	configPath string
+	addr       string
+	demo       bool
+}
+
+func parseFlags(name string, args []string, stderr io.Writer, withServe bool) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("vitrine "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.configPath, "config", os.Getenv(config.EnvConfigPath), "YAML config `file` (default $VITRINE_CONFIG)")
+	if withServe {
+		fs.StringVar(&o.addr, "addr", "", "listen on `host:port`, overriding server.addr")
+		fs.BoolVar(&o.demo, "demo", false, "run against a built-in fake Instagram, password \"demo\", throw-away data")
+	}
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	return o, nil
+}
+
+// loadConfig loads and, when validate is set, validates; it prints the
+// problems itself so every subcommand reports them the same way.
+func loadConfig(o options, stderr io.Writer, validate bool) (*config.Config, bool) {
+	cfg, err := config.Load(o.configPath)
+	if err != nil {
+		fmt.Fprintln(stderr, "vitrine:", err)
+		return nil, false
+	}
+	if o.addr != "" {
+		cfg.Server.Addr = o.addr
+	}
+	if o.demo {
+		cfg.Demo = true
+	}
+	if validate {
+		if err := cfg.Validate(); err != nil {
+			fmt.Fprintln(stderr, "vitrine:", err)
+			return nil, false
+		}
+	}
+	return cfg, true
+}
+
+func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.Log.Level)) // validated already
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Log.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func serve(ctx context.Context, args []string, stderr io.Writer) int {
+	o, err := parseFlags("serve", args, stderr, true)
+	if err != nil {
+		return exitUsage
+	}
+	cfg, ok := loadConfig(o, stderr, true)
+	if !ok {
+		return exitUsage
+	}
+	log := newLogger(cfg, stderr)
+
+	if cfg.Demo {
+		cleanup, err := prepareDemo(cfg)
+		if err != nil {
+			log.Error("demo setup failed", "err", err)
+			return exitFailure
+		}
+		defer cleanup()
+	}
+
+	// Listen before wiring so -addr :0 works and, in -demo, the public URL
+	// can follow the address actually bound.
+	ln, err := net.Listen("tcp", cfg.Server.Addr)
+	if err != nil {
+		log.Error("cannot listen", "addr", cfg.Server.Addr, "err", err)
+		return exitFailure
+	}
+	defer ln.Close()
+	if cfg.Demo {
+		cfg.Server.PublicURL = "http://" + reachableAddr(ln.Addr())
+	}
+
+	key, err := store.LoadOrCreateKey(cfg.DataDir, cfg.SecretKey)
+	if err != nil {
+		log.Error("secret key", "err", err)
+		return exitFailure
+	}
+	st, err := store.Open(cfg.DatabasePath(), key)
+	if err != nil {
+		log.Error("open database", "path", cfg.DatabasePath(), "err", err)
+		return exitFailure
+	}
+	defer st.Close()
+
+	engine := newEngine(cfg, log)
+	engine.GET("/healthz", func(c *gin.Context) { c.String(http.StatusOK, "ok\n") })
+	engine.GET("/readyz", func(c *gin.Context) {
+		if err := st.Ping(c.Request.Context()); err != nil {
+			log.Error("readiness: database check failed", "err", err)
+			c.String(http.StatusServiceUnavailable, "database unavailable\n")
+			return
+		}
+		c.String(http.StatusOK, "ready\n")
+	})
+
+	if cfg.Demo {
+		f := fake.New(fake.Options{
+			Prefix:       fakePrefix,
+			RedirectURIs: []string{cfg.RedirectURI()},
+		})
+		cfg.Instagram.ClientID, cfg.Instagram.ClientSecret = f.ClientID(), f.ClientSecret()
+		ep := f.Endpoints(cfg.Server.PublicURL)
+		cfg.Instagram.AuthURL, cfg.Instagram.TokenURL, cfg.Instagram.GraphURL = ep.AuthURL, ep.TokenURL, ep.GraphURL
+		engine.Any(fakePrefix+"/*path", gin.WrapH(f))
+	}
+
+	srv := &http.Server{
+		Handler:           engine,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+
+	log.Info("Vitrine is listening", "url", cfg.Server.PublicURL, "addr", ln.Addr().String(), "data_dir", cfg.DataDir)
+	if cfg.Demo {
+		log.Info("demo: open the admin page and sign in", "url", cfg.Server.PublicURL+"/admin", "password", demoPassword)
+		log.Info("demo: the fake Instagram", "url", cfg.Server.PublicURL+fakePrefix+"/oauth/authorize?client_id="+cfg.Instagram.ClientID+"&redirect_uri="+cfg.RedirectURI()+"&response_type=code&scope=instagram_business_basic&state=demo")
+	}
+
+	select {
+	case err := <-serveErr:
+		log.Error("server stopped", "err", err)
+		return exitFailure
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		log.Warn("shutdown did not finish cleanly", "err", err)
+		return exitFailure
+	}
+	log.Info("stopped")
+	return exitOK
+}
+
+// newEngine builds the gin engine with the middleware every route shares:
+// panic recovery that never shows a stack to the client, and an access log
+// that never records query strings (the OAuth callback carries the code).
+func newEngine(cfg *config.Config, log *slog.Logger) *gin.Engine {
+	gin.SetMode(gin.ReleaseMode)
+	engine := gin.New()
+	engine.HandleMethodNotAllowed = true
+	// Only listed proxies may set the client IP that login throttling uses.
+	if err := engine.SetTrustedProxies(cfg.Server.TrustedProxies); err != nil {
+		log.Warn("server.trusted_proxies", "err", err)
+	}
+	engine.Use(func(c *gin.Context) {
+		start := time.Now()
+		c.Next()
+		log.Debug("request", "method", c.Request.Method, "path", c.Request.URL.Path,
+			"status", c.Writer.Status(), "duration", time.Since(start), "ip", c.ClientIP())
+	})
+	engine.Use(gin.CustomRecoveryWithWriter(io.Discard, func(c *gin.Context, recovered any) {
+		log.Error("panic while serving", "method", c.Request.Method, "path", c.Request.URL.Path, "panic", fmt.Sprint(recovered))
+		c.AbortWithStatus(http.StatusInternalServerError)
+	}))
+	return engine
+}
+
+// reachableAddr turns a listener address into one a browser can open:
+// a wildcard host becomes loopback.
+func reachableAddr(a net.Addr) string {
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// prepareDemo points the configuration at a throw-away data directory and the
+// demo password. The fake's tokens live in memory, so a data dir kept from an
+// earlier run would only hold a token the new fake does not know.
+func prepareDemo(cfg *config.Config) (cleanup func(), err error) {
+	dir, err := os.MkdirTemp("", "vitrine-demo-")
+	if err != nil {
+		return nil, fmt.Errorf("demo data dir: %w", err)
+	}
+	cfg.DataDir = dir
+	cfg.SecretKey = ""
+	hash, err := bcrypt.GenerateFromPassword([]byte(demoPassword), bcrypt.DefaultCost)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	cfg.Admin.PasswordHash = string(hash)
+	cfg.Jobs.Validate, cfg.Jobs.Sync = "@every 1m", "@every 30s"
+	return func() { os.RemoveAll(dir) }, nil
+}
+
+// hashPassword prints the bcrypt hash of the password read on stdin. At a
+// terminal it asks without echoing; piped, it reads the first line.
+func hashPassword(stdin io.Reader, stdout, stderr io.Writer) int {
+	var password []byte
+	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		fmt.Fprint(stderr, "Password: ")
+		p, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(stderr)
+		if err != nil {
+			fmt.Fprintln(stderr, "vitrine: read password:", err)
+			return exitFailure
+		}
+		password = p
+	} else {
+		line, err := bufio.NewReader(io.LimitReader(stdin, 4096)).ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			fmt.Fprintln(stderr, "vitrine: read password:", err)
+			return exitFailure
+		}
+		password = []byte(strings.TrimRight(line, "\r\n"))
+	}
+	if len(password) == 0 {
+		fmt.Fprintln(stderr, "vitrine: empty password; pipe one in, e.g. echo 'a long passphrase' | vitrine hash-password")
+		return exitUsage
+	}
+	hash, err := bcrypt.GenerateFromPassword(password, bcrypt.DefaultCost)
+	if errors.Is(err, bcrypt.ErrPasswordTooLong) {
+		fmt.Fprintln(stderr, "vitrine: password longer than 72 bytes, which bcrypt cannot use; choose a shorter one")
+		return exitUsage
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "vitrine: hash password:", err)
+		return exitFailure
+	}
+	fmt.Fprintln(stdout, string(hash))
+	return exitOK
+}
+
+// openStore opens the database for the one-shot subcommands, which need
+// only data_dir and the secret key, not Instagram credentials. A missing
+// database means nothing was ever connected: reported, not created.
+func openStore(name string, args []string, stdout, stderr io.Writer) (*store.Store, int) {
+	o, err := parseFlags(name, args, stderr, false)
+	if err != nil {
+		return nil, exitUsage
+	}
+	cfg, ok := loadConfig(o, stderr, false)
+	if !ok {
+		return nil, exitUsage
+	}
+	if _, err := os.Stat(cfg.DatabasePath()); errors.Is(err, os.ErrNotExist) {
+		fmt.Fprintf(stdout, "not connected (no database at %s yet)\n", cfg.DatabasePath())
+		return nil, exitFailure
+	}
+	key, err := store.LoadOrCreateKey(cfg.DataDir, cfg.SecretKey)
+	if err != nil {
+		fmt.Fprintln(stderr, "vitrine:", err)
+		return nil, exitFailure
+	}
+	st, err := store.Open(cfg.DatabasePath(), key)
+	if err != nil {
+		fmt.Fprintln(stderr, "vitrine:", err)
+		return nil, exitFailure
+	}
+	return st, exitOK
+}
+
+// status prints the connection's health for people and scripts: exit 0 when
+// the token works, 1 when it needs attention (none, or re-auth needed).
+func status(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	st, code := openStore("status", args, stdout, stderr)
+	if st == nil {
+		return code
+	}
+	defer st.Close()
+	tok, err := st.Token(ctx)
+	if errors.Is(err, store.ErrNoToken) {
+		fmt.Fprintln(stdout, "not connected: sign in to /admin and click Generate")
+		return exitFailure
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "vitrine:", err)
+		return exitFailure
+	}
+	posts, err := st.PostCount(ctx)
+	if err != nil {
+		fmt.Fprintln(stderr, "vitrine:", err)
+		return exitFailure
+	}
+	now := time.Now()
+	fmt.Fprintf(stdout, "account:  @%s (%s)\n", tok.Username, tok.AccountType)
+	state := string(tok.Status)
+	if tok.StatusReason != "" {
+		state += ": " + tok.StatusReason
+	}
+	fmt.Fprintf(stdout, "token:    %s\n", state)
+	fmt.Fprintf(stdout, "expires:  %s (%s)\n", tok.ExpiresAt.Format(time.DateOnly), untilWords(tok.ExpiresAt.Sub(now)))
+	if !tok.LastCheckedAt.IsZero() {
+		fmt.Fprintf(stdout, "checked:  %s\n", tok.LastCheckedAt.Format(time.RFC3339))
+	}
+	fmt.Fprintf(stdout, "posts:    %d cached\n", posts)
+	if tok.Status == store.StatusNeedsReauth || !tok.ExpiresAt.After(now) {
+		return exitFailure
+	}
+	return exitOK
+}
+
+func untilWords(d time.Duration) string {
+	if d <= 0 {
+		return "expired"
+	}
+	days := int(d / (24 * time.Hour))
+	if days == 0 {
+		return "in less than a day"
+	}
+	return fmt.Sprintf("in %d days", days)
+}
+
+// syncNow will run the sync job once; until the jobs exist it reports the
+// connection so scripts get an honest answer.
+func syncNow(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	st, code := openStore("sync", args, stdout, stderr)
+	if st == nil {
+		return code
+	}
+	defer st.Close()
+	if _, err := st.Token(ctx); errors.Is(err, store.ErrNoToken) {
+		fmt.Fprintln(stdout, "not connected: sign in to /admin and click Generate")
+		return exitFailure
+	} else if err != nil {
+		fmt.Fprintln(stderr, "vitrine:", err)
+		return exitFailure
+	}
+	fmt.Fprintln(stderr, "vitrine: sync is not available in this build yet")
+	return exitFailure
+}
