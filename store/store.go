@@ -129,7 +129,8 @@ func dsn(path string) string {
 }
 
 func (s *Store) migrate() error {
-	if err := s.db.AutoMigrate(&tokenRow{}, &postRow{}, &childRow{}, &eventRow{}, &stateRow{}); err != nil {
+	if err := s.db.AutoMigrate(&tokenRow{}, &postRow{}, &childRow{}, &eventRow{}, &stateRow{},
+		&imageRow{}, &imageVariantRow{}, &jobRunRow{}); err != nil {
 		return fmt.Errorf("store: migrate: %w", err)
 	}
 	return nil

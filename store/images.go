@@ -1,0 +1,166 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// Image is a mirrored copy of one Instagram image: a post's picture, a
+// video's thumbnail or a carousel item, keyed by its media id. The files
+// live under the media directory (config.MediaDir) at Variants[i].Path.
+type Image struct {
+	MediaID string // the post's or carousel child's id
+	PostID  string // top-level post it belongs to (== MediaID for the post itself)
+	// Width and Height are the source image's size.
+	Width, Height int
+	// Color is the dominant colour ("#rrggbb"), a placeholder while the
+	// file loads.
+	Color      string
+	Variants   []ImageVariant // ascending width
+	MirroredAt time.Time
+}
+
+// ImageVariant is one resized JPEG file.
+type ImageVariant struct {
+	Width, Height int
+	Bytes         int64
+	Path          string // relative to the media directory, slash-separated, e.g. "1790…/640.jpg"
+}
+
+// Largest returns the widest variant; ok is false when there is none.
+func (im Image) Largest() (ImageVariant, bool) {
+	if len(im.Variants) == 0 {
+		return ImageVariant{}, false
+	}
+	return im.Variants[len(im.Variants)-1], true
+}
+
+type imageRow struct {
+	MediaID    string    `gorm:"primaryKey"`
+	PostID     string    `gorm:"not null;index"`
+	Width      int       `gorm:"not null"`
+	Height     int       `gorm:"not null"`
+	Color      string    `gorm:"not null"`
+	MirroredAt time.Time `gorm:"not null"`
+	// Variants is here for the foreign key AutoMigrate creates; rows are
+	// written and read explicitly.
+	Variants []imageVariantRow `gorm:"foreignKey:MediaID;constraint:OnDelete:CASCADE"`
+}
+
+func (imageRow) TableName() string { return "images" }
+
+type imageVariantRow struct {
+	MediaID string `gorm:"primaryKey"`
+	Width   int    `gorm:"primaryKey;autoIncrement:false"`
+	Height  int    `gorm:"not null"`
+	Bytes   int64  `gorm:"not null"`
+	Path    string `gorm:"not null"`
+}
+
+func (imageVariantRow) TableName() string { return "image_variants" }
+
+// SaveImage records a mirrored image and its variants, replacing any
+// earlier record for the same media id, in one transaction.
+func (s *Store) SaveImage(ctx context.Context, im Image) error {
+	if im.MediaID == "" || im.PostID == "" {
+		return errors.New("store: save image: empty media or post id")
+	}
+	if len(im.Variants) == 0 {
+		return fmt.Errorf("store: save image %s: no variants", im.MediaID)
+	}
+	row := imageRow{
+		MediaID: im.MediaID, PostID: im.PostID, Width: im.Width, Height: im.Height,
+		Color: im.Color, MirroredAt: orNow(im.MirroredAt, s.now()),
+	}
+	vars := make([]imageVariantRow, len(im.Variants))
+	for i, v := range im.Variants {
+		vars[i] = imageVariantRow{MediaID: im.MediaID, Width: v.Width, Height: v.Height, Bytes: v.Bytes, Path: v.Path}
+	}
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Omit(clause.Associations).Clauses(clause.OnConflict{UpdateAll: true}).Create(&row).Error; err != nil {
+			return err
+		}
+		if err := tx.Where("media_id = ?", im.MediaID).Delete(&imageVariantRow{}).Error; err != nil {
+			return err
+		}
+		return tx.Create(&vars).Error
+	})
+	if err != nil {
+		return fmt.Errorf("store: save image %s: %w", im.MediaID, err)
+	}
+	return nil
+}
+
+// Images returns every mirrored image with its variants, by media id.
+func (s *Store) Images(ctx context.Context) ([]Image, error) {
+	db := s.db.WithContext(ctx)
+	var rows []imageRow
+	if err := db.Order("media_id").Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("store: images: %w", err)
+	}
+	var vars []imageVariantRow
+	if err := db.Order("media_id, width").Find(&vars).Error; err != nil {
+		return nil, fmt.Errorf("store: images: %w", err)
+	}
+	byID := make(map[string][]ImageVariant, len(rows))
+	for _, v := range vars {
+		byID[v.MediaID] = append(byID[v.MediaID], ImageVariant{Width: v.Width, Height: v.Height, Bytes: v.Bytes, Path: v.Path})
+	}
+	out := make([]Image, len(rows))
+	for i, r := range rows {
+		out[i] = Image{
+			MediaID: r.MediaID, PostID: r.PostID, Width: r.Width, Height: r.Height,
+			Color: r.Color, MirroredAt: r.MirroredAt, Variants: byID[r.MediaID],
+		}
+	}
+	return out, nil
+}
+
+// Image returns the mirrored image with this media id; ok is false when
+// there is none.
+func (s *Store) Image(ctx context.Context, mediaID string) (im Image, ok bool, err error) {
+	db := s.db.WithContext(ctx)
+	var row imageRow
+	err = db.Where("media_id = ?", mediaID).Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return Image{}, false, nil
+	}
+	if err != nil {
+		return Image{}, false, fmt.Errorf("store: image %s: %w", mediaID, err)
+	}
+	var vars []imageVariantRow
+	if err := db.Where("media_id = ?", mediaID).Order("width").Find(&vars).Error; err != nil {
+		return Image{}, false, fmt.Errorf("store: image %s: %w", mediaID, err)
+	}
+	im = Image{MediaID: row.MediaID, PostID: row.PostID, Width: row.Width, Height: row.Height, Color: row.Color, MirroredAt: row.MirroredAt}
+	for _, v := range vars {
+		im.Variants = append(im.Variants, ImageVariant{Width: v.Width, Height: v.Height, Bytes: v.Bytes, Path: v.Path})
+	}
+	return im, true, nil
+}
+
+// DeleteImages forgets the records of these media ids (not the files: the
+// caller removes those).
+func (s *Store) DeleteImages(ctx context.Context, mediaIDs []string) error {
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		for chunk := range slices.Chunk(mediaIDs, batchSize) {
+			if err := tx.Where("media_id IN ?", chunk).Delete(&imageVariantRow{}).Error; err != nil {
+				return err
+			}
+			if err := tx.Where("media_id IN ?", chunk).Delete(&imageRow{}).Error; err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: delete images: %w", err)
+	}
+	return nil
+}

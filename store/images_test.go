@@ -1,0 +1,83 @@
+package store
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+func TestImagesSaveReplaceDelete(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTest(t)
+	im := Image{MediaID: "m1", PostID: "p1", Width: 1080, Height: 1350, Color: "#aabbcc",
+		Variants: []ImageVariant{{Width: 320, Height: 400, Bytes: 10, Path: "m1/320.jpg"}, {Width: 640, Height: 800, Bytes: 20, Path: "m1/640.jpg"}}}
+	if err := s.SaveImage(ctx, im); err != nil {
+		t.Fatal(err)
+	}
+	im.Variants = append(im.Variants, ImageVariant{Width: 1080, Height: 1350, Bytes: 30, Path: "m1/1080.jpg"})
+	if err := s.SaveImage(ctx, im); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveImage(ctx, Image{MediaID: "m2", PostID: "p1", Width: 100, Height: 100,
+		Variants: []ImageVariant{{Width: 100, Height: 100, Path: "m2/100.jpg"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveImage(ctx, Image{MediaID: "m3", PostID: "p3"}); err == nil {
+		t.Error("image without variants accepted")
+	}
+	got, ok, err := s.Image(ctx, "m1")
+	if err != nil || !ok {
+		t.Fatalf("Image: %v %v", ok, err)
+	}
+	if len(got.Variants) != 3 || got.Variants[2].Width != 1080 || got.Color != "#aabbcc" || got.MirroredAt.IsZero() {
+		t.Errorf("m1 = %+v", got)
+	}
+	if l, _ := got.Largest(); l.Path != "m1/1080.jpg" {
+		t.Errorf("largest = %+v", l)
+	}
+	all, err := s.Images(ctx)
+	if err != nil || len(all) != 2 {
+		t.Fatalf("Images: %d %v", len(all), err)
+	}
+	if err := s.DeleteImages(ctx, []string{"m1"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := s.Image(ctx, "m1"); ok {
+		t.Error("m1 still there")
+	}
+	var n int64
+	s.db.Model(&imageVariantRow{}).Count(&n)
+	if n != 1 {
+		t.Errorf("%d variant rows left, want 1", n)
+	}
+}
+
+func TestJobRunsRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTest(t)
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	r := JobRun{Name: "sync", LastRun: at, LastOK: false, LastError: "Instagram unavailable",
+		LastDuration: 1500 * time.Millisecond, Failures: 2, NotBefore: at.Add(time.Minute)}
+	if err := s.SaveJobRun(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	r.LastSuccess = at.Add(-time.Hour)
+	if err := s.SaveJobRun(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveJobRun(ctx, JobRun{Name: "validate"}); err != nil {
+		t.Fatal(err)
+	}
+	runs, err := s.JobRuns(ctx)
+	if err != nil || len(runs) != 2 {
+		t.Fatalf("JobRuns: %v %v", runs, err)
+	}
+	got := runs[0]
+	if got.Name != "sync" || !got.LastRun.Equal(at) || !got.LastSuccess.Equal(at.Add(-time.Hour)) ||
+		got.LastDuration != r.LastDuration || got.Failures != 2 || !got.NotBefore.Equal(r.NotBefore) || got.LastError != r.LastError {
+		t.Errorf("got %+v, want %+v", got, r)
+	}
+	if !runs[1].LastRun.IsZero() || !runs[1].NotBefore.IsZero() {
+		t.Errorf("validate = %+v", runs[1])
+	}
+}
