@@ -130,7 +130,7 @@ func dsn(path string) string {
 
 func (s *Store) migrate() error {
 	if err := s.db.AutoMigrate(&tokenRow{}, &postRow{}, &childRow{}, &eventRow{}, &stateRow{},
-		&imageRow{}, &imageVariantRow{}, &jobRunRow{}); err != nil {
+		&imageRow{}, &imageVariantRow{}, &jobRunRow{}, &adminSessionRow{}); err != nil {
 		return fmt.Errorf("store: migrate: %w", err)
 	}
 	return nil
