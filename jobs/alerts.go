@@ -1,0 +1,238 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"vitrine/config"
+	"vitrine/store"
+)
+
+// Alert kinds.
+const (
+	AlertNeedsReauth   = "needs_reauth"
+	AlertReminder      = "reminder"
+	AlertResolved      = "resolved"
+	AlertExpiryWarning = "expiry_warning"
+)
+
+// expiryWarning is how long before expiry a failing refresh is reported.
+const expiryWarning = 7 * 24 * time.Hour
+
+// alertStateKey holds alertState in the store's key/value state, so a
+// restart neither repeats an alert nor forgets a reminder.
+const alertStateKey = "jobs.alerts"
+
+type alertState struct {
+	Open      bool      `json:"open"` // a needs_reauth alert went out and nothing resolved it yet
+	Cause     string    `json:"cause,omitempty"`
+	Since     time.Time `json:"since,omitzero"`
+	LastSent  time.Time `json:"last_sent,omitzero"` // the alert or the latest reminder
+	Reminders int       `json:"reminders,omitempty"`
+	// ExpiryWarnedFor is the expiry a 7-day warning was sent about; a
+	// refreshed token has another expiry and may be warned about again.
+	ExpiryWarnedFor time.Time `json:"expiry_warned_for,omitzero"`
+}
+
+// Alert is one message to ops.
+type Alert struct {
+	Kind      string    `json:"event"`
+	Subject   string    `json:"subject"`
+	Text      string    `json:"text"` // Slack-compatible body
+	Cause     string    `json:"cause,omitempty"`
+	Account   string    `json:"account,omitempty"`
+	AdminURL  string    `json:"admin_url"`
+	ExpiresAt time.Time `json:"token_expires_at,omitzero"`
+	At        time.Time `json:"at"`
+}
+
+func (s *Scheduler) loadAlertState(ctx context.Context) (alertState, error) {
+	var st alertState
+	v, ok, err := s.st.State(ctx, alertStateKey)
+	if err != nil || !ok {
+		return st, err
+	}
+	if err := json.Unmarshal([]byte(v), &st); err != nil {
+		s.log.Warn("jobs: unreadable alert state, starting afresh", "err", err)
+		return alertState{}, nil
+	}
+	return st, nil
+}
+
+func (s *Scheduler) saveAlertState(ctx context.Context, st alertState) error {
+	b, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	return s.st.SetState(ctx, alertStateKey, string(b))
+}
+
+// evaluateAlerts compares the token with what ops were last told and sends
+// what is owed: the needs_reauth alert once per transition, reminders every
+// alerts.remind_every, "resolved" when the token works again, and a warning
+// when the token is within 7 days of expiry while refresh keeps failing.
+// An alert that reached no channel is tried again next time.
+func (s *Scheduler) evaluateAlerts(ctx context.Context) {
+	if err := s.evalAlerts(context.WithoutCancel(ctx)); err != nil {
+		s.log.Warn("jobs: alerts", "err", err)
+	}
+}
+
+func (s *Scheduler) evalAlerts(ctx context.Context) error {
+	s.alertMu.Lock()
+	defer s.alertMu.Unlock()
+	tok, err := s.st.Token(ctx)
+	if errors.Is(err, store.ErrNoToken) {
+		return nil // disconnected: nothing to watch; an open alert stays open until a token arrives
+	}
+	if err != nil && tok.Status == "" {
+		return err
+	}
+	st, err := s.loadAlertState(ctx)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	before := st
+	remind := s.cfg.Alerts.RemindEvery.Std()
+	if remind <= 0 {
+		remind = config.Default().Alerts.RemindEvery.Std()
+	}
+
+	switch {
+	case tok.Status == store.StatusNeedsReauth && !st.Open:
+		if s.send(ctx, s.newAlert(AlertNeedsReauth, tok, now)) {
+			st = alertState{Open: true, Cause: tok.StatusReason, Since: tok.StatusChangedAt, LastSent: now,
+				ExpiryWarnedFor: st.ExpiryWarnedFor}
+		}
+	case tok.Status == store.StatusNeedsReauth && now.Sub(st.LastSent) >= remind:
+		a := s.newAlert(AlertReminder, tok, now)
+		a.Cause = st.Cause
+		if s.send(ctx, a) {
+			st.LastSent = now
+			st.Reminders++
+		}
+	case tok.Status != store.StatusNeedsReauth && st.Open:
+		a := s.newAlert(AlertResolved, tok, now)
+		a.Cause = st.Cause
+		s.send(ctx, a) // best effort: never hold "resolved" back, or a new outage could go unreported
+		st = alertState{ExpiryWarnedFor: st.ExpiryWarnedFor}
+	}
+
+	if tok.Status != store.StatusNeedsReauth && !tok.ExpiresAt.IsZero() {
+		left := tok.ExpiresAt.Sub(now)
+		if left > 0 && left <= expiryWarning && !st.ExpiryWarnedFor.Equal(tok.ExpiresAt) && s.refreshFailing(ctx) {
+			if s.send(ctx, s.newAlert(AlertExpiryWarning, tok, now)) {
+				st.ExpiryWarnedFor = tok.ExpiresAt
+			}
+		}
+	}
+	if st != before {
+		return s.saveAlertState(ctx, st)
+	}
+	return nil
+}
+
+// refreshFailing: the last refresh attempt failed.
+func (s *Scheduler) refreshFailing(ctx context.Context) bool {
+	runs, err := s.jobRuns(ctx)
+	if err != nil {
+		return false
+	}
+	r := runs[JobRefresh]
+	return r.Failures > 0
+}
+
+func (s *Scheduler) adminURL() string {
+	return strings.TrimRight(s.cfg.Server.PublicURL, "/") + "/admin"
+}
+
+func (s *Scheduler) newAlert(kind string, tok store.Token, now time.Time) Alert {
+	a := Alert{Kind: kind, Cause: tok.StatusReason, AdminURL: s.adminURL(), ExpiresAt: tok.ExpiresAt, At: now}
+	if tok.Username != "" {
+		a.Account = "@" + tok.Username
+	}
+	who := "The Instagram connection"
+	if a.Account != "" {
+		who = "The Instagram connection of " + a.Account
+	}
+	cause := a.Cause
+	if cause == "" {
+		cause = "token invalid"
+	}
+	switch kind {
+	case AlertNeedsReauth:
+		a.Subject = "Vitrine: Instagram needs reconnecting (" + cause + ")"
+		a.Text = fmt.Sprintf("%s stopped working: %s. The widget keeps showing the last posts, but nothing new arrives until someone reconnects: open %s and click Generate.",
+			who, cause, a.AdminURL)
+	case AlertReminder:
+		a.Subject = "Vitrine reminder: Instagram still needs reconnecting (" + cause + ")"
+		a.Text = fmt.Sprintf("Reminder: %s is still broken (%s). Reconnect at %s (click Generate).", who, cause, a.AdminURL)
+	case AlertResolved:
+		a.Subject = "Vitrine: Instagram reconnected (resolved)"
+		a.Text = fmt.Sprintf("Resolved: %s works again; a new token is in place. %s", who, a.AdminURL)
+	case AlertExpiryWarning:
+		left := tok.ExpiresAt.Sub(now)
+		a.Subject = "Vitrine: Instagram token expires in " + daysWords(left)
+		a.Text = fmt.Sprintf("%s expires on %s (in %s) and refreshing it keeps failing (%s). If it expires, reconnect at %s.",
+			who, tok.ExpiresAt.UTC().Format(time.DateOnly), daysWords(left), orWords(tok.LastError, "see the dashboard"), a.AdminURL)
+	}
+	return a
+}
+
+func orWords(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// send delivers a to every configured channel and logs it as an event. It
+// reports whether the alert counts as sent: delivered on at least one
+// channel, or no channel is configured (then the event is all there is).
+func (s *Scheduler) send(ctx context.Context, a Alert) bool {
+	level := store.LevelError
+	switch a.Kind {
+	case AlertResolved:
+		level = store.LevelInfo
+	case AlertExpiryWarning:
+		level = store.LevelWarn
+	}
+	s.event(ctx, "alert", level, a.Subject)
+
+	type channel struct {
+		name string
+		send func(context.Context, Alert) error
+	}
+	var chans []channel
+	if s.cfg.Alerts.WebhookURL != "" {
+		chans = append(chans, channel{"webhook", s.sendWebhook})
+	}
+	if s.cfg.Alerts.SMTP.Host != "" && len(s.cfg.Alerts.SMTP.To) > 0 {
+		chans = append(chans, channel{"email", s.sendEmail})
+	}
+	if len(chans) == 0 {
+		s.log.Warn("jobs: alert (no alert channel configured)", "alert", a.Kind, "subject", a.Subject)
+		return true
+	}
+	sent := false
+	for _, c := range chans {
+		cctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		err := c.send(cctx, a)
+		cancel()
+		if err != nil {
+			s.metrics.alertFailures.WithLabelValues(c.name).Inc()
+			s.log.Warn("jobs: alert not delivered", "channel", c.name, "alert", a.Kind, "err", err)
+			s.event(ctx, "alert", store.LevelWarn, fmt.Sprintf("Alert %q not delivered by %s: %v", a.Kind, c.name, err))
+			continue
+		}
+		sent = true
+		s.metrics.alertsSent.WithLabelValues(c.name).Inc()
+		s.log.Info("jobs: alert sent", "channel", c.name, "alert", a.Kind)
+	}
+	return sent
+}

@@ -1,0 +1,174 @@
+package jobs
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"mime"
+	"mime/quotedprintable"
+	"net"
+	"net/mail"
+	"net/smtp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// sendEmail sends the alert with net/smtp: STARTTLS when
+// alerts.smtp.starttls (refusing to go on in clear text if the server does
+// not offer it), then AUTH PLAIN when a username is set. net/smtp is enough
+// for one plain-text message and keeps the dependency list short; its
+// PlainAuth also refuses to send a password over an unencrypted connection
+// to anything but localhost.
+func (s *Scheduler) sendEmail(ctx context.Context, a Alert) error {
+	c := s.cfg.Alerts.SMTP
+	port := c.Port
+	if port == 0 {
+		port = 587
+	}
+	from, err := mail.ParseAddress(c.From)
+	if err != nil {
+		return fmt.Errorf("email: alerts.smtp.from: %w", err)
+	}
+	var to []*mail.Address
+	for _, t := range c.To {
+		addr, err := mail.ParseAddress(t)
+		if err != nil {
+			return fmt.Errorf("email: alerts.smtp.to %q: %w", t, err)
+		}
+		to = append(to, addr)
+	}
+	msg := s.buildMessage(from, to, a)
+
+	d := net.Dialer{Timeout: 15 * time.Second}
+	conn, err := d.DialContext(ctx, "tcp", net.JoinHostPort(c.Host, strconv.Itoa(port)))
+	if err != nil {
+		return fmt.Errorf("email: %w", err)
+	}
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = time.Now().Add(time.Minute)
+	}
+	_ = conn.SetDeadline(deadline)
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+
+	cl, err := smtp.NewClient(conn, c.Host)
+	if err != nil {
+		conn.Close()
+		return fmt.Errorf("email: %w", err)
+	}
+	defer cl.Close()
+	if err := cl.Hello(s.heloName()); err != nil {
+		return fmt.Errorf("email: HELO: %w", err)
+	}
+	if c.StartTLS {
+		if ok, _ := cl.Extension("STARTTLS"); !ok {
+			return errors.New("email: the server does not offer STARTTLS (alerts.smtp.starttls is on)")
+		}
+		tc := &tls.Config{ServerName: c.Host, MinVersion: tls.VersionTLS12}
+		if s.smtpTLS != nil {
+			tc = s.smtpTLS.Clone()
+			if tc.ServerName == "" {
+				tc.ServerName = c.Host
+			}
+		}
+		if err := cl.StartTLS(tc); err != nil {
+			return fmt.Errorf("email: STARTTLS: %w", err)
+		}
+	}
+	if c.Username != "" {
+		if ok, _ := cl.Extension("AUTH"); !ok {
+			return errors.New("email: the server offers no AUTH but alerts.smtp.username is set")
+		}
+		if err := cl.Auth(smtp.PlainAuth("", c.Username, c.Password, c.Host)); err != nil {
+			return fmt.Errorf("email: AUTH: %w", err)
+		}
+	}
+	if err := cl.Mail(from.Address); err != nil {
+		return fmt.Errorf("email: MAIL FROM: %w", err)
+	}
+	for _, t := range to {
+		if err := cl.Rcpt(t.Address); err != nil {
+			return fmt.Errorf("email: RCPT TO %s: %w", t.Address, err)
+		}
+	}
+	w, err := cl.Data()
+	if err != nil {
+		return fmt.Errorf("email: DATA: %w", err)
+	}
+	if _, err := w.Write(msg); err != nil {
+		return fmt.Errorf("email: DATA: %w", err)
+	}
+	if err := w.Close(); err != nil {
+		return fmt.Errorf("email: DATA: %w", err)
+	}
+	if err := cl.Quit(); err != nil {
+		s.log.Debug("jobs: SMTP QUIT", "err", err) // the message was accepted already
+	}
+	return nil
+}
+
+func (s *Scheduler) heloName() string {
+	u := s.cfg.Server.PublicURL
+	if i := strings.Index(u, "://"); i >= 0 {
+		u = u[i+3:]
+	}
+	host, _, _ := strings.Cut(u, "/")
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	if host == "" || strings.ContainsAny(host, " \r\n") {
+		return "localhost"
+	}
+	return host
+}
+
+// buildMessage writes a plain-text RFC 5322 message, quoted-printable so
+// long lines and non-ASCII survive any relay.
+func (s *Scheduler) buildMessage(from *mail.Address, to []*mail.Address, a Alert) []byte {
+	var b bytes.Buffer
+	h := func(k, v string) {
+		v = strings.NewReplacer("\r", " ", "\n", " ").Replace(v)
+		b.WriteString(k + ": " + v + "\r\n")
+	}
+	tos := make([]string, len(to))
+	for i, t := range to {
+		tos[i] = t.String()
+	}
+	id := make([]byte, 12)
+	_, _ = rand.Read(id)
+	h("From", from.String())
+	h("To", strings.Join(tos, ", "))
+	h("Subject", mime.QEncoding.Encode("utf-8", a.Subject))
+	h("Date", a.At.Format(time.RFC1123Z))
+	h("Message-ID", "<"+hex.EncodeToString(id)+"@"+s.heloName()+">")
+	h("MIME-Version", "1.0")
+	h("Content-Type", "text/plain; charset=utf-8")
+	h("Content-Transfer-Encoding", "quoted-printable")
+	h("X-Vitrine-Event", a.Kind)
+	h("Auto-Submitted", "auto-generated")
+	b.WriteString("\r\n")
+
+	var body strings.Builder
+	body.WriteString(a.Text + "\n\n")
+	if a.Account != "" {
+		body.WriteString("Account: " + a.Account + "\n")
+	}
+	if a.Cause != "" {
+		body.WriteString("Cause: " + a.Cause + "\n")
+	}
+	if !a.ExpiresAt.IsZero() {
+		body.WriteString("Token expires: " + a.ExpiresAt.UTC().Format(time.RFC3339) + "\n")
+	}
+	body.WriteString("Reconnect: " + a.AdminURL + "\n\n-- \nVitrine\n")
+	qp := quotedprintable.NewWriter(&b)
+	_, _ = qp.Write([]byte(strings.ReplaceAll(body.String(), "\n", "\r\n")))
+	_ = qp.Close()
+	b.WriteString("\r\n")
+	return b.Bytes()
+}

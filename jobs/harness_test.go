@@ -1,0 +1,306 @@
+package jobs
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"vitrine/config"
+	"vitrine/instagram"
+	"vitrine/instagram/fake"
+	"vitrine/store"
+)
+
+var testStart = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+
+const (
+	testPublicURL = "https://vitrine.example"
+	testSecret    = "webhook-secret"
+)
+
+// lockedBuffer collects log output from many goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// hook is an httptest webhook receiver that checks every signature.
+type hook struct {
+	t      *testing.T
+	srv    *httptest.Server
+	mu     sync.Mutex
+	alerts []Alert
+	fail   atomic.Int32 // answer 503 to this many more requests
+	hits   atomic.Int32
+}
+
+func newHook(t *testing.T) *hook {
+	h := &hook{t: t}
+	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.hits.Add(1)
+		body, _ := io.ReadAll(r.Body)
+		if got, want := r.Header.Get(SignatureHeader), Sign(testSecret, body); !hmac.Equal([]byte(got), []byte(want)) {
+			t.Errorf("webhook signature %q, want %q", got, want)
+		}
+		if r.Header.Get("Content-Type") != "application/json" {
+			t.Errorf("webhook content type %q", r.Header.Get("Content-Type"))
+		}
+		if h.fail.Load() > 0 {
+			h.fail.Add(-1)
+			http.Error(w, "try later", http.StatusServiceUnavailable)
+			return
+		}
+		var a Alert
+		if err := json.Unmarshal(body, &a); err != nil {
+			t.Errorf("webhook body: %v", err)
+		}
+		var slack struct{ Text string }
+		_ = json.Unmarshal(body, &slack)
+		if slack.Text == "" {
+			t.Error("webhook body has no Slack text")
+		}
+		h.mu.Lock()
+		h.alerts = append(h.alerts, a)
+		h.mu.Unlock()
+	}))
+	t.Cleanup(h.srv.Close)
+	return h
+}
+
+func (h *hook) kinds() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []string
+	for _, a := range h.alerts {
+		out = append(out, a.Kind)
+	}
+	return out
+}
+
+func (h *hook) last() Alert {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.alerts) == 0 {
+		return Alert{}
+	}
+	return h.alerts[len(h.alerts)-1]
+}
+
+// harness: the fake Instagram on loopback, the real client, a temp-file
+// store and a scheduler, all on the fake's clock.
+type harness struct {
+	t      *testing.T
+	ctx    context.Context
+	f      *fake.Fake
+	clock  *fake.Clock
+	srv    *httptest.Server
+	ig     *instagram.Client
+	st     *store.Store
+	cfg    *config.Config
+	hook   *hook
+	logs   *lockedBuffer
+	s      *Scheduler
+	synced atomic.Int32
+
+	blockCDN atomic.Value // string: CDN paths containing it answer 404
+
+	mu     sync.Mutex
+	tokens []string
+}
+
+type harnessOpt func(*harness, *fake.Options, *instagram.Config)
+
+func withPosts(n int) harnessOpt {
+	return func(_ *harness, o *fake.Options, _ *instagram.Config) { o.Posts = n }
+}
+
+func withClientTimeout(d time.Duration) harnessOpt {
+	return func(_ *harness, _ *fake.Options, c *instagram.Config) { c.Timeout = d }
+}
+
+func newHarness(t *testing.T, opts ...harnessOpt) *harness {
+	t.Helper()
+	h := &harness{t: t, ctx: context.Background(), clock: fake.NewClock(testStart), logs: &lockedBuffer{}}
+	h.blockCDN.Store("")
+	fo := fake.Options{Clock: h.clock, Posts: 6}
+	ic := instagram.Config{RedirectURI: testPublicURL + "/admin/callback", Backoff: time.Millisecond, Timeout: 5 * time.Second}
+	for _, o := range opts {
+		o(h, &fo, &ic)
+	}
+	h.f = fake.New(fo)
+	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if b := h.blockCDN.Load().(string); b != "" && strings.Contains(r.URL.Path, "/cdn/") && strings.Contains(r.URL.Path, b) {
+			http.Error(w, "Not Found", http.StatusNotFound)
+			return
+		}
+		h.f.ServeHTTP(w, r)
+	}))
+	t.Cleanup(h.srv.Close)
+	ep := h.f.Endpoints(h.srv.URL)
+	ic.ClientID, ic.ClientSecret = h.f.ClientID(), h.f.ClientSecret()
+	ic.AuthURL, ic.TokenURL, ic.GraphURL = ep.AuthURL, ep.TokenURL, ep.GraphURL
+	ic.Now = h.clock.Now
+	ic.Logger = slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	ig, err := instagram.New(ic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.ig = ig
+
+	key := make([]byte, store.KeySize)
+	_, _ = rand.Read(key)
+	dir := tempDir(t)
+	st, err := store.Open(filepath.Join(dir, "vitrine.db"), key, store.WithClock(h.clock.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	h.st = st
+
+	h.hook = newHook(t)
+	cfg := config.Default()
+	cfg.DataDir = dir
+	cfg.Server.PublicURL = testPublicURL
+	cfg.Alerts.WebhookURL = h.hook.srv.URL + "/hooks/T000/B000/secretpath"
+	cfg.Alerts.WebhookSecret = testSecret
+	h.cfg = &cfg
+	h.s = h.newScheduler()
+	t.Cleanup(h.assertNoTokenInLogs)
+	return h
+}
+
+// tempDir is a fresh directory, on tmpfs when there is one: the simulated
+// months run thousands of syncs, and with synchronous=FULL each commit is
+// an fsync that a disk makes slow and a RAM disk makes free.
+func tempDir(t *testing.T) string {
+	t.Helper()
+	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
+		if dir, err := os.MkdirTemp("/dev/shm", "vitrine-jobs-test-"); err == nil {
+			t.Cleanup(func() { os.RemoveAll(dir) })
+			return dir
+		}
+	}
+	return t.TempDir()
+}
+
+func (h *harness) newScheduler() *Scheduler {
+	h.t.Helper()
+	s, err := New(Options{
+		Config:    h.cfg,
+		Store:     h.st,
+		Instagram: h.ig,
+		Logger:    slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Now:       h.clock.Now,
+		OnSynced:  func() { h.synced.Add(1) },
+	})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	s.webhookBackoff = time.Millisecond
+	s.mirrorRate = 1000
+	return s
+}
+
+// connect stores a freshly issued 60-day token, as admin's callback does.
+func (h *harness) connect() string {
+	h.t.Helper()
+	tok := h.f.IssueLongLivedToken()
+	h.mu.Lock()
+	h.tokens = append(h.tokens, tok)
+	h.mu.Unlock()
+	now := h.clock.Now()
+	a := h.f.Account()
+	err := h.st.SaveToken(h.ctx, store.Token{
+		AccessToken: tok, UserID: a.UserID, Username: a.Username, AccountType: a.AccountType,
+		IssuedAt: now, ExpiresAt: now.Add(60 * 24 * time.Hour),
+	})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return tok
+}
+
+func (h *harness) token() store.Token {
+	h.t.Helper()
+	tok, err := h.st.Token(h.ctx)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return tok
+}
+
+func (h *harness) run(name string) error {
+	h.t.Helper()
+	return h.s.RunNow(h.ctx, name)
+}
+
+func (h *harness) jobRun(name string) store.JobRun {
+	h.t.Helper()
+	runs, err := h.s.jobRuns(h.ctx)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return runs[name]
+}
+
+// assertNoTokenInLogs: no log line, event or job error may carry a token.
+func (h *harness) assertNoTokenInLogs() {
+	h.mu.Lock()
+	tokens := append([]string(nil), h.tokens...)
+	h.mu.Unlock()
+	var texts []string
+	texts = append(texts, h.logs.String())
+	if evs, err := h.st.Events(context.Background(), 0); err == nil {
+		for _, e := range evs {
+			texts = append(texts, e.Message)
+		}
+	}
+	if runs, err := h.st.JobRuns(context.Background()); err == nil {
+		for _, r := range runs {
+			texts = append(texts, r.LastError)
+		}
+	}
+	for _, tok := range tokens {
+		for _, text := range texts {
+			if strings.Contains(text, tok) || strings.Contains(text, tok[:24]) {
+				h.t.Errorf("a token leaked into logs, events or job errors")
+				return
+			}
+		}
+	}
+}
+
+func (h *harness) metrics() string {
+	h.t.Helper()
+	rec := httptest.NewRecorder()
+	h.s.MetricsHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	if rec.Code != http.StatusOK {
+		h.t.Fatalf("/metrics: %d", rec.Code)
+	}
+	return rec.Body.String()
+}

@@ -1,0 +1,411 @@
+package jobs
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image"
+	"image/color"
+	"image/jpeg"
+	_ "image/png" // Instagram serves JPEG; PNG costs nothing to accept
+	"io/fs"
+	"math"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/image/draw"
+	"golang.org/x/time/rate"
+
+	"vitrine/store"
+)
+
+// Widths are the sizes every image is mirrored at, as JPEG (no WebP
+// encoder is available to us). An image narrower than a width is not
+// upscaled: it gets the widths it covers, or its own width if it is
+// narrower than the smallest.
+var Widths = []int{320, 640, 1080}
+
+const (
+	jpegQuality   = 82
+	maxImageBytes = 20 << 20
+	// maxImagePixels refuses decompression bombs before decoding.
+	maxImagePixels = 40_000_000
+	tempPrefix     = ".tmp-"
+)
+
+// validMediaID keeps ids usable as directory names: Instagram's are digits.
+var validMediaID = regexp.MustCompile(`^[0-9A-Za-z_-]{1,80}$`)
+
+type mirrorTarget struct{ mediaID, postID string }
+
+// mirrorItem is one download: an image URL and every media id whose copy
+// it is (a carousel's cover is its first item's picture).
+type mirrorItem struct {
+	url     string
+	targets []mirrorTarget
+}
+
+type mirrorResult struct {
+	total, mirrored, failed int
+	firstErr                string
+}
+
+// imageURLOf returns the URL of the picture that stands for a media item:
+// the video's thumbnail, otherwise media_url ("" when Instagram gave none).
+func imageURLOf(mediaType, mediaURL, thumbnailURL string) string {
+	if mediaType == "VIDEO" {
+		return thumbnailURL
+	}
+	return mediaURL
+}
+
+// mirrorPlan lists what the posts need: one item per distinct image, and
+// the set of media ids that have an image.
+func mirrorPlan(posts []store.Post) ([]*mirrorItem, map[string]bool) {
+	byKey := map[string]*mirrorItem{}
+	var items []*mirrorItem
+	wanted := map[string]bool{}
+	add := func(mediaID, postID, u string) {
+		if u == "" || !validMediaID.MatchString(mediaID) || wanted[mediaID] {
+			return
+		}
+		wanted[mediaID] = true
+		key := u
+		if pu, err := url.Parse(u); err == nil {
+			key = pu.Host + pu.Path // the same file under another signature
+		}
+		it, ok := byKey[key]
+		if !ok {
+			it = &mirrorItem{url: u}
+			byKey[key] = it
+			items = append(items, it)
+		}
+		it.targets = append(it.targets, mirrorTarget{mediaID: mediaID, postID: postID})
+	}
+	for _, p := range posts {
+		cover := imageURLOf(p.MediaType, p.MediaURL, p.ThumbnailURL)
+		if p.MediaType == "CAROUSEL_ALBUM" && len(p.Children) > 0 {
+			c := p.Children[0]
+			cover = imageURLOf(c.MediaType, c.MediaURL, c.ThumbnailURL)
+		}
+		add(p.ID, p.ID, cover)
+		for _, c := range p.Children {
+			add(c.ID, p.ID, imageURLOf(c.MediaType, c.MediaURL, c.ThumbnailURL))
+		}
+	}
+	return items, wanted
+}
+
+// mirror downloads, once, every image the posts need that is not on disk
+// yet, and forgets the images of posts that are gone. Downloads run on a
+// few workers under a rate limit; a failed one is counted and left for the
+// next sync. Only a problem with the media directory itself is an error.
+func (s *Scheduler) mirror(ctx context.Context, posts []store.Post, progress func(done, total int)) (mirrorResult, error) {
+	var res mirrorResult
+	dir := s.cfg.MediaDir()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return res, fmt.Errorf("mirror: media directory: %w", err)
+	}
+	if !s.tempSwept.Swap(true) {
+		removeTempFiles(dir) // once per process: only a crash leaves them
+	}
+
+	items, wanted := mirrorPlan(posts)
+	have, err := s.st.Images(ctx)
+	if err != nil {
+		return res, err
+	}
+	onDisk := map[string]bool{}
+	var gone []string
+	for _, im := range have {
+		if !wanted[im.MediaID] {
+			gone = append(gone, im.MediaID)
+			continue
+		}
+		if v, ok := im.Largest(); ok {
+			if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(v.Path))); err == nil {
+				onDisk[im.MediaID] = true
+			}
+		}
+	}
+	if len(gone) > 0 {
+		if err := s.st.DeleteImages(ctx, gone); err != nil {
+			return res, err
+		}
+		for _, id := range gone {
+			_ = os.RemoveAll(filepath.Join(dir, id))
+		}
+	}
+
+	var todo []*mirrorItem
+	for _, it := range items {
+		it.targets = slices.DeleteFunc(it.targets, func(t mirrorTarget) bool { return onDisk[t.mediaID] })
+		if len(it.targets) > 0 {
+			todo = append(todo, it)
+		}
+	}
+	res.total = len(wanted)
+	if len(todo) == 0 {
+		return res, nil
+	}
+
+	var (
+		mu   sync.Mutex
+		done int
+		wg   sync.WaitGroup
+		work = make(chan *mirrorItem)
+	)
+	if progress != nil {
+		progress(0, len(todo))
+	}
+	lim := rate.NewLimiter(rate.Limit(s.mirrorRate), max(1, s.mirrorWorkers))
+	for range max(1, s.mirrorWorkers) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for it := range work {
+				err := s.mirrorOne(ctx, lim, dir, it)
+				mu.Lock()
+				done++
+				if err != nil {
+					res.failed++
+					if res.firstErr == "" {
+						res.firstErr = err.Error()
+					}
+				} else {
+					res.mirrored++
+				}
+				if progress != nil {
+					progress(done, len(todo))
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+feed:
+	for _, it := range todo {
+		select {
+		case work <- it:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(work)
+	wg.Wait()
+	if ctx.Err() != nil {
+		return res, ctx.Err()
+	}
+	return res, nil
+}
+
+func (s *Scheduler) mirrorOne(ctx context.Context, lim *rate.Limiter, dir string, it *mirrorItem) error {
+	if err := lim.Wait(ctx); err != nil {
+		return err
+	}
+	data, _, err := s.ig.Download(ctx, it.url, maxImageBytes)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.metrics.upstreamError(err)
+		}
+		return err
+	}
+	img, err := processImage(data)
+	if err != nil {
+		return fmt.Errorf("mirror %s: %w", it.targets[0].mediaID, err)
+	}
+	now := s.now()
+	for _, t := range it.targets {
+		rec := store.Image{MediaID: t.mediaID, PostID: t.postID, Width: img.width, Height: img.height,
+			Color: img.color, MirroredAt: now}
+		sub := filepath.Join(dir, t.mediaID)
+		if err := os.MkdirAll(sub, 0o755); err != nil {
+			return fmt.Errorf("mirror: %w", err)
+		}
+		for _, v := range img.variants {
+			name := strconv.Itoa(v.width) + ".jpg"
+			if err := writeFileAtomic(sub, name, v.data); err != nil {
+				return fmt.Errorf("mirror: %w", err)
+			}
+			rec.Variants = append(rec.Variants, store.ImageVariant{
+				Width: v.width, Height: v.height, Bytes: int64(len(v.data)), Path: t.mediaID + "/" + name,
+			})
+		}
+		if err := s.st.SaveImage(context.WithoutCancel(ctx), rec); err != nil {
+			return err
+		}
+		s.metrics.imagesMirrored.Inc()
+	}
+	return nil
+}
+
+type variant struct {
+	width, height int
+	data          []byte
+}
+
+type processed struct {
+	width, height int
+	color         string
+	variants      []variant // ascending width
+}
+
+// processImage decodes data and renders the JPEG variants and the
+// dominant colour.
+func processImage(data []byte) (processed, error) {
+	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
+	if err != nil {
+		return processed{}, fmt.Errorf("not a JPEG or PNG image: %w", err)
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width*cfg.Height > maxImagePixels {
+		return processed{}, fmt.Errorf("image %dx%d is too large", cfg.Width, cfg.Height)
+	}
+	src, _, err := image.Decode(bytes.NewReader(data))
+	if err != nil {
+		return processed{}, fmt.Errorf("decode %s: %w", format, err)
+	}
+	b := src.Bounds()
+	p := processed{width: b.Dx(), height: b.Dy(), color: dominantColor(src)}
+	p.variants, err = renderVariants(src, data, format)
+	return p, err
+}
+
+// targetWidths are the Widths an image of width w covers (never upscaled),
+// or w itself when it is narrower than all of them.
+func targetWidths(w int) []int {
+	var out []int
+	for _, t := range Widths {
+		if t <= w {
+			out = append(out, t)
+		}
+	}
+	if len(out) == 0 {
+		out = []int{w}
+	}
+	return out
+}
+
+// renderVariants scales from the largest width down, each step from the
+// previous result: cheaper than scaling the original every time and just as
+// sharp at these ratios. A JPEG already at a target width is kept as is.
+func renderVariants(src image.Image, data []byte, format string) ([]variant, error) {
+	b := src.Bounds()
+	sw, sh := b.Dx(), b.Dy()
+	widths := targetWidths(sw)
+	out := make([]variant, len(widths))
+	cur := src
+	for i := len(widths) - 1; i >= 0; i-- {
+		w := widths[i]
+		h := max(1, int(math.Round(float64(sh)*float64(w)/float64(sw))))
+		if w == sw && format == "jpeg" {
+			out[i] = variant{width: w, height: sh, data: data}
+			continue
+		}
+		dst := image.NewRGBA(image.Rect(0, 0, w, h))
+		op := draw.Src
+		if o, ok := cur.(interface{ Opaque() bool }); !ok || !o.Opaque() {
+			draw.Draw(dst, dst.Bounds(), image.NewUniform(color.White), image.Point{}, draw.Src)
+			op = draw.Over
+		}
+		draw.CatmullRom.Scale(dst, dst.Bounds(), cur, cur.Bounds(), op, nil)
+		var buf bytes.Buffer
+		if err := jpeg.Encode(&buf, dst, &jpeg.Options{Quality: jpegQuality}); err != nil {
+			return nil, fmt.Errorf("encode %dpx: %w", w, err)
+		}
+		out[i] = variant{width: w, height: h, data: buf.Bytes()}
+		cur = dst
+	}
+	return out, nil
+}
+
+// dominantColor is the mean of the most common colour bucket (4 bits per
+// channel) of a 24×24 thumbnail: a flat placeholder close to what the eye
+// notices first, cheaper and less muddy than the plain average.
+func dominantColor(img image.Image) string {
+	const n = 24
+	small := image.NewRGBA(image.Rect(0, 0, n, n))
+	draw.Draw(small, small.Bounds(), image.NewUniform(color.White), image.Point{}, draw.Src)
+	draw.ApproxBiLinear.Scale(small, small.Bounds(), img, img.Bounds(), draw.Over, nil)
+	var counts [4096]int
+	var sums [4096][3]int
+	for i := 0; i+3 < len(small.Pix); i += 4 {
+		r, g, b := int(small.Pix[i]), int(small.Pix[i+1]), int(small.Pix[i+2])
+		k := (r>>4)<<8 | (g>>4)<<4 | b>>4
+		counts[k]++
+		sums[k][0] += r
+		sums[k][1] += g
+		sums[k][2] += b
+	}
+	best := 0
+	for k := range counts {
+		if counts[k] > counts[best] {
+			best = k
+		}
+	}
+	c := counts[best]
+	if c == 0 {
+		return "#808080"
+	}
+	return fmt.Sprintf("#%02x%02x%02x", sums[best][0]/c, sums[best][1]/c, sums[best][2]/c)
+}
+
+// writeFileAtomic writes data to dir/name through a temporary file that is
+// synced and renamed: a crash leaves the old file or the new one, never
+// half an image.
+func writeFileAtomic(dir, name string, data []byte) (err error) {
+	f, err := os.CreateTemp(dir, tempPrefix+"*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			_ = os.Remove(tmp)
+		}
+	}()
+	if _, err = f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err = f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	if err = os.Chmod(tmp, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, filepath.Join(dir, name))
+}
+
+// removeTempFiles deletes what a crash mid-write left behind (older than a
+// minute, so a concurrent `vitrine sync` is not disturbed).
+func removeTempFiles(dir string) {
+	cutoff := time.Now().Add(-time.Minute)
+	_ = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		if d.IsDir() {
+			if path != dir && strings.Count(strings.TrimPrefix(path, dir), string(filepath.Separator)) > 1 {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if strings.HasPrefix(d.Name(), tempPrefix) {
+			if info, err := d.Info(); err == nil && info.ModTime().Before(cutoff) {
+				_ = os.Remove(path)
+			}
+		}
+		return nil
+	})
+}
+
