@@ -408,4 +408,3 @@ func removeTempFiles(dir string) {
 		return nil
 	})
 }
-
