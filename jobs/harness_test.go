@@ -51,7 +51,7 @@ func (l *lockedBuffer) String() string {
 
 // hook is an httptest webhook receiver that checks every signature.
 type hook struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *httptest.Server
 	mu     sync.Mutex
 	alerts []Alert
@@ -59,7 +59,7 @@ type hook struct {
 	hits   atomic.Int32
 }
 
-func newHook(t *testing.T) *hook {
+func newHook(t testing.TB) *hook {
 	h := &hook{t: t}
 	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.hits.Add(1)
@@ -114,7 +114,7 @@ func (h *hook) last() Alert {
 // harness: the fake Instagram on loopback, the real client, a temp-file
 // store and a scheduler, all on the fake's clock.
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	ctx    context.Context
 	f      *fake.Fake
 	clock  *fake.Clock
@@ -143,7 +143,7 @@ func withClientTimeout(d time.Duration) harnessOpt {
 	return func(_ *harness, _ *fake.Options, c *instagram.Config) { c.Timeout = d }
 }
 
-func newHarness(t *testing.T, opts ...harnessOpt) *harness {
+func newHarness(t testing.TB, opts ...harnessOpt) *harness {
 	t.Helper()
 	h := &harness{t: t, ctx: context.Background(), clock: fake.NewClock(testStart), logs: &lockedBuffer{}}
 	h.blockCDN.Store("")
@@ -197,7 +197,7 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 // tempDir is a fresh directory, on tmpfs when there is one: the simulated
 // months run thousands of syncs, and with synchronous=FULL each commit is
 // an fsync that a disk makes slow and a RAM disk makes free.
-func tempDir(t *testing.T) string {
+func tempDir(t testing.TB) string {
 	t.Helper()
 	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
 		if dir, err := os.MkdirTemp("/dev/shm", "vitrine-jobs-test-"); err == nil {

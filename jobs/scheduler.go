@@ -23,6 +23,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"vitrine/config"
+	"vitrine/instagram"
 	"vitrine/store"
 )
 
@@ -485,10 +486,17 @@ func (s *Scheduler) call(ctx context.Context, name string, fn func(context.Conte
 	return fn(ctx)
 }
 
-// transient reports whether a failure should back off and retry: anything
-// but "the token is dead / missing", which only the admin can fix.
+// transient reports whether a failure is upstream trouble to back off
+// from: Instagram unavailable, throttling or refusing, or a timeout. A dead
+// or missing token waits for the admin; other failures (a panic, the
+// store) simply run again on schedule.
 func transient(err error) bool {
-	return !errors.Is(err, ErrNeedsReauth) && !errors.Is(err, ErrNotConnected)
+	if errors.Is(err, ErrNeedsReauth) || errors.Is(err, ErrNotConnected) {
+		return false
+	}
+	return errors.Is(err, instagram.ErrUnavailable) || errors.Is(err, instagram.ErrRateLimited) ||
+		errors.Is(err, instagram.ErrBadRequest) || errors.Is(err, instagram.ErrURLExpired) ||
+		errors.Is(err, context.DeadlineExceeded)
 }
 
 func backoffDelay(failures int, err error) time.Duration {

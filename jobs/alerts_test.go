@@ -1,0 +1,289 @@
+package jobs
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/hex"
+	"errors"
+	"io"
+	"math/big"
+	"mime"
+	"mime/quotedprintable"
+	"net"
+	"net/mail"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+
+	"vitrine/config"
+	"vitrine/store"
+)
+
+// smtpPeer is a real SMTP server (emersion/go-smtp) on loopback that
+// keeps what it receives.
+type smtpPeer struct {
+	srv  *smtp.Server
+	addr *net.TCPAddr
+	mu   sync.Mutex
+	msgs []received
+	// authed and tls are observed per session.
+}
+
+type received struct {
+	from   string
+	to     []string
+	data   []byte
+	authed bool
+	tls    bool
+}
+
+type smtpSession struct {
+	p   *smtpPeer
+	c   *smtp.Conn
+	cur received
+}
+
+func (s *smtpSession) AuthMechanisms() []string { return []string{sasl.Plain} }
+func (s *smtpSession) Auth(string) (sasl.Server, error) {
+	return sasl.NewPlainServer(func(_, user, pass string) error {
+		if user != "vitrine" || pass != "s3cret" {
+			return errors.New("bad credentials")
+		}
+		s.cur.authed = true
+		return nil
+	}), nil
+}
+func (s *smtpSession) Mail(from string, _ *smtp.MailOptions) error { s.cur.from = from; return nil }
+func (s *smtpSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+	s.cur.to = append(s.cur.to, to)
+	return nil
+}
+func (s *smtpSession) Data(r io.Reader) error {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	s.cur.data = b
+	_, s.cur.tls = s.c.TLSConnectionState()
+	s.p.mu.Lock()
+	s.p.msgs = append(s.p.msgs, s.cur)
+	s.p.mu.Unlock()
+	return nil
+}
+func (s *smtpSession) Reset()        { s.cur = received{authed: s.cur.authed} }
+func (s *smtpSession) Logout() error { return nil }
+
+func newSMTPPeer(t *testing.T, tlsCfg *tls.Config) *smtpPeer {
+	t.Helper()
+	p := &smtpPeer{}
+	p.srv = smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
+		return &smtpSession{p: p, c: c}, nil
+	}))
+	p.srv.Domain = "localhost"
+	p.srv.TLSConfig = tlsCfg
+	p.srv.ReadTimeout, p.srv.WriteTimeout = 10*time.Second, 10*time.Second
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.addr = ln.Addr().(*net.TCPAddr)
+	go p.srv.Serve(ln)
+	t.Cleanup(func() { p.srv.Close() })
+	return p
+}
+
+func (p *smtpPeer) messages() []received {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]received(nil), p.msgs...)
+}
+
+// selfSigned makes a certificate for 127.0.0.1 and a pool that trusts it.
+func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "vitrine test SMTP"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, pool
+}
+
+// parseMail parses a received message and decodes subject and body.
+func parseMail(t *testing.T, data []byte) (subject, body string, msg *mail.Message) {
+	t.Helper()
+	msg, err := mail.ReadMessage(bytes.NewReader(data))
+	if err != nil {
+		t.Fatalf("parse mail: %v\n%s", err, data)
+	}
+	subject, err = new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cte := msg.Header.Get("Content-Transfer-Encoding"); cte != "quoted-printable" {
+		t.Fatalf("Content-Transfer-Encoding %q", cte)
+	}
+	b, err := io.ReadAll(quotedprintable.NewReader(msg.Body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mail.ParseDate(msg.Header.Get("Date")); err != nil {
+		t.Errorf("Date header: %v", err)
+	}
+	return subject, string(b), msg
+}
+
+func TestEmailAlertOverSTARTTLS(t *testing.T) {
+	cert, pool := selfSigned(t)
+	peer := newSMTPPeer(t, &tls.Config{Certificates: []tls.Certificate{cert}})
+	h := newHarness(t)
+	h.cfg.Alerts.WebhookURL = ""
+	h.cfg.Alerts.SMTP = smtpConfig(peer, true)
+	h.cfg.Alerts.SMTP.Username, h.cfg.Alerts.SMTP.Password = "vitrine", "s3cret"
+	s, err := New(Options{Config: h.cfg, Store: h.st, Instagram: h.ig, Now: h.clock.Now,
+		SMTPTLSConfig: &tls.Config{RootCAs: pool}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.s = s
+	h.connect()
+	h.f.ChangePassword()
+	_ = h.run(JobValidate)
+
+	msgs := peer.messages()
+	if len(msgs) != 1 {
+		t.Fatalf("%d messages received, want 1", len(msgs))
+	}
+	m := msgs[0]
+	if !m.tls || !m.authed {
+		t.Errorf("message sent with tls=%v auth=%v, want both", m.tls, m.authed)
+	}
+	if m.from != "vitrine@example.com" || len(m.to) != 2 {
+		t.Errorf("envelope %s → %v", m.from, m.to)
+	}
+	subject, body, msg := parseMail(t, m.data)
+	if !strings.Contains(subject, "needs reconnecting") || !strings.Contains(subject, "password changed") {
+		t.Errorf("subject %q", subject)
+	}
+	if !strings.Contains(body, "password changed") || !strings.Contains(body, testPublicURL+"/admin") {
+		t.Errorf("body lacks the cause or the link:\n%s", body)
+	}
+	if msg.Header.Get("X-Vitrine-Event") != AlertNeedsReauth {
+		t.Errorf("X-Vitrine-Event %q", msg.Header.Get("X-Vitrine-Event"))
+	}
+	if !strings.Contains(h.metrics(), `vitrine_alerts_sent_total{channel="email"} 1`) {
+		t.Error("email alert not counted")
+	}
+}
+
+func TestEmailWithoutTLSWhenConfigured(t *testing.T) {
+	peer := newSMTPPeer(t, nil)
+	h := newHarness(t)
+	h.cfg.Alerts.WebhookURL = ""
+	h.cfg.Alerts.SMTP = smtpConfig(peer, false)
+	a := h.s.newAlert(AlertResolved, testToken, h.clock.Now())
+	if !h.s.send(h.ctx, a) {
+		t.Fatal("not sent")
+	}
+	msgs := peer.messages()
+	if len(msgs) != 1 || msgs[0].tls {
+		t.Fatalf("messages %+v", msgs)
+	}
+	subject, body, _ := parseMail(t, msgs[0].data)
+	if !strings.Contains(subject, "resolved") || !strings.Contains(body, "works again") {
+		t.Errorf("subject %q body %q", subject, body)
+	}
+}
+
+func TestEmailRefusesPlaintextWhenSTARTTLSRequired(t *testing.T) {
+	peer := newSMTPPeer(t, nil) // offers no STARTTLS
+	h := newHarness(t)
+	h.cfg.Alerts.WebhookURL = ""
+	h.cfg.Alerts.SMTP = smtpConfig(peer, true)
+	ctx, cancel := context.WithTimeout(h.ctx, 10*time.Second)
+	defer cancel()
+	err := h.s.sendEmail(ctx, h.s.newAlert(AlertNeedsReauth, testToken, h.clock.Now()))
+	if err == nil || !strings.Contains(err.Error(), "STARTTLS") {
+		t.Fatalf("err = %v, want a refusal naming STARTTLS", err)
+	}
+	if len(peer.messages()) != 0 {
+		t.Error("message sent in clear text")
+	}
+	// A failed delivery is not "sent": the alert is retried next time.
+	if h.s.send(h.ctx, h.s.newAlert(AlertNeedsReauth, testToken, h.clock.Now())) {
+		t.Error("send reported success although no channel delivered")
+	}
+}
+
+func smtpConfig(p *smtpPeer, starttls bool) (c config.SMTP) {
+	c.Host, c.Port, c.StartTLS = "127.0.0.1", p.addr.Port, starttls
+	c.From = "vitrine@example.com"
+	c.To = []string{"ops@example.com", "Owner <owner@example.com>"}
+	return c
+}
+
+func TestWebhookSignedAndRetried(t *testing.T) {
+	h := newHarness(t)
+	h.hook.fail.Store(2)
+	a := h.s.newAlert(AlertNeedsReauth, testToken, h.clock.Now())
+	a.Cause = "password changed"
+	if err := h.s.sendWebhook(h.ctx, a); err != nil {
+		t.Fatalf("webhook after two 503s: %v", err)
+	}
+	if n := h.hook.hits.Load(); n != 3 {
+		t.Errorf("%d webhook requests, want 3", n)
+	}
+	if got := h.hook.last(); got.Kind != AlertNeedsReauth || got.Cause != "password changed" {
+		t.Errorf("received %+v", got)
+	}
+
+	h.hook.fail.Store(100)
+	err := h.s.sendWebhook(h.ctx, a)
+	if err == nil {
+		t.Fatal("webhook reported success against a failing server")
+	}
+	if strings.Contains(err.Error(), "secretpath") {
+		t.Errorf("error names the webhook URL: %v", err)
+	}
+}
+
+var testToken = store.Token{Username: "vitrine.studio", Status: store.StatusNeedsReauth, StatusReason: "password changed"}
+
+func TestSignIsHMACSHA256(t *testing.T) {
+	body := []byte(`{"text":"hi"}`)
+	m := hmac.New(sha256.New, []byte("key"))
+	m.Write(body)
+	if got, want := Sign("key", body), "sha256="+hex.EncodeToString(m.Sum(nil)); got != want {
+		t.Errorf("Sign = %q, want %q", got, want)
+	}
+}

@@ -1,0 +1,276 @@
+package jobs
+
+import (
+	"bytes"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"vitrine/instagram/fake"
+	"vitrine/store"
+)
+
+// checkMirrored: every image the posts need has a record whose files are on
+// disk, decode as JPEG at the recorded sizes, and no temp file is left.
+func checkMirrored(t *testing.T, h *harness) map[string]store.Image {
+	t.Helper()
+	posts, err := h.st.Posts(h.ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, wanted := mirrorPlan(posts)
+	ims, err := h.st.Images(h.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[string]store.Image{}
+	for _, im := range ims {
+		byID[im.MediaID] = im
+	}
+	colour := regexp.MustCompile(`^#[0-9a-f]{6}$`)
+	for id := range wanted {
+		im, ok := byID[id]
+		if !ok {
+			t.Errorf("image %s not mirrored", id)
+			continue
+		}
+		if !colour.MatchString(im.Color) || im.Width == 0 || im.Height == 0 {
+			t.Errorf("image %s: %+v", id, im)
+		}
+		for _, v := range im.Variants {
+			if v.Width > im.Width || (!slices.Contains(Widths, v.Width) && v.Width != im.Width) {
+				t.Errorf("image %s has a %dpx variant (source %dpx)", id, v.Width, im.Width)
+			}
+			data, err := os.ReadFile(filepath.Join(h.cfg.MediaDir(), filepath.FromSlash(v.Path)))
+			if err != nil {
+				t.Errorf("image %s: %v", id, err)
+				continue
+			}
+			cfg, err := jpeg.DecodeConfig(bytes.NewReader(data))
+			if err != nil || cfg.Width != v.Width || cfg.Height != v.Height || int64(len(data)) != v.Bytes {
+				t.Errorf("%s: decoded %dx%d (%v), recorded %dx%d", v.Path, cfg.Width, cfg.Height, err, v.Width, v.Height)
+			}
+		}
+	}
+	for id := range byID {
+		if !wanted[id] {
+			t.Errorf("image %s is kept although no post needs it", id)
+		}
+	}
+	_ = filepath.WalkDir(h.cfg.MediaDir(), func(p string, d fs.DirEntry, err error) error {
+		if err == nil && strings.HasPrefix(d.Name(), tempPrefix) {
+			t.Errorf("temp file left: %s", p)
+		}
+		return nil
+	})
+	return byID
+}
+
+func TestMirrorSurvivesExpiredURLs(t *testing.T) {
+	h := newHarness(t, withPosts(12))
+	h.connect()
+	var calls [][2]int
+	rep, err := h.s.SyncOnce(h.ctx, func(done, total int) { calls = append(calls, [2]int{done, total}) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Posts != 12 || rep.Added != 12 || rep.MirrorFailed != 0 || rep.Mirrored == 0 {
+		t.Fatalf("report %+v", rep)
+	}
+	if len(calls) == 0 || calls[0][0] != 0 || calls[len(calls)-1][0] != calls[len(calls)-1][1] {
+		t.Errorf("progress calls %v", calls)
+	}
+	images := checkMirrored(t, h)
+	// Every kind got its picture: videos by thumbnail, carousels by cover
+	// and items; the copyright-flagged post (no media_url) has none.
+	for _, p := range h.f.Posts() {
+		_, ok := images[p.ID]
+		if p.NoMediaURL == ok {
+			t.Errorf("post %s (%s, no media_url %v): mirrored %v", p.ID, p.MediaType, p.NoMediaURL, ok)
+		}
+		for _, c := range p.Children {
+			if _, ok := images[c.ID]; !ok {
+				t.Errorf("carousel item %s (%s) not mirrored", c.ID, c.MediaType)
+			}
+		}
+	}
+	if h.synced.Load() != 1 {
+		t.Errorf("OnSynced called %d times", h.synced.Load())
+	}
+
+	// The signed URLs expire; what was mirrored stays, and the next sync
+	// (fresh URLs) downloads nothing again.
+	downloads := h.f.CallsTo(".jpg")
+	h.clock.Advance(fake.DefaultSignedURLTTL + time.Hour)
+	checkMirrored(t, h)
+	rep, err = h.s.SyncOnce(h.ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Mirrored != 0 || h.f.CallsTo(".jpg") != downloads {
+		t.Errorf("re-downloaded mirrored images: %+v, %d CDN calls (was %d)", rep, h.f.CallsTo(".jpg"), downloads)
+	}
+
+	// A deleted post's files go.
+	gone := h.f.MediaIDs()[0]
+	h.f.DeletePost(gone)
+	if _, err := h.s.SyncOnce(h.ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(h.cfg.MediaDir(), gone)); !os.IsNotExist(err) {
+		t.Errorf("files of deleted post %s still there (%v)", gone, err)
+	}
+	checkMirrored(t, h)
+}
+
+func TestMirrorRetriesFailedDownloadNextSync(t *testing.T) {
+	h := newHarness(t, withPosts(4))
+	h.connect()
+	victim := ""
+	for _, p := range h.f.Posts() {
+		if p.MediaType == fake.MediaImage && !p.NoMediaURL {
+			victim = p.ID
+			break
+		}
+	}
+	h.blockCDN.Store(victim)
+	rep, err := h.s.SyncOnce(h.ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.MirrorFailed != 1 {
+		t.Fatalf("report %+v, want one failure", rep)
+	}
+	if _, ok, _ := h.st.Image(h.ctx, victim); ok {
+		t.Fatal("a failed download was recorded")
+	}
+	h.blockCDN.Store("")
+	h.clock.Advance(15 * time.Minute)
+	rep, err = h.s.SyncOnce(h.ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Mirrored != 1 || rep.MirrorFailed != 0 {
+		t.Errorf("second sync %+v, want the one image retried", rep)
+	}
+	checkMirrored(t, h)
+}
+
+func TestMirrorLeavesNoTempFilesAfterCrash(t *testing.T) {
+	h := newHarness(t, withPosts(2))
+	h.connect()
+	dir := filepath.Join(h.cfg.MediaDir(), "123")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	stale := filepath.Join(dir, tempPrefix+"crashed")
+	if err := os.WriteFile(stale, []byte("half a jpeg"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-time.Hour)
+	_ = os.Chtimes(stale, old, old)
+	if _, err := h.s.SyncOnce(h.ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Error("stale temp file kept")
+	}
+}
+
+func TestRenderVariantsNeverUpscale(t *testing.T) {
+	for _, tc := range []struct {
+		w, h int
+		want []int
+	}{
+		{1080, 1350, []int{320, 640, 1080}},
+		{800, 600, []int{320, 640}},
+		{200, 100, []int{200}},
+		{1440, 1440, []int{320, 640, 1080}},
+	} {
+		img := gradient(tc.w, tc.h)
+		var buf bytes.Buffer
+		if err := jpeg.Encode(&buf, img, nil); err != nil {
+			t.Fatal(err)
+		}
+		p, err := processImage(buf.Bytes())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []int
+		for _, v := range p.variants {
+			got = append(got, v.width)
+			cfg, err := jpeg.DecodeConfig(bytes.NewReader(v.data))
+			if err != nil || cfg.Width != v.width || cfg.Height != v.height {
+				t.Errorf("%dx%d → %dx%d decodes as %dx%d (%v)", tc.w, tc.h, v.width, v.height, cfg.Width, cfg.Height, err)
+			}
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%dx%d: widths %v, want %v", tc.w, tc.h, got, tc.want)
+		}
+	}
+}
+
+func TestDominantColor(t *testing.T) {
+	img := image.NewRGBA(image.Rect(0, 0, 100, 100))
+	for y := range 100 {
+		for x := range 100 {
+			c := color.RGBA{200, 30, 30, 255}
+			if x < 20 {
+				c = color.RGBA{10, 10, 250, 255}
+			}
+			img.Set(x, y, c)
+		}
+	}
+	if got := dominantColor(img); got != "#c81e1e" {
+		t.Errorf("dominant colour %s, want #c81e1e", got)
+	}
+}
+
+func gradient(w, h int) *image.RGBA {
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := range h {
+		for x := range w {
+			img.Set(x, y, color.RGBA{uint8(x * 255 / w), uint8(y * 255 / h), 128, 255})
+		}
+	}
+	return img
+}
+
+func BenchmarkMirrorResize(b *testing.B) {
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, gradient(1080, 1350), &jpeg.Options{Quality: 90}); err != nil {
+		b.Fatal(err)
+	}
+	data := buf.Bytes()
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := processImage(data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkSync measures one sync of 30 already-mirrored posts against the
+// fake on loopback: the steady state every 15 minutes.
+func BenchmarkSync(b *testing.B) {
+	h := newHarness(b, withPosts(30))
+	h.connect()
+	if _, err := h.s.SyncOnce(h.ctx, nil); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := h.s.SyncOnce(h.ctx, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
