@@ -1,0 +1,234 @@
+// Package admin is the site owner's side of Vitrine: password login,
+// server-side sessions, CSRF protection, the dashboard, the Generate popup
+// and OAuth callback that connect an Instagram account, disconnect and
+// "sync now". It never renders the public widget.
+package admin
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"mime"
+	"net/url"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"vitrine/config"
+	"vitrine/instagram"
+	"vitrine/store"
+	"vitrine/templates"
+)
+
+// Store is the part of *store.Store the admin uses.
+type Store interface {
+	Token(ctx context.Context) (store.Token, error)
+	SaveToken(ctx context.Context, t store.Token) error
+	DeleteToken(ctx context.Context) error
+	AddEvent(ctx context.Context, kind, level, message string) error
+	Events(ctx context.Context, limit int) ([]store.Event, error)
+	PostCount(ctx context.Context) (int64, error)
+
+	CreateAdminSession(ctx context.Context, s store.AdminSession) error
+	AdminSession(ctx context.Context, idHash string) (store.AdminSession, bool, error)
+	DeleteAdminSession(ctx context.Context, idHash string) error
+	DeleteExpiredAdminSessions(ctx context.Context, now time.Time) (int64, error)
+	SetAdminSessionState(ctx context.Context, idHash, stateHash string, expires time.Time) error
+	ClearAdminSessionState(ctx context.Context, idHash, stateHash string) (bool, error)
+	SetAdminSessionFlash(ctx context.Context, idHash, flash string) error
+	TakeAdminSessionFlash(ctx context.Context, idHash string) (string, error)
+}
+
+// Instagram is the part of *instagram.Client the OAuth callback uses.
+type Instagram interface {
+	AuthorizeURL(state string) string
+	ExchangeCode(ctx context.Context, code string) (instagram.ShortLivedToken, error)
+	ExchangeLongLived(ctx context.Context, shortLived string) (instagram.LongLivedToken, error)
+	Me(ctx context.Context, token string) (instagram.Profile, error)
+}
+
+// Jobs is what the dashboard needs from the scheduler; main adapts
+// *jobs.Scheduler to it. It may be nil: then "Sync now" is hidden and the
+// job list is empty.
+type Jobs interface {
+	// RunNow runs the named job ("sync", "validate", …) and returns when
+	// the run finishes.
+	RunNow(ctx context.Context, name string) error
+	// Statuses describes every job for the dashboard and status.json.
+	Statuses() []JobStatus
+	// TokenConnected is called after a new token is saved, with a context
+	// that outlives the request: jobs resolve alerts and start a sync.
+	TokenConnected(ctx context.Context)
+}
+
+// JobStatus is one job's row on the dashboard. LastError must be words
+// without secrets.
+type JobStatus struct {
+	Name             string
+	LastRun, NextRun time.Time
+	LastOK           bool
+	LastError        string
+	LastDuration     time.Duration
+	Running          bool
+}
+
+// Options configure New.
+type Options struct {
+	Config    *config.Config
+	Store     Store
+	Instagram Instagram
+	Jobs      Jobs // may be nil
+	Logger    *slog.Logger
+	Now       func() time.Time
+}
+
+// Admin serves the /admin pages.
+type Admin struct {
+	cfg      *config.Config
+	store    Store
+	ig       Instagram
+	jobs     Jobs
+	log      *slog.Logger
+	now      func() time.Time
+	tmpl     *template.Template
+	static   map[string]staticFile
+	origin   string // scheme://host of server.public_url, for Origin checks and postMessage
+	throttle *throttle
+	loginKey []byte // signs the pre-session CSRF token of the login form
+}
+
+// Timings fixed by the security rules (instagram-api.md).
+const (
+	stateTTL      = 10 * time.Minute
+	eventsShown   = 12
+	pollInterval  = 5 * time.Second
+	popupName     = "vitrine-connect"
+	popupFeatures = "width=520,height=720"
+)
+
+// New checks o and parses the templates once.
+func New(o Options) (*Admin, error) {
+	if o.Config == nil || o.Store == nil || o.Instagram == nil {
+		return nil, errors.New("admin: Config, Store and Instagram are required")
+	}
+	if o.Config.Admin.PasswordHash == "" {
+		return nil, errors.New("admin: admin.password_hash is empty (run `vitrine hash-password`)")
+	}
+	u, err := url.Parse(o.Config.Server.PublicURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("admin: server.public_url %q is not an absolute http(s) URL", o.Config.Server.PublicURL)
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	a := &Admin{
+		cfg:    o.Config,
+		store:  o.Store,
+		ig:     o.Instagram,
+		jobs:   o.Jobs,
+		log:    o.Logger,
+		now:    o.Now,
+		origin: u.Scheme + "://" + u.Host,
+	}
+	a.throttle = newThrottle(o.Now)
+	a.loginKey = randomBytes(32)
+	if err := a.loadStatic(); err != nil {
+		return nil, err
+	}
+	a.tmpl, err = templates.Admin(template.FuncMap{
+		"asset": a.assetURL,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// Register mounts the admin routes on r.
+func (a *Admin) Register(r gin.IRouter) {
+	g := r.Group("/admin", a.securityHeaders, a.renderErrors, a.loadSession, a.checkCSRF)
+	g.GET("/static/*file", a.serveStatic)
+	g.GET("/login", a.loginPage)
+	g.POST("/login", a.login)
+	g.GET("/callback", a.callback)
+
+	auth := g.Group("", a.requireLogin)
+	auth.GET("", a.dashboard)
+	auth.GET("/status.json", a.statusJSON)
+	auth.GET("/generate", a.generate)
+	auth.GET("/connected", a.connected)
+	auth.GET("/disconnect", a.disconnectPage)
+	auth.POST("/disconnect", a.disconnect)
+	auth.POST("/sync", a.syncNow)
+	auth.POST("/logout", a.logout)
+}
+
+// staticFile is one embedded asset, served with a content hash as version.
+type staticFile struct {
+	body    []byte
+	ctype   string
+	version string
+}
+
+func (a *Admin) loadStatic() error {
+	a.static = map[string]staticFile{}
+	return fs.WalkDir(templates.Static(), ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(templates.Static(), p)
+		if err != nil {
+			return fmt.Errorf("admin: static %s: %w", p, err)
+		}
+		sum := sha256.Sum256(b)
+		ctype := mime.TypeByExtension(path.Ext(p))
+		if ctype == "" {
+			ctype = "application/octet-stream"
+		}
+		a.static[p] = staticFile{body: b, ctype: ctype, version: hex.EncodeToString(sum[:6])}
+		return nil
+	})
+}
+
+// assetURL is the template function giving a cache-busting URL for a static
+// file; it panics at template execution on an unknown name, which the
+// all-templates test catches.
+func (a *Admin) assetURL(name string) (string, error) {
+	f, ok := a.static[name]
+	if !ok {
+		return "", fmt.Errorf("admin: unknown asset %q", name)
+	}
+	return "/admin/static/" + name + "?v=" + f.version, nil
+}
+
+func (a *Admin) serveStatic(c *gin.Context) {
+	name := strings.TrimPrefix(c.Param("file"), "/")
+	f, ok := a.static[name]
+	if !ok {
+		c.Error(notFound())
+		return
+	}
+	h := c.Writer.Header()
+	// Versioned URLs change with the content, so browsers may keep them.
+	if c.Query("v") == f.version {
+		h.Set("Cache-Control", "public, max-age=31536000, immutable")
+	} else {
+		h.Set("Cache-Control", "no-cache")
+	}
+	h.Set("ETag", `"`+f.version+`"`)
+	if c.GetHeader("If-None-Match") == `"`+f.version+`"` {
+		c.Status(304)
+		return
+	}
+	c.Data(200, f.ctype, f.body)
+}

@@ -1,0 +1,271 @@
+package admin
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"vitrine/instagram"
+	"vitrine/store"
+)
+
+// generate starts the connection: a fresh 256-bit state bound to this
+// session (only its hash is stored), valid ten minutes, then a 302 to
+// Instagram's authorize page. The dashboard opens this URL in a popup.
+func (a *Admin) generate(c *gin.Context) {
+	s := sessionOf(c)
+	state := randomToken()
+	if err := a.store.SetAdminSessionState(c.Request.Context(), s.IDHash, hashID(state), a.now().Add(stateTTL)); err != nil {
+		c.Error(internal("start the connection", err))
+		return
+	}
+	a.log.Info("admin: sending the admin to Instagram to authorize")
+	c.Redirect(http.StatusFound, a.ig.AuthorizeURL(state))
+}
+
+// Callback outcomes that are not upstream failures.
+var (
+	errStateMissing = &httpError{Status: http.StatusBadRequest, Title: "This link can't be used",
+		Message: "The answer from Instagram is missing its security check, so Vitrine ignored it. Nothing was changed. Close this window and click Generate again."}
+	errStateUnknown = &httpError{Status: http.StatusBadRequest, Title: "This link can't be used",
+		Message: "This answer from Instagram doesn't belong to a connection started in this browser, or it was already used. Nothing was changed. Close this window and click Generate again."}
+	errStateExpired = &httpError{Status: http.StatusBadRequest, Title: "This link has expired",
+		Message: "Connecting must be finished within 10 minutes of clicking Generate. Nothing was changed. Close this window and click Generate again."}
+	errNoSession = &httpError{Status: http.StatusBadRequest, Title: "Please sign in first",
+		Message: "This browser isn't signed in to Vitrine (or the session ended), so the answer from Instagram was ignored. Nothing was changed. Sign in and click Generate again."}
+)
+
+// checkState consumes the callback's state: it must match this session's
+// pending state (constant-time, on hashes), be unexpired, and not have
+// been used. It runs before anything looks at the code.
+func (a *Admin) checkState(c *gin.Context, state string) *httpError {
+	s := sessionOf(c)
+	if s == nil {
+		return errNoSession
+	}
+	if state == "" {
+		return errStateMissing
+	}
+	got := hashID(state)
+	if s.StateHash == "" || subtle.ConstantTimeCompare([]byte(got), []byte(s.StateHash)) != 1 {
+		return errStateUnknown
+	}
+	// Match: use it up now, whatever happens next (single use).
+	cleared, err := a.store.ClearAdminSessionState(c.Request.Context(), s.IDHash, got)
+	if err != nil {
+		return internal("check the connection request", err)
+	}
+	if !cleared { // a concurrent callback used it first
+		return errStateUnknown
+	}
+	if !a.now().Before(s.StateExpiresAt) {
+		return errStateExpired
+	}
+	return nil
+}
+
+// callback is the OAuth redirect_uri. Its URL carries the code and state,
+// so it never renders: it records the outcome in the session and 303s to
+// /admin/connected (a clean URL; the redirect leaves no history entry with
+// the code). Only when there is no session to carry the outcome does it
+// render, through renderErrors.
+func (a *Admin) callback(c *gin.Context) {
+	q := c.Request.URL.Query()
+	state := q.Get("state")
+
+	if e := q.Get("error"); e != "" {
+		// Consume a valid state so it can't be reused; a decline changes
+		// nothing either way, so a missing or stale state doesn't matter.
+		if state != "" && sessionOf(c) != nil {
+			_ = a.checkState(c, state)
+		}
+		if e == "access_denied" {
+			a.log.Info("admin: authorization declined on Instagram", "reason", q.Get("error_reason"))
+			a.event(c, "connect", store.LevelInfo, "Connecting Instagram was declined on Instagram; nothing changed")
+			a.finishCallback(c, flash{Kind: "declined", Tone: "info", Title: "You declined the connection",
+				Message: "You declined on Instagram; nothing changed. Your current connection, if any, is untouched."})
+			return
+		}
+		desc := shortText(q.Get("error_description"), 200)
+		a.log.Warn("admin: Instagram returned an authorization error", "error", shortText(e, 60), "description", desc)
+		a.finishCallbackError(c, &httpError{Status: http.StatusBadGateway, Title: "Instagram refused the connection",
+			Step: "Authorizing on Instagram", Message: "Instagram said: " + orDefault(desc, shortText(e, 60)) + ". Nothing was changed."})
+		return
+	}
+
+	if he := a.checkState(c, state); he != nil {
+		a.log.Warn("admin: callback refused", "why", he.Title, "ip", c.ClientIP())
+		a.finishCallbackError(c, he)
+		return
+	}
+	code := q.Get("code")
+	if code == "" {
+		a.finishCallbackError(c, &httpError{Status: http.StatusBadRequest, Title: "This link can't be used",
+			Message: "The answer from Instagram has no authorization code. Nothing was changed. Click Generate again."})
+		return
+	}
+
+	tok, he := a.connect(c.Request.Context(), code)
+	if he != nil {
+		a.log.Warn("admin: connecting Instagram failed", "step", he.Step, "err", he.cause)
+		a.event(c, "connect", store.LevelError, "Connecting Instagram failed while "+strings.ToLower(he.Step)+": "+he.Message)
+		a.finishCallbackError(c, he)
+		return
+	}
+	a.log.Info("admin: Instagram connected", "token", tok)
+	a.event(c, "connected", store.LevelInfo, "Connected @"+tok.Username+" ("+accountType(tok.AccountType)+
+		"); the token expires "+dateText(tok.ExpiresAt))
+	if a.jobs != nil {
+		a.jobs.TokenConnected(context.WithoutCancel(c.Request.Context()))
+	}
+	a.finishCallback(c, flash{Kind: "connected", Tone: "ok", Title: "Instagram is connected",
+		Message: "@" + tok.Username})
+}
+
+// connect runs the exchanges and saves the token. On failure nothing has
+// been written: the old token, if any, stays.
+func (a *Admin) connect(ctx context.Context, code string) (store.Token, *httpError) {
+	fail := func(step string, err error) *httpError {
+		status := http.StatusBadGateway
+		if errors.Is(err, context.DeadlineExceeded) {
+			status = http.StatusGatewayTimeout
+		}
+		return &httpError{Status: status, Title: "Couldn't connect Instagram", Step: step,
+			Message: reasonText(err) + ". Your previous connection, if any, is unchanged.", cause: err}
+	}
+	short, err := a.ig.ExchangeCode(ctx, code)
+	if err != nil {
+		return store.Token{}, fail("Exchanging the authorization code", err)
+	}
+	long, err := a.ig.ExchangeLongLived(ctx, short.AccessToken)
+	if err != nil {
+		return store.Token{}, fail("Getting a long-lived token", err)
+	}
+	prof, err := a.ig.Me(ctx, long.AccessToken)
+	if err != nil {
+		return store.Token{}, fail("Reading your Instagram profile", err)
+	}
+	now := a.now()
+	tok := store.Token{
+		AccessToken:       long.AccessToken,
+		UserID:            orDefault(prof.UserID, short.UserID),
+		Username:          prof.Username,
+		Name:              prof.Name,
+		AccountType:       prof.AccountType,
+		ProfilePictureURL: prof.ProfilePictureURL,
+		MediaCount:        prof.MediaCount,
+		FollowersCount:    prof.FollowersCount,
+		Scopes:            strings.Join(short.Permissions, ","),
+		IssuedAt:          now,
+		ExpiresAt:         long.ExpiresAt,
+		Status:            store.StatusValid,
+		StatusReason:      "connected",
+		StatusChangedAt:   now,
+		LastCheckedAt:     now,
+		ConnectedAt:       now,
+	}
+	if err := a.store.SaveToken(ctx, tok); err != nil {
+		he := internal("save the token", err)
+		he.Title, he.Step, he.Status = "Couldn't connect Instagram", "Saving the token", http.StatusInternalServerError
+		return store.Token{}, he
+	}
+	return tok, nil
+}
+
+// reasonText is instagram.Reason as a sentence start, with a hint for the
+// common cases.
+func reasonText(err error) string {
+	r := instagram.Reason(err)
+	switch {
+	case errors.Is(err, instagram.ErrUnavailable):
+		return "Instagram is unavailable right now (" + r + "); try again in a few minutes"
+	case errors.Is(err, instagram.ErrRateLimited):
+		return "Instagram is rate-limiting requests; try again later"
+	case r == "authorization code rejected":
+		return "Instagram rejected the authorization code (it may have been used already or expired)"
+	case r == "":
+		return "Unknown error"
+	}
+	return strings.ToUpper(r[:1]) + r[1:]
+}
+
+// finishCallback stores the outcome and moves to the clean result URL.
+func (a *Admin) finishCallback(c *gin.Context, f flash) {
+	if sessionOf(c) == nil {
+		c.Error(errNoSession)
+		return
+	}
+	if err := a.setFlash(c, f); err != nil {
+		c.Error(internal("record the result", err))
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/admin/connected")
+}
+
+func (a *Admin) finishCallbackError(c *gin.Context, he *httpError) {
+	he.Popup = true
+	if sessionOf(c) == nil {
+		c.Error(he)
+		return
+	}
+	a.finishCallback(c, flash{Kind: "failed", Tone: "bad", Title: he.Title, Message: he.Message,
+		Step: he.Step, Status: he.Status})
+}
+
+// connected shows the outcome of the last callback, in the popup: it tells
+// the opener (same origin only) and closes, or links to the dashboard.
+func (a *Admin) connected(c *gin.Context) {
+	f, err := a.takeFlash(c)
+	if err != nil {
+		c.Error(internal("read the result", err))
+		return
+	}
+	if f == nil || (f.Kind != "connected" && f.Kind != "declined" && f.Kind != "failed") {
+		// Reloaded, or opened by hand: nothing to report.
+		c.Redirect(http.StatusFound, "/admin")
+		return
+	}
+	if f.Kind == "failed" {
+		c.Error(&httpError{Status: max(f.Status, 400), Title: f.Title, Message: f.Message, Step: f.Step, Popup: true})
+		return
+	}
+	v := messageView{page: a.page(c, f.Title), Tone: f.Tone, Heading: f.Title, Message: f.Message,
+		Popup: true, Result: f.Kind}
+	if f.Kind == "connected" {
+		v.Message = "Your account " + f.Message + " is connected. Vitrine is fetching your posts now."
+	}
+	a.render(c, http.StatusOK, "message.html", v)
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// shortText trims s to n runes of printable text.
+func shortText(s string, n int) string {
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, strings.TrimSpace(s))
+	if r := []rune(s); len(r) > n {
+		return string(r[:n]) + "…"
+	}
+	return s
+}
+
+func dateText(t time.Time) string {
+	if t.IsZero() {
+		return "at an unknown date"
+	}
+	return "on " + t.UTC().Format("2 Jan 2006")
+}

@@ -1,0 +1,344 @@
+package admin
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"vitrine/store"
+)
+
+func TestConnectFlow(t *testing.T) {
+	e := newEnv(t)
+	e.login()
+
+	auth := e.generate()
+	q := auth.Query()
+	state := q.Get("state")
+	if len(state) < 22 { // base64 of ≥ 128 bits
+		t.Errorf("state %d characters, want ≥ 22", len(state))
+	}
+	if q.Get("redirect_uri") != e.srv.URL+"/admin/callback" || q.Get("response_type") != "code" ||
+		q.Get("client_id") != e.fake.ClientID() || q.Get("scope") != "instagram_business_basic" {
+		t.Errorf("authorize query = %v", q)
+	}
+	if q.Has("client_secret") {
+		t.Error("client secret in the authorize URL")
+	}
+	// A second Generate replaces the first state.
+	if e.generate().Query().Get("state") == state {
+		t.Error("state reused across Generate clicks")
+	}
+
+	back := e.decide(e.generate(), "approve")
+	code := back.Query().Get("code")
+	state = back.Query().Get("state")
+	cb, res := e.callback(back)
+	if cb.Header.Get("Referrer-Policy") != "no-referrer" || cb.Header.Get("Cache-Control") != "no-store" {
+		t.Errorf("callback headers: %v", cb.Header)
+	}
+	if res.StatusCode != http.StatusOK || !strings.Contains(res.body, `data-result="connected"`) ||
+		!strings.Contains(res.body, "@vitrine.studio") {
+		t.Fatalf("result page = %d:\n%.2000s", res.StatusCode, res.body)
+	}
+	assertAdminHeaders(t, res)
+
+	tok, ok := e.token()
+	if !ok {
+		t.Fatal("no token stored")
+	}
+	if tok.Username == "" || tok.Status != store.StatusValid || tok.AccessToken == "" || tok.UserID == "" ||
+		!tok.IssuedAt.Equal(testStart) || tok.ExpiresAt.Sub(testStart) < 59*24*time.Hour || tok.Scopes != "instagram_business_basic" {
+		t.Errorf("stored token = %#v issued %v expires %v", tok, tok.IssuedAt, tok.ExpiresAt)
+	}
+	if n, runs := e.jobs.calls(); n != 1 || len(runs) != 0 {
+		t.Errorf("jobs: TokenConnected %d times, runs %v", n, runs)
+	}
+	events, _ := e.st.Events(context.Background(), 0)
+	if len(events) == 0 || events[0].Kind != "connected" || !strings.Contains(events[0].Message, "@"+tok.Username) {
+		t.Errorf("events = %+v", events)
+	}
+
+	// The result page is shown once; a reload goes to the dashboard.
+	if r := e.get("/admin/connected"); r.StatusCode != http.StatusFound {
+		t.Errorf("reloaded result page = %d", r.StatusCode)
+	}
+	dash := e.get("/admin")
+	if !strings.Contains(dash.body, "@"+tok.Username) || !strings.Contains(dash.body, "Connected") ||
+		!strings.Contains(dash.body, "in 60 days") {
+		t.Errorf("dashboard does not show the account:\n%.3000s", dash.body)
+	}
+	if !strings.Contains(dash.Header.Get("Content-Security-Policy"), "img-src 'self' data: "+e.fakeOrigin()) {
+		t.Errorf("CSP does not allow the avatar: %s", dash.Header.Get("Content-Security-Policy"))
+	}
+
+	// Replaying the callback is refused and changes nothing.
+	_, replay := e.callback(back)
+	if replay.StatusCode != http.StatusBadRequest || !strings.Contains(replay.body, "already used") {
+		t.Errorf("replayed callback = %d:\n%.1500s", replay.StatusCode, replay.body)
+	}
+	if again, _ := e.token(); again.AccessToken != tok.AccessToken {
+		t.Error("replay changed the token")
+	}
+
+	for name, text := range map[string]string{"dashboard": dash.body, "logs": e.logs.String(), "result": res.body} {
+		e.assertNoSecrets(name, text, tok.AccessToken, code, state)
+	}
+}
+
+func (e *env) fakeOrigin() string {
+	u := mustURL(e.t, e.cfg.Instagram.AuthURL)
+	return u.Scheme + "://" + u.Host
+}
+
+func TestConnectWithoutJobs(t *testing.T) {
+	e := newEnv(t, withoutJobs())
+	e.login()
+	if res := e.connect(); res.StatusCode != http.StatusOK {
+		t.Fatalf("connect = %d", res.StatusCode)
+	}
+	dash := e.get("/admin")
+	if strings.Contains(dash.body, `action="/admin/sync"`) || strings.Contains(dash.body, "Background jobs") {
+		t.Error("Sync now shown without jobs")
+	}
+	csrf := csrfFrom(t, dash.body)
+	if r := e.post("/admin/sync", url.Values{"csrf_token": {csrf}}); r.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("sync without jobs = %d", r.StatusCode)
+	}
+}
+
+func TestDeny(t *testing.T) {
+	e := newEnv(t)
+	e.login()
+	e.connect()
+	before, _ := e.token()
+
+	back := e.decide(e.generate(), "deny")
+	if back.Query().Get("error") != "access_denied" {
+		t.Fatalf("deny redirect = %s", back)
+	}
+	_, res := e.callback(back)
+	if res.StatusCode != http.StatusOK || !strings.Contains(res.body, "You declined") ||
+		!strings.Contains(res.body, "nothing changed") || !strings.Contains(res.body, `data-result="declined"`) {
+		t.Errorf("declined page = %d:\n%.2000s", res.StatusCode, res.body)
+	}
+	after, _ := e.token()
+	if after.AccessToken != before.AccessToken {
+		t.Error("declining changed the token")
+	}
+	// The state was used up by the decline.
+	u := *back
+	q := u.Query()
+	q.Del("error")
+	q.Set("code", "AQBforged")
+	u.RawQuery = q.Encode()
+	if _, r := e.callback(&u); r.StatusCode != http.StatusBadRequest {
+		t.Errorf("state reused after deny = %d", r.StatusCode)
+	}
+	// A decline without state (Instagram may leave it out) is still a
+	// friendly page.
+	_, r := e.callback(mustURL(t, e.srv.URL+"/admin/callback?error=access_denied&error_reason=user_denied"))
+	if r.StatusCode != http.StatusOK || !strings.Contains(r.body, "You declined") {
+		t.Errorf("decline without state = %d", r.StatusCode)
+	}
+}
+
+func TestStateChecks(t *testing.T) {
+	e := newEnv(t)
+	e.login()
+	calls := e.fake.CallsTo("/oauth/access_token")
+
+	check := func(name string, u *url.URL, want string) {
+		t.Helper()
+		_, r := e.callback(u)
+		if r.StatusCode != http.StatusBadRequest || !strings.Contains(r.body, want) ||
+			!strings.Contains(r.body, "Nothing was changed") {
+			t.Errorf("%s: %d:\n%.1500s", name, r.StatusCode, r.body)
+		}
+		if _, ok := e.token(); ok {
+			t.Errorf("%s: a token was stored", name)
+		}
+	}
+
+	// Forged: a state this session never made.
+	back := e.decide(e.generate(), "approve")
+	forged := *back
+	q := forged.Query()
+	q.Set("state", "forged-"+q.Get("state"))
+	forged.RawQuery = q.Encode()
+	check("forged", &forged, "doesn&#39;t belong")
+
+	// Missing.
+	q.Del("state")
+	forged.RawQuery = q.Encode()
+	check("missing", &forged, "missing its security check")
+
+	// The real state still works after those (they did not match it).
+	if _, r := e.callback(back); r.StatusCode != http.StatusOK {
+		t.Fatalf("real callback after forged ones = %d:\n%.1500s", r.StatusCode, r.body)
+	}
+	if err := e.st.DeleteToken(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	calls = e.fake.CallsTo("/oauth/access_token")
+
+	// Replayed.
+	check("replayed", back, "already used")
+
+	// Expired: 11 minutes after Generate.
+	back = e.decide(e.generate(), "approve")
+	e.clock.Advance(11 * time.Minute)
+	check("expired", back, "10 minutes")
+	// … and used up by that attempt.
+	e.clock.Advance(-11 * time.Minute)
+	check("expired then replayed", back, "already used")
+
+	// Another browser (no session) can't complete this admin's flow.
+	back = e.decide(e.generate(), "approve")
+	r := e.getWith(e.newClient(), back.String())
+	if r.StatusCode != http.StatusBadRequest || !strings.Contains(r.body, "sign in") {
+		t.Errorf("callback without a session = %d:\n%.1500s", r.StatusCode, r.body)
+	}
+	if r.Header.Get("Referrer-Policy") != "no-referrer" {
+		t.Error("callback page without no-referrer")
+	}
+	if got := e.fake.CallsTo("/oauth/access_token"); got != calls {
+		t.Errorf("refused callbacks exchanged codes: %d calls, want %d", got, calls)
+	}
+}
+
+// TestUpstreamFailures: whichever step fails, the admin is told which and
+// why, and the previous token stays.
+func TestUpstreamFailures(t *testing.T) {
+	e := newEnv(t)
+	e.login()
+	if r := e.connect(); r.StatusCode != http.StatusOK {
+		t.Fatal("first connect failed")
+	}
+	before, _ := e.token()
+	e.fake.ResetFaults()
+
+	cases := []struct {
+		name, step, why string
+		status          int
+		setup           func()
+	}{
+		{"code exchange 500", "Exchanging the authorization code", "unavailable", http.StatusBadGateway,
+			func() { e.fake.FailNext(10, http.StatusInternalServerError) }},
+		{"long-lived 503", "Getting a long-lived token", "unavailable", http.StatusBadGateway,
+			func() { e.ig.setHooks(func() { e.fake.FailNext(10, http.StatusServiceUnavailable) }, nil) }},
+		{"long-lived rate limited", "Getting a long-lived token", "rate-limiting", http.StatusBadGateway,
+			func() { e.ig.setHooks(func() { e.fake.SetRateLimited(true) }, nil) }},
+		{"me revoked", "Reading your Instagram profile", "App access removed", http.StatusBadGateway,
+			func() { e.ig.setHooks(nil, func() { e.fake.RevokeTokens() }) }},
+		{"me 500", "Reading your Instagram profile", "unavailable", http.StatusBadGateway,
+			func() { e.ig.setHooks(nil, func() { e.fake.FailNext(10, http.StatusInternalServerError) }) }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			back := e.decide(e.generate(), "approve")
+			tc.setup()
+			_, r := e.callback(back)
+			e.fake.ResetFaults()
+			e.ig.setHooks(nil, nil)
+			if r.StatusCode != tc.status || !strings.Contains(r.body, tc.step) || !strings.Contains(r.body, tc.why) ||
+				!strings.Contains(r.body, "previous connection") || !strings.Contains(r.body, `data-result="failed"`) {
+				t.Errorf("%d:\n%.2500s", r.StatusCode, r.body)
+			}
+			after, ok := e.token()
+			if !ok || after.AccessToken != before.AccessToken || !after.UpdatedAt.Equal(before.UpdatedAt) {
+				t.Error("the previous token was changed")
+			}
+			e.assertNoSecrets("page", r.body, before.AccessToken, back.Query().Get("code"))
+		})
+	}
+	// A used code is rejected by Instagram: words, not codes.
+	back := e.decide(e.generate(), "approve")
+	code := back.Query().Get("code")
+	if _, err := e.ig.ExchangeCode(context.Background(), code); err != nil {
+		t.Fatal(err)
+	}
+	_, r := e.callback(back)
+	if r.StatusCode != http.StatusBadGateway || !strings.Contains(r.body, "rejected the authorization code") {
+		t.Errorf("used code = %d:\n%.2000s", r.StatusCode, r.body)
+	}
+	events, _ := e.st.Events(context.Background(), 1)
+	if len(events) != 1 || events[0].Level != store.LevelError || !strings.Contains(events[0].Message, "exchanging the authorization code") {
+		t.Errorf("failure event = %+v", events)
+	}
+	e.assertNoSecrets("logs", e.logs.String(), before.AccessToken, code)
+}
+
+func TestDisconnect(t *testing.T) {
+	e := newEnv(t)
+	csrf := e.login()
+	e.connect()
+	tok, _ := e.token()
+
+	confirm := e.get("/admin/disconnect")
+	if confirm.StatusCode != http.StatusOK || !strings.Contains(confirm.body, "@"+tok.Username) ||
+		!strings.Contains(confirm.body, `action="/admin/disconnect"`) {
+		t.Fatalf("confirm page = %d:\n%.1500s", confirm.StatusCode, confirm.body)
+	}
+	if _, ok := e.token(); !ok {
+		t.Fatal("GET deleted the token")
+	}
+	r := e.post("/admin/disconnect", url.Values{"csrf_token": {csrf}, "confirm": {"yes"}})
+	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/admin" {
+		t.Fatalf("disconnect = %d %q", r.StatusCode, r.Header.Get("Location"))
+	}
+	if _, ok := e.token(); ok {
+		t.Fatal("token still stored")
+	}
+	dash := e.get("/admin")
+	if !strings.Contains(dash.body, "Disconnected") || !strings.Contains(dash.body, "token was deleted") ||
+		!strings.Contains(dash.body, "Connect your Instagram account") {
+		t.Errorf("dashboard after disconnect:\n%.2500s", dash.body)
+	}
+	// The notice is shown once.
+	if strings.Contains(e.get("/admin").body, "alert alert-info flash") {
+		t.Error("notice shown twice")
+	}
+}
+
+func TestSyncNow(t *testing.T) {
+	e := newEnv(t)
+	csrf := e.login()
+	if r := e.post("/admin/sync", url.Values{"csrf_token": {csrf}}); r.StatusCode != http.StatusConflict {
+		t.Errorf("sync without a token = %d", r.StatusCode)
+	}
+	e.connect()
+	r := e.post("/admin/sync", url.Values{"csrf_token": {csrf}})
+	if r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sync = %d", r.StatusCode)
+	}
+	if !strings.Contains(e.get("/admin").body, "Sync finished") {
+		t.Error("no notice after sync")
+	}
+	r = e.post("/admin/sync", url.Values{"csrf_token": {csrf}}, "Accept", "application/json")
+	var ok struct {
+		OK      bool   `json:"ok"`
+		Message string `json:"message"`
+	}
+	if r.StatusCode != http.StatusOK || json.Unmarshal([]byte(r.body), &ok) != nil || !ok.OK {
+		t.Errorf("JSON sync = %d %s", r.StatusCode, r.body)
+	}
+	e.jobs.mu.Lock()
+	e.jobs.runErr = errString("sync: Instagram unavailable")
+	e.jobs.mu.Unlock()
+	r = e.post("/admin/sync", url.Values{"csrf_token": {csrf}})
+	if r.StatusCode != http.StatusBadGateway || !strings.Contains(r.body, "Instagram unavailable") {
+		t.Errorf("failed sync = %d:\n%.1500s", r.StatusCode, r.body)
+	}
+	if _, runs := e.jobs.calls(); len(runs) != 3 || runs[0] != "sync" {
+		t.Errorf("runs = %v", runs)
+	}
+}
+
+type errString string
+
+func (e errString) Error() string { return string(e) }

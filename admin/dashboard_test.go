@@ -1,0 +1,144 @@
+package admin
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"vitrine/store"
+	"vitrine/templates"
+)
+
+func TestStatusJSON(t *testing.T) {
+	e := newEnv(t)
+	e.login()
+	e.connect()
+	tok, _ := e.token()
+	e.jobs.mu.Lock()
+	e.jobs.statuses = []JobStatus{
+		{Name: "validate", LastRun: testStart.Add(-time.Hour), NextRun: testStart.Add(time.Hour), LastOK: true, LastDuration: 120 * time.Millisecond},
+		{Name: "sync", LastRun: testStart.Add(-5 * time.Minute), NextRun: testStart.Add(10 * time.Minute), LastOK: false, LastError: "Instagram unavailable"},
+	}
+	e.jobs.mu.Unlock()
+
+	r := e.get("/admin/status.json")
+	if r.StatusCode != http.StatusOK || !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+		t.Fatalf("status.json = %d %s", r.StatusCode, r.Header.Get("Content-Type"))
+	}
+	if r.Header.Get("Cache-Control") != "no-store" {
+		t.Error("status.json is cacheable")
+	}
+	// Never the token, never the secret: on the raw bytes, escaped or not.
+	for _, secret := range []string{tok.AccessToken, e.fake.ClientSecret()} {
+		for _, form := range []string{secret, strings.ReplaceAll(secret, "/", `\/`), jsonString(secret)} {
+			if bytes.Contains([]byte(r.body), []byte(form)) {
+				t.Fatalf("status.json contains a secret")
+			}
+		}
+	}
+	var s statusView
+	if err := json.Unmarshal([]byte(r.body), &s); err != nil {
+		t.Fatal(err)
+	}
+	if !s.Connected || s.State != "valid" || s.Account == nil || s.Account.Username != tok.Username ||
+		s.ExpiresDays != 60 || s.Posts != 0 || len(s.Jobs) != 2 || !s.SyncAvailable {
+		t.Errorf("status = %+v", s)
+	}
+	if s.SyncResult != "Failed: Instagram unavailable" || s.SyncTone != "bad" || s.LastSync.Text != "5 minutes ago" || s.NextSync.Text != "in 10 minutes" {
+		t.Errorf("sync = %q %q %q %q", s.SyncResult, s.SyncTone, s.LastSync.Text, s.NextSync.Text)
+	}
+	if len(s.Events) == 0 || s.Events[0].Kind != "connected" {
+		t.Errorf("events = %+v", s.Events)
+	}
+	e.clock.Advance(50 * 24 * time.Hour)
+	e.login() // the session did not survive 50 days
+	if err := json.Unmarshal([]byte(e.get("/admin/status.json").body), &s); err != nil || s.ExpiresIn != "in 10 days" {
+		t.Errorf("50 days later: %q %v", s.ExpiresIn, err)
+	}
+}
+
+func jsonString(s string) string {
+	b, _ := json.Marshal(s)
+	return strings.Trim(string(b), `"`)
+}
+
+func TestNeedsReauthBanner(t *testing.T) {
+	e := newEnv(t)
+	e.login()
+	e.connect()
+	if strings.Contains(e.get("/admin").body, `data-show="needs_reauth">`) {
+		t.Error("banner visible while the token is valid")
+	}
+	if _, err := e.st.UpdateTokenStatus(context.Background(), store.StatusNeedsReauth, "password changed"); err != nil {
+		t.Fatal(err)
+	}
+	dash := e.get("/admin")
+	if !strings.Contains(dash.body, `data-show="needs_reauth">`) || !strings.Contains(dash.body, "password changed") ||
+		!strings.Contains(dash.body, "Needs reconnecting") {
+		t.Errorf("no banner:\n%.3000s", dash.body)
+	}
+	var s statusView
+	if err := json.Unmarshal([]byte(e.get("/admin/status.json").body), &s); err != nil || !s.NeedsReauth || s.Tone != "bad" {
+		t.Errorf("status = %+v %v", s, err)
+	}
+}
+
+func TestStaticAssets(t *testing.T) {
+	e := newEnv(t)
+	for name, ctype := range map[string]string{"admin.css": "text/css", "admin.js": "text/javascript", "favicon.svg": "image/svg+xml"} {
+		u, err := e.adm.assetURL(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := e.get(u)
+		if r.StatusCode != http.StatusOK || !strings.HasPrefix(r.Header.Get("Content-Type"), ctype) ||
+			!strings.Contains(r.Header.Get("Cache-Control"), "immutable") || r.Header.Get("X-Content-Type-Options") != "nosniff" {
+			t.Errorf("%s: %d %s %s", name, r.StatusCode, r.Header.Get("Content-Type"), r.Header.Get("Cache-Control"))
+		}
+	}
+	if r := e.get("/admin/static/nope.js"); r.StatusCode != http.StatusNotFound {
+		t.Errorf("missing asset = %d", r.StatusCode)
+	}
+}
+
+// TestTemplatesExecute runs every admin template with empty and full data
+// (habit 7): a template error is caught here, not by an admin.
+func TestTemplatesExecute(t *testing.T) {
+	e := newEnv(t)
+	pg := page{Title: "T", Nonce: "n", CSRF: "c", SignedIn: true}
+	full := statusView{
+		Connected: true, State: "needs_reauth", StateLabel: "Needs reconnecting", Tone: "bad", Reason: "password changed", NeedsReauth: true,
+		Account:   &accountView{Username: "u", Name: "N", Type: "Business account", PictureURL: "https://cdn.example/p.jpg", Initial: "U"},
+		ExpiresIn: "in 3 days", Jobs: []jobView{{Name: "sync", Label: "Fetch posts"}}, Events: []eventView{{Message: "m", Level: "warn"}},
+		SyncAvailable: true,
+	}
+	data := map[string][]any{
+		"login.html":     {loginView{}, loginView{page: pg, Error: "e", Notice: "n", LoginCSRF: "x"}},
+		"dashboard.html": {dashboardView{}, dashboardView{page: pg, S: full, Flash: &flash{Tone: "ok", Title: "t"}}},
+		"message.html": {messageView{}, messageView{page: pg, Tone: "bad", Heading: "h", Step: "s", Popup: true, Result: "failed"},
+			messageView{page: pg, Confirm: &confirmView{Action: "/a", Button: "b", Cancel: "/admin"}}},
+	}
+	pages := templates.AdminPages()
+	if len(pages) != len(data) {
+		t.Errorf("templates %v, test covers %d", pages, len(data))
+	}
+	for _, name := range pages {
+		views, ok := data[name]
+		if !ok {
+			t.Errorf("no test data for %s", name)
+		}
+		for i, v := range views {
+			var buf bytes.Buffer
+			if err := e.adm.tmpl.ExecuteTemplate(&buf, name, v); err != nil {
+				t.Errorf("%s #%d: %v", name, i, err)
+			}
+			if !strings.Contains(buf.String(), "</html>") {
+				t.Errorf("%s #%d: incomplete page", name, i)
+			}
+		}
+	}
+}

@@ -1,0 +1,393 @@
+package admin
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"golang.org/x/crypto/bcrypt"
+
+	"vitrine/config"
+	"vitrine/instagram"
+	"vitrine/instagram/fake"
+	"vitrine/store"
+)
+
+const testPassword = "correct horse battery staple"
+
+var testStart = time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+
+// env is the whole admin in-process: temp SQLite, the fake Instagram on a
+// loopback server, the real instagram.Client pointed at it, and our gin
+// engine on another loopback server. One clock drives all of them.
+type env struct {
+	t      *testing.T
+	clock  *fake.Clock
+	fake   *fake.Fake
+	st     *store.Store
+	cfg    *config.Config
+	ig     *hookedInstagram
+	jobs   *recordingJobs // nil when the env was built without jobs
+	adm    *Admin
+	srv    *httptest.Server
+	client *http.Client // cookie jar, does not follow redirects
+	logs   *syncBuffer
+}
+
+type envOption func(*envOptions)
+
+type envOptions struct{ noJobs bool }
+
+func withoutJobs() envOption { return func(o *envOptions) { o.noJobs = true } }
+
+func newEnv(t *testing.T, opts ...envOption) *env {
+	t.Helper()
+	var o envOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	gin.SetMode(gin.TestMode)
+	e := &env{t: t, clock: fake.NewClock(testStart), logs: &syncBuffer{}}
+	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+
+	engine := gin.New()
+	e.srv = httptest.NewServer(engine)
+	t.Cleanup(e.srv.Close)
+
+	e.fake = fake.New(fake.Options{RedirectURIs: []string{e.srv.URL + "/admin/callback"}, Clock: e.clock, Posts: 3})
+	fsrv := httptest.NewServer(e.fake)
+	t.Cleanup(fsrv.Close)
+
+	key := make([]byte, store.KeySize)
+	_, _ = rand.Read(key)
+	st, err := store.Open(filepath.Join(t.TempDir(), "v.db"), key, store.WithClock(e.clock.Now), store.WithLogger(log))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	e.st = st
+
+	hash, err := bcrypt.GenerateFromPassword([]byte(testPassword), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Default()
+	cfg.Server.PublicURL = e.srv.URL
+	cfg.Admin.PasswordHash = string(hash)
+	ep := e.fake.Endpoints(fsrv.URL)
+	cfg.Instagram.ClientID, cfg.Instagram.ClientSecret = e.fake.ClientID(), e.fake.ClientSecret()
+	cfg.Instagram.AuthURL, cfg.Instagram.TokenURL, cfg.Instagram.GraphURL = ep.AuthURL, ep.TokenURL, ep.GraphURL
+	e.cfg = &cfg
+
+	client, err := instagram.New(instagram.Config{
+		ClientID: cfg.Instagram.ClientID, ClientSecret: cfg.Instagram.ClientSecret,
+		RedirectURI: cfg.RedirectURI(), AuthURL: ep.AuthURL, TokenURL: ep.TokenURL, GraphURL: ep.GraphURL,
+		Timeout: 5 * time.Second, MaxRetries: 1, Backoff: time.Millisecond, Logger: log, Now: e.clock.Now,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.ig = &hookedInstagram{Client: client}
+
+	var jobs Jobs
+	if !o.noJobs {
+		e.jobs = &recordingJobs{}
+		jobs = e.jobs
+	}
+	e.adm, err = New(Options{Config: e.cfg, Store: st, Instagram: e.ig, Jobs: jobs, Logger: log, Now: e.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.adm.Register(engine)
+	e.client = e.newClient()
+	return e
+}
+
+// newClient is a browser without a session: own cookie jar, no redirects
+// followed (tests look at each hop).
+func (e *env) newClient() *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{
+		Jar:           jar,
+		Timeout:       20 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// hookedInstagram is the real client with optional hooks run before each
+// step, so a test can flip a fault on the fake between two calls of one
+// callback (e.g. revoke tokens after the long-lived exchange).
+type hookedInstagram struct {
+	*instagram.Client
+	mu                   sync.Mutex
+	beforeLong, beforeMe func()
+}
+
+func (h *hookedInstagram) hooks() (func(), func()) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.beforeLong, h.beforeMe
+}
+
+func (h *hookedInstagram) setHooks(long, me func()) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.beforeLong, h.beforeMe = long, me
+}
+
+func (h *hookedInstagram) ExchangeLongLived(ctx context.Context, s string) (instagram.LongLivedToken, error) {
+	if f, _ := h.hooks(); f != nil {
+		f()
+	}
+	return h.Client.ExchangeLongLived(ctx, s)
+}
+
+func (h *hookedInstagram) Me(ctx context.Context, tok string) (instagram.Profile, error) {
+	if _, f := h.hooks(); f != nil {
+		f()
+	}
+	return h.Client.Me(ctx, tok)
+}
+
+// recordingJobs is a tiny real Jobs: it records calls and reports what the
+// test sets.
+type recordingJobs struct {
+	mu        sync.Mutex
+	connected int
+	runs      []string
+	runErr    error
+	statuses  []JobStatus
+}
+
+func (j *recordingJobs) RunNow(_ context.Context, name string) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.runs = append(j.runs, name)
+	return j.runErr
+}
+
+func (j *recordingJobs) Statuses() []JobStatus {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return append([]JobStatus(nil), j.statuses...)
+}
+
+func (j *recordingJobs) TokenConnected(ctx context.Context) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if ctx.Err() != nil {
+		panic("TokenConnected got a context that is already done")
+	}
+	j.connected++
+}
+
+func (j *recordingJobs) calls() (int, []string) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.connected, append([]string(nil), j.runs...)
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// response is a finished request with its body read.
+type response struct {
+	*http.Response
+	body string
+}
+
+func (e *env) do(c *http.Client, req *http.Request) response {
+	e.t.Helper()
+	resp, err := c.Do(req)
+	if err != nil {
+		e.t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return response{resp, string(b)}
+}
+
+func (e *env) url(path string) string {
+	if strings.HasPrefix(path, "http") {
+		return path
+	}
+	return e.srv.URL + path
+}
+
+func (e *env) getWith(c *http.Client, path string, header ...string) response {
+	e.t.Helper()
+	req, err := http.NewRequest(http.MethodGet, e.url(path), nil)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	return e.do(c, req)
+}
+
+func (e *env) get(path string, header ...string) response {
+	e.t.Helper()
+	return e.getWith(e.client, path, header...)
+}
+
+func (e *env) postWith(c *http.Client, path string, form url.Values, header ...string) response {
+	e.t.Helper()
+	req, err := http.NewRequest(http.MethodPost, e.url(path), strings.NewReader(form.Encode()))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	return e.do(c, req)
+}
+
+func (e *env) post(path string, form url.Values, header ...string) response {
+	e.t.Helper()
+	return e.postWith(e.client, path, form, header...)
+}
+
+var csrfRE = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
+
+func csrfFrom(t *testing.T, html string) string {
+	t.Helper()
+	m := csrfRE.FindStringSubmatch(html)
+	if m == nil {
+		t.Fatalf("no csrf_token in page:\n%.2000s", html)
+	}
+	return m[1]
+}
+
+// loginWith signs c in and returns the session's CSRF token.
+func (e *env) loginWith(c *http.Client) string {
+	e.t.Helper()
+	page := e.getWith(c, "/admin/login")
+	if page.StatusCode != http.StatusOK {
+		e.t.Fatalf("GET /admin/login = %d", page.StatusCode)
+	}
+	r := e.postWith(c, "/admin/login", url.Values{"password": {testPassword}, "csrf_token": {csrfFrom(e.t, page.body)}})
+	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/admin" {
+		e.t.Fatalf("login = %d %q:\n%.1000s", r.StatusCode, r.Header.Get("Location"), r.body)
+	}
+	dash := e.getWith(c, "/admin")
+	if dash.StatusCode != http.StatusOK {
+		e.t.Fatalf("GET /admin after login = %d", dash.StatusCode)
+	}
+	return csrfFrom(e.t, dash.body)
+}
+
+func (e *env) login() string {
+	e.t.Helper()
+	return e.loginWith(e.client)
+}
+
+// generate starts a connection and returns Instagram's authorize URL.
+func (e *env) generate() *url.URL {
+	e.t.Helper()
+	r := e.get("/admin/generate")
+	if r.StatusCode != http.StatusFound {
+		e.t.Fatalf("generate = %d:\n%.1000s", r.StatusCode, r.body)
+	}
+	u, err := url.Parse(r.Header.Get("Location"))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return u
+}
+
+// decide posts the fake's consent form like a browser would, and returns
+// the redirect back to our callback.
+func (e *env) decide(auth *url.URL, decision string) *url.URL {
+	e.t.Helper()
+	form := auth.Query()
+	form.Set("decision", decision)
+	action := *auth
+	action.RawQuery = ""
+	r := e.postWith(e.newClient(), action.String(), form)
+	if r.StatusCode != http.StatusFound {
+		e.t.Fatalf("authorize %s = %d:\n%.1000s", decision, r.StatusCode, r.body)
+	}
+	u, err := url.Parse(r.Header.Get("Location"))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	u.Fragment = "" // a browser keeps "#_" to itself
+	return u
+}
+
+// callback follows Instagram's redirect to our callback and then to the
+// result page, and returns both answers.
+func (e *env) callback(u *url.URL) (cb, result response) {
+	e.t.Helper()
+	cb = e.get(u.String())
+	if cb.StatusCode != http.StatusSeeOther {
+		return cb, cb
+	}
+	if loc := cb.Header.Get("Location"); loc != "/admin/connected" {
+		e.t.Fatalf("callback redirected to %q, want /admin/connected", loc)
+	}
+	return cb, e.get("/admin/connected")
+}
+
+// connect runs the whole Generate → approve → callback path and returns
+// the result page.
+func (e *env) connect() response {
+	e.t.Helper()
+	_, res := e.callback(e.decide(e.generate(), "approve"))
+	return res
+}
+
+func (e *env) token() (store.Token, bool) {
+	e.t.Helper()
+	tok, err := e.st.Token(context.Background())
+	if errors.Is(err, store.ErrNoToken) {
+		return store.Token{}, false
+	}
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return tok, true
+}
+
+// assertNoSecrets fails if text holds the client secret or any of values.
+func (e *env) assertNoSecrets(what, text string, values ...string) {
+	e.t.Helper()
+	for _, v := range append([]string{e.fake.ClientSecret()}, values...) {
+		if v != "" && strings.Contains(text, v) {
+			e.t.Errorf("%s contains a secret (%.6s…)", what, v)
+		}
+	}
+}

@@ -1,0 +1,284 @@
+package admin
+
+import (
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestLoggedOutRedirectsToLogin(t *testing.T) {
+	e := newEnv(t)
+	for _, p := range []string{"/admin", "/admin/generate", "/admin/disconnect", "/admin/connected"} {
+		r := e.get(p)
+		if r.StatusCode != http.StatusFound || r.Header.Get("Location") != "/admin/login" {
+			t.Errorf("GET %s logged out = %d %q, want 302 /admin/login", p, r.StatusCode, r.Header.Get("Location"))
+		}
+	}
+	r := e.get("/admin/status.json")
+	if r.StatusCode != http.StatusUnauthorized || !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+		t.Errorf("status.json logged out = %d %s", r.StatusCode, r.Header.Get("Content-Type"))
+	}
+}
+
+func TestLoginOK(t *testing.T) {
+	e := newEnv(t)
+	page := e.get("/admin/login")
+	if page.StatusCode != http.StatusOK || !strings.Contains(page.body, `type="password"`) {
+		t.Fatalf("login page = %d", page.StatusCode)
+	}
+	assertAdminHeaders(t, page)
+	form := url.Values{"password": {testPassword}, "csrf_token": {csrfFrom(t, page.body)}}
+	r := e.post("/admin/login", form)
+	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/admin" {
+		t.Fatalf("login = %d %q", r.StatusCode, r.Header.Get("Location"))
+	}
+	var sc *http.Cookie
+	for _, c := range r.Cookies() {
+		if c.Name == sessionCookie {
+			sc = c
+		}
+	}
+	if sc == nil {
+		t.Fatal("no session cookie")
+	}
+	if !sc.HttpOnly || sc.SameSite != http.SameSiteLaxMode || sc.Secure || sc.Path != "/admin" || sc.MaxAge != 12*3600 {
+		t.Errorf("session cookie = %+v", sc)
+	}
+	if len(sc.Value) < 43 {
+		t.Errorf("session id is %d characters, want ≥ 43 (256 bits)", len(sc.Value))
+	}
+	dash := e.get("/admin")
+	if dash.StatusCode != http.StatusOK || !strings.Contains(dash.body, "Connect your Instagram account") {
+		t.Fatalf("dashboard = %d:\n%.1500s", dash.StatusCode, dash.body)
+	}
+	assertAdminHeaders(t, dash)
+	// Signed in, the login page sends you on.
+	if r := e.get("/admin/login"); r.StatusCode != http.StatusFound || r.Header.Get("Location") != "/admin" {
+		t.Errorf("login page when signed in = %d %q", r.StatusCode, r.Header.Get("Location"))
+	}
+	if strings.Contains(e.logs.String(), testPassword) {
+		t.Error("the password is in the log")
+	}
+}
+
+func TestSecureCookieWithHTTPS(t *testing.T) {
+	e := newEnv(t)
+	// The public URL decides, not the (plain http) test listener.
+	e.cfg.Server.PublicURL = "https://photos.example"
+	page := e.get("/admin/login")
+	r := e.post("/admin/login", url.Values{"password": {testPassword}, "csrf_token": {csrfFrom(t, page.body)}},
+		"Origin", e.srv.URL)
+	for _, c := range r.Cookies() {
+		if c.Name == sessionCookie && !c.Secure {
+			t.Errorf("session cookie not Secure with an https public URL")
+		}
+	}
+}
+
+func TestLoginRotatesSession(t *testing.T) {
+	e := newEnv(t)
+	e.login()
+	old := e.sessionCookie()
+	// Another browser holding that id (planted, or the same browser signing
+	// in again) gets a fresh id at sign-in, and the old one dies.
+	b := e.newClient()
+	token := csrfFrom(t, e.getWith(b, "/admin/login").body)
+	b.Jar.SetCookies(mustURL(t, e.srv.URL+"/admin"), []*http.Cookie{{Name: sessionCookie, Value: old, Path: "/admin"}})
+	r := e.postWith(b, "/admin/login", url.Values{"password": {testPassword}, "csrf_token": {token}})
+	if r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("login = %d", r.StatusCode)
+	}
+	var cur string
+	for _, c := range r.Cookies() {
+		if c.Name == sessionCookie {
+			cur = c.Value
+		}
+	}
+	if cur == "" || cur == old {
+		t.Fatal("session id not rotated at login")
+	}
+	if r := e.get("/admin"); r.StatusCode != http.StatusFound {
+		t.Errorf("old session id still works: %d", r.StatusCode)
+	}
+	if r := e.getWith(b, "/admin"); r.StatusCode != http.StatusOK {
+		t.Errorf("new session id does not work: %d", r.StatusCode)
+	}
+}
+
+func TestLoginWrongAndThrottled(t *testing.T) {
+	e := newEnv(t)
+	page := e.get("/admin/login")
+	token := csrfFrom(t, page.body)
+	try := func(pw string) response {
+		t.Helper()
+		return e.post("/admin/login", url.Values{"password": {pw}, "csrf_token": {token}})
+	}
+	for i := 1; i <= freeAttempts; i++ {
+		r := try("wrong-" + strings.Repeat("x", i))
+		if r.StatusCode != http.StatusUnauthorized || !strings.Contains(r.body, "isn&#39;t right") {
+			t.Fatalf("wrong try %d = %d:\n%.1500s", i, r.StatusCode, r.body)
+		}
+		if e.sessionCookie() != "" {
+			t.Fatal("a session cookie after a wrong password")
+		}
+	}
+	// Sixth try at once: refused without looking at the password.
+	r := try(testPassword)
+	if r.StatusCode != http.StatusTooManyRequests || r.Header.Get("Retry-After") != "1" {
+		t.Fatalf("throttled try = %d Retry-After %q", r.StatusCode, r.Header.Get("Retry-After"))
+	}
+	if !strings.Contains(r.body, "Too many wrong passwords") || !strings.Contains(r.body, "1 second") {
+		t.Errorf("throttled page does not say why:\n%.1500s", r.body)
+	}
+	e.clock.Advance(time.Second)
+	if r := try("still-wrong"); r.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("after waiting = %d", r.StatusCode)
+	}
+	// The delay grows.
+	if r := try(testPassword); r.StatusCode != http.StatusTooManyRequests || r.Header.Get("Retry-After") != "2" {
+		t.Fatalf("second throttle = %d Retry-After %q", r.StatusCode, r.Header.Get("Retry-After"))
+	}
+	// Another address is not affected (gin's ClientIP trusts no proxy
+	// headers unless configured; the throttle keys on it).
+	if n, _ := e.adm.throttle.fail("192.0.2.1"); n != 1 {
+		t.Errorf("other IP starts at %d failures", n)
+	}
+	e.clock.Advance(2 * time.Second)
+	if r := try(testPassword); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("right password after the wait = %d", r.StatusCode)
+	}
+	if w := e.adm.throttle.wait("127.0.0.1"); w != 0 {
+		t.Errorf("throttle not reset by a success: %v", w)
+	}
+	logs := e.logs.String()
+	if !strings.Contains(logs, "admin: wrong password") || strings.Contains(logs, "wrong-x") || strings.Contains(logs, testPassword) {
+		t.Errorf("log should record wrong passwords without them:\n%s", logs)
+	}
+}
+
+func TestLogoutRevokesSession(t *testing.T) {
+	e := newEnv(t)
+	csrf := e.login()
+	id := e.sessionCookie()
+	r := e.post("/admin/logout", url.Values{"csrf_token": {csrf}})
+	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/admin/login?signed_out=1" {
+		t.Fatalf("logout = %d %q", r.StatusCode, r.Header.Get("Location"))
+	}
+	if e.get("/admin/login?signed_out=1").StatusCode != http.StatusOK {
+		t.Error("signed-out page")
+	}
+	c := e.newClient()
+	c.Jar.SetCookies(mustURL(t, e.srv.URL+"/admin"), []*http.Cookie{{Name: sessionCookie, Value: id, Path: "/admin"}})
+	if r := e.getWith(c, "/admin"); r.StatusCode != http.StatusFound {
+		t.Errorf("session works after logout: %d", r.StatusCode)
+	}
+}
+
+func TestSessionExpires(t *testing.T) {
+	e := newEnv(t)
+	e.login()
+	e.clock.Advance(12*time.Hour + time.Second)
+	if r := e.get("/admin"); r.StatusCode != http.StatusFound || r.Header.Get("Location") != "/admin/login" {
+		t.Errorf("after the TTL: %d %q", r.StatusCode, r.Header.Get("Location"))
+	}
+}
+
+// TestCSRF: every admin POST refuses a missing or wrong token and a
+// cross-origin Origin, with 403 and an HTML page (JSON when asked).
+func TestCSRF(t *testing.T) {
+	e := newEnv(t)
+	csrf := e.login()
+	for _, p := range []string{"/admin/login", "/admin/logout", "/admin/disconnect", "/admin/sync"} {
+		for name, tc := range map[string]struct {
+			form   url.Values
+			header []string
+		}{
+			"missing":      {url.Values{"password": {testPassword}}, nil},
+			"wrong":        {url.Values{"password": {testPassword}, "csrf_token": {csrf + "x"}}, nil},
+			"cross-origin": {url.Values{"password": {testPassword}, "csrf_token": {csrf}}, []string{"Origin", "https://evil.example"}},
+			"cross-site":   {url.Values{"password": {testPassword}, "csrf_token": {csrf}}, []string{"Sec-Fetch-Site", "cross-site"}},
+		} {
+			if p == "/admin/login" && name == "cross-origin" {
+				// The login token differs; still refused for the origin.
+				tc.form.Set("csrf_token", "whatever")
+			}
+			r := e.post(p, tc.form, tc.header...)
+			if r.StatusCode != http.StatusForbidden {
+				t.Errorf("POST %s (%s) = %d, want 403", p, name, r.StatusCode)
+			}
+			if !strings.Contains(r.Header.Get("Content-Type"), "text/html") || strings.Contains(r.body, "goroutine") {
+				t.Errorf("POST %s (%s): not a clean HTML page", p, name)
+			}
+		}
+	}
+	// Nothing happened: still signed in, sync never ran.
+	if r := e.get("/admin"); r.StatusCode != http.StatusOK {
+		t.Errorf("signed out by a refused POST: %d", r.StatusCode)
+	}
+	if _, runs := e.jobs.calls(); len(runs) != 0 {
+		t.Errorf("sync ran: %v", runs)
+	}
+	// The header form works for scripts, and JSON callers get JSON errors.
+	r := e.post("/admin/sync", nil, "X-CSRF-Token", "nope", "Accept", "application/json")
+	if r.StatusCode != http.StatusForbidden || !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+		t.Errorf("JSON CSRF failure = %d %s", r.StatusCode, r.Header.Get("Content-Type"))
+	}
+	// Same origin passes.
+	if r := e.post("/admin/logout", url.Values{"csrf_token": {csrf}}, "Origin", e.srv.URL); r.StatusCode != http.StatusSeeOther {
+		t.Errorf("same-origin logout = %d", r.StatusCode)
+	}
+}
+
+func (e *env) sessionCookie() string {
+	for _, c := range e.client.Jar.Cookies(mustURL(e.t, e.srv.URL+"/admin")) {
+		if c.Name == sessionCookie {
+			return c.Value
+		}
+	}
+	return ""
+}
+
+func mustURL(t *testing.T, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+func assertAdminHeaders(t *testing.T, r response) {
+	t.Helper()
+	h := r.Header
+	csp := h.Get("Content-Security-Policy")
+	for _, want := range []string{"default-src 'none'", "script-src 'self' 'nonce-", "frame-ancestors 'none'", "base-uri 'none'"} {
+		if !strings.Contains(csp, want) {
+			t.Errorf("CSP %q lacks %q", csp, want)
+		}
+	}
+	if strings.Contains(csp, "unsafe-inline") || strings.Contains(csp, "unsafe-eval") {
+		t.Errorf("CSP allows unsafe code: %q", csp)
+	}
+	for k, v := range map[string]string{
+		"X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer", "Cache-Control": "no-store",
+		"X-Content-Type-Options": "nosniff",
+	} {
+		if got := h.Get(k); got != v {
+			t.Errorf("%s = %q, want %q", k, got, v)
+		}
+	}
+	// Every script is external and carries this response's nonce.
+	nonce := csp[strings.Index(csp, "'nonce-")+7:]
+	nonce = nonce[:strings.Index(nonce, "'")]
+	for _, tag := range regexp.MustCompile(`<script[^>]*>`).FindAllString(r.body, -1) {
+		if !strings.Contains(tag, `nonce="`+nonce+`"`) || !strings.Contains(tag, `src="/admin/static/`) {
+			t.Errorf("script tag %s is not external with this response's nonce", tag)
+		}
+	}
+	if strings.Contains(r.body, "<style") || strings.Contains(r.body, " style=\"") || strings.Contains(r.body, " onclick=") {
+		t.Errorf("inline style or handler in the page")
+	}
+}
