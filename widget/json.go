@@ -1,0 +1,127 @@
+package widget
+
+import (
+	"bytes"
+	"encoding/json"
+	"time"
+
+	"vitrine/store"
+)
+
+// The /widget.json schema, version 1. Fields are only ever added; none is
+// renamed, retyped or removed without bumping "version".
+//
+//	{
+//	  "version": 1,
+//	  "account": {                       // null when no account is connected
+//	    "username": "studio.lumen",
+//	    "name": "Studio Lumen",          // may be ""
+//	    "avatar_url": "https://…/media/avatar/320.jpg", // on Vitrine's origin; omitted until mirrored
+//	    "profile_url": "https://www.instagram.com/studio.lumen/"
+//	  },
+//	  "posts": [{                        // newest first, at most widget.max_posts, only posts whose image is mirrored
+//	    "id": "17895695668004550",
+//	    "type": "IMAGE",                 // IMAGE | VIDEO | CAROUSEL_ALBUM
+//	    "caption": "…",                  // plain text, may be ""; escape it when you render it
+//	    "permalink": "https://www.instagram.com/p/…/",
+//	    "timestamp": "2026-11-20T08:00:00Z", // RFC 3339, UTC
+//	    "alt": "…",                      // Instagram's alt text, else the caption without hashtags
+//	    "color": "#a1b2c3",              // dominant colour, a placeholder while loading
+//	    "images": [{"url": "https://…/media/17895695668004550/320.jpg", "width": 320, "height": 400}, …], // ascending width; a video's thumbnail
+//	    "children": [{"id", "type", "alt", "color", "images"}] // carousel items with a mirrored image; [] otherwise
+//	  }],
+//	  "updated_at": "2026-11-23T10:15:00Z", // when the posts were last synced (build time when none)
+//	  "stale": false                       // true while the last sync (or snapshot rebuild) failed
+//	}
+type jsonDoc struct {
+	Version   int          `json:"version"`
+	Account   *jsonAccount `json:"account"`
+	Posts     []jsonPost   `json:"posts"`
+	UpdatedAt string       `json:"updated_at"`
+	Stale     bool         `json:"stale"`
+}
+
+type jsonAccount struct {
+	Username   string `json:"username"`
+	Name       string `json:"name"`
+	AvatarURL  string `json:"avatar_url,omitempty"`
+	ProfileURL string `json:"profile_url"`
+}
+
+type jsonPost struct {
+	ID        string      `json:"id"`
+	Type      string      `json:"type"`
+	Caption   string      `json:"caption"`
+	Permalink string      `json:"permalink"`
+	Timestamp string      `json:"timestamp"`
+	Alt       string      `json:"alt"`
+	Color     string      `json:"color"`
+	Images    []jsonImage `json:"images"`
+	Children  []jsonChild `json:"children"`
+}
+
+type jsonChild struct {
+	ID     string      `json:"id"`
+	Type   string      `json:"type"`
+	Alt    string      `json:"alt"`
+	Color  string      `json:"color"`
+	Images []jsonImage `json:"images"`
+}
+
+type jsonImage struct {
+	URL    string `json:"url"`
+	Width  int    `json:"width"`
+	Height int    `json:"height"`
+}
+
+func jsonImages(base, id string, fs []Image) []jsonImage {
+	out := make([]jsonImage, len(fs))
+	for i, f := range fs {
+		out[i] = jsonImage{URL: mediaURL(base, id, f.Width), Width: f.Width, Height: f.Height}
+	}
+	return out
+}
+
+// postJSON describes one post; fs are its mirrored files (not empty) and
+// files every mirrored file by media id, for the carousel items.
+func postJSON(base string, p store.Post, fs []Image, files map[string][]Image) jsonPost {
+	jp := jsonPost{
+		ID:        p.ID,
+		Type:      mediaType(p.MediaType),
+		Caption:   p.Caption,
+		Permalink: permalink(p),
+		Alt:       altText(p.AltText, p.Caption, "Instagram post"),
+		Color:     safeColor(fs[0].Color),
+		Images:    jsonImages(base, p.ID, fs),
+		Children:  []jsonChild{},
+	}
+	if !p.Timestamp.IsZero() {
+		jp.Timestamp = p.Timestamp.UTC().Format(time.RFC3339)
+	}
+	if jp.Type == typeCarousel {
+		for _, c := range p.Children {
+			cf := files[c.ID]
+			if len(cf) == 0 || !validMediaID(c.ID) {
+				continue
+			}
+			jp.Children = append(jp.Children, jsonChild{
+				ID:     c.ID,
+				Type:   mediaType(c.MediaType),
+				Alt:    altText(c.AltText, "", jp.Alt),
+				Color:  safeColor(cf[0].Color),
+				Images: jsonImages(base, c.ID, cf),
+			})
+		}
+	}
+	return jp
+}
+
+func jsonAsset(doc *jsonDoc) (*asset, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(doc); err != nil {
+		return nil, err
+	}
+	return newAsset(buf.Bytes(), "application/json; charset=utf-8")
+}

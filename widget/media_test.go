@@ -1,0 +1,114 @@
+package widget
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// rawGet sends the request line exactly as given, so no client normalises
+// the path before the server sees it.
+func (e *env) rawGet(target string) (int, http.Header) {
+	e.t.Helper()
+	conn, err := net.DialTimeout("tcp", strings.TrimPrefix(e.base, "http://"), 5*time.Second)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.WriteString(conn, "GET "+target+" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"); err != nil {
+		e.t.Fatal(err)
+	}
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		e.t.Fatalf("GET %q: %v", target, err)
+	}
+	_, _ = io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	return res.StatusCode, res.Header
+}
+
+func TestMediaServesMirroredFiles(t *testing.T) {
+	e := newEnv(t, withSeed(3))
+	id := makePosts(1)[0].ID
+	want, _ := os.ReadFile(e.jpeg[1080])
+	r := e.get("/media/" + id + "/1080.jpg")
+	if r.StatusCode != http.StatusOK || string(r.body) != string(want) {
+		t.Fatalf("status %d, %d bytes (want %d)", r.StatusCode, len(r.body), len(want))
+	}
+	for k, v := range map[string]string{
+		"Cache-Control":                "public, max-age=31536000, immutable",
+		"Content-Type":                 "image/jpeg",
+		"Cross-Origin-Resource-Policy": "cross-origin",
+		"X-Content-Type-Options":       "nosniff",
+	} {
+		if got := r.Header.Get(k); got != v {
+			t.Errorf("%s = %q, want %q", k, got, v)
+		}
+	}
+	if r := e.get("/media/"+id+"/1080.jpg", "If-None-Match", r.Header.Get("Etag")); r.StatusCode != http.StatusNotModified {
+		t.Errorf("revalidation: %d", r.StatusCode)
+	}
+	if r := e.get("/media/"+id+"/1080.jpg", "Range", "bytes=0-9"); r.StatusCode != http.StatusPartialContent || len(r.body) != 10 {
+		t.Errorf("range: %d, %d bytes", r.StatusCode, len(r.body))
+	}
+	if r := e.do(http.MethodHead, "/media/"+id+"/320.jpg"); r.StatusCode != http.StatusOK || len(r.body) != 0 {
+		t.Errorf("HEAD: %d", r.StatusCode)
+	}
+	// A file that vanished from disk is a 404, never a 500.
+	if err := os.Remove(e.jpeg[320]); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.get("/media/" + id + "/320.jpg"); r.StatusCode != http.StatusNotFound {
+		t.Errorf("missing file: %d", r.StatusCode)
+	}
+}
+
+func TestMediaPathValidation(t *testing.T) {
+	e := newEnv(t, withSeed(2))
+	id := makePosts(1)[0].ID
+	if code, _ := e.rawGet("/media/" + id + "/640.jpg"); code != http.StatusOK {
+		t.Fatalf("valid path: %d", code)
+	}
+	for _, target := range []string{
+		"/media/../../etc/passwd",
+		"/media/" + id + "/../../v.db",
+		"/media/%2e%2e/640.jpg",
+		"/media/%2e%2e/%2e%2e/v.db",
+		"/media/" + id + "/..%2f..%2fv.db",
+		"/media/" + id + "/%2e%2e%2f640.jpg",
+		"/media/%2Fetc%2Fpasswd/640.jpg",
+		"/media//etc/640.jpg",
+		"/media/" + id + "/%2Ftmp%2F640.jpg",
+		"/media/" + id + "%00/640.jpg",
+		"/media/" + id + "/640.jpg%00.png",
+		"/media/" + id + "/640%00.jpg",
+		"/media/abc/640.jpg",
+		"/media/-1/640.jpg",
+		"/media/99999999/640.jpg",
+		"/media/" + id + "/641.jpg",
+		"/media/" + id + "/0640.jpg",
+		"/media/" + id + "/+640.jpg",
+		"/media/" + id + "/640.png",
+		"/media/" + id + "/640.JPG",
+		"/media/" + id + "/640",
+		"/media/" + id + "/.jpg",
+		"/media/" + id + "/99999999999999999999.jpg",
+		"/media/" + id + "/640.jpg/x",
+		"/media/avatar/640.jpg", // not mirrored
+		"/media/" + strings.Repeat("9", 5000) + "/640.jpg",
+	} {
+		code, h := e.rawGet(target)
+		if code != http.StatusNotFound {
+			t.Errorf("GET %s: %d, want 404", target, code)
+		}
+		if h.Get("Content-Type") == "image/jpeg" {
+			t.Errorf("GET %s served an image", target)
+		}
+	}
+}

@@ -1,0 +1,286 @@
+package widget
+
+import (
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// snapshot is everything the public handlers serve, built once per sync and
+// never modified after it is published through Widget.cur.
+type snapshot struct {
+	page, fragment, js, json *asset
+	media                    map[mediaKey]string // (id, width) → file path
+	doc                      jsonDoc             // kept to re-encode the JSON when only "stale" changes
+}
+
+type mediaKey struct {
+	id    string
+	width int
+}
+
+// asset is one response body in both encodings with its headers ready: the
+// request path only picks a slice and writes it.
+type asset struct {
+	body, gz     []byte
+	etag, etagGz string      // quoted strong ETags
+	hdr, hdrGz   []string    // ETag header values, shared read-only
+	length       [2][]string // Content-Length values: identity, gzip
+	contentType  []string
+	csp          []string // Content-Security-Policy, page only
+}
+
+func newAsset(body []byte, contentType string) (*asset, error) {
+	var buf bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := zw.Write(body); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(body)
+	tag := hex.EncodeToString(sum[:12])
+	a := &asset{
+		body:        body,
+		gz:          buf.Bytes(),
+		etag:        `"` + tag + `"`,
+		etagGz:      `"` + tag + `-gz"`,
+		contentType: []string{contentType},
+	}
+	a.hdr, a.hdrGz = []string{a.etag}, []string{a.etagGz}
+	a.length = [2][]string{{strconv.Itoa(len(a.body))}, {strconv.Itoa(len(a.gz))}}
+	return a, nil
+}
+
+// build turns what the store holds into a snapshot. It is pure: no I/O.
+func (w *Widget) build(in input, stale bool) (*snapshot, error) {
+	cfg := w.cfg.Widget
+	base := strings.TrimRight(w.cfg.Server.PublicURL, "/")
+
+	files := map[string][]Image{}
+	media := map[mediaKey]string{}
+	for _, im := range in.images {
+		if !validMediaID(im.MediaID) || im.Width <= 0 || im.Height <= 0 || im.Path == "" {
+			continue
+		}
+		k := mediaKey{im.MediaID, im.Width}
+		if _, dup := media[k]; dup {
+			continue
+		}
+		media[k] = im.Path
+		files[im.MediaID] = append(files[im.MediaID], im)
+	}
+	for _, fs := range files {
+		slices.SortFunc(fs, func(a, b Image) int { return a.Width - b.Width })
+	}
+
+	v := galleryView{
+		Base:        base,
+		Columns:     cfg.Columns,
+		Captions:    cfg.Captions,
+		Placeholder: cfg.Placeholder,
+		Sizes:       fmt.Sprintf("(max-width: 480px) 50vw, %dvw", max(100/max(cfg.Columns, 1), 1)),
+		Title:       "Instagram",
+	}
+	doc := jsonDoc{Version: 1, Posts: []jsonPost{}, Stale: stale}
+	var newest time.Time
+	if in.connected && in.token.Username != "" {
+		acc := &accountView{
+			Username:   in.token.Username,
+			Name:       in.token.Name,
+			ProfileURL: "https://www.instagram.com/" + in.token.Username + "/",
+			Initial:    initial(in.token.Name, in.token.Username),
+		}
+		ja := &jsonAccount{Username: acc.Username, Name: acc.Name, ProfileURL: acc.ProfileURL}
+		if av := files[AvatarID]; len(av) > 0 {
+			f := av[0] // the smallest is plenty for 44 px
+			if len(av) > 1 && f.Width < 88 {
+				f = av[1]
+			}
+			acc.Avatar = &imageView{Src: mediaURL(base, AvatarID, f.Width)}
+			ja.AvatarURL = acc.Avatar.Src
+		}
+		v.Account, doc.Account = acc, ja
+		v.ProfileURL = acc.ProfileURL
+		v.Title = "@" + acc.Username + " on Instagram"
+	}
+	if in.connected {
+		for _, p := range in.posts {
+			if p.SyncedAt.After(newest) {
+				newest = p.SyncedAt
+			}
+			fs := files[p.ID]
+			if len(fs) == 0 || !validMediaID(p.ID) {
+				continue // not mirrored yet: never hot-link Instagram
+			}
+			if len(doc.Posts) >= max(cfg.MaxPosts, cfg.Count) {
+				break
+			}
+			jp := postJSON(base, p, fs, files)
+			doc.Posts = append(doc.Posts, jp)
+			if len(v.Posts) < cfg.Count {
+				pv, err := postView(base, p, jp, fs)
+				if err != nil {
+					return nil, err
+				}
+				v.Posts = append(v.Posts, pv)
+			}
+		}
+	}
+	if newest.IsZero() {
+		newest = w.now()
+	}
+	doc.UpdatedAt = newest.UTC().Format(time.RFC3339)
+
+	var s snapshot
+	var err error
+	if s.json, err = jsonAsset(&doc); err != nil {
+		return nil, err
+	}
+	s.doc, s.media = doc, media
+
+	v.CSS = template.CSS(w.css)
+	markup, err := w.exec("gallery", v)
+	if err != nil {
+		return nil, err
+	}
+	frag, err := w.exec("fragment", v)
+	if err != nil {
+		return nil, err
+	}
+	if s.fragment, err = newAsset(frag, "text/html; charset=utf-8"); err != nil {
+		return nil, err
+	}
+
+	script := w.js + "({})"
+	v.Script = template.JS(script)
+	page, err := w.exec("page", v)
+	if err != nil {
+		return nil, err
+	}
+	if s.page, err = newAsset(page, "text/html; charset=utf-8"); err != nil {
+		return nil, err
+	}
+	s.page.csp = []string{pageCSP(base, script, w.cfg.Widget.FrameAncestors)}
+
+	data, err := jsData(string(markup), w.css)
+	if err != nil {
+		return nil, err
+	}
+	if s.js, err = newAsset([]byte(w.js+"("+data+");\n"), "text/javascript; charset=utf-8"); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+func (w *Widget) exec(name string, v galleryView) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := w.tmpl.ExecuteTemplate(&buf, name, v); err != nil {
+		return nil, fmt.Errorf("execute %s: %w", name, err)
+	}
+	return buf.Bytes(), nil
+}
+
+// jsData is the argument the loader is called with: {"h": markup, "c": css}.
+func jsData(markup, css string) (string, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // a JavaScript response, not HTML; U+2028/9 are still escaped
+	if err := enc.Encode(struct {
+		H string `json:"h"`
+		C string `json:"c"`
+	}{markup, css}); err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(buf.String()), nil
+}
+
+// pageCSP locks the /widget page down: only its own inline script (by
+// hash), images from Vitrine, inline styles (the dominant colours), and
+// framing by the configured ancestors.
+func pageCSP(base, script string, ancestors []string) string {
+	sum := sha256.Sum256([]byte(script))
+	img := "'self'"
+	if base != "" {
+		img += " " + base
+	}
+	return "default-src 'none'; img-src " + img + "; style-src 'unsafe-inline'; script-src 'sha256-" +
+		base64.StdEncoding.EncodeToString(sum[:]) + "'; base-uri 'none'; form-action 'none'; frame-ancestors " +
+		frameAncestors(ancestors)
+}
+
+// frameAncestors renders widget.frame_ancestors as CSP sources; the
+// keywords may be written with or without their quotes.
+func frameAncestors(list []string) string {
+	if len(list) == 0 {
+		return "*"
+	}
+	out := make([]string, 0, len(list))
+	for _, s := range list {
+		switch k := strings.Trim(s, "'"); k {
+		case "self", "none":
+			out = append(out, "'"+k+"'")
+		default:
+			out = append(out, s)
+		}
+	}
+	return strings.Join(out, " ")
+}
+
+func mediaURL(base, id string, width int) string {
+	return base + "/media/" + id + "/" + strconv.Itoa(width) + ".jpg"
+}
+
+// validMediaID accepts Instagram's ids (digits) and the avatar.
+func validMediaID(id string) bool {
+	if id == AvatarID {
+		return true
+	}
+	if id == "" || len(id) > 40 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] < '0' || id[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// compactCSS joins the lines; the file is written one rule a line.
+func compactCSS(s string) string {
+	var b strings.Builder
+	for line := range strings.Lines(s) {
+		b.WriteString(strings.TrimSpace(line))
+	}
+	return b.String()
+}
+
+// compactJS removes whole-line comments and indentation from the loader.
+// It is deliberately simple: the loader is written so this is safe (no
+// multi-line strings, every statement ends with ; or a brace).
+func compactJS(s string) string {
+	var b strings.Builder
+	for line := range strings.Lines(s) {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "//") {
+			continue
+		}
+		b.WriteString(line)
+		b.WriteByte('\n')
+	}
+	return strings.TrimSuffix(b.String(), "\n")
+}

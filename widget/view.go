@@ -1,0 +1,179 @@
+package widget
+
+import (
+	"encoding/json"
+	"html/template"
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"vitrine/store"
+)
+
+// galleryView is what the templates render. Strings are plain text:
+// html/template escapes them for their context.
+type galleryView struct {
+	Base        string // server.public_url without the trailing slash
+	Columns     int
+	Captions    bool
+	Placeholder string
+	Sizes       string
+	Title       string
+	ProfileURL  string
+	Account     *accountView
+	Posts       []postItem
+	CSS         template.CSS
+	Script      template.JS // the /widget page only
+}
+
+type accountView struct {
+	Username, Name, ProfileURL, Initial string
+	Avatar                              *imageView
+}
+
+type imageView struct{ Src string }
+
+type postItem struct {
+	ID, Type, Permalink, Caption, Alt, Color string
+	Src, Srcset                              string
+	Width, Height                            int
+	Slides                                   string // JSON for the lightbox: [[id, w, h, [widths], alt], …]
+	Video, Carousel                          bool
+}
+
+// Media types as Instagram names them.
+const (
+	typeImage    = "IMAGE"
+	typeVideo    = "VIDEO"
+	typeCarousel = "CAROUSEL_ALBUM"
+)
+
+var colorRE = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
+
+const defaultColor = "#efefef"
+
+func safeColor(c string) string {
+	if colorRE.MatchString(c) {
+		return strings.ToLower(c)
+	}
+	return defaultColor
+}
+
+// tileWidth is the file the grid's src points at; srcset lets the browser
+// pick another.
+const tileWidth = 640
+
+func postView(base string, p store.Post, jp jsonPost, fs []Image) (postItem, error) {
+	largest := fs[len(fs)-1]
+	src := fs[0]
+	for _, f := range fs {
+		if f.Width <= tileWidth {
+			src = f
+		}
+	}
+	srcset := make([]string, len(fs))
+	for i, f := range fs {
+		srcset[i] = mediaURL(base, p.ID, f.Width) + " " + strconv.Itoa(f.Width) + "w"
+	}
+	slides := [][]any{slide(p.ID, fs, jp.Alt)}
+	if len(jp.Children) > 0 {
+		slides = slides[:0]
+		for _, c := range jp.Children {
+			ws := make([]int, len(c.Images))
+			for i, im := range c.Images {
+				ws[i] = im.Width
+			}
+			last := c.Images[len(c.Images)-1]
+			slides = append(slides, []any{c.ID, last.Width, last.Height, ws, c.Alt})
+		}
+	}
+	sl, err := json.Marshal(slides)
+	if err != nil {
+		return postItem{}, err
+	}
+	return postItem{
+		ID:        p.ID,
+		Type:      jp.Type,
+		Permalink: jp.Permalink,
+		Caption:   jp.Caption,
+		Alt:       jp.Alt,
+		Color:     jp.Color,
+		Src:       mediaURL(base, p.ID, src.Width),
+		Srcset:    strings.Join(srcset, ", "),
+		Width:     largest.Width,
+		Height:    largest.Height,
+		Slides:    string(sl),
+		Video:     jp.Type == typeVideo,
+		Carousel:  jp.Type == typeCarousel,
+	}, nil
+}
+
+func slide(id string, fs []Image, alt string) []any {
+	ws := make([]int, len(fs))
+	for i, f := range fs {
+		ws[i] = f.Width
+	}
+	last := fs[len(fs)-1]
+	return []any{id, last.Width, last.Height, ws, alt}
+}
+
+// permalink keeps only links to Instagram: a post links nowhere else.
+func permalink(p store.Post) string {
+	if strings.HasPrefix(p.Permalink, "https://www.instagram.com/") || strings.HasPrefix(p.Permalink, "https://instagram.com/") {
+		return p.Permalink
+	}
+	return ""
+}
+
+var (
+	hashtagRE = regexp.MustCompile(`(^|\s)#[\p{L}\p{N}_]+`)
+	spaceRE   = regexp.MustCompile(`\s+`)
+)
+
+// maxAlt bounds alt text taken from a caption: alt describes, it doesn't
+// repeat an essay.
+const maxAlt = 160
+
+// altText is Instagram's alt text when the owner wrote one, otherwise the
+// caption without hashtags, on one line and shortened at a word.
+func altText(alt, caption, fallback string) string {
+	if a := strings.TrimSpace(alt); a != "" {
+		return a
+	}
+	s := hashtagRE.ReplaceAllString(caption, "$1")
+	s = strings.TrimSpace(spaceRE.ReplaceAllString(s, " "))
+	if utf8.RuneCountInString(s) > maxAlt {
+		r := []rune(s)[:maxAlt]
+		cut := strings.LastIndexFunc(string(r), unicode.IsSpace)
+		if cut < maxAlt/2 {
+			cut = len(string(r))
+		}
+		s = strings.TrimRightFunc(string(r)[:cut], func(c rune) bool { return unicode.IsSpace(c) || unicode.IsPunct(c) }) + "…"
+	}
+	if s == "" {
+		return fallback
+	}
+	return s
+}
+
+// initial is the letter the header shows when no avatar is mirrored.
+func initial(name, username string) string {
+	for _, s := range []string{name, username} {
+		for _, r := range s {
+			if unicode.IsLetter(r) || unicode.IsDigit(r) {
+				return strings.ToUpper(string(r))
+			}
+		}
+	}
+	return "@"
+}
+
+func mediaType(t string) string {
+	switch t {
+	case typeVideo, typeCarousel:
+		return t
+	}
+	return typeImage
+}

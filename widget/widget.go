@@ -1,0 +1,198 @@
+// Package widget serves the public gallery: /widget (HTML page or bare
+// fragment), /widget.js (one-line embed), /widget.json and the mirrored
+// images under /media/. Everything a visitor gets comes from an immutable
+// snapshot built after each sync, or from files on disk; a request never
+// queries the database, executes a template or calls Instagram.
+package widget
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"vitrine/config"
+	"vitrine/store"
+	"vitrine/templates"
+)
+
+// Source is what the widget reads when, and only when, it builds a
+// snapshot. main hands it the store (with a small adapter for Images).
+type Source interface {
+	// Posts returns up to limit cached posts, newest first.
+	Posts(ctx context.Context, limit int) ([]store.Post, error)
+	// Token returns the connected account; store.ErrNoToken when none is
+	// connected, which shows the placeholder.
+	Token(ctx context.Context) (store.Token, error)
+	// Images lists every mirrored file, one entry per file (per width).
+	Images(ctx context.Context) ([]Image, error)
+}
+
+// Image is one mirrored JPEG file on disk.
+type Image struct {
+	MediaID       string // post or carousel child id; "avatar" for the profile picture
+	Width, Height int    // of this file
+	Color         string // dominant colour, "#rrggbb"
+	Path          string // absolute path of the file
+}
+
+// AvatarID is the MediaID under which the profile picture is mirrored. The
+// header shows it when present and an initial letter otherwise.
+const AvatarID = "avatar"
+
+// Options configure New. Config and Source are required.
+type Options struct {
+	Config *config.Config
+	Source Source
+	Logger *slog.Logger
+	Now    func() time.Time
+}
+
+// Widget holds the current snapshot and serves it.
+type Widget struct {
+	cfg  *config.Config
+	src  Source
+	log  *slog.Logger
+	now  func() time.Time
+	tmpl *template.Template
+	css  string
+	js   string // loader without data
+
+	cur atomic.Pointer[snapshot]
+
+	mu            sync.Mutex // serialises Rebuild and MarkStale
+	syncFailed    bool
+	rebuildFailed bool
+}
+
+// New parses the templates and builds the first snapshot from the store, so
+// a restart serves the last good gallery at once.
+func New(o Options) (*Widget, error) {
+	if o.Config == nil || o.Source == nil {
+		return nil, errors.New("widget: new: Config and Source are required")
+	}
+	w := &Widget{cfg: o.Config, src: o.Source, log: o.Logger, now: o.Now}
+	if w.log == nil {
+		w.log = slog.Default()
+	}
+	if w.now == nil {
+		w.now = time.Now
+	}
+	var err error
+	if w.tmpl, w.css, w.js, err = parseAssets(templates.Widget()); err != nil {
+		return nil, err
+	}
+	if err := w.Rebuild(context.Background()); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// parseAssets reads the templates, the CSS and the loader once.
+func parseAssets(fsys fs.FS) (*template.Template, string, string, error) {
+	tmpl, err := template.New("widget").ParseFS(fsys, "*.html")
+	if err != nil {
+		return nil, "", "", fmt.Errorf("widget: parse templates: %w", err)
+	}
+	css, err := fs.ReadFile(fsys, "widget.css")
+	if err != nil {
+		return nil, "", "", fmt.Errorf("widget: read css: %w", err)
+	}
+	js, err := fs.ReadFile(fsys, "loader.js")
+	if err != nil {
+		return nil, "", "", fmt.Errorf("widget: read loader: %w", err)
+	}
+	return tmpl, compactCSS(string(css)), compactJS(string(js)), nil
+}
+
+// Rebuild reads the store, builds a new snapshot and swaps it in. On error
+// the last good snapshot stays and widget.json reports "stale": true.
+func (w *Widget) Rebuild(ctx context.Context) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	start := time.Now()
+	in, err := w.load(ctx)
+	if err == nil {
+		var s *snapshot
+		s, err = w.build(in, w.syncFailed)
+		if err == nil {
+			w.rebuildFailed = false
+			w.cur.Store(s)
+			w.log.Debug("widget: snapshot built", "posts", len(s.doc.Posts), "duration", time.Since(start))
+			return nil
+		}
+	}
+	err = fmt.Errorf("widget: rebuild: %w", err)
+	if w.cur.Load() == nil {
+		return err
+	}
+	w.log.Warn("widget: rebuild failed; serving the last good snapshot", "err", err)
+	w.rebuildFailed = true
+	w.restamp()
+	return err
+}
+
+// MarkStale records whether the last sync failed; widget.json says so in
+// "stale". Nothing else changes and the store is not read.
+func (w *Widget) MarkStale(stale bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.syncFailed = stale
+	w.restamp()
+}
+
+// restamp swaps in a copy of the current snapshot whose JSON carries the
+// current stale flag. w.mu is held.
+func (w *Widget) restamp() {
+	cur := w.cur.Load()
+	stale := w.syncFailed || w.rebuildFailed
+	if cur == nil || cur.doc.Stale == stale {
+		return
+	}
+	next := *cur
+	next.doc.Stale = stale
+	a, err := jsonAsset(&next.doc)
+	if err != nil { // cannot happen: the same document encoded before
+		w.log.Error("widget: encode json", "err", err)
+		return
+	}
+	next.json = a
+	w.cur.Store(&next)
+}
+
+// input is what one snapshot is built from.
+type input struct {
+	token     store.Token
+	connected bool
+	posts     []store.Post
+	images    []Image
+}
+
+func (w *Widget) load(ctx context.Context) (input, error) {
+	var in input
+	tok, err := w.src.Token(ctx)
+	switch {
+	case errors.Is(err, store.ErrNoToken):
+	case errors.Is(err, store.ErrUndecryptable):
+		// The account's name is still known; the widget never needs the
+		// secret itself.
+		in.token, in.connected = tok, true
+	case err != nil:
+		return in, err
+	default:
+		in.token, in.connected = tok, true
+	}
+	limit := max(w.cfg.Widget.MaxPosts, w.cfg.Widget.Count)
+	if in.posts, err = w.src.Posts(ctx, limit); err != nil {
+		return in, err
+	}
+	if in.images, err = w.src.Images(ctx); err != nil {
+		return in, err
+	}
+	return in, nil
+}
