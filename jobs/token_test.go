@@ -20,8 +20,9 @@ import (
 func TestNinetyDays(t *testing.T) {
 	h := newHarness(t, withPosts(3))
 	step := 15 * time.Minute
-	if testing.Short() {
-		// 8640 real syncs take a while under -race; -short syncs hourly.
+	if testing.Short() || raceBuild {
+		// 8640 real syncs (HTTP, SQLite, mirroring checks) take ~15 s, and
+		// several times that under -race: -short and -race sync hourly.
 		h.cfg.Jobs.Sync = "@every 1h"
 		h.s = h.newScheduler()
 		step = time.Hour
