@@ -114,18 +114,19 @@ func (h *hook) last() Alert {
 // harness: the fake Instagram on loopback, the real client, a temp-file
 // store and a scheduler, all on the fake's clock.
 type harness struct {
-	t      testing.TB
-	ctx    context.Context
-	f      *fake.Fake
-	clock  *fake.Clock
-	srv    *httptest.Server
-	ig     *instagram.Client
-	st     *store.Store
-	cfg    *config.Config
-	hook   *hook
-	logs   *lockedBuffer
-	s      *Scheduler
-	synced atomic.Int32
+	t          testing.TB
+	ctx        context.Context
+	f          *fake.Fake
+	clock      *fake.Clock
+	srv        *httptest.Server
+	ig         *instagram.Client
+	st         *store.Store
+	cfg        *config.Config
+	hook       *hook
+	logs       *lockedBuffer
+	s          *Scheduler
+	synced     atomic.Int32
+	syncFailed atomic.Int32
 
 	blockCDN atomic.Value // string: CDN paths containing it answer 404
 
@@ -217,6 +218,9 @@ func (h *harness) newScheduler() *Scheduler {
 		Logger:    slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Now:       h.clock.Now,
 		OnSynced:  func() { h.synced.Add(1) },
+		OnSyncFailed: func(error) {
+			h.syncFailed.Add(1)
+		},
 	})
 	if err != nil {
 		h.t.Fatal(err)

@@ -74,6 +74,10 @@ type Options struct {
 	// OnSynced is called after each successful sync and mirror, in the
 	// goroutine that ran it, so the widget can rebuild its snapshot.
 	OnSynced func()
+	// OnSyncFailed is called when a scheduled or "run now" sync fails (not
+	// when nothing is connected), so the widget can mark its last good
+	// gallery stale.
+	OnSyncFailed func(error)
 	// Registerer receives the metrics; nil: a registry of the
 	// scheduler's own (with Go and process collectors), served by
 	// MetricsHandler.
@@ -112,15 +116,16 @@ type job struct {
 // Scheduler runs the jobs. Create it with New, then Start; Stop on
 // shutdown.
 type Scheduler struct {
-	cfg      *config.Config
-	st       Store
-	ig       Instagram
-	log      *slog.Logger
-	now      func() time.Time
-	hc       *http.Client
-	onSynced func()
-	smtpTLS  *tls.Config
-	metrics  *metrics
+	cfg          *config.Config
+	st           Store
+	ig           Instagram
+	log          *slog.Logger
+	now          func() time.Time
+	hc           *http.Client
+	onSynced     func()
+	onSyncFailed func(error)
+	smtpTLS      *tls.Config
+	metrics      *metrics
 
 	mu      sync.Mutex // guards jobs, order, started, stopped
 	jobs    map[string]*job
@@ -157,6 +162,7 @@ func New(o Options) (*Scheduler, error) {
 		now:            o.Now,
 		hc:             o.HTTPClient,
 		onSynced:       o.OnSynced,
+		onSyncFailed:   o.OnSyncFailed,
 		smtpTLS:        o.SMTPTLSConfig,
 		jobs:           map[string]*job{},
 		webhookBackoff: 2 * time.Second,

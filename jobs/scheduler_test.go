@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -187,4 +188,33 @@ func grepMetrics(m string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// The widget marks its gallery stale through OnSyncFailed: it must fire on
+// a failed sync, not when nothing is connected, and a later success is told
+// through OnSynced.
+func TestSyncFailureIsReported(t *testing.T) {
+	h := newHarness(t)
+	if err := h.run(JobSync); !errors.Is(err, ErrNotConnected) {
+		t.Fatalf("sync without token: %v", err)
+	}
+	if n := h.syncFailed.Load(); n != 0 {
+		t.Fatalf("OnSyncFailed called %d times with nothing connected", n)
+	}
+	h.connect()
+	h.f.FailNext(100, http.StatusInternalServerError)
+	if err := h.run(JobSync); err == nil {
+		t.Fatal("sync succeeded against a failing Instagram")
+	}
+	if n := h.syncFailed.Load(); n != 1 {
+		t.Fatalf("OnSyncFailed called %d times, want 1", n)
+	}
+	h.f.ResetFaults()
+	before := h.synced.Load()
+	if err := h.s.RunNow(h.ctx, JobSync); err != nil {
+		t.Fatalf("sync after recovery: %v", err)
+	}
+	if h.synced.Load() != before+1 {
+		t.Error("OnSynced not called after recovery")
+	}
 }

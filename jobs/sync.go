@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -49,6 +50,9 @@ func (s *Scheduler) SyncOnce(ctx context.Context, progress func(done, total int)
 
 func (s *Scheduler) syncJob(ctx context.Context) error {
 	_, err := s.sync(ctx, nil)
+	if err != nil && s.onSyncFailed != nil && !errors.Is(err, ErrNotConnected) && !errors.Is(err, ErrAlreadyRunning) {
+		s.onSyncFailed(err)
+	}
 	return err
 }
 
