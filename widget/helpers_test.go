@@ -158,6 +158,27 @@ func (s *source) imagesCopy() []Image {
 	return append([]Image(nil), s.images...)
 }
 
+// mirrorTinted is mirror with a differently tinted picture for each post,
+// for screenshots.
+func (e *env) mirrorTinted(posts ...store.Post) {
+	var ims []Image
+	for i, p := range posts {
+		ids := []string{p.ID}
+		for _, c := range p.Children {
+			ids = append(ids, c.ID)
+		}
+		for j, id := range ids {
+			for _, w := range widths {
+				path := writeJPEGTint(e.t, filepath.Join(e.dir, "media", id, fmt.Sprintf("%d.jpg", w)), w, w*5/4, i+j)
+				ims = append(ims, Image{MediaID: id, Width: w, Height: w * 5 / 4, Color: "#888888", Path: path})
+			}
+		}
+	}
+	e.src.setImages(ims)
+}
+
+// makePosts returns n posts, newest first: images, videos and carousels of
+// three, with everyday captions.
 func makePosts(n int) []store.Post {
 	captions := []string{
 		"Morning light over the studio ☀️ New prints drop Friday. #photography #studio #morning",
@@ -203,11 +224,30 @@ func makePosts(n int) []store.Post {
 // writeJPEG writes a w×h JPEG with a soft gradient, so it looks like a photo
 // in screenshots.
 func writeJPEG(t testing.TB, path string, w, h int) string {
+	return writeJPEGTint(t, path, w, h, 0)
+}
+
+// palettes tint the sample pictures so a gallery of them looks varied.
+var palettes = [][2]color.RGBA{
+	{{200, 120, 160, 255}, {80, 200, 220, 255}},
+	{{250, 190, 120, 255}, {190, 70, 90, 255}},
+	{{40, 60, 90, 255}, {120, 200, 190, 255}},
+	{{240, 230, 200, 255}, {150, 110, 80, 255}},
+	{{90, 150, 90, 255}, {230, 220, 140, 255}},
+	{{30, 30, 50, 255}, {200, 90, 160, 255}},
+}
+
+func writeJPEGTint(t testing.TB, path string, w, h, tint int) string {
 	t.Helper()
+	pal := palettes[tint%len(palettes)]
 	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	lerp := func(a, b uint8, num, den int) uint8 { return uint8(int(a) + (int(b)-int(a))*num/den) }
 	for y := range h {
 		for x := range w {
-			img.Set(x, y, color.RGBA{uint8(200 - 120*y/h), uint8(120 + 80*x/w), uint8(160 + 60*(x+y)/(w+h)), 255})
+			k := x + y
+			i := img.PixOffset(x, y)
+			img.Pix[i], img.Pix[i+1], img.Pix[i+2], img.Pix[i+3] =
+				lerp(pal[0].R, pal[1].R, k, w+h), lerp(pal[0].G, pal[1].G, k, w+h), lerp(pal[0].B, pal[1].B, k, w+h), 255
 		}
 	}
 	var buf bytes.Buffer

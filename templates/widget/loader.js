@@ -52,8 +52,10 @@
       v.preventDefault();
       F = e;
       O(i, 1);
+      // Focus the dialog itself, not a control that the key which opened
+      // it could go on to activate.
       L.showModal();
-      $(L, 'lb-x').focus();
+      L.focus();
     });
   });
   $(L, 'lb-prev').onclick = function () { M(-1) };
@@ -66,7 +68,7 @@
     if (k == 'ArrowRight' || k == 'ArrowLeft') M(k == 'ArrowRight' ? 1 : -1);
     // Keep Tab inside the viewer (the modal dialog makes the rest inert;
     // this also keeps focus from leaving for the browser's own UI).
-    else if (k == 'Tab' && r.activeElement == (v.shiftKey ? a : z)) (v.shiftKey ? z : a).focus();
+    else if (k == 'Tab' && (r.activeElement == (v.shiftKey ? a : z) || v.shiftKey && r.activeElement == L)) (v.shiftKey ? z : a).focus();
     else return;
     v.preventDefault();
   };
