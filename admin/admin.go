@@ -35,6 +35,8 @@ type Store interface {
 	AddEvent(ctx context.Context, kind, level, message string) error
 	Events(ctx context.Context, limit int) ([]store.Event, error)
 	PostCount(ctx context.Context) (int64, error)
+	State(ctx context.Context, key string) (string, bool, error)
+	SetState(ctx context.Context, key, value string) error
 
 	CreateAdminSession(ctx context.Context, s store.AdminSession) error
 	AdminSession(ctx context.Context, idHash string) (store.AdminSession, bool, error)
@@ -52,6 +54,10 @@ type Instagram interface {
 	ExchangeCode(ctx context.Context, code string) (instagram.ShortLivedToken, error)
 	ExchangeLongLived(ctx context.Context, shortLived string) (instagram.LongLivedToken, error)
 	Me(ctx context.Context, token string) (instagram.Profile, error)
+	// Download fetches the profile picture once at connect time: Instagram's
+	// CDN refuses cross-origin embedding and its URLs expire, so the
+	// dashboard shows our copy.
+	Download(ctx context.Context, mediaURL string, maxBytes int64) ([]byte, string, error)
 }
 
 // Jobs is what the dashboard needs from the scheduler; main adapts
@@ -165,6 +171,7 @@ func (a *Admin) Register(r gin.IRouter) {
 	auth := g.Group("", a.requireLogin)
 	auth.GET("", a.dashboard)
 	auth.GET("/status.json", a.statusJSON)
+	auth.GET("/avatar", a.avatar)
 	auth.GET("/generate", a.generate)
 	auth.GET("/connected", a.connected)
 	auth.GET("/disconnect", a.disconnectPage)

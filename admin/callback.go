@@ -174,6 +174,7 @@ func (a *Admin) connect(ctx context.Context, code string) (store.Token, *httpErr
 		he.Title, he.Step, he.Status = "Couldn't connect Instagram", "Saving the token", http.StatusInternalServerError
 		return store.Token{}, he
 	}
+	a.saveAvatar(ctx, prof.ProfilePictureURL)
 	return tok, nil
 }
 

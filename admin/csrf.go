@@ -67,20 +67,25 @@ func (a *Admin) checkCSRF(c *gin.Context) {
 }
 
 // sameOrigin rejects requests a browser marks as coming from another
-// origin. Requests without Origin (old browsers, curl) rely on the token.
+// origin. Our pages send Referrer-Policy: no-referrer, which makes browsers
+// send "Origin: null" on their own form posts; then (and when Origin is
+// absent) Fetch Metadata decides, and without either the token alone does.
 func (a *Admin) sameOrigin(c *gin.Context) bool {
-	origin := c.GetHeader("Origin")
-	if origin == "" {
-		return c.GetHeader("Sec-Fetch-Site") != "cross-site"
+	if origin := c.GetHeader("Origin"); origin != "" && origin != "null" {
+		if origin == a.origin {
+			return true
+		}
+		// The browser also names its own origin when the admin is reached
+		// by another name than server.public_url (e.g. 127.0.0.1 vs
+		// localhost); an attacker's page cannot make Origin equal our Host.
+		u, err := url.Parse(origin)
+		return err == nil && u.Host != "" && u.Host == c.Request.Host
 	}
-	if origin == a.origin {
+	switch c.GetHeader("Sec-Fetch-Site") {
+	case "", "same-origin", "none":
 		return true
 	}
-	// The browser also names its own origin when the admin is reached by
-	// another name than server.public_url (e.g. 127.0.0.1 vs localhost);
-	// an attacker's page cannot make Origin equal our Host.
-	u, err := url.Parse(origin)
-	return err == nil && u.Host != "" && u.Host == c.Request.Host
+	return false
 }
 
 // loginToken is the login form's CSRF token: an HMAC of a random cookie

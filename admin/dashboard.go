@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -52,9 +53,9 @@ type accountView struct {
 	Username    string `json:"username"`
 	Name        string `json:"name"`
 	Type        string `json:"type"`
-	MediaCount  int    `json:"media_count"`
-	Followers   int    `json:"followers"`
-	PictureURL  string `json:"picture_url,omitempty"`
+	MediaCount  string `json:"media_count"` // "1,284"
+	Followers   string `json:"followers"`
+	PictureURL  string `json:"picture_url,omitempty"` // our copy, /admin/avatar?v=…
 	Initial     string `json:"initial"`
 	ProfileURL  string `json:"profile_url"`
 	ConnectedBy string `json:"-"`
@@ -135,14 +136,11 @@ func (a *Admin) dashboard(c *gin.Context) {
 		S:            s,
 		Flash:        f,
 		WidgetURL:    base + "/widget",
-		SnippetHTML:  `<iframe src="` + base + `/widget" title="Instagram posts" loading="lazy" style="width:100%;border:0;min-height:480px"></iframe>`,
-		SnippetJS:    `<div id="vitrine"></div>` + "\n" + `<script src="` + base + `/widget.js" async></script>`,
+		SnippetHTML:  `<iframe src="` + base + `/widget" title="Instagram posts" loading="lazy" style="width:100%;height:480px;border:0"></iframe>`,
+		SnippetJS:    `<script src="` + base + `/widget.js" async></script>`,
 		PollSeconds:  int(pollInterval / time.Second),
 		PopupName:    popupName,
 		PopupFeature: popupFeatures,
-	}
-	if s.Account != nil && s.Account.PictureURL != "" {
-		allowImagesFrom(c, s.Account.PictureURL)
 	}
 	a.render(c, http.StatusOK, "dashboard.html", v)
 }
@@ -173,6 +171,11 @@ func (a *Admin) status(ctx context.Context) (statusView, error) {
 		return statusView{}, err
 	default:
 		v.fillToken(tok, now)
+	}
+	if v.Account != nil {
+		if av, ok := a.loadAvatar(ctx); ok {
+			v.Account.PictureURL = avatarURL(av)
+		}
 	}
 	if v.Posts, err = a.store.PostCount(ctx); err != nil {
 		return statusView{}, err
@@ -233,7 +236,7 @@ func (v *statusView) fillToken(t store.Token, now time.Time) {
 		initial = strings.ToUpper(t.Username[:1])
 	}
 	v.Account = &accountView{Username: t.Username, Name: t.Name, Type: accountType(t.AccountType),
-		MediaCount: t.MediaCount, Followers: t.FollowersCount, PictureURL: t.ProfilePictureURL,
+		MediaCount: thousands(t.MediaCount), Followers: thousands(t.FollowersCount),
 		Initial: initial, ProfileURL: "https://www.instagram.com/" + t.Username + "/"}
 	if !t.ExpiresAt.IsZero() {
 		v.ExpiresAt = t.ExpiresAt.UTC().Format(time.RFC3339)
@@ -337,6 +340,9 @@ func (a *Admin) disconnect(c *gin.Context) {
 		c.Error(internal("delete the token", err))
 		return
 	}
+	if err := a.store.SetState(ctx, avatarKey, ""); err != nil {
+		a.log.Warn("admin: forget profile picture", "err", err)
+	}
 	a.log.Info("admin: Instagram disconnected; token deleted")
 	a.event(c, "disconnected", store.LevelWarn, "Disconnected"+who+"; the token was deleted")
 	a.notice(c, flash{Kind: "notice", Tone: "info", Title: "Disconnected",
@@ -389,4 +395,18 @@ func (a *Admin) notice(c *gin.Context, f flash) {
 	if err := a.setFlash(c, f); err != nil {
 		a.log.Warn("admin: set flash", "err", err)
 	}
+}
+
+// thousands writes n with comma separators: 1284 → "1,284".
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	if neg {
+		return "-" + s
+	}
+	return s
 }

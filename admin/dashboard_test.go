@@ -112,7 +112,7 @@ func TestTemplatesExecute(t *testing.T) {
 	pg := page{Title: "T", Nonce: "n", CSRF: "c", SignedIn: true}
 	full := statusView{
 		Connected: true, State: "needs_reauth", StateLabel: "Needs reconnecting", Tone: "bad", Reason: "password changed", NeedsReauth: true,
-		Account:   &accountView{Username: "u", Name: "N", Type: "Business account", PictureURL: "https://cdn.example/p.jpg", Initial: "U"},
+		Account:   &accountView{Username: "u", Name: "N", Type: "Business account", PictureURL: "/admin/avatar?v=1", Initial: "U"},
 		ExpiresIn: "in 3 days", Jobs: []jobView{{Name: "sync", Label: "Fetch posts"}}, Events: []eventView{{Message: "m", Level: "warn"}},
 		SyncAvailable: true,
 	}

@@ -171,13 +171,20 @@ type recordingJobs struct {
 	runs      []string
 	runErr    error
 	statuses  []JobStatus
+	// work, when set, is what RunNow and TokenConnected do (the browser
+	// test syncs posts for real with it).
+	work func(ctx context.Context) error
 }
 
-func (j *recordingJobs) RunNow(_ context.Context, name string) error {
+func (j *recordingJobs) RunNow(ctx context.Context, name string) error {
 	j.mu.Lock()
-	defer j.mu.Unlock()
 	j.runs = append(j.runs, name)
-	return j.runErr
+	work, err := j.work, j.runErr
+	j.mu.Unlock()
+	if work != nil {
+		err = work(ctx)
+	}
+	return err
 }
 
 func (j *recordingJobs) Statuses() []JobStatus {
@@ -187,12 +194,16 @@ func (j *recordingJobs) Statuses() []JobStatus {
 }
 
 func (j *recordingJobs) TokenConnected(ctx context.Context) {
-	j.mu.Lock()
-	defer j.mu.Unlock()
 	if ctx.Err() != nil {
 		panic("TokenConnected got a context that is already done")
 	}
+	j.mu.Lock()
 	j.connected++
+	work := j.work
+	j.mu.Unlock()
+	if work != nil {
+		_ = work(ctx) // synchronous: nothing outlives the test
+	}
 }
 
 func (j *recordingJobs) calls() (int, []string) {

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/base64"
-	"net/url"
-	"strings"
 
 	"github.com/gin-gonic/gin"
 )
@@ -14,13 +12,13 @@ const nonceKey = "vitrine.nonce"
 
 // securityHeaders sets the headers every admin response carries. The CSP
 // allows scripts and styles only from /admin/static or with this
-// response's nonce; pages load nothing from other origins except the
-// profile picture (see cspFor).
+// response's nonce; pages load nothing from other origins (the profile
+// picture is our own copy, see avatar.go).
 func (a *Admin) securityHeaders(c *gin.Context) {
 	nonce := base64.RawURLEncoding.EncodeToString(randomBytes(18)) // URL alphabet: nothing for html/template to escape
 	c.Set(nonceKey, nonce)
 	h := c.Writer.Header()
-	h.Set("Content-Security-Policy", cspFor(nonce, ""))
+	h.Set("Content-Security-Policy", cspFor(nonce))
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("X-Content-Type-Options", "nosniff")
 	// The callback URL carries the code: never let it leak as a Referer.
@@ -30,25 +28,9 @@ func (a *Admin) securityHeaders(c *gin.Context) {
 	c.Next()
 }
 
-// cspFor builds the policy; imgOrigin ("https://host") additionally allows
-// the account's profile picture, which lives on Instagram's CDN.
-func cspFor(nonce, imgOrigin string) string {
-	img := "'self' data:"
-	if imgOrigin != "" {
-		img += " " + imgOrigin
-	}
+func cspFor(nonce string) string {
 	return "default-src 'none'; script-src 'self' 'nonce-" + nonce + "'; style-src 'self' 'nonce-" + nonce + "'; " +
-		"img-src " + img + "; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
-}
-
-// allowImagesFrom widens this response's CSP to rawURL's origin.
-func allowImagesFrom(c *gin.Context, rawURL string) {
-	u, err := url.Parse(rawURL)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" ||
-		strings.ContainsAny(u.Host, " ;'\"") {
-		return
-	}
-	c.Writer.Header().Set("Content-Security-Policy", cspFor(c.GetString(nonceKey), u.Scheme+"://"+u.Host))
+		"img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 }
 
 func randomBytes(n int) []byte {

@@ -200,6 +200,7 @@ func TestCSRF(t *testing.T) {
 			"wrong":        {url.Values{"password": {testPassword}, "csrf_token": {csrf + "x"}}, nil},
 			"cross-origin": {url.Values{"password": {testPassword}, "csrf_token": {csrf}}, []string{"Origin", "https://evil.example"}},
 			"cross-site":   {url.Values{"password": {testPassword}, "csrf_token": {csrf}}, []string{"Sec-Fetch-Site", "cross-site"}},
+			"null origin":  {url.Values{"password": {testPassword}, "csrf_token": {csrf}}, []string{"Origin", "null", "Sec-Fetch-Site", "same-site"}},
 		} {
 			if p == "/admin/login" && name == "cross-origin" {
 				// The login token differs; still refused for the origin.
@@ -226,7 +227,11 @@ func TestCSRF(t *testing.T) {
 	if r.StatusCode != http.StatusForbidden || !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
 		t.Errorf("JSON CSRF failure = %d %s", r.StatusCode, r.Header.Get("Content-Type"))
 	}
-	// Same origin passes.
+	// Same origin passes, also as the "null" Origin that no-referrer pages
+	// send with their form posts.
+	if r := e.post("/admin/sync", url.Values{"csrf_token": {csrf}}, "Origin", "null", "Sec-Fetch-Site", "same-origin"); r.StatusCode != http.StatusConflict {
+		t.Errorf("same-origin sync with Origin null = %d, want 409 (no token to sync)", r.StatusCode)
+	}
 	if r := e.post("/admin/logout", url.Values{"csrf_token": {csrf}}, "Origin", e.srv.URL); r.StatusCode != http.StatusSeeOther {
 		t.Errorf("same-origin logout = %d", r.StatusCode)
 	}
