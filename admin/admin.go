@@ -74,6 +74,11 @@ type Jobs interface {
 	TokenConnected(ctx context.Context)
 }
 
+// ErrAlreadyRunning is what Jobs.RunNow returns (wrapped or not) when the
+// job is running already; the adapter in main maps jobs.ErrAlreadyRunning
+// to it, and "Sync now" answers 409 instead of "failed".
+var ErrAlreadyRunning = errors.New("admin: job already running")
+
 // JobStatus is one job's row on the dashboard. LastError must be words
 // without secrets.
 type JobStatus struct {

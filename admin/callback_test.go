@@ -3,6 +3,7 @@ package admin
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -342,7 +343,13 @@ func TestSyncNow(t *testing.T) {
 	if r.StatusCode != http.StatusBadGateway || !strings.Contains(r.body, "Instagram unavailable") {
 		t.Errorf("failed sync = %d:\n%.1500s", r.StatusCode, r.body)
 	}
-	if _, runs := e.jobs.calls(); len(runs) != 3 || runs[0] != "sync" {
+	e.jobs.mu.Lock()
+	e.jobs.runErr = fmt.Errorf("jobs: already running: %w", ErrAlreadyRunning)
+	e.jobs.mu.Unlock()
+	if r := e.post("/admin/sync", url.Values{"csrf_token": {csrf}}); r.StatusCode != http.StatusConflict || !strings.Contains(r.body, "already running") {
+		t.Errorf("sync while running = %d", r.StatusCode)
+	}
+	if _, runs := e.jobs.calls(); len(runs) != 4 || runs[0] != "sync" {
 		t.Errorf("runs = %v", runs)
 	}
 }

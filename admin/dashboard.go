@@ -366,7 +366,11 @@ func (a *Admin) syncNow(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Minute)
 	defer cancel()
 	start := a.now()
-	if err := a.jobs.RunNow(ctx, "sync"); err != nil {
+	if err := a.jobs.RunNow(ctx, "sync"); errors.Is(err, ErrAlreadyRunning) {
+		c.Error(&httpError{Status: http.StatusConflict, Title: "A sync is already running",
+			Message: "It will finish on its own; the dashboard updates when it does.", cause: err})
+		return
+	} else if err != nil {
 		c.Error(&httpError{Status: http.StatusBadGateway, Title: "Sync failed",
 			Message: "Fetching posts failed: " + syncReason(err) + ". The website keeps showing the posts it has.", cause: err})
 		return
