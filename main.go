@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -22,9 +23,13 @@ import (
 	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/term"
 
+	"vitrine/admin"
 	"vitrine/config"
+	"vitrine/instagram"
 	"vitrine/instagram/fake"
+	"vitrine/jobs"
 	"vitrine/store"
+	"vitrine/widget"
 )
 
 // Exit codes: 0 fine, 1 failed or unhealthy, 2 the command line or the
@@ -184,6 +189,48 @@ func serve(ctx context.Context, args []string, stderr io.Writer) int {
 	}
 	defer st.Close()
 
+	var demoFake *fake.Fake
+	if cfg.Demo {
+		// Mounted below; the client is pointed at it before it is built.
+		demoFake = fake.New(fake.Options{
+			Prefix:       fakePrefix,
+			RedirectURIs: []string{cfg.RedirectURI()},
+		})
+		cfg.Instagram.ClientID, cfg.Instagram.ClientSecret = demoFake.ClientID(), demoFake.ClientSecret()
+		ep := demoFake.Endpoints(cfg.Server.PublicURL)
+		cfg.Instagram.AuthURL, cfg.Instagram.TokenURL, cfg.Instagram.GraphURL = ep.AuthURL, ep.TokenURL, ep.GraphURL
+	}
+	ig, err := newInstagramClient(cfg, log)
+	if err != nil {
+		log.Error("instagram client", "err", err)
+		return exitFailure
+	}
+
+	gallery, err := widget.New(widget.Options{Config: cfg, Source: widgetSource{st: st, mediaDir: cfg.MediaDir()}, Logger: log})
+	if err != nil {
+		log.Error("widget", "err", err)
+		return exitFailure
+	}
+	sched, err := jobs.New(jobs.Options{
+		Config: cfg, Store: st, Instagram: ig, Logger: log,
+		OnSynced: func() {
+			gallery.MarkStale(false)
+			if err := gallery.Rebuild(context.Background()); err != nil {
+				log.Error("widget rebuild after sync", "err", err)
+			}
+		},
+		OnSyncFailed: func(error) { gallery.MarkStale(true) },
+	})
+	if err != nil {
+		log.Error("jobs", "err", err)
+		return exitFailure
+	}
+	adm, err := admin.New(admin.Options{Config: cfg, Store: st, Instagram: ig, Jobs: adminJobs{sched}, Logger: log})
+	if err != nil {
+		log.Error("admin", "err", err)
+		return exitFailure
+	}
+
 	engine := newEngine(cfg, log)
 	engine.GET("/healthz", func(c *gin.Context) { c.String(http.StatusOK, "ok\n") })
 	engine.GET("/readyz", func(c *gin.Context) {
@@ -194,17 +241,22 @@ func serve(ctx context.Context, args []string, stderr io.Writer) int {
 		}
 		c.String(http.StatusOK, "ready\n")
 	})
-
-	if cfg.Demo {
-		f := fake.New(fake.Options{
-			Prefix:       fakePrefix,
-			RedirectURIs: []string{cfg.RedirectURI()},
-		})
-		cfg.Instagram.ClientID, cfg.Instagram.ClientSecret = f.ClientID(), f.ClientSecret()
-		ep := f.Endpoints(cfg.Server.PublicURL)
-		cfg.Instagram.AuthURL, cfg.Instagram.TokenURL, cfg.Instagram.GraphURL = ep.AuthURL, ep.TokenURL, ep.GraphURL
-		engine.Any(fakePrefix+"/*path", gin.WrapH(f))
+	engine.GET("/metrics", gin.WrapH(sched.MetricsHandler()))
+	engine.GET("/", func(c *gin.Context) { c.Redirect(http.StatusFound, "/admin") })
+	adm.Register(engine)
+	gallery.Register(engine)
+	if demoFake != nil {
+		engine.Any(fakePrefix+"/*path", gin.WrapH(demoFake))
 	}
+
+	sched.Start()
+	defer func() {
+		stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := sched.Stop(stopCtx); err != nil {
+			log.Warn("jobs did not stop in time", "err", err)
+		}
+	}()
 
 	srv := &http.Server{
 		Handler:           engine,
@@ -221,6 +273,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) int {
 	log.Info("Vitrine is listening", "url", cfg.Server.PublicURL, "addr", ln.Addr().String(), "data_dir", cfg.DataDir)
 	if cfg.Demo {
 		log.Info("demo: open the admin page and sign in", "url", cfg.Server.PublicURL+"/admin", "password", demoPassword)
+		log.Info("demo: the gallery", "url", cfg.Server.PublicURL+"/widget")
 		log.Info("demo: the fake Instagram", "url", cfg.Server.PublicURL+fakePrefix+"/oauth/authorize?client_id="+cfg.Instagram.ClientID+"&redirect_uri="+cfg.RedirectURI()+"&response_type=code&scope=instagram_business_basic&state=demo")
 	}
 
@@ -336,18 +389,9 @@ func hashPassword(stdin io.Reader, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-// openStore opens the database for the one-shot subcommands, which need
-// only data_dir and the secret key, not Instagram credentials. A missing
+// openStore opens the database for the one-shot subcommands. A missing
 // database means nothing was ever connected: reported, not created.
-func openStore(name string, args []string, stdout, stderr io.Writer) (*store.Store, int) {
-	o, err := parseFlags(name, args, stderr, false)
-	if err != nil {
-		return nil, exitUsage
-	}
-	cfg, ok := loadConfig(o, stderr, false)
-	if !ok {
-		return nil, exitUsage
-	}
+func openStore(cfg *config.Config, stdout, stderr io.Writer) (*store.Store, int) {
 	if _, err := os.Stat(cfg.DatabasePath()); errors.Is(err, os.ErrNotExist) {
 		fmt.Fprintf(stdout, "not connected (no database at %s yet)\n", cfg.DatabasePath())
 		return nil, exitFailure
@@ -368,7 +412,16 @@ func openStore(name string, args []string, stdout, stderr io.Writer) (*store.Sto
 // status prints the connection's health for people and scripts: exit 0 when
 // the token works, 1 when it needs attention (none, or re-auth needed).
 func status(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	st, code := openStore("status", args, stdout, stderr)
+	o, err := parseFlags("status", args, stderr, false)
+	if err != nil {
+		return exitUsage
+	}
+	// status needs only data_dir and the key, not Instagram credentials.
+	cfg, ok := loadConfig(o, stderr, false)
+	if !ok {
+		return exitUsage
+	}
+	st, code := openStore(cfg, stdout, stderr)
 	if st == nil {
 		return code
 	}
@@ -399,6 +452,21 @@ func status(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "checked:  %s\n", tok.LastCheckedAt.Format(time.RFC3339))
 	}
 	fmt.Fprintf(stdout, "posts:    %d cached\n", posts)
+	runs, err := st.JobRuns(ctx)
+	if err != nil {
+		fmt.Fprintln(stderr, "vitrine:", err)
+		return exitFailure
+	}
+	for _, r := range runs {
+		result := "ok"
+		if !r.LastOK {
+			result = "failed: " + r.LastError
+		}
+		if r.LastRun.IsZero() {
+			result = "never run"
+		}
+		fmt.Fprintf(stdout, "%-9s %s %s\n", r.Name+":", r.LastRun.Format(time.RFC3339), result)
+	}
 	if tok.Status == store.StatusNeedsReauth || !tok.ExpiresAt.After(now) {
 		return exitFailure
 	}
@@ -416,21 +484,111 @@ func untilWords(d time.Duration) string {
 	return fmt.Sprintf("in %d days", days)
 }
 
-// syncNow will run the sync job once; until the jobs exist it reports the
-// connection so scripts get an honest answer.
+// syncNow runs the sync job once, the same code the scheduler runs, with
+// progress on a terminal.
 func syncNow(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	st, code := openStore("sync", args, stdout, stderr)
+	o, err := parseFlags("sync", args, stderr, false)
+	if err != nil {
+		return exitUsage
+	}
+	cfg, ok := loadConfig(o, stderr, true)
+	if !ok {
+		return exitUsage
+	}
+	st, code := openStore(cfg, stdout, stderr)
 	if st == nil {
 		return code
 	}
 	defer st.Close()
-	if _, err := st.Token(ctx); errors.Is(err, store.ErrNoToken) {
-		fmt.Fprintln(stdout, "not connected: sign in to /admin and click Generate")
-		return exitFailure
-	} else if err != nil {
+	log := newLogger(cfg, stderr)
+	ig, err := newInstagramClient(cfg, log)
+	if err != nil {
 		fmt.Fprintln(stderr, "vitrine:", err)
 		return exitFailure
 	}
-	fmt.Fprintln(stderr, "vitrine: sync is not available in this build yet")
-	return exitFailure
+	sched, err := jobs.New(jobs.Options{Config: cfg, Store: st, Instagram: ig, Logger: log})
+	if err != nil {
+		fmt.Fprintln(stderr, "vitrine:", err)
+		return exitFailure
+	}
+	var progress func(done, total int)
+	if f, ok := stdout.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		progress = func(done, total int) { fmt.Fprintf(stdout, "\rmirroring images %d/%d", done, total) }
+	}
+	rep, err := sched.SyncOnce(ctx, progress)
+	if progress != nil {
+		fmt.Fprintln(stdout)
+	}
+	if errors.Is(err, jobs.ErrNotConnected) {
+		fmt.Fprintln(stdout, "not connected: sign in to /admin and click Generate")
+		return exitFailure
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "vitrine: sync:", err)
+		return exitFailure
+	}
+	fmt.Fprintln(stdout, "synced:", rep)
+	return exitOK
+}
+
+func newInstagramClient(cfg *config.Config, log *slog.Logger) (*instagram.Client, error) {
+	return instagram.New(instagram.Config{
+		ClientID:     cfg.Instagram.ClientID,
+		ClientSecret: cfg.Instagram.ClientSecret,
+		RedirectURI:  cfg.RedirectURI(),
+		Scopes:       cfg.Instagram.Scopes,
+		AuthURL:      cfg.Instagram.AuthURL,
+		TokenURL:     cfg.Instagram.TokenURL,
+		GraphURL:     cfg.Instagram.GraphURL,
+		GraphVersion: cfg.Instagram.GraphVersion,
+		Timeout:      cfg.Instagram.Timeout.Std(),
+		Logger:       log,
+	})
+}
+
+// adminJobs adapts the scheduler to the dashboard's view of it.
+type adminJobs struct{ s *jobs.Scheduler }
+
+func (a adminJobs) RunNow(ctx context.Context, name string) error { return a.s.RunNow(ctx, name) }
+func (a adminJobs) TokenConnected(ctx context.Context)            { a.s.TokenConnected(ctx) }
+func (a adminJobs) Statuses() []admin.JobStatus {
+	in := a.s.Statuses()
+	out := make([]admin.JobStatus, len(in))
+	for i, st := range in {
+		out[i] = admin.JobStatus{
+			Name: st.Name, LastRun: st.LastRun, NextRun: st.NextRun, LastOK: st.LastOK,
+			LastError: st.LastError, LastDuration: st.LastDuration, Running: st.Running,
+		}
+	}
+	return out
+}
+
+// widgetSource hands the widget the store's posts and one entry per
+// mirrored file, with absolute paths under the media directory.
+type widgetSource struct {
+	st       *store.Store
+	mediaDir string
+}
+
+func (w widgetSource) Posts(ctx context.Context, limit int) ([]store.Post, error) {
+	return w.st.Posts(ctx, limit)
+}
+
+func (w widgetSource) Token(ctx context.Context) (store.Token, error) { return w.st.Token(ctx) }
+
+func (w widgetSource) Images(ctx context.Context) ([]widget.Image, error) {
+	images, err := w.st.Images(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []widget.Image
+	for _, im := range images {
+		for _, v := range im.Variants {
+			out = append(out, widget.Image{
+				MediaID: im.MediaID, Width: v.Width, Height: v.Height, Color: im.Color,
+				Path: filepath.Join(w.mediaDir, filepath.FromSlash(v.Path)),
+			})
+		}
+	}
+	return out, nil
 }

@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -19,6 +21,9 @@ import (
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"vitrine/instagram/fake"
+	"vitrine/store"
 )
 
 // logSink collects a command's log output and lets a test wait for a line.
@@ -260,4 +265,75 @@ func builtWithRace() bool {
 		}
 	}
 	return false
+}
+
+// TestSyncAndStatusCommands runs `vitrine sync` and `vitrine status` as an
+// operator would, against the fake Instagram on loopback.
+func TestSyncAndStatusCommands(t *testing.T) {
+	cleanEnv(t)
+	const publicURL = "https://gallery.example.com"
+	f := fake.New(fake.Options{RedirectURIs: []string{publicURL + "/admin/callback"}})
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	ep := f.Endpoints(srv.URL)
+	dataDir := t.TempDir()
+	hash, _ := bcrypt.GenerateFromPassword([]byte("pw"), bcrypt.MinCost)
+	for k, v := range map[string]string{
+		"VITRINE_DATA_DIR":                dataDir,
+		"VITRINE_SERVER_PUBLIC_URL":       publicURL,
+		"VITRINE_ADMIN_PASSWORD_HASH":     string(hash),
+		"VITRINE_INSTAGRAM_CLIENT_ID":     f.ClientID(),
+		"VITRINE_INSTAGRAM_CLIENT_SECRET": f.ClientSecret(),
+		"VITRINE_INSTAGRAM_AUTH_URL":      ep.AuthURL,
+		"VITRINE_INSTAGRAM_TOKEN_URL":     ep.TokenURL,
+		"VITRINE_INSTAGRAM_GRAPH_URL":     ep.GraphURL,
+	} {
+		t.Setenv(k, v)
+	}
+	runCmd := func(args ...string) (int, string) {
+		var out, errOut bytes.Buffer
+		code := run(context.Background(), args, nil, &out, &errOut)
+		return code, out.String() + errOut.String()
+	}
+
+	if code, out := runCmd("sync"); code != exitFailure || !strings.Contains(out, "not connected") {
+		t.Fatalf("sync before connecting: exit %d\n%s", code, out)
+	}
+
+	// Connect as the admin callback would: a long-lived token in the store.
+	key, err := store.LoadOrCreateKey(dataDir, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(filepath.Join(dataDir, "vitrine.db"), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acct := f.Account()
+	err = st.SaveToken(context.Background(), store.Token{
+		AccessToken: f.IssueLongLivedToken(), UserID: acct.UserID, Username: acct.Username,
+		AccountType: "Business", ExpiresAt: time.Now().Add(60 * 24 * time.Hour), Status: store.StatusValid,
+	})
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	code, out := runCmd("sync")
+	if code != exitOK || !strings.Contains(out, fmt.Sprintf("synced: %d posts", len(f.MediaIDs()))) {
+		t.Fatalf("sync: exit %d\n%s", code, out)
+	}
+	code, out = runCmd("status")
+	if code != exitOK || !strings.Contains(out, "@"+acct.Username) || !strings.Contains(out, fmt.Sprintf("%d cached", len(f.MediaIDs()))) {
+		t.Fatalf("status when healthy: exit %d\n%s", code, out)
+	}
+
+	f.RevokeTokens()
+	if code, out := runCmd("sync"); code != exitFailure {
+		t.Fatalf("sync with a revoked token: exit %d\n%s", code, out)
+	}
+	code, out = runCmd("status")
+	if code != exitFailure || !strings.Contains(out, "needs_reauth") {
+		t.Fatalf("status after revocation: exit %d\n%s", code, out)
+	}
 }
