@@ -549,8 +549,17 @@ func newInstagramClient(cfg *config.Config, log *slog.Logger) (*instagram.Client
 // adminJobs adapts the scheduler to the dashboard's view of it.
 type adminJobs struct{ s *jobs.Scheduler }
 
-func (a adminJobs) RunNow(ctx context.Context, name string) error { return a.s.RunNow(ctx, name) }
-func (a adminJobs) TokenConnected(ctx context.Context)            { a.s.TokenConnected(ctx) }
+func (a adminJobs) RunNow(ctx context.Context, name string) error {
+	err := a.s.RunNow(ctx, name)
+	if errors.Is(err, jobs.ErrAlreadyRunning) {
+		// The dashboard answers 409 "already running" rather than "failed".
+		return fmt.Errorf("%w: %w", admin.ErrAlreadyRunning, err)
+	}
+	return err
+}
+
+func (a adminJobs) TokenConnected(ctx context.Context) { a.s.TokenConnected(ctx) }
+
 func (a adminJobs) Statuses() []admin.JobStatus {
 	in := a.s.Statuses()
 	out := make([]admin.JobStatus, len(in))
