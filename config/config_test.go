@@ -310,6 +310,19 @@ func TestValidateRejectsEachBadValue(t *testing.T) {
 	}
 }
 
+func TestFrameAncestorsAcceptsCSPKeywords(t *testing.T) {
+	cfg := Default()
+	cfg.Demo = true
+	cfg.Widget.FrameAncestors = []string{"'self'", "https://example.com"}
+	if err := cfg.Validate(); err != nil {
+		t.Errorf("'self' rejected: %v", err)
+	}
+	cfg.Widget.FrameAncestors = []string{"'self' https://evil.example"}
+	if err := cfg.Validate(); err == nil {
+		t.Error("two sources in one item accepted")
+	}
+}
+
 func TestSecretKeyEncodings(t *testing.T) {
 	for _, k := range []string{
 		strings.Repeat("ab", 32),

@@ -190,6 +190,9 @@ func (c *Config) Validate() error {
 		}
 	}
 	for _, src := range w.FrameAncestors {
+		if src == "'self'" || src == "'none'" {
+			continue
+		}
 		if strings.ContainsAny(src, ";,\"' ") {
 			ps.add("widget.frame_ancestors", fmt.Sprintf("%q is not a CSP source such as https://example.com, 'self' or *", src))
 		}
