@@ -389,39 +389,39 @@ func hashPassword(stdin io.Reader, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-// openStore opens the database for the one-shot subcommands. A missing
-// database means nothing was ever connected: reported, not created.
-func openStore(cfg *config.Config, stdout, stderr io.Writer) (*store.Store, int) {
+// commandStore parses a one-shot subcommand's flags, loads the config
+// (validated when the command talks to Instagram) and opens the database.
+// A missing database means nothing was ever connected: reported, not
+// created. st is nil when the command should exit with code.
+func commandStore(name string, args []string, validate bool, stdout, stderr io.Writer) (st *store.Store, cfg *config.Config, code int) {
+	o, err := parseFlags(name, args, stderr, false)
+	if err != nil {
+		return nil, nil, exitUsage
+	}
+	cfg, ok := loadConfig(o, stderr, validate)
+	if !ok {
+		return nil, nil, exitUsage
+	}
 	if _, err := os.Stat(cfg.DatabasePath()); errors.Is(err, os.ErrNotExist) {
 		fmt.Fprintf(stdout, "not connected (no database at %s yet)\n", cfg.DatabasePath())
-		return nil, exitFailure
+		return nil, nil, exitFailure
 	}
 	key, err := store.LoadOrCreateKey(cfg.DataDir, cfg.SecretKey)
+	if err == nil {
+		st, err = store.Open(cfg.DatabasePath(), key)
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "vitrine:", err)
-		return nil, exitFailure
+		return nil, nil, exitFailure
 	}
-	st, err := store.Open(cfg.DatabasePath(), key)
-	if err != nil {
-		fmt.Fprintln(stderr, "vitrine:", err)
-		return nil, exitFailure
-	}
-	return st, exitOK
+	return st, cfg, exitOK
 }
 
 // status prints the connection's health for people and scripts: exit 0 when
 // the token works, 1 when it needs attention (none, or re-auth needed).
 func status(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	o, err := parseFlags("status", args, stderr, false)
-	if err != nil {
-		return exitUsage
-	}
 	// status needs only data_dir and the key, not Instagram credentials.
-	cfg, ok := loadConfig(o, stderr, false)
-	if !ok {
-		return exitUsage
-	}
-	st, code := openStore(cfg, stdout, stderr)
+	st, _, code := commandStore("status", args, false, stdout, stderr)
 	if st == nil {
 		return code
 	}
@@ -487,15 +487,7 @@ func untilWords(d time.Duration) string {
 // syncNow runs the sync job once, the same code the scheduler runs, with
 // progress on a terminal.
 func syncNow(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	o, err := parseFlags("sync", args, stderr, false)
-	if err != nil {
-		return exitUsage
-	}
-	cfg, ok := loadConfig(o, stderr, true)
-	if !ok {
-		return exitUsage
-	}
-	st, code := openStore(cfg, stdout, stderr)
+	st, cfg, code := commandStore("sync", args, true, stdout, stderr)
 	if st == nil {
 		return code
 	}
