@@ -35,7 +35,7 @@ func (c *clock) Advance(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-func newKey(t *testing.T) []byte {
+func newKey(t testing.TB) []byte {
 	t.Helper()
 	key := make([]byte, KeySize)
 	_, _ = rand.Read(key)
@@ -43,7 +43,7 @@ func newKey(t *testing.T) []byte {
 }
 
 // openTest opens a store on a fresh temp file and closes it with the test.
-func openTest(t *testing.T, opts ...Option) (*Store, string) {
+func openTest(t testing.TB, opts ...Option) (*Store, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "vitrine.db")
 	s, err := Open(path, newKey(t), opts...)
