@@ -35,7 +35,7 @@ var testStart = time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
 // loopback server, the real instagram.Client pointed at it, and our gin
 // engine on another loopback server. One clock drives all of them.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	clock  *fake.Clock
 	fake   *fake.Fake
 	st     *store.Store
@@ -54,7 +54,7 @@ type envOptions struct{ noJobs bool }
 
 func withoutJobs() envOption { return func(o *envOptions) { o.noJobs = true } }
 
-func newEnv(t *testing.T, opts ...envOption) *env {
+func newEnv(t testing.TB, opts ...envOption) *env {
 	t.Helper()
 	var o envOptions
 	for _, opt := range opts {
@@ -293,7 +293,7 @@ func (e *env) post(path string, form url.Values, header ...string) response {
 
 var csrfRE = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
 
-func csrfFrom(t *testing.T, html string) string {
+func csrfFrom(t testing.TB, html string) string {
 	t.Helper()
 	m := csrfRE.FindStringSubmatch(html)
 	if m == nil {

@@ -246,7 +246,7 @@ func (e *env) sessionCookie() string {
 	return ""
 }
 
-func mustURL(t *testing.T, s string) *url.URL {
+func mustURL(t testing.TB, s string) *url.URL {
 	t.Helper()
 	u, err := url.Parse(s)
 	if err != nil {
