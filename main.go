@@ -225,7 +225,16 @@ func serve(ctx context.Context, args []string, stderr io.Writer) int {
 		log.Error("jobs", "err", err)
 		return exitFailure
 	}
-	adm, err := admin.New(admin.Options{Config: cfg, Store: st, Instagram: ig, Jobs: adminJobs{sched}, Logger: log})
+	adm, err := admin.New(admin.Options{
+		Config: cfg, Store: st, Instagram: ig, Jobs: adminJobs{sched}, Logger: log,
+		// Without a token the widget shows its placeholder, as it would
+		// after a restart; rebuild now rather than at the next start.
+		OnDisconnect: func() {
+			if err := gallery.Rebuild(context.Background()); err != nil {
+				log.Error("widget rebuild after disconnect", "err", err)
+			}
+		},
+	})
 	if err != nil {
 		log.Error("admin", "err", err)
 		return exitFailure

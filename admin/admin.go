@@ -96,23 +96,27 @@ type Options struct {
 	Store     Store
 	Instagram Instagram
 	Jobs      Jobs // may be nil
-	Logger    *slog.Logger
-	Now       func() time.Time
+	// OnDisconnect is called after the token is deleted, so the public
+	// gallery can switch to its placeholder at once; may be nil.
+	OnDisconnect func()
+	Logger       *slog.Logger
+	Now          func() time.Time
 }
 
 // Admin serves the /admin pages.
 type Admin struct {
-	cfg      *config.Config
-	store    Store
-	ig       Instagram
-	jobs     Jobs
-	log      *slog.Logger
-	now      func() time.Time
-	tmpl     *template.Template
-	static   map[string]staticFile
-	origin   string // scheme://host of server.public_url, for Origin checks and postMessage
-	throttle *throttle
-	loginKey []byte // signs the pre-session CSRF token of the login form
+	cfg          *config.Config
+	store        Store
+	ig           Instagram
+	jobs         Jobs
+	onDisconnect func()
+	log          *slog.Logger
+	now          func() time.Time
+	tmpl         *template.Template
+	static       map[string]staticFile
+	origin       string // scheme://host of server.public_url, for Origin checks and postMessage
+	throttle     *throttle
+	loginKey     []byte // signs the pre-session CSRF token of the login form
 }
 
 // Timings fixed by the security rules (instagram-api.md).
@@ -143,13 +147,14 @@ func New(o Options) (*Admin, error) {
 		o.Now = time.Now
 	}
 	a := &Admin{
-		cfg:    o.Config,
-		store:  o.Store,
-		ig:     o.Instagram,
-		jobs:   o.Jobs,
-		log:    o.Logger,
-		now:    o.Now,
-		origin: u.Scheme + "://" + u.Host,
+		cfg:          o.Config,
+		store:        o.Store,
+		ig:           o.Instagram,
+		jobs:         o.Jobs,
+		onDisconnect: o.OnDisconnect,
+		log:          o.Logger,
+		now:          o.Now,
+		origin:       u.Scheme + "://" + u.Host,
 	}
 	a.throttle = newThrottle(o.Now)
 	a.loginKey = randomBytes(32)

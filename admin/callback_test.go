@@ -300,6 +300,9 @@ func TestDisconnect(t *testing.T) {
 	if _, ok := e.token(); ok {
 		t.Fatal("token still stored")
 	}
+	if n := e.disconnects.Load(); n != 1 {
+		t.Errorf("OnDisconnect called %d times, want 1", n)
+	}
 	if r := e.get("/admin/avatar"); r.StatusCode != http.StatusNotFound {
 		t.Errorf("profile picture kept after disconnect: %d", r.StatusCode)
 	}

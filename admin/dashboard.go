@@ -320,9 +320,9 @@ func span(d time.Duration) string {
 // disconnectPage is the confirm step (the dashboard shows the same form in
 // a dialog when scripts run).
 func (a *Admin) disconnectPage(c *gin.Context) {
-	msg := "Vitrine will delete the stored Instagram token. Your website keeps showing the posts already fetched, but no new ones arrive until you connect again."
+	msg := "Vitrine will delete the stored Instagram token. Your website's gallery shows its placeholder until you connect again."
 	if tok, err := a.store.Token(c.Request.Context()); err == nil || errors.Is(err, store.ErrUndecryptable) {
-		msg = "Vitrine will delete the stored token for @" + tok.Username + ". Your website keeps showing the posts already fetched, but no new ones arrive until you connect again."
+		msg = "Vitrine will delete the stored token for @" + tok.Username + ". Your website's gallery shows its placeholder until you connect again."
 	}
 	a.render(c, http.StatusOK, "message.html", messageView{
 		page: a.page(c, "Disconnect Instagram?"), Tone: "warn", Heading: "Disconnect Instagram?", Message: msg,
@@ -344,9 +344,12 @@ func (a *Admin) disconnect(c *gin.Context) {
 		a.log.Warn("admin: forget profile picture", "err", err)
 	}
 	a.log.Info("admin: Instagram disconnected; token deleted")
+	if a.onDisconnect != nil {
+		a.onDisconnect()
+	}
 	a.event(c, "disconnected", store.LevelWarn, "Disconnected"+who+"; the token was deleted")
 	a.notice(c, flash{Kind: "notice", Tone: "info", Title: "Disconnected",
-		Message: "The Instagram token was deleted. Your website keeps showing the posts already fetched."})
+		Message: "The Instagram token was deleted. Your website's gallery shows its placeholder until you connect again."})
 	c.Redirect(http.StatusSeeOther, "/admin")
 }
 

@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -35,17 +36,19 @@ var testStart = time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
 // loopback server, the real instagram.Client pointed at it, and our gin
 // engine on another loopback server. One clock drives all of them.
 type env struct {
-	t      testing.TB
-	clock  *fake.Clock
-	fake   *fake.Fake
-	st     *store.Store
-	cfg    *config.Config
-	ig     *hookedInstagram
-	jobs   *recordingJobs // nil when the env was built without jobs
-	adm    *Admin
-	srv    *httptest.Server
-	client *http.Client // cookie jar, does not follow redirects
-	logs   *syncBuffer
+	t     testing.TB
+	clock *fake.Clock
+	fake  *fake.Fake
+	st    *store.Store
+	cfg   *config.Config
+	ig    *hookedInstagram
+	jobs  *recordingJobs // nil when the env was built without jobs
+	adm   *Admin
+	srv   *httptest.Server
+
+	disconnects atomic.Int32 // OnDisconnect calls
+	client      *http.Client // cookie jar, does not follow redirects
+	logs        *syncBuffer
 }
 
 type envOption func(*envOptions)
@@ -108,7 +111,8 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		e.jobs = &recordingJobs{}
 		jobs = e.jobs
 	}
-	e.adm, err = New(Options{Config: e.cfg, Store: st, Instagram: e.ig, Jobs: jobs, Logger: log, Now: e.clock.Now})
+	e.adm, err = New(Options{Config: e.cfg, Store: st, Instagram: e.ig, Jobs: jobs, Logger: log, Now: e.clock.Now,
+		OnDisconnect: func() { e.disconnects.Add(1) }})
 	if err != nil {
 		t.Fatal(err)
 	}
