@@ -77,17 +77,9 @@ func (c *Client) Media(ctx context.Context, token string, max int) ([]Media, err
 		if after != "" {
 			q.Set("after", after)
 		}
-		r, err := c.graphRequest(opMedia, "/me/media", token, q)
+		p, err := c.mediaPage(ctx, opMedia, "/me/media", token, q)
 		if err != nil {
 			return nil, err
-		}
-		body, err := c.do(ctx, r)
-		if err != nil {
-			return nil, err
-		}
-		p, err := parseMediaPage(body)
-		if err != nil {
-			return nil, c.bodyError(r, err)
 		}
 		if max > 0 && len(all)+len(p.items) > max {
 			p.items = p.items[:max-len(all)] // don't fetch children we will drop
@@ -139,17 +131,9 @@ func (c *Client) children(ctx context.Context, token, id string) ([]Media, error
 		if after != "" {
 			q.Set("after", after)
 		}
-		r, err := c.graphRequest(opChildren, "/"+url.PathEscape(id)+"/children", token, q)
+		p, err := c.mediaPage(ctx, opChildren, "/"+url.PathEscape(id)+"/children", token, q)
 		if err != nil {
 			return nil, err
-		}
-		body, err := c.do(ctx, r)
-		if err != nil {
-			return nil, err
-		}
-		p, err := parseMediaPage(body)
-		if err != nil {
-			return nil, c.bodyError(r, err)
 		}
 		kids = append(kids, p.items...)
 		if !p.hasNext || p.after == "" || len(p.items) == 0 || seen[p.after] || page >= maxPages {
@@ -158,6 +142,24 @@ func (c *Client) children(ctx context.Context, token, id string) ([]Media, error
 		seen[p.after] = true
 		after = p.after
 	}
+}
+
+// mediaPage fetches and parses one page of media items (the feed or a
+// carousel's children).
+func (c *Client) mediaPage(ctx context.Context, op, path, token string, q url.Values) (mediaPage, error) {
+	r, err := c.graphRequest(op, path, token, q)
+	if err != nil {
+		return mediaPage{}, err
+	}
+	body, err := c.do(ctx, r)
+	if err != nil {
+		return mediaPage{}, err
+	}
+	p, err := parseMediaPage(body)
+	if err != nil {
+		return mediaPage{}, c.bodyError(r, err)
+	}
+	return p, nil
 }
 
 // graphRequest builds a versioned Graph GET carrying the token.
