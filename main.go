@@ -26,7 +26,6 @@ import (
 	"vitrine/admin"
 	"vitrine/config"
 	"vitrine/instagram"
-	"vitrine/instagram/fake"
 	"vitrine/jobs"
 	"vitrine/store"
 	"vitrine/widget"
@@ -39,12 +38,6 @@ const (
 	exitFailure = 1
 	exitUsage   = 2
 )
-
-// fakePrefix is where -demo mounts the fake Instagram (DESIGN.md contract).
-const fakePrefix = "/_fake/instagram"
-
-// demoPassword is the admin password of -demo, printed at start.
-const demoPassword = "demo"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -89,9 +82,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 
 // options are the flags every subcommand that reads the config shares.
 type options struct {
-	configPath string
-	addr       string
-	demo       bool
+	configPath  string
+	addr        string
+	demo        bool
+	demoConnect bool // -demo starts connected, as if Generate had been clicked
+	demoPosts   int  // posts of the demo's fake account
 }
 
 func parseFlags(name string, args []string, stderr io.Writer, withServe bool) (options, error) {
@@ -102,12 +97,23 @@ func parseFlags(name string, args []string, stderr io.Writer, withServe bool) (o
 	if withServe {
 		fs.StringVar(&o.addr, "addr", "", "listen on `host:port`, overriding server.addr")
 		fs.BoolVar(&o.demo, "demo", false, "run against a built-in fake Instagram, password \"demo\", throw-away data")
+		fs.BoolVar(&o.demoConnect, "demo-connect", false, "with -demo: start connected and synced (for benchmarks and scripts)")
+		fs.IntVar(&o.demoPosts, "demo-posts", 0, "with -demo: `n` posts on the fake account (default 30)")
 	}
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
 	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "vitrine %s: unexpected argument %q\n", name, fs.Arg(0))
 		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if (o.demoConnect || o.demoPosts != 0) && !o.demo {
+		fmt.Fprintf(stderr, "vitrine %s: -demo-connect and -demo-posts need -demo\n", name)
+		return o, errors.New("demo flags without -demo")
+	}
+	if o.demoPosts < 0 || o.demoPosts > 10000 {
+		fmt.Fprintf(stderr, "vitrine %s: -demo-posts must be between 1 and 10000\n", name)
+		return o, errors.New("bad -demo-posts")
 	}
 	return o, nil
 }
@@ -189,16 +195,15 @@ func serve(ctx context.Context, args []string, stderr io.Writer) int {
 	}
 	defer st.Close()
 
-	var demoFake *fake.Fake
+	var dm *demo
 	if cfg.Demo {
 		// Mounted below; the client is pointed at it before it is built.
-		demoFake = fake.New(fake.Options{
-			Prefix:       fakePrefix,
-			RedirectURIs: []string{cfg.RedirectURI()},
-		})
-		cfg.Instagram.ClientID, cfg.Instagram.ClientSecret = demoFake.ClientID(), demoFake.ClientSecret()
-		ep := demoFake.Endpoints(cfg.Server.PublicURL)
-		cfg.Instagram.AuthURL, cfg.Instagram.TokenURL, cfg.Instagram.GraphURL = ep.AuthURL, ep.TokenURL, ep.GraphURL
+		f := newDemoFake(cfg, o.demoPosts)
+		pointAtFake(cfg, f)
+		if dm, err = newDemo(cfg, f, log); err != nil {
+			log.Error("demo", "err", err)
+			return exitFailure
+		}
 	}
 	ig, err := newInstagramClient(cfg, log)
 	if err != nil {
@@ -220,13 +225,18 @@ func serve(ctx context.Context, args []string, stderr io.Writer) int {
 			}
 		},
 		OnSyncFailed: func(error) { gallery.MarkStale(true) },
+		Outbox:       demoOutbox(dm),
 	})
 	if err != nil {
 		log.Error("jobs", "err", err)
 		return exitFailure
 	}
+	var demoPanel admin.Demo
+	if dm != nil {
+		dm.sched, demoPanel = sched, dm
+	}
 	adm, err := admin.New(admin.Options{
-		Config: cfg, Store: st, Instagram: ig, Jobs: adminJobs{sched}, Logger: log,
+		Config: cfg, Store: st, Instagram: ig, Jobs: adminJobs{sched}, Logger: log, Demo: demoPanel,
 		// Without a token the widget shows its placeholder, as it would
 		// after a restart; rebuild now rather than at the next start.
 		OnDisconnect: func() {
@@ -254,8 +264,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) int {
 	engine.GET("/", func(c *gin.Context) { c.Redirect(http.StatusFound, "/admin") })
 	adm.Register(engine)
 	gallery.Register(engine)
-	if demoFake != nil {
-		engine.Any(fakePrefix+"/*path", gin.WrapH(demoFake))
+	if dm != nil {
+		dm.register(engine)
 	}
 
 	sched.Start()
@@ -280,10 +290,14 @@ func serve(ctx context.Context, args []string, stderr io.Writer) int {
 	go func() { serveErr <- srv.Serve(ln) }()
 
 	log.Info("Vitrine is listening", "url", cfg.Server.PublicURL, "addr", ln.Addr().String(), "data_dir", cfg.DataDir)
-	if cfg.Demo {
-		log.Info("demo: open the admin page and sign in", "url", cfg.Server.PublicURL+"/admin", "password", demoPassword)
-		log.Info("demo: the gallery", "url", cfg.Server.PublicURL+"/widget")
-		log.Info("demo: the fake Instagram", "url", cfg.Server.PublicURL+fakePrefix+"/oauth/authorize?client_id="+cfg.Instagram.ClientID+"&redirect_uri="+cfg.RedirectURI()+"&response_type=code&scope=instagram_business_basic&state=demo")
+	if dm != nil {
+		dm.announce(cfg)
+		if o.demoConnect {
+			if err := dm.connect(ctx, cfg, adm); err != nil {
+				log.Error("demo: connecting at start failed", "err", err)
+				return exitFailure
+			}
+		}
 	}
 
 	select {
@@ -338,26 +352,6 @@ func reachableAddr(a net.Addr) string {
 		host = "127.0.0.1"
 	}
 	return net.JoinHostPort(host, port)
-}
-
-// prepareDemo points the configuration at a throw-away data directory and the
-// demo password. The fake's tokens live in memory, so a data dir kept from an
-// earlier run would only hold a token the new fake does not know.
-func prepareDemo(cfg *config.Config) (cleanup func(), err error) {
-	dir, err := os.MkdirTemp("", "vitrine-demo-")
-	if err != nil {
-		return nil, fmt.Errorf("demo data dir: %w", err)
-	}
-	cfg.DataDir = dir
-	cfg.SecretKey = ""
-	hash, err := bcrypt.GenerateFromPassword([]byte(demoPassword), bcrypt.DefaultCost)
-	if err != nil {
-		os.RemoveAll(dir)
-		return nil, err
-	}
-	cfg.Admin.PasswordHash = string(hash)
-	cfg.Jobs.Validate, cfg.Jobs.Sync = "@every 1m", "@every 30s"
-	return func() { os.RemoveAll(dir) }, nil
 }
 
 // hashPassword prints the bcrypt hash of the password read on stdin. At a

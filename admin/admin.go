@@ -99,8 +99,10 @@ type Options struct {
 	// OnDisconnect is called after the token is deleted, so the public
 	// gallery can switch to its placeholder at once; may be nil.
 	OnDisconnect func()
-	Logger       *slog.Logger
-	Now          func() time.Time
+	// Demo, set only by -demo, adds a panel of fault switches.
+	Demo   Demo
+	Logger *slog.Logger
+	Now    func() time.Time
 }
 
 // Admin serves the /admin pages.
@@ -110,6 +112,7 @@ type Admin struct {
 	ig           Instagram
 	jobs         Jobs
 	onDisconnect func()
+	demo         Demo
 	log          *slog.Logger
 	now          func() time.Time
 	tmpl         *template.Template
@@ -152,6 +155,7 @@ func New(o Options) (*Admin, error) {
 		ig:           o.Instagram,
 		jobs:         o.Jobs,
 		onDisconnect: o.OnDisconnect,
+		demo:         o.Demo,
 		log:          o.Logger,
 		now:          o.Now,
 		origin:       u.Scheme + "://" + u.Host,
@@ -188,6 +192,9 @@ func (a *Admin) Register(r gin.IRouter) {
 	auth.POST("/disconnect", a.disconnect)
 	auth.POST("/sync", a.syncNow)
 	auth.POST("/logout", a.logout)
+	if a.demo != nil {
+		auth.POST("/demo/:action", a.demoAction)
+	}
 }
 
 // staticFile is one embedded asset, served with a content hash as version.

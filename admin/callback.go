@@ -110,21 +110,41 @@ func (a *Admin) callback(c *gin.Context) {
 		return
 	}
 
-	tok, he := a.connect(c.Request.Context(), code)
+	tok, he := a.connectAndAnnounce(c.Request.Context(), code)
 	if he != nil {
-		a.log.Warn("admin: connecting Instagram failed", "step", he.Step, "err", he.cause)
-		a.event(c, "connect", store.LevelError, "Connecting Instagram failed while "+strings.ToLower(he.Step)+": "+he.Message)
 		a.finishCallbackError(c, he)
 		return
 	}
-	a.log.Info("admin: Instagram connected", "token", tok)
-	a.event(c, "connected", store.LevelInfo, "Connected @"+tok.Username+" ("+accountType(tok.AccountType)+
-		"); the token expires "+dateText(tok.ExpiresAt))
-	if a.jobs != nil {
-		a.jobs.TokenConnected(context.WithoutCancel(c.Request.Context()))
-	}
 	a.finishCallback(c, flash{Kind: "connected", Tone: "ok", Title: "Instagram is connected",
 		Message: "@" + tok.Username})
+}
+
+// ConnectWithCode connects the account an authorization code belongs to,
+// exactly as the callback does once state has been checked. -demo uses it
+// to start already connected (for benchmarks and scripted runs).
+func (a *Admin) ConnectWithCode(ctx context.Context, code string) (store.Token, error) {
+	tok, he := a.connectAndAnnounce(ctx, code)
+	if he != nil {
+		return store.Token{}, he
+	}
+	return tok, nil
+}
+
+// connectAndAnnounce connects, records the event and starts the first sync.
+func (a *Admin) connectAndAnnounce(ctx context.Context, code string) (store.Token, *httpError) {
+	tok, he := a.connect(ctx, code)
+	if he != nil {
+		a.log.Warn("admin: connecting Instagram failed", "step", he.Step, "err", he.cause)
+		a.addEvent(ctx, "connect", store.LevelError, "Connecting Instagram failed while "+strings.ToLower(he.Step)+": "+he.Message)
+		return store.Token{}, he
+	}
+	a.log.Info("admin: Instagram connected", "token", tok)
+	a.addEvent(ctx, "connected", store.LevelInfo, "Connected @"+tok.Username+" ("+accountType(tok.AccountType)+
+		"); the token expires "+dateText(tok.ExpiresAt))
+	if a.jobs != nil {
+		a.jobs.TokenConnected(context.WithoutCancel(ctx))
+	}
+	return tok, nil
 }
 
 // connect runs the exchanges and saves the token. On failure nothing has

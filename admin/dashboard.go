@@ -96,6 +96,7 @@ type dashboardView struct {
 	PollSeconds  int
 	PopupName    string
 	PopupFeature string
+	Demo         *demoView
 }
 
 type messageView struct {
@@ -141,6 +142,7 @@ func (a *Admin) dashboard(c *gin.Context) {
 		PollSeconds:  int(pollInterval / time.Second),
 		PopupName:    popupName,
 		PopupFeature: popupFeatures,
+		Demo:         a.demoView(),
 	}
 	a.render(c, http.StatusOK, "dashboard.html", v)
 }

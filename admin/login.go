@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"math"
 	"net/http"
 	"strconv"
@@ -106,7 +107,11 @@ func plural(n int, unit string) string {
 // event adds to the audit log; a failure is logged, not shown: the action
 // it records has already happened.
 func (a *Admin) event(c *gin.Context, kind, level, msg string) {
-	if err := a.store.AddEvent(c.Request.Context(), kind, level, msg); err != nil {
+	a.addEvent(c.Request.Context(), kind, level, msg)
+}
+
+func (a *Admin) addEvent(ctx context.Context, kind, level, msg string) {
+	if err := a.store.AddEvent(ctx, kind, level, msg); err != nil {
 		a.log.Error("admin: add event", "kind", kind, "err", err)
 	}
 }

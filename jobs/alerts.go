@@ -215,6 +215,9 @@ func (s *Scheduler) send(ctx context.Context, a Alert) bool {
 	if s.cfg.Alerts.SMTP.Host != "" && len(s.cfg.Alerts.SMTP.To) > 0 {
 		chans = append(chans, channel{"email", s.sendEmail})
 	}
+	if s.outbox != nil {
+		chans = append(chans, channel{"outbox", s.outbox})
+	}
 	if len(chans) == 0 {
 		s.log.Warn("jobs: alert (no alert channel configured)", "alert", a.Kind, "subject", a.Subject)
 		return true

@@ -14,6 +14,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"log/slog"
 	"math/big"
 	"mime"
 	"mime/quotedprintable"
@@ -285,5 +286,39 @@ func TestSignIsHMACSHA256(t *testing.T) {
 	m.Write(body)
 	if got, want := Sign("key", body), "sha256="+hex.EncodeToString(m.Sum(nil)); got != want {
 		t.Errorf("Sign = %q, want %q", got, want)
+	}
+}
+
+func TestOutboxIsAChannelOfItsOwn(t *testing.T) {
+	h := newHarness(t)
+	h.cfg.Alerts.WebhookURL, h.cfg.Alerts.WebhookSecret = "", "" // the outbox alone must count as delivered
+	var mu sync.Mutex
+	var got []Alert
+	fail := true
+	s, err := New(Options{Config: h.cfg, Store: h.st, Instagram: h.ig, Now: h.clock.Now,
+		Logger: slog.New(slog.NewTextHandler(h.logs, nil)),
+		Outbox: func(_ context.Context, a Alert) error {
+			mu.Lock()
+			defer mu.Unlock()
+			if fail {
+				fail = false
+				return errors.New("outbox full")
+			}
+			got = append(got, a)
+			return nil
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.s = s
+	h.connect()
+	h.f.RevokeTokens()
+	_ = h.run(JobValidate) // the first alert fails to reach the outbox, so it is owed
+	s.evaluateAlerts(h.ctx)
+	s.evaluateAlerts(h.ctx) // already delivered: not again
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != 1 || got[0].Kind != AlertNeedsReauth {
+		t.Fatalf("outbox received %+v, want one needs_reauth", got)
 	}
 }

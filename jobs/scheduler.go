@@ -78,6 +78,9 @@ type Options struct {
 	// when nothing is connected), so the widget can mark its last good
 	// gallery stale.
 	OnSyncFailed func(error)
+	// Outbox, when set, is one more alert channel ("outbox") beside the
+	// webhook and email: -demo shows what it receives on a page.
+	Outbox func(context.Context, Alert) error
 	// Registerer receives the metrics; nil: a registry of the
 	// scheduler's own (with Go and process collectors), served by
 	// MetricsHandler.
@@ -123,6 +126,7 @@ type Scheduler struct {
 	now          func() time.Time
 	hc           *http.Client
 	onSynced     func()
+	outbox       func(context.Context, Alert) error
 	onSyncFailed func(error)
 	smtpTLS      *tls.Config
 	metrics      *metrics
@@ -162,6 +166,7 @@ func New(o Options) (*Scheduler, error) {
 		now:            o.Now,
 		hc:             o.HTTPClient,
 		onSynced:       o.OnSynced,
+		outbox:         o.Outbox,
 		onSyncFailed:   o.OnSyncFailed,
 		smtpTLS:        o.SMTPTLSConfig,
 		jobs:           map[string]*job{},

@@ -11,7 +11,7 @@ import (
 	"io/fs"
 )
 
-//go:embed admin/*.html static/* widget/*
+//go:embed admin/*.html demo/*.html static/* widget/*
 var files embed.FS
 
 // Admin parses the admin pages with funcs. Each file is one template named
@@ -55,4 +55,14 @@ func Widget() fs.FS {
 		panic(err) // "widget" is a literal embedded directory
 	}
 	return sub
+}
+
+// Demo parses the pages of vitrine -demo: "site.html" (the sample website)
+// and "outbox.html" (where alerts land).
+func Demo() (*template.Template, error) {
+	t, err := template.ParseFS(files, "demo/*.html")
+	if err != nil {
+		return nil, fmt.Errorf("templates: demo: %w", err)
+	}
+	return t, nil
 }

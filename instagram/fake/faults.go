@@ -15,6 +15,7 @@ type faults struct {
 	rateLimitUntil time.Time // RateLimitFor: until the clock passes it
 	failN          int
 	failStatus     int
+	failUntil      time.Time // FailFor: every API request fails until the clock passes it
 	latency        time.Duration
 	drop           bool
 }
@@ -87,6 +88,26 @@ func (f *Fake) FailNext(n int, status int) {
 	f.faults.failStatus = status
 }
 
+// FailFor makes every API request answer status (as FailNext does) until
+// the fake's clock has advanced by d: an outage with an end. d <= 0 ends
+// one early.
+func (f *Fake) FailFor(d time.Duration, status int) {
+	if status < 400 || status > 599 {
+		status = http.StatusInternalServerError
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.faults.failUntil = f.clock.Now().Add(max(d, 0))
+	f.faults.failStatus = status
+}
+
+// OutageLeft is how long a FailFor outage has still to run; 0 when none.
+func (f *Fake) OutageLeft() time.Duration {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return max(f.faults.failUntil.Sub(f.clock.Now()), 0)
+}
+
 // SetLatency delays every API response by d; a request whose context is
 // cancelled meanwhile returns at once, unanswered.
 func (f *Fake) SetLatency(d time.Duration) {
@@ -103,7 +124,7 @@ func (f *Fake) SetDropConnections(on bool) {
 	f.faults.drop = on
 }
 
-// ResetFaults turns off rate limiting, FailNext, latency and dropped
+// ResetFaults turns off rate limiting, FailNext, FailFor, latency and dropped
 // connections. Tokens invalidated by RevokeTokens, ExpireTokens or
 // ChangePassword stay invalid, as on Instagram: re-authorize to recover.
 func (f *Fake) ResetFaults() {
@@ -131,8 +152,12 @@ func (f *Fake) applyFaults(w http.ResponseWriter, r *http.Request) bool {
 	f.mu.Lock()
 	drop := f.faults.drop
 	status := 0
-	if !drop && f.faults.failN > 0 {
+	switch {
+	case drop:
+	case f.faults.failN > 0:
 		f.faults.failN--
+		status = f.faults.failStatus
+	case f.clock.Now().Before(f.faults.failUntil):
 		status = f.faults.failStatus
 	}
 	f.mu.Unlock()

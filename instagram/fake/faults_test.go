@@ -129,6 +129,38 @@ func TestFailNext(t *testing.T) {
 	}
 }
 
+func TestFailForEndsWithTheClock(t *testing.T) {
+	h := newHarness(t, Options{})
+	tok := h.f.IssueLongLivedToken()
+	h.f.FailFor(5*time.Minute, http.StatusServiceUnavailable)
+	if left := h.f.OutageLeft(); left != 5*time.Minute {
+		t.Fatalf("OutageLeft = %v, want 5m", left)
+	}
+	me := h.ep.GraphURL + "/me?access_token=" + tok
+	for range 3 {
+		if resp, _ := h.get(me); resp.StatusCode != http.StatusServiceUnavailable {
+			t.Fatalf("during the outage: %d", resp.StatusCode)
+		}
+	}
+	h.f.Clock().Advance(4 * time.Minute)
+	if resp, _ := h.get(me); resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("a minute before the end: %d", resp.StatusCode)
+	}
+	h.f.Clock().Advance(time.Minute)
+	if status, _ := h.graph("/me", tok, nil); status != http.StatusOK {
+		t.Fatalf("after the outage: %d", status)
+	}
+	if left := h.f.OutageLeft(); left != 0 {
+		t.Fatalf("OutageLeft after the end = %v", left)
+	}
+
+	h.f.FailFor(time.Hour, http.StatusInternalServerError)
+	h.f.ResetFaults()
+	if status, _ := h.graph("/me", tok, nil); status != http.StatusOK {
+		t.Fatalf("after reset: %d", status)
+	}
+}
+
 func (h *harness) exchangeCodeRaw(code string) (int, []byte) {
 	resp, body := h.postForm(h.ep.TokenURL, url.Values{
 		"client_id": {DefaultClientID}, "client_secret": {DefaultClientSecret},
