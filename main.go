@@ -19,7 +19,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/gin-gonic/gin"
 	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/term"
 
@@ -183,102 +182,17 @@ func serve(ctx context.Context, args []string, stderr io.Writer) int {
 		cfg.Server.PublicURL = "http://" + reachableAddr(ln.Addr())
 	}
 
-	key, err := store.LoadOrCreateKey(cfg.DataDir, cfg.SecretKey)
+	a, err := newApp(cfg, log, appOptions{demoPosts: o.demoPosts})
 	if err != nil {
-		log.Error("secret key", "err", err)
+		log.Error("cannot start", "err", err)
 		return exitFailure
 	}
-	st, err := store.Open(cfg.DatabasePath(), key)
-	if err != nil {
-		log.Error("open database", "path", cfg.DatabasePath(), "err", err)
-		return exitFailure
-	}
-	defer st.Close()
-
-	var dm *demo
-	if cfg.Demo {
-		// Mounted below; the client is pointed at it before it is built.
-		f := newDemoFake(cfg, o.demoPosts)
-		pointAtFake(cfg, f)
-		if dm, err = newDemo(cfg, f, log); err != nil {
-			log.Error("demo", "err", err)
-			return exitFailure
-		}
-	}
-	ig, err := newInstagramClient(cfg, log)
-	if err != nil {
-		log.Error("instagram client", "err", err)
-		return exitFailure
-	}
-
-	gallery, err := widget.New(widget.Options{Config: cfg, Source: widgetSource{st: st, mediaDir: cfg.MediaDir()}, Logger: log})
-	if err != nil {
-		log.Error("widget", "err", err)
-		return exitFailure
-	}
-	sched, err := jobs.New(jobs.Options{
-		Config: cfg, Store: st, Instagram: ig, Logger: log,
-		OnSynced: func() {
-			gallery.MarkStale(false)
-			if err := gallery.Rebuild(context.Background()); err != nil {
-				log.Error("widget rebuild after sync", "err", err)
-			}
-		},
-		OnSyncFailed: func(error) { gallery.MarkStale(true) },
-		Outbox:       demoOutbox(dm),
-	})
-	if err != nil {
-		log.Error("jobs", "err", err)
-		return exitFailure
-	}
-	var demoPanel admin.Demo
-	if dm != nil {
-		dm.sched, demoPanel = sched, dm
-	}
-	adm, err := admin.New(admin.Options{
-		Config: cfg, Store: st, Instagram: ig, Jobs: adminJobs{sched}, Logger: log, Demo: demoPanel,
-		// Without a token the widget shows its placeholder, as it would
-		// after a restart; rebuild now rather than at the next start.
-		OnDisconnect: func() {
-			if err := gallery.Rebuild(context.Background()); err != nil {
-				log.Error("widget rebuild after disconnect", "err", err)
-			}
-		},
-	})
-	if err != nil {
-		log.Error("admin", "err", err)
-		return exitFailure
-	}
-
-	engine := newEngine(cfg, log)
-	engine.GET("/healthz", func(c *gin.Context) { c.String(http.StatusOK, "ok\n") })
-	engine.GET("/readyz", func(c *gin.Context) {
-		if err := st.Ping(c.Request.Context()); err != nil {
-			log.Error("readiness: database check failed", "err", err)
-			c.String(http.StatusServiceUnavailable, "database unavailable\n")
-			return
-		}
-		c.String(http.StatusOK, "ready\n")
-	})
-	engine.GET("/metrics", gin.WrapH(sched.MetricsHandler()))
-	engine.GET("/", func(c *gin.Context) { c.Redirect(http.StatusFound, "/admin") })
-	adm.Register(engine)
-	gallery.Register(engine)
-	if dm != nil {
-		dm.register(engine)
-	}
-
-	sched.Start()
-	defer func() {
-		stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := sched.Stop(stopCtx); err != nil {
-			log.Warn("jobs did not stop in time", "err", err)
-		}
-	}()
+	defer a.Close()
+	a.sched.Start()
+	defer a.stopJobs()
 
 	srv := &http.Server{
-		Handler:           engine,
+		Handler:           a.handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -290,10 +204,10 @@ func serve(ctx context.Context, args []string, stderr io.Writer) int {
 	go func() { serveErr <- srv.Serve(ln) }()
 
 	log.Info("Vitrine is listening", "url", cfg.Server.PublicURL, "addr", ln.Addr().String(), "data_dir", cfg.DataDir)
-	if dm != nil {
-		dm.announce(cfg)
+	if a.demo != nil {
+		a.demo.announce(cfg)
 		if o.demoConnect {
-			if err := dm.connect(ctx, cfg, adm); err != nil {
+			if err := a.demo.connect(ctx, cfg, a.adm); err != nil {
 				log.Error("demo: connecting at start failed", "err", err)
 				return exitFailure
 			}
@@ -315,30 +229,6 @@ func serve(ctx context.Context, args []string, stderr io.Writer) int {
 	}
 	log.Info("stopped")
 	return exitOK
-}
-
-// newEngine builds the gin engine with the middleware every route shares:
-// panic recovery that never shows a stack to the client, and an access log
-// that never records query strings (the OAuth callback carries the code).
-func newEngine(cfg *config.Config, log *slog.Logger) *gin.Engine {
-	gin.SetMode(gin.ReleaseMode)
-	engine := gin.New()
-	engine.HandleMethodNotAllowed = true
-	// Only listed proxies may set the client IP that login throttling uses.
-	if err := engine.SetTrustedProxies(cfg.Server.TrustedProxies); err != nil {
-		log.Warn("server.trusted_proxies", "err", err)
-	}
-	engine.Use(func(c *gin.Context) {
-		start := time.Now()
-		c.Next()
-		log.Debug("request", "method", c.Request.Method, "path", c.Request.URL.Path,
-			"status", c.Writer.Status(), "duration", time.Since(start), "ip", c.ClientIP())
-	})
-	engine.Use(gin.CustomRecoveryWithWriter(io.Discard, func(c *gin.Context, recovered any) {
-		log.Error("panic while serving", "method", c.Request.Method, "path", c.Request.URL.Path, "panic", fmt.Sprint(recovered))
-		c.AbortWithStatus(http.StatusInternalServerError)
-	}))
-	return engine
 }
 
 // reachableAddr turns a listener address into one a browser can open:
@@ -496,7 +386,7 @@ func syncNow(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	defer st.Close()
 	log := newLogger(cfg, stderr)
-	ig, err := newInstagramClient(cfg, log)
+	ig, err := newInstagramClient(cfg, log, nil)
 	if err != nil {
 		fmt.Fprintln(stderr, "vitrine:", err)
 		return exitFailure
@@ -526,7 +416,7 @@ func syncNow(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-func newInstagramClient(cfg *config.Config, log *slog.Logger) (*instagram.Client, error) {
+func newInstagramClient(cfg *config.Config, log *slog.Logger, now func() time.Time) (*instagram.Client, error) {
 	return instagram.New(instagram.Config{
 		ClientID:     cfg.Instagram.ClientID,
 		ClientSecret: cfg.Instagram.ClientSecret,
@@ -538,6 +428,7 @@ func newInstagramClient(cfg *config.Config, log *slog.Logger) (*instagram.Client
 		GraphVersion: cfg.Instagram.GraphVersion,
 		Timeout:      cfg.Instagram.Timeout.Std(),
 		Logger:       log,
+		Now:          now,
 	})
 }
 
