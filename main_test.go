@@ -71,7 +71,7 @@ func (s *logSink) waitFor(t *testing.T, re *regexp.Regexp) string {
 var listeningURL = regexp.MustCompile(`msg="Vitrine is listening" url=(http://[^ ]+)`)
 
 // cleanEnv keeps VITRINE_* settings of the developer's shell out of tests.
-func cleanEnv(t *testing.T) {
+func cleanEnv(t testing.TB) {
 	for _, kv := range os.Environ() {
 		if name, _, _ := strings.Cut(kv, "="); strings.HasPrefix(name, "VITRINE_") {
 			t.Setenv(name, "")
