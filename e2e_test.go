@@ -1,0 +1,509 @@
+package main
+
+// End-to-end stories in a real Chromium, one per kind of user: the site
+// admin connecting Instagram, ops being alerted when the token dies, and a
+// visitor looking at the gallery on someone's website. Each runs a whole
+// Vitrine in -demo mode (the fake Instagram mounted on the same server) and
+// saves screenshots; `go test . -run E2E -update` also rewrites the README's
+// pictures in docs/.
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/cdproto/target"
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"vitrine/config"
+	"vitrine/jobs"
+	"vitrine/store"
+)
+
+var updateDocs = flag.Bool("update", false, "rewrite the README screenshots in docs/")
+
+// screenshotsDir is $VITRINE_SCREENSHOTS, read before the tests clear
+// VITRINE_* from their environment; empty: a temp dir per test.
+var screenshotsDir = os.Getenv("VITRINE_SCREENSHOTS")
+
+// browser is one headless Chromium tab for a story, started with the flags
+// this machine needs (see README: no sandbox as root, no background
+// networking on a closed network).
+type browser struct {
+	t    *testing.T
+	ctx  context.Context
+	dir  string // where every screenshot goes
+	base string // the app's URL
+
+	mu       sync.Mutex
+	images   []string // image requests seen
+	problems []string // console errors, exceptions
+}
+
+func newBrowserStory(t *testing.T, base string) *browser {
+	t.Helper()
+	path := ""
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			path = p
+			break
+		}
+	}
+	if path == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("no Chromium found (chromium, chromium-browser, google-chrome) and CI is set")
+		}
+		t.Skip("no Chromium found; install it to run the browser tests")
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path),
+		chromedp.NoSandbox,
+		chromedp.Headless,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("hide-scrollbars", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 900),
+	)
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancelAlloc)
+	ctx, cancelCtx := chromedp.NewContext(alloc)
+	t.Cleanup(cancelCtx)
+	if err := chromedp.Do(ctx); err != nil { // start without a deadline, see admin/browser_test.go
+		t.Fatalf("start Chromium: %v", err)
+	}
+	tctx, cancel := context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(cancel)
+
+	b := &browser{t: t, ctx: tctx, base: base, dir: t.TempDir()}
+	if d := screenshotsDir; d != "" {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		b.dir = d
+	}
+	b.listen(tctx)
+	t.Cleanup(func() {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		for _, p := range b.problems {
+			t.Errorf("browser: %s", p)
+		}
+	})
+	return b
+}
+
+// listen records image requests and console errors of the tab at ctx.
+func (b *browser) listen(ctx context.Context) {
+	err := chromedp.Listen(ctx, func(ev any) {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		switch ev := ev.(type) {
+		case *network.EventRequestWillBeSent:
+			if ev.Type == network.ResourceTypeImage && !strings.HasPrefix(ev.Request.URL, "data:") {
+				b.images = append(b.images, ev.Request.URL)
+			}
+		case *runtime.EventConsoleAPICalled:
+			if ev.Type == runtime.ConsoleAPICalledTypeError {
+				b.problems = append(b.problems, fmt.Sprintf("console.error %v", ev.Args))
+			}
+		case *runtime.EventExceptionThrown:
+			b.problems = append(b.problems, fmt.Sprintf("exception: %s %s:%d", ev.ExceptionDetails.Text, ev.ExceptionDetails.URL, ev.ExceptionDetails.LineNumber))
+		}
+	})
+	if err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+// do runs browser steps in ctx and fails the story with the server log.
+func (b *browser) do(ctx context.Context, what string, logs *logSink, steps ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		b.t.Fatalf("%s: %v\nserver log:\n%s", what, err, logs.String())
+	}
+}
+
+// waitJS polls a JavaScript condition in the main tab.
+func (b *browser) waitJS(what, js string) {
+	b.t.Helper()
+	if _, err := chromedp.Run(b.ctx, chromedp.Poll[chromedp.Void](js, chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+		b.t.Fatalf("waiting for %s (%s): %v", what, js, err)
+	}
+}
+
+func evalJS[T any](b *browser, js string) T {
+	b.t.Helper()
+	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[T](js))
+	if err != nil {
+		b.t.Fatalf("evaluate %s: %v", js, err)
+	}
+	return v
+}
+
+// shot saves the tab at ctx as name.png; readme shots are also written to
+// docs/ when the tests run with -update. Images are decoded first so none
+// is caught half painted.
+func (b *browser) shot(ctx context.Context, name string, readme bool) {
+	b.t.Helper()
+	settle := `Promise.all([...document.images].filter(i => i.currentSrc).map(i => i.decode().catch(() => 0)))` +
+		`.then(() => document.fonts.ready).then(() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r))))`
+	if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](settle, chromedp.EvalAwaitPromise)); err != nil {
+		b.t.Fatalf("screenshot %s: %v", name, err)
+	}
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		b.t.Fatalf("screenshot %s: %v", name, err)
+	}
+	p := filepath.Join(b.dir, name+".png")
+	if err := os.WriteFile(p, png, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+	b.t.Logf("screenshot: %s", p)
+	if readme && *updateDocs {
+		if err := os.MkdirAll("docs", 0o755); err != nil {
+			b.t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join("docs", name+".png"), png, 0o644); err != nil {
+			b.t.Fatal(err)
+		}
+	}
+}
+
+// signIn logs in to /admin with the demo password.
+func (b *browser) signIn(logs *logSink) {
+	b.t.Helper()
+	b.do(b.ctx, "sign in", logs,
+		chromedp.Navigate(b.base+"/admin"),
+		chromedp.WaitVisible(chromedp.CSS("#password")),
+		chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
+		chromedp.Submit(chromedp.CSS("#password")),
+		chromedp.WaitVisible(chromedp.CSS("[data-dashboard] main")),
+	)
+}
+
+// popup clicks the link at sel, which opens Instagram's authorize page in
+// a popup, and returns the popup's context once that page shows.
+func (b *browser) popup(sel string, logs *logSink) context.Context {
+	b.t.Helper()
+	opened := chromedp.WaitNewTarget(b.ctx, func(info *target.Info) bool { return info.URL != "" })
+	b.do(b.ctx, "click "+sel, logs, chromedp.Click(chromedp.CSS(sel)))
+	var id target.ID
+	select {
+	case id = <-opened:
+	case <-b.ctx.Done():
+		b.t.Fatal("no popup opened")
+	}
+	popup, cancel := chromedp.NewContext(b.ctx, chromedp.WithTargetID(id))
+	b.t.Cleanup(cancel)
+	b.do(popup, "the authorize page in the popup", logs, chromedp.WaitVisible(chromedp.CSS(`button[value="approve"]`)))
+	return popup
+}
+
+// approve clicks Allow in the popup and waits until the popup has closed
+// itself.
+func (b *browser) approve(popup context.Context, logs *logSink) {
+	b.t.Helper()
+	gone, err := chromedp.Detached(popup)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	// The click starts the navigation that ends with the popup closing,
+	// so the click's own result may be cut short.
+	_ = chromedp.Do(popup, chromedp.Click(chromedp.CSS(`button[value="approve"]`)))
+	select {
+	case <-gone:
+	case <-b.ctx.Done():
+		b.t.Fatalf("the popup did not close\nserver log:\n%s", logs.String())
+	}
+}
+
+// TestE2EAdminConnectsAndSyncs: sign in, Generate, approve in the popup,
+// the popup closes, the dashboard shows the account and its posts; a new
+// post plus Sync now updates the count; declining changes nothing.
+func TestE2EAdminConnectsAndSyncs(t *testing.T) {
+	ta := newTestApp(t, testAppOptions{demo: true})
+	b := newBrowserStory(t, ta.URL)
+
+	b.signIn(ta.logs)
+	b.do(b.ctx, "the empty dashboard", ta.logs, chromedp.WaitVisible(chromedp.CSS(".empty a[data-popup]")))
+	b.shot(b.ctx, "e2e-admin-empty", false)
+
+	popup := b.popup(".empty a[data-popup]", ta.logs)
+	b.shot(popup, "authorize", true)
+	b.approve(popup, ta.logs)
+
+	b.do(b.ctx, "the dashboard shows the account", ta.logs, chromedp.WaitVisible(chromedp.CSS(".account-name")))
+	if user := evalJS[string](b, `document.querySelector('.account-name').textContent`); !strings.Contains(user, "@vitrine.studio") {
+		t.Fatalf("account shown: %q", user)
+	}
+	want := len(ta.fake.MediaIDs())
+	b.waitJS("the first sync's posts", fmt.Sprintf(`document.querySelector('[data-bind=posts]').textContent.trim() === '%d'`, want))
+	if tok, err := ta.st.Token(context.Background()); err != nil || tok.Username != "vitrine.studio" || tok.Status != store.StatusValid {
+		t.Fatalf("stored token: %v %v", tok, err)
+	}
+	// The first sync goes on mirroring images after the count shows; Sync
+	// now before it ends would answer "already running".
+	ta.waitJobIdle(t, jobs.JobSync)
+	b.waitJS("the sync's result", `document.querySelector('[data-bind="last_sync.text"]').textContent.trim() !== 'never'`)
+	b.do(b.ctx, "top of the page", ta.logs, chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`))
+	b.shot(b.ctx, "dashboard", true)
+
+	// Something new on Instagram, then Sync now.
+	b.do(b.ctx, "post on Instagram", ta.logs,
+		chromedp.Click(chromedp.CSS(`[data-demo-action="post"]`)),
+		chromedp.WaitVisible(chromedp.CSS(".flash")),
+	)
+	b.do(b.ctx, "sync now", ta.logs, chromedp.Click(chromedp.CSS(`form[data-async="sync"] button`)))
+	b.waitJS("the toast", `!document.querySelector('[data-toast]').hidden`)
+	if toast := evalJS[string](b, `document.querySelector('[data-toast]').textContent`); !strings.Contains(toast, "up to date") {
+		t.Fatalf("Sync now says %q", toast)
+	}
+	b.waitJS("the new count", fmt.Sprintf(`document.querySelector('[data-bind=posts]').textContent.trim() === '%d'`, want+1))
+	var doc struct {
+		Posts []struct{ Caption string } `json:"posts"`
+	}
+	_, body := ta.get("/widget.json")
+	if err := json.Unmarshal(body, &doc); err != nil || len(doc.Posts) == 0 || !strings.Contains(doc.Posts[0].Caption, "fresh from the kiln") {
+		t.Fatalf("the gallery does not lead with the new post: %v\n%.300s", err, body)
+	}
+
+	// Declining on Instagram: a friendly word in the popup, nothing changed.
+	popup = b.popup(`.account-side a[data-popup]`, ta.logs)
+	b.do(popup, "decline", ta.logs,
+		chromedp.Click(chromedp.CSS(`button[value="deny"]`)),
+		chromedp.WaitVisible(chromedp.CSS("[data-close-window]")),
+	)
+	if msg := evalPopup[string](t, popup, `document.querySelector('main').textContent`); !strings.Contains(msg, "You declined the connection") || !strings.Contains(msg, "nothing changed") {
+		t.Errorf("decline page says: %q", msg)
+	}
+	b.shot(popup, "e2e-admin-declined", false)
+	if tok, err := ta.st.Token(context.Background()); err != nil || tok.Username != "vitrine.studio" || tok.Status != store.StatusValid {
+		t.Errorf("declining changed the token: %v %v", tok, err)
+	}
+	if got := evalJS[string](b, `document.querySelector('.account-name').textContent`); !strings.Contains(got, "@vitrine.studio") {
+		t.Errorf("after declining the dashboard shows %q", got)
+	}
+}
+
+// waitJobIdle waits until the job has run and is not running.
+func (ta *testApp) waitJobIdle(t *testing.T, name string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, st := range ta.sched.Statuses() {
+			if st.Name == name && !st.Running && !st.LastRun.IsZero() {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("job %s still running or never ran", name)
+}
+
+func evalPopup[T any](t *testing.T, ctx context.Context, js string) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js))
+	if err != nil {
+		t.Fatalf("evaluate %s: %v", js, err)
+	}
+	return v
+}
+
+// hookReceiver is ops' webhook endpoint: it keeps every alert it gets.
+type hookReceiver struct {
+	srv *httptest.Server
+	mu  sync.Mutex
+	got []jobs.Alert
+}
+
+func newHookReceiver(t *testing.T) *hookReceiver {
+	h := &hookReceiver{}
+	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var a jobs.Alert
+		body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		if r.Method != http.MethodPost || r.Header.Get("X-Vitrine-Signature") == "" || json.Unmarshal(body, &a) != nil {
+			http.Error(w, "bad alert", http.StatusBadRequest)
+			return
+		}
+		h.mu.Lock()
+		h.got = append(h.got, a)
+		h.mu.Unlock()
+	}))
+	t.Cleanup(h.srv.Close)
+	return h
+}
+
+func (h *hookReceiver) count(kind string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for _, a := range h.got {
+		if a.Kind == kind {
+			n++
+		}
+	}
+	return n
+}
+
+// waitCount waits until kind arrived want times (and gives a late
+// duplicate a moment to show up).
+func (h *hookReceiver) waitCount(t *testing.T, kind string, want int) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for h.count(kind) < want && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if got := h.count(kind); got != want {
+		t.Fatalf("webhook received %d %q alerts, want %d", got, kind, want)
+	}
+}
+
+// TestE2EOpsAlertedOnceAndResolved: the token is revoked on Instagram,
+// validate notices, the dashboard shows the re-auth banner, ops get one
+// alert (webhook and the demo outbox); reconnecting clears the banner and
+// sends one "resolved".
+func TestE2EOpsAlertedOnceAndResolved(t *testing.T) {
+	hook := newHookReceiver(t)
+	ta := newTestApp(t, testAppOptions{demo: true, configure: func(c *config.Config) {
+		c.Alerts.WebhookURL = hook.srv.URL + "/hooks/vitrine"
+		c.Alerts.WebhookSecret = "shared-secret"
+	}})
+	ta.connect()
+	b := newBrowserStory(t, ta.URL)
+	b.signIn(ta.logs)
+	b.do(b.ctx, "a healthy dashboard", ta.logs, chromedp.WaitVisible(chromedp.CSS(".account-name")), chromedp.WaitNotVisible(chromedp.CSS(".banner")))
+
+	// Revoke at the fake; the demo switch runs validate at once.
+	b.do(b.ctx, "revoke the token", ta.logs,
+		chromedp.Click(chromedp.CSS(`[data-demo-action="revoke"]`)),
+		chromedp.WaitVisible(chromedp.CSS(".banner")),
+	)
+	banner := evalJS[string](b, `document.querySelector('.banner').textContent`)
+	if !strings.Contains(banner, "Instagram needs you to reconnect") || !strings.Contains(banner, "Reason:") {
+		t.Errorf("banner says %q", banner)
+	}
+	if tok, _ := ta.st.Token(context.Background()); tok.Status != store.StatusNeedsReauth {
+		t.Fatalf("token status %q after revocation", tok.Status)
+	}
+	b.do(b.ctx, "top of the page", ta.logs, chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`))
+	b.shot(b.ctx, "dashboard-needs-reauth", true)
+	hook.waitCount(t, jobs.AlertNeedsReauth, 1)
+
+	// Validate again: still broken, but ops were told already.
+	if err := ta.sched.RunNow(context.Background(), jobs.JobValidate); err == nil {
+		t.Error("validate succeeded with a revoked token")
+	}
+	hook.waitCount(t, jobs.AlertNeedsReauth, 1)
+
+	// The demo outbox shows the same alert.
+	b.do(b.ctx, "the outbox", ta.logs,
+		chromedp.Navigate(ta.URL+"/demo/outbox"),
+		chromedp.WaitVisible(chromedp.CSS(`li[data-kind="needs_reauth"]`)),
+	)
+	b.shot(b.ctx, "e2e-ops-outbox", false)
+
+	// Reconnect from the banner.
+	b.do(b.ctx, "back to the dashboard", ta.logs, chromedp.Navigate(ta.URL+"/admin"), chromedp.WaitVisible(chromedp.CSS(".banner")))
+	popup := b.popup(".banner a[data-popup]", ta.logs)
+	b.approve(popup, ta.logs)
+	b.do(b.ctx, "the banner goes", ta.logs, chromedp.WaitNotVisible(chromedp.CSS(".banner")))
+	hook.waitCount(t, jobs.AlertResolved, 1)
+	hook.waitCount(t, jobs.AlertNeedsReauth, 1)
+	if tok, _ := ta.st.Token(context.Background()); tok.Status != store.StatusValid {
+		t.Errorf("token status %q after reconnecting", tok.Status)
+	}
+	b.shot(b.ctx, "e2e-ops-resolved", false)
+	for _, secret := range []string{ta.cfg.Instagram.ClientSecret, "shared-secret"} {
+		if strings.Contains(ta.logs.String(), secret) {
+			t.Errorf("the log contains a secret (%q)", secret)
+		}
+	}
+}
+
+// sr is the JS embed's shadow root on the sample site.
+const sr = `document.querySelector('[data-embed=js] [data-vitrine-on]').shadowRoot`
+
+// TestE2EVisitorSeesTheGallery: the sample site shows the gallery three
+// ways, every image from Vitrine's origin; the lightbox works from the
+// keyboard; with Instagram down the gallery still shows.
+func TestE2EVisitorSeesTheGallery(t *testing.T) {
+	ta := newTestApp(t, testAppOptions{demo: true})
+	ta.connect()
+	b := newBrowserStory(t, ta.URL)
+	count := ta.cfg.Widget.Count
+
+	b.do(b.ctx, "open the sample site", ta.logs, chromedp.Navigate(ta.URL+"/demo"))
+	b.waitJS("the JS embed", fmt.Sprintf(`!!document.querySelector('[data-embed=js] [data-vitrine-on]') && %s.querySelectorAll('.vitrine-item img').length === %d`, sr, count))
+	b.waitJS("the iframe", fmt.Sprintf(`(d => d && d.querySelectorAll('.vitrine-item img').length === %d)(document.querySelector('[data-embed=iframe] iframe').contentDocument)`, count))
+	if n := evalJS[int](b, `document.querySelectorAll('[data-embed=fragment] .vitrine-item img').length`); n != count {
+		t.Errorf("the server-side fragment shows %d posts, want %d", n, count)
+	}
+	b.shot(b.ctx, "demo-site", true)
+
+	// Scroll everything into view so lazy images load, then check origins.
+	b.do(b.ctx, "scroll", ta.logs, chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, document.body.scrollHeight)`))
+	b.waitJS("every embed image loaded", `[...`+sr+`.querySelectorAll('.vitrine-item img')].every(i => i.complete && i.naturalWidth > 0)`)
+	b.do(b.ctx, "scroll back", ta.logs, chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`))
+	b.mu.Lock()
+	images := append([]string(nil), b.images...)
+	b.mu.Unlock()
+	if len(images) < count {
+		t.Errorf("only %d image requests", len(images))
+	}
+	for _, u := range images {
+		if !strings.HasPrefix(u, ta.URL+"/media/") {
+			t.Errorf("an image came from elsewhere than Vitrine: %s", u)
+		}
+	}
+
+	// The lightbox, from the keyboard.
+	b.do(b.ctx, "focus a post", ta.logs, chromedp.Evaluate[chromedp.Void](sr+`.querySelectorAll('.vitrine-link')[0].focus()`))
+	b.do(b.ctx, "press Enter", ta.logs, chromedp.KeyEvent(kb.Enter))
+	b.waitJS("the lightbox", sr+`.querySelector('.vitrine-lb').open && `+sr+`.querySelector('.vitrine-lb-img').complete && `+sr+`.querySelector('.vitrine-lb-img').naturalWidth > 0`)
+	b.shot(b.ctx, "demo-lightbox", true)
+	b.do(b.ctx, "press Esc", ta.logs, chromedp.KeyEvent(kb.Escape))
+	b.waitJS("the lightbox to close", `!`+sr+`.querySelector('.vitrine-lb').open`)
+
+	// Instagram goes down: the sync fails, the gallery stays.
+	var doc struct {
+		Stale bool       `json:"stale"`
+		Posts []struct{} `json:"posts"`
+	}
+	_, body := ta.get("/widget.json")
+	if err := json.Unmarshal(body, &doc); err != nil || doc.Stale || len(doc.Posts) < count {
+		t.Fatalf("before the outage widget.json has stale=%v and %d posts (%v)", doc.Stale, len(doc.Posts), err)
+	}
+	before := len(doc.Posts)
+	ta.fake.FailFor(demoOutage, http.StatusServiceUnavailable)
+	if err := ta.sched.RunNow(context.Background(), jobs.JobSync); err == nil {
+		t.Fatal("sync succeeded while Instagram was down")
+	}
+	doc.Posts = nil
+	_, body = ta.get("/widget.json")
+	if err := json.Unmarshal(body, &doc); err != nil || !doc.Stale || len(doc.Posts) != before {
+		t.Fatalf("during the outage widget.json has stale=%v and %d posts (%v)", doc.Stale, len(doc.Posts), err)
+	}
+	b.do(b.ctx, "reload during the outage", ta.logs, chromedp.Reload())
+	b.waitJS("the gallery during the outage", fmt.Sprintf(`!!document.querySelector('[data-embed=js] [data-vitrine-on]') && %s.querySelectorAll('.vitrine-item img').length === %d && [...%s.querySelectorAll('.vitrine-item img')].slice(0, 3).every(i => i.complete && i.naturalWidth > 0)`, sr, count, sr))
+	b.shot(b.ctx, "e2e-visitor-outage", false)
+}
