@@ -92,7 +92,7 @@ func newApp(cfg *config.Config, log *slog.Logger, o appOptions) (_ *app, err err
 	}
 	var demoPanel admin.Demo
 	if a.demo != nil {
-		a.demo.sched, demoPanel = a.sched, a.demo
+		a.demo.sched, a.demo.st, demoPanel = a.sched, a.st, a.demo
 	}
 	a.adm, err = admin.New(admin.Options{
 		Config: cfg, Store: a.st, Instagram: a.ig, Jobs: adminJobs{a.sched}, Logger: log, Now: o.now, Demo: demoPanel,

@@ -20,6 +20,7 @@ import (
 	"vitrine/config"
 	"vitrine/instagram/fake"
 	"vitrine/jobs"
+	"vitrine/store"
 	"vitrine/templates"
 )
 
@@ -62,6 +63,7 @@ func prepareDemo(cfg *config.Config) (cleanup func(), err error) {
 type demo struct {
 	fake  *fake.Fake
 	sched *jobs.Scheduler
+	st    *store.Store
 	base  string // public URL, no trailing slash
 	log   *slog.Logger
 	pages *template.Template
@@ -76,6 +78,8 @@ func newDemoFake(cfg *config.Config, posts int) *fake.Fake {
 		Prefix:       fakePrefix,
 		RedirectURIs: []string{cfg.RedirectURI()},
 		Posts:        posts,
+		// Real time, so a 5-minute outage ends after five minutes.
+		Clock: fake.NewWallClock(),
 	})
 }
 
@@ -121,6 +125,7 @@ func (d *demo) register(r gin.IRouter) {
 func (d *demo) Actions() []admin.DemoAction {
 	return []admin.DemoAction{
 		{Name: "post", Label: "Post on Instagram", Hint: "A new post appears on the fake Instagram; Sync now brings it to the gallery."},
+		{Name: "age", Label: "Skip ahead 31 days", Hint: "Ages the token by 31 days, here and on Instagram, so it is due for renewal; the refresh job runs at once."},
 		{Name: "revoke", Label: "Revoke token", Danger: true, Hint: "As if the owner removed the app: Instagram answers 190/458. Validate runs at once."},
 		{Name: "expire", Label: "Expire token", Danger: true, Hint: "As if 60 days passed: Instagram answers 190/463. Validate runs at once."},
 		{Name: "break", Label: "Break Instagram for 5 minutes", Danger: true, Hint: "Every API call answers 503; a sync runs at once and fails."},
@@ -147,6 +152,16 @@ func (d *demo) Do(ctx context.Context, name string) (string, error) {
 		d.fake.AddPost(fake.Post{Caption: fmt.Sprintf("New glaze test no. %d, fresh from the kiln.", n),
 			AltText: "A new ceramic piece on a table"})
 		return "A new post is on Instagram. Click Sync now (or wait up to 30 s) and the gallery shows it first.", nil
+	case "age":
+		if err := d.ageToken(ctx, tokenAge); err != nil {
+			return "", err
+		}
+		if d.sched != nil {
+			if err := d.sched.RunNow(ctx, jobs.JobRefresh); err != nil {
+				return "", fmt.Errorf("the refresh failed: %w", err)
+			}
+		}
+		return "The token was 31 days old and due for renewal: the refresh job just exchanged it for a new 60-day token. See \"Token expires\" and the activity list.", nil
 	case "revoke":
 		d.fake.RevokeTokens()
 		d.runQuietly(ctx, jobs.JobValidate)
@@ -165,6 +180,28 @@ func (d *demo) Do(ctx context.Context, name string) (string, error) {
 		return "Instagram works again and a sync ran. A revoked or expired token stays dead, as on Instagram: reconnect if the banner shows.", nil
 	}
 	return "", errors.New("unknown demo action " + name)
+}
+
+// tokenAge is how far "Skip ahead" ages the token: past the default
+// jobs.refresh_before of 30 days, so the refresh job acts.
+const tokenAge = 31 * 24 * time.Hour
+
+// ageToken moves the token's issue and expiry into the past, in Vitrine's
+// store and at the fake alike, as if it had been issued age earlier.
+func (d *demo) ageToken(ctx context.Context, age time.Duration) error {
+	tok, err := d.st.Token(ctx)
+	if errors.Is(err, store.ErrNoToken) {
+		return errors.New("nothing is connected yet: click Generate first")
+	}
+	if err != nil {
+		return err
+	}
+	tok.IssuedAt, tok.ExpiresAt = tok.IssuedAt.Add(-age), tok.ExpiresAt.Add(-age)
+	if err := d.st.SaveToken(ctx, tok); err != nil {
+		return err
+	}
+	d.fake.AgeTokens(age)
+	return nil
 }
 
 // runQuietly runs a job whose failure is the point of the action; the

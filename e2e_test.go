@@ -286,6 +286,31 @@ func TestE2EAdminConnectsAndSyncs(t *testing.T) {
 		t.Fatalf("the gallery does not lead with the new post: %v\n%.300s", err, body)
 	}
 
+	// A month later the refresh job renews the token; "Skip ahead" ages it
+	// here and at the fake instead of waiting.
+	before, err := ta.st.Token(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.do(b.ctx, "skip ahead 31 days", ta.logs,
+		chromedp.Click(chromedp.CSS(`[data-demo-action="age"]`)),
+		chromedp.WaitVisible(chromedp.CSS(".flash")),
+	)
+	if msg := evalJS[string](b, `document.querySelector('.flash').textContent`); !strings.Contains(msg, "new 60-day token") {
+		t.Fatalf("after skipping ahead the dashboard says %q", msg)
+	}
+	if got := evalJS[string](b, `document.querySelector('[data-bind="last_refresh.text"]').textContent`); got != "just now" {
+		t.Errorf("Refreshed %q, want just now", got)
+	}
+	after, err := ta.st.Token(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.AccessToken == before.AccessToken || time.Until(after.ExpiresAt) < 59*24*time.Hour || after.LastRefreshedAt.IsZero() {
+		t.Errorf("after the refresh: new token %v, expires in %v, refreshed at %v",
+			after.AccessToken != before.AccessToken, time.Until(after.ExpiresAt).Round(time.Hour), after.LastRefreshedAt)
+	}
+
 	// Declining on Instagram: a friendly word in the popup, nothing changed.
 	popup = b.popup(`.account-side a[data-popup]`, ta.logs)
 	b.do(popup, "decline", ta.logs,

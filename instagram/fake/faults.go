@@ -50,6 +50,19 @@ func (f *Fake) ExpireTokens() {
 	}
 }
 
+// AgeTokens moves every token issued so far d into the past, issue and
+// expiry alike, as if it had been issued d earlier: a 60-day token aged 31
+// days expires in 29 and may be refreshed. The demo uses it to show a
+// refresh without waiting a month.
+func (f *Fake) AgeTokens(d time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, t := range f.tokens {
+		t.issued = t.issued.Add(-d)
+		t.expires = t.expires.Add(-d)
+	}
+}
+
 // SetRateLimited makes graph.instagram.com requests (graph reads, the
 // long-lived exchange and refresh) answer HTTP 400 code 4 "Application
 // request limit reached", with X-App-Usage and X-Business-Use-Case-Usage

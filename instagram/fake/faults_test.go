@@ -161,6 +161,18 @@ func TestFailForEndsWithTheClock(t *testing.T) {
 	}
 }
 
+func TestAgeTokensMakesARefreshPossible(t *testing.T) {
+	h := newHarness(t, Options{})
+	tok := h.f.IssueLongLivedToken()
+	h.wantGraphError("/refresh_access_token", tok, refreshQuery(), 100, 0) // younger than 24 h
+	h.f.AgeTokens(31 * 24 * time.Hour)
+	if status, body := h.graph("/v24.0/refresh_access_token", tok, refreshQuery()); status != http.StatusOK {
+		t.Fatalf("refreshing a token aged 31 days: %d %v", status, body)
+	}
+	h.f.AgeTokens(30 * 24 * time.Hour) // 61 days old: expired
+	h.wantGraphError("/me", tok, nil, 190, 463)
+}
+
 func (h *harness) exchangeCodeRaw(code string) (int, []byte) {
 	resp, body := h.postForm(h.ep.TokenURL, url.Values{
 		"client_id": {DefaultClientID}, "client_secret": {DefaultClientSecret},
