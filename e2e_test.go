@@ -452,6 +452,7 @@ func TestE2EOpsAlertedOnceAndResolved(t *testing.T) {
 	popup := b.popup(".banner a[data-popup]", ta.logs)
 	b.approve(popup, ta.logs)
 	b.do(b.ctx, "the banner goes", ta.logs, chromedp.WaitNotVisible(chromedp.CSS(".banner")))
+	b.waitJS("Reconnect is no longer the primary action", `document.querySelector('.account-side [data-primary-when]').classList.contains('btn-secondary')`)
 	hook.waitCount(t, jobs.AlertResolved, 1)
 	hook.waitCount(t, jobs.AlertNeedsReauth, 1)
 	if tok, _ := ta.st.Token(context.Background()); tok.Status != store.StatusValid {

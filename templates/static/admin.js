@@ -163,6 +163,12 @@
     Array.prototype.forEach.call(document.querySelectorAll("[data-show]"), function (el) {
       el.hidden = !get(s, el.getAttribute("data-show"));
     });
+    // Reconnect is the primary action only while reconnecting is needed.
+    Array.prototype.forEach.call(document.querySelectorAll("[data-primary-when]"), function (el) {
+      var on = !!get(s, el.getAttribute("data-primary-when"));
+      el.classList.toggle("btn-primary", on);
+      el.classList.toggle("btn-secondary", !on);
+    });
     renderEvents(s.events || []);
     renderJobs(s.jobs || []);
   }
