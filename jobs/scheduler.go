@@ -472,11 +472,15 @@ func (s *Scheduler) runJob(ctx context.Context, j *job, wait bool, fn func(conte
 			r.NotBefore = start.Add(backoffDelay(r.Failures, err))
 		}
 		s.metrics.jobFailed(j.name)
-		lvl := slog.LevelWarn
-		if errors.Is(err, ErrNotConnected) || errors.Is(err, ErrNeedsReauth) {
+		lvl, msg := slog.LevelWarn, "jobs: failed"
+		switch {
+		case errors.Is(err, ErrNotConnected):
+			// Every tick until someone clicks Generate: not news.
+			lvl, msg = slog.LevelDebug, "jobs: skipped"
+		case errors.Is(err, ErrNeedsReauth):
 			lvl = slog.LevelInfo
 		}
-		s.log.Log(rctx, lvl, "jobs: failed", "job", j.name, "duration", took, "failures", r.Failures,
+		s.log.Log(rctx, lvl, msg, "job", j.name, "duration", took, "failures", r.Failures,
 			"retry_not_before", r.NotBefore, "err", r.LastError)
 	}
 	if serr := s.st.SaveJobRun(rctx, r); serr != nil {
