@@ -16,6 +16,10 @@ type faults struct {
 	failN          int
 	failStatus     int
 	failUntil      time.Time // FailFor: every API request fails until the clock passes it
+	ratio          float64   // FailRatio: the share of API requests that fail
+	ratioStatus    int
+	ratioSeen      int64 // requests FailRatio has judged since it was set
+	ratioFailed    int64 // of those, failed
 	latency        time.Duration
 	drop           bool
 }
@@ -114,6 +118,38 @@ func (f *Fake) FailFor(d time.Duration, status int) {
 	f.faults.failStatus = status
 }
 
+// FailRatio makes a share p of API requests answer status (as FailNext
+// does), spread evenly and deterministically rather than at random: with
+// p = 0.5 the next request fails, the one after succeeds, and so on; with
+// p = 0.25 one in four fails. Requests FailNext or FailFor already fail
+// are not counted. p >= 1 fails every request; p <= 0 cancels. A status
+// outside 400–599 counts as 500.
+func (f *Fake) FailRatio(p float64, status int) {
+	if status < 400 || status > 599 {
+		status = http.StatusInternalServerError
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.faults.ratio = min(max(p, 0), 1)
+	f.faults.ratioStatus = status
+	f.faults.ratioSeen, f.faults.ratioFailed = 0, 0
+}
+
+// ratioFailsLocked judges one request under FailRatio: it fails when the
+// failures so far fall short of the share p of the requests seen,
+// counting this one (so the first request fails).
+func (f *Fake) ratioFailsLocked() bool {
+	if f.faults.ratio <= 0 {
+		return false
+	}
+	f.faults.ratioSeen++
+	if float64(f.faults.ratioFailed) < math.Ceil(f.faults.ratio*float64(f.faults.ratioSeen)-1e-9) {
+		f.faults.ratioFailed++
+		return true
+	}
+	return false
+}
+
 // OutageLeft is how long a FailFor outage has still to run; 0 when none.
 func (f *Fake) OutageLeft() time.Duration {
 	f.mu.Lock()
@@ -137,8 +173,8 @@ func (f *Fake) SetDropConnections(on bool) {
 	f.faults.drop = on
 }
 
-// ResetFaults turns off rate limiting, FailNext, FailFor, latency and dropped
-// connections. Tokens invalidated by RevokeTokens, ExpireTokens or
+// ResetFaults turns off rate limiting, FailNext, FailFor, FailRatio,
+// latency and dropped connections. Tokens invalidated by RevokeTokens, ExpireTokens or
 // ChangePassword stay invalid, as on Instagram: re-authorize to recover.
 func (f *Fake) ResetFaults() {
 	f.mu.Lock()
@@ -172,6 +208,8 @@ func (f *Fake) applyFaults(w http.ResponseWriter, r *http.Request) bool {
 		status = f.faults.failStatus
 	case f.clock.Now().Before(f.faults.failUntil):
 		status = f.faults.failStatus
+	case f.ratioFailsLocked():
+		status = f.faults.ratioStatus
 	}
 	f.mu.Unlock()
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -280,5 +281,60 @@ func TestConcurrentUse(t *testing.T) {
 	wg.Wait()
 	if n := len(h.f.MediaIDs()); int64(n) != 12+added.Load() {
 		t.Errorf("%d posts", n)
+	}
+}
+
+func TestFailRatioFailsAnEvenShare(t *testing.T) {
+	h := newHarness(t, Options{})
+	tok := h.f.IssueLongLivedToken()
+	me := h.ep.GraphURL + "/me?access_token=" + tok
+	statuses := func(n int) []int {
+		var got []int
+		for range n {
+			resp, _ := h.get(me)
+			got = append(got, resp.StatusCode)
+		}
+		return got
+	}
+
+	h.f.FailRatio(0.5, http.StatusTooManyRequests)
+	if got, want := statuses(6), []int{429, 200, 429, 200, 429, 200}; !slices.Equal(got, want) {
+		t.Fatalf("FailRatio(0.5): %v, want %v", got, want)
+	}
+	// Setting it again starts the count afresh; the share holds for any p.
+	h.f.FailRatio(0.25, http.StatusServiceUnavailable)
+	if got, want := statuses(8), []int{503, 200, 200, 200, 503, 200, 200, 200}; !slices.Equal(got, want) {
+		t.Fatalf("FailRatio(0.25): %v, want %v", got, want)
+	}
+	// A 500 carries Instagram's transient error JSON, as FailNext's does;
+	// a status outside 400–599 counts as 500.
+	h.f.FailRatio(1, 200)
+	resp, raw := h.get(me)
+	if code, _, _ := graphErr(t, decode(t, raw)); resp.StatusCode != http.StatusInternalServerError || code != 2 {
+		t.Fatalf("FailRatio(1, 200): %d %s", resp.StatusCode, raw)
+	}
+	if got := statuses(3); !slices.Equal(got, []int{500, 500, 500}) {
+		t.Fatalf("FailRatio(1): %v", got)
+	}
+
+	// FailNext goes first, and the requests it fails are not judged.
+	h.f.FailRatio(0.5, http.StatusBadGateway)
+	h.f.FailNext(1, http.StatusServiceUnavailable)
+	if got, want := statuses(3), []int{503, 502, 200}; !slices.Equal(got, want) {
+		t.Fatalf("FailNext under FailRatio: %v, want %v", got, want)
+	}
+
+	h.f.FailRatio(0, http.StatusBadGateway)
+	if got := statuses(2); !slices.Equal(got, []int{200, 200}) {
+		t.Fatalf("FailRatio(0) cancels: %v", got)
+	}
+	h.f.FailRatio(0.5, http.StatusBadGateway)
+	h.f.ResetFaults()
+	if got := statuses(2); !slices.Equal(got, []int{200, 200}) {
+		t.Fatalf("after ResetFaults: %v", got)
+	}
+	// Failed requests reached Instagram all the same.
+	if n := h.f.CallsTo("/me"); n != 25 {
+		t.Errorf("CallsTo(/me) = %d, want 25", n)
 	}
 }
