@@ -205,6 +205,45 @@ func (f *Fake) CallsTo(pathSuffix string) int64 {
 	return n
 }
 
+// StatsPath is where the fake reports its call counters as JSON (Stats),
+// under the mount prefix: /_fake/instagram/_stats in -demo. It is not part
+// of Instagram, so it is neither counted nor faulted; bench/run.sh reads it
+// to show that visitors cause no call to Instagram.
+const StatsPath = "/_stats"
+
+// Stats is what StatsPath answers: Calls and CallsTo's counters.
+type Stats struct {
+	Calls       int64            `json:"calls"`
+	CallsByPath map[string]int64 `json:"calls_by_path"`
+}
+
+// Stats returns a copy of the call counters.
+func (f *Fake) Stats() Stats {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s := Stats{Calls: f.calls, CallsByPath: make(map[string]int64, len(f.callsByPath))}
+	for p, n := range f.callsByPath {
+		s.CallsByPath[p] = n
+	}
+	return s
+}
+
+func (f *Fake) serveStats(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	b, err := json.Marshal(f.Stats())
+	if err != nil {
+		http.Error(w, "marshal: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Write(append(b, '\n'))
+}
+
 // ServeHTTP routes a request to the part of Instagram that owns its path.
 func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p, ok := f.stripPrefix(r.URL.Path)
@@ -212,6 +251,10 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// The browser-facing page is neither counted nor faulted: it stands
 		// for www.instagram.com, not the API.
 		f.serveAuthorize(w, r)
+		return
+	}
+	if ok && p == StatsPath {
+		f.serveStats(w, r)
 		return
 	}
 	f.inflight.Add(1)
