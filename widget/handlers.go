@@ -1,8 +1,10 @@
 package widget
 
 import (
+	"bytes"
 	"errors"
 	"net/http"
+	"net/url"
 	"os"
 	"slices"
 	"strconv"
@@ -70,21 +72,16 @@ func (w *Widget) Handler() http.Handler {
 	return mux
 }
 
-// serveGallery writes one asset of the current snapshot. It allocates
-// nothing of its own: header values are prepared in the snapshot.
+// serveGallery writes one asset of the current snapshot.
 func (w *Widget) serveGallery(rw http.ResponseWriter, r *http.Request, rt route) {
-	s := w.cur.Load()
-	a := s.page
-	switch rt {
-	case routeJS:
-		a = s.js
-	case routeJSON:
-		a = s.json
-	default:
-		if r.URL.RawQuery != "" && r.URL.Query().Get("fragment") == "1" {
-			a = s.fragment
-		}
-	}
+	w.serveAsset(rw, r, w.cur.Load(), rt)
+}
+
+// serveAsset writes one asset of s. It allocates nothing of its own:
+// header values are prepared in the snapshot. Wire records its responses
+// from this function, so the two cannot drift apart.
+func (w *Widget) serveAsset(rw http.ResponseWriter, r *http.Request, s *snapshot, rt route) {
+	a := s.asset(rt, r.URL.RawQuery)
 	h := rw.Header()
 	h["Cache-Control"] = hdrCacheGallery
 	h["Cross-Origin-Resource-Policy"] = hdrCORP
@@ -121,17 +118,51 @@ func (w *Widget) serveGallery(rw http.ResponseWriter, r *http.Request, rt route)
 	}
 }
 
+// asset picks the asset a route serves; /widget serves the bare fragment
+// when the query says fragment=1.
+func (s *snapshot) asset(rt route, rawQuery string) *asset {
+	switch rt {
+	case routeJS:
+		return s.js
+	case routeJSON:
+		return s.json
+	}
+	if wantsFragment(rawQuery) {
+		return s.fragment
+	}
+	return s.page
+}
+
+// wantsFragment reports whether a /widget query asks for the fragment, as
+// url.Values.Get would read it; the common spellings skip the parsing.
+func wantsFragment(rawQuery string) bool {
+	switch rawQuery {
+	case "":
+		return false
+	case "fragment=1":
+		return true
+	}
+	q, _ := url.ParseQuery(rawQuery) // what URL.Query does: errors ignored
+	return q.Get("fragment") == "1"
+}
+
+// anyOrigin reports whether every origin may read widget.js and
+// widget.json, so the CORS headers do not depend on the request.
+func (w *Widget) anyOrigin() bool {
+	allowed := w.cfg.Widget.AllowedOrigins
+	return len(allowed) == 0 || slices.Contains(allowed, "*")
+}
+
 // cors allows reading widget.js and widget.json from the configured
 // origins: "*" by default, otherwise the request's Origin when listed.
 func (w *Widget) cors(h http.Header, r *http.Request) {
-	allowed := w.cfg.Widget.AllowedOrigins
-	if len(allowed) == 0 || slices.Contains(allowed, "*") {
+	if w.anyOrigin() {
 		h["Access-Control-Allow-Origin"] = hdrAnyOrigin
 		return
 	}
 	h["Vary"] = hdrVaryOrigin
 	origin := r.Header["Origin"]
-	for _, o := range allowed {
+	for _, o := range w.cfg.Widget.AllowedOrigins {
 		if len(origin) == 1 && strings.EqualFold(strings.TrimRight(o, "/"), origin[0]) {
 			h["Access-Control-Allow-Origin"] = origin
 			return
@@ -139,31 +170,33 @@ func (w *Widget) cors(h http.Header, r *http.Request) {
 	}
 }
 
-// serveMedia serves a mirrored file. The path on disk comes from the
-// snapshot, never from the URL: id and file only select an entry, so there
-// is nothing to traverse. It reports false for anything unknown.
+// serveMedia serves a mirrored file, from the memory cache when it is
+// there. The path on disk comes from the snapshot, never from the URL: id
+// and file only select an entry, so there is nothing to traverse. It
+// reports false for anything unknown.
 func (w *Widget) serveMedia(rw http.ResponseWriter, r *http.Request, id, file string) bool {
-	if !validMediaID(id) {
-		return false
-	}
-	ws, ok := strings.CutSuffix(file, ".jpg")
-	if !ok || ws == "" || len(ws) > 5 || ws[0] == '0' {
-		return false
-	}
-	width := 0
-	for i := 0; i < len(ws); i++ {
-		if ws[i] < '0' || ws[i] > '9' {
-			return false
-		}
-		width = width*10 + int(ws[i]-'0')
-	}
-	path, ok := w.cur.Load().media[mediaKey{id, width}]
+	key, ok := parseMediaName(id, file)
 	if !ok {
 		return false
 	}
+	path, ok := w.cur.Load().media[key]
+	if !ok {
+		return false
+	}
+	mf, err := w.cachedMedia(key, path)
+	if err != nil {
+		w.log.Warn("widget: mirrored file missing", "media_id", id, "width", key.width, "err", err)
+		return false
+	}
+	if mf != nil {
+		setMediaHeaders(rw.Header(), mf.etag)
+		http.ServeContent(rw, r, "", mf.modTime, bytes.NewReader(mf.data))
+		return true
+	}
+	// Not cached (too large, or over the budget): from disk.
 	f, err := os.Open(path)
 	if err != nil {
-		w.log.Warn("widget: mirrored file missing", "media_id", id, "width", width, "err", err)
+		w.log.Warn("widget: mirrored file missing", "media_id", id, "width", key.width, "err", err)
 		return false
 	}
 	defer f.Close()
@@ -171,32 +204,70 @@ func (w *Widget) serveMedia(rw http.ResponseWriter, r *http.Request, id, file st
 	if err != nil || !st.Mode().IsRegular() {
 		return false
 	}
-	h := rw.Header()
-	h["Cache-Control"] = hdrCacheMedia
-	h["Content-Type"] = hdrJPEG
-	h["Cross-Origin-Resource-Policy"] = hdrCORP
-	h["X-Content-Type-Options"] = hdrNosniff
-	h["Etag"] = []string{`"` + id + "-" + ws + "-" + strconv.FormatInt(st.Size(), 36) + "-" + strconv.FormatInt(st.ModTime().Unix(), 36) + `"`}
+	setMediaHeaders(rw.Header(), mediaETag(key, st))
 	http.ServeContent(rw, r, "", st.ModTime(), f)
 	return true
 }
 
+// parseMediaName turns /media/{id}/{file} into a snapshot key, accepting
+// only a valid id and "{width}.jpg" with a plain decimal width.
+func parseMediaName(id, file string) (mediaKey, bool) {
+	if !validMediaID(id) {
+		return mediaKey{}, false
+	}
+	ws, ok := strings.CutSuffix(file, ".jpg")
+	if !ok || ws == "" || len(ws) > 5 || ws[0] == '0' {
+		return mediaKey{}, false
+	}
+	width := 0
+	for i := 0; i < len(ws); i++ {
+		if ws[i] < '0' || ws[i] > '9' {
+			return mediaKey{}, false
+		}
+		width = width*10 + int(ws[i]-'0')
+	}
+	return mediaKey{id, width}, true
+}
+
+func setMediaHeaders(h http.Header, etag []string) {
+	h["Cache-Control"] = hdrCacheMedia
+	h["Content-Type"] = hdrJPEG
+	h["Cross-Origin-Resource-Policy"] = hdrCORP
+	h["X-Content-Type-Options"] = hdrNosniff
+	h["Etag"] = etag
+}
+
+// mediaETag changes whenever the file is replaced.
+func mediaETag(key mediaKey, st os.FileInfo) []string {
+	return []string{`"` + key.id + "-" + strconv.Itoa(key.width) + "-" + strconv.FormatInt(st.Size(), 36) + "-" + strconv.FormatInt(st.ModTime().Unix(), 36) + `"`}
+}
+
 // acceptsGzip reports whether Accept-Encoding allows gzip (or "*") with a
-// non-zero quality. It scans without allocating.
+// non-zero quality; the first gzip or "*" element decides. It scans
+// without allocating.
 func acceptsGzip(values []string) bool {
 	for _, v := range values {
-		for v != "" {
-			var part string
-			part, v, _ = strings.Cut(v, ",")
-			name, params, _ := strings.Cut(part, ";")
-			name = strings.TrimSpace(name)
-			if !strings.EqualFold(name, "gzip") && name != "*" {
-				continue
-			}
-			return !zeroQ(params)
+		if ok, decided := gzipInValue(v); decided {
+			return ok
 		}
 	}
 	return false
+}
+
+// gzipInValue is acceptsGzip for one header line; decided is false when
+// the line names neither gzip nor "*".
+func gzipInValue(v string) (ok, decided bool) {
+	for v != "" {
+		var part string
+		part, v, _ = strings.Cut(v, ",")
+		name, params, _ := strings.Cut(part, ";")
+		name = strings.TrimSpace(name)
+		if !strings.EqualFold(name, "gzip") && name != "*" {
+			continue
+		}
+		return !zeroQ(params), true
+	}
+	return false, false
 }
 
 // zeroQ reports whether params (after the coding's ";") say q=0.
@@ -217,13 +288,21 @@ func zeroQ(params string) bool {
 // representations of the asset: a client holding either is up to date.
 func etagMatch(values []string, etag, etagGz string) bool {
 	for _, v := range values {
-		for v != "" {
-			var t string
-			t, v, _ = strings.Cut(v, ",")
-			t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
-			if t == "*" || t == etag || t == etagGz {
-				return true
-			}
+		if etagMatchValue(v, etag, etagGz) {
+			return true
+		}
+	}
+	return false
+}
+
+// etagMatchValue is etagMatch for one header line.
+func etagMatchValue(v, etag, etagGz string) bool {
+	for v != "" {
+		var t string
+		t, v, _ = strings.Cut(v, ",")
+		t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
+		if t == "*" || t == etag || t == etagGz {
+			return true
 		}
 	}
 	return false

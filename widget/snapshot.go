@@ -37,6 +37,9 @@ type asset struct {
 	length       [2][]string // Content-Length values: identity, gzip
 	contentType  []string
 	csp          []string // Content-Security-Policy, page only
+	// wire holds the status line and header fields for Widget.Wire,
+	// recorded from serveAsset: [gzip][not modified].
+	wire [2][2][]byte
 }
 
 func newAsset(body []byte, contentType string) (*asset, error) {
@@ -183,6 +186,10 @@ func (w *Widget) build(in input, stale bool) (*snapshot, error) {
 	if s.js, err = newAsset([]byte(w.js+"("+data+");\n"), "text/javascript; charset=utf-8"); err != nil {
 		return nil, err
 	}
+	w.wireAsset(&s, s.page, routePage, "")
+	w.wireAsset(&s, s.fragment, routePage, "fragment=1")
+	w.wireAsset(&s, s.js, routeJS, "")
+	w.wireAsset(&s, s.json, routeJSON, "")
 	return &s, nil
 }
 

@@ -51,7 +51,14 @@ type Options struct {
 	Source Source
 	Logger *slog.Logger
 	Now    func() time.Time
+	// MediaCacheBytes caps the mirrored images kept in memory (see
+	// media.go); 0 means DefaultMediaCache, negative none.
+	MediaCacheBytes int64
 }
+
+// DefaultMediaCache is the memory given to mirrored images by default:
+// about 800 files of the 20 KB a 640 px JPEG usually takes.
+const DefaultMediaCache = 16 << 20
 
 // Widget holds the current snapshot and serves it.
 type Widget struct {
@@ -64,6 +71,10 @@ type Widget struct {
 	js   string // loader without data
 
 	cur atomic.Pointer[snapshot]
+
+	mediaCache  sync.Map // mediaKey → *mediaFile
+	mediaBytes  atomic.Int64
+	mediaBudget int64
 
 	mu            sync.Mutex // serialises Rebuild and MarkStale
 	syncFailed    bool
@@ -82,6 +93,12 @@ func New(o Options) (*Widget, error) {
 	}
 	if w.now == nil {
 		w.now = time.Now
+	}
+	switch w.mediaBudget = o.MediaCacheBytes; {
+	case w.mediaBudget == 0:
+		w.mediaBudget = DefaultMediaCache
+	case w.mediaBudget < 0:
+		w.mediaBudget = 0
 	}
 	var err error
 	if w.tmpl, w.css, w.js, err = parseAssets(templates.Widget()); err != nil {
@@ -123,6 +140,7 @@ func (w *Widget) Rebuild(ctx context.Context) error {
 		if err == nil {
 			w.rebuildFailed = false
 			w.cur.Store(s)
+			w.pruneMedia(s)
 			w.log.Debug("widget: snapshot built", "posts", len(s.doc.Posts), "duration", time.Since(start))
 			return nil
 		}
@@ -162,6 +180,7 @@ func (w *Widget) restamp() {
 		return
 	}
 	next.json = a
+	w.wireAsset(&next, a, routeJSON, "")
 	w.cur.Store(&next)
 }
 
