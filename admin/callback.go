@@ -79,13 +79,20 @@ func (a *Admin) callback(c *gin.Context) {
 	state := q.Get("state")
 
 	if e := q.Get("error"); e != "" {
+		if sessionOf(c) == nil {
+			// No admin is waiting for this answer in this browser, so it
+			// is nobody's to report: not an upstream failure (a 502 anyone
+			// could provoke), and nothing for the audit log.
+			c.Error(errNoSession)
+			return
+		}
 		// Consume a valid state so it can't be reused; a decline changes
 		// nothing either way, so a missing or stale state doesn't matter.
-		if state != "" && sessionOf(c) != nil {
+		if state != "" {
 			_ = a.checkState(c, state)
 		}
 		if e == "access_denied" {
-			a.log.Info("admin: authorization declined on Instagram", "reason", q.Get("error_reason"))
+			a.log.Info("admin: authorization declined on Instagram", "reason", shortText(q.Get("error_reason"), 60))
 			a.event(c, "connect", store.LevelInfo, "Connecting Instagram was declined on Instagram; nothing changed")
 			a.finishCallback(c, flash{Kind: "declined", Tone: "info", Title: "You declined the connection",
 				Message: "You declined on Instagram; nothing changed. Your current connection, if any, is untouched."})
