@@ -2,11 +2,15 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -14,7 +18,9 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"vitrine/config"
+	"vitrine/instagram"
 	"vitrine/instagram/fake"
+	"vitrine/jobs"
 )
 
 // testPassword is the admin password of every testApp.
@@ -55,6 +61,11 @@ type testAppOptions struct {
 	// fake has no switch for: garbage bodies, hangs).
 	wrapFake  func(http.Handler) http.Handler
 	configure func(*config.Config)
+	// quickRetries keeps the Instagram client's retries inside one call
+	// (as many attempts as in production) but waits about a millisecond
+	// between them instead of up to 250 ms, 500 ms, 1 s: for tests that
+	// drive many failing calls through simulated hours.
+	quickRetries bool
 }
 
 func newTestApp(t testing.TB, o testAppOptions) *testApp {
@@ -101,6 +112,11 @@ func newTestApp(t testing.TB, o testAppOptions) *testApp {
 		t.Fatal(err)
 	}
 	ta.app = a
+	if o.quickRetries {
+		// Before anything serves or runs: the scheduler and admin hold
+		// a.ig, so the client is replaced in place.
+		*a.ig = *quickRetryClient(t, &cfg, log, now)
+	}
 	if o.demo {
 		ta.fake = a.demo.fake
 	}
@@ -133,6 +149,117 @@ func (ta *testApp) connect() {
 	if err := ta.sched.RunNow(context.Background(), "sync"); err != nil && !strings.Contains(err.Error(), "already running") {
 		ta.t.Fatal(err)
 	}
+}
+
+// quickRetryClient is the client newInstagramClient builds from cfg, with a
+// 1 ms retry backoff (see testAppOptions.quickRetries).
+func quickRetryClient(t testing.TB, cfg *config.Config, log *slog.Logger, now func() time.Time) *instagram.Client {
+	t.Helper()
+	c, err := instagram.New(instagram.Config{
+		ClientID:     cfg.Instagram.ClientID,
+		ClientSecret: cfg.Instagram.ClientSecret,
+		RedirectURI:  cfg.RedirectURI(),
+		Scopes:       cfg.Instagram.Scopes,
+		AuthURL:      cfg.Instagram.AuthURL,
+		TokenURL:     cfg.Instagram.TokenURL,
+		GraphURL:     cfg.Instagram.GraphURL,
+		GraphVersion: cfg.Instagram.GraphVersion,
+		Timeout:      cfg.Instagram.Timeout.Std(),
+		Backoff:      time.Millisecond,
+		Logger:       log,
+		Now:          now,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// syncRunsLogged counts the sync runs that have finished, whatever their
+// outcome, from the scheduler's log lines.
+var syncRunsLogged = regexp.MustCompile(`msg="jobs: (?:done|failed|cancelled)" job=sync `)
+
+// connectSettled is connect, and then also waits for the sync that
+// connecting starts in the background (jobs.TokenConnected), which may run
+// after connect's own: a test that steps a simulated clock or counts calls
+// at the fake afterwards then starts from a quiet app.
+func (ta *testApp) connectSettled() {
+	ta.t.Helper()
+	before := len(syncRunsLogged.FindAllString(ta.logs.String(), -1))
+	code, err := ta.fake.Authorize(ta.cfg.RedirectURI(), strings.Join(ta.cfg.Instagram.Scopes, ","))
+	if err != nil {
+		ta.t.Fatal(err)
+	}
+	if _, err := ta.adm.ConnectWithCode(context.Background(), code); err != nil {
+		ta.t.Fatal(err)
+	}
+	want := before + 1 // the background sync
+	switch err := ta.sched.RunNow(context.Background(), "sync"); {
+	case err == nil:
+		want++ // ours ran first; the background one follows
+	case errors.Is(err, jobs.ErrAlreadyRunning):
+	default:
+		ta.t.Fatal(err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for len(syncRunsLogged.FindAllString(ta.logs.String(), -1)) < want {
+		if time.Now().After(deadline) {
+			ta.t.Fatalf("the sync after connecting did not finish; log:\n%s", ta.logs.String())
+		}
+		select {
+		case <-ta.logs.changed:
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// adminClient is a browser signed in to the admin: its cookie jar holds
+// the session; it follows no redirects.
+type adminClient struct {
+	*http.Client
+	csrf string // the session's CSRF token
+}
+
+var csrfFieldRE = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
+
+// login signs in through the login form, as a browser does: GET the form
+// (which sets the pre-session cookie its CSRF token is bound to), POST the
+// password with that token, then read the session's token off /admin.
+func (ta *testApp) login() *adminClient {
+	ta.t.Helper()
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		ta.t.Fatal(err)
+	}
+	c := &adminClient{Client: &http.Client{Jar: jar, Timeout: 30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	read := func(resp *http.Response, err error) (*http.Response, string) {
+		ta.t.Helper()
+		if err != nil {
+			ta.t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			ta.t.Fatal(err)
+		}
+		return resp, string(b)
+	}
+	resp, page := read(c.Get(ta.URL + "/admin/login"))
+	m := csrfFieldRE.FindStringSubmatch(page)
+	if resp.StatusCode != http.StatusOK || m == nil {
+		ta.t.Fatalf("GET /admin/login = %d, no csrf_token:\n%.1000s", resp.StatusCode, page)
+	}
+	resp, page = read(c.PostForm(ta.URL+"/admin/login", url.Values{"password": {testPassword}, "csrf_token": {m[1]}}))
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/admin" {
+		ta.t.Fatalf("POST /admin/login = %d %q:\n%.1000s", resp.StatusCode, resp.Header.Get("Location"), page)
+	}
+	resp, page = read(c.Get(ta.URL + "/admin"))
+	if m = csrfFieldRE.FindStringSubmatch(page); resp.StatusCode != http.StatusOK || m == nil {
+		ta.t.Fatalf("GET /admin after login = %d:\n%.1000s", resp.StatusCode, page)
+	}
+	c.csrf = m[1]
+	return c
 }
 
 // get fetches path from the app and returns the response and its body.
