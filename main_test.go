@@ -13,7 +13,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime/debug"
 	"strings"
 	"sync"
 	"syscall"
@@ -196,23 +195,14 @@ func TestDemoServesHealthAndTheFakeAuthorizePage(t *testing.T) {
 	}
 }
 
-// TestBinaryShutsDownGracefullyOnSIGTERM builds the real binary and stops it
+// TestBinaryShutsDownGracefullyOnSIGTERM runs the real binary and stops it
 // with a signal, as systemd or Docker would.
 func TestBinaryShutsDownGracefullyOnSIGTERM(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
 	cleanEnv(t)
-	bin := filepath.Join(t.TempDir(), "vitrine")
-	args := []string{"build", "-o", bin}
-	if builtWithRace() {
-		args = append(args, "-race")
-	}
-	build := exec.Command("go", append(args, ".")...)
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	cmd := exec.Command(bin, "-demo", "-addr", "127.0.0.1:0")
+	cmd := exec.Command(vitrineBinary(t), "-demo", "-addr", "127.0.0.1:0")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -249,22 +239,6 @@ func TestBinaryShutsDownGracefullyOnSIGTERM(t *testing.T) {
 		t.Fatal("no exit within 15 s of SIGTERM")
 	}
 	logs.waitFor(t, regexp.MustCompile(`msg=(stopped)`))
-}
-
-// builtWithRace reports whether this test binary has the race detector, so
-// the binary the test builds shares `go test -race`'s package cache instead
-// of compiling cgo SQLite a second time.
-func builtWithRace() bool {
-	info, ok := debug.ReadBuildInfo()
-	if !ok {
-		return false
-	}
-	for _, s := range info.Settings {
-		if s.Key == "-race" && s.Value == "true" {
-			return true
-		}
-	}
-	return false
 }
 
 // TestSyncAndStatusCommands runs `vitrine sync` and `vitrine status` as an

@@ -1,0 +1,416 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"vitrine/config"
+	"vitrine/instagram"
+	"vitrine/instagram/fake"
+	"vitrine/jobs"
+	"vitrine/store"
+)
+
+// loadConcurrency is how many visitors hit the widget at once, each on its
+// own keep-alive connection.
+const loadConcurrency = 256
+
+// TestLoadWidgetJSWhileSyncFailsHalfItsCalls puts 256 concurrent
+// visitors on /widget.js, over loopback HTTP, while a sync runs every second
+// against an Instagram that fails every other call and the feed changes
+// under it, so snapshots are swapped mid-load. No visitor may see anything
+// but 200 or 304. Then, with the jobs stopped, visitors on every public
+// route must not cause a single call to Instagram.
+func TestLoadWidgetJSWhileSyncFailsHalfItsCalls(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a load test")
+	}
+	loadFor := 10 * time.Second
+	if longTests() {
+		loadFor = time.Minute
+	}
+	la := newLoadApp(t)
+	ctx := context.Background()
+
+	// A first good sync, so there is a gallery to serve.
+	if err := la.sched.RunNow(ctx, jobs.JobSync); err != nil {
+		t.Fatalf("first sync: %v\n%s", err, la.logs.String())
+	}
+	var doc widgetDoc
+	if err := json.Unmarshal(la.get(t, "/widget.json"), &doc); err != nil || len(doc.Posts) == 0 {
+		t.Fatalf("no gallery after the first sync (%v)", err)
+	}
+	la.sched.Start()
+	callsBefore := la.fake.Calls()
+
+	// Sync every second, as "Sync now" does, with something new in the
+	// feed each time. Instagram fails every other call; re-arming that
+	// before every other sync makes its first call a failing one, so syncs
+	// fail and succeed in turn instead of falling in step with the
+	// alternation (a sync that makes an even number of calls would
+	// otherwise succeed, or fail, every time).
+	syncCtx, stopSyncing := context.WithCancel(ctx)
+	var syncs struct{ ok, failed, busy int }
+	syncerDone := make(chan struct{})
+	go func() {
+		defer close(syncerDone)
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for n := 0; ; n++ {
+			la.changeFeed(n)
+			if n%2 == 0 {
+				la.fake.FailRatio(0.5, http.StatusTooManyRequests)
+			}
+			err := la.sched.RunNow(syncCtx, jobs.JobSync)
+			switch {
+			case syncCtx.Err() != nil:
+				return
+			case err == nil:
+				syncs.ok++
+			case errors.Is(err, jobs.ErrAlreadyRunning):
+				syncs.busy++
+			case errors.Is(err, instagram.ErrRateLimited):
+				syncs.failed++
+			default:
+				t.Errorf("sync failed otherwise than by Instagram's 429: %v", err)
+			}
+			select {
+			case <-tick.C:
+			case <-syncCtx.Done():
+				return
+			}
+		}
+	}()
+
+	res := la.visit(loadFor, func(i int) (string, bool) { return "/widget.js", i%3 == 0 })
+	stopSyncing()
+	<-syncerDone
+	callsDuring := la.fake.Calls() - callsBefore
+
+	t.Logf("%v of load: %s; syncs: %d ok, %d failed, %d found one running; %d upstream calls",
+		loadFor, res, syncs.ok, syncs.failed, syncs.busy, callsDuring)
+	res.check(t)
+	if res.status[http.StatusOK] == 0 || res.status[http.StatusNotModified] == 0 {
+		t.Errorf("want both 200s and 304s: %s", res)
+	}
+	if res.etags < 2 {
+		t.Errorf("/widget.js kept one ETag: no new snapshot was swapped in during the load")
+	}
+	// Not vacuous: the jobs were busy and failing all along.
+	// (A sync slowed down by the load may take more than its second.)
+	if syncs.ok < 2 || syncs.failed < 2 {
+		t.Errorf("syncs: %d ok, %d failed, %d busy; want several of each", syncs.ok, syncs.failed, syncs.busy)
+	}
+	if callsDuring < int64(syncs.ok+syncs.failed) {
+		t.Errorf("%d syncs made %d calls to Instagram", syncs.ok+syncs.failed, callsDuring)
+	}
+	if n := la.metric(t, `vitrine_job_runs_total{job="sync",result="failure"}`); n < float64(syncs.failed) {
+		t.Errorf("/metrics counts %v failed syncs, the test saw %d", n, syncs.failed)
+	}
+
+	// Visitors alone: the jobs stopped, every public route, no upstream call.
+	if err := la.sched.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(la.get(t, "/widget.json"), &doc); err != nil || len(doc.Posts) == 0 {
+		t.Fatalf("no gallery after the load (%v)", err)
+	}
+	paths := []string{"/widget.js", "/widget.json", "/widget", "/widget?fragment=1", "/healthz"}
+	for _, p := range doc.Posts {
+		for _, im := range p.Images {
+			path, ok := strings.CutPrefix(im.URL, la.url+"/media/")
+			if !ok {
+				t.Fatalf("image URL %q is not under %s/media/", im.URL, la.url)
+			}
+			paths = append(paths, "/media/"+path)
+		}
+	}
+	calls := la.fake.Calls()
+	res = la.visit(1500*time.Millisecond, func(i int) (string, bool) { return paths[i%len(paths)], i%4 == 0 })
+	t.Logf("visitors alone on %d routes: %s", len(paths), res)
+	res.check(t)
+	if n := la.fake.Calls() - calls; n != 0 {
+		t.Errorf("visitors caused %d calls to Instagram", n)
+	}
+}
+
+// loadApp is a whole Vitrine in this process, served on loopback like
+// `vitrine serve`, against a fake Instagram on its own listener. It logs at
+// info, as in production, not at debug like testApp: debug logging turns
+// the fast path off.
+type loadApp struct {
+	*app
+	url  string
+	fake *fake.Fake
+	logs *logSink
+}
+
+func newLoadApp(t *testing.T) *loadApp {
+	t.Helper()
+	cleanEnv(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	la := &loadApp{url: "http://" + ln.Addr().String(), logs: newLogSink()}
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	cfg.Server.PublicURL = la.url
+	cfg.Admin.PasswordHash = testPasswordHash
+	// The jobs keep their schedules (validate hourly, sync every 15 min):
+	// the test runs sync every second itself, since a scheduled sync backs
+	// off for minutes after a failure, and with Instagram failing every
+	// other call a second job calling each second would take all the good
+	// turns and leave sync only the bad ones.
+
+	// Small pictures: resizing big ones under -race would eat the CPU the
+	// visitors need, and this test is about the visitors.
+	la.fake = fake.New(fake.Options{Posts: -1, RedirectURIs: []string{cfg.RedirectURI()}})
+	for i := range 8 {
+		la.fake.AddPost(fake.Post{Caption: fmt.Sprintf("post %d #load", i), Width: 320, Height: 320 + 40*(i%3)})
+	}
+	fakeSrv := httptest.NewServer(la.fake)
+	t.Cleanup(fakeSrv.Close)
+	ep := la.fake.Endpoints(fakeSrv.URL)
+	cfg.Instagram.ClientID, cfg.Instagram.ClientSecret = la.fake.ClientID(), la.fake.ClientSecret()
+	cfg.Instagram.AuthURL, cfg.Instagram.TokenURL, cfg.Instagram.GraphURL = ep.AuthURL, ep.TokenURL, ep.GraphURL
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+
+	log := slog.New(slog.NewTextHandler(la.logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	if la.app, err = newApp(&cfg, log, appOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// Connected, as after Generate.
+	acct := la.fake.Account()
+	err = la.st.SaveToken(context.Background(), store.Token{
+		AccessToken: la.fake.IssueLongLivedToken(), UserID: acct.UserID, Username: acct.Username,
+		AccountType: acct.AccountType, ExpiresAt: time.Now().Add(60 * 24 * time.Hour), Status: store.StatusValid,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Served as serve() serves: its timeouts, and the fast path in front
+	// of net/http for the widget's GETs.
+	srv := &http.Server{
+		Handler:           la.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
+	go srv.Serve(fastListen(ln, srv, la.gallery, log))
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+		la.stopJobs()
+		la.Close()
+	})
+	return la
+}
+
+// changeFeed edits a caption every time and adds a post every third time
+// (dropping the oldest past twelve), so successful syncs change the gallery.
+func (la *loadApp) changeFeed(n int) {
+	ids := la.fake.MediaIDs()
+	la.fake.SetCaption(ids[n%len(ids)], fmt.Sprintf("edited at tick %d ✨", n))
+	if n%3 == 0 {
+		la.fake.AddPost(fake.Post{Caption: fmt.Sprintf("new at tick %d", n), Width: 320, Height: 320})
+		if ids := la.fake.MediaIDs(); len(ids) > 12 {
+			la.fake.DeletePost(ids[len(ids)-1])
+		}
+	}
+}
+
+func (la *loadApp) get(t *testing.T, path string) []byte {
+	t.Helper()
+	resp, err := http.Get(la.url + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d %v", path, resp.StatusCode, err)
+	}
+	return body
+}
+
+// metric reads one sample from /metrics; 0 when absent (a labelled
+// counter appears at its first increment).
+func (la *loadApp) metric(t *testing.T, sample string) float64 {
+	t.Helper()
+	re := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(sample) + ` (\S+)$`)
+	m := re.FindSubmatch(la.get(t, "/metrics"))
+	if m == nil {
+		return 0
+	}
+	v, err := strconv.ParseFloat(string(m[1]), 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// loadResult is what the visitors got.
+type loadResult struct {
+	requests    int64
+	status      map[int]int64
+	errors      int64
+	firstErr    string
+	etags       int // distinct ETags of 200 answers
+	idle        int // visitors that finished no request
+	maxConns    int
+	conditional int64 // requests sent with If-None-Match
+}
+
+func (r loadResult) String() string {
+	return fmt.Sprintf("%d requests (%d conditional) on up to %d connections, statuses %v, %d transport errors, %d ETags",
+		r.requests, r.conditional, r.maxConns, r.status, r.errors, r.etags)
+}
+
+// check: every answer 200 or 304, no transport error, and all 256 visitors
+// at work at once.
+func (r loadResult) check(t *testing.T) {
+	t.Helper()
+	if r.errors > 0 {
+		t.Errorf("%d requests failed; first: %s", r.errors, r.firstErr)
+	}
+	for status, n := range r.status {
+		if status != http.StatusOK && status != http.StatusNotModified {
+			t.Errorf("%d answers with status %d", n, status)
+		}
+	}
+	if r.idle > 0 || r.maxConns < loadConcurrency {
+		t.Errorf("%d visitors got no answer, at most %d connections open: the load was not %d wide",
+			r.idle, r.maxConns, loadConcurrency)
+	}
+}
+
+// visit runs loadConcurrency visitors for d on keep-alive connections.
+// Visitor request i goes to pathFor(i); when conditional is true it sends
+// the latest ETag seen for that path in If-None-Match.
+func (la *loadApp) visit(d time.Duration, pathFor func(i int) (path string, conditional bool)) loadResult {
+	// Connections are counted where they are dialled: the server's fast
+	// path must keep its own *net.TCPConn (writev).
+	var conns struct {
+		sync.Mutex
+		open, max int
+	}
+	dialer := &net.Dialer{Timeout: 10 * time.Second}
+	tr := &http.Transport{
+		MaxIdleConns: 2 * loadConcurrency, MaxIdleConnsPerHost: loadConcurrency, IdleConnTimeout: time.Minute,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := dialer.DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			conns.Lock()
+			conns.open++
+			conns.max = max(conns.max, conns.open)
+			conns.Unlock()
+			return &countedConn{Conn: c, closed: func() {
+				conns.Lock()
+				conns.open--
+				conns.Unlock()
+			}}, nil
+		},
+	}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+
+	var (
+		mu       sync.Mutex
+		res      = loadResult{status: map[int]int64{}}
+		etags    = map[string]bool{}
+		lastETag sync.Map // path → ETag
+		requests atomic.Int64
+		wg       sync.WaitGroup
+	)
+	deadline := time.Now().Add(d)
+	for range loadConcurrency {
+		wg.Go(func() {
+			status := map[int]int64{}
+			var done, errs, cond int64
+			var firstErr string
+			for time.Now().Before(deadline) {
+				path, conditional := pathFor(int(requests.Add(1)))
+				req, _ := http.NewRequest(http.MethodGet, la.url+path, nil)
+				if tag, ok := lastETag.Load(path); ok && conditional {
+					req.Header.Set("If-None-Match", tag.(string))
+					cond++
+				}
+				resp, err := client.Do(req)
+				if err == nil {
+					_, err = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+				if err != nil {
+					errs++
+					if firstErr == "" {
+						firstErr = err.Error()
+					}
+					continue
+				}
+				done++
+				status[resp.StatusCode]++
+				if tag := resp.Header.Get("ETag"); resp.StatusCode == http.StatusOK && tag != "" {
+					if old, _ := lastETag.Swap(path, tag); old != tag {
+						mu.Lock()
+						etags[path+" "+tag] = true
+						mu.Unlock()
+					}
+				}
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			res.requests += done + errs
+			res.errors += errs
+			res.conditional += cond
+			if res.firstErr == "" {
+				res.firstErr = firstErr
+			}
+			for s, n := range status {
+				res.status[s] += n
+			}
+			if done == 0 {
+				res.idle++
+			}
+		})
+	}
+	wg.Wait()
+	res.etags = len(etags)
+	conns.Lock()
+	res.maxConns = conns.max
+	conns.Unlock()
+	return res
+}
+
+// countedConn reports its first Close.
+type countedConn struct {
+	net.Conn
+	once   sync.Once
+	closed func()
+}
+
+func (c *countedConn) Close() error {
+	c.once.Do(c.closed)
+	return c.Conn.Close()
+}
