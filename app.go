@@ -49,7 +49,7 @@ func newApp(cfg *config.Config, log *slog.Logger, o appOptions) (_ *app, err err
 	if err != nil {
 		return nil, fmt.Errorf("secret key: %w", err)
 	}
-	var storeOpts []store.Option
+	storeOpts := []store.Option{store.WithLogger(log)}
 	if o.now != nil {
 		storeOpts = append(storeOpts, store.WithClock(o.now))
 	}
