@@ -88,9 +88,7 @@ func (a *Admin) callback(c *gin.Context) {
 		}
 		// Consume a valid state so it can't be reused; a decline changes
 		// nothing either way, so a missing or stale state doesn't matter.
-		if state != "" {
-			_ = a.checkState(c, state)
-		}
+		stateOK := state != "" && a.checkState(c, state) == nil
 		if e == "access_denied" {
 			a.log.Info("admin: authorization declined on Instagram", "reason", shortText(q.Get("error_reason"), 60))
 			a.event(c, "connect", store.LevelInfo, "Connecting Instagram was declined on Instagram; nothing changed")
@@ -99,7 +97,14 @@ func (a *Admin) callback(c *gin.Context) {
 			return
 		}
 		desc := shortText(q.Get("error_description"), 200)
-		a.log.Warn("admin: Instagram returned an authorization error", "error", shortText(e, 60), "description", desc)
+		a.log.Warn("admin: Instagram returned an authorization error", "error", shortText(e, 60), "description", desc, "state_ok", stateOK)
+		if !stateOK {
+			// Not the answer to this admin's own request: another site may
+			// have sent the browser here, so its words are not shown.
+			a.finishCallbackError(c, &httpError{Status: http.StatusBadRequest, Title: "This link can't be used",
+				Message: "An error answer arrived that this browser didn't ask for. Nothing was changed. To connect, click Generate."})
+			return
+		}
 		a.finishCallbackError(c, &httpError{Status: http.StatusBadGateway, Title: "Instagram refused the connection",
 			Step: "Authorizing on Instagram", Message: "Instagram said: " + orDefault(desc, shortText(e, 60)) + ". Nothing was changed."})
 		return

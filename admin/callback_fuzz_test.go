@@ -167,3 +167,28 @@ func TestCallbackErrorWithoutSession(t *testing.T) {
 		t.Errorf("events written by anonymous callbacks: %+v", events)
 	}
 }
+
+// A signed-in admin's browser can be sent to the callback by any site. An
+// error answer shows Instagram's words only when it answers this admin's
+// own request (its state matches); otherwise it is a 400 saying nothing
+// of what the link carried.
+func TestCallbackErrorShowsInstagramsWordsOnlyForOwnRequest(t *testing.T) {
+	e := newEnv(t)
+	e.login()
+
+	r := e.get("/admin/callback?error=server_error&error_description=Your+account+is+suspended%2C+call+0800")
+	if r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("forged error callback = %d", r.StatusCode)
+	}
+	page := e.get("/admin/connected")
+	if page.StatusCode != http.StatusBadRequest || strings.Contains(page.body, "suspended") || !strings.Contains(page.body, "didn&#39;t ask for") {
+		t.Errorf("forged error: %d\n%.1500s", page.StatusCode, page.body)
+	}
+
+	state := e.generate().Query().Get("state")
+	e.get("/admin/callback?error=server_error&error_description=Temporarily+unavailable&state=" + state)
+	page = e.get("/admin/connected")
+	if page.StatusCode != http.StatusBadGateway || !strings.Contains(page.body, "Instagram said: Temporarily unavailable") {
+		t.Errorf("genuine error: %d\n%.1500s", page.StatusCode, page.body)
+	}
+}
