@@ -4,7 +4,7 @@
 #
 # Usage (from anywhere in the repository):
 #
-#   bench/run.sh                     # ~11 minutes; writes bench/RESULTS.md
+#   bench/run.sh                     # ~12 minutes; writes bench/RESULTS.md
 #   BENCH_DURATION=5s bench/run.sh   # a quick look (~3 minutes)
 #
 # What it does: builds Vitrine into a temporary directory, starts it with
@@ -17,7 +17,8 @@
 # other, Vitrine first and nginx second, a warm-up and a measured wrk run of
 # the same length, threads and connections, with Accept-Encoding: gzip on the
 # text endpoints. It also measures Vitrine's RSS, the start-up time to the
-# first served /widget, the RSS with 1,000 cached posts, and the upstream
+# first served /widget, the RSS with 1,000 cached posts (in the demo, then
+# in a plain Vitrine restarted on the same data), and the upstream
 # Instagram calls during a mixed wrk run (read from the fake's
 # /_fake/instagram/_stats).
 #
@@ -47,7 +48,7 @@ up_duration=${BENCH_UPSTREAM_DURATION:-${BENCH_DURATION:-60s}}
 large_posts=${BENCH_LARGE_POSTS:-1000}
 port=${BENCH_PORT:-18080}
 results=${BENCH_RESULTS:-$root/bench/RESULTS.md}
-command_line="$(env | grep -E '^BENCH_' | sort | tr '\n' ' ')bench/run.sh"
+command_line="$( (env | grep -E '^BENCH_' || true) | sort | tr '\n' ' ')bench/run.sh"
 
 say() { printf '%s\n' "$*" >&2; }
 die() { say "bench: $*"; exit 1; }
@@ -296,9 +297,10 @@ for ep in "/widget.js|1" "/widget?fragment=1|1" "/widget.json|1" "$media|0"; do
 	target=${ep%|*}
 	gz=${ep#*|}
 	say "bench: $target — Vitrine, then nginx ($warmup warm-up + $duration each)"
+	l0=$(cut -d' ' -f1 /proc/loadavg)
 	v=$(bench_one "$vurl$target" "$gz" "$main_pid")
 	n=$(bench_one "$nurl$target" "$gz" $(nginx_pids))
-	rows+=("$target|$gz|$v|$n")
+	rows+=("$target|$gz|$v|$n|$l0 → $(cut -d' ' -f1 /proc/loadavg)")
 done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 rss_after=$(rss_kib "$main_pid")
@@ -331,14 +333,17 @@ else
 fi
 
 # ---------------------------------------------------------------- 1,000 posts
+# First as the demo (whose in-process fake Instagram keeps every image it
+# drew in memory), then a plain Vitrine restarted on the same data: the
+# number a site owner would see.
 large=""
+plain=""
 if [ "$large_posts" -gt 0 ]; then
 	lport=$(free_port $((nport + 1)))
 	lurl="http://127.0.0.1:$lport"
 	say "bench: RSS with $large_posts cached posts (mirroring them takes a few minutes)"
 	export VITRINE_WIDGET_MAX_POSTS=$large_posts
 	start_vitrine "$lport" "$tmp/vitrine-large.log" -demo-posts "$large_posts"
-	unset VITRINE_WIDGET_MAX_POSTS
 	large_pid=$vpid
 	if wait_synced "$lurl" 1800; then
 		cached=$(metric_sum "$lurl" '^vitrine_posts_cached')
@@ -349,21 +354,63 @@ if [ "$large_posts" -gt 0 ]; then
 		lrun=$(wrk -t"$threads" -c"$conns" -d"$duration" -H 'Accept-Encoding: gzip' -s "$tmp/mixed-large.lua" "$lurl" | awk '/^BENCH/ {print $2}')
 		large_busy=$(rss_kib "$large_pid")
 		large_hwm=$(hwm_kib "$large_pid")
-		large="$cached|$large_sync_s|$large_idle|$large_busy|$large_hwm|$lrun|$(curl -s -H 'Accept-Encoding: gzip' -o /dev/null -w '%{size_download}' "$lurl/widget.json")"
+		lsize=$(curl -s -H 'Accept-Encoding: gzip' -o /dev/null -w '%{size_download}' "$lurl/widget.json")
+		large="$cached|$large_sync_s|$large_idle|$large_busy|$large_hwm|$lrun|$lsize"
+
+		# SIGKILL leaves the demo's data directory behind (SQLite recovers
+		# its WAL as after a crash); a plain Vitrine serves it. Its jobs ran
+		# a moment ago, so none is due, and Instagram points nowhere.
+		ddir=$(sed -n 's/.*data_dir=\([^ ]*\).*/\1/p' "$tmp/vitrine-large.log" | head -n1)
+		kill -KILL "$large_pid"
+		wait "$large_pid" 2>/dev/null || true
+		if [ -n "$ddir" ] && [ -d "$ddir" ]; then
+			mv "$ddir" "$tmp/large-data"
+			hash=$(printf 'bench' | "$tmp/vitrine" hash-password)
+			pport=$(free_port $((lport + 1)))
+			purl="http://127.0.0.1:$pport"
+			nowhere=http://127.0.0.1:9
+			pstart=$(now_ns)
+			VITRINE_DATA_DIR="$tmp/large-data" VITRINE_SERVER_PUBLIC_URL="$purl" VITRINE_ADMIN_PASSWORD_HASH="$hash" \
+				VITRINE_INSTAGRAM_CLIENT_ID=bench VITRINE_INSTAGRAM_CLIENT_SECRET=bench \
+				VITRINE_INSTAGRAM_AUTH_URL=$nowhere VITRINE_INSTAGRAM_TOKEN_URL=$nowhere VITRINE_INSTAGRAM_GRAPH_URL=$nowhere \
+				"$tmp/vitrine" -addr "127.0.0.1:$pport" >"$tmp/vitrine-plain.log" 2>&1 &
+			plain_pid=$!
+			pids+=("$plain_pid")
+			pfirst=""
+			for _ in $(seq 1 5000); do
+				if [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$purl/widget" || true)" = 200 ]; then
+					pfirst=$(( ($(now_ns) - pstart) / 1000000 ))
+					break
+				fi
+				kill -0 "$plain_pid" 2>/dev/null || break
+				sleep 0.002
+			done
+			pposts=$(curl -s "$purl/widget.json" | grep -o '"permalink"' | wc -l || true)
+			if [ -n "$pfirst" ]; then
+				sleep 5
+				pidle=$(rss_kib "$plain_pid")
+				prun=$(wrk -t"$threads" -c"$conns" -d"$duration" -H 'Accept-Encoding: gzip' -s "$tmp/mixed-large.lua" "$purl" | awk '/^BENCH/ {print $2}')
+				plain="$pposts|$pfirst|$pidle|$(rss_kib "$plain_pid")|$(hwm_kib "$plain_pid")|$prun"
+			else
+				say "bench: the plain Vitrine on the $large_posts-post data did not start; see $tmp/vitrine-plain.log"
+			fi
+			kill "$plain_pid" 2>/dev/null || true
+		fi
 	else
 		say "bench: the $large_posts-post gallery did not sync in time; see $tmp/vitrine-large.log"
+		kill "$large_pid" 2>/dev/null || true
 	fi
-	kill "$large_pid" 2>/dev/null || true
+	unset VITRINE_WIDGET_MAX_POSTS
 fi
 
 # ---------------------------------------------------------------- report
 size_of() { wc -c <"$1" | tr -d ' '; }
 table() {
-	echo "| endpoint | body | Vitrine req/s | nginx req/s | Vitrine/nginx | Vitrine p50 / p99 | nginx p50 / p99 | CPU µs/req Vitrine / nginx |"
-	echo "|---|---:|---:|---:|---:|---:|---:|---:|"
-	local r target gz v n file
+	echo "| endpoint | body | Vitrine req/s | nginx req/s | Vitrine/nginx | Vitrine p50 / p99 | nginx p50 / p99 | CPU µs/req Vitrine / nginx | load |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+	local r target gz v n load file
 	for r in "${rows[@]}"; do
-		IFS='|' read -r target gz v n <<<"$r"
+		IFS='|' read -r target gz v n load <<<"$r"
 		case $target in
 		/widget.js) file=$doc/widget.js.gz ;;
 		/widget\?*) file=$doc/widget.gz ;;
@@ -374,8 +421,8 @@ table() {
 		local ratio flag=""
 		ratio=$(awk -v a="$1" -v b="$6" 'BEGIN {printf "%.2f", a / b}')
 		[ "$4" = 0 ] && [ "$9" = 0 ] || flag=" (errors: $4 / $9)"
-		printf '| `%s`%s | %s B | %s | %s | **%s** | %s / %s ms | %s / %s ms | %s / %s |\n' \
-			"$target" "$([ "$gz" = 1 ] && echo ' (gzip)' || true)" "$(size_of "$file")" "$1" "$6" "$ratio$flag" "$2" "$3" "$7" "$8" "$5" "${10}"
+		printf '| `%s`%s | %s B | %s | %s | **%s** | %s / %s ms | %s / %s ms | %s / %s | %s |\n' \
+			"$target" "$([ "$gz" = 1 ] && echo ' (gzip)' || true)" "$(size_of "$file")" "$1" "$6" "$ratio$flag" "$2" "$3" "$7" "$8" "$5" "${10}" "$load"
 	done
 }
 report() {
@@ -396,7 +443,11 @@ report() {
 	echo "- Start-up, from exec to the first 200 of \`/widget\`: **${first_widget} ms** (the demo's placeholder gallery); to a synced gallery of $posts posts with its images mirrored: ${synced_ms} ms (fake Instagram in-process, mirror limited to 8 images/s)."
 	if [ -n "$large" ]; then
 		IFS='|' read -r cached lsync lidle lbusy lhwm lrps lsize <<<"$large"
-		echo "- With **$cached cached posts** (\`-demo-posts $large_posts\`, \`widget.max_posts: $large_posts\`; synced and mirrored in ${lsync} s): RSS **$(mib "$lidle") MiB** idle, $(mib "$lbusy") MiB after a $duration mixed wrk run ($lrps req/s; \`/widget.json\` is $lsize B gzip), peak $(mib "$lhwm") MiB."
+		echo "- With **$cached cached posts** (\`-demo-posts $large_posts\`, \`widget.max_posts: $large_posts\`; synced and mirrored in ${lsync} s): the demo process's RSS is $(mib "$lidle") MiB when synced, $(mib "$lbusy") MiB after a $duration mixed wrk run ($lrps req/s; \`/widget.json\` is $lsize B gzip), peak $(mib "$lhwm") MiB. That process also holds the fake Instagram, which keeps every image it drew in memory."
+	fi
+	if [ -n "$plain" ]; then
+		IFS='|' read -r pposts pfirst pidle pbusy phwm prps <<<"$plain"
+		echo "- The same data served by a plain Vitrine (no \`-demo\`, restarted on that data directory; $pposts posts in \`/widget.json\`): first \`/widget\` after **${pfirst} ms**; RSS **$(mib "$pidle") MiB** idle, **$(mib "$pbusy") MiB** after a $duration mixed wrk run ($prps req/s), peak $(mib "$phwm") MiB."
 	fi
 	echo "- Upstream Instagram calls during a $up_duration mixed wrk run over all five paths (${up_requests} requests, ${up_rps} req/s, ${up_errors} errors): **${busy_calls}**, from ${busy_jobs} scheduled job runs (-demo syncs every 30 s, validates every minute)${busy_paths:+: $busy_paths}. The next $up_duration, idle: ${idle_calls} calls from ${idle_jobs} job runs${idle_paths:+: $idle_paths}. Calls caused by visitors (busy minus idle): **${visitor_calls}**."
 }
