@@ -81,7 +81,9 @@ func newTestApp(t testing.TB, o testAppOptions) *testApp {
 	cfg.DataDir = t.TempDir()
 	cfg.Server.PublicURL = ta.URL
 	cfg.Admin.PasswordHash = testPasswordHash
-	cfg.Log.Level = "debug"
+	// Info, as in production: debug logging would turn the fast path off,
+	// and every test should see what visitors get.
+	cfg.Log.Level = "info"
 	cfg.Demo = o.demo
 	var now func() time.Time
 	if o.simulatedClock {
@@ -106,7 +108,7 @@ func newTestApp(t testing.TB, o testAppOptions) *testApp {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	log := slog.New(slog.NewTextHandler(ta.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	log := slog.New(slog.NewTextHandler(ta.logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	a, err := newApp(&cfg, log, appOptions{now: now, demoPosts: o.posts})
 	if err != nil {
 		t.Fatal(err)
@@ -121,7 +123,7 @@ func newTestApp(t testing.TB, o testAppOptions) *testApp {
 		ta.fake = a.demo.fake
 	}
 	srv := &http.Server{Handler: a.handler, ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ln)
+	go srv.Serve(fastListen(ln, srv, a.gallery, log)) // as serve() does
 	if o.startJobs {
 		a.sched.Start()
 	}
@@ -136,19 +138,11 @@ func newTestApp(t testing.TB, o testAppOptions) *testApp {
 }
 
 // connect connects the fake's account the way the callback does, after
-// the admin approved on Instagram, and waits for the first sync.
+// the admin approved on Instagram, and waits until the sync that starts
+// (images mirrored) has finished: see connectSettled.
 func (ta *testApp) connect() {
 	ta.t.Helper()
-	code, err := ta.fake.Authorize(ta.cfg.RedirectURI(), strings.Join(ta.cfg.Instagram.Scopes, ","))
-	if err != nil {
-		ta.t.Fatal(err)
-	}
-	if _, err := ta.adm.ConnectWithCode(context.Background(), code); err != nil {
-		ta.t.Fatal(err)
-	}
-	if err := ta.sched.RunNow(context.Background(), "sync"); err != nil && !strings.Contains(err.Error(), "already running") {
-		ta.t.Fatal(err)
-	}
+	ta.connectSettled()
 }
 
 // quickRetryClient is the client newInstagramClient builds from cfg, with a
