@@ -34,6 +34,10 @@ import (
 	"vitrine/store"
 )
 
+// e2ePosts is the fake account's size in the stories: more than the
+// widget's 12, few enough that mirroring under -race stays quick.
+const e2ePosts = 15
+
 var updateDocs = flag.Bool("update", false, "rewrite the README screenshots in docs/")
 
 // screenshotsDir is $VITRINE_SCREENSHOTS, read before the tests clear
@@ -251,7 +255,7 @@ func (b *browser) approve(popup context.Context, logs *logSink) {
 // the popup closes, the dashboard shows the account and its posts; a new
 // post plus Sync now updates the count; declining changes nothing.
 func TestE2EAdminConnectsAndSyncs(t *testing.T) {
-	ta := newTestApp(t, testAppOptions{demo: true})
+	ta := newTestApp(t, testAppOptions{demo: true, posts: e2ePosts})
 	b := newBrowserStory(t, ta.URL)
 
 	b.signIn(ta.logs)
@@ -414,7 +418,7 @@ func (h *hookReceiver) waitCount(t *testing.T, kind string, want int) {
 // sends one "resolved".
 func TestE2EOpsAlertedOnceAndResolved(t *testing.T) {
 	hook := newHookReceiver(t)
-	ta := newTestApp(t, testAppOptions{demo: true, configure: func(c *config.Config) {
+	ta := newTestApp(t, testAppOptions{demo: true, posts: e2ePosts, configure: func(c *config.Config) {
 		c.Alerts.WebhookURL = hook.srv.URL + "/hooks/vitrine"
 		c.Alerts.WebhookSecret = "shared-secret"
 	}})
@@ -478,7 +482,7 @@ const sr = `document.querySelector('[data-embed=js] [data-vitrine-on]').shadowRo
 // ways, every image from Vitrine's origin; the lightbox works from the
 // keyboard; with Instagram down the gallery still shows.
 func TestE2EVisitorSeesTheGallery(t *testing.T) {
-	ta := newTestApp(t, testAppOptions{demo: true})
+	ta := newTestApp(t, testAppOptions{demo: true, posts: e2ePosts})
 	ta.connect()
 	b := newBrowserStory(t, ta.URL)
 	count := ta.cfg.Widget.Count

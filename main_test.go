@@ -246,7 +246,7 @@ func TestBinaryShutsDownGracefullyOnSIGTERM(t *testing.T) {
 func TestSyncAndStatusCommands(t *testing.T) {
 	cleanEnv(t)
 	const publicURL = "https://gallery.example.com"
-	f := fake.New(fake.Options{RedirectURIs: []string{publicURL + "/admin/callback"}})
+	f := fake.New(fake.Options{RedirectURIs: []string{publicURL + "/admin/callback"}, Posts: 8})
 	srv := httptest.NewServer(f)
 	defer srv.Close()
 	ep := f.Endpoints(srv.URL)
