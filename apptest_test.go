@@ -277,14 +277,3 @@ func (ta *testApp) get(path string, header ...string) (*http.Response, []byte) {
 	}
 	return resp, body
 }
-
-func TestTestAppServesASyncedGallery(t *testing.T) {
-	for _, demo := range []bool{false, true} {
-		ta := newTestApp(t, testAppOptions{demo: demo, posts: 5})
-		ta.connect()
-		resp, body := ta.get("/widget.json")
-		if resp.StatusCode != http.StatusOK || strings.Count(string(body), `"permalink"`) != 5 {
-			t.Fatalf("demo=%v: /widget.json %d\n%.300s", demo, resp.StatusCode, body)
-		}
-	}
-}
