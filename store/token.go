@@ -285,6 +285,41 @@ func (s *Store) MarkTokenChecked(ctx context.Context, at time.Time, lastErr stri
 	return err
 }
 
+// Account is what Instagram says about the token's account today. The
+// profile picture's URL is signed and expires within days, so validate
+// stores a fresh one for the mirror to fetch.
+type Account struct {
+	Username, Name, AccountType, ProfilePictureURL string
+	MediaCount, FollowersCount                     int
+}
+
+// UpdateAccount stores a fresh profile of the account userID. When another
+// account was connected in the meantime it changes nothing and returns
+// ErrNoToken, as it does without a token: a slow validate must not paint
+// the old account's name over the new one's.
+func (s *Store) UpdateAccount(ctx context.Context, userID string, a Account) error {
+	res := s.db.WithContext(ctx).Model(&tokenRow{}).Where("id = ? AND user_id = ?", tokenRowID, userID).Updates(map[string]any{
+		"username":            a.Username,
+		"name":                a.Name,
+		"account_type":        a.AccountType,
+		"profile_picture_url": a.ProfilePictureURL,
+		"media_count":         a.MediaCount,
+		"followers_count":     a.FollowersCount,
+		"updated_at":          s.now(),
+	})
+	if res.Error != nil {
+		return fmt.Errorf("store: update account: %w", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return ErrNoToken
+	}
+	return nil
+}
+
+// AvatarMediaID is the media id of the mirrored profile picture among the
+// Images: jobs writes it, widget shows it. Instagram's ids are digits.
+const AvatarMediaID = "avatar"
+
 // ReplaceAccessToken stores a refreshed token in one transaction, keeping
 // the account details, and sets LastRefreshedAt to now. It leaves Status
 // alone: the caller moves it (e.g. refresh_due → valid) with

@@ -414,3 +414,46 @@ func TestDeleteToken(t *testing.T) {
 		t.Errorf("Token after delete: err = %v, want ErrNoToken", err)
 	}
 }
+
+func TestUpdateAccount(t *testing.T) {
+	ctx := context.Background()
+	c := newClock()
+	s, _ := openTest(t, WithClock(c.Now))
+	fresh := Account{Username: "vitrine.renamed", Name: "Renamed", AccountType: "MEDIA_CREATOR",
+		ProfilePictureURL: "https://cdn.example/pp2.jpg?oe=1", MediaCount: 43, FollowersCount: 1300}
+	if err := s.UpdateAccount(ctx, "17841400000000001", fresh); !errors.Is(err, ErrNoToken) {
+		t.Fatalf("without a token: err = %v, want ErrNoToken", err)
+	}
+	before := aToken()
+	if err := s.SaveToken(ctx, before); err != nil {
+		t.Fatal(err)
+	}
+	// Another account's profile (a validate that started before a
+	// reconnect to someone else) changes nothing.
+	if err := s.UpdateAccount(ctx, "17841400000000999", fresh); !errors.Is(err, ErrNoToken) {
+		t.Fatalf("another account: err = %v, want ErrNoToken", err)
+	}
+	stored, err := s.Token(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stored.Username != before.Username || stored.ProfilePictureURL != before.ProfilePictureURL {
+		t.Fatalf("another account's profile was stored: %v", stored)
+	}
+	c.Advance(time.Minute)
+	if err := s.UpdateAccount(ctx, before.UserID, fresh); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Token(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := stored
+	want.Username, want.Name, want.AccountType, want.ProfilePictureURL = fresh.Username, fresh.Name, fresh.AccountType, fresh.ProfilePictureURL
+	want.MediaCount, want.FollowersCount = fresh.MediaCount, fresh.FollowersCount
+	want.UpdatedAt = c.Now()
+	if !tokensEqual(got, want) {
+		t.Errorf("after UpdateAccount (the token itself, status and times kept):\n got %s %v\nwant %s %v",
+			fieldsOf(got), got.UpdatedAt, fieldsOf(want), want.UpdatedAt)
+	}
+}
