@@ -15,6 +15,7 @@ type Store interface {
 	UpdateTokenStatus(ctx context.Context, status store.TokenStatus, reason string) (changed bool, err error)
 	MarkTokenChecked(ctx context.Context, at time.Time, lastErr string) error
 	ReplaceAccessToken(ctx context.Context, accessToken string, issuedAt, expiresAt time.Time) error
+	UpdateAccount(ctx context.Context, userID string, a store.Account) error
 
 	ReplacePosts(ctx context.Context, posts []store.Post) (store.SyncResult, error)
 	PostCount(ctx context.Context) (int64, error)

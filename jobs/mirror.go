@@ -66,9 +66,14 @@ func imageURLOf(mediaType, mediaURL, thumbnailURL string) string {
 	return mediaURL
 }
 
-// mirrorPlan lists what the posts need: one item per distinct image, and
-// the set of media ids that have an image.
-func mirrorPlan(posts []store.Post) ([]*mirrorItem, map[string]bool) {
+// avatarMaxAge is how long a mirrored profile picture is kept before it is
+// fetched again: Instagram gives the same picture a new URL signature all
+// the time, so only its age tells that the owner may have changed it.
+const avatarMaxAge = 24 * time.Hour
+
+// mirrorPlan lists what the posts and the profile picture need: one item
+// per distinct image, and the set of media ids that have an image.
+func mirrorPlan(posts []store.Post, avatarURL string) ([]*mirrorItem, map[string]bool) {
 	byKey := map[string]*mirrorItem{}
 	var items []*mirrorItem
 	wanted := map[string]bool{}
@@ -100,14 +105,16 @@ func mirrorPlan(posts []store.Post) ([]*mirrorItem, map[string]bool) {
 			add(c.ID, p.ID, imageURLOf(c.MediaType, c.MediaURL, c.ThumbnailURL))
 		}
 	}
+	add(store.AvatarMediaID, store.AvatarMediaID, avatarURL)
 	return items, wanted
 }
 
 // mirror downloads, once, every image the posts need that is not on disk
-// yet, and forgets the images of posts that are gone. Downloads run on a
+// yet, and the profile picture once a day, and forgets the images of posts
+// that are gone. Downloads run on a
 // few workers under a rate limit; a failed one is counted and left for the
 // next sync. Only a problem with the media directory itself is an error.
-func (s *Scheduler) mirror(ctx context.Context, posts []store.Post, progress func(done, total int)) (mirrorResult, error) {
+func (s *Scheduler) mirror(ctx context.Context, posts []store.Post, avatarURL string, progress func(done, total int)) (mirrorResult, error) {
 	var res mirrorResult
 	dir := s.cfg.MediaDir()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -117,7 +124,7 @@ func (s *Scheduler) mirror(ctx context.Context, posts []store.Post, progress fun
 		removeTempFiles(dir) // once per process: only a crash leaves them
 	}
 
-	items, wanted := mirrorPlan(posts)
+	items, wanted := mirrorPlan(posts, avatarURL)
 	have, err := s.st.Images(ctx)
 	if err != nil {
 		return res, err
@@ -128,6 +135,9 @@ func (s *Scheduler) mirror(ctx context.Context, posts []store.Post, progress fun
 		if !wanted[im.MediaID] {
 			gone = append(gone, im.MediaID)
 			continue
+		}
+		if im.MediaID == store.AvatarMediaID && s.now().Sub(im.MirroredAt) >= avatarMaxAge {
+			continue // fetched again; the old copy serves until then
 		}
 		if v, ok := im.Largest(); ok {
 			if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(v.Path))); err == nil {

@@ -26,7 +26,7 @@ func checkMirrored(t *testing.T, h *harness) map[string]store.Image {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, wanted := mirrorPlan(posts)
+	_, wanted := mirrorPlan(posts, h.token().ProfilePictureURL)
 	ims, err := h.st.Images(h.ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -129,6 +129,52 @@ func TestMirrorSurvivesExpiredURLs(t *testing.T) {
 		t.Errorf("files of deleted post %s still there (%v)", gone, err)
 	}
 	checkMirrored(t, h)
+}
+
+// The profile picture: validate stores Instagram's fresh (signed) URL and
+// the account's details, sync mirrors the picture as the avatar, keeps it a
+// day, and then fetches it again, since a changed picture looks just like a
+// re-signed one.
+func TestMirrorKeepsTheProfilePictureADay(t *testing.T) {
+	h := newHarness(t, withPosts(2))
+	h.connect()
+	if err := h.run(JobValidate); err != nil {
+		t.Fatal(err)
+	}
+	a, tok := h.f.Account(), h.token()
+	if tok.ProfilePictureURL == "" || tok.Name != a.Name || tok.Username != a.Username {
+		t.Fatalf("after validate the token's account is %q %q, picture %q; Instagram says %q %q",
+			tok.Username, tok.Name, tok.ProfilePictureURL, a.Username, a.Name)
+	}
+	picture := a.UserID + "_n.jpg" // the fake CDN's profile picture
+	if _, err := h.s.SyncOnce(h.ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	images := checkMirrored(t, h)
+	avatar, ok := images[store.AvatarMediaID]
+	if !ok || h.f.CallsTo(picture) != 1 {
+		t.Fatalf("avatar %+v mirrored %v, %d downloads of the picture", avatar, ok, h.f.CallsTo(picture))
+	}
+
+	h.clock.Advance(avatarMaxAge - time.Minute)
+	if _, err := h.s.SyncOnce(h.ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := h.f.CallsTo(picture); n != 1 {
+		t.Errorf("the picture was fetched again within a day: %d downloads", n)
+	}
+
+	h.clock.Advance(2 * time.Minute)
+	if err := h.run(JobValidate); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.s.SyncOnce(h.ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	again := checkMirrored(t, h)[store.AvatarMediaID]
+	if n := h.f.CallsTo(picture); n != 2 || !again.MirroredAt.After(avatar.MirroredAt) {
+		t.Errorf("a day later: %d downloads of the picture, mirrored at %v (was %v)", n, again.MirroredAt, avatar.MirroredAt)
+	}
 }
 
 func TestMirrorRetriesFailedDownloadNextSync(t *testing.T) {

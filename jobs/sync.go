@@ -86,7 +86,7 @@ func (s *Scheduler) sync(ctx context.Context, progress func(done, total int)) (S
 	}
 	rep.Posts, rep.Added, rep.Updated, rep.Deleted = len(posts), res.Added, res.Updated, res.Deleted
 
-	mr, err := s.mirror(ctx, posts, progress)
+	mr, err := s.mirror(ctx, posts, tok.ProfilePictureURL, progress)
 	rep.Images, rep.Mirrored, rep.MirrorFailed = mr.total, mr.mirrored, mr.failed
 	rep.Duration = time.Since(t0)
 	if err != nil {

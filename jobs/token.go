@@ -54,9 +54,18 @@ func (s *Scheduler) validate(ctx context.Context) error {
 	if !tok.ExpiresAt.IsZero() && !now.Before(tok.ExpiresAt) {
 		return s.markNeedsReauth(ctx, "expired")
 	}
-	_, err = s.ig.Me(ctx, tok.AccessToken)
+	prof, err := s.ig.Me(ctx, tok.AccessToken)
 	if err != nil {
 		return s.upstreamFailure(ctx, "validate", err, true)
+	}
+	// A renamed account or a new picture shows without reconnecting, and
+	// the mirror gets a picture URL whose signature has not expired.
+	err = s.st.UpdateAccount(ctx, tok.UserID, store.Account{
+		Username: prof.Username, Name: prof.Name, AccountType: prof.AccountType,
+		ProfilePictureURL: prof.ProfilePictureURL, MediaCount: prof.MediaCount, FollowersCount: prof.FollowersCount,
+	})
+	if err != nil && !errors.Is(err, store.ErrNoToken) {
+		return err
 	}
 	if err := s.st.MarkTokenChecked(ctx, now, ""); err != nil && !errors.Is(err, store.ErrNoToken) {
 		return err

@@ -17,14 +17,17 @@ import (
 var (
 	hdrCacheGallery = []string{"public, max-age=60, stale-while-revalidate=600, stale-if-error=86400"}
 	hdrCacheMedia   = []string{"public, max-age=31536000, immutable"}
-	hdrVary         = []string{"Accept-Encoding"}
-	hdrVaryOrigin   = []string{"Accept-Encoding, Origin"}
-	hdrGzip         = []string{"gzip"}
-	hdrCORP         = []string{"cross-origin"}
-	hdrNosniff      = []string{"nosniff"}
-	hdrAnyOrigin    = []string{"*"}
-	hdrJPEG         = []string{"image/jpeg"}
-	hdrReferrer     = []string{"strict-origin-when-cross-origin"}
+	// The avatar keeps its URL when the owner changes the picture (the
+	// mirror fetches it again daily): a day, then revalidated by ETag.
+	hdrCacheAvatar = []string{"public, max-age=86400"}
+	hdrVary        = []string{"Accept-Encoding"}
+	hdrVaryOrigin  = []string{"Accept-Encoding, Origin"}
+	hdrGzip        = []string{"gzip"}
+	hdrCORP        = []string{"cross-origin"}
+	hdrNosniff     = []string{"nosniff"}
+	hdrAnyOrigin   = []string{"*"}
+	hdrJPEG        = []string{"image/jpeg"}
+	hdrReferrer    = []string{"strict-origin-when-cross-origin"}
 )
 
 // ErrNotFound is what the handlers abort with for unknown media.
@@ -189,7 +192,7 @@ func (w *Widget) serveMedia(rw http.ResponseWriter, r *http.Request, id, file st
 		return false
 	}
 	if mf != nil {
-		setMediaHeaders(rw.Header(), mf.etag)
+		setMediaHeaders(rw.Header(), key, mf.etag)
 		http.ServeContent(rw, r, "", mf.modTime, bytes.NewReader(mf.data))
 		return true
 	}
@@ -204,7 +207,7 @@ func (w *Widget) serveMedia(rw http.ResponseWriter, r *http.Request, id, file st
 	if err != nil || !st.Mode().IsRegular() {
 		return false
 	}
-	setMediaHeaders(rw.Header(), mediaETag(key, st))
+	setMediaHeaders(rw.Header(), key, mediaETag(key, st))
 	http.ServeContent(rw, r, "", st.ModTime(), f)
 	return true
 }
@@ -229,8 +232,11 @@ func parseMediaName(id, file string) (mediaKey, bool) {
 	return mediaKey{id, width}, true
 }
 
-func setMediaHeaders(h http.Header, etag []string) {
+func setMediaHeaders(h http.Header, key mediaKey, etag []string) {
 	h["Cache-Control"] = hdrCacheMedia
+	if key.id == AvatarID {
+		h["Cache-Control"] = hdrCacheAvatar
+	}
 	h["Content-Type"] = hdrJPEG
 	h["Cross-Origin-Resource-Policy"] = hdrCORP
 	h["X-Content-Type-Options"] = hdrNosniff

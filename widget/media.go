@@ -78,7 +78,7 @@ func (w *Widget) cachedMedia(key mediaKey, path string) (*mediaFile, error) {
 		return nil, nil // being replaced right now: leave it to the disk
 	}
 	mf := &mediaFile{path: path, size: st.Size(), modTime: st.ModTime(), etag: mediaETag(key, st), data: data}
-	mf.wire = mediaWire(mf)
+	mf.wire = mediaWire(key, mf)
 	mf.checked.Store(now)
 	w.mediaBytes.Add(mf.size)
 	if prev, loaded := w.mediaCache.Swap(key, mf); loaded {
@@ -88,9 +88,9 @@ func (w *Widget) cachedMedia(key mediaKey, path string) (*mediaFile, error) {
 }
 
 // mediaWire records the head serveMedia sends for a plain GET of mf.
-func mediaWire(mf *mediaFile) []byte {
+func mediaWire(key mediaKey, mf *mediaFile) []byte {
 	rec := newHeadRecorder()
-	setMediaHeaders(rec.h, mf.etag)
+	setMediaHeaders(rec.h, key, mf.etag)
 	http.ServeContent(rec, &http.Request{Method: http.MethodGet, Header: http.Header{}}, "", mf.modTime, bytes.NewReader(mf.data))
 	return rec.wire()
 }

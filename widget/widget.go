@@ -43,7 +43,7 @@ type Image struct {
 
 // AvatarID is the MediaID under which the profile picture is mirrored. The
 // header shows it when present and an initial letter otherwise.
-const AvatarID = "avatar"
+const AvatarID = store.AvatarMediaID
 
 // Options configure New. Config and Source are required.
 type Options struct {

@@ -426,8 +426,14 @@ func TestAvatarWhenMirrored(t *testing.T) {
 	if doc.Account.AvatarURL != e.base+"/media/avatar/150.jpg" {
 		t.Errorf("avatar_url %q", doc.Account.AvatarURL)
 	}
-	if r := e.get("/media/avatar/150.jpg"); r.StatusCode != http.StatusOK {
-		t.Errorf("avatar file: %d", r.StatusCode)
+	// The avatar's URL stays when the picture changes, so it is cached a
+	// day, not for ever as a post's image is.
+	if r := e.get("/media/avatar/150.jpg"); r.StatusCode != http.StatusOK || r.Header.Get("Cache-Control") != "public, max-age=86400" || r.Header.Get("Etag") == "" {
+		t.Errorf("avatar file: %d, Cache-Control %q, ETag %q", r.StatusCode, r.Header.Get("Cache-Control"), r.Header.Get("Etag"))
+	}
+	post := doc.Posts[0].Images[0].URL
+	if r := e.get(strings.TrimPrefix(post, e.base)); r.StatusCode != http.StatusOK || !strings.Contains(r.Header.Get("Cache-Control"), "immutable") {
+		t.Errorf("post image %s: %d, Cache-Control %q", post, r.StatusCode, r.Header.Get("Cache-Control"))
 	}
 }
 
