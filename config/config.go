@@ -80,6 +80,9 @@ type SMTP struct {
 	From     string   `yaml:"from"`
 	To       []string `yaml:"to"`
 	StartTLS bool     `yaml:"starttls"`
+	// ImplicitTLS speaks TLS from the first byte (SMTPS, port 465); it
+	// makes StartTLS moot.
+	ImplicitTLS bool `yaml:"implicit_tls"`
 }
 
 type Widget struct {

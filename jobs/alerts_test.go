@@ -88,6 +88,13 @@ func (s *smtpSession) Logout() error { return nil }
 
 func newSMTPPeer(t *testing.T, tlsCfg *tls.Config) *smtpPeer {
 	t.Helper()
+	return newSMTPPeerOn(t, tlsCfg, false)
+}
+
+// newSMTPPeerOn: implicit serves TLS from the first byte (SMTPS) with
+// tlsCfg; otherwise tlsCfg, when set, is offered through STARTTLS.
+func newSMTPPeerOn(t *testing.T, tlsCfg *tls.Config, implicit bool) *smtpPeer {
+	t.Helper()
 	p := &smtpPeer{}
 	p.srv = smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
 		return &smtpSession{p: p, c: c}, nil
@@ -100,6 +107,9 @@ func newSMTPPeer(t *testing.T, tlsCfg *tls.Config) *smtpPeer {
 		t.Fatal(err)
 	}
 	p.addr = ln.Addr().(*net.TCPAddr)
+	if implicit {
+		ln = tls.NewListener(ln, tlsCfg)
+	}
 	go p.srv.Serve(ln)
 	t.Cleanup(func() { p.srv.Close() })
 	return p
@@ -204,6 +214,39 @@ func TestEmailAlertOverSTARTTLS(t *testing.T) {
 	}
 	if !strings.Contains(h.metrics(), `vitrine_alerts_sent_total{channel="email"} 1`) {
 		t.Error("email alert not counted")
+	}
+}
+
+func TestEmailOverImplicitTLS(t *testing.T) {
+	cert, pool := selfSigned(t)
+	peer := newSMTPPeerOn(t, &tls.Config{Certificates: []tls.Certificate{cert}}, true)
+	h := newHarness(t)
+	h.cfg.Alerts.WebhookURL = ""
+	h.cfg.Alerts.SMTP = smtpConfig(peer, true) // starttls stays on, as by default: implicit_tls wins
+	h.cfg.Alerts.SMTP.ImplicitTLS = true
+	h.cfg.Alerts.SMTP.Username, h.cfg.Alerts.SMTP.Password = "vitrine", "s3cret"
+
+	// Not trusting the server's certificate: nothing is sent.
+	ctx, cancel := context.WithTimeout(h.ctx, 10*time.Second)
+	defer cancel()
+	if err := h.s.sendEmail(ctx, h.s.newAlert(AlertNeedsReauth, testToken, h.clock.Now())); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Fatalf("with an untrusted certificate: err = %v, want a certificate error", err)
+	}
+
+	s, err := New(Options{Config: h.cfg, Store: h.st, Instagram: h.ig, Now: h.clock.Now,
+		SMTPTLSConfig: &tls.Config{RootCAs: pool}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.sendEmail(ctx, s.newAlert(AlertResolved, testToken, h.clock.Now())); err != nil {
+		t.Fatal(err)
+	}
+	msgs := peer.messages()
+	if len(msgs) != 1 || !msgs[0].tls || !msgs[0].authed {
+		t.Fatalf("messages %+v, want one, over TLS and authenticated", msgs)
+	}
+	if subject, _, _ := parseMail(t, msgs[0].data); !strings.Contains(subject, "resolved") {
+		t.Errorf("subject %q", subject)
 	}
 }
 
