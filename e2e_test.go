@@ -157,7 +157,11 @@ func (b *browser) waitJS(what, js string) {
 		if err == nil {
 			return
 		}
-		navigated := strings.Contains(err.Error(), "navigated or closed") || strings.Contains(err.Error(), "context was destroyed")
+		// A form post reloads the page under the poll: its JS context
+		// goes away, which Chrome words in several ways.
+		msg := err.Error()
+		navigated := strings.Contains(msg, "navigated or closed") || strings.Contains(msg, "context was destroyed") ||
+			strings.Contains(msg, "Cannot find context with specified id")
 		if !navigated || time.Now().After(deadline) {
 			b.t.Fatalf("waiting for %s (%s): %v", what, js, err)
 		}
