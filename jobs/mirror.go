@@ -111,9 +111,9 @@ func mirrorPlan(posts []store.Post, avatarURL string) ([]*mirrorItem, map[string
 
 // mirror downloads, once, every image the posts need that is not on disk
 // yet, and the profile picture once a day, and forgets the images of posts
-// that are gone. Downloads run on a
-// few workers under a rate limit; a failed one is counted and left for the
-// next sync. Only a problem with the media directory itself is an error.
+// that are gone. Downloads run on a few workers under a rate limit; a
+// failed one is counted and left for the next sync. Only a problem with the
+// media directory itself is an error.
 func (s *Scheduler) mirror(ctx context.Context, posts []store.Post, avatarURL string, progress func(done, total int)) (mirrorResult, error) {
 	var res mirrorResult
 	dir := s.cfg.MediaDir()

@@ -17,17 +17,18 @@ import (
 var (
 	hdrCacheGallery = []string{"public, max-age=60, stale-while-revalidate=600, stale-if-error=86400"}
 	hdrCacheMedia   = []string{"public, max-age=31536000, immutable"}
+	hdrVary         = []string{"Accept-Encoding"}
+	hdrVaryOrigin   = []string{"Accept-Encoding, Origin"}
+	hdrGzip         = []string{"gzip"}
+	hdrCORP         = []string{"cross-origin"}
+	hdrNosniff      = []string{"nosniff"}
+	hdrAnyOrigin    = []string{"*"}
+	hdrJPEG         = []string{"image/jpeg"}
+	hdrReferrer     = []string{"strict-origin-when-cross-origin"}
+
 	// The avatar keeps its URL when the owner changes the picture (the
 	// mirror fetches it again daily): a day, then revalidated by ETag.
 	hdrCacheAvatar = []string{"public, max-age=86400"}
-	hdrVary        = []string{"Accept-Encoding"}
-	hdrVaryOrigin  = []string{"Accept-Encoding, Origin"}
-	hdrGzip        = []string{"gzip"}
-	hdrCORP        = []string{"cross-origin"}
-	hdrNosniff     = []string{"nosniff"}
-	hdrAnyOrigin   = []string{"*"}
-	hdrJPEG        = []string{"image/jpeg"}
-	hdrReferrer    = []string{"strict-origin-when-cross-origin"}
 )
 
 // ErrNotFound is what the handlers abort with for unknown media.
