@@ -122,6 +122,8 @@ func newTestApp(t testing.TB, o testAppOptions) *testApp {
 	if o.demo {
 		ta.fake = a.demo.fake
 	}
+	// serve()'s fast path, but net/http's 1 MB header limit rather than
+	// newServer's 64 KB: the hostile tests take 1 MB targets to the handlers.
 	srv := &http.Server{Handler: a.handler, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(fastListen(ln, srv, a.gallery, log)) // as serve() does
 	if o.startJobs {
@@ -149,20 +151,9 @@ func (ta *testApp) connect() {
 // 1 ms retry backoff (see testAppOptions.quickRetries).
 func quickRetryClient(t testing.TB, cfg *config.Config, log *slog.Logger, now func() time.Time) *instagram.Client {
 	t.Helper()
-	c, err := instagram.New(instagram.Config{
-		ClientID:     cfg.Instagram.ClientID,
-		ClientSecret: cfg.Instagram.ClientSecret,
-		RedirectURI:  cfg.RedirectURI(),
-		Scopes:       cfg.Instagram.Scopes,
-		AuthURL:      cfg.Instagram.AuthURL,
-		TokenURL:     cfg.Instagram.TokenURL,
-		GraphURL:     cfg.Instagram.GraphURL,
-		GraphVersion: cfg.Instagram.GraphVersion,
-		Timeout:      cfg.Instagram.Timeout.Std(),
-		Backoff:      time.Millisecond,
-		Logger:       log,
-		Now:          now,
-	})
+	ic := instagramConfig(cfg, log, now)
+	ic.Backoff = time.Millisecond
+	c, err := instagram.New(ic)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -205,16 +205,9 @@ func newLoadApp(t *testing.T) *loadApp {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Served as serve() serves: its timeouts, and the fast path in front
+	// Served as serve() serves: its server, and the fast path in front
 	// of net/http for the widget's GETs.
-	srv := &http.Server{
-		Handler:           la.handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-	}
+	srv := newServer(la.handler, log)
 	go srv.Serve(fastListen(ln, srv, la.gallery, log))
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -191,15 +191,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) int {
 	a.sched.Start()
 	defer a.stopJobs()
 
-	srv := &http.Server{
-		Handler:           a.handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	srv := newServer(a.handler, log)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(fastListen(ln, srv, a.gallery, log)) }()
 
@@ -417,7 +409,12 @@ func syncNow(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 func newInstagramClient(cfg *config.Config, log *slog.Logger, now func() time.Time) (*instagram.Client, error) {
-	return instagram.New(instagram.Config{
+	return instagram.New(instagramConfig(cfg, log, now))
+}
+
+// instagramConfig is the client configuration cfg describes.
+func instagramConfig(cfg *config.Config, log *slog.Logger, now func() time.Time) instagram.Config {
+	return instagram.Config{
 		ClientID:     cfg.Instagram.ClientID,
 		ClientSecret: cfg.Instagram.ClientSecret,
 		RedirectURI:  cfg.RedirectURI(),
@@ -429,7 +426,7 @@ func newInstagramClient(cfg *config.Config, log *slog.Logger, now func() time.Ti
 		Timeout:      cfg.Instagram.Timeout.Std(),
 		Logger:       log,
 		Now:          now,
-	})
+	}
 }
 
 // adminJobs adapts the scheduler to the dashboard's view of it.
@@ -486,4 +483,18 @@ func (w widgetSource) Images(ctx context.Context) ([]widget.Image, error) {
 		}
 	}
 	return out, nil
+}
+
+// newServer is the HTTP server serve() runs h on: its timeouts bound slow
+// or idle clients, and the fast path in front of it honours them too.
+func newServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
 }
