@@ -48,7 +48,18 @@ var graphVersionRE = regexp.MustCompile(`^v[0-9]+\.[0-9]+$`)
 // Validate checks every setting and reports all problems together.
 func (c *Config) Validate() error {
 	var ps problems
+	c.validateServer(&ps)
+	c.validateStorage(&ps)
+	c.validateLog(&ps)
+	c.validateAdmin(&ps)
+	c.validateInstagram(&ps)
+	c.validateJobs(&ps)
+	c.validateAlerts(&ps)
+	c.validateWidget(&ps)
+	return ps.err()
+}
 
+func (c *Config) validateServer(ps *problems) {
 	if _, port, err := net.SplitHostPort(c.Server.Addr); err != nil {
 		ps.add("server.addr", "must be host:port, e.g. 127.0.0.1:8080")
 	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
@@ -58,7 +69,7 @@ func (c *Config) Validate() error {
 	case c.Server.PublicURL == "" && !c.Demo:
 		ps.add("server.public_url", "required: the https address people and Instagram reach Vitrine at (the OAuth redirect URI is built from it)")
 	case c.Server.PublicURL != "":
-		if u, err := url.Parse(c.Server.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		if u, ok := parseHTTPURL(c.Server.PublicURL); !ok {
 			ps.add("server.public_url", "must be an absolute http(s) URL such as https://example.com")
 		} else if u.RawQuery != "" || u.Fragment != "" {
 			ps.add("server.public_url", "must not carry a query or fragment")
@@ -71,13 +82,20 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
+}
 
+// validateStorage checks where Vitrine keeps its data and the key that
+// encrypts the token there.
+func (c *Config) validateStorage(ps *problems) {
 	if strings.TrimSpace(c.DataDir) == "" {
 		ps.add("data_dir", "required: the directory for the database, secret key and mirrored images")
 	}
 	if c.SecretKey != "" && !validSecretKey(c.SecretKey) {
 		ps.add("secret_key", "must be 32 random bytes, base64 or hex encoded (e.g. openssl rand -base64 32)")
 	}
+}
+
+func (c *Config) validateLog(ps *problems) {
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
@@ -88,7 +106,9 @@ func (c *Config) Validate() error {
 	default:
 		ps.add("log.format", "must be text or json")
 	}
+}
 
+func (c *Config) validateAdmin(ps *problems) {
 	if c.Admin.PasswordHash == "" {
 		if !c.Demo {
 			ps.add("admin.password_hash", "required unless -demo: run `vitrine hash-password` and paste its output")
@@ -99,7 +119,9 @@ func (c *Config) Validate() error {
 	if c.Admin.SessionTTL.Std() < time.Minute || c.Admin.SessionTTL.Std() > 30*day {
 		ps.add("admin.session_ttl", "must be between 1m and 30d")
 	}
+}
 
+func (c *Config) validateInstagram(ps *problems) {
 	ig := c.Instagram
 	if ig.ClientID == "" && !c.Demo {
 		ps.add("instagram.client_id", "required unless -demo: the Instagram app ID from your Meta app (not the Facebook app ID)")
@@ -117,7 +139,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	for key, raw := range map[string]string{"instagram.auth_url": ig.AuthURL, "instagram.token_url": ig.TokenURL, "instagram.graph_url": ig.GraphURL} {
-		if u, err := url.Parse(raw); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		if _, ok := parseHTTPURL(raw); !ok {
 			ps.add(key, "must be an absolute http(s) URL")
 		}
 	}
@@ -127,7 +149,9 @@ func (c *Config) Validate() error {
 	if ig.Timeout.Std() < 100*time.Millisecond || ig.Timeout.Std() > 5*time.Minute {
 		ps.add("instagram.timeout", "must be between 100ms and 5m")
 	}
+}
 
+func (c *Config) validateJobs(ps *problems) {
 	parser := cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 	for key, spec := range map[string]string{"jobs.validate": c.Jobs.Validate, "jobs.sync": c.Jobs.Sync} {
 		if _, err := parser.Parse(spec); err != nil {
@@ -139,38 +163,49 @@ func (c *Config) Validate() error {
 	if rb := c.Jobs.RefreshBefore.Std(); rb < day || rb > 58*day {
 		ps.add("jobs.refresh_before", "must be between 1d and 58d (tokens live 60 days and can be refreshed after 24 h)")
 	}
+}
 
+func (c *Config) validateAlerts(ps *problems) {
 	if c.Alerts.WebhookURL != "" {
-		if u, err := url.Parse(c.Alerts.WebhookURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		if _, ok := parseHTTPURL(c.Alerts.WebhookURL); !ok {
 			ps.add("alerts.webhook_url", "must be an absolute http(s) URL")
 		}
 	}
 	if c.Alerts.WebhookSecret != "" && c.Alerts.WebhookURL == "" {
 		ps.add("alerts.webhook_secret", "set without alerts.webhook_url")
 	}
-	if smtp := c.Alerts.SMTP; smtp.Host != "" {
-		if smtp.Port < 1 || smtp.Port > 65535 {
-			ps.add("alerts.smtp.port", "must be between 1 and 65535")
-		}
-		if _, err := mail.ParseAddress(smtp.From); err != nil {
-			ps.add("alerts.smtp.from", "required when alerts.smtp.host is set: a mail address")
-		}
-		if len(smtp.To) == 0 {
-			ps.add("alerts.smtp.to", "required when alerts.smtp.host is set: at least one address")
-		}
-		for _, to := range smtp.To {
-			if _, err := mail.ParseAddress(to); err != nil {
-				ps.add("alerts.smtp.to", fmt.Sprintf("%q is not a mail address", to))
-			}
-		}
-		if smtp.Password != "" && smtp.Username == "" {
-			ps.add("alerts.smtp.username", "required when alerts.smtp.password is set")
-		}
+	if c.Alerts.SMTP.Host != "" {
+		c.validateSMTP(ps)
 	}
 	if c.Alerts.RemindEvery.Std() < time.Minute {
 		ps.add("alerts.remind_every", "must be at least 1m")
 	}
+}
 
+// validateSMTP checks the mail settings; they matter only once
+// alerts.smtp.host turns mail alerts on.
+func (c *Config) validateSMTP(ps *problems) {
+	smtp := c.Alerts.SMTP
+	if smtp.Port < 1 || smtp.Port > 65535 {
+		ps.add("alerts.smtp.port", "must be between 1 and 65535")
+	}
+	if _, err := mail.ParseAddress(smtp.From); err != nil {
+		ps.add("alerts.smtp.from", "required when alerts.smtp.host is set: a mail address")
+	}
+	if len(smtp.To) == 0 {
+		ps.add("alerts.smtp.to", "required when alerts.smtp.host is set: at least one address")
+	}
+	for _, to := range smtp.To {
+		if _, err := mail.ParseAddress(to); err != nil {
+			ps.add("alerts.smtp.to", fmt.Sprintf("%q is not a mail address", to))
+		}
+	}
+	if smtp.Password != "" && smtp.Username == "" {
+		ps.add("alerts.smtp.username", "required when alerts.smtp.password is set")
+	}
+}
+
+func (c *Config) validateWidget(ps *problems) {
 	w := c.Widget
 	if w.MaxPosts < 1 || w.MaxPosts > 1000 {
 		ps.add("widget.max_posts", "must be between 1 and 1000")
@@ -185,7 +220,9 @@ func (c *Config) Validate() error {
 		if o == "*" {
 			continue
 		}
-		if u, err := url.Parse(o); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" {
+		// An origin is scheme and host only: a path would never match the
+		// Origin header a browser sends.
+		if u, ok := parseHTTPURL(o); !ok || u.Path != "" {
 			ps.add("widget.allowed_origins", fmt.Sprintf("%q is not an origin such as https://example.com (or *)", o))
 		}
 	}
@@ -197,7 +234,16 @@ func (c *Config) Validate() error {
 			ps.add("widget.frame_ancestors", fmt.Sprintf("%q is not a CSP source such as https://example.com, 'self' or *", src))
 		}
 	}
-	return ps.err()
+}
+
+// parseHTTPURL parses raw and reports whether it is an absolute http or
+// https URL with a host, the only kind Vitrine can call or be reached at.
+func parseHTTPURL(raw string) (*url.URL, bool) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, false
+	}
+	return u, true
 }
 
 // validSecretKey reports whether s decodes to exactly 32 bytes.
@@ -224,7 +270,8 @@ func (ps problems) err() error {
 	if len(ps) == 0 {
 		return nil
 	}
-	// Map iteration above is unordered; report in key order for stable output.
+	// Sections report in their own order, some from unordered maps; report
+	// in key order for stable output.
 	sorted := append([]Problem(nil), ps...)
 	slices.SortStableFunc(sorted, func(a, b Problem) int { return strings.Compare(a.Key, b.Key) })
 	return &Error{Problems: sorted}
