@@ -310,6 +310,29 @@ func TestValidateRejectsEachBadValue(t *testing.T) {
 	}
 }
 
+func TestParseHTTPURL(t *testing.T) {
+	for raw, want := range map[string]bool{
+		"https://example.com":          true,
+		"http://127.0.0.1:8080/path?q": true,
+		"HTTPS://example.com":          true, // url.Parse lowers the scheme
+		"":                             false,
+		"example.com":                  false,
+		"/oauth":                       false,
+		"ftp://example.com":            false,
+		"https://":                     false,
+		"https:example.com":            false,
+		"https://exa mple.com":         false,
+	} {
+		u, ok := parseHTTPURL(raw)
+		if ok != want {
+			t.Errorf("parseHTTPURL(%q) ok = %v, want %v", raw, ok, want)
+		}
+		if ok && u.Host == "" {
+			t.Errorf("parseHTTPURL(%q) accepted a URL without host", raw)
+		}
+	}
+}
+
 func TestFrameAncestorsAcceptsCSPKeywords(t *testing.T) {
 	cfg := Default()
 	cfg.Demo = true
