@@ -14,8 +14,8 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// Config is the whole configuration. The yaml tags are the public key names
-// (DESIGN.md "Config keys"); environment names derive from them.
+// Config is the whole configuration. The yaml tags are the public key names,
+// each documented in config.example.yaml; environment names derive from them.
 type Config struct {
 	Server    Server    `yaml:"server"`
 	DataDir   string    `yaml:"data_dir"`

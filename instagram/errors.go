@@ -133,7 +133,15 @@ func Reason(err error) string {
 }
 
 // classify maps a Graph error code (first: it is the specific signal) or else
-// the HTTP status to a sentinel. The tables are in /work/shared/instagram-api.md.
+// the HTTP status to a sentinel. Graph codes:
+//   - 190 (with subcodes 463 expired, 460 password changed, 458 app removed),
+//     102 (session invalid), 10 and 200-299 (permission missing): the token
+//     is unusable until the owner authorizes again;
+//   - 4, 17, 32, 613, 341, 80002: throttled (80002 is the Instagram Login
+//     app limit);
+//   - 1, 2 and is_transient: Instagram's own trouble, worth a retry.
+//
+// Without a known code, 429 is throttling and 5xx upstream trouble.
 func classify(status, code int, transient bool) error {
 	switch {
 	case code == 190 || code == 102 || code == 10 || (code >= 200 && code <= 299):
