@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"vitrine/config"
 )
 
 // sendEmail sends the alert with net/smtp: over TLS from the first byte
@@ -27,34 +29,13 @@ import (
 // to anything but localhost.
 func (s *Scheduler) sendEmail(ctx context.Context, a Alert) error {
 	c := s.cfg.Alerts.SMTP
-	port := c.Port
-	if port == 0 {
-		port = 587
-	}
-	from, err := mail.ParseAddress(c.From)
+	from, to, err := mailAddresses(c)
 	if err != nil {
-		return fmt.Errorf("email: alerts.smtp.from: %w", err)
-	}
-	var to []*mail.Address
-	for _, t := range c.To {
-		addr, err := mail.ParseAddress(t)
-		if err != nil {
-			return fmt.Errorf("email: alerts.smtp.to %q: %w", t, err)
-		}
-		to = append(to, addr)
+		return err
 	}
 	msg := s.buildMessage(from, to, a)
 
-	d := &net.Dialer{Timeout: 15 * time.Second}
-	addr := net.JoinHostPort(c.Host, strconv.Itoa(port))
-	var conn net.Conn
-	if c.ImplicitTLS {
-		// A *tls.Conn: net/smtp then knows the line is encrypted and
-		// lets PlainAuth send the password.
-		conn, err = (&tls.Dialer{NetDialer: d, Config: s.smtpTLSConfig(c.Host)}).DialContext(ctx, "tcp", addr)
-	} else {
-		conn, err = d.DialContext(ctx, "tcp", addr)
-	}
+	conn, err := s.dialSMTP(ctx, c)
 	if err != nil {
 		return fmt.Errorf("email: %w", err)
 	}
@@ -72,6 +53,55 @@ func (s *Scheduler) sendEmail(ctx context.Context, a Alert) error {
 		return fmt.Errorf("email: %w", err)
 	}
 	defer cl.Close()
+	if err := s.smtpHandshake(cl, c); err != nil {
+		return err
+	}
+	if err := smtpTransfer(cl, from, to, msg); err != nil {
+		return err
+	}
+	if err := cl.Quit(); err != nil {
+		s.log.Debug("jobs: SMTP QUIT", "err", err) // the message was accepted already
+	}
+	return nil
+}
+
+// mailAddresses parses the sender and the recipients, so a bad address
+// fails before any connection is made.
+func mailAddresses(c config.SMTP) (from *mail.Address, to []*mail.Address, err error) {
+	from, err = mail.ParseAddress(c.From)
+	if err != nil {
+		return nil, nil, fmt.Errorf("email: alerts.smtp.from: %w", err)
+	}
+	for _, t := range c.To {
+		addr, err := mail.ParseAddress(t)
+		if err != nil {
+			return nil, nil, fmt.Errorf("email: alerts.smtp.to %q: %w", t, err)
+		}
+		to = append(to, addr)
+	}
+	return from, to, nil
+}
+
+// dialSMTP connects to the mail server, speaking TLS from the first byte
+// when alerts.smtp.implicit_tls is on.
+func (s *Scheduler) dialSMTP(ctx context.Context, c config.SMTP) (net.Conn, error) {
+	port := c.Port
+	if port == 0 {
+		port = 587
+	}
+	d := &net.Dialer{Timeout: 15 * time.Second}
+	addr := net.JoinHostPort(c.Host, strconv.Itoa(port))
+	if c.ImplicitTLS {
+		// A *tls.Conn: net/smtp then knows the line is encrypted and
+		// lets PlainAuth send the password.
+		return (&tls.Dialer{NetDialer: d, Config: s.smtpTLSConfig(c.Host)}).DialContext(ctx, "tcp", addr)
+	}
+	return d.DialContext(ctx, "tcp", addr)
+}
+
+// smtpHandshake greets the server, upgrades to TLS when STARTTLS is asked
+// for and authenticates when a username is set.
+func (s *Scheduler) smtpHandshake(cl *smtp.Client, c config.SMTP) error {
 	if err := cl.Hello(s.heloName()); err != nil {
 		return fmt.Errorf("email: HELO: %w", err)
 	}
@@ -91,6 +121,11 @@ func (s *Scheduler) sendEmail(ctx context.Context, a Alert) error {
 			return fmt.Errorf("email: AUTH: %w", err)
 		}
 	}
+	return nil
+}
+
+// smtpTransfer hands msg over for every recipient: MAIL, RCPT, DATA.
+func smtpTransfer(cl *smtp.Client, from *mail.Address, to []*mail.Address, msg []byte) error {
 	if err := cl.Mail(from.Address); err != nil {
 		return fmt.Errorf("email: MAIL FROM: %w", err)
 	}
@@ -108,9 +143,6 @@ func (s *Scheduler) sendEmail(ctx context.Context, a Alert) error {
 	}
 	if err := w.Close(); err != nil {
 		return fmt.Errorf("email: DATA: %w", err)
-	}
-	if err := cl.Quit(); err != nil {
-		s.log.Debug("jobs: SMTP QUIT", "err", err) // the message was accepted already
 	}
 	return nil
 }
