@@ -11,9 +11,13 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"vitrine/admin"
+	"vitrine/alerts"
 	"vitrine/config"
+	"vitrine/connection"
+	"vitrine/feed"
 	"vitrine/instagram"
 	"vitrine/jobs"
+	"vitrine/metrics"
 	"vitrine/store"
 	"vitrine/widget"
 )
@@ -26,6 +30,10 @@ type app struct {
 	log     *slog.Logger
 	st      *store.Store
 	ig      *instagram.Client
+	metrics *metrics.Metrics
+	conn    *connection.Connection
+	feed    *feed.Feed
+	alerts  *alerts.Alerter
 	gallery *widget.Widget
 	sched   *jobs.Scheduler
 	adm     *admin.Admin
@@ -76,39 +84,81 @@ func newApp(cfg *config.Config, log *slog.Logger, o appOptions) (_ *app, err err
 	if a.gallery, err = widget.New(widget.Options{Config: cfg, Source: widgetSource{st: a.st, mediaDir: cfg.MediaDir()}, Logger: log, Now: o.now}); err != nil {
 		return nil, fmt.Errorf("widget: %w", err)
 	}
-	a.sched, err = jobs.New(jobs.Options{
-		Config: cfg, Store: a.st, Instagram: a.ig, Logger: log, Now: o.now,
-		OnSynced: func() {
-			a.gallery.MarkStale(false)
-			if err := a.gallery.Rebuild(context.Background()); err != nil {
-				log.Error("widget rebuild after sync", "err", err)
-			}
-		},
-		OnSyncFailed: func(error) { a.gallery.MarkStale(true) },
-		Outbox:       demoOutbox(a.demo),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("jobs: %w", err)
+	if err := a.buildJobs(cfg, log, o.now); err != nil {
+		return nil, err
 	}
 	var demoPanel admin.Demo
 	if a.demo != nil {
 		a.demo.sched, a.demo.st, demoPanel = a.sched, a.st, a.demo
 	}
 	a.adm, err = admin.New(admin.Options{
-		Config: cfg, Store: a.st, Instagram: a.ig, Jobs: adminJobs{a.sched}, Logger: log, Now: o.now, Demo: demoPanel,
-		// Without a token the widget shows its placeholder, as it would
-		// after a restart; rebuild now rather than at the next start.
-		OnDisconnect: func() {
-			if err := a.gallery.Rebuild(context.Background()); err != nil {
-				log.Error("widget rebuild after disconnect", "err", err)
-			}
-		},
+		Config: cfg, Store: a.st, Connection: a.conn, Instagram: a.ig, Jobs: a.sched, Logger: log, Now: o.now, Demo: demoPanel,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("admin: %w", err)
 	}
 	a.handler = a.routes()
 	return a, nil
+}
+
+// buildJobs wires the connection's life, the feed, the alerts and the
+// schedule table over them. The hooks close over a's fields, all set
+// before anything runs.
+func (a *app) buildJobs(cfg *config.Config, log *slog.Logger, now func() time.Time) (err error) {
+	a.metrics, err = metrics.New(metrics.Sources{
+		Status:    func(ctx context.Context) (connection.Status, error) { return a.conn.Status(ctx) },
+		PostCount: a.st.PostCount,
+	})
+	if err != nil {
+		return err
+	}
+	a.conn, err = connection.New(connection.Options{
+		Store: a.st, Instagram: a.ig, Logger: log, Now: now, Observer: a.metrics,
+		RefreshBefore: cfg.Jobs.RefreshBefore.Std(),
+		OnConnected:   func(ctx context.Context) { jobs.AfterConnect(a.sched, a.alerts)(ctx) },
+		// Disconnect removes what was served: the cached posts, the
+		// mirrored files, and (by rebuilding) the images held in memory.
+		OnDisconnected: func(ctx context.Context) error {
+			if err := a.feed.Forget(ctx); err != nil {
+				return err
+			}
+			return a.gallery.Rebuild(ctx)
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("connection: %w", err)
+	}
+	a.feed, err = feed.New(feed.Options{
+		Store: a.st, Instagram: a.ig, Connection: a.conn, MediaDir: cfg.MediaDir(), MaxPosts: cfg.Widget.MaxPosts,
+		Logger: log, Now: now, Observer: a.metrics,
+		OnSynced: func() {
+			a.gallery.MarkStale(false)
+			if err := a.gallery.Rebuild(context.Background()); err != nil {
+				log.Error("widget rebuild after sync", "err", err)
+			}
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("feed: %w", err)
+	}
+	a.alerts, err = alerts.New(alerts.Options{
+		Settings: cfg.Alerts, PublicURL: cfg.Server.PublicURL, Store: a.st, Connection: a.conn,
+		Logger: log, Now: now, Observer: a.metrics, Outbox: demoOutbox(a.demo),
+		RefreshFailing: func(ctx context.Context) bool { return a.sched.LastFailed(ctx, jobs.JobRefresh) },
+	})
+	if err != nil {
+		return fmt.Errorf("alerts: %w", err)
+	}
+	a.sched, err = jobs.New(jobs.Options{
+		Tasks: jobs.Tasks(jobs.Parts{Connection: a.conn, Feed: a.feed, Alerts: a.alerts,
+			OnSyncFailed: func(error) { a.gallery.MarkStale(true) }},
+			jobs.Schedules{Validate: cfg.Jobs.Validate, Sync: cfg.Jobs.Sync}),
+		Runs: a.st, Logger: log, Now: now, Observer: a.metrics,
+	})
+	if err != nil {
+		return fmt.Errorf("jobs: %w", err)
+	}
+	return nil
 }
 
 func (a *app) routes() http.Handler {
@@ -122,7 +172,7 @@ func (a *app) routes() http.Handler {
 		}
 		c.String(http.StatusOK, "ready\n")
 	})
-	engine.GET("/metrics", gin.WrapH(a.sched.MetricsHandler()))
+	engine.GET("/metrics", gin.WrapH(a.metrics.Handler()))
 	engine.GET("/", func(c *gin.Context) { c.Redirect(http.StatusFound, "/admin") })
 	a.adm.Register(engine)
 	a.gallery.Register(engine)

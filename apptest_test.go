@@ -165,7 +165,7 @@ func quickRetryClient(t testing.TB, cfg *config.Config, log *slog.Logger, now fu
 var syncRunsLogged = regexp.MustCompile(`msg="jobs: (?:done|failed|cancelled)" job=sync `)
 
 // connectSettled is connect, and then also waits for the sync that
-// connecting starts in the background (jobs.TokenConnected), which may run
+// connecting starts in the background (jobs.AfterConnect), which may run
 // after connect's own: a test that steps a simulated clock or counts calls
 // at the fake afterwards then starts from a quiet app.
 func (ta *testApp) connectSettled() {
@@ -175,7 +175,7 @@ func (ta *testApp) connectSettled() {
 	if err != nil {
 		ta.t.Fatal(err)
 	}
-	if _, err := ta.adm.ConnectWithCode(context.Background(), code); err != nil {
+	if _, err := ta.conn.Connect(context.Background(), code); err != nil {
 		ta.t.Fatal(err)
 	}
 	want := before + 1 // the background sync

@@ -17,14 +17,17 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"vitrine/admin"
+	"vitrine/alerts"
 	"vitrine/config"
+	"vitrine/connection"
 	"vitrine/instagram/fake"
 	"vitrine/jobs"
 	"vitrine/store"
 	"vitrine/templates"
 )
 
-// fakePrefix is where -demo mounts the fake Instagram (DESIGN.md contract).
+// fakePrefix is where -demo mounts the fake Instagram; scripts and the
+// README rely on this path.
 const fakePrefix = "/_fake/instagram"
 
 // demoPassword is the admin password of -demo, printed at start.
@@ -70,7 +73,7 @@ type demo struct {
 	http  *http.Client // fetches the server-side fragment, as a real site would
 
 	mu     sync.Mutex
-	outbox []jobs.Alert // newest first
+	outbox []alerts.Alert // newest first
 }
 
 func newDemoFake(cfg *config.Config, posts int) *fake.Fake {
@@ -104,11 +107,11 @@ func newDemo(cfg *config.Config, f *fake.Fake, log *slog.Logger) (*demo, error) 
 
 // deliver is the jobs' outbox channel: the alert goes to the log and the
 // outbox page, where a webhook or an email would go in production.
-func (d *demo) deliver(_ context.Context, a jobs.Alert) error {
+func (d *demo) deliver(_ context.Context, a alerts.Alert) error {
 	d.log.Warn("demo: alert delivered to the outbox", "alert", a.Kind, "subject", a.Subject, "url", d.base+"/demo/outbox")
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.outbox = append([]jobs.Alert{a}, d.outbox...)
+	d.outbox = append([]alerts.Alert{a}, d.outbox...)
 	if len(d.outbox) > outboxSize {
 		d.outbox = d.outbox[:outboxSize]
 	}
@@ -217,12 +220,12 @@ func (d *demo) runQuietly(ctx context.Context, job string) {
 
 // connect starts the demo already connected, as if the admin had clicked
 // Generate and approved (-demo-connect, for benchmarks and scripts).
-func (d *demo) connect(ctx context.Context, cfg *config.Config, adm *admin.Admin) error {
+func (d *demo) connect(ctx context.Context, cfg *config.Config, conn *connection.Connection) error {
 	code, err := d.fake.Authorize(cfg.RedirectURI(), strings.Join(cfg.Instagram.Scopes, ","))
 	if err != nil {
 		return err
 	}
-	_, err = adm.ConnectWithCode(ctx, code)
+	_, err = conn.Connect(ctx, code)
 	return err
 }
 
@@ -270,12 +273,12 @@ func (d *demo) fetchFragment(ctx context.Context) (string, error) {
 }
 
 type outboxView struct {
-	Alerts []jobs.Alert
+	Alerts []alerts.Alert
 }
 
 func (d *demo) outboxPage(c *gin.Context) {
 	d.mu.Lock()
-	v := outboxView{Alerts: append([]jobs.Alert(nil), d.outbox...)}
+	v := outboxView{Alerts: append([]alerts.Alert(nil), d.outbox...)}
 	d.mu.Unlock()
 	d.render(c, "outbox.html", v)
 }
@@ -297,7 +300,7 @@ func (d *demo) render(c *gin.Context, name string, v any) {
 }
 
 // demoOutbox is the jobs' outbox channel in -demo, nil otherwise.
-func demoOutbox(d *demo) func(context.Context, jobs.Alert) error {
+func demoOutbox(d *demo) func(context.Context, alerts.Alert) error {
 	if d == nil {
 		return nil
 	}

@@ -29,6 +29,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
+	"vitrine/alerts"
 	"vitrine/config"
 	"vitrine/jobs"
 	"vitrine/store"
@@ -291,10 +292,13 @@ func TestE2EAdminConnectsAndSyncs(t *testing.T) {
 	b.waitJS("the post's flash", `!!document.querySelector('.flash') && document.querySelector('.flash').textContent.includes('new post')`)
 	b.do(b.ctx, "sync now", ta.logs, chromedp.Click(chromedp.CSS(`form[data-async="sync"] button`)))
 	b.waitJS("the toast", `!document.querySelector('[data-toast]').hidden`)
-	if toast := evalJS[string](b, `document.querySelector('[data-toast]').textContent`); !strings.Contains(toast, "up to date") {
+	if toast := evalJS[string](b, `document.querySelector('[data-toast]').textContent`); !strings.Contains(toast, "Fetching posts now") {
 		t.Fatalf("Sync now says %q", toast)
 	}
 	b.waitJS("the new count", fmt.Sprintf(`document.querySelector('[data-bind=posts]').textContent.trim() === '%d'`, want+1))
+	// The sync runs in the background; the gallery follows once its
+	// images are mirrored.
+	ta.waitJobIdle(t, jobs.JobSync)
 	var doc struct {
 		Posts []struct{ Caption string } `json:"posts"`
 	}
@@ -370,13 +374,13 @@ func evalPopup[T any](t *testing.T, ctx context.Context, js string) T {
 type hookReceiver struct {
 	srv *httptest.Server
 	mu  sync.Mutex
-	got []jobs.Alert
+	got []alerts.Alert
 }
 
 func newHookReceiver(t *testing.T) *hookReceiver {
 	h := &hookReceiver{}
 	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var a jobs.Alert
+		var a alerts.Alert
 		body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 		if r.Method != http.MethodPost || r.Header.Get("X-Vitrine-Signature") == "" || json.Unmarshal(body, &a) != nil {
 			http.Error(w, "bad alert", http.StatusBadRequest)
@@ -445,13 +449,13 @@ func TestE2EOpsAlertedOnceAndResolved(t *testing.T) {
 	}
 	b.do(b.ctx, "top of the page", ta.logs, chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`))
 	b.shot(b.ctx, "dashboard-needs-reauth", true)
-	hook.waitCount(t, jobs.AlertNeedsReauth, 1)
+	hook.waitCount(t, alerts.AlertNeedsReauth, 1)
 
 	// Validate again: still broken, but ops were told already.
 	if err := ta.sched.RunNow(context.Background(), jobs.JobValidate); err == nil {
 		t.Error("validate succeeded with a revoked token")
 	}
-	hook.waitCount(t, jobs.AlertNeedsReauth, 1)
+	hook.waitCount(t, alerts.AlertNeedsReauth, 1)
 
 	// The demo outbox shows the same alert.
 	b.do(b.ctx, "the outbox", ta.logs,
@@ -466,8 +470,8 @@ func TestE2EOpsAlertedOnceAndResolved(t *testing.T) {
 	b.approve(popup, ta.logs)
 	b.do(b.ctx, "the banner goes", ta.logs, chromedp.WaitNotVisible(chromedp.CSS(".banner")))
 	b.waitJS("Reconnect is no longer the primary action", `document.querySelector('.account-side [data-primary-when]').classList.contains('btn-secondary')`)
-	hook.waitCount(t, jobs.AlertResolved, 1)
-	hook.waitCount(t, jobs.AlertNeedsReauth, 1)
+	hook.waitCount(t, alerts.AlertResolved, 1)
+	hook.waitCount(t, alerts.AlertNeedsReauth, 1)
 	if tok, _ := ta.st.Token(context.Background()); tok.Status != store.StatusValid {
 		t.Errorf("token status %q after reconnecting", tok.Status)
 	}

@@ -22,8 +22,9 @@ import (
 	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/term"
 
-	"vitrine/admin"
 	"vitrine/config"
+	"vitrine/connection"
+	"vitrine/feed"
 	"vitrine/instagram"
 	"vitrine/jobs"
 	"vitrine/store"
@@ -199,7 +200,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) int {
 	if a.demo != nil {
 		a.demo.announce(cfg)
 		if o.demoConnect {
-			if err := a.demo.connect(ctx, cfg, a.adm); err != nil {
+			if err := a.demo.connect(ctx, cfg, a.conn); err != nil {
 				log.Error("demo: connecting at start failed", "err", err)
 				return exitFailure
 			}
@@ -311,13 +312,18 @@ func status(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	defer st.Close()
-	tok, err := st.Token(ctx)
-	if errors.Is(err, store.ErrNoToken) {
-		fmt.Fprintln(stdout, "not connected: sign in to /admin and click Generate")
-		return exitFailure
-	}
+	conn, err := connection.New(connection.Options{Store: st})
 	if err != nil {
 		fmt.Fprintln(stderr, "vitrine:", err)
+		return exitFailure
+	}
+	cs, err := conn.Status(ctx)
+	if err != nil {
+		fmt.Fprintln(stderr, "vitrine:", err)
+		return exitFailure
+	}
+	if !cs.Connected {
+		fmt.Fprintln(stdout, "not connected: sign in to /admin and click Generate")
 		return exitFailure
 	}
 	posts, err := st.PostCount(ctx)
@@ -325,11 +331,11 @@ func status(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "vitrine:", err)
 		return exitFailure
 	}
-	now := time.Now()
+	tok, now := cs.Account, time.Now()
 	fmt.Fprintf(stdout, "account:  @%s (%s)\n", tok.Username, tok.AccountType)
-	state := string(tok.Status)
-	if tok.StatusReason != "" {
-		state += ": " + tok.StatusReason
+	state := string(cs.State)
+	if cs.Reason != "" {
+		state += ": " + cs.Reason
 	}
 	fmt.Fprintf(stdout, "token:    %s\n", state)
 	fmt.Fprintf(stdout, "expires:  %s (%s)\n", tok.ExpiresAt.Format(time.DateOnly), untilWords(tok.ExpiresAt.Sub(now)))
@@ -344,15 +350,17 @@ func status(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	for _, r := range runs {
 		result := "ok"
-		if !r.LastOK {
-			result = "failed: " + r.LastError
-		}
-		if r.LastRun.IsZero() {
+		switch {
+		case r.LastRun.IsZero():
 			result = "never run"
+		case r.Waiting:
+			result = "waiting for a connection"
+		case !r.LastOK:
+			result = "failed: " + r.LastError
 		}
 		fmt.Fprintf(stdout, "%-9s %s %s\n", r.Name+":", r.LastRun.Format(time.RFC3339), result)
 	}
-	if tok.Status == store.StatusNeedsReauth || !tok.ExpiresAt.After(now) {
+	if cs.NeedsAttention() {
 		return exitFailure
 	}
 	return exitOK
@@ -383,7 +391,21 @@ func syncNow(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "vitrine:", err)
 		return exitFailure
 	}
-	sched, err := jobs.New(jobs.Options{Config: cfg, Store: st, Instagram: ig, Logger: log})
+	conn, err := connection.New(connection.Options{Store: st, Instagram: ig, Logger: log,
+		RefreshBefore: cfg.Jobs.RefreshBefore.Std()})
+	if err != nil {
+		fmt.Fprintln(stderr, "vitrine:", err)
+		return exitFailure
+	}
+	fd, err := feed.New(feed.Options{Store: st, Instagram: ig, Connection: conn, MediaDir: cfg.MediaDir(),
+		MaxPosts: cfg.Widget.MaxPosts, Logger: log})
+	if err != nil {
+		fmt.Fprintln(stderr, "vitrine:", err)
+		return exitFailure
+	}
+	// Recorded as the sync job's run, so the dashboard and `vitrine status`
+	// show it like a scheduled one.
+	sched, err := jobs.New(jobs.Options{Runs: st, Logger: log, Tasks: []jobs.Task{{Name: jobs.JobSync, Schedule: cfg.Jobs.Sync, Idle: jobs.Idle}}})
 	if err != nil {
 		fmt.Fprintln(stderr, "vitrine:", err)
 		return exitFailure
@@ -392,11 +414,15 @@ func syncNow(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if f, ok := stdout.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		progress = func(done, total int) { fmt.Fprintf(stdout, "\rmirroring images %d/%d", done, total) }
 	}
-	rep, err := sched.SyncOnce(ctx, progress)
+	var rep feed.Report
+	err = sched.RunAs(ctx, jobs.JobSync, func(ctx context.Context) (err error) {
+		rep, err = fd.Sync(ctx, progress)
+		return err
+	})
 	if progress != nil {
 		fmt.Fprintln(stdout)
 	}
-	if errors.Is(err, jobs.ErrNotConnected) {
+	if errors.Is(err, connection.ErrNotConnected) {
 		fmt.Fprintln(stdout, "not connected: sign in to /admin and click Generate")
 		return exitFailure
 	}
@@ -427,32 +453,6 @@ func instagramConfig(cfg *config.Config, log *slog.Logger, now func() time.Time)
 		Logger:       log,
 		Now:          now,
 	}
-}
-
-// adminJobs adapts the scheduler to the dashboard's view of it.
-type adminJobs struct{ s *jobs.Scheduler }
-
-func (a adminJobs) RunNow(ctx context.Context, name string) error {
-	err := a.s.RunNow(ctx, name)
-	if errors.Is(err, jobs.ErrAlreadyRunning) {
-		// The dashboard answers 409 "already running" rather than "failed".
-		return fmt.Errorf("%w: %w", admin.ErrAlreadyRunning, err)
-	}
-	return err
-}
-
-func (a adminJobs) TokenConnected(ctx context.Context) { a.s.TokenConnected(ctx) }
-
-func (a adminJobs) Statuses() []admin.JobStatus {
-	in := a.s.Statuses()
-	out := make([]admin.JobStatus, len(in))
-	for i, st := range in {
-		out[i] = admin.JobStatus{
-			Name: st.Name, LastRun: st.LastRun, NextRun: st.NextRun, LastOK: st.LastOK,
-			LastError: st.LastError, LastDuration: st.LastDuration, Running: st.Running,
-		}
-	}
-	return out
 }
 
 // widgetSource hands the widget the store's posts and one entry per

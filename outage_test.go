@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"vitrine/config"
+	"vitrine/connection"
 	"vitrine/instagram"
 	"vitrine/instagram/fake"
 	"vitrine/jobs"
@@ -186,7 +187,7 @@ func TestOutage(t *testing.T) {
 			ta.clock.Advance(time.Minute)
 			if err := ta.sched.RunDue(ctx); err != nil {
 				for _, e := range outageUnjoin(err) {
-					if !errors.Is(e, instagram.ErrUnavailable) || errors.Is(e, jobs.ErrNeedsReauth) {
+					if !errors.Is(e, instagram.ErrUnavailable) || errors.Is(e, connection.ErrNeedsReauth) {
 						t.Fatalf("%s into the outage: a job failed with something else than Instagram being unavailable: %v",
 							ta.clock.Now().Sub(start), e)
 					}

@@ -22,7 +22,8 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"vitrine/config"
-	"vitrine/instagram"
+	"vitrine/connection"
+	"vitrine/jobs"
 	"vitrine/store"
 	"vitrine/templates"
 )
@@ -48,57 +49,41 @@ type Store interface {
 	TakeAdminSessionFlash(ctx context.Context, idHash string) (string, error)
 }
 
-// Instagram is the part of *instagram.Client the OAuth callback uses.
+// Connection is the Instagram connection's life (*connection.Connection):
+// the callback connects with the code, the dashboard shows the status and
+// disconnects.
+type Connection interface {
+	Connect(ctx context.Context, code string) (store.Token, error)
+	Disconnect(ctx context.Context) (username string, err error)
+	Status(ctx context.Context) (connection.Status, error)
+}
+
+// Instagram is the part of *instagram.Client the admin uses itself.
 type Instagram interface {
 	AuthorizeURL(state string) string
-	ExchangeCode(ctx context.Context, code string) (instagram.ShortLivedToken, error)
-	ExchangeLongLived(ctx context.Context, shortLived string) (instagram.LongLivedToken, error)
-	Me(ctx context.Context, token string) (instagram.Profile, error)
 	// Download fetches the profile picture once at connect time: Instagram's
 	// CDN refuses cross-origin embedding and its URLs expire, so the
 	// dashboard shows our copy.
 	Download(ctx context.Context, mediaURL string, maxBytes int64) ([]byte, string, error)
 }
 
-// Jobs is what the dashboard needs from the scheduler; main adapts
-// *jobs.Scheduler to it. It may be nil: then "Sync now" is hidden and the
-// job list is empty.
+// Jobs is what the dashboard needs from the scheduler (*jobs.Scheduler).
+// It may be nil: then "Sync now" is hidden and the job list is empty.
 type Jobs interface {
-	// RunNow runs the named job ("sync", "validate", …) and returns when
-	// the run finishes.
-	RunNow(ctx context.Context, name string) error
+	// RunInBackground starts the named job and returns at once; false
+	// when it is running already.
+	RunInBackground(name string) (started bool, err error)
 	// Statuses describes every job for the dashboard and status.json.
-	Statuses() []JobStatus
-	// TokenConnected is called after a new token is saved, with a context
-	// that outlives the request: jobs resolve alerts and start a sync.
-	TokenConnected(ctx context.Context)
-}
-
-// ErrAlreadyRunning is what Jobs.RunNow returns (wrapped or not) when the
-// job is running already; the adapter in main maps jobs.ErrAlreadyRunning
-// to it, and "Sync now" answers 409 instead of "failed".
-var ErrAlreadyRunning = errors.New("admin: job already running")
-
-// JobStatus is one job's row on the dashboard. LastError must be words
-// without secrets.
-type JobStatus struct {
-	Name             string
-	LastRun, NextRun time.Time
-	LastOK           bool
-	LastError        string
-	LastDuration     time.Duration
-	Running          bool
+	Statuses() []jobs.Status
 }
 
 // Options configure New.
 type Options struct {
-	Config    *config.Config
-	Store     Store
-	Instagram Instagram
-	Jobs      Jobs // may be nil
-	// OnDisconnect is called after the token is deleted, so the public
-	// gallery can switch to its placeholder at once; may be nil.
-	OnDisconnect func()
+	Config     *config.Config
+	Store      Store
+	Connection Connection
+	Instagram  Instagram
+	Jobs       Jobs // may be nil
 	// Demo, set only by -demo, adds a panel of fault switches.
 	Demo   Demo
 	Logger *slog.Logger
@@ -107,22 +92,23 @@ type Options struct {
 
 // Admin serves the /admin pages.
 type Admin struct {
-	cfg          *config.Config
-	store        Store
-	ig           Instagram
-	jobs         Jobs
-	onDisconnect func()
-	demo         Demo
-	log          *slog.Logger
-	now          func() time.Time
-	tmpl         *template.Template
-	static       map[string]staticFile
-	origin       string // scheme://host of server.public_url, for Origin checks and postMessage
-	throttle     *throttle
-	loginKey     []byte // signs the pre-session CSRF token of the login form
+	cfg      *config.Config
+	store    Store
+	conn     Connection
+	ig       Instagram
+	jobs     Jobs
+	demo     Demo
+	log      *slog.Logger
+	now      func() time.Time
+	tmpl     *template.Template
+	static   map[string]staticFile
+	origin   string // scheme://host of server.public_url, for Origin checks and postMessage
+	throttle *throttle
+	loginKey []byte // signs the pre-session CSRF token of the login form
 }
 
-// Timings fixed by the security rules (instagram-api.md).
+// Timings: an OAuth state lives ten minutes (enough to sign in on
+// Instagram, short enough that a leaked one is soon worthless).
 const (
 	stateTTL      = 10 * time.Minute
 	eventsShown   = 12
@@ -133,8 +119,8 @@ const (
 
 // New checks o and parses the templates once.
 func New(o Options) (*Admin, error) {
-	if o.Config == nil || o.Store == nil || o.Instagram == nil {
-		return nil, errors.New("admin: Config, Store and Instagram are required")
+	if o.Config == nil || o.Store == nil || o.Connection == nil || o.Instagram == nil {
+		return nil, errors.New("admin: Config, Store, Connection and Instagram are required")
 	}
 	if o.Config.Admin.PasswordHash == "" {
 		return nil, errors.New("admin: admin.password_hash is empty (run `vitrine hash-password`)")
@@ -150,15 +136,15 @@ func New(o Options) (*Admin, error) {
 		o.Now = time.Now
 	}
 	a := &Admin{
-		cfg:          o.Config,
-		store:        o.Store,
-		ig:           o.Instagram,
-		jobs:         o.Jobs,
-		onDisconnect: o.OnDisconnect,
-		demo:         o.Demo,
-		log:          o.Logger,
-		now:          o.Now,
-		origin:       u.Scheme + "://" + u.Host,
+		cfg:    o.Config,
+		store:  o.Store,
+		conn:   o.Connection,
+		ig:     o.Instagram,
+		jobs:   o.Jobs,
+		demo:   o.Demo,
+		log:    o.Logger,
+		now:    o.Now,
+		origin: u.Scheme + "://" + u.Host,
 	}
 	a.throttle = newThrottle(o.Now)
 	a.loginKey = randomBytes(32)

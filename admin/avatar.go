@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 )
@@ -15,6 +16,9 @@ import (
 const (
 	avatarKey      = "admin.avatar"
 	maxAvatarBytes = 512 << 10
+	// avatarTimeout bounds the download at connect time; the connection
+	// is made already, so a slow CDN only costs the picture.
+	avatarTimeout = 10 * time.Second
 )
 
 type storedAvatar struct {

@@ -13,6 +13,7 @@ import (
 	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
 
+	"vitrine/jobs"
 	"vitrine/store"
 )
 
@@ -247,7 +248,7 @@ func (e *env) syncPosts(ctx context.Context) error {
 	}
 	now := e.clock.Now()
 	e.jobs.mu.Lock()
-	e.jobs.statuses = []JobStatus{
+	e.jobs.statuses = []jobs.Status{
 		{Name: "validate", LastRun: now.Add(-20 * time.Minute), NextRun: now.Add(40 * time.Minute), LastOK: true, LastDuration: 180 * time.Millisecond},
 		{Name: "refresh", NextRun: now.Add(30 * 24 * time.Hour)},
 		{Name: "sync", LastRun: now, NextRun: now.Add(15 * time.Minute), LastOK: true, LastDuration: 900 * time.Millisecond},

@@ -6,10 +6,10 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"vitrine/connection"
 	"vitrine/instagram"
 	"vitrine/store"
 )
@@ -131,83 +131,39 @@ func (a *Admin) callback(c *gin.Context) {
 		Message: "@" + tok.Username})
 }
 
-// ConnectWithCode connects the account an authorization code belongs to,
-// exactly as the callback does once state has been checked. -demo uses it
-// to start already connected (for benchmarks and scripted runs).
-func (a *Admin) ConnectWithCode(ctx context.Context, code string) (store.Token, error) {
-	tok, he := a.connectAndAnnounce(ctx, code)
-	if he != nil {
-		return store.Token{}, he
-	}
-	return tok, nil
-}
-
-// connectAndAnnounce connects, records the event and starts the first sync.
+// connectAndAnnounce connects with the code and keeps the owner's picture
+// for the dashboard. The connection runs its network work under its own
+// time limit, so the callback's write deadline can't cut it short.
 func (a *Admin) connectAndAnnounce(ctx context.Context, code string) (store.Token, *httpError) {
-	tok, he := a.connect(ctx, code)
-	if he != nil {
-		a.log.Warn("admin: connecting Instagram failed", "step", he.Step, "err", he.cause)
+	tok, err := a.conn.Connect(ctx, code)
+	if err != nil {
+		he := connectError(err)
 		a.addEvent(ctx, "connect", store.LevelError, "Connecting Instagram failed while "+strings.ToLower(he.Step)+": "+he.Message)
 		return store.Token{}, he
 	}
-	a.log.Info("admin: Instagram connected", "token", tok)
-	a.addEvent(ctx, "connected", store.LevelInfo, "Connected @"+tok.Username+" ("+accountType(tok.AccountType)+
-		"); the token expires "+dateText(tok.ExpiresAt))
-	if a.jobs != nil {
-		a.jobs.TokenConnected(context.WithoutCancel(ctx))
-	}
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), avatarTimeout)
+	defer cancel()
+	a.saveAvatar(actx, tok.ProfilePictureURL)
 	return tok, nil
 }
 
-// connect runs the exchanges and saves the token. On failure nothing has
-// been written: the old token, if any, stays.
-func (a *Admin) connect(ctx context.Context, code string) (store.Token, *httpError) {
-	fail := func(step string, err error) *httpError {
-		status := http.StatusBadGateway
-		if errors.Is(err, context.DeadlineExceeded) {
-			status = http.StatusGatewayTimeout
-		}
-		return &httpError{Status: status, Title: "Couldn't connect Instagram", Step: step,
-			Message: reasonText(err) + ". Your previous connection, if any, is unchanged.", cause: err}
+// connectError words a failed connection for the admin.
+func connectError(err error) *httpError {
+	var se *connection.StepError
+	if !errors.As(err, &se) {
+		return internal("connect Instagram", err)
 	}
-	short, err := a.ig.ExchangeCode(ctx, code)
-	if err != nil {
-		return store.Token{}, fail("Exchanging the authorization code", err)
-	}
-	long, err := a.ig.ExchangeLongLived(ctx, short.AccessToken)
-	if err != nil {
-		return store.Token{}, fail("Getting a long-lived token", err)
-	}
-	prof, err := a.ig.Me(ctx, long.AccessToken)
-	if err != nil {
-		return store.Token{}, fail("Reading your Instagram profile", err)
-	}
-	now := a.now()
-	tok := store.Token{
-		AccessToken:       long.AccessToken,
-		UserID:            orDefault(prof.UserID, short.UserID),
-		Username:          prof.Username,
-		Name:              prof.Name,
-		AccountType:       prof.AccountType,
-		ProfilePictureURL: prof.ProfilePictureURL,
-		MediaCount:        prof.MediaCount,
-		FollowersCount:    prof.FollowersCount,
-		Scopes:            strings.Join(short.Permissions, ","),
-		IssuedAt:          now,
-		ExpiresAt:         long.ExpiresAt,
-		Status:            store.StatusValid,
-		StatusReason:      "connected",
-		StatusChangedAt:   now,
-		LastCheckedAt:     now,
-		ConnectedAt:       now,
-	}
-	if err := a.store.SaveToken(ctx, tok); err != nil {
+	if se.Step == connection.StepSave {
 		he := internal("save the token", err)
-		he.Title, he.Step, he.Status = "Couldn't connect Instagram", "Saving the token", http.StatusInternalServerError
-		return store.Token{}, he
+		he.Title, he.Step = "Couldn't connect Instagram", se.Step
+		return he
 	}
-	a.saveAvatar(ctx, prof.ProfilePictureURL)
-	return tok, nil
+	status := http.StatusBadGateway
+	if errors.Is(err, context.DeadlineExceeded) {
+		status = http.StatusGatewayTimeout
+	}
+	return &httpError{Status: status, Title: "Couldn't connect Instagram", Step: se.Step,
+		Message: reasonText(se.Err) + ". Your previous connection, if any, is unchanged.", cause: err}
 }
 
 // reasonText is instagram.Reason as a sentence start, with a hint for the
@@ -294,11 +250,4 @@ func shortText(s string, n int) string {
 		return string(r[:n]) + "…"
 	}
 	return s
-}
-
-func dateText(t time.Time) string {
-	if t.IsZero() {
-		return "at an unknown date"
-	}
-	return "on " + t.UTC().Format("2 Jan 2006")
 }

@@ -3,7 +3,6 @@ package admin
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -11,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"vitrine/jobs"
 	"vitrine/store"
 )
 
@@ -307,7 +307,7 @@ func TestDisconnect(t *testing.T) {
 		t.Errorf("profile picture kept after disconnect: %d", r.StatusCode)
 	}
 	dash := e.get("/admin")
-	if !strings.Contains(dash.body, "Disconnected") || !strings.Contains(dash.body, "token was deleted") ||
+	if !strings.Contains(dash.body, "Disconnected") || !strings.Contains(dash.body, "token, the cached posts and the mirrored images were deleted") ||
 		!strings.Contains(dash.body, "Connect your Instagram account") {
 		t.Errorf("dashboard after disconnect:\n%.2500s", dash.body)
 	}
@@ -328,7 +328,7 @@ func TestSyncNow(t *testing.T) {
 	if r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("sync = %d", r.StatusCode)
 	}
-	if !strings.Contains(e.get("/admin").body, "Sync finished") {
+	if !strings.Contains(e.get("/admin").body, "Sync started") {
 		t.Error("no notice after sync")
 	}
 	r = e.post("/admin/sync", url.Values{"csrf_token": {csrf}}, "Accept", "application/json")
@@ -336,25 +336,90 @@ func TestSyncNow(t *testing.T) {
 		OK      bool   `json:"ok"`
 		Message string `json:"message"`
 	}
-	if r.StatusCode != http.StatusOK || json.Unmarshal([]byte(r.body), &ok) != nil || !ok.OK {
+	if r.StatusCode != http.StatusAccepted || json.Unmarshal([]byte(r.body), &ok) != nil || !ok.OK {
 		t.Errorf("JSON sync = %d %s", r.StatusCode, r.body)
 	}
 	e.jobs.mu.Lock()
-	e.jobs.runErr = errString("sync: Instagram unavailable")
-	e.jobs.mu.Unlock()
-	r = e.post("/admin/sync", url.Values{"csrf_token": {csrf}})
-	if r.StatusCode != http.StatusBadGateway || !strings.Contains(r.body, "Instagram unavailable") {
-		t.Errorf("failed sync = %d:\n%.1500s", r.StatusCode, r.body)
-	}
-	e.jobs.mu.Lock()
-	e.jobs.runErr = fmt.Errorf("jobs: already running: %w", ErrAlreadyRunning)
+	e.jobs.busy = true
 	e.jobs.mu.Unlock()
 	if r := e.post("/admin/sync", url.Values{"csrf_token": {csrf}}); r.StatusCode != http.StatusConflict || !strings.Contains(r.body, "already running") {
 		t.Errorf("sync while running = %d", r.StatusCode)
 	}
-	if _, runs := e.jobs.calls(); len(runs) != 4 || runs[0] != "sync" {
+	if _, runs := e.jobs.calls(); len(runs) != 3 || runs[0] != jobs.JobSync {
 		t.Errorf("runs = %v", runs)
 	}
+}
+
+// "Sync now" must not hold the request while a long sync runs (a large
+// account outlasts the server's write timeout): it answers while the sync
+// is still running, and the dashboard then reports the sync's result.
+func TestSyncNowAnswersWhileASlowSyncRuns(t *testing.T) {
+	inside, release := make(chan struct{}), make(chan struct{})
+	e := newEnv(t, withJobs(func(e *env) Jobs {
+		sched, err := jobs.New(jobs.Options{Runs: e.st, Now: e.clock.Now, Tasks: []jobs.Task{{
+			Name: jobs.JobSync, Schedule: "@every 1h",
+			Run: func(ctx context.Context) error {
+				close(inside)
+				select {
+				case <-release:
+				case <-ctx.Done():
+				}
+				return errString("sync: Instagram unavailable")
+			},
+		}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = sched.Stop(ctx)
+		})
+		return sched
+	}))
+	csrf := e.login()
+	e.connect()
+
+	answered := make(chan response, 1)
+	go func() {
+		answered <- e.post("/admin/sync", url.Values{"csrf_token": {csrf}}, "Accept", "application/json")
+	}()
+	var r response
+	select {
+	case r = <-answered:
+	case <-time.After(10 * time.Second):
+		close(release)
+		t.Fatal("Sync now waited for the sync to finish")
+	}
+	<-inside // the sync is running, and has not finished: it waits for release
+	if r.StatusCode != http.StatusAccepted || !strings.Contains(r.body, `"ok":true`) {
+		t.Fatalf("Sync now = %d %s", r.StatusCode, r.body)
+	}
+	if s := e.statusJSON(); !s.Syncing || s.SyncResult != "Running…" {
+		t.Errorf("while syncing the dashboard says syncing=%v %q", s.Syncing, s.SyncResult)
+	}
+	close(release)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		s := e.statusJSON()
+		if !s.Syncing && strings.Contains(s.SyncResult, "Instagram unavailable") && s.SyncTone == "bad" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the dashboard never reported the sync's result: %+v", s)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (e *env) statusJSON() statusView {
+	e.t.Helper()
+	r := e.get("/admin/status.json")
+	var s statusView
+	if r.StatusCode != http.StatusOK || json.Unmarshal([]byte(r.body), &s) != nil {
+		e.t.Fatalf("status.json = %d %s", r.StatusCode, r.body)
+	}
+	return s
 }
 
 type errString string

@@ -2,8 +2,6 @@ package admin
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"math"
 	"net/http"
 	"strconv"
@@ -12,6 +10,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"vitrine/connection"
+	"vitrine/jobs"
 	"vitrine/store"
 )
 
@@ -159,22 +159,14 @@ func (a *Admin) statusJSON(c *gin.Context) {
 // status gathers the dashboard's live data.
 func (a *Admin) status(ctx context.Context) (statusView, error) {
 	now := a.now()
+	cs, err := a.conn.Status(ctx)
+	if err != nil {
+		return statusView{}, err
+	}
 	v := statusView{State: string(store.StatusNone), StateLabel: "Not connected", Tone: "muted",
 		SyncAvailable: a.jobs != nil, ExpiresIn: "—"}
-	tok, err := a.store.Token(ctx)
-	switch {
-	case errors.Is(err, store.ErrNoToken):
-	case errors.Is(err, store.ErrUndecryptable):
-		// Whose token it was is still known; it must be reconnected.
-		v.fillToken(tok, now)
-		v.State, v.StateLabel, v.Tone, v.NeedsReauth = string(store.StatusNeedsReauth), "Needs reconnecting", "bad", true
-		v.Reason = "the stored token can't be decrypted (the secret key changed)"
-	case err != nil:
-		return statusView{}, err
-	default:
-		v.fillToken(tok, now)
-	}
-	if v.Account != nil {
+	if cs.Connected {
+		v.fill(cs, now)
 		if av, ok := a.loadAvatar(ctx); ok {
 			v.Account.PictureURL = avatarURL(av)
 		}
@@ -195,20 +187,8 @@ func (a *Admin) status(ctx context.Context) (statusView, error) {
 	v.SyncResult, v.SyncTone = "Not run yet", "muted"
 	if a.jobs != nil {
 		for _, j := range a.jobs.Statuses() {
-			jv := jobView{Name: j.Name, Label: jobLabel(j.Name), LastRun: timeOf(j.LastRun, now),
-				NextRun: timeOf(j.NextRun, now), Running: j.Running, Result: "Not run yet", Tone: "muted"}
-			if !j.LastRun.IsZero() {
-				jv.Duration = j.LastDuration.Round(time.Millisecond).String()
-				if j.LastOK {
-					jv.Result, jv.Tone = "OK", "ok"
-				} else {
-					jv.Result, jv.Tone = "Failed: "+orDefault(j.LastError, "unknown error"), "bad"
-				}
-			}
-			if j.Running {
-				jv.Result, jv.Tone = "Running…", "info"
-			}
-			if j.Name == "sync" {
+			jv := viewJob(j, cs.Connected, now)
+			if j.Name == jobs.JobSync {
 				v.LastSync, v.NextSync, v.SyncResult, v.SyncTone, v.Syncing = jv.LastRun, jv.NextRun, jv.Result, jv.Tone, j.Running
 			}
 			v.Jobs = append(v.Jobs, jv)
@@ -217,10 +197,37 @@ func (a *Admin) status(ctx context.Context) (statusView, error) {
 	return v, nil
 }
 
-func (v *statusView) fillToken(t store.Token, now time.Time) {
+// viewJob words one job's last outcome. A run that found nothing to do is
+// not a failure: it waits for a connection, and once one is made it simply
+// has not run yet.
+func viewJob(j jobs.Status, connected bool, now time.Time) jobView {
+	jv := jobView{Name: j.Name, Label: jobLabel(j.Name), LastRun: timeOf(j.LastRun, now),
+		NextRun: timeOf(j.NextRun, now), Running: j.Running, Result: "Not run yet", Tone: "muted"}
+	switch {
+	case j.Running:
+		jv.Result, jv.Tone = "Running…", "info"
+	case j.LastRun.IsZero():
+	case j.Waiting && !connected:
+		jv.Result = "Waiting for a connection"
+	case j.Waiting:
+		jv.LastRun = timeOf(time.Time{}, now) // nothing ran for this connection yet
+	case j.LastOK:
+		jv.Result, jv.Tone = "OK", "ok"
+	default:
+		jv.Result, jv.Tone = "Failed: "+orDefault(j.LastError, "unknown error"), "bad"
+	}
+	if !j.LastRun.IsZero() && !j.Waiting {
+		jv.Duration = j.LastDuration.Round(time.Millisecond).String()
+	}
+	return jv
+}
+
+// fill shows a connected account's status.
+func (v *statusView) fill(cs connection.Status, now time.Time) {
+	t := cs.Account
 	v.Connected = true
-	v.State, v.Reason = string(t.Status), t.StatusReason
-	switch t.Status {
+	v.State, v.Reason, v.NeedsReauth = string(cs.State), cs.Reason, cs.NeedsAttention()
+	switch cs.State {
 	case store.StatusValid:
 		v.StateLabel, v.Tone = "Connected", "ok"
 		if v.Reason == "connected" {
@@ -229,15 +236,15 @@ func (v *statusView) fillToken(t store.Token, now time.Time) {
 	case store.StatusRefreshDue:
 		v.StateLabel, v.Tone = "Refresh due", "warn"
 	case store.StatusNeedsReauth:
-		v.StateLabel, v.Tone, v.NeedsReauth = "Needs reconnecting", "bad", true
+		v.StateLabel, v.Tone = "Needs reconnecting", "bad"
 	default:
-		v.StateLabel, v.Tone = string(t.Status), "warn"
+		v.StateLabel, v.Tone = string(cs.State), "warn"
 	}
 	initial := "?"
 	if t.Username != "" {
 		initial = strings.ToUpper(t.Username[:1])
 	}
-	v.Account = &accountView{Username: t.Username, Name: t.Name, Type: accountType(t.AccountType),
+	v.Account = &accountView{Username: t.Username, Name: t.Name, Type: connection.AccountTypeWords(t.AccountType),
 		MediaCount: thousands(t.MediaCount), Followers: thousands(t.FollowersCount),
 		Initial: initial, ProfileURL: "https://www.instagram.com/" + t.Username + "/"}
 	if !t.ExpiresAt.IsZero() {
@@ -259,18 +266,6 @@ func (v *statusView) fillToken(t store.Token, now time.Time) {
 	v.LastCheck = timeOf(t.LastCheckedAt, now)
 	v.LastRefresh = timeOf(t.LastRefreshedAt, now)
 	v.LastError = t.LastError
-}
-
-func accountType(t string) string {
-	switch strings.ToUpper(t) {
-	case "BUSINESS":
-		return "Business account"
-	case "MEDIA_CREATOR", "CREATOR":
-		return "Creator account"
-	case "":
-		return "Instagram account"
-	}
-	return strings.ToUpper(t[:1]) + strings.ToLower(t[1:]) + " account"
 }
 
 func jobLabel(name string) string {
@@ -322,9 +317,9 @@ func span(d time.Duration) string {
 // disconnectPage is the confirm step (the dashboard shows the same form in
 // a dialog when scripts run).
 func (a *Admin) disconnectPage(c *gin.Context) {
-	msg := "Vitrine will delete the stored Instagram token. Your website's gallery shows its placeholder until you connect again."
-	if tok, err := a.store.Token(c.Request.Context()); err == nil || errors.Is(err, store.ErrUndecryptable) {
-		msg = "Vitrine will delete the stored token for @" + tok.Username + ". Your website's gallery shows its placeholder until you connect again."
+	msg := "Vitrine will delete the stored Instagram token, the cached posts and the mirrored images. Your website's gallery shows its placeholder until you connect again."
+	if cs, err := a.conn.Status(c.Request.Context()); err == nil && cs.Connected {
+		msg = "Vitrine will delete the stored token for @" + cs.Account.Username + ", the cached posts and the mirrored images. Your website's gallery shows its placeholder until you connect again."
 	}
 	a.render(c, http.StatusOK, "message.html", messageView{
 		page: a.page(c, "Disconnect Instagram?"), Tone: "warn", Heading: "Disconnect Instagram?", Message: msg,
@@ -334,70 +329,54 @@ func (a *Admin) disconnectPage(c *gin.Context) {
 
 func (a *Admin) disconnect(c *gin.Context) {
 	ctx := c.Request.Context()
-	who := ""
-	if tok, err := a.store.Token(ctx); err == nil || errors.Is(err, store.ErrUndecryptable) {
-		who = " @" + tok.Username
-	}
-	if err := a.store.DeleteToken(ctx); err != nil {
-		c.Error(internal("delete the token", err))
+	if _, err := a.conn.Disconnect(ctx); err != nil {
+		c.Error(internal("delete the token and the cached posts", err))
 		return
 	}
 	if err := a.store.SetState(ctx, avatarKey, ""); err != nil {
 		a.log.Warn("admin: forget profile picture", "err", err)
 	}
-	a.log.Info("admin: Instagram disconnected; token deleted")
-	if a.onDisconnect != nil {
-		a.onDisconnect()
-	}
-	a.event(c, "disconnected", store.LevelWarn, "Disconnected"+who+"; the token was deleted")
 	a.notice(c, flash{Kind: "notice", Tone: "info", Title: "Disconnected",
-		Message: "The Instagram token was deleted. Your website's gallery shows its placeholder until you connect again."})
+		Message: "The Instagram token, the cached posts and the mirrored images were deleted. Your website's gallery shows its placeholder until you connect again."})
 	c.Redirect(http.StatusSeeOther, "/admin")
 }
 
-// syncNow runs the sync job and waits for it. Scripts call it with
-// Accept: application/json and get {"ok":true,"message":…}.
+// syncNow starts a sync in the background and answers at once: a sync of
+// a large account outlasts any request, and the dashboard's live status
+// shows its progress and result. Scripts call it with Accept:
+// application/json and get {"ok":true,"message":…}.
 func (a *Admin) syncNow(c *gin.Context) {
 	if a.jobs == nil {
 		c.Error(&httpError{Status: http.StatusServiceUnavailable, Title: "Sync isn't available",
 			Message: "The background jobs aren't running in this process."})
 		return
 	}
-	if _, err := a.store.Token(c.Request.Context()); errors.Is(err, store.ErrNoToken) {
+	if cs, err := a.conn.Status(c.Request.Context()); err != nil {
+		c.Error(internal("read the connection status", err))
+		return
+	} else if !cs.Connected {
 		c.Error(&httpError{Status: http.StatusConflict, Title: "Nothing to sync",
 			Message: "Connect an Instagram account first."})
 		return
 	}
-	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Minute)
-	defer cancel()
-	start := a.now()
-	if err := a.jobs.RunNow(ctx, "sync"); errors.Is(err, ErrAlreadyRunning) {
+	started, err := a.jobs.RunInBackground(jobs.JobSync)
+	if err != nil {
+		c.Error(internal("start the sync", err))
+		return
+	}
+	if !started {
 		c.Error(&httpError{Status: http.StatusConflict, Title: "A sync is already running",
-			Message: "It will finish on its own; the dashboard updates when it does.", cause: err})
-		return
-	} else if err != nil {
-		c.Error(&httpError{Status: http.StatusBadGateway, Title: "Sync failed",
-			Message: "Fetching posts failed: " + syncReason(err) + ". The website keeps showing the posts it has.", cause: err})
+			Message: "It will finish on its own; the dashboard updates when it does."})
 		return
 	}
-	n, _ := a.store.PostCount(c.Request.Context())
-	msg := fmt.Sprintf("Posts are up to date: %s cached.", plural(int(n), "post"))
-	a.log.Info("admin: sync now finished", "duration", a.now().Sub(start))
+	msg := "Fetching posts now; the dashboard shows the result when it is done."
+	a.log.Info("admin: sync started from the dashboard")
 	if wantsJSON(c) {
-		c.JSON(http.StatusOK, gin.H{"ok": true, "message": msg})
+		c.JSON(http.StatusAccepted, gin.H{"ok": true, "message": msg})
 		return
 	}
-	a.notice(c, flash{Kind: "notice", Tone: "ok", Title: "Sync finished", Message: msg})
+	a.notice(c, flash{Kind: "notice", Tone: "ok", Title: "Sync started", Message: msg})
 	c.Redirect(http.StatusSeeOther, "/admin")
-}
-
-// syncReason is the job's error in words. Job errors are built from
-// instagram errors, which carry no secrets.
-func syncReason(err error) string {
-	if errors.Is(err, context.DeadlineExceeded) {
-		return "it took too long"
-	}
-	return shortText(err.Error(), 200)
 }
 
 func (a *Admin) notice(c *gin.Context, f flash) {

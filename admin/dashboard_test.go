@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"vitrine/jobs"
 	"vitrine/store"
 	"vitrine/templates"
 )
@@ -19,7 +20,7 @@ func TestStatusJSON(t *testing.T) {
 	e.connect()
 	tok, _ := e.token()
 	e.jobs.mu.Lock()
-	e.jobs.statuses = []JobStatus{
+	e.jobs.statuses = []jobs.Status{
 		{Name: "validate", LastRun: testStart.Add(-time.Hour), NextRun: testStart.Add(time.Hour), LastOK: true, LastDuration: 120 * time.Millisecond},
 		{Name: "sync", LastRun: testStart.Add(-5 * time.Minute), NextRun: testStart.Add(10 * time.Minute), LastOK: false, LastError: "Instagram unavailable"},
 	}
@@ -140,5 +141,24 @@ func TestTemplatesExecute(t *testing.T) {
 				t.Errorf("%s #%d: incomplete page", name, i)
 			}
 		}
+	}
+}
+
+// A job that found nothing to do (no account connected) is not a failure:
+// the dashboard says it waits for a connection, and once one is made, that
+// it has not run for it yet; a real failure stays red.
+func TestJobWaitingForAConnectionIsNotAFailure(t *testing.T) {
+	now := testStart
+	waiting := jobs.Status{Name: jobs.JobSync, LastRun: now.Add(-time.Minute), Waiting: true,
+		LastError: "no Instagram account connected", NextRun: now.Add(time.Minute)}
+	if jv := viewJob(waiting, false, now); jv.Result != "Waiting for a connection" || jv.Tone != "muted" {
+		t.Errorf("not connected: %q (%s)", jv.Result, jv.Tone)
+	}
+	if jv := viewJob(waiting, true, now); jv.Result != "Not run yet" || jv.Tone != "muted" || jv.LastRun.Text != "never" {
+		t.Errorf("connected since: %q (%s), last run %q", jv.Result, jv.Tone, jv.LastRun.Text)
+	}
+	failed := jobs.Status{Name: jobs.JobSync, LastRun: now.Add(-time.Minute), LastError: "Instagram unavailable"}
+	if jv := viewJob(failed, true, now); jv.Tone != "bad" || !strings.Contains(jv.Result, "Instagram unavailable") {
+		t.Errorf("failure: %q (%s)", jv.Result, jv.Tone)
 	}
 }

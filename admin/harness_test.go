@@ -23,8 +23,10 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"vitrine/config"
+	"vitrine/connection"
 	"vitrine/instagram"
 	"vitrine/instagram/fake"
+	"vitrine/jobs"
 	"vitrine/store"
 )
 
@@ -42,20 +44,28 @@ type env struct {
 	st    *store.Store
 	cfg   *config.Config
 	ig    *hookedInstagram
-	jobs  *recordingJobs // nil when the env was built without jobs
+	jobs  *recordingJobs // nil when the env was built without jobs or with others
+	conn  *connection.Connection
 	adm   *Admin
 	srv   *httptest.Server
 
-	disconnects atomic.Int32 // OnDisconnect calls
+	disconnects atomic.Int32 // the connection's OnDisconnected calls
 	client      *http.Client // cookie jar, does not follow redirects
 	logs        *syncBuffer
 }
 
 type envOption func(*envOptions)
 
-type envOptions struct{ noJobs bool }
+type envOptions struct {
+	noJobs bool
+	jobs   func(*env) Jobs
+}
 
 func withoutJobs() envOption { return func(o *envOptions) { o.noJobs = true } }
+
+// withJobs gives the admin the jobs newJobs makes (with the env's store
+// and clock ready) instead of a recordingJobs.
+func withJobs(newJobs func(*env) Jobs) envOption { return func(o *envOptions) { o.jobs = newJobs } }
 
 func newEnv(t testing.TB, opts ...envOption) *env {
 	t.Helper()
@@ -107,12 +117,25 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	e.ig = &hookedInstagram{Client: client}
 
 	var jobs Jobs
-	if !o.noJobs {
+	switch {
+	case o.jobs != nil:
+		jobs = o.jobs(e)
+	case !o.noJobs:
 		e.jobs = &recordingJobs{}
 		jobs = e.jobs
 	}
-	e.adm, err = New(Options{Config: e.cfg, Store: st, Instagram: e.ig, Jobs: jobs, Logger: log, Now: e.clock.Now,
-		OnDisconnect: func() { e.disconnects.Add(1) }})
+	e.conn, err = connection.New(connection.Options{Store: st, Instagram: e.ig, Logger: log, Now: e.clock.Now,
+		OnConnected: func(ctx context.Context) {
+			if e.jobs != nil {
+				e.jobs.tokenConnected(ctx)
+			}
+		},
+		OnDisconnected: func(context.Context) error { e.disconnects.Add(1); return nil },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.adm, err = New(Options{Config: e.cfg, Store: st, Connection: e.conn, Instagram: e.ig, Jobs: jobs, Logger: log, Now: e.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,40 +196,45 @@ type recordingJobs struct {
 	mu        sync.Mutex
 	connected int
 	runs      []string
-	runErr    error
-	statuses  []JobStatus
-	// work, when set, is what RunNow and TokenConnected do (the browser
-	// test syncs posts for real with it).
+	busy      bool // RunInBackground finds the job running
+	statuses  []jobs.Status
+	// work, when set, is what RunInBackground and a new connection do
+	// (the browser test syncs posts for real with it), synchronously:
+	// nothing outlives the test.
 	work func(ctx context.Context) error
 }
 
-func (j *recordingJobs) RunNow(ctx context.Context, name string) error {
+func (j *recordingJobs) RunInBackground(name string) (bool, error) {
 	j.mu.Lock()
 	j.runs = append(j.runs, name)
-	work, err := j.work, j.runErr
+	work, busy := j.work, j.busy
 	j.mu.Unlock()
-	if work != nil {
-		err = work(ctx)
+	if busy {
+		return false, nil
 	}
-	return err
+	if work != nil {
+		_ = work(context.Background())
+	}
+	return true, nil
 }
 
-func (j *recordingJobs) Statuses() []JobStatus {
+func (j *recordingJobs) Statuses() []jobs.Status {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	return append([]JobStatus(nil), j.statuses...)
+	return append([]jobs.Status(nil), j.statuses...)
 }
 
-func (j *recordingJobs) TokenConnected(ctx context.Context) {
+// tokenConnected is the connection's OnConnected.
+func (j *recordingJobs) tokenConnected(ctx context.Context) {
 	if ctx.Err() != nil {
-		panic("TokenConnected got a context that is already done")
+		panic("OnConnected got a context that is already done")
 	}
 	j.mu.Lock()
 	j.connected++
 	work := j.work
 	j.mu.Unlock()
 	if work != nil {
-		_ = work(ctx) // synchronous: nothing outlives the test
+		_ = work(ctx)
 	}
 }
 

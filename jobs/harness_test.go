@@ -18,9 +18,13 @@ import (
 	"testing"
 	"time"
 
+	"vitrine/alerts"
 	"vitrine/config"
+	"vitrine/connection"
+	"vitrine/feed"
 	"vitrine/instagram"
 	"vitrine/instagram/fake"
+	"vitrine/metrics"
 	"vitrine/store"
 )
 
@@ -54,7 +58,7 @@ type hook struct {
 	t      testing.TB
 	srv    *httptest.Server
 	mu     sync.Mutex
-	alerts []Alert
+	alerts []alerts.Alert
 	fail   atomic.Int32 // answer 503 to this many more requests
 	hits   atomic.Int32
 }
@@ -64,7 +68,7 @@ func newHook(t testing.TB) *hook {
 	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.hits.Add(1)
 		body, _ := io.ReadAll(r.Body)
-		if got, want := r.Header.Get(SignatureHeader), Sign(testSecret, body); !hmac.Equal([]byte(got), []byte(want)) {
+		if got, want := r.Header.Get(alerts.SignatureHeader), alerts.Sign(testSecret, body); !hmac.Equal([]byte(got), []byte(want)) {
 			t.Errorf("webhook signature %q, want %q", got, want)
 		}
 		if r.Header.Get("Content-Type") != "application/json" {
@@ -75,7 +79,7 @@ func newHook(t testing.TB) *hook {
 			http.Error(w, "try later", http.StatusServiceUnavailable)
 			return
 		}
-		var a Alert
+		var a alerts.Alert
 		if err := json.Unmarshal(body, &a); err != nil {
 			t.Errorf("webhook body: %v", err)
 		}
@@ -102,11 +106,11 @@ func (h *hook) kinds() []string {
 	return out
 }
 
-func (h *hook) last() Alert {
+func (h *hook) last() alerts.Alert {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if len(h.alerts) == 0 {
-		return Alert{}
+		return alerts.Alert{}
 	}
 	return h.alerts[len(h.alerts)-1]
 }
@@ -125,6 +129,10 @@ type harness struct {
 	hook       *hook
 	logs       *lockedBuffer
 	s          *Scheduler
+	conn       *connection.Connection
+	feed       *feed.Feed
+	al         *alerts.Alerter
+	m          *metrics.Metrics
 	synced     atomic.Int32
 	syncFailed atomic.Int32
 
@@ -209,25 +217,54 @@ func tempDir(t testing.TB) string {
 	return t.TempDir()
 }
 
+// newScheduler wires the parts and the schedule table from h.cfg, as the
+// server does.
 func (h *harness) newScheduler() *Scheduler {
 	h.t.Helper()
-	s, err := New(Options{
-		Config:    h.cfg,
-		Store:     h.st,
-		Instagram: h.ig,
-		Logger:    slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Now:       h.clock.Now,
-		OnSynced:  func() { h.synced.Add(1) },
-		OnSyncFailed: func(error) {
-			h.syncFailed.Add(1)
-		},
+	log := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var err error
+	h.m, err = metrics.New(metrics.Sources{
+		Status:    func(ctx context.Context) (connection.Status, error) { return h.conn.Status(ctx) },
+		PostCount: h.st.PostCount,
 	})
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	s.webhookBackoff = time.Millisecond
-	s.mirrorRate = 1000
+	h.conn, err = connection.New(connection.Options{Store: h.st, Instagram: h.ig, Logger: log, Now: h.clock.Now,
+		RefreshBefore: h.cfg.Jobs.RefreshBefore.Std(), Observer: h.m})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.feed, err = feed.New(feed.Options{Store: h.st, Instagram: h.ig, Connection: h.conn, MediaDir: h.cfg.MediaDir(),
+		MaxPosts: h.cfg.Widget.MaxPosts, Logger: log, Now: h.clock.Now, Observer: h.m, DownloadsPerSecond: 1000,
+		OnSynced: func() { h.synced.Add(1) }})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	var s *Scheduler
+	h.al, err = alerts.New(alerts.Options{Settings: h.cfg.Alerts, PublicURL: h.cfg.Server.PublicURL, Store: h.st,
+		Connection: h.conn, Logger: log, Now: h.clock.Now, Observer: h.m, WebhookBackoff: time.Millisecond,
+		RefreshFailing: func(ctx context.Context) bool { return s.LastFailed(ctx, JobRefresh) }})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	s, err = New(Options{
+		Tasks: Tasks(Parts{Connection: h.conn, Feed: h.feed, Alerts: h.al,
+			OnSyncFailed: func(error) { h.syncFailed.Add(1) }},
+			Schedules{Validate: h.cfg.Jobs.Validate, Sync: h.cfg.Jobs.Sync}),
+		Runs: h.st, Logger: log, Now: h.clock.Now, Observer: h.m,
+	})
+	if err != nil {
+		h.t.Fatal(err)
+	}
 	return s
+}
+
+// afterConnect runs what the server runs once a token is saved, and waits
+// for it.
+func (h *harness) afterConnect() {
+	AfterConnect(h.s, h.al)(h.ctx)
+	h.s.bg.Wait()
 }
 
 // connect stores a freshly issued 60-day token, as admin's callback does.
@@ -302,7 +339,7 @@ func (h *harness) assertNoTokenInLogs() {
 func (h *harness) metrics() string {
 	h.t.Helper()
 	rec := httptest.NewRecorder()
-	h.s.MetricsHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	h.m.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	if rec.Code != http.StatusOK {
 		h.t.Fatalf("/metrics: %d", rec.Code)
 	}

@@ -1,40 +1,25 @@
-// Package jobs keeps the Instagram connection alive and the cache fresh: a
-// cron scheduler running named jobs (validate, refresh, sync — sync mirrors
-// the images too), the token's state transitions, alerts to ops (webhook and
-// email) and Prometheus metrics. Jobs are plain func(ctx) error; what they
-// remember lives in the store, so a restart resumes where the last process
-// stopped.
+// Package jobs runs Vitrine's background work on a schedule table (see
+// tasks.go): validate and refresh the token, sync the feed, send the
+// alerts those reveal. The Scheduler only schedules: it runs each task on
+// its cron spec and on demand, never twice at once, recovers panics,
+// backs off after transient failures and records every run in the store,
+// so a restart resumes where the last process stopped.
 package jobs
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"runtime/debug"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/robfig/cron/v3"
 
-	"vitrine/config"
-	"vitrine/instagram"
 	"vitrine/store"
-)
-
-// The built-in jobs. Sync includes mirroring: images are downloaded right
-// after the feed is read, while their signed URLs are fresh, so there is no
-// separate mirror job. Refresh runs on the validate schedule (jobs.validate)
-// and does nothing until the stored expiry says it is due.
-const (
-	JobValidate = "validate"
-	JobRefresh  = "refresh"
-	JobSync     = "sync"
 )
 
 var (
@@ -43,51 +28,55 @@ var (
 	ErrAlreadyRunning = errors.New("jobs: already running")
 	// ErrUnknownJob: no job has that name.
 	ErrUnknownJob = errors.New("jobs: unknown job")
-	// ErrNotConnected: there is no token yet; nothing to do until the
-	// admin connects an account.
-	ErrNotConnected = errors.New("jobs: no Instagram account connected")
-	// ErrNeedsReauth: the token is dead (revoked, expired, password
-	// changed); only a new Generate in /admin fixes it.
-	ErrNeedsReauth = errors.New("jobs: Instagram token needs re-authorization")
 )
 
 // Backoff after consecutive transient failures: 1m, 2m, 4m … at most 1h,
-// and never sooner than Instagram asked (RetryAfter).
+// and never sooner than Instagram asked.
 const (
 	backoffBase = time.Minute
 	backoffMax  = time.Hour
 )
 
-// Options wire a Scheduler.
+// Task is one row of the schedule table: a plain function run on a cron
+// spec (or "@every …") within a time limit.
+type Task struct {
+	Name     string
+	Schedule string
+	Timeout  time.Duration
+	Run      func(ctx context.Context) error
+	// Idle reports an error that means "nothing to do yet" (no account
+	// connected): recorded as waiting, not as a failure. May be nil.
+	Idle func(error) bool
+	// Transient reports an error worth backing off from (upstream
+	// trouble), and RetryAfter how long the upstream asked to wait. May
+	// be nil: then failures simply run again on schedule.
+	Transient  func(error) bool
+	RetryAfter func(error) time.Duration
+}
+
+// RunStore is where runs are recorded (*store.Store).
+type RunStore interface {
+	JobRuns(ctx context.Context) ([]store.JobRun, error)
+	SaveJobRun(ctx context.Context, r store.JobRun) error
+}
+
+// Observer counts runs (the metrics).
+type Observer interface {
+	JobSucceeded(job string, at time.Time)
+	JobFailed(job string)
+	LastSuccess(job string, at time.Time)
+}
+
+// Options configure New. Runs is required.
 type Options struct {
-	Config    *config.Config
-	Store     Store
-	Instagram Instagram
-	Logger    *slog.Logger
+	Tasks    []Task
+	Runs     RunStore
+	Logger   *slog.Logger
+	Observer Observer
 	// Now is the clock for every decision and timestamp (tests pass the
 	// fake Instagram's clock); default time.Now. Cron itself fires on real
 	// time.
 	Now func() time.Time
-	// HTTPClient sends webhooks (CDN downloads go through Instagram's own
-	// client); default a client with a 15 s timeout.
-	HTTPClient *http.Client
-	// OnSynced is called after each successful sync and mirror, in the
-	// goroutine that ran it, so the widget can rebuild its snapshot.
-	OnSynced func()
-	// OnSyncFailed is called when a scheduled or "run now" sync fails (not
-	// when nothing is connected), so the widget can mark its last good
-	// gallery stale.
-	OnSyncFailed func(error)
-	// Outbox, when set, is one more alert channel ("outbox") beside the
-	// webhook and email: -demo shows what it receives on a page.
-	Outbox func(context.Context, Alert) error
-	// Registerer receives the metrics; nil: a registry of the
-	// scheduler's own (with Go and process collectors), served by
-	// MetricsHandler.
-	Registerer prometheus.Registerer
-	// SMTPTLSConfig is used for STARTTLS; nil: system roots and
-	// alerts.smtp.host as the server name. Tests pass their own CA.
-	SMTPTLSConfig *tls.Config
 }
 
 // Status is one job's state for the dashboard.
@@ -102,34 +91,26 @@ type Status struct {
 	LastSuccess  time.Time
 	Failures     int // consecutive
 	Running      bool
+	// Waiting: the last run found nothing to do (no account connected).
+	Waiting bool
 }
 
 type job struct {
-	name    string
-	spec    string
-	sched   cron.Schedule
-	fn      func(context.Context) error
-	timeout time.Duration
+	Task
+	sched cron.Schedule
 
 	mu      sync.Mutex // held while running: a job never overlaps itself
 	running atomic.Bool
 	entry   cron.EntryID
 }
 
-// Scheduler runs the jobs. Create it with New, then Start; Stop on
+// Scheduler runs the tasks. Create it with New, then Start; Stop on
 // shutdown.
 type Scheduler struct {
-	cfg          *config.Config
-	st           Store
-	ig           Instagram
-	log          *slog.Logger
-	now          func() time.Time
-	hc           *http.Client
-	onSynced     func()
-	outbox       func(context.Context, Alert) error
-	onSyncFailed func(error)
-	smtpTLS      *tls.Config
-	metrics      *metrics
+	runs     RunStore
+	log      *slog.Logger
+	now      func() time.Time
+	observer Observer
 
 	mu      sync.Mutex // guards jobs, order, started, stopped
 	jobs    map[string]*job
@@ -141,101 +122,76 @@ type Scheduler struct {
 	ctx    context.Context // cancelled when Stop gives up waiting
 	cancel context.CancelFunc
 	bg     sync.WaitGroup // goroutines Stop waits for
-
-	alertMu sync.Mutex // one alert evaluation at a time
-
-	tempSwept atomic.Bool // stale temp files of a crashed run removed
-
-	// Knobs tests turn down.
-	webhookBackoff time.Duration
-	webhookTries   int
-	mirrorWorkers  int
-	mirrorRate     float64 // downloads per second
 }
 
-// New checks o, parses every schedule and registers the built-in jobs.
+// New parses every task's schedule.
 func New(o Options) (*Scheduler, error) {
-	if o.Config == nil || o.Store == nil || o.Instagram == nil {
-		return nil, errors.New("jobs: Config, Store and Instagram are required")
+	if o.Runs == nil {
+		return nil, errors.New("jobs: Runs is required")
 	}
-	s := &Scheduler{
-		cfg:            o.Config,
-		st:             o.Store,
-		ig:             o.Instagram,
-		log:            o.Logger,
-		now:            o.Now,
-		hc:             o.HTTPClient,
-		onSynced:       o.OnSynced,
-		outbox:         o.Outbox,
-		onSyncFailed:   o.OnSyncFailed,
-		smtpTLS:        o.SMTPTLSConfig,
-		jobs:           map[string]*job{},
-		webhookBackoff: 2 * time.Second,
-		webhookTries:   4,
-		mirrorWorkers:  4,
-		mirrorRate:     8,
-	}
+	s := &Scheduler{runs: o.Runs, log: o.Logger, now: o.Now, observer: o.Observer, jobs: map[string]*job{}}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
 	if s.now == nil {
 		s.now = time.Now
 	}
-	if s.hc == nil {
-		s.hc = &http.Client{Timeout: 15 * time.Second}
+	if s.observer == nil {
+		s.observer = nopObserver{}
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	m, err := newMetrics(o.Registerer, s)
-	if err != nil {
-		return nil, err
-	}
-	s.metrics = m
-
-	validate, sync := o.Config.Jobs.Validate, o.Config.Jobs.Sync
-	if validate == "" {
-		validate = config.Default().Jobs.Validate
-	}
-	if sync == "" {
-		sync = config.Default().Jobs.Sync
-	}
-	for _, j := range []struct {
-		name, spec string
-		fn         func(context.Context) error
-		timeout    time.Duration
-	}{
-		{JobValidate, validate, s.validate, 2 * time.Minute},
-		{JobRefresh, validate, s.refresh, 2 * time.Minute},
-		{JobSync, sync, s.syncJob, 20 * time.Minute},
-	} {
-		if err := s.register(j.name, j.spec, j.fn, j.timeout); err != nil {
+	for _, t := range o.Tasks {
+		if err := s.register(t); err != nil {
 			return nil, err
 		}
 	}
-	s.metrics.loadLastSuccess(s)
+	s.seedObserver()
 	return s, nil
 }
 
-// Register adds a job under name, run on spec (cron syntax or @every …),
-// with at most a 10-minute run. It must be called before Start.
-func (s *Scheduler) Register(name, spec string, fn func(context.Context) error) error {
-	return s.register(name, spec, fn, 10*time.Minute)
+type nopObserver struct{}
+
+func (nopObserver) JobSucceeded(string, time.Time) {}
+func (nopObserver) JobFailed(string)               {}
+func (nopObserver) LastSuccess(string, time.Time)  {}
+
+// seedObserver hands the observer the last successes a previous process
+// recorded.
+func (s *Scheduler) seedObserver() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	runs, err := s.jobRuns(ctx)
+	if err != nil {
+		return
+	}
+	for name, r := range runs {
+		if !r.LastSuccess.IsZero() {
+			s.observer.LastSuccess(name, r.LastSuccess)
+		}
+	}
 }
 
-func (s *Scheduler) register(name, spec string, fn func(context.Context) error, timeout time.Duration) error {
-	sched, err := cron.ParseStandard(spec)
+// Register adds a task. It must be called before Start.
+func (s *Scheduler) Register(t Task) error { return s.register(t) }
+
+func (s *Scheduler) register(t Task) error {
+	if t.Timeout <= 0 {
+		t.Timeout = 10 * time.Minute
+	}
+	sched, err := cron.ParseStandard(t.Schedule)
 	if err != nil {
-		return fmt.Errorf("jobs: schedule of %s %q: %w", name, spec, err)
+		return fmt.Errorf("jobs: schedule of %s %q: %w", t.Name, t.Schedule, err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.started {
-		return fmt.Errorf("jobs: register %s: scheduler already started", name)
+		return fmt.Errorf("jobs: register %s: scheduler already started", t.Name)
 	}
-	if _, dup := s.jobs[name]; dup {
-		return fmt.Errorf("jobs: register %s: already registered", name)
+	if _, dup := s.jobs[t.Name]; dup {
+		return fmt.Errorf("jobs: register %s: already registered", t.Name)
 	}
-	s.jobs[name] = &job{name: name, spec: spec, sched: sched, fn: fn, timeout: timeout}
-	s.order = append(s.order, name)
+	s.jobs[t.Name] = &job{Task: t, sched: sched}
+	s.order = append(s.order, t.Name)
 	return nil
 }
 
@@ -252,7 +208,7 @@ func (s *Scheduler) Start() {
 	l := cronLogger{s.log}
 	// Recover sits inside SkipIfStillRunning: cron v3.0.1's
 	// SkipIfStillRunning never releases its slot after a panic it did not
-	// see recovered, and would skip the job forever (DESIGN.md habit 5).
+	// see recovered, and would skip the job forever.
 	s.cron = cron.New(cron.WithChain(cron.SkipIfStillRunning(l), cron.Recover(l)), cron.WithLogger(l))
 	for _, name := range s.order {
 		j := s.jobs[name]
@@ -301,7 +257,7 @@ func (s *Scheduler) RunNow(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	return s.runTracked(ctx, j, false, j.fn)
+	return s.runTracked(ctx, j, false, j.Run)
 }
 
 // RunDue runs, one after the other, every job whose schedule says a run is
@@ -318,7 +274,7 @@ func (s *Scheduler) RunDue(ctx context.Context) error {
 		if !s.due(j, runs[name], s.now()) {
 			continue
 		}
-		if err := s.runJob(ctx, j, false, j.fn); err != nil && !errors.Is(err, ErrAlreadyRunning) {
+		if err := s.runJob(ctx, j, false, j.Run); err != nil && !errors.Is(err, ErrAlreadyRunning) {
 			errs = append(errs, fmt.Errorf("%s: %w", name, err))
 		}
 	}
@@ -354,7 +310,7 @@ func (s *Scheduler) Statuses() []Status {
 		j, _ := s.job(name)
 		r := runs[name]
 		st := Status{
-			Name: name, Schedule: j.spec, LastRun: r.LastRun, LastOK: r.LastOK, LastError: r.LastError,
+			Name: name, Schedule: j.Schedule, Waiting: r.Waiting, LastRun: r.LastRun, LastOK: r.LastOK, LastError: r.LastError,
 			LastDuration: r.LastDuration, LastSuccess: r.LastSuccess, Failures: r.Failures, Running: j.running.Load(),
 		}
 		switch {
@@ -390,7 +346,7 @@ func (s *Scheduler) job(name string) (*job, error) {
 }
 
 func (s *Scheduler) jobRuns(ctx context.Context) (map[string]store.JobRun, error) {
-	list, err := s.st.JobRuns(ctx)
+	list, err := s.runs.JobRuns(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
@@ -405,12 +361,12 @@ func (s *Scheduler) jobRuns(ctx context.Context) (map[string]store.JobRun, error
 func (s *Scheduler) runScheduled(j *job) {
 	runs, err := s.jobRuns(s.ctx)
 	if err == nil {
-		if nb := runs[j.name].NotBefore; !nb.IsZero() && s.now().Before(nb) {
-			s.log.Debug("jobs: backing off", "job", j.name, "until", nb)
+		if nb := runs[j.Name].NotBefore; !nb.IsZero() && s.now().Before(nb) {
+			s.log.Debug("jobs: backing off", "job", j.Name, "until", nb)
 			return
 		}
 	}
-	_ = s.runJob(s.ctx, j, false, j.fn)
+	_ = s.runJob(s.ctx, j, false, j.Run)
 }
 
 // runTracked runs a job on behalf of a caller outside cron: Stop waits for
@@ -435,20 +391,25 @@ func (s *Scheduler) runJob(ctx context.Context, j *job, wait bool, fn func(conte
 		return ErrAlreadyRunning
 	}
 	defer j.mu.Unlock()
+	return s.runLocked(ctx, j, fn)
+}
+
+// runLocked is runJob once j.mu is held.
+func (s *Scheduler) runLocked(ctx context.Context, j *job, fn func(context.Context) error) error {
 	j.running.Store(true)
 	defer j.running.Store(false)
 
 	start := s.now()
 	t0 := time.Now()
-	jctx, cancel := context.WithTimeout(ctx, j.timeout)
-	err := s.call(jctx, j.name, fn)
+	jctx, cancel := context.WithTimeout(ctx, j.Timeout)
+	err := s.call(jctx, j.Name, fn)
 	cancel()
 	took := time.Since(t0)
 
 	if err != nil && ctx.Err() != nil {
 		// Shutting down (or the caller gave up): not the job's failure,
 		// and no reason to back off next time.
-		s.log.Info("jobs: cancelled", "job", j.name, "err", err)
+		s.log.Info("jobs: cancelled", "job", j.Name, "err", err)
 		return err
 	}
 
@@ -458,33 +419,31 @@ func (s *Scheduler) runJob(ctx context.Context, j *job, wait bool, fn func(conte
 	if lerr != nil {
 		s.log.Warn("jobs: read job runs", "err", lerr)
 	}
-	r := runs[j.name]
-	r.Name, r.LastRun, r.LastDuration = j.name, start, took
-	if err == nil {
+	r := runs[j.Name]
+	r.Name, r.LastRun, r.LastDuration, r.Waiting = j.Name, start, took, false
+	switch {
+	case err == nil:
 		r.LastOK, r.LastError, r.LastSuccess, r.Failures, r.NotBefore = true, "", start, 0, time.Time{}
-		s.metrics.jobSucceeded(j.name, start)
-		s.log.Info("jobs: done", "job", j.name, "duration", took)
-	} else {
+		s.observer.JobSucceeded(j.Name, start)
+		s.log.Info("jobs: done", "job", j.Name, "duration", took)
+	case j.Idle != nil && j.Idle(err):
+		// Every tick until someone clicks Generate: not news, and not a
+		// failure to show in red.
+		r.LastOK, r.LastError, r.Failures, r.NotBefore, r.Waiting = false, errText(err), 0, time.Time{}, true
+		s.log.Debug("jobs: nothing to do", "job", j.Name, "why", r.LastError)
+	default:
 		r.LastOK, r.LastError = false, errText(err)
 		r.Failures++
 		r.NotBefore = time.Time{}
-		if transient(err) {
-			r.NotBefore = start.Add(backoffDelay(r.Failures, err))
+		if j.Transient != nil && j.Transient(err) {
+			r.NotBefore = start.Add(backoffDelay(r.Failures, j.retryAfter(err)))
 		}
-		s.metrics.jobFailed(j.name)
-		lvl, msg := slog.LevelWarn, "jobs: failed"
-		switch {
-		case errors.Is(err, ErrNotConnected):
-			// Every tick until someone clicks Generate: not news.
-			lvl, msg = slog.LevelDebug, "jobs: skipped"
-		case errors.Is(err, ErrNeedsReauth):
-			lvl = slog.LevelInfo
-		}
-		s.log.Log(rctx, lvl, msg, "job", j.name, "duration", took, "failures", r.Failures,
+		s.observer.JobFailed(j.Name)
+		s.log.Warn("jobs: failed", "job", j.Name, "duration", took, "failures", r.Failures,
 			"retry_not_before", r.NotBefore, "err", r.LastError)
 	}
-	if serr := s.st.SaveJobRun(rctx, r); serr != nil {
-		s.log.Error("jobs: record run", "job", j.name, "err", serr)
+	if serr := s.runs.SaveJobRun(rctx, r); serr != nil {
+		s.log.Error("jobs: record run", "job", j.Name, "err", serr)
 	}
 	return err
 }
@@ -501,29 +460,35 @@ func (s *Scheduler) call(ctx context.Context, name string, fn func(context.Conte
 	return fn(ctx)
 }
 
-// transient reports whether a failure is upstream trouble to back off
-// from: Instagram unavailable, throttling or refusing, or a timeout. A dead
-// or missing token waits for the admin; other failures (a panic, the
-// store) simply run again on schedule.
-func transient(err error) bool {
-	if errors.Is(err, ErrNeedsReauth) || errors.Is(err, ErrNotConnected) {
-		return false
+func (j *job) retryAfter(err error) time.Duration {
+	if j.RetryAfter == nil {
+		return 0
 	}
-	return errors.Is(err, instagram.ErrUnavailable) || errors.Is(err, instagram.ErrRateLimited) ||
-		errors.Is(err, instagram.ErrBadRequest) || errors.Is(err, instagram.ErrURLExpired) ||
-		errors.Is(err, context.DeadlineExceeded)
+	return j.RetryAfter(err)
 }
 
-func backoffDelay(failures int, err error) time.Duration {
+// backoffDelay doubles from backoffBase with each consecutive failure, up
+// to backoffMax, and is never shorter than the wait the upstream asked for.
+func backoffDelay(failures int, asked time.Duration) time.Duration {
 	d := backoffBase
 	for i := 1; i < failures && d < backoffMax; i++ {
 		d *= 2
 	}
 	d = min(d, backoffMax)
-	if ra := retryAfter(err); ra > d {
-		d = ra
+	return max(d, asked)
+}
+
+// errText is an error for the dashboard; the errors of the tasks are
+// already free of tokens.
+func errText(err error) string {
+	if err == nil {
+		return ""
 	}
-	return d
+	s := err.Error()
+	if len(s) > 500 {
+		s = s[:500] + "…"
+	}
+	return s
 }
 
 // cronLogger adapts slog to cron.Logger.
@@ -532,4 +497,86 @@ type cronLogger struct{ l *slog.Logger }
 func (c cronLogger) Info(msg string, kv ...any) { c.l.Debug("cron: "+msg, kv...) }
 func (c cronLogger) Error(err error, msg string, kv ...any) {
 	c.l.Error("cron: "+msg, append(kv, "err", err)...)
+}
+
+// RunInBackground runs the named job in the background now, unless it is running
+// already; Stop waits for it. It reports whether a run was started. The
+// dashboard's "Sync now" uses it, so the request never waits for a sync.
+func (s *Scheduler) RunInBackground(name string) (bool, error) {
+	j, err := s.job(name)
+	if err != nil {
+		return false, err
+	}
+	if !j.mu.TryLock() {
+		return false, nil
+	}
+	// Running from now on, so whoever started it sees it so at once.
+	j.running.Store(true)
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		defer j.mu.Unlock()
+		if err := s.runLocked(s.ctx, j, j.Run); err != nil {
+			s.log.Info("jobs: background run failed", "job", name, "err", errText(err))
+		}
+	}()
+	return true, nil
+}
+
+// LastFailed reports whether the job's last recorded run failed.
+func (s *Scheduler) LastFailed(ctx context.Context, name string) bool {
+	runs, err := s.jobRuns(ctx)
+	if err != nil {
+		return false
+	}
+	return runs[name].Failures > 0
+}
+
+// ForgetFailures clears the failure counts and backoffs of the named
+// jobs: after a new token is connected, the old one's trouble no longer
+// holds them back.
+func (s *Scheduler) ForgetFailures(ctx context.Context, names ...string) {
+	runs, err := s.jobRuns(ctx)
+	if err != nil {
+		s.log.Warn("jobs: read job runs", "err", err)
+		return
+	}
+	for _, name := range names {
+		if r, ok := runs[name]; ok && (r.Failures > 0 || !r.NotBefore.IsZero() || r.Waiting) {
+			r.Failures, r.NotBefore, r.Waiting = 0, time.Time{}, false
+			if err := s.runs.SaveJobRun(ctx, r); err != nil {
+				s.log.Warn("jobs: record run", "job", name, "err", err)
+			}
+		}
+	}
+}
+
+// Go runs fn in the background with a context that Stop cancels if it
+// outlives Stop's deadline; Stop waits for it.
+func (s *Scheduler) Go(fn func(ctx context.Context)) {
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		fn(s.ctx)
+	}()
+}
+
+// RunWaiting runs the named job once any run in progress has finished,
+// and records the run.
+func (s *Scheduler) RunWaiting(ctx context.Context, name string) error {
+	j, err := s.job(name)
+	if err != nil {
+		return err
+	}
+	return s.runTracked(ctx, j, true, j.Run)
+}
+
+// RunAs runs fn now as the named job (never alongside it, recorded as its
+// run): `vitrine sync` runs the sync with its progress bar this way.
+func (s *Scheduler) RunAs(ctx context.Context, name string, fn func(context.Context) error) error {
+	j, err := s.job(name)
+	if err != nil {
+		return err
+	}
+	return s.runTracked(ctx, j, false, fn)
 }

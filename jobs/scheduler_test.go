@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"vitrine/connection"
 )
 
 // TestCronRunsAndSurvivesPanics starts real cron with an @every 1s job that
@@ -18,14 +20,14 @@ func TestCronRunsAndSurvivesPanics(t *testing.T) {
 	h := newHarness(t)
 	var runs atomic.Int32
 	ran := make(chan int32, 10)
-	if err := h.s.Register("tick", "@every 1s", func(context.Context) error {
+	if err := h.s.Register(Task{Name: "tick", Schedule: "@every 1s", Run: func(context.Context) error {
 		n := runs.Add(1)
 		ran <- n
 		if n == 1 {
 			panic("boom")
 		}
 		return nil
-	}); err != nil {
+	}}); err != nil {
 		t.Fatal(err)
 	}
 	h.s.Start()
@@ -66,11 +68,11 @@ func TestRunNowNeverOverlaps(t *testing.T) {
 	h := newHarness(t)
 	release := make(chan struct{})
 	started := make(chan struct{})
-	if err := h.s.Register("slow", "@every 1h", func(ctx context.Context) error {
+	if err := h.s.Register(Task{Name: "slow", Schedule: "@every 1h", Run: func(ctx context.Context) error {
 		close(started)
 		<-release
 		return errors.New("slow failed")
-	}); err != nil {
+	}}); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error)
@@ -97,7 +99,7 @@ func TestRunNowNeverOverlaps(t *testing.T) {
 	}
 	// Statuses survive a restart.
 	s2 := h.newScheduler()
-	if err := s2.Register("slow", "@every 1h", func(context.Context) error { return nil }); err != nil {
+	if err := s2.Register(Task{Name: "slow", Schedule: "@every 1h", Run: func(context.Context) error { return nil }}); err != nil {
 		t.Fatal(err)
 	}
 	for _, st := range s2.Statuses() {
@@ -109,10 +111,10 @@ func TestRunNowNeverOverlaps(t *testing.T) {
 
 func TestStopCancelsJobsPastDeadline(t *testing.T) {
 	h := newHarness(t)
-	if err := h.s.Register("stuck", "@every 1h", func(ctx context.Context) error {
+	if err := h.s.Register(Task{Name: "stuck", Schedule: "@every 1h", Run: func(ctx context.Context) error {
 		<-ctx.Done()
 		return ctx.Err()
-	}); err != nil {
+	}}); err != nil {
 		t.Fatal(err)
 	}
 	h.s.Start()
@@ -142,8 +144,9 @@ func TestStopCancelsJobsPastDeadline(t *testing.T) {
 
 func TestNewRejectsBadSchedule(t *testing.T) {
 	h := newHarness(t)
-	h.cfg.Jobs.Sync = "every quarter hour"
-	if _, err := New(Options{Config: h.cfg, Store: h.st, Instagram: h.ig}); err == nil || !strings.Contains(err.Error(), "sync") {
+	tasks := Tasks(Parts{Connection: h.conn, Feed: h.feed, Alerts: h.al},
+		Schedules{Validate: h.cfg.Jobs.Validate, Sync: "every quarter hour"})
+	if _, err := New(Options{Tasks: tasks, Runs: h.st}); err == nil || !strings.Contains(err.Error(), "sync") {
 		t.Errorf("New with a bad schedule: %v", err)
 	}
 }
@@ -195,8 +198,12 @@ func grepMetrics(m string) string {
 // through OnSynced.
 func TestSyncFailureIsReported(t *testing.T) {
 	h := newHarness(t)
-	if err := h.run(JobSync); !errors.Is(err, ErrNotConnected) {
+	if err := h.run(JobSync); !errors.Is(err, connection.ErrNotConnected) {
 		t.Fatalf("sync without token: %v", err)
+	}
+	// Nothing to do is waiting, not a failure.
+	if r := h.jobRun(JobSync); !r.Waiting || r.Failures != 0 || !r.NotBefore.IsZero() {
+		t.Errorf("sync without token recorded as %+v, want waiting", r)
 	}
 	if n := h.syncFailed.Load(); n != 0 {
 		t.Fatalf("OnSyncFailed called %d times with nothing connected", n)

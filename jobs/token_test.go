@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"vitrine/alerts"
+	"vitrine/connection"
 	"vitrine/instagram"
 	"vitrine/store"
 )
@@ -76,14 +78,14 @@ func TestRevokeAlertOnceRemindResolve(t *testing.T) {
 	h.f.RevokeTokens()
 	h.clock.Advance(time.Hour)
 	err := h.run(JobValidate)
-	if !errors.Is(err, ErrNeedsReauth) {
-		t.Fatalf("validate after revoke: %v, want ErrNeedsReauth", err)
+	if !errors.Is(err, connection.ErrNeedsReauth) {
+		t.Fatalf("validate after revoke: %v, want connection.ErrNeedsReauth", err)
 	}
 	tok := h.token()
 	if tok.Status != store.StatusNeedsReauth || tok.StatusReason != "app access removed" {
 		t.Fatalf("token %s (%q)", tok.Status, tok.StatusReason)
 	}
-	if k := h.hook.kinds(); !slices.Equal(k, []string{AlertNeedsReauth}) {
+	if k := h.hook.kinds(); !slices.Equal(k, []string{alerts.AlertNeedsReauth}) {
 		t.Fatalf("alerts %v, want one needs_reauth", k)
 	}
 	a := h.hook.last()
@@ -103,7 +105,7 @@ func TestRevokeAlertOnceRemindResolve(t *testing.T) {
 	}
 	h.clock.Advance(time.Hour + time.Minute)
 	_ = h.s.RunDue(h.ctx)
-	if k := h.hook.kinds(); !slices.Equal(k, []string{AlertNeedsReauth, AlertReminder}) {
+	if k := h.hook.kinds(); !slices.Equal(k, []string{alerts.AlertNeedsReauth, alerts.AlertReminder}) {
 		t.Fatalf("alerts %v after 24h, want a reminder", k)
 	}
 
@@ -118,16 +120,15 @@ func TestRevokeAlertOnceRemindResolve(t *testing.T) {
 		h.clock.Advance(time.Hour)
 		_ = h.s.RunDue(h.ctx)
 	}
-	if k := h.hook.kinds(); !slices.Equal(k, []string{AlertNeedsReauth, AlertReminder, AlertReminder}) {
+	if k := h.hook.kinds(); !slices.Equal(k, []string{alerts.AlertNeedsReauth, alerts.AlertReminder, alerts.AlertReminder}) {
 		t.Fatalf("alerts %v, want a second reminder a day later", k)
 	}
 
 	// Reconnect.
 	h.connect()
 	syncsBefore := h.f.CallsTo("/me/media")
-	h.s.TokenConnected(context.Background())
-	h.s.bg.Wait()
-	if k := h.hook.kinds(); len(k) != 4 || k[3] != AlertResolved {
+	h.afterConnect()
+	if k := h.hook.kinds(); len(k) != 4 || k[3] != alerts.AlertResolved {
 		t.Fatalf("alerts %v, want resolved last", k)
 	}
 	if h.f.CallsTo("/me/media") == syncsBefore || h.synced.Load() == 0 {
@@ -182,7 +183,7 @@ func TestPasswordChangeAndExpiryWords(t *testing.T) {
 	if h2.f.Calls() != calls {
 		t.Error("validate called Instagram for a token past its stored expiry")
 	}
-	if k := h2.hook.kinds(); !slices.Equal(k, []string{AlertNeedsReauth}) {
+	if k := h2.hook.kinds(); !slices.Equal(k, []string{alerts.AlertNeedsReauth}) {
 		t.Errorf("alerts %v", k)
 	}
 }
@@ -282,6 +283,7 @@ func TestTransientErrorsNeverFlip(t *testing.T) {
 func TestRefreshTooYoungAndKeepsOldOnFailure(t *testing.T) {
 	h := newHarness(t)
 	h.cfg.Jobs.RefreshBefore = 60 * 24 * 60 * 60 * 1e9 // always due
+	h.s = h.newScheduler()
 	old := h.connect()
 	if err := h.run(JobRefresh); err != nil {
 		t.Fatal(err)
@@ -321,7 +323,7 @@ func TestExpiryWarningWhenRefreshKeepsFailing(t *testing.T) {
 		_ = h.run(JobRefresh)
 		h.clock.Advance(time.Hour)
 	}
-	if k := h.hook.kinds(); !slices.Equal(k, []string{AlertExpiryWarning}) {
+	if k := h.hook.kinds(); !slices.Equal(k, []string{alerts.AlertExpiryWarning}) {
 		t.Fatalf("alerts %v, want one expiry warning", k)
 	}
 	if !strings.Contains(h.hook.last().Text, "expires") {

@@ -77,7 +77,17 @@ func TestJobRunsRoundTrip(t *testing.T) {
 		got.LastDuration != r.LastDuration || got.Failures != 2 || !got.NotBefore.Equal(r.NotBefore) || got.LastError != r.LastError {
 		t.Errorf("got %+v, want %+v", got, r)
 	}
-	if !runs[1].LastRun.IsZero() || !runs[1].NotBefore.IsZero() {
+	if !runs[1].LastRun.IsZero() || !runs[1].NotBefore.IsZero() || runs[1].Waiting {
 		t.Errorf("validate = %+v", runs[1])
+	}
+	// Waiting goes both ways, through the upsert too.
+	for _, waiting := range []bool{true, false} {
+		if err := s.SaveJobRun(ctx, JobRun{Name: "validate", Waiting: waiting}); err != nil {
+			t.Fatal(err)
+		}
+		runs, err := s.JobRuns(ctx)
+		if err != nil || runs[1].Waiting != waiting {
+			t.Fatalf("after saving Waiting=%v: %+v %v", waiting, runs, err)
+		}
 	}
 }

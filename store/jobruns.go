@@ -24,6 +24,9 @@ type JobRun struct {
 	// NotBefore holds scheduled runs back (backoff after transient
 	// failures, or the wait Instagram asked for); zero when none.
 	NotBefore time.Time
+	// Waiting: the last run found nothing to do (no account connected),
+	// which is neither a success nor a failure.
+	Waiting bool
 }
 
 type jobRunRow struct {
@@ -35,6 +38,7 @@ type jobRunRow struct {
 	LastDuration int64  `gorm:"not null"` // nanoseconds
 	Failures     int    `gorm:"not null"`
 	NotBefore    *time.Time
+	Waiting      bool      `gorm:"not null;default:false"`
 	UpdatedAt    time.Time `gorm:"not null"`
 }
 
@@ -54,6 +58,7 @@ func (s *Store) SaveJobRun(ctx context.Context, r JobRun) error {
 		LastDuration: int64(r.LastDuration),
 		Failures:     r.Failures,
 		NotBefore:    nullTime(r.NotBefore),
+		Waiting:      r.Waiting,
 		UpdatedAt:    s.now(),
 	}
 	if err := s.db.WithContext(ctx).Clauses(clause.OnConflict{UpdateAll: true}).Create(&row).Error; err != nil {
@@ -79,6 +84,7 @@ func (s *Store) JobRuns(ctx context.Context) ([]JobRun, error) {
 			LastDuration: time.Duration(r.LastDuration),
 			Failures:     r.Failures,
 			NotBefore:    timeOrZero(r.NotBefore),
+			Waiting:      r.Waiting,
 		}
 	}
 	return out, nil

@@ -1,4 +1,4 @@
-package jobs
+package feed
 
 import (
 	"bytes"
@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"golang.org/x/image/draw"
+	"golang.org/x/sync/errgroup"
 	"golang.org/x/time/rate"
 
 	"vitrine/store"
@@ -111,23 +112,33 @@ func mirrorPlan(posts []store.Post, avatarURL string) ([]*mirrorItem, map[string
 
 // mirror downloads, once, every image the posts need that is not on disk
 // yet, and the profile picture once a day, and forgets the images of posts
-// that are gone. Downloads run on a few workers under a rate limit; a
-// failed one is counted and left for the next sync. Only a problem with the
-// media directory itself is an error.
-func (s *Scheduler) mirror(ctx context.Context, posts []store.Post, avatarURL string, progress func(done, total int)) (mirrorResult, error) {
-	var res mirrorResult
-	dir := s.cfg.MediaDir()
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return res, fmt.Errorf("mirror: media directory: %w", err)
+// that are gone. A failed download is counted and left for the next sync.
+// Only a problem with the media directory or the store is an error.
+func (f *Feed) mirror(ctx context.Context, posts []store.Post, avatarURL string, progress func(done, total int)) (mirrorResult, error) {
+	if err := os.MkdirAll(f.mediaDir, 0o755); err != nil {
+		return mirrorResult{}, fmt.Errorf("mirror: media directory: %w", err)
 	}
-	if !s.tempSwept.Swap(true) {
-		removeTempFiles(dir) // once per process: only a crash leaves them
+	if !f.tempSwept {
+		f.tempSwept = true
+		removeTempFiles(f.mediaDir) // once per process: only a crash leaves them
 	}
-
 	items, wanted := mirrorPlan(posts, avatarURL)
-	have, err := s.st.Images(ctx)
+	todo, err := f.pruneMirror(ctx, items, wanted)
 	if err != nil {
-		return res, err
+		return mirrorResult{}, err
+	}
+	res := f.fetch(ctx, todo, progress)
+	res.total = len(wanted)
+	return res, ctx.Err()
+}
+
+// pruneMirror removes the images no post wants any more and returns the
+// items still to download: those not on disk, and the profile picture
+// once it is a day old.
+func (f *Feed) pruneMirror(ctx context.Context, items []*mirrorItem, wanted map[string]bool) ([]*mirrorItem, error) {
+	have, err := f.st.Images(ctx)
+	if err != nil {
+		return nil, err
 	}
 	onDisk := map[string]bool{}
 	var gone []string
@@ -136,24 +147,23 @@ func (s *Scheduler) mirror(ctx context.Context, posts []store.Post, avatarURL st
 			gone = append(gone, im.MediaID)
 			continue
 		}
-		if im.MediaID == store.AvatarMediaID && s.now().Sub(im.MirroredAt) >= avatarMaxAge {
+		if im.MediaID == store.AvatarMediaID && f.now().Sub(im.MirroredAt) >= avatarMaxAge {
 			continue // fetched again; the old copy serves until then
 		}
 		if v, ok := im.Largest(); ok {
-			if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(v.Path))); err == nil {
+			if _, err := os.Stat(filepath.Join(f.mediaDir, filepath.FromSlash(v.Path))); err == nil {
 				onDisk[im.MediaID] = true
 			}
 		}
 	}
 	if len(gone) > 0 {
-		if err := s.st.DeleteImages(ctx, gone); err != nil {
-			return res, err
+		if err := f.st.DeleteImages(ctx, gone); err != nil {
+			return nil, err
 		}
 		for _, id := range gone {
-			_ = os.RemoveAll(filepath.Join(dir, id))
+			_ = os.RemoveAll(filepath.Join(f.mediaDir, id))
 		}
 	}
-
 	var todo []*mirrorItem
 	for _, it := range items {
 		it.targets = slices.DeleteFunc(it.targets, func(t mirrorTarget) bool { return onDisk[t.mediaID] })
@@ -161,68 +171,63 @@ func (s *Scheduler) mirror(ctx context.Context, posts []store.Post, avatarURL st
 			todo = append(todo, it)
 		}
 	}
-	res.total = len(wanted)
-	if len(todo) == 0 {
-		return res, nil
-	}
+	return todo, nil
+}
 
+// fetch downloads todo on a few workers under a rate limit (Instagram's
+// CDN is someone else's), counting successes and failures. It stops
+// starting downloads when ctx ends.
+func (f *Feed) fetch(ctx context.Context, todo []*mirrorItem, progress func(done, total int)) mirrorResult {
 	var (
+		res  mirrorResult
 		mu   sync.Mutex
 		done int
-		wg   sync.WaitGroup
-		work = make(chan *mirrorItem)
 	)
+	if len(todo) == 0 {
+		return res
+	}
 	if progress != nil {
 		progress(0, len(todo))
 	}
-	lim := rate.NewLimiter(rate.Limit(s.mirrorRate), max(1, s.mirrorWorkers))
-	for range max(1, s.mirrorWorkers) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for it := range work {
-				err := s.mirrorOne(ctx, lim, dir, it)
-				mu.Lock()
-				done++
-				if err != nil {
-					res.failed++
-					if res.firstErr == "" {
-						res.firstErr = err.Error()
-					}
-				} else {
-					res.mirrored++
-				}
-				if progress != nil {
-					progress(done, len(todo))
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-feed:
+	workers := max(1, f.mirrorWorkers)
+	lim := rate.NewLimiter(rate.Limit(f.mirrorRate), workers)
+	var g errgroup.Group
+	g.SetLimit(workers)
 	for _, it := range todo {
-		select {
-		case work <- it:
-		case <-ctx.Done():
-			break feed
+		if ctx.Err() != nil {
+			break
 		}
+		g.Go(func() error {
+			err := f.mirrorOne(ctx, lim, f.mediaDir, it)
+			mu.Lock()
+			defer mu.Unlock()
+			done++
+			if err != nil {
+				res.failed++
+				if res.firstErr == "" {
+					res.firstErr = err.Error()
+				}
+			} else {
+				res.mirrored++
+			}
+			if progress != nil {
+				progress(done, len(todo))
+			}
+			return nil // one failed image never stops the others
+		})
 	}
-	close(work)
-	wg.Wait()
-	if ctx.Err() != nil {
-		return res, ctx.Err()
-	}
-	return res, nil
+	_ = g.Wait()
+	return res
 }
 
-func (s *Scheduler) mirrorOne(ctx context.Context, lim *rate.Limiter, dir string, it *mirrorItem) error {
+func (f *Feed) mirrorOne(ctx context.Context, lim *rate.Limiter, dir string, it *mirrorItem) error {
 	if err := lim.Wait(ctx); err != nil {
 		return err
 	}
-	data, _, err := s.ig.Download(ctx, it.url, maxImageBytes)
+	data, _, err := f.ig.Download(ctx, it.url, maxImageBytes)
 	if err != nil {
 		if ctx.Err() == nil {
-			s.metrics.upstreamError(err)
+			f.observer.UpstreamError(err)
 		}
 		return err
 	}
@@ -230,7 +235,7 @@ func (s *Scheduler) mirrorOne(ctx context.Context, lim *rate.Limiter, dir string
 	if err != nil {
 		return fmt.Errorf("mirror %s: %w", it.targets[0].mediaID, err)
 	}
-	now := s.now()
+	now := f.now()
 	for _, t := range it.targets {
 		rec := store.Image{MediaID: t.mediaID, PostID: t.postID, Width: img.width, Height: img.height,
 			Color: img.color, MirroredAt: now}
@@ -247,10 +252,10 @@ func (s *Scheduler) mirrorOne(ctx context.Context, lim *rate.Limiter, dir string
 				Width: v.width, Height: v.height, Bytes: int64(len(v.data)), Path: t.mediaID + "/" + name,
 			})
 		}
-		if err := s.st.SaveImage(context.WithoutCancel(ctx), rec); err != nil {
+		if err := f.st.SaveImage(context.WithoutCancel(ctx), rec); err != nil {
 			return err
 		}
-		s.metrics.imagesMirrored.Inc()
+		f.observer.ImageMirrored()
 	}
 	return nil
 }

@@ -1,14 +1,14 @@
-package jobs
+package alerts
 
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"vitrine/config"
+	"vitrine/connection"
 	"vitrine/store"
 )
 
@@ -23,7 +23,8 @@ const (
 // expiryWarning is how long before expiry a failing refresh is reported.
 const expiryWarning = 7 * 24 * time.Hour
 
-// alertStateKey holds alertState in the store's key/value state, so a
+// alertStateKey holds alertState in the store's key/value state (named
+// when the jobs package sent alerts; kept so existing data stays valid), so a
 // restart neither repeats an alert nor forgets a reminder.
 const alertStateKey = "jobs.alerts"
 
@@ -50,109 +51,101 @@ type Alert struct {
 	At        time.Time `json:"at"`
 }
 
-func (s *Scheduler) loadAlertState(ctx context.Context) (alertState, error) {
+func (al *Alerter) loadAlertState(ctx context.Context) (alertState, error) {
 	var st alertState
-	v, ok, err := s.st.State(ctx, alertStateKey)
+	v, ok, err := al.st.State(ctx, alertStateKey)
 	if err != nil || !ok {
 		return st, err
 	}
 	if err := json.Unmarshal([]byte(v), &st); err != nil {
-		s.log.Warn("jobs: unreadable alert state, starting afresh", "err", err)
+		al.log.Warn("alerts: unreadable alert state, starting afresh", "err", err)
 		return alertState{}, nil
 	}
 	return st, nil
 }
 
-func (s *Scheduler) saveAlertState(ctx context.Context, st alertState) error {
+func (al *Alerter) saveAlertState(ctx context.Context, st alertState) error {
 	b, err := json.Marshal(st)
 	if err != nil {
 		return err
 	}
-	return s.st.SetState(ctx, alertStateKey, string(b))
+	return al.st.SetState(ctx, alertStateKey, string(b))
 }
 
-// evaluateAlerts compares the token with what ops were last told and sends
+// Evaluate compares the connection with what ops were last told and sends
 // what is owed: the needs_reauth alert once per transition, reminders every
 // alerts.remind_every, "resolved" when the token works again, and a warning
 // when the token is within 7 days of expiry while refresh keeps failing.
 // An alert that reached no channel is tried again next time.
-func (s *Scheduler) evaluateAlerts(ctx context.Context) {
-	if err := s.evalAlerts(context.WithoutCancel(ctx)); err != nil {
-		s.log.Warn("jobs: alerts", "err", err)
+func (al *Alerter) Evaluate(ctx context.Context) {
+	if err := al.evaluate(context.WithoutCancel(ctx)); err != nil {
+		al.log.Warn("alerts: evaluate", "err", err)
 	}
 }
 
-func (s *Scheduler) evalAlerts(ctx context.Context) error {
-	s.alertMu.Lock()
-	defer s.alertMu.Unlock()
-	tok, err := s.st.Token(ctx)
-	if errors.Is(err, store.ErrNoToken) {
-		return nil // disconnected: nothing to watch; an open alert stays open until a token arrives
-	}
-	if err != nil && tok.Status == "" {
-		return err
-	}
-	st, err := s.loadAlertState(ctx)
+func (al *Alerter) evaluate(ctx context.Context) error {
+	al.mu.Lock()
+	defer al.mu.Unlock()
+	cs, err := al.conn.Status(ctx)
 	if err != nil {
 		return err
 	}
-	now := s.now()
+	if !cs.Connected {
+		return nil // disconnected: nothing to watch; an open alert stays open until a token arrives
+	}
+	tok := cs.Account
+	tok.Status, tok.StatusReason = cs.State, cs.Reason
+	st, err := al.loadAlertState(ctx)
+	if err != nil {
+		return err
+	}
+	now := al.now()
 	before := st
-	remind := s.cfg.Alerts.RemindEvery.Std()
+	remind := al.cfg.RemindEvery.Std()
 	if remind <= 0 {
 		remind = config.Default().Alerts.RemindEvery.Std()
 	}
 
 	switch {
 	case tok.Status == store.StatusNeedsReauth && !st.Open:
-		if s.send(ctx, s.newAlert(AlertNeedsReauth, tok, now)) {
+		if al.send(ctx, al.newAlert(AlertNeedsReauth, tok, now)) {
 			st = alertState{Open: true, Cause: tok.StatusReason, Since: tok.StatusChangedAt, LastSent: now,
 				ExpiryWarnedFor: st.ExpiryWarnedFor}
 		}
 	case tok.Status == store.StatusNeedsReauth && now.Sub(st.LastSent) >= remind:
-		a := s.newAlert(AlertReminder, tok, now)
+		a := al.newAlert(AlertReminder, tok, now)
 		a.Cause = st.Cause
-		if s.send(ctx, a) {
+		if al.send(ctx, a) {
 			st.LastSent = now
 			st.Reminders++
 		}
 	case tok.Status != store.StatusNeedsReauth && st.Open:
-		a := s.newAlert(AlertResolved, tok, now)
+		a := al.newAlert(AlertResolved, tok, now)
 		a.Cause = st.Cause
-		s.send(ctx, a) // best effort: never hold "resolved" back, or a new outage could go unreported
+		al.send(ctx, a) // best effort: never hold "resolved" back, or a new outage could go unreported
 		st = alertState{ExpiryWarnedFor: st.ExpiryWarnedFor}
 	}
 
 	if tok.Status != store.StatusNeedsReauth && !tok.ExpiresAt.IsZero() {
 		left := tok.ExpiresAt.Sub(now)
-		if left > 0 && left <= expiryWarning && !st.ExpiryWarnedFor.Equal(tok.ExpiresAt) && s.refreshFailing(ctx) {
-			if s.send(ctx, s.newAlert(AlertExpiryWarning, tok, now)) {
+		if left > 0 && left <= expiryWarning && !st.ExpiryWarnedFor.Equal(tok.ExpiresAt) && al.refreshFailing != nil && al.refreshFailing(ctx) {
+			if al.send(ctx, al.newAlert(AlertExpiryWarning, tok, now)) {
 				st.ExpiryWarnedFor = tok.ExpiresAt
 			}
 		}
 	}
 	if st != before {
-		return s.saveAlertState(ctx, st)
+		return al.saveAlertState(ctx, st)
 	}
 	return nil
 }
 
-// refreshFailing: the last refresh attempt failed.
-func (s *Scheduler) refreshFailing(ctx context.Context) bool {
-	runs, err := s.jobRuns(ctx)
-	if err != nil {
-		return false
-	}
-	r := runs[JobRefresh]
-	return r.Failures > 0
+func (al *Alerter) adminURL() string {
+	return strings.TrimRight(al.publicURL, "/") + "/admin"
 }
 
-func (s *Scheduler) adminURL() string {
-	return strings.TrimRight(s.cfg.Server.PublicURL, "/") + "/admin"
-}
-
-func (s *Scheduler) newAlert(kind string, tok store.Token, now time.Time) Alert {
-	a := Alert{Kind: kind, Cause: tok.StatusReason, AdminURL: s.adminURL(), ExpiresAt: tok.ExpiresAt, At: now}
+func (al *Alerter) newAlert(kind string, tok store.Token, now time.Time) Alert {
+	a := Alert{Kind: kind, Cause: tok.StatusReason, AdminURL: al.adminURL(), ExpiresAt: tok.ExpiresAt, At: now}
 	if tok.Username != "" {
 		a.Account = "@" + tok.Username
 	}
@@ -177,9 +170,9 @@ func (s *Scheduler) newAlert(kind string, tok store.Token, now time.Time) Alert 
 		a.Text = fmt.Sprintf("Resolved: %s works again; a new token is in place. %s", who, a.AdminURL)
 	case AlertExpiryWarning:
 		left := tok.ExpiresAt.Sub(now)
-		a.Subject = "Vitrine: Instagram token expires in " + daysWords(left)
+		a.Subject = "Vitrine: Instagram token expires in " + connection.DaysWords(left)
 		a.Text = fmt.Sprintf("%s expires on %s (in %s) and refreshing it keeps failing (%s). If it expires, reconnect at %s.",
-			who, tok.ExpiresAt.UTC().Format(time.DateOnly), daysWords(left), orWords(tok.LastError, "see the dashboard"), a.AdminURL)
+			who, tok.ExpiresAt.UTC().Format(time.DateOnly), connection.DaysWords(left), orWords(tok.LastError, "see the dashboard"), a.AdminURL)
 	}
 	return a
 }
@@ -194,7 +187,7 @@ func orWords(s, def string) string {
 // send delivers a to every configured channel and logs it as an event. It
 // reports whether the alert counts as sent: delivered on at least one
 // channel, or no channel is configured (then the event is all there is).
-func (s *Scheduler) send(ctx context.Context, a Alert) bool {
+func (al *Alerter) send(ctx context.Context, a Alert) bool {
 	level := store.LevelError
 	switch a.Kind {
 	case AlertResolved:
@@ -202,24 +195,24 @@ func (s *Scheduler) send(ctx context.Context, a Alert) bool {
 	case AlertExpiryWarning:
 		level = store.LevelWarn
 	}
-	s.event(ctx, "alert", level, a.Subject)
+	al.event(ctx, "alert", level, a.Subject)
 
 	type channel struct {
 		name string
 		send func(context.Context, Alert) error
 	}
 	var chans []channel
-	if s.cfg.Alerts.WebhookURL != "" {
-		chans = append(chans, channel{"webhook", s.sendWebhook})
+	if al.cfg.WebhookURL != "" {
+		chans = append(chans, channel{"webhook", al.sendWebhook})
 	}
-	if s.cfg.Alerts.SMTP.Host != "" && len(s.cfg.Alerts.SMTP.To) > 0 {
-		chans = append(chans, channel{"email", s.sendEmail})
+	if al.cfg.SMTP.Host != "" && len(al.cfg.SMTP.To) > 0 {
+		chans = append(chans, channel{"email", al.sendEmail})
 	}
-	if s.outbox != nil {
-		chans = append(chans, channel{"outbox", s.outbox})
+	if al.outbox != nil {
+		chans = append(chans, channel{"outbox", al.outbox})
 	}
 	if len(chans) == 0 {
-		s.log.Warn("jobs: alert (no alert channel configured)", "alert", a.Kind, "subject", a.Subject)
+		al.log.Warn("alerts: alert (no alert channel configured)", "alert", a.Kind, "subject", a.Subject)
 		return true
 	}
 	sent := false
@@ -228,14 +221,14 @@ func (s *Scheduler) send(ctx context.Context, a Alert) bool {
 		err := c.send(cctx, a)
 		cancel()
 		if err != nil {
-			s.metrics.alertFailures.WithLabelValues(c.name).Inc()
-			s.log.Warn("jobs: alert not delivered", "channel", c.name, "alert", a.Kind, "err", err)
-			s.event(ctx, "alert", store.LevelWarn, fmt.Sprintf("Alert %q not delivered by %s: %v", a.Kind, c.name, err))
+			al.observer.AlertFailed(c.name)
+			al.log.Warn("alerts: alert not delivered", "channel", c.name, "alert", a.Kind, "err", err)
+			al.event(ctx, "alert", store.LevelWarn, fmt.Sprintf("Alert %q not delivered by %s: %v", a.Kind, c.name, err))
 			continue
 		}
 		sent = true
-		s.metrics.alertsSent.WithLabelValues(c.name).Inc()
-		s.log.Info("jobs: alert sent", "channel", c.name, "alert", a.Kind)
+		al.observer.AlertSent(c.name)
+		al.log.Info("alerts: alert sent", "channel", c.name, "alert", a.Kind)
 	}
 	return sent
 }

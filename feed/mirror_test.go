@@ -1,7 +1,8 @@
-package jobs
+package feed
 
 import (
 	"bytes"
+	"errors"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"vitrine/connection"
 	"vitrine/instagram/fake"
 	"vitrine/store"
 )
@@ -49,7 +51,7 @@ func checkMirrored(t *testing.T, h *harness) map[string]store.Image {
 			if v.Width > im.Width || (!slices.Contains(Widths, v.Width) && v.Width != im.Width) {
 				t.Errorf("image %s has a %dpx variant (source %dpx)", id, v.Width, im.Width)
 			}
-			data, err := os.ReadFile(filepath.Join(h.cfg.MediaDir(), filepath.FromSlash(v.Path)))
+			data, err := os.ReadFile(filepath.Join(h.mediaDir, filepath.FromSlash(v.Path)))
 			if err != nil {
 				t.Errorf("image %s: %v", id, err)
 				continue
@@ -65,7 +67,7 @@ func checkMirrored(t *testing.T, h *harness) map[string]store.Image {
 			t.Errorf("image %s is kept although no post needs it", id)
 		}
 	}
-	_ = filepath.WalkDir(h.cfg.MediaDir(), func(p string, d fs.DirEntry, err error) error {
+	_ = filepath.WalkDir(h.mediaDir, func(p string, d fs.DirEntry, err error) error {
 		if err == nil && strings.HasPrefix(d.Name(), tempPrefix) {
 			t.Errorf("temp file left: %s", p)
 		}
@@ -78,7 +80,7 @@ func TestMirrorSurvivesExpiredURLs(t *testing.T) {
 	h := newHarness(t, withPosts(8)) // an image, a carousel, a video and a post without media_url
 	h.connect()
 	var calls [][2]int
-	rep, err := h.s.SyncOnce(h.ctx, func(done, total int) { calls = append(calls, [2]int{done, total}) })
+	rep, err := h.feed.Sync(h.ctx, func(done, total int) { calls = append(calls, [2]int{done, total}) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +113,7 @@ func TestMirrorSurvivesExpiredURLs(t *testing.T) {
 	downloads := h.f.CallsTo(".jpg")
 	h.clock.Advance(fake.DefaultSignedURLTTL + time.Hour)
 	checkMirrored(t, h)
-	rep, err = h.s.SyncOnce(h.ctx, nil)
+	rep, err = h.feed.Sync(h.ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,10 +124,10 @@ func TestMirrorSurvivesExpiredURLs(t *testing.T) {
 	// A deleted post's files go.
 	gone := h.f.MediaIDs()[0]
 	h.f.DeletePost(gone)
-	if _, err := h.s.SyncOnce(h.ctx, nil); err != nil {
+	if _, err := h.feed.Sync(h.ctx, nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(h.cfg.MediaDir(), gone)); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(h.mediaDir, gone)); !os.IsNotExist(err) {
 		t.Errorf("files of deleted post %s still there (%v)", gone, err)
 	}
 	checkMirrored(t, h)
@@ -138,7 +140,7 @@ func TestMirrorSurvivesExpiredURLs(t *testing.T) {
 func TestMirrorKeepsTheProfilePictureADay(t *testing.T) {
 	h := newHarness(t, withPosts(2))
 	h.connect()
-	if err := h.run(JobValidate); err != nil {
+	if err := h.conn.Validate(h.ctx); err != nil {
 		t.Fatal(err)
 	}
 	a, tok := h.f.Account(), h.token()
@@ -147,7 +149,7 @@ func TestMirrorKeepsTheProfilePictureADay(t *testing.T) {
 			tok.Username, tok.Name, tok.ProfilePictureURL, a.Username, a.Name)
 	}
 	picture := a.UserID + "_n.jpg" // the fake CDN's profile picture
-	if _, err := h.s.SyncOnce(h.ctx, nil); err != nil {
+	if _, err := h.feed.Sync(h.ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	images := checkMirrored(t, h)
@@ -157,7 +159,7 @@ func TestMirrorKeepsTheProfilePictureADay(t *testing.T) {
 	}
 
 	h.clock.Advance(avatarMaxAge - time.Minute)
-	if _, err := h.s.SyncOnce(h.ctx, nil); err != nil {
+	if _, err := h.feed.Sync(h.ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	if n := h.f.CallsTo(picture); n != 1 {
@@ -165,10 +167,10 @@ func TestMirrorKeepsTheProfilePictureADay(t *testing.T) {
 	}
 
 	h.clock.Advance(2 * time.Minute)
-	if err := h.run(JobValidate); err != nil {
+	if err := h.conn.Validate(h.ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.s.SyncOnce(h.ctx, nil); err != nil {
+	if _, err := h.feed.Sync(h.ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	again := checkMirrored(t, h)[store.AvatarMediaID]
@@ -188,7 +190,7 @@ func TestMirrorRetriesFailedDownloadNextSync(t *testing.T) {
 		}
 	}
 	h.blockCDN.Store(victim)
-	rep, err := h.s.SyncOnce(h.ctx, nil)
+	rep, err := h.feed.Sync(h.ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +202,7 @@ func TestMirrorRetriesFailedDownloadNextSync(t *testing.T) {
 	}
 	h.blockCDN.Store("")
 	h.clock.Advance(15 * time.Minute)
-	rep, err = h.s.SyncOnce(h.ctx, nil)
+	rep, err = h.feed.Sync(h.ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,7 +215,7 @@ func TestMirrorRetriesFailedDownloadNextSync(t *testing.T) {
 func TestMirrorLeavesNoTempFilesAfterCrash(t *testing.T) {
 	h := newHarness(t, withPosts(2))
 	h.connect()
-	dir := filepath.Join(h.cfg.MediaDir(), "123")
+	dir := filepath.Join(h.mediaDir, "123")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -223,11 +225,47 @@ func TestMirrorLeavesNoTempFilesAfterCrash(t *testing.T) {
 	}
 	old := time.Now().Add(-time.Hour)
 	_ = os.Chtimes(stale, old, old)
-	if _, err := h.s.SyncOnce(h.ctx, nil); err != nil {
+	if _, err := h.feed.Sync(h.ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(stale); !os.IsNotExist(err) {
 		t.Error("stale temp file kept")
+	}
+}
+
+// Forget (what Disconnect calls) removes every cached post, image record
+// and mirrored file, and a later sync without a token writes none back.
+func TestForgetRemovesWhatWasServed(t *testing.T) {
+	h := newHarness(t, withPosts(3))
+	h.connect()
+	if _, err := h.feed.Sync(h.ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if len(checkMirrored(t, h)) == 0 {
+		t.Fatal("nothing mirrored")
+	}
+	if err := h.st.DeleteToken(h.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.feed.Forget(h.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.feed.Sync(h.ctx, nil); !errors.Is(err, connection.ErrNotConnected) {
+		t.Fatalf("sync without a token: %v, want ErrNotConnected", err)
+	}
+	posts, err := h.st.Posts(h.ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	images, err := h.st.Images(h.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(posts) != 0 || len(images) != 0 {
+		t.Errorf("after Forget: %d posts and %d image records kept", len(posts), len(images))
+	}
+	if _, err := os.Stat(h.mediaDir); !os.IsNotExist(err) {
+		t.Errorf("media directory still there (%v)", err)
 	}
 }
 
@@ -310,12 +348,12 @@ func BenchmarkMirrorResize(b *testing.B) {
 func BenchmarkSync(b *testing.B) {
 	h := newHarness(b, withPosts(30))
 	h.connect()
-	if _, err := h.s.SyncOnce(h.ctx, nil); err != nil {
+	if _, err := h.feed.Sync(h.ctx, nil); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := h.s.SyncOnce(h.ctx, nil); err != nil {
+		if _, err := h.feed.Sync(h.ctx, nil); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -1,4 +1,4 @@
-package jobs
+package alerts
 
 import (
 	"bytes"
@@ -14,12 +14,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
-	"log/slog"
 	"math/big"
 	"mime"
 	"mime/quotedprintable"
 	"net"
 	"net/mail"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -177,19 +177,14 @@ func parseMail(t *testing.T, data []byte) (subject, body string, msg *mail.Messa
 func TestEmailAlertOverSTARTTLS(t *testing.T) {
 	cert, pool := selfSigned(t)
 	peer := newSMTPPeer(t, &tls.Config{Certificates: []tls.Certificate{cert}})
-	h := newHarness(t)
-	h.cfg.Alerts.WebhookURL = ""
-	h.cfg.Alerts.SMTP = smtpConfig(peer, true)
-	h.cfg.Alerts.SMTP.Username, h.cfg.Alerts.SMTP.Password = "vitrine", "s3cret"
-	s, err := New(Options{Config: h.cfg, Store: h.st, Instagram: h.ig, Now: h.clock.Now,
-		SMTPTLSConfig: &tls.Config{RootCAs: pool}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.s = s
-	h.connect()
-	h.f.ChangePassword()
-	_ = h.run(JobValidate)
+	h := newHarness(t, func(o *Options) {
+		o.Settings.WebhookURL = ""
+		o.Settings.SMTP = smtpConfig(peer, true)
+		o.Settings.SMTP.Username, o.Settings.SMTP.Password = "vitrine", "s3cret"
+		o.SMTPTLSConfig = &tls.Config{RootCAs: pool}
+	})
+	h.setStatus(store.StatusNeedsReauth, "password changed")
+	h.al.Evaluate(h.ctx)
 
 	msgs := peer.messages()
 	if len(msgs) != 1 {
@@ -212,33 +207,31 @@ func TestEmailAlertOverSTARTTLS(t *testing.T) {
 	if msg.Header.Get("X-Vitrine-Event") != AlertNeedsReauth {
 		t.Errorf("X-Vitrine-Event %q", msg.Header.Get("X-Vitrine-Event"))
 	}
-	if !strings.Contains(h.metrics(), `vitrine_alerts_sent_total{channel="email"} 1`) {
-		t.Error("email alert not counted")
+	if got := h.counted.sent["email"]; got != 1 {
+		t.Errorf("email alerts counted: %d, want 1", got)
 	}
 }
 
 func TestEmailOverImplicitTLS(t *testing.T) {
 	cert, pool := selfSigned(t)
 	peer := newSMTPPeerOn(t, &tls.Config{Certificates: []tls.Certificate{cert}}, true)
-	h := newHarness(t)
-	h.cfg.Alerts.WebhookURL = ""
-	h.cfg.Alerts.SMTP = smtpConfig(peer, true) // starttls stays on, as by default: implicit_tls wins
-	h.cfg.Alerts.SMTP.ImplicitTLS = true
-	h.cfg.Alerts.SMTP.Username, h.cfg.Alerts.SMTP.Password = "vitrine", "s3cret"
+	settings := func(o *Options) {
+		o.Settings.WebhookURL = ""
+		o.Settings.SMTP = smtpConfig(peer, true) // starttls stays on, as by default: implicit_tls wins
+		o.Settings.SMTP.ImplicitTLS = true
+		o.Settings.SMTP.Username, o.Settings.SMTP.Password = "vitrine", "s3cret"
+	}
+	h := newHarness(t, settings)
 
 	// Not trusting the server's certificate: nothing is sent.
 	ctx, cancel := context.WithTimeout(h.ctx, 10*time.Second)
 	defer cancel()
-	if err := h.s.sendEmail(ctx, h.s.newAlert(AlertNeedsReauth, testToken, h.clock.Now())); err == nil || !strings.Contains(err.Error(), "certificate") {
+	if err := h.al.sendEmail(ctx, h.al.newAlert(AlertNeedsReauth, testToken, h.now())); err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Fatalf("with an untrusted certificate: err = %v, want a certificate error", err)
 	}
 
-	s, err := New(Options{Config: h.cfg, Store: h.st, Instagram: h.ig, Now: h.clock.Now,
-		SMTPTLSConfig: &tls.Config{RootCAs: pool}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.sendEmail(ctx, s.newAlert(AlertResolved, testToken, h.clock.Now())); err != nil {
+	trusting := newHarness(t, settings, func(o *Options) { o.SMTPTLSConfig = &tls.Config{RootCAs: pool} })
+	if err := trusting.al.sendEmail(ctx, trusting.al.newAlert(AlertResolved, testToken, h.now())); err != nil {
 		t.Fatal(err)
 	}
 	msgs := peer.messages()
@@ -252,11 +245,12 @@ func TestEmailOverImplicitTLS(t *testing.T) {
 
 func TestEmailWithoutTLSWhenConfigured(t *testing.T) {
 	peer := newSMTPPeer(t, nil)
-	h := newHarness(t)
-	h.cfg.Alerts.WebhookURL = ""
-	h.cfg.Alerts.SMTP = smtpConfig(peer, false)
-	a := h.s.newAlert(AlertResolved, testToken, h.clock.Now())
-	if !h.s.send(h.ctx, a) {
+	h := newHarness(t, func(o *Options) {
+		o.Settings.WebhookURL = ""
+		o.Settings.SMTP = smtpConfig(peer, false)
+	})
+	a := h.al.newAlert(AlertResolved, testToken, h.now())
+	if !h.al.send(h.ctx, a) {
 		t.Fatal("not sent")
 	}
 	msgs := peer.messages()
@@ -271,12 +265,13 @@ func TestEmailWithoutTLSWhenConfigured(t *testing.T) {
 
 func TestEmailRefusesPlaintextWhenSTARTTLSRequired(t *testing.T) {
 	peer := newSMTPPeer(t, nil) // offers no STARTTLS
-	h := newHarness(t)
-	h.cfg.Alerts.WebhookURL = ""
-	h.cfg.Alerts.SMTP = smtpConfig(peer, true)
+	h := newHarness(t, func(o *Options) {
+		o.Settings.WebhookURL = ""
+		o.Settings.SMTP = smtpConfig(peer, true)
+	})
 	ctx, cancel := context.WithTimeout(h.ctx, 10*time.Second)
 	defer cancel()
-	err := h.s.sendEmail(ctx, h.s.newAlert(AlertNeedsReauth, testToken, h.clock.Now()))
+	err := h.al.sendEmail(ctx, h.al.newAlert(AlertNeedsReauth, testToken, h.now()))
 	if err == nil || !strings.Contains(err.Error(), "STARTTLS") {
 		t.Fatalf("err = %v, want a refusal naming STARTTLS", err)
 	}
@@ -284,7 +279,7 @@ func TestEmailRefusesPlaintextWhenSTARTTLSRequired(t *testing.T) {
 		t.Error("message sent in clear text")
 	}
 	// A failed delivery is not "sent": the alert is retried next time.
-	if h.s.send(h.ctx, h.s.newAlert(AlertNeedsReauth, testToken, h.clock.Now())) {
+	if h.al.send(h.ctx, h.al.newAlert(AlertNeedsReauth, testToken, h.now())) {
 		t.Error("send reported success although no channel delivered")
 	}
 }
@@ -299,9 +294,9 @@ func smtpConfig(p *smtpPeer, starttls bool) (c config.SMTP) {
 func TestWebhookSignedAndRetried(t *testing.T) {
 	h := newHarness(t)
 	h.hook.fail.Store(2)
-	a := h.s.newAlert(AlertNeedsReauth, testToken, h.clock.Now())
+	a := h.al.newAlert(AlertNeedsReauth, testToken, h.now())
 	a.Cause = "password changed"
-	if err := h.s.sendWebhook(h.ctx, a); err != nil {
+	if err := h.al.sendWebhook(h.ctx, a); err != nil {
 		t.Fatalf("webhook after two 503s: %v", err)
 	}
 	if n := h.hook.hits.Load(); n != 3 {
@@ -312,7 +307,7 @@ func TestWebhookSignedAndRetried(t *testing.T) {
 	}
 
 	h.hook.fail.Store(100)
-	err := h.s.sendWebhook(h.ctx, a)
+	err := h.al.sendWebhook(h.ctx, a)
 	if err == nil {
 		t.Fatal("webhook reported success against a failing server")
 	}
@@ -333,14 +328,12 @@ func TestSignIsHMACSHA256(t *testing.T) {
 }
 
 func TestOutboxIsAChannelOfItsOwn(t *testing.T) {
-	h := newHarness(t)
-	h.cfg.Alerts.WebhookURL, h.cfg.Alerts.WebhookSecret = "", "" // the outbox alone must count as delivered
 	var mu sync.Mutex
 	var got []Alert
 	fail := true
-	s, err := New(Options{Config: h.cfg, Store: h.st, Instagram: h.ig, Now: h.clock.Now,
-		Logger: slog.New(slog.NewTextHandler(h.logs, nil)),
-		Outbox: func(_ context.Context, a Alert) error {
+	h := newHarness(t, func(o *Options) {
+		o.Settings.WebhookURL, o.Settings.WebhookSecret = "", "" // the outbox alone must count as delivered
+		o.Outbox = func(_ context.Context, a Alert) error {
 			mu.Lock()
 			defer mu.Unlock()
 			if fail {
@@ -349,19 +342,43 @@ func TestOutboxIsAChannelOfItsOwn(t *testing.T) {
 			}
 			got = append(got, a)
 			return nil
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.s = s
-	h.connect()
-	h.f.RevokeTokens()
-	_ = h.run(JobValidate) // the first alert fails to reach the outbox, so it is owed
-	s.evaluateAlerts(h.ctx)
-	s.evaluateAlerts(h.ctx) // already delivered: not again
+		}
+	})
+	h.setStatus(store.StatusNeedsReauth, "revoked")
+	h.al.Evaluate(h.ctx) // the first alert fails to reach the outbox, so it is owed
+	h.al.Evaluate(h.ctx)
+	h.al.Evaluate(h.ctx) // already delivered: not again
 	mu.Lock()
 	defer mu.Unlock()
 	if len(got) != 1 || got[0].Kind != AlertNeedsReauth {
 		t.Fatalf("outbox received %+v, want one needs_reauth", got)
+	}
+}
+
+func TestAlertOncePerChangeRemindAndResolve(t *testing.T) {
+	h := newHarness(t)
+	h.setStatus(store.StatusValid, "")
+	h.al.Evaluate(h.ctx)
+	if k := h.hook.kinds(); len(k) != 0 {
+		t.Fatalf("alerts for a valid token: %v", k)
+	}
+	h.setStatus(store.StatusNeedsReauth, "revoked")
+	h.al.Evaluate(h.ctx)
+	h.al.Evaluate(h.ctx)
+	h.advance(23 * time.Hour)
+	h.al.Evaluate(h.ctx)
+	if k := h.hook.kinds(); !slices.Equal(k, []string{AlertNeedsReauth}) {
+		t.Fatalf("alerts %v, want one needs_reauth", k)
+	}
+	h.advance(time.Hour)
+	h.al.Evaluate(h.ctx)
+	h.setStatus(store.StatusValid, "")
+	h.al.Evaluate(h.ctx)
+	h.al.Evaluate(h.ctx)
+	if k := h.hook.kinds(); !slices.Equal(k, []string{AlertNeedsReauth, AlertReminder, AlertResolved}) {
+		t.Fatalf("alerts %v, want needs_reauth, reminder, resolved", k)
+	}
+	if h.hook.last().Cause != "revoked" {
+		t.Errorf("resolved alert cause %q, want the cause it resolves", h.hook.last().Cause)
 	}
 }

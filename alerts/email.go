@@ -1,4 +1,4 @@
-package jobs
+package alerts
 
 import (
 	"bytes"
@@ -27,15 +27,15 @@ import (
 // for one plain-text message and keeps the dependency list short; its
 // PlainAuth also refuses to send a password over an unencrypted connection
 // to anything but localhost.
-func (s *Scheduler) sendEmail(ctx context.Context, a Alert) error {
-	c := s.cfg.Alerts.SMTP
+func (al *Alerter) sendEmail(ctx context.Context, a Alert) error {
+	c := al.cfg.SMTP
 	from, to, err := mailAddresses(c)
 	if err != nil {
 		return err
 	}
-	msg := s.buildMessage(from, to, a)
+	msg := al.buildMessage(from, to, a)
 
-	conn, err := s.dialSMTP(ctx, c)
+	conn, err := al.dialSMTP(ctx, c)
 	if err != nil {
 		return fmt.Errorf("email: %w", err)
 	}
@@ -53,14 +53,14 @@ func (s *Scheduler) sendEmail(ctx context.Context, a Alert) error {
 		return fmt.Errorf("email: %w", err)
 	}
 	defer cl.Close()
-	if err := s.smtpHandshake(cl, c); err != nil {
+	if err := al.smtpHandshake(cl, c); err != nil {
 		return err
 	}
 	if err := smtpTransfer(cl, from, to, msg); err != nil {
 		return err
 	}
 	if err := cl.Quit(); err != nil {
-		s.log.Debug("jobs: SMTP QUIT", "err", err) // the message was accepted already
+		al.log.Debug("alerts: SMTP QUIT", "err", err) // the message was accepted already
 	}
 	return nil
 }
@@ -84,7 +84,7 @@ func mailAddresses(c config.SMTP) (from *mail.Address, to []*mail.Address, err e
 
 // dialSMTP connects to the mail server, speaking TLS from the first byte
 // when alerts.smtp.implicit_tls is on.
-func (s *Scheduler) dialSMTP(ctx context.Context, c config.SMTP) (net.Conn, error) {
+func (al *Alerter) dialSMTP(ctx context.Context, c config.SMTP) (net.Conn, error) {
 	port := c.Port
 	if port == 0 {
 		port = 587
@@ -94,22 +94,22 @@ func (s *Scheduler) dialSMTP(ctx context.Context, c config.SMTP) (net.Conn, erro
 	if c.ImplicitTLS {
 		// A *tls.Conn: net/smtp then knows the line is encrypted and
 		// lets PlainAuth send the password.
-		return (&tls.Dialer{NetDialer: d, Config: s.smtpTLSConfig(c.Host)}).DialContext(ctx, "tcp", addr)
+		return (&tls.Dialer{NetDialer: d, Config: al.smtpTLSConfig(c.Host)}).DialContext(ctx, "tcp", addr)
 	}
 	return d.DialContext(ctx, "tcp", addr)
 }
 
 // smtpHandshake greets the server, upgrades to TLS when STARTTLS is asked
 // for and authenticates when a username is set.
-func (s *Scheduler) smtpHandshake(cl *smtp.Client, c config.SMTP) error {
-	if err := cl.Hello(s.heloName()); err != nil {
+func (al *Alerter) smtpHandshake(cl *smtp.Client, c config.SMTP) error {
+	if err := cl.Hello(al.heloName()); err != nil {
 		return fmt.Errorf("email: HELO: %w", err)
 	}
 	if c.StartTLS && !c.ImplicitTLS {
 		if ok, _ := cl.Extension("STARTTLS"); !ok {
 			return errors.New("email: the server does not offer STARTTLS (alerts.smtp.starttls is on)")
 		}
-		if err := cl.StartTLS(s.smtpTLSConfig(c.Host)); err != nil {
+		if err := cl.StartTLS(al.smtpTLSConfig(c.Host)); err != nil {
 			return fmt.Errorf("email: STARTTLS: %w", err)
 		}
 	}
@@ -148,19 +148,19 @@ func smtpTransfer(cl *smtp.Client, from *mail.Address, to []*mail.Address, msg [
 }
 
 // smtpTLSConfig verifies the server as host (tests supply their own roots).
-func (s *Scheduler) smtpTLSConfig(host string) *tls.Config {
-	if s.smtpTLS == nil {
+func (al *Alerter) smtpTLSConfig(host string) *tls.Config {
+	if al.smtpTLS == nil {
 		return &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
 	}
-	tc := s.smtpTLS.Clone()
+	tc := al.smtpTLS.Clone()
 	if tc.ServerName == "" {
 		tc.ServerName = host
 	}
 	return tc
 }
 
-func (s *Scheduler) heloName() string {
-	u := s.cfg.Server.PublicURL
+func (al *Alerter) heloName() string {
+	u := al.publicURL
 	if i := strings.Index(u, "://"); i >= 0 {
 		u = u[i+3:]
 	}
@@ -176,7 +176,7 @@ func (s *Scheduler) heloName() string {
 
 // buildMessage writes a plain-text RFC 5322 message, quoted-printable so
 // long lines and non-ASCII survive any relay.
-func (s *Scheduler) buildMessage(from *mail.Address, to []*mail.Address, a Alert) []byte {
+func (al *Alerter) buildMessage(from *mail.Address, to []*mail.Address, a Alert) []byte {
 	var b bytes.Buffer
 	h := func(k, v string) {
 		v = strings.NewReplacer("\r", " ", "\n", " ").Replace(v)
@@ -192,7 +192,7 @@ func (s *Scheduler) buildMessage(from *mail.Address, to []*mail.Address, a Alert
 	h("To", strings.Join(tos, ", "))
 	h("Subject", mime.QEncoding.Encode("utf-8", a.Subject))
 	h("Date", a.At.Format(time.RFC1123Z))
-	h("Message-ID", "<"+hex.EncodeToString(id)+"@"+s.heloName()+">")
+	h("Message-ID", "<"+hex.EncodeToString(id)+"@"+al.heloName()+">")
 	h("MIME-Version", "1.0")
 	h("Content-Type", "text/plain; charset=utf-8")
 	h("Content-Transfer-Encoding", "quoted-printable")

@@ -1,4 +1,4 @@
-package jobs
+package alerts
 
 import (
 	"bytes"
@@ -31,15 +31,15 @@ func Sign(secret string, body []byte) string {
 // structured fields), retrying connection errors, 429 and 5xx with
 // exponential backoff and jitter. The webhook URL is a secret (Slack's are
 // bearer URLs), so no error names it.
-func (s *Scheduler) sendWebhook(ctx context.Context, a Alert) error {
+func (al *Alerter) sendWebhook(ctx context.Context, a Alert) error {
 	body, err := json.Marshal(a)
 	if err != nil {
 		return err
 	}
 	var last error
-	for attempt := 0; attempt < s.webhookTries; attempt++ {
+	for attempt := 0; attempt < al.webhookTries; attempt++ {
 		if attempt > 0 {
-			wait := s.webhookBackoff << (attempt - 1)
+			wait := al.webhookBackoff << (attempt - 1)
 			wait = wait/2 + rand.N(wait/2+1)
 			t := time.NewTimer(wait)
 			select {
@@ -49,7 +49,7 @@ func (s *Scheduler) sendWebhook(ctx context.Context, a Alert) error {
 			case <-t.C:
 			}
 		}
-		retry, err := s.postWebhook(ctx, body, a.Kind)
+		retry, err := al.postWebhook(ctx, body, a.Kind)
 		if err == nil {
 			return nil
 		}
@@ -61,18 +61,18 @@ func (s *Scheduler) sendWebhook(ctx context.Context, a Alert) error {
 	return last
 }
 
-func (s *Scheduler) postWebhook(ctx context.Context, body []byte, kind string) (retry bool, err error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.cfg.Alerts.WebhookURL, bytes.NewReader(body))
+func (al *Alerter) postWebhook(ctx context.Context, body []byte, kind string) (retry bool, err error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, al.cfg.WebhookURL, bytes.NewReader(body))
 	if err != nil {
 		return false, errors.New("webhook: invalid alerts.webhook_url")
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "vitrine")
 	req.Header.Set("X-Vitrine-Event", kind)
-	if sec := s.cfg.Alerts.WebhookSecret; sec != "" {
+	if sec := al.cfg.WebhookSecret; sec != "" {
 		req.Header.Set(SignatureHeader, Sign(sec, body))
 	}
-	resp, err := s.hc.Do(req)
+	resp, err := al.hc.Do(req)
 	if err != nil {
 		var ue *url.Error
 		if errors.As(err, &ue) {

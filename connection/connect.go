@@ -1,0 +1,151 @@
+package connection
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"vitrine/store"
+)
+
+// connectTimeout bounds the network work of connecting (code exchange,
+// long-lived upgrade, profile): its own limit, not the HTTP request's
+// write deadline, which would cut it short and leave the admin with
+// "could not be reached".
+const connectTimeout = 45 * time.Second
+
+// Connecting steps, as StepError names them.
+const (
+	StepExchange  = "Exchanging the authorization code"
+	StepLongLived = "Getting a long-lived token"
+	StepProfile   = "Reading your Instagram profile"
+	StepSave      = "Saving the token"
+)
+
+// StepError is a failed Connect: the step it failed at and why. Err comes
+// from the instagram package or the store and carries no secret.
+type StepError struct {
+	Step string
+	Err  error
+}
+
+func (e *StepError) Error() string {
+	return "connection: " + strings.ToLower(e.Step) + ": " + e.Err.Error()
+}
+func (e *StepError) Unwrap() error { return e.Err }
+
+// Connect turns an authorization code into the owner's long-lived token:
+// code exchange, long-lived upgrade, profile, then one transaction that
+// replaces any earlier token. On failure nothing is written and the old
+// token, if any, stays. The work runs under its own time limit, detached
+// from ctx's cancellation (a browser that goes away must not leave a
+// half-made connection behind), and the event log records the outcome.
+func (c *Connection) Connect(ctx context.Context, code string) (store.Token, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), connectTimeout)
+	defer cancel()
+	tok, err := c.connect(ctx, code)
+	if err != nil {
+		var se *StepError
+		if errors.As(err, &se) {
+			c.log.Warn("connection: connecting Instagram failed", "step", se.Step, "err", se.Err)
+		}
+		return store.Token{}, err
+	}
+	c.log.Info("connection: Instagram connected", "token", tok)
+	c.event(ctx, "connected", store.LevelInfo, "Connected @"+tok.Username+" ("+AccountTypeWords(tok.AccountType)+
+		"); the token expires "+dateWords(tok.ExpiresAt))
+	if c.onConnected != nil {
+		c.onConnected(context.WithoutCancel(ctx))
+	}
+	tok.AccessToken = ""
+	return tok, nil
+}
+
+func (c *Connection) connect(ctx context.Context, code string) (store.Token, error) {
+	short, err := c.ig.ExchangeCode(ctx, code)
+	if err != nil {
+		return store.Token{}, &StepError{StepExchange, err}
+	}
+	long, err := c.ig.ExchangeLongLived(ctx, short.AccessToken)
+	if err != nil {
+		return store.Token{}, &StepError{StepLongLived, err}
+	}
+	prof, err := c.ig.Me(ctx, long.AccessToken)
+	if err != nil {
+		return store.Token{}, &StepError{StepProfile, err}
+	}
+	now := c.now()
+	userID := prof.UserID
+	if userID == "" {
+		userID = short.UserID
+	}
+	tok := store.Token{
+		AccessToken:       long.AccessToken,
+		UserID:            userID,
+		Username:          prof.Username,
+		Name:              prof.Name,
+		AccountType:       prof.AccountType,
+		ProfilePictureURL: prof.ProfilePictureURL,
+		MediaCount:        prof.MediaCount,
+		FollowersCount:    prof.FollowersCount,
+		Scopes:            strings.Join(short.Permissions, ","),
+		IssuedAt:          now,
+		ExpiresAt:         long.ExpiresAt,
+		Status:            store.StatusValid,
+		StatusReason:      "connected",
+		StatusChangedAt:   now,
+		LastCheckedAt:     now,
+		ConnectedAt:       now,
+	}
+	if err := c.st.SaveToken(ctx, tok); err != nil {
+		return store.Token{}, &StepError{StepSave, err}
+	}
+	return tok, nil
+}
+
+// Disconnect deletes the token and then everything it served
+// (Options.OnDisconnected): after it returns, no cached post or mirrored
+// image of the account is served any more. It returns the username that
+// was connected ("" when none was).
+func (c *Connection) Disconnect(ctx context.Context) (username string, err error) {
+	if tok, err := c.st.Token(ctx); err == nil || errors.Is(err, store.ErrUndecryptable) {
+		username = tok.Username
+	}
+	if err := c.st.DeleteToken(ctx); err != nil {
+		return "", err
+	}
+	c.log.Info("connection: Instagram disconnected; token deleted")
+	who := ""
+	if username != "" {
+		who = " @" + username
+	}
+	if c.onDisconnected != nil {
+		if err := c.onDisconnected(context.WithoutCancel(ctx)); err != nil {
+			c.event(ctx, "disconnected", store.LevelError, "Disconnected"+who+"; the token was deleted, but removing the cached posts and images failed: "+err.Error())
+			return username, err
+		}
+	}
+	c.event(ctx, "disconnected", store.LevelWarn, "Disconnected"+who+"; the token, the cached posts and the mirrored images were deleted")
+	return username, nil
+}
+
+// AccountTypeWords names an Instagram account type for people.
+func AccountTypeWords(t string) string {
+	switch strings.ToUpper(t) {
+	case "BUSINESS":
+		return "Business account"
+	case "MEDIA_CREATOR", "CREATOR":
+		return "Creator account"
+	case "":
+		return "Instagram account"
+	}
+	return strings.ToUpper(t[:1]) + strings.ToLower(t[1:]) + " account"
+}
+
+func dateWords(t time.Time) string {
+	if t.IsZero() {
+		return "at an unknown date"
+	}
+	return "on " + t.UTC().Format("2 Jan 2006")
+}

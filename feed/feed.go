@@ -1,0 +1,183 @@
+package feed
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"vitrine/instagram"
+	"vitrine/store"
+)
+
+// Store is what the feed needs of *store.Store.
+type Store interface {
+	ReplacePosts(ctx context.Context, posts []store.Post) (store.SyncResult, error)
+	Images(ctx context.Context) ([]store.Image, error)
+	SaveImage(ctx context.Context, im store.Image) error
+	DeleteImages(ctx context.Context, mediaIDs []string) error
+	AddEvent(ctx context.Context, kind, level, message string) error
+}
+
+// Instagram is what the feed needs of *instagram.Client.
+type Instagram interface {
+	Media(ctx context.Context, token string, max int) ([]instagram.Media, error)
+	Download(ctx context.Context, mediaURL string, maxBytes int64) ([]byte, string, error)
+}
+
+// Connection gives the feed its token and hears about Instagram's refusals
+// (*connection.Connection).
+type Connection interface {
+	UsableToken(ctx context.Context) (store.Token, error)
+	Failed(ctx context.Context, op string, err error) error
+}
+
+// Observer counts what the feed does (the metrics); safe for concurrent
+// use.
+type Observer interface {
+	UpstreamError(err error)
+	ImageMirrored()
+	Synced(took time.Duration)
+}
+
+// Options configure New. Store, Instagram, Connection and MediaDir are
+// required.
+type Options struct {
+	Store      Store
+	Instagram  Instagram
+	Connection Connection
+	// MediaDir holds the mirrored images, one directory per media id.
+	MediaDir string
+	// MaxPosts is how many of the newest posts are kept; default 100.
+	MaxPosts int
+	Logger   *slog.Logger
+	Now      func() time.Time
+	Observer Observer
+	// DownloadsPerSecond caps the image downloads from Instagram's CDN;
+	// default 8.
+	DownloadsPerSecond float64
+	// OnSynced is called after each successful sync, in the goroutine that
+	// ran it, so the widget can rebuild its snapshot.
+	OnSynced func()
+}
+
+// Feed syncs and mirrors.
+type Feed struct {
+	st       Store
+	ig       Instagram
+	conn     Connection
+	mediaDir string
+	maxPosts int
+	log      *slog.Logger
+	now      func() time.Time
+	observer Observer
+	onSynced func()
+
+	// mu is held by a sync and by Forget, so a sync can't write posts
+	// back after Forget removed them; cancelSync stops the sync in
+	// flight when Forget is called.
+	mu         sync.Mutex
+	cancelMu   sync.Mutex
+	cancelSync context.CancelFunc
+
+	tempSwept bool // stale temp files of a crashed run removed (under mu)
+
+	// Downloads in parallel and per second.
+	mirrorWorkers int
+	mirrorRate    float64
+}
+
+// New checks o.
+func New(o Options) (*Feed, error) {
+	if o.Store == nil || o.Instagram == nil || o.Connection == nil || o.MediaDir == "" {
+		return nil, errors.New("feed: Store, Instagram, Connection and MediaDir are required")
+	}
+	f := &Feed{
+		st: o.Store, ig: o.Instagram, conn: o.Connection, mediaDir: o.MediaDir, maxPosts: o.MaxPosts,
+		log: o.Logger, now: o.Now, observer: o.Observer, onSynced: o.OnSynced,
+		mirrorWorkers: 4, mirrorRate: 8,
+	}
+	if o.DownloadsPerSecond > 0 {
+		f.mirrorRate = o.DownloadsPerSecond
+	}
+	if f.maxPosts <= 0 {
+		f.maxPosts = 100
+	}
+	if f.log == nil {
+		f.log = slog.Default()
+	}
+	if f.now == nil {
+		f.now = time.Now
+	}
+	if f.observer == nil {
+		f.observer = nopObserver{}
+	}
+	return f, nil
+}
+
+type nopObserver struct{}
+
+func (nopObserver) UpstreamError(error)  {}
+func (nopObserver) ImageMirrored()       {}
+func (nopObserver) Synced(time.Duration) {}
+
+// begin takes the feed for one sync: it waits for a running Forget, and
+// gives the sync a context Forget can cancel.
+func (f *Feed) begin(ctx context.Context) (context.Context, func(), error) {
+	f.mu.Lock()
+	ctx, cancel := context.WithCancel(ctx)
+	f.cancelMu.Lock()
+	f.cancelSync = cancel
+	f.cancelMu.Unlock()
+	return ctx, func() {
+		f.cancelMu.Lock()
+		f.cancelSync = nil
+		f.cancelMu.Unlock()
+		cancel()
+		f.mu.Unlock()
+	}, nil
+}
+
+// Forget deletes every cached post, every image record and every mirrored
+// file: what the disconnected account served. A sync in flight is
+// cancelled first, so nothing is written back afterwards.
+func (f *Feed) Forget(ctx context.Context) error {
+	f.cancelMu.Lock()
+	if f.cancelSync != nil {
+		f.cancelSync()
+	}
+	f.cancelMu.Unlock()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, err := f.st.ReplacePosts(ctx, nil); err != nil {
+		return fmt.Errorf("feed: forget posts: %w", err)
+	}
+	images, err := f.st.Images(ctx)
+	if err != nil {
+		return fmt.Errorf("feed: forget images: %w", err)
+	}
+	ids := make([]string, len(images))
+	for i, im := range images {
+		ids[i] = im.MediaID
+	}
+	if err := f.st.DeleteImages(ctx, ids); err != nil {
+		return fmt.Errorf("feed: forget images: %w", err)
+	}
+	// The records are gone, so nothing serves these files any more; a
+	// file left behind by a failed removal is only disk space.
+	if err := os.RemoveAll(f.mediaDir); err != nil {
+		return fmt.Errorf("feed: remove mirrored images: %w", err)
+	}
+	f.log.Info("feed: cached posts and mirrored images deleted", "images", len(ids))
+	return nil
+}
+
+// event adds to the audit log; a failure to do so is logged, not fatal.
+func (f *Feed) event(ctx context.Context, kind, level, msg string) {
+	if err := f.st.AddEvent(context.WithoutCancel(ctx), kind, level, msg); err != nil {
+		f.log.Warn("feed: add event", "kind", kind, "err", err)
+	}
+}

@@ -1,0 +1,105 @@
+// Package feed keeps the owner's posts: it reads every page of the media
+// feed into the store's cache and mirrors each image to our own origin,
+// at a few widths, while Instagram's signed URLs are fresh. Visitors are
+// then served from the cache and the mirror, never from Instagram.
+package feed
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"vitrine/instagram"
+	"vitrine/store"
+)
+
+// Report is what one sync did.
+type Report struct {
+	Posts                   int // posts now cached
+	Added, Updated, Deleted int
+	Images                  int // images the posts need
+	Mirrored                int // downloaded and stored by this sync
+	MirrorFailed            int // to be retried by the next sync
+	Duration                time.Duration
+}
+
+func (r Report) String() string {
+	s := fmt.Sprintf("%d posts (%d new, %d changed, %d removed); images: %d mirrored now, %d in all",
+		r.Posts, r.Added, r.Updated, r.Deleted, r.Mirrored, r.Images)
+	if r.MirrorFailed > 0 {
+		s += fmt.Sprintf(", %d failed (retried next sync)", r.MirrorFailed)
+	}
+	return s
+}
+
+// Sync reads every page of the feed (up to MaxPosts) with carousel
+// children and video thumbnails, replaces the cached posts, mirrors the
+// images while their URLs are fresh, and calls OnSynced. progress, when not
+// nil, is called with (done, total) as images are mirrored: first
+// (0, total), then once per image. Syncs never overlap, here or with
+// Forget; it returns connection.ErrNotConnected or ErrNeedsReauth when
+// there is no token to use.
+func (f *Feed) Sync(ctx context.Context, progress func(done, total int)) (Report, error) {
+	ctx, done, err := f.begin(ctx)
+	if err != nil {
+		return Report{}, err
+	}
+	defer done()
+	var rep Report
+	tok, err := f.conn.UsableToken(ctx)
+	if err != nil {
+		return rep, err
+	}
+	t0 := time.Now()
+	media, err := f.ig.Media(ctx, tok.AccessToken, f.maxPosts)
+	if err != nil {
+		return rep, f.conn.Failed(ctx, "sync", err)
+	}
+	posts := toPosts(media)
+	res, err := f.st.ReplacePosts(ctx, posts)
+	if err != nil {
+		return rep, err
+	}
+	rep.Posts, rep.Added, rep.Updated, rep.Deleted = len(posts), res.Added, res.Updated, res.Deleted
+
+	mr, err := f.mirror(ctx, posts, tok.ProfilePictureURL, progress)
+	rep.Images, rep.Mirrored, rep.MirrorFailed = mr.total, mr.mirrored, mr.failed
+	rep.Duration = time.Since(t0)
+	if err != nil {
+		return rep, err
+	}
+	f.observer.Synced(rep.Duration)
+	level := store.LevelInfo
+	if rep.MirrorFailed > 0 {
+		level = store.LevelWarn
+		f.log.Warn("feed: some images failed to mirror; retried next sync", "failed", rep.MirrorFailed, "first_error", mr.firstErr)
+	}
+	// Updated alone is not news: Instagram re-signs media URLs all the time.
+	if rep.Added+rep.Deleted+rep.Mirrored+rep.MirrorFailed > 0 {
+		f.event(ctx, "sync", level, "Synced "+rep.String()+".")
+	}
+	f.log.Info("feed: synced", "posts", rep.Posts, "added", rep.Added, "updated", rep.Updated, "deleted", rep.Deleted,
+		"mirrored", rep.Mirrored, "mirror_failed", rep.MirrorFailed, "duration", rep.Duration)
+	if f.onSynced != nil {
+		f.onSynced()
+	}
+	return rep, nil
+}
+
+func toPosts(media []instagram.Media) []store.Post {
+	posts := make([]store.Post, 0, len(media))
+	for _, m := range media {
+		p := store.Post{
+			ID: m.ID, MediaType: m.MediaType, Caption: m.Caption, Permalink: m.Permalink, AltText: m.AltText,
+			MediaURL: m.MediaURL, ThumbnailURL: m.ThumbnailURL, Timestamp: m.Timestamp,
+		}
+		for _, c := range m.Children {
+			p.Children = append(p.Children, store.Child{
+				ID: c.ID, PostID: m.ID, MediaType: c.MediaType, MediaURL: c.MediaURL,
+				ThumbnailURL: c.ThumbnailURL, AltText: c.AltText,
+			})
+		}
+		posts = append(posts, p)
+	}
+	return posts
+}

@@ -1,0 +1,208 @@
+// Package metrics is Vitrine's Prometheus registry: the counters the jobs,
+// the connection, the feed and the alerts report to, and the gauges read
+// at scrape time (the token's validity and expiry, the cached posts).
+// GET /metrics serves Handler.
+package metrics
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"vitrine/connection"
+	"vitrine/instagram"
+)
+
+// Upstream error kinds, the label of vitrine_upstream_errors_total.
+var upstreamKinds = []string{"token_invalid", "rate_limited", "unavailable", "timeout", "bad_request", "url_expired", "other"}
+
+// Alert channels, pre-declared so a scrape shows 0 before the first alert.
+var alertChannels = []string{"webhook", "email"}
+
+// Sources are read at scrape time, so the gauges are right from the first
+// scrape after a restart and follow connect and disconnect at once.
+type Sources struct {
+	Status    func(ctx context.Context) (connection.Status, error)
+	PostCount func(ctx context.Context) (int64, error)
+}
+
+// Metrics holds every collector. Its methods are safe for concurrent use.
+type Metrics struct {
+	registry *prometheus.Registry
+
+	lastSuccess    *prometheus.GaugeVec
+	jobRuns        *prometheus.CounterVec
+	syncDuration   prometheus.Histogram
+	upstreamErrors *prometheus.CounterVec
+	alertsSent     *prometheus.CounterVec
+	alertFailures  *prometheus.CounterVec
+	refreshes      prometheus.Counter
+	imagesMirrored prometheus.Counter
+}
+
+// New registers every collector, with the Go and process collectors, on a
+// registry of its own.
+func New(src Sources) (*Metrics, error) {
+	m := &Metrics{
+		registry: prometheus.NewRegistry(),
+		lastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "vitrine_last_success_timestamp_seconds",
+			Help: "When each job last succeeded (Unix seconds).",
+		}, []string{"job"}),
+		jobRuns: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vitrine_job_runs_total",
+			Help: "Job runs by job and result (success, failure).",
+		}, []string{"job", "result"}),
+		syncDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "vitrine_sync_duration_seconds",
+			Help:    "Duration of successful syncs (feed and image mirroring).",
+			Buckets: []float64{0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600},
+		}),
+		upstreamErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vitrine_upstream_errors_total",
+			Help: "Failed calls to Instagram (Graph API and CDN) by kind.",
+		}, []string{"kind"}),
+		alertsSent: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vitrine_alerts_sent_total",
+			Help: "Alerts delivered, by channel (webhook, email).",
+		}, []string{"channel"}),
+		alertFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vitrine_alert_failures_total",
+			Help: "Alerts a channel failed to deliver after its retries.",
+		}, []string{"channel"}),
+		refreshes: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "vitrine_token_refreshes_total",
+			Help: "Successful token refreshes by this process.",
+		}),
+		imagesMirrored: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "vitrine_images_mirrored_total",
+			Help: "Images downloaded and stored by this process.",
+		}),
+	}
+	for _, k := range upstreamKinds {
+		m.upstreamErrors.WithLabelValues(k)
+	}
+	for _, c := range alertChannels {
+		m.alertsSent.WithLabelValues(c)
+		m.alertFailures.WithLabelValues(c)
+	}
+	for _, c := range []prometheus.Collector{
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		m.lastSuccess, m.jobRuns, m.syncDuration, m.upstreamErrors, m.alertsSent, m.alertFailures,
+		m.refreshes, m.imagesMirrored, &gauges{src: src},
+	} {
+		if err := m.registry.Register(c); err != nil {
+			return nil, fmt.Errorf("metrics: register: %w", err)
+		}
+	}
+	return m, nil
+}
+
+// Handler serves the metrics in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
+}
+
+// JobSucceeded records a successful run that started at.
+func (m *Metrics) JobSucceeded(job string, at time.Time) {
+	m.lastSuccess.WithLabelValues(job).Set(float64(at.Unix()))
+	m.jobRuns.WithLabelValues(job, "success").Inc()
+}
+
+// JobFailed records a failed run.
+func (m *Metrics) JobFailed(job string) { m.jobRuns.WithLabelValues(job, "failure").Inc() }
+
+// LastSuccess seeds a job's gauge from the runs a previous process
+// recorded, so a restart does not reset it to "never".
+func (m *Metrics) LastSuccess(job string, at time.Time) {
+	m.lastSuccess.WithLabelValues(job).Set(float64(at.Unix()))
+}
+
+// UpstreamError counts a failed call to Instagram by kind.
+func (m *Metrics) UpstreamError(err error) { m.upstreamErrors.WithLabelValues(errorKind(err)).Inc() }
+
+// TokenRefreshed counts a successful refresh.
+func (m *Metrics) TokenRefreshed() { m.refreshes.Inc() }
+
+// ImageMirrored counts a stored image.
+func (m *Metrics) ImageMirrored() { m.imagesMirrored.Inc() }
+
+// Synced records a successful sync's duration.
+func (m *Metrics) Synced(took time.Duration) { m.syncDuration.Observe(took.Seconds()) }
+
+// AlertSent counts an alert delivered on channel.
+func (m *Metrics) AlertSent(channel string) { m.alertsSent.WithLabelValues(channel).Inc() }
+
+// AlertFailed counts an alert channel that failed after its retries.
+func (m *Metrics) AlertFailed(channel string) { m.alertFailures.WithLabelValues(channel).Inc() }
+
+func errorKind(err error) string {
+	switch {
+	case errors.Is(err, instagram.ErrTokenInvalid):
+		return "token_invalid"
+	case errors.Is(err, instagram.ErrRateLimited):
+		return "rate_limited"
+	case errors.Is(err, instagram.ErrURLExpired):
+		return "url_expired"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
+	case errors.Is(err, instagram.ErrUnavailable):
+		return "unavailable"
+	case errors.Is(err, instagram.ErrBadRequest):
+		return "bad_request"
+	default:
+		return "other"
+	}
+}
+
+// gauges reads the connection and the cache at scrape time.
+type gauges struct{ src Sources }
+
+var (
+	tokenValidDesc = prometheus.NewDesc("vitrine_token_valid",
+		"1 when an Instagram token is connected and needs no attention (not expired, not waiting for re-authorization).", nil, nil)
+	tokenExpiryDesc = prometheus.NewDesc("vitrine_token_expiry_timestamp_seconds",
+		"When the Instagram token expires (Unix seconds); absent when none is connected.", nil, nil)
+	postsCachedDesc = prometheus.NewDesc("vitrine_posts_cached",
+		"Posts in the local cache the widget serves.", nil, nil)
+)
+
+func (g *gauges) Describe(ch chan<- *prometheus.Desc) {
+	ch <- tokenValidDesc
+	ch <- tokenExpiryDesc
+	ch <- postsCachedDesc
+}
+
+func (g *gauges) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if g.src.Status != nil {
+		s, err := g.src.Status(ctx)
+		if err != nil {
+			ch <- prometheus.NewInvalidMetric(tokenValidDesc, err)
+		} else {
+			valid := 0.0
+			if !s.NeedsAttention() {
+				valid = 1
+			}
+			ch <- prometheus.MustNewConstMetric(tokenValidDesc, prometheus.GaugeValue, valid)
+			if s.Connected && !s.Account.ExpiresAt.IsZero() {
+				ch <- prometheus.MustNewConstMetric(tokenExpiryDesc, prometheus.GaugeValue, float64(s.Account.ExpiresAt.Unix()))
+			}
+		}
+	}
+	if g.src.PostCount != nil {
+		n, err := g.src.PostCount(ctx)
+		if err != nil {
+			ch <- prometheus.NewInvalidMetric(postsCachedDesc, err)
+			return
+		}
+		ch <- prometheus.MustNewConstMetric(postsCachedDesc, prometheus.GaugeValue, float64(n))
+	}
+}
