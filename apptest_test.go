@@ -18,6 +18,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"vitrine/config"
+	"vitrine/fastpath"
 	"vitrine/instagram"
 	"vitrine/instagram/fake"
 	"vitrine/jobs"
@@ -125,7 +126,7 @@ func newTestApp(t testing.TB, o testAppOptions) *testApp {
 	// serve()'s fast path, but net/http's 1 MB header limit rather than
 	// newServer's 64 KB: the hostile tests take 1 MB targets to the handlers.
 	srv := &http.Server{Handler: a.handler, ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(fastListen(ln, srv, a.gallery, log)) // as serve() does
+	go srv.Serve(fastpath.Listen(ln, srv, a.gallery, log)) // as serve() does
 	if o.startJobs {
 		a.sched.Start()
 	}

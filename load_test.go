@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"vitrine/config"
+	"vitrine/fastpath"
 	"vitrine/instagram"
 	"vitrine/instagram/fake"
 	"vitrine/jobs"
@@ -208,7 +209,7 @@ func newLoadApp(t *testing.T) *loadApp {
 	// Served as serve() serves: its server, and the fast path in front
 	// of net/http for the widget's GETs.
 	srv := newServer(la.handler, log)
-	go srv.Serve(fastListen(ln, srv, la.gallery, log))
+	go srv.Serve(fastpath.Listen(ln, srv, la.gallery, log))
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()

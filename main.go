@@ -24,6 +24,7 @@ import (
 
 	"vitrine/admin"
 	"vitrine/config"
+	"vitrine/fastpath"
 	"vitrine/instagram"
 	"vitrine/jobs"
 	"vitrine/store"
@@ -193,7 +194,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) int {
 
 	srv := newServer(a.handler, log)
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(fastListen(ln, srv, a.gallery, log)) }()
+	go func() { serveErr <- srv.Serve(fastpath.Listen(ln, srv, a.gallery, log)) }()
 
 	log.Info("Vitrine is listening", "url", cfg.Server.PublicURL, "addr", ln.Addr().String(), "data_dir", cfg.DataDir)
 	if a.demo != nil {
