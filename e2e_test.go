@@ -32,6 +32,7 @@ import (
 	"vitrine/config"
 	"vitrine/jobs"
 	"vitrine/store"
+	"vitrine/testkit"
 )
 
 // e2ePosts is the fake account's size in the stories: more than the
@@ -139,7 +140,7 @@ func (b *browser) listen(ctx context.Context) {
 }
 
 // do runs browser steps in ctx and fails the story with the server log.
-func (b *browser) do(ctx context.Context, what string, logs *logSink, steps ...chromedp.Action[chromedp.Void]) {
+func (b *browser) do(ctx context.Context, what string, logs *testkit.LogBuffer, steps ...chromedp.Action[chromedp.Void]) {
 	b.t.Helper()
 	if err := chromedp.Do(ctx, steps...); err != nil {
 		b.t.Fatalf("%s: %v\nserver log:\n%s", what, err, logs.String())
@@ -208,7 +209,7 @@ func (b *browser) shot(ctx context.Context, name string, readme bool) {
 }
 
 // signIn logs in to /admin with the demo password.
-func (b *browser) signIn(logs *logSink) {
+func (b *browser) signIn(logs *testkit.LogBuffer) {
 	b.t.Helper()
 	b.do(b.ctx, "sign in", logs,
 		chromedp.Navigate(b.base+"/admin"),
@@ -221,7 +222,7 @@ func (b *browser) signIn(logs *logSink) {
 
 // popup clicks the link at sel, which opens Instagram's authorize page in
 // a popup, and returns the popup's context once that page shows.
-func (b *browser) popup(sel string, logs *logSink) context.Context {
+func (b *browser) popup(sel string, logs *testkit.LogBuffer) context.Context {
 	b.t.Helper()
 	opened := chromedp.WaitNewTarget(b.ctx, func(info *target.Info) bool { return info.URL != "" })
 	b.do(b.ctx, "click "+sel, logs, chromedp.Click(chromedp.CSS(sel)))
@@ -239,7 +240,7 @@ func (b *browser) popup(sel string, logs *logSink) context.Context {
 
 // approve clicks Allow in the popup and waits until the popup has closed
 // itself.
-func (b *browser) approve(popup context.Context, logs *logSink) {
+func (b *browser) approve(popup context.Context, logs *testkit.LogBuffer) {
 	b.t.Helper()
 	gone, err := chromedp.Detached(popup)
 	if err != nil {
@@ -276,7 +277,7 @@ func TestE2EAdminConnectsAndSyncs(t *testing.T) {
 	}
 	want := len(ta.fake.MediaIDs())
 	b.waitJS("the first sync's posts", fmt.Sprintf(`document.querySelector('[data-bind=posts]').textContent.trim() === '%d'`, want))
-	if tok, err := ta.st.Token(context.Background()); err != nil || tok.Username != "vitrine.studio" || tok.Status != store.StatusValid {
+	if tok, err := ta.Store.Token(context.Background()); err != nil || tok.Username != "vitrine.studio" || tok.Status != store.StatusValid {
 		t.Fatalf("stored token: %v %v", tok, err)
 	}
 	// The first sync goes on mirroring images after the count shows; Sync
@@ -305,7 +306,7 @@ func TestE2EAdminConnectsAndSyncs(t *testing.T) {
 
 	// A month later the refresh job renews the token; "Skip ahead" ages it
 	// here and at the fake instead of waiting.
-	before, err := ta.st.Token(context.Background())
+	before, err := ta.Store.Token(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -315,7 +316,7 @@ func TestE2EAdminConnectsAndSyncs(t *testing.T) {
 	if got := evalJS[string](b, `document.querySelector('[data-bind="last_refresh.text"]').textContent`); got != "just now" {
 		t.Errorf("Refreshed %q, want just now", got)
 	}
-	after, err := ta.st.Token(context.Background())
+	after, err := ta.Store.Token(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -334,7 +335,7 @@ func TestE2EAdminConnectsAndSyncs(t *testing.T) {
 		t.Errorf("decline page says: %q", msg)
 	}
 	b.shot(popup, "e2e-admin-declined", false)
-	if tok, err := ta.st.Token(context.Background()); err != nil || tok.Username != "vitrine.studio" || tok.Status != store.StatusValid {
+	if tok, err := ta.Store.Token(context.Background()); err != nil || tok.Username != "vitrine.studio" || tok.Status != store.StatusValid {
 		t.Errorf("declining changed the token: %v %v", tok, err)
 	}
 	if got := evalJS[string](b, `document.querySelector('.account-name').textContent`); !strings.Contains(got, "@vitrine.studio") {
@@ -347,7 +348,7 @@ func (ta *testApp) waitJobIdle(t *testing.T, name string) {
 	t.Helper()
 	deadline := time.Now().Add(90 * time.Second) // mirroring is rate-limited, and slow under -race
 	for time.Now().Before(deadline) {
-		for _, st := range ta.sched.Statuses() {
+		for _, st := range ta.Jobs.Statuses() {
 			if st.Name == name && !st.Running && !st.LastRun.IsZero() {
 				return
 			}
@@ -440,7 +441,7 @@ func TestE2EOpsAlertedOnceAndResolved(t *testing.T) {
 	if !strings.Contains(banner, "Instagram needs you to reconnect") || !strings.Contains(banner, "Reason:") {
 		t.Errorf("banner says %q", banner)
 	}
-	if tok, _ := ta.st.Token(context.Background()); tok.Status != store.StatusNeedsReauth {
+	if tok, _ := ta.Store.Token(context.Background()); tok.Status != store.StatusNeedsReauth {
 		t.Fatalf("token status %q after revocation", tok.Status)
 	}
 	b.do(b.ctx, "top of the page", ta.logs, chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`))
@@ -448,7 +449,7 @@ func TestE2EOpsAlertedOnceAndResolved(t *testing.T) {
 	hook.waitCount(t, jobs.AlertNeedsReauth, 1)
 
 	// Validate again: still broken, but ops were told already.
-	if err := ta.sched.RunNow(context.Background(), jobs.JobValidate); err == nil {
+	if err := ta.Jobs.RunNow(context.Background(), jobs.JobValidate); err == nil {
 		t.Error("validate succeeded with a revoked token")
 	}
 	hook.waitCount(t, jobs.AlertNeedsReauth, 1)
@@ -468,7 +469,7 @@ func TestE2EOpsAlertedOnceAndResolved(t *testing.T) {
 	b.waitJS("Reconnect is no longer the primary action", `document.querySelector('.account-side [data-primary-when]').classList.contains('btn-secondary')`)
 	hook.waitCount(t, jobs.AlertResolved, 1)
 	hook.waitCount(t, jobs.AlertNeedsReauth, 1)
-	if tok, _ := ta.st.Token(context.Background()); tok.Status != store.StatusValid {
+	if tok, _ := ta.Store.Token(context.Background()); tok.Status != store.StatusValid {
 		t.Errorf("token status %q after reconnecting", tok.Status)
 	}
 	b.shot(b.ctx, "e2e-ops-resolved", false)
@@ -533,8 +534,8 @@ func TestE2EVisitorSeesTheGallery(t *testing.T) {
 		t.Fatalf("before the outage widget.json has stale=%v and %d posts (%v)", doc.Stale, len(doc.Posts), err)
 	}
 	before := len(doc.Posts)
-	ta.fake.FailFor(demoOutage, http.StatusServiceUnavailable)
-	if err := ta.sched.RunNow(context.Background(), jobs.JobSync); err == nil {
+	ta.fake.FailFor(5*time.Minute, http.StatusServiceUnavailable) // as the demo's "Break Instagram"
+	if err := ta.Jobs.RunNow(context.Background(), jobs.JobSync); err == nil {
 		t.Fatal("sync succeeded while Instagram was down")
 	}
 	doc.Posts = nil

@@ -48,13 +48,13 @@ func newFastPair(t *testing.T, tune func(*http.Server)) *fastPair {
 		if err != nil {
 			t.Fatal(err)
 		}
-		srv := &http.Server{Handler: ta.handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute, WriteTimeout: time.Minute}
+		srv := &http.Server{Handler: ta.Handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute, WriteTimeout: time.Minute}
 		if tune != nil {
 			tune(srv)
 		}
 		var l net.Listener = ln
 		if fast {
-			l = fastpath.Listen(ln, srv, ta.gallery, quiet)
+			l = fastpath.Listen(ln, srv, ta.Gallery, quiet)
 			p.fl, p.fastSrv, p.fast = l, srv, ln.Addr().String()
 		} else {
 			p.plain = ln.Addr().String()

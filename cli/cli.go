@@ -1,83 +1,83 @@
-// Command vitrine shows a site owner's own Instagram posts on their website,
-// served from its own origin. See README.md.
-package main
+// Package cli is the vitrine command line: one file per subcommand, and
+// Run, which picks one and returns the process's exit code.
+package cli
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
-	"os/signal"
-	"path/filepath"
 	"strings"
-	"syscall"
-	"time"
 
-	"golang.org/x/crypto/bcrypt"
-	"golang.org/x/term"
-
-	"vitrine/admin"
 	"vitrine/config"
-	"vitrine/fastpath"
-	"vitrine/instagram"
-	"vitrine/jobs"
 	"vitrine/store"
-	"vitrine/widget"
 )
 
 // Exit codes: 0 fine, 1 failed or unhealthy, 2 the command line or the
 // configuration is wrong (so scripts can tell "fix your config" apart).
 const (
-	exitOK      = 0
-	exitFailure = 1
-	exitUsage   = 2
+	ExitOK      = 0
+	ExitFailure = 1
+	ExitUsage   = 2
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
+// command is one subcommand.
+type command struct {
+	name    string
+	summary string // one line, for `vitrine help`
+	run     func(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int
 }
 
-const usage = `Usage:
-  vitrine [serve] [-config FILE] [-addr HOST:PORT] [-demo]   run the server (default)
-  vitrine hash-password                                       read a password on stdin, print its bcrypt hash
-  vitrine status [-config FILE]                               token state, expiry, last sync; exit 1 if it needs attention
-  vitrine sync [-config FILE]                                 fetch the posts now
+// commands in the order `vitrine help` lists them; the first is the
+// default.
+var commands = []command{
+	{"serve", serveSummary, serve},
+	{"hash-password", hashPasswordSummary, hashPassword},
+	{"status", statusSummary, status},
+	{"sync", syncSummary, syncNow},
+}
 
-The config file defaults to $VITRINE_CONFIG; VITRINE_* variables override it.
-`
-
-// run is main without the process: tests call it with their own arguments,
+// Run is main without the process: tests call it with their own arguments,
 // streams and context (cancelled = SIGINT/SIGTERM).
-func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	cmd := "serve"
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		cmd, args = args[0], args[1:]
+func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	name := "serve"
+	if len(args) > 0 {
+		switch arg := args[0]; {
+		case arg == "help" || isHelpFlag(arg):
+			printUsage(stdout)
+			return ExitOK
+		case !strings.HasPrefix(arg, "-"):
+			name, args = arg, args[1:]
+		}
 	}
-	switch cmd {
-	case "serve":
-		return serve(ctx, args, stderr)
-	case "hash-password":
-		return hashPassword(stdin, stdout, stderr)
-	case "status":
-		return status(ctx, args, stdout, stderr)
-	case "sync":
-		return syncNow(ctx, args, stdout, stderr)
-	case "help":
-		fmt.Fprint(stdout, usage)
-		return exitOK
-	default:
-		fmt.Fprintf(stderr, "vitrine: unknown command %q\n\n%s", cmd, usage)
-		return exitUsage
+	for _, c := range commands {
+		if c.name == name {
+			return c.run(ctx, args, stdin, stdout, stderr)
+		}
 	}
+	fmt.Fprintf(stderr, "vitrine: unknown command %q\n\n", name)
+	printUsage(stderr)
+	return ExitUsage
+}
+
+func isHelpFlag(arg string) bool {
+	switch arg {
+	case "-h", "-help", "--help":
+		return true
+	}
+	return false
+}
+
+func printUsage(w io.Writer) {
+	fmt.Fprint(w, "Vitrine shows your Instagram posts on your website.\n\nUsage:\n\n\tvitrine <command> [flags]\n\nThe commands are:\n\n")
+	for _, c := range commands {
+		fmt.Fprintf(w, "\t%-14s %s\n", c.name, c.summary)
+	}
+	fmt.Fprint(w, "\nWithout a command, vitrine serves. Use \"vitrine <command> -h\" for a command's flags.\n"+
+		"The config file defaults to $VITRINE_CONFIG; VITRINE_* variables override it.\n")
 }
 
 // options are the flags every subcommand that reads the config shares.
@@ -89,10 +89,14 @@ type options struct {
 	demoPosts   int  // posts of the demo's fake account
 }
 
-func parseFlags(name string, args []string, stderr io.Writer, withServe bool) (options, error) {
+func parseFlags(name, summary string, args []string, stderr io.Writer, withServe bool) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("vitrine "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: vitrine %s [flags]\n\n%s\n\nFlags:\n", name, summary)
+		fs.PrintDefaults()
+	}
 	fs.StringVar(&o.configPath, "config", os.Getenv(config.EnvConfigPath), "YAML config `file` (default $VITRINE_CONFIG)")
 	if withServe {
 		fs.StringVar(&o.addr, "addr", "", "listen on `host:port`, overriding server.addr")
@@ -151,146 +155,22 @@ func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-func serve(ctx context.Context, args []string, stderr io.Writer) int {
-	o, err := parseFlags("serve", args, stderr, true)
-	if err != nil {
-		return exitUsage
-	}
-	cfg, ok := loadConfig(o, stderr, true)
-	if !ok {
-		return exitUsage
-	}
-	log := newLogger(cfg, stderr)
-
-	if cfg.Demo {
-		cleanup, err := prepareDemo(cfg)
-		if err != nil {
-			log.Error("demo setup failed", "err", err)
-			return exitFailure
-		}
-		defer cleanup()
-	}
-
-	// Listen before wiring so -addr :0 works and, in -demo, the public URL
-	// can follow the address actually bound.
-	ln, err := net.Listen("tcp", cfg.Server.Addr)
-	if err != nil {
-		log.Error("cannot listen", "addr", cfg.Server.Addr, "err", err)
-		return exitFailure
-	}
-	defer ln.Close()
-	if cfg.Demo {
-		cfg.Server.PublicURL = "http://" + reachableAddr(ln.Addr())
-	}
-
-	a, err := newApp(cfg, log, appOptions{demoPosts: o.demoPosts})
-	if err != nil {
-		log.Error("cannot start", "err", err)
-		return exitFailure
-	}
-	defer a.Close()
-	a.sched.Start()
-	defer a.stopJobs()
-
-	srv := newServer(a.handler, log)
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(fastpath.Listen(ln, srv, a.gallery, log)) }()
-
-	log.Info("Vitrine is listening", "url", cfg.Server.PublicURL, "addr", ln.Addr().String(), "data_dir", cfg.DataDir)
-	if a.demo != nil {
-		a.demo.announce(cfg)
-		if o.demoConnect {
-			if err := a.demo.connect(ctx, cfg, a.adm); err != nil {
-				log.Error("demo: connecting at start failed", "err", err)
-				return exitFailure
-			}
-		}
-	}
-
-	select {
-	case err := <-serveErr:
-		log.Error("server stopped", "err", err)
-		return exitFailure
-	case <-ctx.Done():
-	}
-	log.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		log.Warn("shutdown did not finish cleanly", "err", err)
-		return exitFailure
-	}
-	log.Info("stopped")
-	return exitOK
-}
-
-// reachableAddr turns a listener address into one a browser can open:
-// a wildcard host becomes loopback.
-func reachableAddr(a net.Addr) string {
-	host, port, err := net.SplitHostPort(a.String())
-	if err != nil {
-		return a.String()
-	}
-	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
-		host = "127.0.0.1"
-	}
-	return net.JoinHostPort(host, port)
-}
-
-// hashPassword prints the bcrypt hash of the password read on stdin. At a
-// terminal it asks without echoing; piped, it reads the first line.
-func hashPassword(stdin io.Reader, stdout, stderr io.Writer) int {
-	var password []byte
-	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		fmt.Fprint(stderr, "Password: ")
-		p, err := term.ReadPassword(int(f.Fd()))
-		fmt.Fprintln(stderr)
-		if err != nil {
-			fmt.Fprintln(stderr, "vitrine: read password:", err)
-			return exitFailure
-		}
-		password = p
-	} else {
-		line, err := bufio.NewReader(io.LimitReader(stdin, 4096)).ReadString('\n')
-		if err != nil && !errors.Is(err, io.EOF) {
-			fmt.Fprintln(stderr, "vitrine: read password:", err)
-			return exitFailure
-		}
-		password = []byte(strings.TrimRight(line, "\r\n"))
-	}
-	if len(password) == 0 {
-		fmt.Fprintln(stderr, "vitrine: empty password; pipe one in, e.g. echo 'a long passphrase' | vitrine hash-password")
-		return exitUsage
-	}
-	hash, err := bcrypt.GenerateFromPassword(password, bcrypt.DefaultCost)
-	if errors.Is(err, bcrypt.ErrPasswordTooLong) {
-		fmt.Fprintln(stderr, "vitrine: password longer than 72 bytes, which bcrypt cannot use; choose a shorter one")
-		return exitUsage
-	}
-	if err != nil {
-		fmt.Fprintln(stderr, "vitrine: hash password:", err)
-		return exitFailure
-	}
-	fmt.Fprintln(stdout, string(hash))
-	return exitOK
-}
-
 // commandStore parses a one-shot subcommand's flags, loads the config
 // (validated when the command talks to Instagram) and opens the database.
 // A missing database means nothing was ever connected: reported, not
 // created. st is nil when the command should exit with code.
-func commandStore(name string, args []string, validate bool, stdout, stderr io.Writer) (st *store.Store, cfg *config.Config, code int) {
-	o, err := parseFlags(name, args, stderr, false)
+func commandStore(name, summary string, args []string, validate bool, stdout, stderr io.Writer) (st *store.Store, cfg *config.Config, code int) {
+	o, err := parseFlags(name, summary, args, stderr, false)
 	if err != nil {
-		return nil, nil, exitUsage
+		return nil, nil, ExitUsage
 	}
 	cfg, ok := loadConfig(o, stderr, validate)
 	if !ok {
-		return nil, nil, exitUsage
+		return nil, nil, ExitUsage
 	}
 	if _, err := os.Stat(cfg.DatabasePath()); errors.Is(err, os.ErrNotExist) {
 		fmt.Fprintf(stdout, "not connected (no database at %s yet)\n", cfg.DatabasePath())
-		return nil, nil, exitFailure
+		return nil, nil, ExitFailure
 	}
 	key, err := store.LoadOrCreateKey(cfg.DataDir, cfg.SecretKey)
 	if err == nil {
@@ -298,204 +178,7 @@ func commandStore(name string, args []string, validate bool, stdout, stderr io.W
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "vitrine:", err)
-		return nil, nil, exitFailure
+		return nil, nil, ExitFailure
 	}
-	return st, cfg, exitOK
-}
-
-// status prints the connection's health for people and scripts: exit 0 when
-// the token works, 1 when it needs attention (none, or re-auth needed).
-func status(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	// status needs only data_dir and the key, not Instagram credentials.
-	st, _, code := commandStore("status", args, false, stdout, stderr)
-	if st == nil {
-		return code
-	}
-	defer st.Close()
-	tok, err := st.Token(ctx)
-	if errors.Is(err, store.ErrNoToken) {
-		fmt.Fprintln(stdout, "not connected: sign in to /admin and click Generate")
-		return exitFailure
-	}
-	if err != nil {
-		fmt.Fprintln(stderr, "vitrine:", err)
-		return exitFailure
-	}
-	posts, err := st.PostCount(ctx)
-	if err != nil {
-		fmt.Fprintln(stderr, "vitrine:", err)
-		return exitFailure
-	}
-	now := time.Now()
-	fmt.Fprintf(stdout, "account:  @%s (%s)\n", tok.Username, tok.AccountType)
-	state := string(tok.Status)
-	if tok.StatusReason != "" {
-		state += ": " + tok.StatusReason
-	}
-	fmt.Fprintf(stdout, "token:    %s\n", state)
-	fmt.Fprintf(stdout, "expires:  %s (%s)\n", tok.ExpiresAt.Format(time.DateOnly), untilWords(tok.ExpiresAt.Sub(now)))
-	if !tok.LastCheckedAt.IsZero() {
-		fmt.Fprintf(stdout, "checked:  %s\n", tok.LastCheckedAt.Format(time.RFC3339))
-	}
-	fmt.Fprintf(stdout, "posts:    %d cached\n", posts)
-	runs, err := st.JobRuns(ctx)
-	if err != nil {
-		fmt.Fprintln(stderr, "vitrine:", err)
-		return exitFailure
-	}
-	for _, r := range runs {
-		result := "ok"
-		if !r.LastOK {
-			result = "failed: " + r.LastError
-		}
-		if r.LastRun.IsZero() {
-			result = "never run"
-		}
-		fmt.Fprintf(stdout, "%-9s %s %s\n", r.Name+":", r.LastRun.Format(time.RFC3339), result)
-	}
-	if tok.Status == store.StatusNeedsReauth || !tok.ExpiresAt.After(now) {
-		return exitFailure
-	}
-	return exitOK
-}
-
-func untilWords(d time.Duration) string {
-	if d <= 0 {
-		return "expired"
-	}
-	days := int(d / (24 * time.Hour))
-	if days == 0 {
-		return "in less than a day"
-	}
-	return fmt.Sprintf("in %d days", days)
-}
-
-// syncNow runs the sync job once, the same code the scheduler runs, with
-// progress on a terminal.
-func syncNow(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	st, cfg, code := commandStore("sync", args, true, stdout, stderr)
-	if st == nil {
-		return code
-	}
-	defer st.Close()
-	log := newLogger(cfg, stderr)
-	ig, err := newInstagramClient(cfg, log, nil)
-	if err != nil {
-		fmt.Fprintln(stderr, "vitrine:", err)
-		return exitFailure
-	}
-	sched, err := jobs.New(jobs.Options{Config: cfg, Store: st, Instagram: ig, Logger: log})
-	if err != nil {
-		fmt.Fprintln(stderr, "vitrine:", err)
-		return exitFailure
-	}
-	var progress func(done, total int)
-	if f, ok := stdout.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		progress = func(done, total int) { fmt.Fprintf(stdout, "\rmirroring images %d/%d", done, total) }
-	}
-	rep, err := sched.SyncOnce(ctx, progress)
-	if progress != nil {
-		fmt.Fprintln(stdout)
-	}
-	if errors.Is(err, jobs.ErrNotConnected) {
-		fmt.Fprintln(stdout, "not connected: sign in to /admin and click Generate")
-		return exitFailure
-	}
-	if err != nil {
-		fmt.Fprintln(stderr, "vitrine: sync:", err)
-		return exitFailure
-	}
-	fmt.Fprintln(stdout, "synced:", rep)
-	return exitOK
-}
-
-func newInstagramClient(cfg *config.Config, log *slog.Logger, now func() time.Time) (*instagram.Client, error) {
-	return instagram.New(instagramConfig(cfg, log, now))
-}
-
-// instagramConfig is the client configuration cfg describes.
-func instagramConfig(cfg *config.Config, log *slog.Logger, now func() time.Time) instagram.Config {
-	return instagram.Config{
-		ClientID:     cfg.Instagram.ClientID,
-		ClientSecret: cfg.Instagram.ClientSecret,
-		RedirectURI:  cfg.RedirectURI(),
-		Scopes:       cfg.Instagram.Scopes,
-		AuthURL:      cfg.Instagram.AuthURL,
-		TokenURL:     cfg.Instagram.TokenURL,
-		GraphURL:     cfg.Instagram.GraphURL,
-		GraphVersion: cfg.Instagram.GraphVersion,
-		Timeout:      cfg.Instagram.Timeout.Std(),
-		Logger:       log,
-		Now:          now,
-	}
-}
-
-// adminJobs adapts the scheduler to the dashboard's view of it.
-type adminJobs struct{ s *jobs.Scheduler }
-
-func (a adminJobs) RunNow(ctx context.Context, name string) error {
-	err := a.s.RunNow(ctx, name)
-	if errors.Is(err, jobs.ErrAlreadyRunning) {
-		// The dashboard answers 409 "already running" rather than "failed".
-		return fmt.Errorf("%w: %w", admin.ErrAlreadyRunning, err)
-	}
-	return err
-}
-
-func (a adminJobs) TokenConnected(ctx context.Context) { a.s.TokenConnected(ctx) }
-
-func (a adminJobs) Statuses() []admin.JobStatus {
-	in := a.s.Statuses()
-	out := make([]admin.JobStatus, len(in))
-	for i, st := range in {
-		out[i] = admin.JobStatus{
-			Name: st.Name, LastRun: st.LastRun, NextRun: st.NextRun, LastOK: st.LastOK,
-			LastError: st.LastError, LastDuration: st.LastDuration, Running: st.Running,
-		}
-	}
-	return out
-}
-
-// widgetSource hands the widget the store's posts and one entry per
-// mirrored file, with absolute paths under the media directory.
-type widgetSource struct {
-	st       *store.Store
-	mediaDir string
-}
-
-func (w widgetSource) Posts(ctx context.Context, limit int) ([]store.Post, error) {
-	return w.st.Posts(ctx, limit)
-}
-
-func (w widgetSource) Token(ctx context.Context) (store.Token, error) { return w.st.Token(ctx) }
-
-func (w widgetSource) Images(ctx context.Context) ([]widget.Image, error) {
-	images, err := w.st.Images(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var out []widget.Image
-	for _, im := range images {
-		for _, v := range im.Variants {
-			out = append(out, widget.Image{
-				MediaID: im.MediaID, Width: v.Width, Height: v.Height, Color: im.Color,
-				Path: filepath.Join(w.mediaDir, filepath.FromSlash(v.Path)),
-			})
-		}
-	}
-	return out, nil
-}
-
-// newServer is the HTTP server serve() runs h on: its timeouts bound slow
-// or idle clients, and the fast path in front of it honours them too.
-func newServer(h http.Handler, log *slog.Logger) *http.Server {
-	return &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	return st, cfg, ExitOK
 }

@@ -1,105 +1,126 @@
-package main
+// Package server is one assembled Vitrine: it builds the store, the
+// Instagram client, the widget, the jobs, the admin and, in -demo, the demo
+// from a validated configuration, routes the HTTP paths over them, and
+// serves them through the fast path.
+package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"path/filepath"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"vitrine/admin"
 	"vitrine/config"
+	"vitrine/demo"
+	"vitrine/fastpath"
 	"vitrine/instagram"
+	"vitrine/instagram/fake"
 	"vitrine/jobs"
 	"vitrine/store"
 	"vitrine/widget"
 )
 
-// app is one wired Vitrine: store, Instagram client, widget, jobs, admin,
-// and the routes over them. serve runs one; tests build their own with a
-// simulated clock.
-type app struct {
-	cfg     *config.Config
-	log     *slog.Logger
-	st      *store.Store
-	ig      *instagram.Client
-	gallery *widget.Widget
-	sched   *jobs.Scheduler
-	adm     *admin.Admin
-	demo    *demo // nil unless cfg.Demo
-	handler http.Handler
+// Vitrine is one wired Vitrine: store, Instagram client, widget, jobs,
+// admin, and the routes over them. `vitrine serve` runs one; the system
+// tests build their own with a simulated clock.
+type Vitrine struct {
+	cfg       config.Config
+	log       *slog.Logger
+	Store     *store.Store
+	Instagram *instagram.Client
+	Gallery   *widget.Widget
+	Jobs      *jobs.Scheduler
+	Admin     *admin.Admin
+	Demo      *demo.Demo // nil unless cfg.Demo
+	Handler   http.Handler
+
+	http *http.Server // set by Start
 }
 
-// appOptions are what tests vary; serve uses the zero value but for
-// demoPosts.
-type appOptions struct {
-	now       func() time.Time // every component's clock; nil: time.Now
-	demoPosts int
+// Options are what the demo and tests vary; `vitrine serve` without -demo
+// uses the zero value.
+type Options struct {
+	Now func() time.Time // every component's clock; nil: time.Now
+	// DemoFake is the fake Instagram cfg points at (demo.Configure), served
+	// by this server under demo.FakePrefix; required when cfg.Demo is set.
+	DemoFake *fake.Fake
 }
 
-// newApp opens the store under cfg.DataDir and wires everything. In demo
-// mode cfg.Server.PublicURL must already be the bound address, since the
-// fake Instagram is mounted on this very server. Close releases it.
-func newApp(cfg *config.Config, log *slog.Logger, o appOptions) (_ *app, err error) {
-	a := &app{cfg: cfg, log: log}
-	key, err := store.LoadOrCreateKey(cfg.DataDir, cfg.SecretKey)
+// New opens the store under cfg.DataDir and wires everything. cfg must be
+// valid; nothing changes it afterwards. Close releases the store.
+func New(cfg config.Config, log *slog.Logger, o Options) (_ *Vitrine, err error) {
+	if cfg.Demo != (o.DemoFake != nil) {
+		return nil, errors.New("server: a demo needs its fake Instagram, and only a demo has one")
+	}
+	v := &Vitrine{cfg: cfg, log: log}
+	c := &v.cfg
+	key, err := store.LoadOrCreateKey(c.DataDir, c.SecretKey)
 	if err != nil {
 		return nil, fmt.Errorf("secret key: %w", err)
 	}
 	storeOpts := []store.Option{store.WithLogger(log)}
-	if o.now != nil {
-		storeOpts = append(storeOpts, store.WithClock(o.now))
+	if o.Now != nil {
+		storeOpts = append(storeOpts, store.WithClock(o.Now))
 	}
-	if a.st, err = store.Open(cfg.DatabasePath(), key, storeOpts...); err != nil {
-		return nil, fmt.Errorf("open database %s: %w", cfg.DatabasePath(), err)
+	if v.Store, err = store.Open(c.DatabasePath(), key, storeOpts...); err != nil {
+		return nil, fmt.Errorf("open database %s: %w", c.DatabasePath(), err)
 	}
 	defer func() {
 		if err != nil {
-			a.st.Close()
+			v.Store.Close()
 		}
 	}()
 
-	if cfg.Demo {
-		// Mounted below; the client is pointed at it before it is built.
-		f := newDemoFake(cfg, o.demoPosts)
-		pointAtFake(cfg, f)
-		if a.demo, err = newDemo(cfg, f, log); err != nil {
-			return nil, err
-		}
-	}
-	if a.ig, err = newInstagramClient(cfg, log, o.now); err != nil {
+	if v.Instagram, err = instagram.New(InstagramConfig(c, log, o.Now)); err != nil {
 		return nil, fmt.Errorf("instagram client: %w", err)
 	}
-	if a.gallery, err = widget.New(widget.Options{Config: cfg, Source: widgetSource{st: a.st, mediaDir: cfg.MediaDir()}, Logger: log, Now: o.now}); err != nil {
+	if v.Gallery, err = widget.New(widget.Options{Config: c, Source: widgetSource{st: v.Store, mediaDir: c.MediaDir()}, Logger: log, Now: o.Now}); err != nil {
 		return nil, fmt.Errorf("widget: %w", err)
 	}
-	a.sched, err = jobs.New(jobs.Options{
-		Config: cfg, Store: a.st, Instagram: a.ig, Logger: log, Now: o.now,
+	// The demo's outbox exists before the scheduler that delivers to it,
+	// and the demo, which shows it, after.
+	var outbox *demo.Outbox
+	var deliver func(context.Context, jobs.Alert) error
+	if cfg.Demo {
+		outbox = demo.NewOutbox(c.Server.PublicURL, log)
+		deliver = outbox.Deliver
+	}
+	v.Jobs, err = jobs.New(jobs.Options{
+		Config: c, Store: v.Store, Instagram: v.Instagram, Logger: log, Now: o.Now,
 		OnSynced: func() {
-			a.gallery.MarkStale(false)
-			if err := a.gallery.Rebuild(context.Background()); err != nil {
+			v.Gallery.MarkStale(false)
+			if err := v.Gallery.Rebuild(context.Background()); err != nil {
 				log.Error("widget rebuild after sync", "err", err)
 			}
 		},
-		OnSyncFailed: func(error) { a.gallery.MarkStale(true) },
-		Outbox:       demoOutbox(a.demo),
+		OnSyncFailed: func(error) { v.Gallery.MarkStale(true) },
+		Outbox:       deliver,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
 	var demoPanel admin.Demo
-	if a.demo != nil {
-		a.demo.sched, a.demo.st, demoPanel = a.sched, a.st, a.demo
+	if cfg.Demo {
+		v.Demo, err = demo.New(demo.Options{Config: c, Fake: o.DemoFake, Outbox: outbox, Jobs: v.Jobs, Store: v.Store, Logger: log})
+		if err != nil {
+			return nil, err
+		}
+		demoPanel = v.Demo
 	}
-	a.adm, err = admin.New(admin.Options{
-		Config: cfg, Store: a.st, Instagram: a.ig, Jobs: adminJobs{a.sched}, Logger: log, Now: o.now, Demo: demoPanel,
+	v.Admin, err = admin.New(admin.Options{
+		Config: c, Store: v.Store, Instagram: v.Instagram, Jobs: adminJobs{v.Jobs}, Logger: log, Now: o.Now, Demo: demoPanel,
 		// Without a token the widget shows its placeholder, as it would
 		// after a restart; rebuild now rather than at the next start.
 		OnDisconnect: func() {
-			if err := a.gallery.Rebuild(context.Background()); err != nil {
+			if err := v.Gallery.Rebuild(context.Background()); err != nil {
 				log.Error("widget rebuild after disconnect", "err", err)
 			}
 		},
@@ -107,41 +128,57 @@ func newApp(cfg *config.Config, log *slog.Logger, o appOptions) (_ *app, err err
 	if err != nil {
 		return nil, fmt.Errorf("admin: %w", err)
 	}
-	a.handler = a.routes()
-	return a, nil
+	v.Handler = v.routes()
+	return v, nil
 }
 
-func (a *app) routes() http.Handler {
-	engine := newEngine(a.cfg, a.log)
+func (v *Vitrine) routes() http.Handler {
+	engine := newEngine(&v.cfg, v.log)
 	engine.GET("/healthz", func(c *gin.Context) { c.String(http.StatusOK, "ok\n") })
 	engine.GET("/readyz", func(c *gin.Context) {
-		if err := a.st.Ping(c.Request.Context()); err != nil {
-			a.log.Error("readiness: database check failed", "err", err)
+		if err := v.Store.Ping(c.Request.Context()); err != nil {
+			v.log.Error("readiness: database check failed", "err", err)
 			c.String(http.StatusServiceUnavailable, "database unavailable\n")
 			return
 		}
 		c.String(http.StatusOK, "ready\n")
 	})
-	engine.GET("/metrics", gin.WrapH(a.sched.MetricsHandler()))
+	engine.GET("/metrics", gin.WrapH(v.Jobs.MetricsHandler()))
 	engine.GET("/", func(c *gin.Context) { c.Redirect(http.StatusFound, "/admin") })
-	a.adm.Register(engine)
-	a.gallery.Register(engine)
-	if a.demo != nil {
-		a.demo.register(engine)
+	v.Admin.Register(engine)
+	v.Gallery.Register(engine)
+	if v.Demo != nil {
+		v.Demo.Register(engine)
 	}
 	return engine
 }
 
-// stopJobs waits for running jobs, up to ten seconds.
-func (a *app) stopJobs() {
+// Start starts the jobs and serves on ln, through the fast path, in the
+// background; the channel reports why serving stopped, unless Shutdown
+// stopped it.
+func (v *Vitrine) Start(ln net.Listener) <-chan error {
+	v.Jobs.Start()
+	v.http = NewHTTPServer(v.Handler, v.log)
+	errc := make(chan error, 1)
+	go func() { errc <- v.http.Serve(fastpath.Listen(ln, v.http, v.Gallery, v.log)) }()
+	return errc
+}
+
+// Shutdown stops what Start serves: no new connections, and the open
+// requests get until ctx is done. The jobs go on until StopJobs.
+func (v *Vitrine) Shutdown(ctx context.Context) error { return v.http.Shutdown(ctx) }
+
+// StopJobs waits for running jobs, up to ten seconds.
+func (v *Vitrine) StopJobs() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := a.sched.Stop(ctx); err != nil {
-		a.log.Warn("jobs did not stop in time", "err", err)
+	if err := v.Jobs.Stop(ctx); err != nil {
+		v.log.Warn("jobs did not stop in time", "err", err)
 	}
 }
 
-func (a *app) Close() error { return a.st.Close() }
+// Close closes the store.
+func (v *Vitrine) Close() error { return v.Store.Close() }
 
 // newEngine builds the gin engine with the middleware every route shares:
 // panic recovery that never shows a stack to the client, and an access log
@@ -165,4 +202,92 @@ func newEngine(cfg *config.Config, log *slog.Logger) *gin.Engine {
 		c.AbortWithStatus(http.StatusInternalServerError)
 	}))
 	return engine
+}
+
+// InstagramConfig is the client configuration cfg describes; now is the
+// client's clock (nil: time.Now).
+func InstagramConfig(cfg *config.Config, log *slog.Logger, now func() time.Time) instagram.Config {
+	return instagram.Config{
+		ClientID:     cfg.Instagram.ClientID,
+		ClientSecret: cfg.Instagram.ClientSecret,
+		RedirectURI:  cfg.RedirectURI(),
+		Scopes:       cfg.Instagram.Scopes,
+		AuthURL:      cfg.Instagram.AuthURL,
+		TokenURL:     cfg.Instagram.TokenURL,
+		GraphURL:     cfg.Instagram.GraphURL,
+		GraphVersion: cfg.Instagram.GraphVersion,
+		Timeout:      cfg.Instagram.Timeout.Std(),
+		Logger:       log,
+		Now:          now,
+	}
+}
+
+// adminJobs adapts the scheduler to the dashboard's view of it.
+type adminJobs struct{ s *jobs.Scheduler }
+
+func (a adminJobs) RunNow(ctx context.Context, name string) error {
+	err := a.s.RunNow(ctx, name)
+	if errors.Is(err, jobs.ErrAlreadyRunning) {
+		// The dashboard answers 409 "already running" rather than "failed".
+		return fmt.Errorf("%w: %w", admin.ErrAlreadyRunning, err)
+	}
+	return err
+}
+
+func (a adminJobs) TokenConnected(ctx context.Context) { a.s.TokenConnected(ctx) }
+
+func (a adminJobs) Statuses() []admin.JobStatus {
+	in := a.s.Statuses()
+	out := make([]admin.JobStatus, len(in))
+	for i, st := range in {
+		out[i] = admin.JobStatus{
+			Name: st.Name, LastRun: st.LastRun, NextRun: st.NextRun, LastOK: st.LastOK,
+			LastError: st.LastError, LastDuration: st.LastDuration, Running: st.Running,
+		}
+	}
+	return out
+}
+
+// widgetSource hands the widget the store's posts and one entry per
+// mirrored file, with absolute paths under the media directory.
+type widgetSource struct {
+	st       *store.Store
+	mediaDir string
+}
+
+func (w widgetSource) Posts(ctx context.Context, limit int) ([]store.Post, error) {
+	return w.st.Posts(ctx, limit)
+}
+
+func (w widgetSource) Token(ctx context.Context) (store.Token, error) { return w.st.Token(ctx) }
+
+func (w widgetSource) Images(ctx context.Context) ([]widget.Image, error) {
+	images, err := w.st.Images(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []widget.Image
+	for _, im := range images {
+		for _, v := range im.Variants {
+			out = append(out, widget.Image{
+				MediaID: im.MediaID, Width: v.Width, Height: v.Height, Color: im.Color,
+				Path: filepath.Join(w.mediaDir, filepath.FromSlash(v.Path)),
+			})
+		}
+	}
+	return out, nil
+}
+
+// NewHTTPServer is the HTTP server Start runs h on: its timeouts bound slow
+// or idle clients, and the fast path in front of it honours them too.
+func NewHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
 }
