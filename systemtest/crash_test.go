@@ -1,4 +1,4 @@
-package main
+package systemtest
 
 // The whole-binary crash test: the real vitrine, pointed at a fake
 // Instagram in this process, is SIGKILLed again and again while it refreshes

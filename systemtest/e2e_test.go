@@ -1,11 +1,11 @@
-package main
+package systemtest
 
 // End-to-end stories in a real Chromium, one per kind of user: the site
 // admin connecting Instagram, ops being alerted when the token dies, and a
 // visitor looking at the gallery on someone's website. Each runs a whole
 // Vitrine in -demo mode (the fake Instagram mounted on the same server) and
-// saves screenshots; `go test . -run E2E -update` also rewrites the README's
-// pictures in docs/.
+// saves screenshots; `go test ./systemtest -run E2E -update` also rewrites the
+// README's pictures in the repository's docs/.
 
 import (
 	"context"
@@ -16,7 +16,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -39,15 +38,17 @@ import (
 // widget's 12, few enough that mirroring under -race stays quick.
 const e2ePosts = 15
 
-var updateDocs = flag.Bool("update", false, "rewrite the README screenshots in docs/")
+var updateDocs = flag.Bool("update", false, "rewrite the README screenshots in ../docs/")
+
+// docsDir holds the README's pictures: the repository's docs/, one level
+// up from this package, where `go test` runs.
+var docsDir = filepath.Join("..", "docs")
 
 // screenshotsDir is $VITRINE_SCREENSHOTS, read before the tests clear
 // VITRINE_* from their environment; empty: a temp dir per test.
 var screenshotsDir = os.Getenv("VITRINE_SCREENSHOTS")
 
-// browser is one headless Chromium tab for a story, started with the flags
-// this machine needs (see README: no sandbox as root, no background
-// networking on a closed network).
+// browser is one headless Chromium tab for a story (testkit.Chromium).
 type browser struct {
 	t    *testing.T
 	ctx  context.Context
@@ -61,40 +62,7 @@ type browser struct {
 
 func newBrowserStory(t *testing.T, base string) *browser {
 	t.Helper()
-	path := ""
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			path = p
-			break
-		}
-	}
-	if path == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("no Chromium found (chromium, chromium-browser, google-chrome) and CI is set")
-		}
-		t.Skip("no Chromium found; install it to run the browser tests")
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(path),
-		chromedp.NoSandbox,
-		chromedp.Headless,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("hide-scrollbars", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 900),
-	)
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancelAlloc)
-	ctx, cancelCtx := chromedp.NewContext(alloc)
-	t.Cleanup(cancelCtx)
-	if err := chromedp.Do(ctx); err != nil { // start without a deadline, see admin/browser_test.go
-		t.Fatalf("start Chromium: %v", err)
-	}
+	ctx := testkit.Chromium(t, chromedp.Flag("hide-scrollbars", true))
 	tctx, cancel := context.WithTimeout(ctx, 90*time.Second)
 	t.Cleanup(cancel)
 
@@ -199,10 +167,10 @@ func (b *browser) shot(ctx context.Context, name string, readme bool) {
 	}
 	b.t.Logf("screenshot: %s", p)
 	if readme && *updateDocs {
-		if err := os.MkdirAll("docs", 0o755); err != nil {
+		if err := os.MkdirAll(docsDir, 0o755); err != nil {
 			b.t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join("docs", name+".png"), png, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(docsDir, name+".png"), png, 0o644); err != nil {
 			b.t.Fatal(err)
 		}
 	}

@@ -1,4 +1,4 @@
-package main
+package systemtest
 
 import (
 	"bufio"
@@ -18,7 +18,7 @@ import (
 )
 
 // fastPair serves one app twice: plainly through net/http, and behind the
-// fast path, as serve does.
+// fast path, as server.Vitrine.Start does.
 type fastPair struct {
 	ta          *testApp
 	plain, fast string       // host:port
