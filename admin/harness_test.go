@@ -1,7 +1,6 @@
 package admin
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -26,6 +25,7 @@ import (
 	"vitrine/instagram"
 	"vitrine/instagram/fake"
 	"vitrine/store"
+	"vitrine/testkit"
 )
 
 const testPassword = "correct horse battery staple"
@@ -48,7 +48,7 @@ type env struct {
 
 	disconnects atomic.Int32 // OnDisconnect calls
 	client      *http.Client // cookie jar, does not follow redirects
-	logs        *syncBuffer
+	logs        *testkit.LogBuffer
 }
 
 type envOption func(*envOptions)
@@ -64,7 +64,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		opt(&o)
 	}
 	gin.SetMode(gin.TestMode)
-	e := &env{t: t, clock: fake.NewClock(testStart), logs: &syncBuffer{}}
+	e := &env{t: t, clock: fake.NewClock(testStart), logs: testkit.NewLogBuffer()}
 	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 
 	engine := gin.New()
@@ -214,23 +214,6 @@ func (j *recordingJobs) calls() (int, []string) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	return j.connected, append([]string(nil), j.runs...)
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // response is a finished request with its body read.
