@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,23 +14,8 @@ import (
 
 	"vitrine/jobs"
 	"vitrine/store"
+	"vitrine/testkit"
 )
-
-// findBrowser returns Chromium's path; without one the browser tests skip
-// locally and fail in CI (where .ci/run installs it).
-func findBrowser(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("no Chromium found (chromium, chromium-browser, google-chrome) and CI is set")
-	}
-	t.Skip("no Chromium found; install it to run the browser tests")
-	return ""
-}
 
 // screenshotDir is $VITRINE_SCREENSHOTS (kept as a CI artifact) or a temp dir.
 func screenshotDir(t *testing.T) string {
@@ -48,30 +32,7 @@ func screenshotDir(t *testing.T) string {
 // newBrowser starts a headless Chromium for one test, bounded by timeout.
 func newBrowser(t *testing.T, timeout time.Duration) context.Context {
 	t.Helper()
-	path := findBrowser(t)
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(path),
-		chromedp.NoSandbox,
-		chromedp.Headless,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 900),
-	)
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancelAlloc)
-	ctx, cancelCtx := chromedp.NewContext(alloc)
-	t.Cleanup(cancelCtx)
-	// Start the browser without a deadline (a timeout on the first Run
-	// would bound the browser's life), then bound the test's steps.
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start Chromium: %v", err)
-	}
-	tctx, cancel := context.WithTimeout(ctx, timeout)
+	tctx, cancel := context.WithTimeout(testkit.Chromium(t), timeout)
 	t.Cleanup(cancel)
 	return tctx
 }

@@ -107,7 +107,7 @@ func TestStaticAssets(t *testing.T) {
 }
 
 // TestTemplatesExecute runs every admin template with empty and full data
-// (habit 7): a template error is caught here, not by an admin.
+// so a template error is caught here, not by an admin.
 func TestTemplatesExecute(t *testing.T) {
 	e := newEnv(t)
 	pg := page{Title: "T", Nonce: "n", CSRF: "c", SignedIn: true}

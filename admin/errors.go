@@ -54,7 +54,7 @@ func wantsJSON(c *gin.Context) bool {
 		strings.Contains(c.GetHeader("Accept"), "application/json")
 }
 
-// renderErrors is the one error path of the admin (habit 10): handlers call
+// renderErrors is the one error path of the admin: handlers call
 // c.Error and return; this renders the last error as an HTML page, or as
 // JSON for JSON routes, with its status. Never a stack, never a 200.
 func (a *Admin) renderErrors(c *gin.Context) {

@@ -1,7 +1,6 @@
 package admin
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -28,6 +27,7 @@ import (
 	"vitrine/instagram/fake"
 	"vitrine/jobs"
 	"vitrine/store"
+	"vitrine/testkit"
 )
 
 const testPassword = "correct horse battery staple"
@@ -51,7 +51,7 @@ type env struct {
 
 	disconnects atomic.Int32 // the connection's OnDisconnected calls
 	client      *http.Client // cookie jar, does not follow redirects
-	logs        *syncBuffer
+	logs        *testkit.LogBuffer
 }
 
 type envOption func(*envOptions)
@@ -74,7 +74,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		opt(&o)
 	}
 	gin.SetMode(gin.TestMode)
-	e := &env{t: t, clock: fake.NewClock(testStart), logs: &syncBuffer{}}
+	e := &env{t: t, clock: fake.NewClock(testStart), logs: testkit.NewLogBuffer()}
 	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 
 	engine := gin.New()
@@ -242,23 +242,6 @@ func (j *recordingJobs) calls() (int, []string) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	return j.connected, append([]string(nil), j.runs...)
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // response is a finished request with its body read.

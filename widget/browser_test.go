@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -20,6 +19,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"vitrine/config"
+	"vitrine/testkit"
 )
 
 // hostPage is an unrelated site on another origin: its own fonts and
@@ -37,28 +37,12 @@ h1{font-size:40px;margin:0 0 4px}</style></head>
 %s
 <p style="margin-top:32px">Open Tuesday to Sunday, 7–14.</p></main></body></html>`
 
-// browser starts headless Chromium: skipped when it isn't installed,
-// except in CI, where a missing browser is a failure.
+// browser starts headless Chromium (testkit.Chromium), bounded by 90 s.
 func browser(t *testing.T) context.Context {
 	t.Helper()
-	path, err := exec.LookPath("chromium")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("chromium not found in CI: %v", err)
-		}
-		t.Skip("chromium not installed")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	ctx, cancel := context.WithTimeout(testkit.Chromium(t), 90*time.Second)
 	t.Cleanup(cancel)
-	actx, acancel := chromedp.NewExecAllocator(ctx, append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.Headless, chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true), chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 900))...)
-	t.Cleanup(acancel)
-	bctx, bcancel := chromedp.NewContext(actx)
-	t.Cleanup(bcancel)
-	return bctx
+	return ctx
 }
 
 // watcher records what the page requested and any console errors.

@@ -1,4 +1,4 @@
-package main
+package systemtest
 
 import (
 	"encoding/json"
@@ -48,7 +48,7 @@ func TestDisconnectRemovesWhatItServed(t *testing.T) {
 	if err := json.Unmarshal(body, &doc); err != nil || len(doc.Posts) != 0 {
 		t.Errorf("widget.json after disconnecting: %v\n%.300s", err, body)
 	}
-	if n, err := ta.st.PostCount(t.Context()); err != nil || n != 0 {
+	if n, err := ta.Store.PostCount(t.Context()); err != nil || n != 0 {
 		t.Errorf("%d posts cached after disconnecting (%v)", n, err)
 	}
 	if _, err := os.Stat(ta.cfg.MediaDir()); !os.IsNotExist(err) {

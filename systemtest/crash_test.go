@@ -1,4 +1,4 @@
-package main
+package systemtest
 
 // The whole-binary crash test: the real vitrine, pointed at a fake
 // Instagram in this process, is SIGKILLed again and again while it refreshes
@@ -35,6 +35,7 @@ import (
 
 	"vitrine/instagram/fake"
 	"vitrine/store"
+	"vitrine/testkit"
 )
 
 const crashPublicURL = "https://gallery.example.com"
@@ -434,7 +435,7 @@ func (l *crashLane) round(r int) {
 	// Start with Instagram on hold: the gallery must serve what the
 	// database held at the crash, before any job can change it.
 	l.tap.hold()
-	logs := newLogSink()
+	logs := testkit.NewLogBuffer()
 	cmd := exec.Command(l.bin)
 	cmd.Env, cmd.Stdout, cmd.Stderr = l.env, io.Discard, logs
 	if err := cmd.Start(); err != nil {
@@ -482,7 +483,7 @@ var crashTargets = []string{phaseRefresh, phaseSync, phaseMirror, "any", phaseRe
 
 // waitForReady returns the address in the binary's ready line, failing
 // at once if it exits first.
-func waitForReady(t *testing.T, logs *logSink, waited <-chan error) string {
+func waitForReady(t *testing.T, logs *testkit.LogBuffer, waited <-chan error) string {
 	t.Helper()
 	deadline := time.After(30 * time.Second)
 	for {
@@ -490,7 +491,7 @@ func waitForReady(t *testing.T, logs *logSink, waited <-chan error) string {
 			return m[1]
 		}
 		select {
-		case <-logs.changed:
+		case <-logs.Changed():
 		case err := <-waited:
 			t.Fatalf("the binary exited before it was ready (%v):\n%s", err, logs.String())
 		case <-deadline:
@@ -506,7 +507,7 @@ func waitForReady(t *testing.T, logs *logSink, waited <-chan error) string {
 // complete sync. If the phase does not come within a second (two for a
 // sync to finish), it kills anyway. It returns the phase the kill landed
 // in.
-func (l *crashLane) killAimedAt(cmd *exec.Cmd, target string, logs *logSink) string {
+func (l *crashLane) killAimedAt(cmd *exec.Cmd, target string, logs *testkit.LogBuffer) string {
 	var wait time.Duration
 	switch target {
 	case "any":
@@ -517,7 +518,7 @@ func (l *crashLane) killAimedAt(cmd *exec.Cmd, target string, logs *logSink) str
 	synced:
 		for !strings.Contains(logs.String(), `msg="jobs: synced"`) {
 			select {
-			case <-logs.changed:
+			case <-logs.Changed():
 			case <-deadline.C:
 				break synced
 			}
@@ -570,7 +571,7 @@ type widgetImage struct {
 // gallery lists exactly the posts the database held (those with a mirrored
 // picture, newest first, with their captions), and every image it links
 // is a whole JPEG of the advertised size.
-func (l *crashLane) checkGallery(r int, base string, logs *logSink) {
+func (l *crashLane) checkGallery(r int, base string, logs *testkit.LogBuffer) {
 	t := l.t
 	fail := func(format string, args ...any) {
 		t.Helper()
@@ -666,7 +667,7 @@ func (l *crashLane) get(u string) (int, string, []byte) {
 // image's files are on disk at their recorded size. It records what the
 // next restart must serve, then ages the token so the next round
 // refreshes it again.
-func (l *crashLane) checkAfterKill(r int, phase string, logs *logSink) {
+func (l *crashLane) checkAfterKill(r int, phase string, logs *testkit.LogBuffer) {
 	t := l.t
 	ctx := context.Background()
 	fail := func(format string, args ...any) {

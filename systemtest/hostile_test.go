@@ -1,4 +1,4 @@
-package main
+package systemtest
 
 import (
 	"bufio"
@@ -192,7 +192,7 @@ func (h *hostileApp) secrets() []string {
 	out = append(out, h.tokens...)
 	out = append(out, h.codes...)
 	h.mu.Unlock()
-	if tok, err := h.ta.st.Token(context.Background()); err == nil {
+	if tok, err := h.ta.Store.Token(context.Background()); err == nil {
 		out = append(out, tok.AccessToken)
 	}
 	// The key that encrypts the token at rest.
@@ -204,7 +204,7 @@ func (h *hostileApp) secrets() []string {
 
 func (h *hostileApp) token(t *testing.T) string {
 	t.Helper()
-	tok, err := h.ta.st.Token(context.Background())
+	tok, err := h.ta.Store.Token(context.Background())
 	if err != nil {
 		t.Fatalf("stored token: %v", err)
 	}
@@ -750,7 +750,7 @@ func TestHostile(t *testing.T) {
 
 	// Nothing the requests did changed the connection or signed anyone out.
 	sessionKept(t)
-	if n, _ := ta.st.PostCount(ctx); n < 4 {
+	if n, _ := ta.Store.PostCount(ctx); n < 4 {
 		t.Errorf("%d posts cached after the hostile requests", n)
 	}
 	t.Run("garbage from Instagram", func(t *testing.T) { h.garbageFromInstagram(t, a) })
@@ -948,7 +948,7 @@ func TestHostileDemo(t *testing.T) {
 	if got := h.token(t); got != tok {
 		t.Error("the stored token changed")
 	}
-	if st, err := ta.st.Token(context.Background()); err != nil || st.Status != store.StatusValid {
+	if st, err := ta.Store.Token(context.Background()); err != nil || st.Status != store.StatusValid {
 		t.Errorf("token %s after the hostile requests (a demo switch ran?)", st.Status)
 	}
 	h.checkLogs(t)

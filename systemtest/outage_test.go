@@ -1,4 +1,4 @@
-package main
+package systemtest
 
 import (
 	"context"
@@ -164,9 +164,9 @@ func TestOutage(t *testing.T) {
 	// Under load the fake's first rendering of an image can outlast the
 	// short timeout; mirroring retries it on the next sync.
 	for i := 0; i < 3 && len(outageWidget(t, ta).Posts) < 2; i++ {
-		_ = ta.sched.RunNow(ctx, jobs.JobSync)
+		_ = ta.Jobs.RunNow(ctx, jobs.JobSync)
 	}
-	if err := ta.sched.RunDue(ctx); err != nil { // validate and refresh, for a clean start
+	if err := ta.Jobs.RunDue(ctx); err != nil { // validate and refresh, for a clean start
 		t.Fatal(err)
 	}
 	doc := outageWidget(t, ta)
@@ -176,7 +176,7 @@ func TestOutage(t *testing.T) {
 
 	start := ta.clock.Now()
 	runs := &outageRunLog{last: map[string]store.JobRun{}, runs: map[string][]store.JobRun{}}
-	runs.record(t, ta.st)
+	runs.record(t, ta.Store)
 	// step moves the simulated clock a minute at a time up to `until`
 	// after the outage began and runs what the scheduler finds due (cron
 	// does not fire on a simulated clock); every failure must be
@@ -185,7 +185,7 @@ func TestOutage(t *testing.T) {
 		t.Helper()
 		for ta.clock.Now().Before(start.Add(until)) {
 			ta.clock.Advance(time.Minute)
-			if err := ta.sched.RunDue(ctx); err != nil {
+			if err := ta.Jobs.RunDue(ctx); err != nil {
 				for _, e := range outageUnjoin(err) {
 					if !errors.Is(e, instagram.ErrUnavailable) || errors.Is(e, connection.ErrNeedsReauth) {
 						t.Fatalf("%s into the outage: a job failed with something else than Instagram being unavailable: %v",
@@ -193,7 +193,7 @@ func TestOutage(t *testing.T) {
 					}
 				}
 			}
-			runs.record(t, ta.st)
+			runs.record(t, ta.Store)
 			if done != nil && done() {
 				return
 			}
@@ -219,7 +219,7 @@ func TestOutage(t *testing.T) {
 				t.Errorf("%s: mirrored image of %s = %d", phase, id, resp.StatusCode)
 			}
 		}
-		tok, err := ta.st.Token(ctx)
+		tok, err := ta.Store.Token(ctx)
 		if err != nil || tok.Status != store.StatusValid {
 			t.Errorf("%s: token %s (%s), err %v; an outage is not an expiry", phase, tok.Status, tok.StatusReason, err)
 		}
@@ -289,7 +289,7 @@ func TestOutage(t *testing.T) {
 	t.Logf("syncing resumed by itself %s after Instagram came back", recovered)
 
 	outageNoAlerts(t, ta, "after recovery", &alerts.Mutex, &alerts.bodies)
-	if tok, _ := ta.st.Token(ctx); tok.Status != store.StatusValid {
+	if tok, _ := ta.Store.Token(ctx); tok.Status != store.StatusValid {
 		t.Errorf("after recovery the token is %s", tok.Status)
 	}
 
@@ -420,7 +420,7 @@ func outageNoAlerts(t *testing.T, ta *testApp, phase string, mu *sync.Mutex, bod
 		t.Errorf("%s: %d alerts sent, first: %s", phase, len(*bodies), (*bodies)[0])
 	}
 	mu.Unlock()
-	events, err := ta.st.Events(context.Background(), 0)
+	events, err := ta.Store.Events(context.Background(), 0)
 	if err != nil {
 		t.Fatal(err)
 	}

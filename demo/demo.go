@@ -1,4 +1,8 @@
-package main
+// Package demo is `vitrine -demo`: a whole Vitrine against a fake Instagram
+// mounted on the same server under /_fake/instagram, with a sample website
+// embedding the gallery (/demo), an outbox where alerts land
+// (/demo/outbox), and fault switches on the dashboard (admin.Demo).
+package demo
 
 import (
 	"context"
@@ -26,106 +30,156 @@ import (
 	"vitrine/templates"
 )
 
-// fakePrefix is where -demo mounts the fake Instagram; scripts and the
-// README rely on this path.
-const fakePrefix = "/_fake/instagram"
+// FakePrefix is where the demo mounts the fake Instagram, on Vitrine's own
+// server.
+const FakePrefix = "/_fake/instagram"
 
-// demoPassword is the admin password of -demo, printed at start.
-const demoPassword = "demo"
+// Password is the admin password of -demo, printed at start.
+const Password = "demo"
 
-// demoOutage is how long "Break Instagram" lasts.
-const demoOutage = 5 * time.Minute
+// outage is how long "Break Instagram" lasts.
+const outage = 5 * time.Minute
 
-// outboxSize is how many alerts the demo outbox keeps.
+// outboxSize is how many alerts the outbox keeps.
 const outboxSize = 50
 
-// prepareDemo points the configuration at a throw-away data directory, the
-// demo password and short job intervals, so refresh and sync show within a
-// minute. The fake's tokens live in memory, so a data dir kept from an
-// earlier run would only hold a token the new fake does not know.
-func prepareDemo(cfg *config.Config) (cleanup func(), err error) {
+// Configure computes the configuration of a -demo server reachable at
+// publicURL from the loaded one: a throw-away data directory, the demo
+// password, short job intervals (so refresh and sync show within a
+// minute), and the Instagram client pointed at a new fake Instagram with
+// posts posts (0: the fake's default), to be mounted on that same server.
+// The fake's tokens live in memory, so a data dir kept from an earlier run
+// would only hold a token the new fake does not know. cleanup removes the
+// data directory.
+func Configure(cfg config.Config, publicURL string, posts int) (_ config.Config, f *fake.Fake, cleanup func(), err error) {
 	dir, err := os.MkdirTemp("", "vitrine-demo-")
 	if err != nil {
-		return nil, fmt.Errorf("demo data dir: %w", err)
+		return cfg, nil, nil, fmt.Errorf("demo data dir: %w", err)
 	}
-	cfg.DataDir = dir
-	cfg.SecretKey = ""
-	hash, err := bcrypt.GenerateFromPassword([]byte(demoPassword), bcrypt.DefaultCost)
+	hash, err := bcrypt.GenerateFromPassword([]byte(Password), bcrypt.DefaultCost)
 	if err != nil {
 		os.RemoveAll(dir)
-		return nil, err
+		return cfg, nil, nil, err
 	}
+	cfg.Demo = true
+	cfg.DataDir = dir
+	cfg.SecretKey = ""
 	cfg.Admin.PasswordHash = string(hash)
 	cfg.Jobs.Validate, cfg.Jobs.Sync = "@every 1m", "@every 30s"
-	return func() { os.RemoveAll(dir) }, nil
+	cfg.Server.PublicURL = publicURL
+	f = NewFake(cfg.RedirectURI(), posts)
+	return UseFake(cfg, f), f, func() { os.RemoveAll(dir) }, nil
 }
 
-// demo is the rest of the -demo story once the server is wired: the fake
-// Instagram, the sample website at /demo, the alert outbox at
-// /demo/outbox, and the dashboard's fault switches (admin.Demo).
-type demo struct {
-	fake  *fake.Fake
-	sched *jobs.Scheduler
-	st    *store.Store
-	base  string // public URL, no trailing slash
-	log   *slog.Logger
-	pages *template.Template
-	http  *http.Client // fetches the server-side fragment, as a real site would
-
-	mu     sync.Mutex
-	outbox []alerts.Alert // newest first
-}
-
-func newDemoFake(cfg *config.Config, posts int) *fake.Fake {
+// NewFake is the demo's fake Instagram, mounted under FakePrefix, which
+// accepts redirectURI and has posts posts (0: its default).
+func NewFake(redirectURI string, posts int) *fake.Fake {
 	return fake.New(fake.Options{
-		Prefix:       fakePrefix,
-		RedirectURIs: []string{cfg.RedirectURI()},
+		Prefix:       FakePrefix,
+		RedirectURIs: []string{redirectURI},
 		Posts:        posts,
 		// Real time, so a 5-minute outage ends after five minutes.
 		Clock: fake.NewWallClock(),
 	})
 }
 
-// pointAtFake gives the Instagram client the fake's credentials and URLs.
-func pointAtFake(cfg *config.Config, f *fake.Fake) {
+// UseFake returns cfg with the Instagram client's credentials and URLs
+// those of f, mounted under FakePrefix at cfg.Server.PublicURL.
+func UseFake(cfg config.Config, f *fake.Fake) config.Config {
 	cfg.Instagram.ClientID, cfg.Instagram.ClientSecret = f.ClientID(), f.ClientSecret()
 	ep := f.Endpoints(cfg.Server.PublicURL)
 	cfg.Instagram.AuthURL, cfg.Instagram.TokenURL, cfg.Instagram.GraphURL = ep.AuthURL, ep.TokenURL, ep.GraphURL
+	return cfg
 }
 
-func newDemo(cfg *config.Config, f *fake.Fake, log *slog.Logger) (*demo, error) {
-	pages, err := templates.Demo()
-	if err != nil {
-		return nil, err
-	}
-	return &demo{
-		fake: f, log: log, pages: pages,
-		base: strings.TrimRight(cfg.Server.PublicURL, "/"),
-		http: &http.Client{Timeout: 5 * time.Second},
-	}, nil
+// Outbox is where the jobs' alerts go in the demo: the log and the outbox
+// page, where a webhook or an email would go in production. It exists
+// before the scheduler, which delivers to it, and the Demo, which shows it.
+type Outbox struct {
+	url string // of the outbox page
+	log *slog.Logger
+
+	mu     sync.Mutex
+	alerts []alerts.Alert // newest first
 }
 
-// deliver is the jobs' outbox channel: the alert goes to the log and the
-// outbox page, where a webhook or an email would go in production.
-func (d *demo) deliver(_ context.Context, a alerts.Alert) error {
-	d.log.Warn("demo: alert delivered to the outbox", "alert", a.Kind, "subject", a.Subject, "url", d.base+"/demo/outbox")
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.outbox = append([]alerts.Alert{a}, d.outbox...)
-	if len(d.outbox) > outboxSize {
-		d.outbox = d.outbox[:outboxSize]
+// NewOutbox is an empty outbox of the demo served at publicURL.
+func NewOutbox(publicURL string, log *slog.Logger) *Outbox {
+	return &Outbox{url: strings.TrimRight(publicURL, "/") + "/demo/outbox", log: log}
+}
+
+// Deliver is the jobs' alert channel (jobs.Options.Outbox).
+func (o *Outbox) Deliver(_ context.Context, a alerts.Alert) error {
+	o.log.Warn("demo: alert delivered to the outbox", "alert", a.Kind, "subject", a.Subject, "url", o.url)
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.alerts = append([]alerts.Alert{a}, o.alerts...)
+	if len(o.alerts) > outboxSize {
+		o.alerts = o.alerts[:outboxSize]
 	}
 	return nil
 }
 
-func (d *demo) register(r gin.IRouter) {
-	r.Any(fakePrefix+"/*path", gin.WrapH(d.fake))
+// Alerts are the alerts delivered so far, newest first.
+func (o *Outbox) Alerts() []alerts.Alert {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return append([]alerts.Alert(nil), o.alerts...)
+}
+
+// Demo is the rest of the -demo story once the server is wired: the fake
+// Instagram's routes, the sample website, the outbox page, and the
+// dashboard's fault switches (admin.Demo).
+type Demo struct {
+	cfg    *config.Config
+	fake   *fake.Fake
+	outbox *Outbox
+	sched  *jobs.Scheduler
+	st     *store.Store
+	base   string // public URL, no trailing slash
+	log    *slog.Logger
+	pages  *template.Template
+	http   *http.Client // fetches the server-side fragment, as a real site would
+}
+
+// Options are a Demo's parts; all are required.
+type Options struct {
+	Config *config.Config // as Configure returned it, validated
+	Fake   *fake.Fake
+	Outbox *Outbox
+	Jobs   *jobs.Scheduler // the fault switches run the job that notices
+	Store  *store.Store    // "Skip ahead" ages the stored token
+	Logger *slog.Logger
+}
+
+// New builds the demo from its parts.
+func New(o Options) (*Demo, error) {
+	if o.Config == nil || o.Fake == nil || o.Outbox == nil || o.Jobs == nil || o.Store == nil || o.Logger == nil {
+		return nil, errors.New("demo: every option is required")
+	}
+	pages, err := templates.Demo()
+	if err != nil {
+		return nil, err
+	}
+	return &Demo{
+		cfg: o.Config, fake: o.Fake, outbox: o.Outbox, sched: o.Jobs, st: o.Store, log: o.Logger, pages: pages,
+		base: strings.TrimRight(o.Config.Server.PublicURL, "/"),
+		http: &http.Client{Timeout: 5 * time.Second},
+	}, nil
+}
+
+// Fake is the fake Instagram the demo mounts.
+func (d *Demo) Fake() *fake.Fake { return d.fake }
+
+// Register mounts the fake Instagram, the sample website and the outbox.
+func (d *Demo) Register(r gin.IRouter) {
+	r.Any(FakePrefix+"/*path", gin.WrapH(d.fake))
 	r.GET("/demo", d.site)
 	r.GET("/demo/outbox", d.outboxPage)
 }
 
 // Actions are the dashboard's fault switches.
-func (d *demo) Actions() []admin.DemoAction {
+func (d *Demo) Actions() []admin.DemoAction {
 	return []admin.DemoAction{
 		{Name: "post", Label: "Post on Instagram", Hint: "A new post appears on the fake Instagram; Sync now brings it to the gallery."},
 		{Name: "age", Label: "Skip ahead 31 days", Hint: "Ages the token by 31 days, here and on Instagram, so it is due for renewal; the refresh job runs at once."},
@@ -137,7 +191,7 @@ func (d *demo) Actions() []admin.DemoAction {
 }
 
 // Links are the demo's pages, shown on the dashboard.
-func (d *demo) Links() []admin.DemoLink {
+func (d *Demo) Links() []admin.DemoLink {
 	return []admin.DemoLink{
 		{Label: "Sample website with the gallery", URL: "/demo", Hint: "The JS embed, the iframe and the server-side fragment"},
 		{Label: "Alert outbox", URL: "/demo/outbox", Hint: "Where alerts to ops land in the demo"},
@@ -148,7 +202,7 @@ func (d *demo) Links() []admin.DemoLink {
 
 // Do runs one fault switch, then the job that would notice it, so the
 // dashboard shows the consequence now rather than at the next tick.
-func (d *demo) Do(ctx context.Context, name string) (string, error) {
+func (d *Demo) Do(ctx context.Context, name string) (string, error) {
 	switch name {
 	case "post":
 		n := len(d.fake.Posts()) + 1
@@ -159,10 +213,8 @@ func (d *demo) Do(ctx context.Context, name string) (string, error) {
 		if err := d.ageToken(ctx, tokenAge); err != nil {
 			return "", err
 		}
-		if d.sched != nil {
-			if err := d.sched.RunNow(ctx, jobs.JobRefresh); err != nil {
-				return "", fmt.Errorf("the refresh failed: %w", err)
-			}
+		if err := d.sched.RunNow(ctx, jobs.JobRefresh); err != nil {
+			return "", fmt.Errorf("the refresh failed: %w", err)
 		}
 		return "The token was 31 days old and due for renewal: the refresh job just exchanged it for a new 60-day token. See \"Token expires\" and the activity list.", nil
 	case "revoke":
@@ -174,7 +226,7 @@ func (d *demo) Do(ctx context.Context, name string) (string, error) {
 		d.runQuietly(ctx, jobs.JobValidate)
 		return "The token has expired on Instagram's side. Validate ran: see the banner and the alert in the outbox. Click Reconnect to fix it.", nil
 	case "break":
-		d.fake.FailFor(demoOutage, http.StatusServiceUnavailable)
+		d.fake.FailFor(outage, http.StatusServiceUnavailable)
 		d.runQuietly(ctx, jobs.JobSync)
 		return "Instagram answers 503 for the next 5 minutes. The sync just failed; the gallery keeps serving its last posts (widget.json says stale: true), the token stays valid, and syncing resumes by itself afterwards.", nil
 	case "heal":
@@ -191,7 +243,7 @@ const tokenAge = 31 * 24 * time.Hour
 
 // ageToken moves the token's issue and expiry into the past, in Vitrine's
 // store and at the fake alike, as if it had been issued age earlier.
-func (d *demo) ageToken(ctx context.Context, age time.Duration) error {
+func (d *Demo) ageToken(ctx context.Context, age time.Duration) error {
 	tok, err := d.st.Token(ctx)
 	if errors.Is(err, store.ErrNoToken) {
 		return errors.New("nothing is connected yet: click Generate first")
@@ -209,19 +261,17 @@ func (d *demo) ageToken(ctx context.Context, age time.Duration) error {
 
 // runQuietly runs a job whose failure is the point of the action; the
 // dashboard shows the result, so the error needs no more than a log line.
-func (d *demo) runQuietly(ctx context.Context, job string) {
-	if d.sched == nil {
-		return
-	}
+func (d *Demo) runQuietly(ctx context.Context, job string) {
 	if err := d.sched.RunNow(ctx, job); err != nil {
 		d.log.Info("demo: job failed as intended", "job", job, "err", err)
 	}
 }
 
-// connect starts the demo already connected, as if the admin had clicked
-// Generate and approved (-demo-connect, for benchmarks and scripts).
-func (d *demo) connect(ctx context.Context, cfg *config.Config, conn *connection.Connection) error {
-	code, err := d.fake.Authorize(cfg.RedirectURI(), strings.Join(cfg.Instagram.Scopes, ","))
+// Connect connects the demo, as if the admin had clicked Generate and
+// approved (-demo-connect, for benchmarks and scripts). The server must be
+// serving: the connection talks to the fake over HTTP.
+func (d *Demo) Connect(ctx context.Context, conn *connection.Connection) error {
+	code, err := d.fake.Authorize(d.cfg.RedirectURI(), strings.Join(d.cfg.Instagram.Scopes, ","))
 	if err != nil {
 		return err
 	}
@@ -229,7 +279,7 @@ func (d *demo) connect(ctx context.Context, cfg *config.Config, conn *connection
 	return err
 }
 
-type demoSiteView struct {
+type siteView struct {
 	Base, SnippetJS, SnippetIframe, SnippetFragment string
 	Fragment                                        template.HTML
 	FragmentError                                   string
@@ -238,8 +288,8 @@ type demoSiteView struct {
 // site is "someone's website" embedding the gallery three ways. The
 // server-side variant fetches /widget?fragment=1 over HTTP, as a real
 // site's include would.
-func (d *demo) site(c *gin.Context) {
-	v := demoSiteView{
+func (d *Demo) site(c *gin.Context) {
+	v := siteView{
 		Base:            d.base,
 		SnippetJS:       `<script src="` + d.base + `/widget.js" async></script>`,
 		SnippetIframe:   `<iframe src="` + d.base + `/widget" title="Instagram posts" loading="lazy" style="width:100%;height:480px;border:0"></iframe>`,
@@ -255,7 +305,7 @@ func (d *demo) site(c *gin.Context) {
 	d.render(c, "site.html", v)
 }
 
-func (d *demo) fetchFragment(ctx context.Context) (string, error) {
+func (d *Demo) fetchFragment(ctx context.Context) (string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, d.base+"/widget?fragment=1", nil)
 	if err != nil {
 		return "", err
@@ -276,14 +326,11 @@ type outboxView struct {
 	Alerts []alerts.Alert
 }
 
-func (d *demo) outboxPage(c *gin.Context) {
-	d.mu.Lock()
-	v := outboxView{Alerts: append([]alerts.Alert(nil), d.outbox...)}
-	d.mu.Unlock()
-	d.render(c, "outbox.html", v)
+func (d *Demo) outboxPage(c *gin.Context) {
+	d.render(c, "outbox.html", outboxView{Alerts: d.outbox.Alerts()})
 }
 
-func (d *demo) render(c *gin.Context, name string, v any) {
+func (d *Demo) render(c *gin.Context, name string, v any) {
 	var b strings.Builder
 	if err := d.pages.ExecuteTemplate(&b, name, v); err != nil {
 		d.log.Error("demo: render", "page", name, "err", err)
@@ -299,19 +346,12 @@ func (d *demo) render(c *gin.Context, name string, v any) {
 	c.Data(http.StatusOK, "text/html; charset=utf-8", []byte(b.String()))
 }
 
-// demoOutbox is the jobs' outbox channel in -demo, nil otherwise.
-func demoOutbox(d *demo) func(context.Context, alerts.Alert) error {
-	if d == nil {
-		return nil
-	}
-	return d.deliver
-}
-
-// announce prints where to go, first thing after "listening".
-func (d *demo) announce(cfg *config.Config) {
-	d.log.Info("demo: open the admin page and sign in", "url", d.base+"/admin", "password", demoPassword)
+// Announce logs where to go, first thing after "listening".
+func (d *Demo) Announce() {
+	cfg := d.cfg
+	d.log.Info("demo: open the admin page and sign in", "url", d.base+"/admin", "password", Password)
 	d.log.Info("demo: the sample website with the gallery", "url", d.base+"/demo")
 	d.log.Info("demo: alerts land in the outbox", "url", d.base+"/demo/outbox")
-	d.log.Info("demo: the fake Instagram", "url", d.base+fakePrefix+"/oauth/authorize?client_id="+cfg.Instagram.ClientID+
+	d.log.Info("demo: the fake Instagram", "url", d.base+FakePrefix+"/oauth/authorize?client_id="+cfg.Instagram.ClientID+
 		"&redirect_uri="+cfg.RedirectURI()+"&response_type=code&scope=instagram_business_basic&state=demo")
 }

@@ -1,4 +1,4 @@
-package main
+package systemtest
 
 import (
 	"flag"
@@ -11,7 +11,7 @@ import (
 )
 
 // Long mode runs the crash and load tests at full length (more kills, a
-// minute of load): `go test -race -run 'Crash|Load' . -long`, or with
+// minute of load): `go test -race -run 'Crash|Load' ./systemtest -long`, or with
 // VITRINE_LONG_TESTS=1 for runners that cannot pass flags. The variable is
 // read at start-up because tests clear VITRINE_* from the environment.
 var (
@@ -46,7 +46,8 @@ func vitrineBinary(t testing.TB) string {
 		if builtWithRace() {
 			args = append(args, "-race")
 		}
-		b.out, b.err = exec.Command("go", append(args, ".")...).CombinedOutput()
+		// The command by its import path: this package sits below it.
+		b.out, b.err = exec.Command("go", append(args, "vitrine")...).CombinedOutput()
 	})
 	if b.err != nil {
 		t.Fatalf("go build: %v\n%s", b.err, b.out)

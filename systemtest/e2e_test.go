@@ -1,11 +1,11 @@
-package main
+package systemtest
 
 // End-to-end stories in a real Chromium, one per kind of user: the site
 // admin connecting Instagram, ops being alerted when the token dies, and a
 // visitor looking at the gallery on someone's website. Each runs a whole
 // Vitrine in -demo mode (the fake Instagram mounted on the same server) and
-// saves screenshots; `go test . -run E2E -update` also rewrites the README's
-// pictures in docs/.
+// saves screenshots; `go test ./systemtest -run E2E -update` also rewrites the
+// README's pictures in the repository's docs/.
 
 import (
 	"context"
@@ -16,7 +16,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -33,21 +32,24 @@ import (
 	"vitrine/config"
 	"vitrine/jobs"
 	"vitrine/store"
+	"vitrine/testkit"
 )
 
 // e2ePosts is the fake account's size in the stories: more than the
 // widget's 12, few enough that mirroring under -race stays quick.
 const e2ePosts = 15
 
-var updateDocs = flag.Bool("update", false, "rewrite the README screenshots in docs/")
+var updateDocs = flag.Bool("update", false, "rewrite the README screenshots in ../docs/")
+
+// docsDir holds the README's pictures: the repository's docs/, one level
+// up from this package, where `go test` runs.
+var docsDir = filepath.Join("..", "docs")
 
 // screenshotsDir is $VITRINE_SCREENSHOTS, read before the tests clear
 // VITRINE_* from their environment; empty: a temp dir per test.
 var screenshotsDir = os.Getenv("VITRINE_SCREENSHOTS")
 
-// browser is one headless Chromium tab for a story, started with the flags
-// this machine needs (see README: no sandbox as root, no background
-// networking on a closed network).
+// browser is one headless Chromium tab for a story (testkit.Chromium).
 type browser struct {
 	t    *testing.T
 	ctx  context.Context
@@ -61,40 +63,7 @@ type browser struct {
 
 func newBrowserStory(t *testing.T, base string) *browser {
 	t.Helper()
-	path := ""
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			path = p
-			break
-		}
-	}
-	if path == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("no Chromium found (chromium, chromium-browser, google-chrome) and CI is set")
-		}
-		t.Skip("no Chromium found; install it to run the browser tests")
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(path),
-		chromedp.NoSandbox,
-		chromedp.Headless,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("hide-scrollbars", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 900),
-	)
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancelAlloc)
-	ctx, cancelCtx := chromedp.NewContext(alloc)
-	t.Cleanup(cancelCtx)
-	if err := chromedp.Do(ctx); err != nil { // start without a deadline, see admin/browser_test.go
-		t.Fatalf("start Chromium: %v", err)
-	}
+	ctx := testkit.Chromium(t, chromedp.Flag("hide-scrollbars", true))
 	tctx, cancel := context.WithTimeout(ctx, 90*time.Second)
 	t.Cleanup(cancel)
 
@@ -140,7 +109,7 @@ func (b *browser) listen(ctx context.Context) {
 }
 
 // do runs browser steps in ctx and fails the story with the server log.
-func (b *browser) do(ctx context.Context, what string, logs *logSink, steps ...chromedp.Action[chromedp.Void]) {
+func (b *browser) do(ctx context.Context, what string, logs *testkit.LogBuffer, steps ...chromedp.Action[chromedp.Void]) {
 	b.t.Helper()
 	if err := chromedp.Do(ctx, steps...); err != nil {
 		b.t.Fatalf("%s: %v\nserver log:\n%s", what, err, logs.String())
@@ -199,17 +168,17 @@ func (b *browser) shot(ctx context.Context, name string, readme bool) {
 	}
 	b.t.Logf("screenshot: %s", p)
 	if readme && *updateDocs {
-		if err := os.MkdirAll("docs", 0o755); err != nil {
+		if err := os.MkdirAll(docsDir, 0o755); err != nil {
 			b.t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join("docs", name+".png"), png, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(docsDir, name+".png"), png, 0o644); err != nil {
 			b.t.Fatal(err)
 		}
 	}
 }
 
 // signIn logs in to /admin with the demo password.
-func (b *browser) signIn(logs *logSink) {
+func (b *browser) signIn(logs *testkit.LogBuffer) {
 	b.t.Helper()
 	b.do(b.ctx, "sign in", logs,
 		chromedp.Navigate(b.base+"/admin"),
@@ -222,7 +191,7 @@ func (b *browser) signIn(logs *logSink) {
 
 // popup clicks the link at sel, which opens Instagram's authorize page in
 // a popup, and returns the popup's context once that page shows.
-func (b *browser) popup(sel string, logs *logSink) context.Context {
+func (b *browser) popup(sel string, logs *testkit.LogBuffer) context.Context {
 	b.t.Helper()
 	opened := chromedp.WaitNewTarget(b.ctx, func(info *target.Info) bool { return info.URL != "" })
 	b.do(b.ctx, "click "+sel, logs, chromedp.Click(chromedp.CSS(sel)))
@@ -240,7 +209,7 @@ func (b *browser) popup(sel string, logs *logSink) context.Context {
 
 // approve clicks Allow in the popup and waits until the popup has closed
 // itself.
-func (b *browser) approve(popup context.Context, logs *logSink) {
+func (b *browser) approve(popup context.Context, logs *testkit.LogBuffer) {
 	b.t.Helper()
 	gone, err := chromedp.Detached(popup)
 	if err != nil {
@@ -277,7 +246,7 @@ func TestE2EAdminConnectsAndSyncs(t *testing.T) {
 	}
 	want := len(ta.fake.MediaIDs())
 	b.waitJS("the first sync's posts", fmt.Sprintf(`document.querySelector('[data-bind=posts]').textContent.trim() === '%d'`, want))
-	if tok, err := ta.st.Token(context.Background()); err != nil || tok.Username != "vitrine.studio" || tok.Status != store.StatusValid {
+	if tok, err := ta.Store.Token(context.Background()); err != nil || tok.Username != "vitrine.studio" || tok.Status != store.StatusValid {
 		t.Fatalf("stored token: %v %v", tok, err)
 	}
 	// The first sync goes on mirroring images after the count shows; Sync
@@ -309,7 +278,7 @@ func TestE2EAdminConnectsAndSyncs(t *testing.T) {
 
 	// A month later the refresh job renews the token; "Skip ahead" ages it
 	// here and at the fake instead of waiting.
-	before, err := ta.st.Token(context.Background())
+	before, err := ta.Store.Token(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -319,7 +288,7 @@ func TestE2EAdminConnectsAndSyncs(t *testing.T) {
 	if got := evalJS[string](b, `document.querySelector('[data-bind="last_refresh.text"]').textContent`); got != "just now" {
 		t.Errorf("Refreshed %q, want just now", got)
 	}
-	after, err := ta.st.Token(context.Background())
+	after, err := ta.Store.Token(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -338,7 +307,7 @@ func TestE2EAdminConnectsAndSyncs(t *testing.T) {
 		t.Errorf("decline page says: %q", msg)
 	}
 	b.shot(popup, "e2e-admin-declined", false)
-	if tok, err := ta.st.Token(context.Background()); err != nil || tok.Username != "vitrine.studio" || tok.Status != store.StatusValid {
+	if tok, err := ta.Store.Token(context.Background()); err != nil || tok.Username != "vitrine.studio" || tok.Status != store.StatusValid {
 		t.Errorf("declining changed the token: %v %v", tok, err)
 	}
 	if got := evalJS[string](b, `document.querySelector('.account-name').textContent`); !strings.Contains(got, "@vitrine.studio") {
@@ -351,7 +320,7 @@ func (ta *testApp) waitJobIdle(t *testing.T, name string) {
 	t.Helper()
 	deadline := time.Now().Add(90 * time.Second) // mirroring is rate-limited, and slow under -race
 	for time.Now().Before(deadline) {
-		for _, st := range ta.sched.Statuses() {
+		for _, st := range ta.Jobs.Statuses() {
 			if st.Name == name && !st.Running && !st.LastRun.IsZero() {
 				return
 			}
@@ -444,7 +413,7 @@ func TestE2EOpsAlertedOnceAndResolved(t *testing.T) {
 	if !strings.Contains(banner, "Instagram needs you to reconnect") || !strings.Contains(banner, "Reason:") {
 		t.Errorf("banner says %q", banner)
 	}
-	if tok, _ := ta.st.Token(context.Background()); tok.Status != store.StatusNeedsReauth {
+	if tok, _ := ta.Store.Token(context.Background()); tok.Status != store.StatusNeedsReauth {
 		t.Fatalf("token status %q after revocation", tok.Status)
 	}
 	b.do(b.ctx, "top of the page", ta.logs, chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`))
@@ -452,7 +421,7 @@ func TestE2EOpsAlertedOnceAndResolved(t *testing.T) {
 	hook.waitCount(t, alerts.AlertNeedsReauth, 1)
 
 	// Validate again: still broken, but ops were told already.
-	if err := ta.sched.RunNow(context.Background(), jobs.JobValidate); err == nil {
+	if err := ta.Jobs.RunNow(context.Background(), jobs.JobValidate); err == nil {
 		t.Error("validate succeeded with a revoked token")
 	}
 	hook.waitCount(t, alerts.AlertNeedsReauth, 1)
@@ -472,7 +441,7 @@ func TestE2EOpsAlertedOnceAndResolved(t *testing.T) {
 	b.waitJS("Reconnect is no longer the primary action", `document.querySelector('.account-side [data-primary-when]').classList.contains('btn-secondary')`)
 	hook.waitCount(t, alerts.AlertResolved, 1)
 	hook.waitCount(t, alerts.AlertNeedsReauth, 1)
-	if tok, _ := ta.st.Token(context.Background()); tok.Status != store.StatusValid {
+	if tok, _ := ta.Store.Token(context.Background()); tok.Status != store.StatusValid {
 		t.Errorf("token status %q after reconnecting", tok.Status)
 	}
 	b.shot(b.ctx, "e2e-ops-resolved", false)
@@ -537,8 +506,8 @@ func TestE2EVisitorSeesTheGallery(t *testing.T) {
 		t.Fatalf("before the outage widget.json has stale=%v and %d posts (%v)", doc.Stale, len(doc.Posts), err)
 	}
 	before := len(doc.Posts)
-	ta.fake.FailFor(demoOutage, http.StatusServiceUnavailable)
-	if err := ta.sched.RunNow(context.Background(), jobs.JobSync); err == nil {
+	ta.fake.FailFor(5*time.Minute, http.StatusServiceUnavailable) // as the demo's "Break Instagram"
+	if err := ta.Jobs.RunNow(context.Background(), jobs.JobSync); err == nil {
 		t.Fatal("sync succeeded while Instagram was down")
 	}
 	doc.Posts = nil

@@ -1,4 +1,6 @@
-package main
+// Package fastpath answers the widget's public GETs on the connection
+// itself and hands every other connection to net/http.
+package fastpath
 
 import (
 	"bytes"
@@ -29,7 +31,7 @@ import (
 // a header over fastBufSize) or that the widget declines (any error, a
 // Range, an image not in memory) is handed over for good and served by the
 // usual gin engine. The answers are the handlers' own: the widget records
-// them from its handlers (widget.Wire); fastpath_test.go compares both
+// them from its handlers (widget.Wire); the system tests compare both
 // paths byte for byte but for Date.
 //
 // It is off when debug logging is on, so the access log sees every
@@ -44,9 +46,9 @@ type wireSource interface {
 	Wire(*widget.WireRequest) (head, body []byte, ok bool)
 }
 
-// fastListen wraps ln for srv.Serve: srv only sees the connections the fast
+// Listen wraps ln for srv.Serve: srv only sees the connections the fast
 // path hands over. It returns ln itself when the fast path is off.
-func fastListen(ln net.Listener, srv *http.Server, src wireSource, log *slog.Logger) net.Listener {
+func Listen(ln net.Listener, srv *http.Server, src wireSource, log *slog.Logger) net.Listener {
 	if srv.TLSConfig != nil || log.Enabled(context.Background(), slog.LevelDebug) {
 		return ln
 	}
@@ -99,6 +101,15 @@ type fastListener struct {
 type dateLine struct {
 	unix int64
 	b    []byte // "Date: …\r\n"
+}
+
+// HandedOver counts the connections l has given to net/http so far; 0 when
+// l is not a fast-path listener. Tests tell by it which path answered.
+func HandedOver(l net.Listener) int64 {
+	if f, ok := l.(*fastListener); ok {
+		return f.handedOver.Load()
+	}
+	return 0
 }
 
 func (f *fastListener) Addr() net.Addr { return f.ln.Addr() }

@@ -1,4 +1,4 @@
-package main
+package systemtest
 
 import (
 	"context"
@@ -19,10 +19,13 @@ import (
 	"time"
 
 	"vitrine/config"
+	"vitrine/fastpath"
 	"vitrine/instagram"
 	"vitrine/instagram/fake"
 	"vitrine/jobs"
+	"vitrine/server"
 	"vitrine/store"
+	"vitrine/testkit"
 )
 
 // loadConcurrency is how many visitors hit the widget at once, each on its
@@ -47,14 +50,14 @@ func TestLoadWidgetJSWhileSyncFailsHalfItsCalls(t *testing.T) {
 	ctx := context.Background()
 
 	// A first good sync, so there is a gallery to serve.
-	if err := la.sched.RunNow(ctx, jobs.JobSync); err != nil {
+	if err := la.Jobs.RunNow(ctx, jobs.JobSync); err != nil {
 		t.Fatalf("first sync: %v\n%s", err, la.logs.String())
 	}
 	var doc widgetDoc
 	if err := json.Unmarshal(la.get(t, "/widget.json"), &doc); err != nil || len(doc.Posts) == 0 {
 		t.Fatalf("no gallery after the first sync (%v)", err)
 	}
-	la.sched.Start()
+	la.Jobs.Start()
 	callsBefore := la.fake.Calls()
 
 	// Sync every second, as "Sync now" does, with something new in the
@@ -75,7 +78,7 @@ func TestLoadWidgetJSWhileSyncFailsHalfItsCalls(t *testing.T) {
 			if n%2 == 0 {
 				la.fake.FailRatio(0.5, http.StatusTooManyRequests)
 			}
-			err := la.sched.RunNow(syncCtx, jobs.JobSync)
+			err := la.Jobs.RunNow(syncCtx, jobs.JobSync)
 			switch {
 			case syncCtx.Err() != nil:
 				return
@@ -123,7 +126,7 @@ func TestLoadWidgetJSWhileSyncFailsHalfItsCalls(t *testing.T) {
 	}
 
 	// Visitors alone: the jobs stopped, every public route, no upstream call.
-	if err := la.sched.Stop(ctx); err != nil {
+	if err := la.Jobs.Stop(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if err := json.Unmarshal(la.get(t, "/widget.json"), &doc); err != nil || len(doc.Posts) == 0 {
@@ -153,20 +156,20 @@ func TestLoadWidgetJSWhileSyncFailsHalfItsCalls(t *testing.T) {
 // info, as in production, not at debug like testApp: debug logging turns
 // the fast path off.
 type loadApp struct {
-	*app
+	*server.Vitrine
 	url  string
 	fake *fake.Fake
-	logs *logSink
+	logs *testkit.LogBuffer
 }
 
 func newLoadApp(t *testing.T) *loadApp {
 	t.Helper()
-	cleanEnv(t)
+	testkit.CleanEnv(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	la := &loadApp{url: "http://" + ln.Addr().String(), logs: newLogSink()}
+	la := &loadApp{url: "http://" + ln.Addr().String(), logs: testkit.NewLogBuffer()}
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
 	cfg.Server.PublicURL = la.url
@@ -193,27 +196,27 @@ func newLoadApp(t *testing.T) *loadApp {
 	}
 
 	log := slog.New(slog.NewTextHandler(la.logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	if la.app, err = newApp(&cfg, log, appOptions{}); err != nil {
+	if la.Vitrine, err = server.New(cfg, log, server.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	// Connected, as after Generate.
 	acct := la.fake.Account()
-	err = la.st.SaveToken(context.Background(), store.Token{
+	err = la.Store.SaveToken(context.Background(), store.Token{
 		AccessToken: la.fake.IssueLongLivedToken(), UserID: acct.UserID, Username: acct.Username,
 		AccountType: acct.AccountType, ExpiresAt: time.Now().Add(60 * 24 * time.Hour), Status: store.StatusValid,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Served as serve() serves: its server, and the fast path in front
-	// of net/http for the widget's GETs.
-	srv := newServer(la.handler, log)
-	go srv.Serve(fastListen(ln, srv, la.gallery, log))
+	// Served as Start serves (without starting the jobs): its server, and
+	// the fast path in front of net/http for the widget's GETs.
+	srv := server.NewHTTPServer(la.Handler, log)
+	go srv.Serve(fastpath.Listen(ln, srv, la.Gallery, log))
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		srv.Shutdown(ctx)
-		la.stopJobs()
+		la.StopJobs()
 		la.Close()
 	})
 	return la

@@ -1,4 +1,4 @@
-package main
+package systemtest
 
 import (
 	"context"
@@ -18,9 +18,13 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"vitrine/config"
+	"vitrine/demo"
+	"vitrine/fastpath"
 	"vitrine/instagram"
 	"vitrine/instagram/fake"
 	"vitrine/jobs"
+	"vitrine/server"
+	"vitrine/testkit"
 )
 
 // testPassword is the admin password of every testApp.
@@ -39,12 +43,13 @@ var testPasswordHash = func() string {
 // own (on another listener, so a test can wrap or stop it) or, with demo,
 // the one -demo mounts under /_fake/instagram.
 type testApp struct {
-	*app
+	*server.Vitrine
+	cfg   config.Config // as validated and given to server.New
 	t     testing.TB
 	URL   string // Vitrine's public URL
 	fake  *fake.Fake
 	clock *fake.Clock // nil unless simulatedClock
-	logs  *logSink
+	logs  *testkit.LogBuffer
 
 	fakeSrv *httptest.Server // nil in demo mode
 }
@@ -70,12 +75,12 @@ type testAppOptions struct {
 
 func newTestApp(t testing.TB, o testAppOptions) *testApp {
 	t.Helper()
-	cleanEnv(t)
+	testkit.CleanEnv(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	ta := &testApp{t: t, URL: "http://" + ln.Addr().String(), logs: newLogSink()}
+	ta := &testApp{t: t, URL: "http://" + ln.Addr().String(), logs: testkit.NewLogBuffer()}
 
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
@@ -105,35 +110,42 @@ func newTestApp(t testing.TB, o testAppOptions) *testApp {
 	if o.configure != nil {
 		o.configure(&cfg)
 	}
+	// -demo's fake, mounted on the app itself. Unlike demo.Configure, the
+	// test keeps its own data dir, password and job schedules.
+	var demoFake *fake.Fake
+	if o.demo {
+		demoFake = demo.NewFake(cfg.RedirectURI(), o.posts)
+		cfg = demo.UseFake(cfg, demoFake)
+		ta.fake = demoFake
+	}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
+	ta.cfg = cfg
 	log := slog.New(slog.NewTextHandler(ta.logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	a, err := newApp(&cfg, log, appOptions{now: now, demoPosts: o.posts})
+	a, err := server.New(cfg, log, server.Options{Now: now, DemoFake: demoFake})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ta.app = a
+	ta.Vitrine = a
 	if o.quickRetries {
 		// Before anything serves or runs: the scheduler and admin hold
-		// a.ig, so the client is replaced in place.
-		*a.ig = *quickRetryClient(t, &cfg, log, now)
+		// a.Instagram, so the client is replaced in place.
+		*a.Instagram = *quickRetryClient(t, &cfg, log, now)
 	}
-	if o.demo {
-		ta.fake = a.demo.fake
-	}
-	// serve()'s fast path, but net/http's 1 MB header limit rather than
-	// newServer's 64 KB: the hostile tests take 1 MB targets to the handlers.
-	srv := &http.Server{Handler: a.handler, ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(fastListen(ln, srv, a.gallery, log)) // as serve() does
+	// Start's fast path, but net/http's 1 MB header limit rather than
+	// server.NewHTTPServer's 64 KB: the hostile tests take 1 MB targets to
+	// the handlers.
+	srv := &http.Server{Handler: a.Handler, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(fastpath.Listen(ln, srv, a.Gallery, log)) // as Start does
 	if o.startJobs {
-		a.sched.Start()
+		a.Jobs.Start()
 	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		srv.Shutdown(ctx)
-		a.stopJobs()
+		a.StopJobs()
 		a.Close()
 	})
 	return ta
@@ -147,11 +159,11 @@ func (ta *testApp) connect() {
 	ta.connectSettled()
 }
 
-// quickRetryClient is the client newInstagramClient builds from cfg, with a
-// 1 ms retry backoff (see testAppOptions.quickRetries).
+// quickRetryClient is the client server.New builds from cfg, with a 1 ms
+// retry backoff (see testAppOptions.quickRetries).
 func quickRetryClient(t testing.TB, cfg *config.Config, log *slog.Logger, now func() time.Time) *instagram.Client {
 	t.Helper()
-	ic := instagramConfig(cfg, log, now)
+	ic := server.InstagramConfig(cfg, log, now)
 	ic.Backoff = time.Millisecond
 	c, err := instagram.New(ic)
 	if err != nil {
@@ -175,11 +187,11 @@ func (ta *testApp) connectSettled() {
 	if err != nil {
 		ta.t.Fatal(err)
 	}
-	if _, err := ta.conn.Connect(context.Background(), code); err != nil {
+	if _, err := ta.Connection.Connect(context.Background(), code); err != nil {
 		ta.t.Fatal(err)
 	}
 	want := before + 1 // the background sync
-	switch err := ta.sched.RunNow(context.Background(), "sync"); {
+	switch err := ta.Jobs.RunNow(context.Background(), "sync"); {
 	case err == nil:
 		want++ // ours ran first; the background one follows
 	case errors.Is(err, jobs.ErrAlreadyRunning):
@@ -192,7 +204,7 @@ func (ta *testApp) connectSettled() {
 			ta.t.Fatalf("the sync after connecting did not finish; log:\n%s", ta.logs.String())
 		}
 		select {
-		case <-ta.logs.changed:
+		case <-ta.logs.Changed():
 		case <-time.After(100 * time.Millisecond):
 		}
 	}

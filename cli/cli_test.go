@@ -1,0 +1,197 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"vitrine/instagram/fake"
+	"vitrine/store"
+	"vitrine/testkit"
+)
+
+func TestHashPasswordPrintsAHashOfStdin(t *testing.T) {
+	var out, errOut bytes.Buffer
+	code := Run(context.Background(), []string{"hash-password"}, strings.NewReader("correct horse\n"), &out, &errOut)
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	hash := strings.TrimSpace(out.String())
+	if err := bcrypt.CompareHashAndPassword([]byte(hash), []byte("correct horse")); err != nil {
+		t.Errorf("printed hash does not match the password: %v", err)
+	}
+	if strings.Contains(out.String()+errOut.String(), "correct horse") {
+		t.Error("the password was echoed")
+	}
+}
+
+func TestHashPasswordRefusesEmptyAndTooLong(t *testing.T) {
+	for name, input := range map[string]string{"empty": "\n", "too long": strings.Repeat("x", 73)} {
+		var out, errOut bytes.Buffer
+		if code := Run(context.Background(), []string{"hash-password"}, strings.NewReader(input), &out, &errOut); code != ExitUsage {
+			t.Errorf("%s: exit %d, want %d", name, code, ExitUsage)
+		}
+		if out.Len() != 0 || errOut.Len() == 0 {
+			t.Errorf("%s: want an explanation on stderr and nothing on stdout; got %q / %q", name, out.String(), errOut.String())
+		}
+	}
+}
+
+func TestUnknownCommandAndFlagExitTwo(t *testing.T) {
+	for _, args := range [][]string{{"frobnicate"}, {"serve", "-nope"}, {"status", "extra"}} {
+		var out, errOut bytes.Buffer
+		if code := Run(context.Background(), args, nil, &out, &errOut); code != ExitUsage {
+			t.Errorf("%v: exit %d, want %d", args, code, ExitUsage)
+		}
+	}
+}
+
+func TestBadConfigExitsTwoNamingEveryKey(t *testing.T) {
+	testkit.CleanEnv(t)
+	path := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(path, []byte("server:\n  addr: nowhere\nwidget:\n  columns: 0\njobs:\n  sync: sometimes\n"), 0o600)
+	var out, errOut bytes.Buffer
+	code := Run(context.Background(), []string{"-config", path, "-demo"}, nil, &out, &errOut)
+	if code != ExitUsage {
+		t.Fatalf("exit %d, want %d; stderr:\n%s", code, ExitUsage, errOut.String())
+	}
+	for _, key := range []string{"server.addr", "widget.columns", "jobs.sync"} {
+		if !strings.Contains(errOut.String(), key+":") {
+			t.Errorf("stderr does not name %s:\n%s", key, errOut.String())
+		}
+	}
+	if strings.Contains(errOut.String(), "goroutine") {
+		t.Errorf("stderr carries a stack:\n%s", errOut.String())
+	}
+}
+
+func TestStatusWithoutDatabaseSaysNotConnected(t *testing.T) {
+	testkit.CleanEnv(t)
+	t.Setenv("VITRINE_DATA_DIR", t.TempDir())
+	var out, errOut bytes.Buffer
+	code := Run(context.Background(), []string{"status"}, nil, &out, &errOut)
+	if code != ExitFailure || !strings.Contains(out.String(), "not connected") {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, out.String(), errOut.String())
+	}
+}
+
+// TestSyncAndStatusCommands runs `vitrine sync` and `vitrine status` as an
+// operator would, against the fake Instagram on loopback.
+func TestSyncAndStatusCommands(t *testing.T) {
+	testkit.CleanEnv(t)
+	const publicURL = "https://gallery.example.com"
+	f := fake.New(fake.Options{RedirectURIs: []string{publicURL + "/admin/callback"}, Posts: 8})
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	ep := f.Endpoints(srv.URL)
+	dataDir := t.TempDir()
+	hash, _ := bcrypt.GenerateFromPassword([]byte("pw"), bcrypt.MinCost)
+	for k, v := range map[string]string{
+		"VITRINE_DATA_DIR":                dataDir,
+		"VITRINE_SERVER_PUBLIC_URL":       publicURL,
+		"VITRINE_ADMIN_PASSWORD_HASH":     string(hash),
+		"VITRINE_INSTAGRAM_CLIENT_ID":     f.ClientID(),
+		"VITRINE_INSTAGRAM_CLIENT_SECRET": f.ClientSecret(),
+		"VITRINE_INSTAGRAM_AUTH_URL":      ep.AuthURL,
+		"VITRINE_INSTAGRAM_TOKEN_URL":     ep.TokenURL,
+		"VITRINE_INSTAGRAM_GRAPH_URL":     ep.GraphURL,
+	} {
+		t.Setenv(k, v)
+	}
+	runCmd := func(args ...string) (int, string) {
+		var out, errOut bytes.Buffer
+		code := Run(context.Background(), args, nil, &out, &errOut)
+		return code, out.String() + errOut.String()
+	}
+
+	if code, out := runCmd("sync"); code != ExitFailure || !strings.Contains(out, "not connected") {
+		t.Fatalf("sync before connecting: exit %d\n%s", code, out)
+	}
+
+	// Connect as the admin callback would: a long-lived token in the store.
+	key, err := store.LoadOrCreateKey(dataDir, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(filepath.Join(dataDir, "vitrine.db"), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acct := f.Account()
+	err = st.SaveToken(context.Background(), store.Token{
+		AccessToken: f.IssueLongLivedToken(), UserID: acct.UserID, Username: acct.Username,
+		AccountType: "Business", ExpiresAt: time.Now().Add(60 * 24 * time.Hour), Status: store.StatusValid,
+	})
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	code, out := runCmd("sync")
+	if code != ExitOK || !strings.Contains(out, fmt.Sprintf("synced: %d posts", len(f.MediaIDs()))) {
+		t.Fatalf("sync: exit %d\n%s", code, out)
+	}
+	code, out = runCmd("status")
+	if code != ExitOK || !strings.Contains(out, "@"+acct.Username) || !strings.Contains(out, fmt.Sprintf("%d cached", len(f.MediaIDs()))) {
+		t.Fatalf("status when healthy: exit %d\n%s", code, out)
+	}
+
+	f.RevokeTokens()
+	if code, out := runCmd("sync"); code != ExitFailure {
+		t.Fatalf("sync with a revoked token: exit %d\n%s", code, out)
+	}
+	code, out = runCmd("status")
+	if code != ExitFailure || !strings.Contains(out, "needs_reauth") {
+		t.Fatalf("status after revocation: exit %d\n%s", code, out)
+	}
+}
+
+func TestHelpListsEveryCommand(t *testing.T) {
+	for _, args := range [][]string{{"-h"}, {"--help"}, {"-help"}, {"help"}} {
+		var out, errOut bytes.Buffer
+		if code := Run(context.Background(), args, nil, &out, &errOut); code != ExitOK {
+			t.Errorf("%v: exit %d, want %d; stderr %q", args, code, ExitOK, errOut.String())
+		}
+		for _, c := range []string{"serve", "hash-password", "status", "sync"} {
+			if !regexp.MustCompile(`(?m)^\t` + c + ` +\S`).MatchString(out.String()) {
+				t.Errorf("%v: no line for %s:\n%s", args, c, out.String())
+			}
+		}
+		if strings.Contains(out.String(), "-addr") {
+			t.Errorf("%v: the command list shows serve's flags:\n%s", args, out.String())
+		}
+	}
+}
+
+func TestCommandHelpShowsItsFlags(t *testing.T) {
+	for cmd, flags := range map[string][]string{
+		"serve":  {"-config", "-addr", "-demo", "-demo-connect", "-demo-posts"},
+		"status": {"-config"},
+		"sync":   {"-config"},
+	} {
+		var out, errOut bytes.Buffer
+		if code := Run(context.Background(), []string{cmd, "-h"}, nil, &out, &errOut); code != ExitUsage {
+			t.Errorf("%s -h: exit %d, want %d", cmd, code, ExitUsage)
+		}
+		if !strings.Contains(errOut.String(), "Usage: vitrine "+cmd+" [flags]") {
+			t.Errorf("%s -h: no usage line:\n%s", cmd, errOut.String())
+		}
+		for _, f := range flags {
+			if !regexp.MustCompile(`(?m)^  ` + f + `( |$)`).MatchString(errOut.String()) {
+				t.Errorf("%s -h: flag %s missing:\n%s", cmd, f, errOut.String())
+			}
+		}
+		if cmd != "serve" && strings.Contains(errOut.String(), "-addr") {
+			t.Errorf("%s -h lists serve's flags:\n%s", cmd, errOut.String())
+		}
+	}
+}

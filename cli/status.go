@@ -1,0 +1,86 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"vitrine/connection"
+)
+
+const statusSummary = "token state, expiry, last sync; exit 1 if it needs attention"
+
+// status prints the connection's health for people and scripts: exit 0 when
+// the token works, 1 when it needs attention (none, or re-auth needed).
+func status(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	// status needs only data_dir and the key, not Instagram credentials.
+	st, _, code := commandStore("status", statusSummary, args, false, stdout, stderr)
+	if st == nil {
+		return code
+	}
+	defer st.Close()
+	conn, err := connection.New(connection.Options{Store: st})
+	if err != nil {
+		fmt.Fprintln(stderr, "vitrine:", err)
+		return ExitFailure
+	}
+	cs, err := conn.Status(ctx)
+	if err != nil {
+		fmt.Fprintln(stderr, "vitrine:", err)
+		return ExitFailure
+	}
+	if !cs.Connected {
+		fmt.Fprintln(stdout, "not connected: sign in to /admin and click Generate")
+		return ExitFailure
+	}
+	posts, err := st.PostCount(ctx)
+	if err != nil {
+		fmt.Fprintln(stderr, "vitrine:", err)
+		return ExitFailure
+	}
+	tok, now := cs.Account, time.Now()
+	fmt.Fprintf(stdout, "account:  @%s (%s)\n", tok.Username, tok.AccountType)
+	state := string(cs.State)
+	if cs.Reason != "" {
+		state += ": " + cs.Reason
+	}
+	fmt.Fprintf(stdout, "token:    %s\n", state)
+	fmt.Fprintf(stdout, "expires:  %s (%s)\n", tok.ExpiresAt.Format(time.DateOnly), untilWords(tok.ExpiresAt.Sub(now)))
+	if !tok.LastCheckedAt.IsZero() {
+		fmt.Fprintf(stdout, "checked:  %s\n", tok.LastCheckedAt.Format(time.RFC3339))
+	}
+	fmt.Fprintf(stdout, "posts:    %d cached\n", posts)
+	runs, err := st.JobRuns(ctx)
+	if err != nil {
+		fmt.Fprintln(stderr, "vitrine:", err)
+		return ExitFailure
+	}
+	for _, r := range runs {
+		result := "ok"
+		switch {
+		case r.LastRun.IsZero():
+			result = "never run"
+		case r.Waiting:
+			result = "waiting for a connection"
+		case !r.LastOK:
+			result = "failed: " + r.LastError
+		}
+		fmt.Fprintf(stdout, "%-9s %s %s\n", r.Name+":", r.LastRun.Format(time.RFC3339), result)
+	}
+	if cs.NeedsAttention() {
+		return ExitFailure
+	}
+	return ExitOK
+}
+
+func untilWords(d time.Duration) string {
+	if d <= 0 {
+		return "expired"
+	}
+	days := int(d / (24 * time.Hour))
+	if days == 0 {
+		return "in less than a day"
+	}
+	return fmt.Sprintf("in %d days", days)
+}

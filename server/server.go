@@ -1,0 +1,318 @@
+// Package server is one assembled Vitrine: it builds the store, the
+// Instagram client, the widget, the jobs, the admin and, in -demo, the demo
+// from a validated configuration, routes the HTTP paths over them, and
+// serves them through the fast path.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"vitrine/admin"
+	"vitrine/alerts"
+	"vitrine/config"
+	"vitrine/connection"
+	"vitrine/demo"
+	"vitrine/fastpath"
+	"vitrine/feed"
+	"vitrine/instagram"
+	"vitrine/instagram/fake"
+	"vitrine/jobs"
+	"vitrine/metrics"
+	"vitrine/store"
+	"vitrine/widget"
+)
+
+// Vitrine is one wired Vitrine: store, Instagram client, widget, jobs,
+// admin, and the routes over them. `vitrine serve` runs one; the system
+// tests build their own with a simulated clock.
+type Vitrine struct {
+	cfg        config.Config
+	log        *slog.Logger
+	Store      *store.Store
+	Instagram  *instagram.Client
+	Metrics    *metrics.Metrics
+	Connection *connection.Connection
+	Feed       *feed.Feed
+	Alerts     *alerts.Alerter
+	Gallery    *widget.Widget
+	Jobs       *jobs.Scheduler
+	Admin      *admin.Admin
+	Demo       *demo.Demo // nil unless cfg.Demo
+	Handler    http.Handler
+
+	http *http.Server // set by Start
+}
+
+// Options are what the demo and tests vary; `vitrine serve` without -demo
+// uses the zero value.
+type Options struct {
+	Now func() time.Time // every component's clock; nil: time.Now
+	// DemoFake is the fake Instagram cfg points at (demo.Configure), served
+	// by this server under demo.FakePrefix; required when cfg.Demo is set.
+	DemoFake *fake.Fake
+}
+
+// New opens the store under cfg.DataDir and wires everything. cfg must be
+// valid; nothing changes it afterwards. Close releases the store.
+func New(cfg config.Config, log *slog.Logger, o Options) (_ *Vitrine, err error) {
+	if cfg.Demo != (o.DemoFake != nil) {
+		return nil, errors.New("server: a demo needs its fake Instagram, and only a demo has one")
+	}
+	v := &Vitrine{cfg: cfg, log: log}
+	c := &v.cfg
+	key, err := store.LoadOrCreateKey(c.DataDir, c.SecretKey)
+	if err != nil {
+		return nil, fmt.Errorf("secret key: %w", err)
+	}
+	storeOpts := []store.Option{store.WithLogger(log)}
+	if o.Now != nil {
+		storeOpts = append(storeOpts, store.WithClock(o.Now))
+	}
+	if v.Store, err = store.Open(c.DatabasePath(), key, storeOpts...); err != nil {
+		return nil, fmt.Errorf("open database %s: %w", c.DatabasePath(), err)
+	}
+	defer func() {
+		if err != nil {
+			v.Store.Close()
+		}
+	}()
+
+	if v.Instagram, err = instagram.New(InstagramConfig(c, log, o.Now)); err != nil {
+		return nil, fmt.Errorf("instagram client: %w", err)
+	}
+	if v.Gallery, err = widget.New(widget.Options{Config: c, Source: widgetSource{st: v.Store, mediaDir: c.MediaDir()}, Logger: log, Now: o.Now}); err != nil {
+		return nil, fmt.Errorf("widget: %w", err)
+	}
+	// The demo's outbox exists before the alerts that deliver to it, and
+	// the demo, which shows it, after the scheduler.
+	var outbox *demo.Outbox
+	var deliver func(context.Context, alerts.Alert) error
+	if cfg.Demo {
+		outbox = demo.NewOutbox(c.Server.PublicURL, log)
+		deliver = outbox.Deliver
+	}
+	if err := v.buildJobs(c, log, o.Now, deliver); err != nil {
+		return nil, err
+	}
+	var demoPanel admin.Demo
+	if cfg.Demo {
+		v.Demo, err = demo.New(demo.Options{Config: c, Fake: o.DemoFake, Outbox: outbox, Jobs: v.Jobs, Store: v.Store, Logger: log})
+		if err != nil {
+			return nil, err
+		}
+		demoPanel = v.Demo
+	}
+	v.Admin, err = admin.New(admin.Options{
+		Config: c, Store: v.Store, Connection: v.Connection, Instagram: v.Instagram, Jobs: v.Jobs,
+		Logger: log, Now: o.Now, Demo: demoPanel,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("admin: %w", err)
+	}
+	v.Handler = v.routes()
+	return v, nil
+}
+
+// buildJobs wires the connection's life, the feed, the alerts (delivering
+// to outbox too, when set) and the schedule table over them. The hooks
+// close over v's fields, all set before anything runs.
+func (v *Vitrine) buildJobs(c *config.Config, log *slog.Logger, now func() time.Time, outbox func(context.Context, alerts.Alert) error) (err error) {
+	v.Metrics, err = metrics.New(metrics.Sources{
+		Status:    func(ctx context.Context) (connection.Status, error) { return v.Connection.Status(ctx) },
+		PostCount: v.Store.PostCount,
+	})
+	if err != nil {
+		return err
+	}
+	v.Connection, err = connection.New(connection.Options{
+		Store: v.Store, Instagram: v.Instagram, Logger: log, Now: now, Observer: v.Metrics,
+		RefreshBefore: c.Jobs.RefreshBefore.Std(),
+		OnConnected:   func(ctx context.Context) { jobs.AfterConnect(v.Jobs, v.Alerts)(ctx) },
+		// Disconnect removes what was served: the cached posts, the
+		// mirrored files, and (by rebuilding) the images held in memory.
+		OnDisconnected: func(ctx context.Context) error {
+			if err := v.Feed.Forget(ctx); err != nil {
+				return err
+			}
+			return v.Gallery.Rebuild(ctx)
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("connection: %w", err)
+	}
+	v.Feed, err = feed.New(feed.Options{
+		Store: v.Store, Instagram: v.Instagram, Connection: v.Connection, MediaDir: c.MediaDir(), MaxPosts: c.Widget.MaxPosts,
+		Logger: log, Now: now, Observer: v.Metrics,
+		OnSynced: func() {
+			v.Gallery.MarkStale(false)
+			if err := v.Gallery.Rebuild(context.Background()); err != nil {
+				log.Error("widget rebuild after sync", "err", err)
+			}
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("feed: %w", err)
+	}
+	v.Alerts, err = alerts.New(alerts.Options{
+		Settings: c.Alerts, PublicURL: c.Server.PublicURL, Store: v.Store, Connection: v.Connection,
+		Logger: log, Now: now, Observer: v.Metrics, Outbox: outbox,
+		RefreshFailing: func(ctx context.Context) bool { return v.Jobs.LastFailed(ctx, jobs.JobRefresh) },
+	})
+	if err != nil {
+		return fmt.Errorf("alerts: %w", err)
+	}
+	v.Jobs, err = jobs.New(jobs.Options{
+		Tasks: jobs.Tasks(jobs.Parts{Connection: v.Connection, Feed: v.Feed, Alerts: v.Alerts,
+			OnSyncFailed: func(error) { v.Gallery.MarkStale(true) }},
+			jobs.Schedules{Validate: c.Jobs.Validate, Sync: c.Jobs.Sync}),
+		Runs: v.Store, Logger: log, Now: now, Observer: v.Metrics,
+	})
+	if err != nil {
+		return fmt.Errorf("jobs: %w", err)
+	}
+	return nil
+}
+
+func (v *Vitrine) routes() http.Handler {
+	engine := newEngine(&v.cfg, v.log)
+	engine.GET("/healthz", func(c *gin.Context) { c.String(http.StatusOK, "ok\n") })
+	engine.GET("/readyz", func(c *gin.Context) {
+		if err := v.Store.Ping(c.Request.Context()); err != nil {
+			v.log.Error("readiness: database check failed", "err", err)
+			c.String(http.StatusServiceUnavailable, "database unavailable\n")
+			return
+		}
+		c.String(http.StatusOK, "ready\n")
+	})
+	engine.GET("/metrics", gin.WrapH(v.Metrics.Handler()))
+	engine.GET("/", func(c *gin.Context) { c.Redirect(http.StatusFound, "/admin") })
+	v.Admin.Register(engine)
+	v.Gallery.Register(engine)
+	if v.Demo != nil {
+		v.Demo.Register(engine)
+	}
+	return engine
+}
+
+// Start starts the jobs and serves on ln, through the fast path, in the
+// background; the channel reports why serving stopped, unless Shutdown
+// stopped it.
+func (v *Vitrine) Start(ln net.Listener) <-chan error {
+	v.Jobs.Start()
+	v.http = NewHTTPServer(v.Handler, v.log)
+	errc := make(chan error, 1)
+	go func() { errc <- v.http.Serve(fastpath.Listen(ln, v.http, v.Gallery, v.log)) }()
+	return errc
+}
+
+// Shutdown stops what Start serves: no new connections, and the open
+// requests get until ctx is done. The jobs go on until StopJobs.
+func (v *Vitrine) Shutdown(ctx context.Context) error { return v.http.Shutdown(ctx) }
+
+// StopJobs waits for running jobs, up to ten seconds.
+func (v *Vitrine) StopJobs() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := v.Jobs.Stop(ctx); err != nil {
+		v.log.Warn("jobs did not stop in time", "err", err)
+	}
+}
+
+// Close closes the store.
+func (v *Vitrine) Close() error { return v.Store.Close() }
+
+// newEngine builds the gin engine with the middleware every route shares:
+// panic recovery that never shows a stack to the client, and an access log
+// that never records query strings (the OAuth callback carries the code).
+func newEngine(cfg *config.Config, log *slog.Logger) *gin.Engine {
+	gin.SetMode(gin.ReleaseMode)
+	engine := gin.New()
+	engine.HandleMethodNotAllowed = true
+	// Only listed proxies may set the client IP that login throttling uses.
+	if err := engine.SetTrustedProxies(cfg.Server.TrustedProxies); err != nil {
+		log.Warn("server.trusted_proxies", "err", err)
+	}
+	engine.Use(func(c *gin.Context) {
+		start := time.Now()
+		c.Next()
+		log.Debug("request", "method", c.Request.Method, "path", c.Request.URL.Path,
+			"status", c.Writer.Status(), "duration", time.Since(start), "ip", c.ClientIP())
+	})
+	engine.Use(gin.CustomRecoveryWithWriter(io.Discard, func(c *gin.Context, recovered any) {
+		log.Error("panic while serving", "method", c.Request.Method, "path", c.Request.URL.Path, "panic", fmt.Sprint(recovered))
+		c.AbortWithStatus(http.StatusInternalServerError)
+	}))
+	return engine
+}
+
+// InstagramConfig is the client configuration cfg describes; now is the
+// client's clock (nil: time.Now).
+func InstagramConfig(cfg *config.Config, log *slog.Logger, now func() time.Time) instagram.Config {
+	return instagram.Config{
+		ClientID:     cfg.Instagram.ClientID,
+		ClientSecret: cfg.Instagram.ClientSecret,
+		RedirectURI:  cfg.RedirectURI(),
+		Scopes:       cfg.Instagram.Scopes,
+		AuthURL:      cfg.Instagram.AuthURL,
+		TokenURL:     cfg.Instagram.TokenURL,
+		GraphURL:     cfg.Instagram.GraphURL,
+		GraphVersion: cfg.Instagram.GraphVersion,
+		Timeout:      cfg.Instagram.Timeout.Std(),
+		Logger:       log,
+		Now:          now,
+	}
+}
+
+// widgetSource hands the widget the store's posts and one entry per
+// mirrored file, with absolute paths under the media directory.
+type widgetSource struct {
+	st       *store.Store
+	mediaDir string
+}
+
+func (w widgetSource) Posts(ctx context.Context, limit int) ([]store.Post, error) {
+	return w.st.Posts(ctx, limit)
+}
+
+func (w widgetSource) Token(ctx context.Context) (store.Token, error) { return w.st.Token(ctx) }
+
+func (w widgetSource) Images(ctx context.Context) ([]widget.Image, error) {
+	images, err := w.st.Images(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []widget.Image
+	for _, im := range images {
+		for _, v := range im.Variants {
+			out = append(out, widget.Image{
+				MediaID: im.MediaID, Width: v.Width, Height: v.Height, Color: im.Color,
+				Path: filepath.Join(w.mediaDir, filepath.FromSlash(v.Path)),
+			})
+		}
+	}
+	return out, nil
+}
+
+// NewHTTPServer is the HTTP server Start runs h on: its timeouts bound slow
+// or idle clients, and the fast path in front of it honours them too.
+func NewHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}

@@ -1,0 +1,75 @@
+// Package testkit holds the helpers the tests of several packages share: a
+// log buffer a test can wait on, a clean VITRINE_* environment, and the
+// headless Chromium of the browser tests. Only tests import it.
+package testkit
+
+import (
+	"bytes"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// LogBuffer collects log output written from any goroutine and lets a test
+// wait for a line.
+type LogBuffer struct {
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	changed chan struct{}
+}
+
+// NewLogBuffer is an empty LogBuffer.
+func NewLogBuffer() *LogBuffer { return &LogBuffer{changed: make(chan struct{}, 1)} }
+
+func (b *LogBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf.Write(p)
+	select {
+	case b.changed <- struct{}{}:
+	default:
+	}
+	return len(p), nil
+}
+
+// String is everything written so far.
+func (b *LogBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// Changed receives after writes: at least once after any number of them
+// since the last receive.
+func (b *LogBuffer) Changed() <-chan struct{} { return b.changed }
+
+// WaitFor returns the last submatch of re (the whole match without groups)
+// once it appears in the output; after 30 s it fails the test.
+func (b *LogBuffer) WaitFor(t testing.TB, re *regexp.Regexp) string {
+	t.Helper()
+	deadline := time.After(30 * time.Second)
+	for {
+		if m := re.FindStringSubmatch(b.String()); m != nil {
+			return m[len(m)-1]
+		}
+		select {
+		case <-b.changed:
+		case <-deadline:
+			t.Fatalf("no log line matching %s; got:\n%s", re, b.String())
+		}
+	}
+}
+
+// CleanEnv keeps the VITRINE_* settings of the developer's shell out of a
+// test; they come back when it ends.
+func CleanEnv(t testing.TB) {
+	for _, kv := range os.Environ() {
+		if name, _, _ := strings.Cut(kv, "="); strings.HasPrefix(name, "VITRINE_") {
+			t.Setenv(name, "")
+			os.Unsetenv(name)
+		}
+	}
+}
