@@ -1,0 +1,239 @@
+package connection
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"vitrine/instagram"
+	"vitrine/instagram/fake"
+	"vitrine/store"
+)
+
+const redirectURI = "https://vitrine.example/admin/callback"
+
+// env: the fake Instagram on loopback, the real client, a temp-file store
+// and a Connection, on the fake's clock.
+type env struct {
+	t            *testing.T
+	ctx          context.Context
+	f            *fake.Fake
+	clock        *fake.Clock
+	st           *store.Store
+	dbPath       string
+	conn         *Connection
+	connected    atomic.Int32
+	disconnected atomic.Int32
+	forgetErr    error
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	e := &env{t: t, ctx: context.Background(), clock: fake.NewClock(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))}
+	e.f = fake.New(fake.Options{Clock: e.clock, RedirectURIs: []string{redirectURI}})
+	srv := httptest.NewServer(e.f)
+	t.Cleanup(srv.Close)
+	ep := e.f.Endpoints(srv.URL)
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ig, err := instagram.New(instagram.Config{
+		ClientID: e.f.ClientID(), ClientSecret: e.f.ClientSecret(), RedirectURI: redirectURI,
+		AuthURL: ep.AuthURL, TokenURL: ep.TokenURL, GraphURL: ep.GraphURL,
+		Backoff: time.Millisecond, Timeout: 5 * time.Second, Now: e.clock.Now, Logger: quiet,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.dbPath = filepath.Join(t.TempDir(), "vitrine.db")
+	e.st = e.open(testKey(t))
+	e.conn, err = New(Options{Store: e.st, Instagram: ig, Now: e.clock.Now, Logger: quiet,
+		OnConnected: func(ctx context.Context) {
+			if ctx.Err() != nil {
+				t.Error("OnConnected got a context that is already done")
+			}
+			e.connected.Add(1)
+		},
+		OnDisconnected: func(context.Context) error { e.disconnected.Add(1); return e.forgetErr },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func testKey(t *testing.T) []byte {
+	key := make([]byte, store.KeySize)
+	if _, err := rand.Read(key); err != nil {
+		t.Fatal(err)
+	}
+	return key
+}
+
+func (e *env) open(key []byte) *store.Store {
+	e.t.Helper()
+	st, err := store.Open(e.dbPath, key, store.WithClock(e.clock.Now))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func (e *env) code() string {
+	e.t.Helper()
+	code, err := e.f.Authorize(redirectURI, "instagram_business_basic")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return code
+}
+
+func (e *env) status() Status {
+	e.t.Helper()
+	s, err := e.conn.Status(e.ctx)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return s
+}
+
+func TestConnectStoresTheTokenAndAnnouncesIt(t *testing.T) {
+	e := newEnv(t)
+	if s := e.status(); s.Connected || s.State != store.StatusNone || !s.NeedsAttention() {
+		t.Fatalf("before connecting: %+v (needs attention %v)", s, s.NeedsAttention())
+	}
+	tok, err := e.conn.Connect(e.ctx, e.code())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.AccessToken != "" {
+		t.Error("Connect returned the access token")
+	}
+	s := e.status()
+	if !s.Connected || s.State != store.StatusValid || s.NeedsAttention() || s.Account.Username != e.f.Account().Username {
+		t.Errorf("after connecting: %+v", s)
+	}
+	if s.Account.AccessToken != "" {
+		t.Error("Status carries the access token")
+	}
+	if stored, err := e.st.Token(e.ctx); err != nil || stored.AccessToken == "" || stored.ExpiresAt.Sub(e.clock.Now()) < 59*24*time.Hour {
+		t.Errorf("stored token: %v, expires %v", err, stored.ExpiresAt)
+	}
+	if n := e.connected.Load(); n != 1 {
+		t.Errorf("OnConnected ran %d times", n)
+	}
+	if evs, _ := e.st.Events(e.ctx, 1); len(evs) != 1 || evs[0].Kind != "connected" {
+		t.Errorf("events: %+v", evs)
+	}
+}
+
+// A failed connection names its step and writes nothing: the token that
+// was connected stays.
+func TestConnectFailureKeepsTheOldToken(t *testing.T) {
+	e := newEnv(t)
+	if _, err := e.conn.Connect(e.ctx, e.code()); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := e.st.Token(e.ctx)
+	_, err := e.conn.Connect(e.ctx, "not-a-code")
+	var se *StepError
+	if !errors.As(err, &se) || se.Step != StepExchange {
+		t.Fatalf("Connect with a bad code: %v, want a StepError at %q", err, StepExchange)
+	}
+	e.f.FailNext(100, http.StatusServiceUnavailable)
+	if _, err = e.conn.Connect(e.ctx, e.code()); !errors.As(err, &se) || !errors.Is(err, instagram.ErrUnavailable) {
+		t.Fatalf("Connect while Instagram is down: %v", err)
+	}
+	e.f.ResetFaults()
+	after, _ := e.st.Token(e.ctx)
+	if after.AccessToken != before.AccessToken || e.connected.Load() != 1 {
+		t.Error("a failed connection changed the stored token or announced itself")
+	}
+}
+
+// The one "needs attention" rule: nothing connected, a token Instagram
+// refused, a token past its expiry (before any job noticed), or one the
+// key can't decrypt.
+func TestStatusNeedsAttention(t *testing.T) {
+	e := newEnv(t)
+	if _, err := e.conn.Connect(e.ctx, e.code()); err != nil {
+		t.Fatal(err)
+	}
+	if s := e.status(); s.NeedsAttention() {
+		t.Fatalf("a fresh token needs attention: %+v", s)
+	}
+
+	e.clock.Advance(61 * 24 * time.Hour)
+	if s := e.status(); !s.NeedsAttention() || s.State != store.StatusNeedsReauth || s.Reason != "expired" {
+		t.Errorf("past its expiry: %+v", s)
+	}
+	e.clock.Advance(-61 * 24 * time.Hour)
+
+	e.f.RevokeTokens()
+	if err := e.conn.Validate(e.ctx); !errors.Is(err, ErrNeedsReauth) {
+		t.Fatalf("validate after revoke: %v", err)
+	}
+	if s := e.status(); !s.NeedsAttention() || s.State != store.StatusNeedsReauth {
+		t.Errorf("revoked: %+v", s)
+	}
+
+	e.conn.st = e.open(testKey(t)) // another secret key
+	s := e.status()
+	if !s.Connected || !s.NeedsAttention() || !strings.Contains(s.Reason, "decrypted") || s.Account.Username == "" {
+		t.Errorf("undecryptable: %+v", s)
+	}
+}
+
+// Disconnect deletes the token and then what it served (OnDisconnected);
+// a failure there is reported, with the token already gone.
+func TestDisconnect(t *testing.T) {
+	e := newEnv(t)
+	if _, err := e.conn.Connect(e.ctx, e.code()); err != nil {
+		t.Fatal(err)
+	}
+	who, err := e.conn.Disconnect(e.ctx)
+	if err != nil || who != e.f.Account().Username {
+		t.Fatalf("Disconnect = %q, %v", who, err)
+	}
+	if s := e.status(); s.Connected || e.disconnected.Load() != 1 {
+		t.Errorf("after disconnecting: %+v, OnDisconnected ran %d times", s, e.disconnected.Load())
+	}
+	if err := e.conn.Validate(e.ctx); !errors.Is(err, ErrNotConnected) {
+		t.Errorf("validate after disconnecting: %v", err)
+	}
+
+	if _, err := e.conn.Connect(e.ctx, e.code()); err != nil {
+		t.Fatal(err)
+	}
+	e.forgetErr = errors.New("disk full")
+	if _, err := e.conn.Disconnect(e.ctx); err == nil || !strings.Contains(err.Error(), "disk full") {
+		t.Errorf("Disconnect with a failing clean-up: %v", err)
+	}
+	if s := e.status(); s.Connected {
+		t.Error("the token survived a failed clean-up")
+	}
+}
+
+// Without an Instagram client the connection still reports its status
+// (`vitrine status`), and refuses the calls that need Instagram.
+func TestStatusOnly(t *testing.T) {
+	e := newEnv(t)
+	readOnly, err := New(Options{Store: e.st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, err := readOnly.Status(e.ctx); err != nil || s.Connected {
+		t.Fatalf("Status = %+v, %v", s, err)
+	}
+	if _, err := readOnly.Connect(e.ctx, "code"); !errors.Is(err, errNoInstagram) {
+		t.Errorf("Connect without Instagram: %v", err)
+	}
+}
