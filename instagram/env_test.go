@@ -1,7 +1,6 @@
 package instagram
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -18,6 +17,7 @@ import (
 	"time"
 
 	"vitrine/instagram/fake"
+	"vitrine/testkit"
 )
 
 // testRedirect is the admin callback; the fake matches it byte for byte.
@@ -34,7 +34,7 @@ type env struct {
 	c   *Client
 	cfg Config
 
-	logs *lockedBuffer
+	logs *testkit.LogBuffer
 
 	mu      sync.Mutex
 	errs    []string
@@ -55,7 +55,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	for _, o := range opts {
 		o(&fo, &cfg)
 	}
-	e := &env{t: t, f: fake.New(fo), logs: &lockedBuffer{}}
+	e := &env{t: t, f: fake.New(fo), logs: testkit.NewLogBuffer()}
 	e.srv = httptest.NewServer(e.f)
 	t.Cleanup(e.srv.Close)
 	e.ep = e.f.Endpoints(e.srv.URL)
@@ -277,24 +277,6 @@ func eventually(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(time.Millisecond)
 	}
-}
-
-// lockedBuffer is an io.Writer safe for the concurrent log calls of -race.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 func within(t *testing.T, what string, got, want time.Time, tol time.Duration) {

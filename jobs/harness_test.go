@@ -1,7 +1,6 @@
 package jobs
 
 import (
-	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -26,6 +25,7 @@ import (
 	"vitrine/instagram/fake"
 	"vitrine/metrics"
 	"vitrine/store"
+	"vitrine/testkit"
 )
 
 var testStart = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
@@ -34,24 +34,6 @@ const (
 	testPublicURL = "https://vitrine.example"
 	testSecret    = "webhook-secret"
 )
-
-// lockedBuffer collects log output from many goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // hook is an httptest webhook receiver that checks every signature.
 type hook struct {
@@ -127,7 +109,7 @@ type harness struct {
 	st         *store.Store
 	cfg        *config.Config
 	hook       *hook
-	logs       *lockedBuffer
+	logs       *testkit.LogBuffer
 	s          *Scheduler
 	conn       *connection.Connection
 	feed       *feed.Feed
@@ -154,7 +136,7 @@ func withClientTimeout(d time.Duration) harnessOpt {
 
 func newHarness(t testing.TB, opts ...harnessOpt) *harness {
 	t.Helper()
-	h := &harness{t: t, ctx: context.Background(), clock: fake.NewClock(testStart), logs: &lockedBuffer{}}
+	h := &harness{t: t, ctx: context.Background(), clock: fake.NewClock(testStart), logs: testkit.NewLogBuffer()}
 	h.blockCDN.Store("")
 	fo := fake.Options{Clock: h.clock, Posts: 6}
 	ic := instagram.Config{RedirectURI: testPublicURL + "/admin/callback", Backoff: time.Millisecond, Timeout: 5 * time.Second}

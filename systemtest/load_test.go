@@ -6,10 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"regexp"
 	"strconv"
 	"strings"
@@ -18,14 +16,10 @@ import (
 	"testing"
 	"time"
 
-	"vitrine/config"
-	"vitrine/fastpath"
 	"vitrine/instagram"
 	"vitrine/instagram/fake"
 	"vitrine/jobs"
-	"vitrine/server"
 	"vitrine/store"
-	"vitrine/testkit"
 )
 
 // loadConcurrency is how many visitors hit the widget at once, each on its
@@ -135,9 +129,9 @@ func TestLoadWidgetJSWhileSyncFailsHalfItsCalls(t *testing.T) {
 	paths := []string{"/widget.js", "/widget.json", "/widget", "/widget?fragment=1", "/healthz"}
 	for _, p := range doc.Posts {
 		for _, im := range p.Images {
-			path, ok := strings.CutPrefix(im.URL, la.url+"/media/")
+			path, ok := strings.CutPrefix(im.URL, la.URL+"/media/")
 			if !ok {
-				t.Fatalf("image URL %q is not under %s/media/", im.URL, la.url)
+				t.Fatalf("image URL %q is not under %s/media/", im.URL, la.URL)
 			}
 			paths = append(paths, "/media/"+path)
 		}
@@ -155,71 +149,32 @@ func TestLoadWidgetJSWhileSyncFailsHalfItsCalls(t *testing.T) {
 // `vitrine serve`, against a fake Instagram on its own listener. It logs at
 // info, as in production, not at debug like testApp: debug logging turns
 // the fast path off.
-type loadApp struct {
-	*server.Vitrine
-	url  string
-	fake *fake.Fake
-	logs *testkit.LogBuffer
-}
+// loadApp is a testApp whose fake account has a few small pictures
+// (resizing big ones under -race would eat the CPU the visitors need, and
+// this test is about the visitors), connected as after Generate, with the
+// jobs not started.
+type loadApp struct{ *testApp }
 
 func newLoadApp(t *testing.T) *loadApp {
 	t.Helper()
-	testkit.CleanEnv(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	la := &loadApp{url: "http://" + ln.Addr().String(), logs: testkit.NewLogBuffer()}
-	cfg := config.Default()
-	cfg.DataDir = t.TempDir()
-	cfg.Server.PublicURL = la.url
-	cfg.Admin.PasswordHash = testPasswordHash
 	// The jobs keep their schedules (validate hourly, sync every 15 min):
 	// the test runs sync every second itself, since a scheduled sync backs
 	// off for minutes after a failure, and with Instagram failing every
 	// other call a second job calling each second would take all the good
 	// turns and leave sync only the bad ones.
-
-	// Small pictures: resizing big ones under -race would eat the CPU the
-	// visitors need, and this test is about the visitors.
-	la.fake = fake.New(fake.Options{Posts: -1, RedirectURIs: []string{cfg.RedirectURI()}})
+	ta := newTestApp(t, testAppOptions{posts: -1})
 	for i := range 8 {
-		la.fake.AddPost(fake.Post{Caption: fmt.Sprintf("post %d #load", i), Width: 320, Height: 320 + 40*(i%3)})
+		ta.fake.AddPost(fake.Post{Caption: fmt.Sprintf("post %d #load", i), Width: 320, Height: 320 + 40*(i%3)})
 	}
-	fakeSrv := httptest.NewServer(la.fake)
-	t.Cleanup(fakeSrv.Close)
-	ep := la.fake.Endpoints(fakeSrv.URL)
-	cfg.Instagram.ClientID, cfg.Instagram.ClientSecret = la.fake.ClientID(), la.fake.ClientSecret()
-	cfg.Instagram.AuthURL, cfg.Instagram.TokenURL, cfg.Instagram.GraphURL = ep.AuthURL, ep.TokenURL, ep.GraphURL
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-
-	log := slog.New(slog.NewTextHandler(la.logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	if la.Vitrine, err = server.New(cfg, log, server.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	// Connected, as after Generate.
-	acct := la.fake.Account()
-	err = la.Store.SaveToken(context.Background(), store.Token{
-		AccessToken: la.fake.IssueLongLivedToken(), UserID: acct.UserID, Username: acct.Username,
+	acct := ta.fake.Account()
+	err := ta.Store.SaveToken(context.Background(), store.Token{
+		AccessToken: ta.fake.IssueLongLivedToken(), UserID: acct.UserID, Username: acct.Username,
 		AccountType: acct.AccountType, ExpiresAt: time.Now().Add(60 * 24 * time.Hour), Status: store.StatusValid,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Served as Start serves (without starting the jobs): its server, and
-	// the fast path in front of net/http for the widget's GETs.
-	srv := server.NewHTTPServer(la.Handler, log)
-	go srv.Serve(fastpath.Listen(ln, srv, la.Gallery, log))
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-		la.StopJobs()
-		la.Close()
-	})
-	return la
+	return &loadApp{ta}
 }
 
 // changeFeed edits a caption every time and adds a post every third time
@@ -237,7 +192,7 @@ func (la *loadApp) changeFeed(n int) {
 
 func (la *loadApp) get(t *testing.T, path string) []byte {
 	t.Helper()
-	resp, err := http.Get(la.url + path)
+	resp, err := http.Get(la.URL + path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -348,7 +303,7 @@ func (la *loadApp) visit(d time.Duration, pathFor func(i int) (path string, cond
 			var firstErr string
 			for time.Now().Before(deadline) {
 				path, conditional := pathFor(int(requests.Add(1)))
-				req, _ := http.NewRequest(http.MethodGet, la.url+path, nil)
+				req, _ := http.NewRequest(http.MethodGet, la.URL+path, nil)
 				if tag, ok := lastETag.Load(path); ok && conditional {
 					req.Header.Set("If-None-Match", tag.(string))
 					cond++
