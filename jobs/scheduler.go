@@ -274,7 +274,8 @@ func (s *Scheduler) RunDue(ctx context.Context) error {
 		if !s.due(j, runs[name], s.now()) {
 			continue
 		}
-		if err := s.runJob(ctx, j, false, j.Run); err != nil && !errors.Is(err, ErrAlreadyRunning) {
+		err := s.runJob(ctx, j, false, j.Run)
+		if err != nil && !errors.Is(err, ErrAlreadyRunning) && (j.Idle == nil || !j.Idle(err)) {
 			errs = append(errs, fmt.Errorf("%s: %w", name, err))
 		}
 	}
@@ -534,7 +535,8 @@ func (s *Scheduler) LastFailed(ctx context.Context, name string) bool {
 
 // ForgetFailures clears the failure counts and backoffs of the named
 // jobs: after a new token is connected, the old one's trouble no longer
-// holds them back.
+// holds them back. A run that was waiting for a connection stays marked
+// so: it has not run for the new one yet.
 func (s *Scheduler) ForgetFailures(ctx context.Context, names ...string) {
 	runs, err := s.jobRuns(ctx)
 	if err != nil {
@@ -542,8 +544,8 @@ func (s *Scheduler) ForgetFailures(ctx context.Context, names ...string) {
 		return
 	}
 	for _, name := range names {
-		if r, ok := runs[name]; ok && (r.Failures > 0 || !r.NotBefore.IsZero() || r.Waiting) {
-			r.Failures, r.NotBefore, r.Waiting = 0, time.Time{}, false
+		if r, ok := runs[name]; ok && (r.Failures > 0 || !r.NotBefore.IsZero()) {
+			r.Failures, r.NotBefore = 0, time.Time{}
 			if err := s.runs.SaveJobRun(ctx, r); err != nil {
 				s.log.Warn("jobs: record run", "job", name, "err", err)
 			}

@@ -7,6 +7,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"vitrine/jobs"
 )
 
 // Disconnect removes what the connection served: the cached posts, the
@@ -54,4 +56,49 @@ func TestDisconnectRemovesWhatItServed(t *testing.T) {
 	if _, err := os.Stat(ta.cfg.MediaDir()); !os.IsNotExist(err) {
 		t.Errorf("mirrored images still on disk (%v)", err)
 	}
+}
+
+// Before anything is connected, a job with nothing to do waits for a
+// connection: the dashboard shows it muted, not as a failure, and after
+// connecting the jobs that have not run since say so, not "Failed".
+func TestJobsWaitForAConnection(t *testing.T) {
+	ta := newTestApp(t, testAppOptions{posts: 2})
+	if err := ta.Jobs.RunDue(t.Context()); err != nil {
+		t.Fatalf("jobs with nothing connected: %v", err)
+	}
+	admin := ta.login()
+	for _, j := range dashboardJobs(t, ta, admin) {
+		if j.Result != "Waiting for a connection" || j.Tone != "muted" {
+			t.Errorf("before connecting, %s: %q (%s)", j.Name, j.Result, j.Tone)
+		}
+	}
+	ta.connect()
+	ta.waitJobIdle(t, jobs.JobSync)
+	for _, j := range dashboardJobs(t, ta, admin) {
+		want := "Not run yet"
+		if j.Name == jobs.JobSync {
+			want = "OK"
+		}
+		if j.Result != want || j.Tone == "bad" {
+			t.Errorf("after connecting, %s: %q (%s), want %q", j.Name, j.Result, j.Tone, want)
+		}
+	}
+}
+
+type dashboardJob struct {
+	Name, Result, Tone string
+}
+
+func dashboardJobs(t *testing.T, ta *testApp, admin *adminClient) []dashboardJob {
+	t.Helper()
+	resp, err := admin.Get(ta.URL + "/admin/status.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var s struct{ Jobs []dashboardJob }
+	if err := json.NewDecoder(resp.Body).Decode(&s); err != nil || len(s.Jobs) != 3 {
+		t.Fatalf("status.json: %v, %d jobs", err, len(s.Jobs))
+	}
+	return s.Jobs
 }
