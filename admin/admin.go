@@ -79,7 +79,11 @@ type Jobs interface {
 
 // Options configure New.
 type Options struct {
-	Config     *config.Config
+	// Settings are the admin section of the config (password hash,
+	// session lifetime); PublicURL is server.public_url, whose scheme
+	// decides whether cookies are Secure.
+	Settings   config.Admin
+	PublicURL  string
 	Store      Store
 	Connection Connection
 	Instagram  Instagram
@@ -92,7 +96,9 @@ type Options struct {
 
 // Admin serves the /admin pages.
 type Admin struct {
-	cfg      *config.Config
+	settings config.Admin
+	base     string // server.public_url without the trailing slash
+	secure   bool   // cookies carry Secure: the public URL is https
 	store    Store
 	conn     Connection
 	ig       Instagram
@@ -119,15 +125,15 @@ const (
 
 // New checks o and parses the templates once.
 func New(o Options) (*Admin, error) {
-	if o.Config == nil || o.Store == nil || o.Connection == nil || o.Instagram == nil {
-		return nil, errors.New("admin: Config, Store, Connection and Instagram are required")
+	if o.Store == nil || o.Connection == nil || o.Instagram == nil {
+		return nil, errors.New("admin: Store, Connection and Instagram are required")
 	}
-	if o.Config.Admin.PasswordHash == "" {
+	if o.Settings.PasswordHash == "" {
 		return nil, errors.New("admin: admin.password_hash is empty (run `vitrine hash-password`)")
 	}
-	u, err := url.Parse(o.Config.Server.PublicURL)
+	u, err := url.Parse(o.PublicURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("admin: server.public_url %q is not an absolute http(s) URL", o.Config.Server.PublicURL)
+		return nil, fmt.Errorf("admin: server.public_url %q is not an absolute http(s) URL", o.PublicURL)
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -136,15 +142,17 @@ func New(o Options) (*Admin, error) {
 		o.Now = time.Now
 	}
 	a := &Admin{
-		cfg:    o.Config,
-		store:  o.Store,
-		conn:   o.Connection,
-		ig:     o.Instagram,
-		jobs:   o.Jobs,
-		demo:   o.Demo,
-		log:    o.Logger,
-		now:    o.Now,
-		origin: u.Scheme + "://" + u.Host,
+		settings: o.Settings,
+		base:     strings.TrimRight(o.PublicURL, "/"),
+		secure:   u.Scheme == "https",
+		store:    o.Store,
+		conn:     o.Connection,
+		ig:       o.Instagram,
+		jobs:     o.Jobs,
+		demo:     o.Demo,
+		log:      o.Logger,
+		now:      o.Now,
+		origin:   u.Scheme + "://" + u.Host,
 	}
 	a.throttle = newThrottle(o.Now)
 	a.loginKey = randomBytes(32)

@@ -114,7 +114,7 @@ func (a *Admin) ensureLoginToken(c *gin.Context) string {
 	nonce := randomToken()
 	http.SetCookie(c.Writer, &http.Cookie{
 		Name: loginCookie, Value: nonce, Path: "/admin/login",
-		HttpOnly: true, Secure: a.cfg.SecureCookies(), SameSite: http.SameSiteStrictMode,
+		HttpOnly: true, Secure: a.secure, SameSite: http.SameSiteStrictMode,
 	})
 	return a.signLogin(nonce)
 }

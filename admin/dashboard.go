@@ -131,7 +131,7 @@ func (a *Admin) dashboard(c *gin.Context) {
 	if f != nil && f.Kind != "notice" {
 		f = nil // a popup result nobody looked at: the status shows it
 	}
-	base := strings.TrimRight(a.cfg.Server.PublicURL, "/")
+	base := a.base
 	v := dashboardView{
 		page:         a.page(c, "Dashboard"),
 		S:            s,

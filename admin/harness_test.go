@@ -57,9 +57,14 @@ type env struct {
 type envOption func(*envOptions)
 
 type envOptions struct {
-	noJobs bool
-	jobs   func(*env) Jobs
+	noJobs    bool
+	jobs      func(*env) Jobs
+	publicURL string
 }
+
+// withPublicURL gives the admin another server.public_url than the test
+// listener's address.
+func withPublicURL(u string) envOption { return func(o *envOptions) { o.publicURL = u } }
 
 func withoutJobs() envOption { return func(o *envOptions) { o.noJobs = true } }
 
@@ -100,6 +105,9 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	}
 	cfg := config.Default()
 	cfg.Server.PublicURL = e.srv.URL
+	if o.publicURL != "" {
+		cfg.Server.PublicURL = o.publicURL
+	}
 	cfg.Admin.PasswordHash = string(hash)
 	ep := e.fake.Endpoints(fsrv.URL)
 	cfg.Instagram.ClientID, cfg.Instagram.ClientSecret = e.fake.ClientID(), e.fake.ClientSecret()
@@ -135,7 +143,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.adm, err = New(Options{Config: e.cfg, Store: st, Connection: e.conn, Instagram: e.ig, Jobs: jobs, Logger: log, Now: e.clock.Now})
+	e.adm, err = New(Options{Settings: cfg.Admin, PublicURL: cfg.Server.PublicURL, Store: st, Connection: e.conn, Instagram: e.ig, Jobs: jobs, Logger: log, Now: e.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

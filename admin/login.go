@@ -46,7 +46,7 @@ func (a *Admin) login(c *gin.Context) {
 	}
 	password := c.PostForm("password")
 	if len(password) > maxPasswordBytes ||
-		bcrypt.CompareHashAndPassword([]byte(a.cfg.Admin.PasswordHash), []byte(password)) != nil {
+		bcrypt.CompareHashAndPassword([]byte(a.settings.PasswordHash), []byte(password)) != nil {
 		n, wait := a.throttle.fail(ip)
 		a.log.Warn("admin: wrong password", "ip", ip, "failures", n)
 		msg := "That password isn't right."

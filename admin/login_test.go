@@ -65,16 +65,25 @@ func TestLoginOK(t *testing.T) {
 }
 
 func TestSecureCookieWithHTTPS(t *testing.T) {
-	e := newEnv(t)
 	// The public URL decides, not the (plain http) test listener.
-	e.cfg.Server.PublicURL = "https://photos.example"
+	e := newEnv(t, withPublicURL("https://photos.example"))
 	page := e.get("/admin/login")
 	r := e.post("/admin/login", url.Values{"password": {testPassword}, "csrf_token": {csrfFrom(t, page.body)}},
-		"Origin", e.srv.URL)
+		"Origin", "https://photos.example")
+	if r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign-in = %d", r.StatusCode)
+	}
+	found := false
 	for _, c := range r.Cookies() {
-		if c.Name == sessionCookie && !c.Secure {
-			t.Errorf("session cookie not Secure with an https public URL")
+		if c.Name == sessionCookie {
+			found = true
+			if !c.Secure {
+				t.Errorf("session cookie not Secure with an https public URL")
+			}
 		}
+	}
+	if !found {
+		t.Error("no session cookie after signing in")
 	}
 }
 

@@ -116,7 +116,7 @@ func (a *Admin) startSession(c *gin.Context) error {
 	if _, err := a.store.DeleteExpiredAdminSessions(ctx, a.now()); err != nil {
 		a.log.Warn("admin: sweep expired sessions", "err", err)
 	}
-	ttl := a.cfg.Admin.SessionTTL.Std()
+	ttl := a.settings.SessionTTL.Std()
 	if ttl <= 0 {
 		ttl = 12 * time.Hour
 	}
@@ -129,7 +129,7 @@ func (a *Admin) startSession(c *gin.Context) error {
 	http.SetCookie(c.Writer, &http.Cookie{
 		Name: sessionCookie, Value: id, Path: "/admin",
 		MaxAge: int(ttl / time.Second), Expires: now.Add(ttl),
-		HttpOnly: true, Secure: a.cfg.SecureCookies(), SameSite: http.SameSiteLaxMode,
+		HttpOnly: true, Secure: a.secure, SameSite: http.SameSiteLaxMode,
 	})
 	c.Set(sessionKey, &s)
 	return nil
@@ -138,7 +138,7 @@ func (a *Admin) startSession(c *gin.Context) error {
 func (a *Admin) clearSessionCookie(c *gin.Context) {
 	http.SetCookie(c.Writer, &http.Cookie{
 		Name: sessionCookie, Value: "", Path: "/admin", MaxAge: -1,
-		HttpOnly: true, Secure: a.cfg.SecureCookies(), SameSite: http.SameSiteLaxMode,
+		HttpOnly: true, Secure: a.secure, SameSite: http.SameSiteLaxMode,
 	})
 }
 

@@ -131,7 +131,7 @@ func (o *Outbox) Alerts() []alerts.Alert {
 // Instagram's routes, the sample website, the outbox page, and the
 // dashboard's fault switches (admin.Demo).
 type Demo struct {
-	cfg    *config.Config
+	cfg    config.Config
 	fake   *fake.Fake
 	outbox *Outbox
 	sched  *jobs.Scheduler
@@ -144,7 +144,7 @@ type Demo struct {
 
 // Options are a Demo's parts; all are required.
 type Options struct {
-	Config *config.Config // as Configure returned it, validated
+	Config config.Config // as Configure returned it, validated
 	Fake   *fake.Fake
 	Outbox *Outbox
 	Jobs   *jobs.Scheduler // the fault switches run the job that notices
@@ -154,7 +154,7 @@ type Options struct {
 
 // New builds the demo from its parts.
 func New(o Options) (*Demo, error) {
-	if o.Config == nil || o.Fake == nil || o.Outbox == nil || o.Jobs == nil || o.Store == nil || o.Logger == nil {
+	if o.Fake == nil || o.Outbox == nil || o.Jobs == nil || o.Store == nil || o.Logger == nil {
 		return nil, errors.New("demo: every option is required")
 	}
 	pages, err := templates.Demo()

@@ -106,14 +106,14 @@ func New(cfg config.Config, log *slog.Logger, o Options) (_ *Vitrine, err error)
 	}
 	var demoPanel admin.Demo
 	if cfg.Demo {
-		v.Demo, err = demo.New(demo.Options{Config: c, Fake: o.DemoFake, Outbox: outbox, Jobs: v.Jobs, Store: v.Store, Logger: log})
+		v.Demo, err = demo.New(demo.Options{Config: *c, Fake: o.DemoFake, Outbox: outbox, Jobs: v.Jobs, Store: v.Store, Logger: log})
 		if err != nil {
 			return nil, err
 		}
 		demoPanel = v.Demo
 	}
 	v.Admin, err = admin.New(admin.Options{
-		Config: c, Store: v.Store, Connection: v.Connection, Instagram: v.Instagram, Jobs: v.Jobs,
+		Settings: c.Admin, PublicURL: c.Server.PublicURL, Store: v.Store, Connection: v.Connection, Instagram: v.Instagram, Jobs: v.Jobs,
 		Logger: log, Now: o.Now, Demo: demoPanel,
 	})
 	if err != nil {
