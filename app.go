@@ -73,7 +73,7 @@ func newApp(cfg *config.Config, log *slog.Logger, o appOptions) (_ *app, err err
 	if a.ig, err = newInstagramClient(cfg, log, o.now); err != nil {
 		return nil, fmt.Errorf("instagram client: %w", err)
 	}
-	if a.gallery, err = widget.New(widget.Options{Config: cfg, Source: widgetSource{st: a.st, mediaDir: cfg.MediaDir()}, Logger: log, Now: o.now}); err != nil {
+	if a.gallery, err = widget.New(widget.Options{Settings: cfg.Widget, PublicURL: cfg.Server.PublicURL, Source: widgetSource{st: a.st, mediaDir: cfg.MediaDir()}, Logger: log, Now: o.now}); err != nil {
 		return nil, fmt.Errorf("widget: %w", err)
 	}
 	a.sched, err = jobs.New(jobs.Options{

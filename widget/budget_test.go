@@ -102,7 +102,7 @@ func benchWidget(b *testing.B, n int) *Widget {
 	cfg := config.Default()
 	cfg.Server.PublicURL = "https://vitrine.example"
 	cfg.Widget.Count, cfg.Widget.MaxPosts = n, n // the whole gallery: the worst case
-	w, err := New(Options{Config: &cfg, Source: src, Logger: slog.New(slog.DiscardHandler)})
+	w, err := New(Options{Settings: cfg.Widget, PublicURL: cfg.Server.PublicURL, Source: src, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -153,7 +153,7 @@ func wantsFragment(rawQuery string) bool {
 // anyOrigin reports whether every origin may read widget.js and
 // widget.json, so the CORS headers do not depend on the request.
 func (w *Widget) anyOrigin() bool {
-	allowed := w.cfg.Widget.AllowedOrigins
+	allowed := w.settings.AllowedOrigins
 	return len(allowed) == 0 || slices.Contains(allowed, "*")
 }
 
@@ -166,7 +166,7 @@ func (w *Widget) cors(h http.Header, r *http.Request) {
 	}
 	h["Vary"] = hdrVaryOrigin
 	origin := r.Header["Origin"]
-	for _, o := range w.cfg.Widget.AllowedOrigins {
+	for _, o := range w.settings.AllowedOrigins {
 		if len(origin) == 1 && strings.EqualFold(strings.TrimRight(o, "/"), origin[0]) {
 			h["Access-Control-Allow-Origin"] = origin
 			return

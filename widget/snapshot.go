@@ -70,8 +70,7 @@ func newAsset(body []byte, contentType string) (*asset, error) {
 
 // build turns what the store holds into a snapshot. It is pure: no I/O.
 func (w *Widget) build(in input, stale bool) (*snapshot, error) {
-	cfg := w.cfg.Widget
-	base := strings.TrimRight(w.cfg.Server.PublicURL, "/")
+	cfg, base := w.settings, w.base
 
 	files := map[string][]Image{}
 	media := map[mediaKey]string{}
@@ -177,7 +176,7 @@ func (w *Widget) build(in input, stale bool) (*snapshot, error) {
 	if s.page, err = newAsset(page, "text/html; charset=utf-8"); err != nil {
 		return nil, err
 	}
-	s.page.csp = []string{pageCSP(base, script, w.cfg.Widget.FrameAncestors)}
+	s.page.csp = []string{pageCSP(base, script, cfg.FrameAncestors)}
 
 	data, err := jsData(string(markup), w.css)
 	if err != nil {

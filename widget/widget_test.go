@@ -135,6 +135,27 @@ func TestCORSFromAllowedOrigins(t *testing.T) {
 	mustContain(t, "CSP", page.Header.Get("Content-Security-Policy"), "frame-ancestors 'self' https://shop.example")
 }
 
+// TestSettingsCopiedAtNew: the widget keeps the settings it was given;
+// the caller's config changing afterwards changes nothing, even after a
+// rebuild.
+func TestSettingsCopiedAtNew(t *testing.T) {
+	e := newEnv(t, withSeed(1), withConfig(func(c *config.Config) {
+		c.Widget.AllowedOrigins = []string{"https://shop.example"}
+	}))
+	e.cfg.Widget.AllowedOrigins[0] = "https://evil.example"
+	e.cfg.Widget.Count = 0
+	e.cfg.Server.PublicURL = "https://elsewhere.example"
+	e.rebuild()
+	r := e.get("/widget.json", "Origin", "https://shop.example")
+	if got := r.Header.Get("Access-Control-Allow-Origin"); got != "https://shop.example" {
+		t.Errorf("Access-Control-Allow-Origin %q after the caller changed its config", got)
+	}
+	doc := decodeJSON(t, r.text(t))
+	if len(doc.Posts) != 1 || !strings.HasPrefix(doc.Posts[0].Images[0].URL, e.base+"/") {
+		t.Errorf("posts after the caller changed its config: %+v", doc.Posts)
+	}
+}
+
 // jsonShape is the documented /widget.json schema, decoded strictly.
 type jsonShape struct {
 	Version int `json:"version"`
@@ -517,8 +538,7 @@ func TestTemplatesAllExecute(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &Widget{cfg: ptr(config.Default()), tmpl: tmpl, css: css, js: js, now: func() time.Time { return testNow }}
-	w.cfg.Server.PublicURL = "https://vitrine.example"
+	w := &Widget{settings: config.Default().Widget, base: "https://vitrine.example", tmpl: tmpl, css: css, js: js, now: func() time.Time { return testNow }}
 	fs := []Image{{MediaID: "1", Width: 320, Height: 320, Color: "#123456", Path: "/x"}}
 	full := input{connected: true, token: store.Token{Username: "u", Name: "N"},
 		posts:  []store.Post{{ID: "1", MediaType: "VIDEO", Caption: "c", Permalink: "https://www.instagram.com/p/1/"}},
@@ -551,8 +571,6 @@ func TestTemplatesAllExecute(t *testing.T) {
 		}
 	}
 }
-
-func ptr[T any](v T) *T { return &v }
 
 func TestAltText(t *testing.T) {
 	long := strings.Repeat("word ", 60)

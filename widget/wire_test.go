@@ -186,7 +186,7 @@ func TestMediaCache(t *testing.T) {
 func TestMediaCacheBudget(t *testing.T) {
 	e := newEnv(t, withSeed(1))
 	id := makePosts(1)[0].ID
-	w, err := New(Options{Config: e.cfg, Source: e.src, MediaCacheBytes: -1})
+	w, err := New(Options{Settings: e.cfg.Widget, PublicURL: e.cfg.Server.PublicURL, Source: e.src, MediaCacheBytes: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
