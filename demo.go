@@ -22,6 +22,7 @@ import (
 	"vitrine/jobs"
 	"vitrine/store"
 	"vitrine/templates"
+	"vitrine/widget"
 )
 
 // fakePrefix is where -demo mounts the fake Instagram (DESIGN.md contract).
@@ -138,7 +139,7 @@ func (d *demo) Links() []admin.DemoLink {
 	return []admin.DemoLink{
 		{Label: "Sample website with the gallery", URL: "/demo", Hint: "The JS embed, the iframe and the server-side fragment"},
 		{Label: "Alert outbox", URL: "/demo/outbox", Hint: "Where alerts to ops land in the demo"},
-		{Label: "/widget.json", URL: "/widget.json"},
+		{Label: widget.JSONPath, URL: widget.JSONPath},
 		{Label: "/metrics", URL: "/metrics"},
 	}
 }

@@ -140,9 +140,9 @@ func benchServe(b *testing.B, h http.Handler, path string, hdr ...string) {
 func BenchmarkHandlers(b *testing.B) {
 	w, g, mux := benchEnv(b)
 	direct := map[string]http.HandlerFunc{
-		"/widget":      func(rw http.ResponseWriter, r *http.Request) { w.serveGallery(rw, r, routePage) },
-		"/widget.js":   func(rw http.ResponseWriter, r *http.Request) { w.serveGallery(rw, r, routeJS) },
-		"/widget.json": func(rw http.ResponseWriter, r *http.Request) { w.serveGallery(rw, r, routeJSON) },
+		"/widget":      func(rw http.ResponseWriter, r *http.Request) { w.serveHTTP(rw, r, kindPage, "", "") },
+		"/widget.js":   func(rw http.ResponseWriter, r *http.Request) { w.serveHTTP(rw, r, kindScript, "", "") },
+		"/widget.json": func(rw http.ResponseWriter, r *http.Request) { w.serveHTTP(rw, r, kindJSON, "", "") },
 	}
 	etag := w.cur.Load().js.etagGz
 	for _, path := range []string{"/widget", "/widget.js", "/widget.json"} {

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"html/template"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -28,21 +27,18 @@ type mediaKey struct {
 	width int
 }
 
-// asset is one response body in both encodings with its headers ready: the
-// request path only picks a slice and writes it.
+// asset is one response body in both encodings with its responses
+// prepared: a request only picks one.
 type asset struct {
 	body, gz     []byte
-	etag, etagGz string      // quoted strong ETags
-	hdr, hdrGz   []string    // ETag header values, shared read-only
-	length       [2][]string // Content-Length values: identity, gzip
-	contentType  []string
-	csp          []string // Content-Security-Policy, page only
-	// wire holds the status line and header fields for Widget.Wire,
-	// recorded from serveAsset: [gzip][not modified].
-	wire [2][2][]byte
+	etag, etagGz string // quoted strong ETags
+	// responses are the heads the asset is sent with: [gzip][not modified].
+	responses [2][2]*prepared
 }
 
-func newAsset(body []byte, contentType string) (*asset, error) {
+// newAsset compresses body and prepares its responses under routeFields
+// (see galleryFields).
+func newAsset(body []byte, contentType string, routeFields []field) (*asset, error) {
 	var buf bytes.Buffer
 	zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
 	if err != nil {
@@ -57,14 +53,12 @@ func newAsset(body []byte, contentType string) (*asset, error) {
 	sum := sha256.Sum256(body)
 	tag := hex.EncodeToString(sum[:12])
 	a := &asset{
-		body:        body,
-		gz:          buf.Bytes(),
-		etag:        `"` + tag + `"`,
-		etagGz:      `"` + tag + `-gz"`,
-		contentType: []string{contentType},
+		body:   body,
+		gz:     buf.Bytes(),
+		etag:   `"` + tag + `"`,
+		etagGz: `"` + tag + `-gz"`,
 	}
-	a.hdr, a.hdrGz = []string{a.etag}, []string{a.etagGz}
-	a.length = [2][]string{{strconv.Itoa(len(a.body))}, {strconv.Itoa(len(a.gz))}}
+	a.prepare(contentType, routeFields)
 	return a, nil
 }
 
@@ -149,7 +143,7 @@ func (w *Widget) build(in input, stale bool) (*snapshot, error) {
 
 	var s snapshot
 	var err error
-	if s.json, err = jsonAsset(&doc); err != nil {
+	if s.json, err = jsonAsset(&doc, w.galleryFields(kindJSON, "")); err != nil {
 		return nil, err
 	}
 	s.doc, s.media = doc, media
@@ -163,7 +157,7 @@ func (w *Widget) build(in input, stale bool) (*snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.fragment, err = newAsset(frag, "text/html; charset=utf-8"); err != nil {
+	if s.fragment, err = newAsset(frag, "text/html; charset=utf-8", w.galleryFields(kindPage, "")); err != nil {
 		return nil, err
 	}
 
@@ -173,22 +167,18 @@ func (w *Widget) build(in input, stale bool) (*snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.page, err = newAsset(page, "text/html; charset=utf-8"); err != nil {
+	csp := pageCSP(base, script, cfg.FrameAncestors)
+	if s.page, err = newAsset(page, "text/html; charset=utf-8", w.galleryFields(kindPage, csp)); err != nil {
 		return nil, err
 	}
-	s.page.csp = []string{pageCSP(base, script, cfg.FrameAncestors)}
 
 	data, err := jsData(string(markup), w.css)
 	if err != nil {
 		return nil, err
 	}
-	if s.js, err = newAsset([]byte(w.js+"("+data+");\n"), "text/javascript; charset=utf-8"); err != nil {
+	if s.js, err = newAsset([]byte(w.js+"("+data+");\n"), "text/javascript; charset=utf-8", w.galleryFields(kindScript, "")); err != nil {
 		return nil, err
 	}
-	w.wireAsset(&s, s.page, routePage, "")
-	w.wireAsset(&s, s.fragment, routePage, "fragment=1")
-	w.wireAsset(&s, s.js, routeJS, "")
-	w.wireAsset(&s, s.json, routeJSON, "")
 	return &s, nil
 }
 
@@ -244,10 +234,6 @@ func frameAncestors(list []string) string {
 		}
 	}
 	return strings.Join(out, " ")
-}
-
-func mediaURL(base, id string, width int) string {
-	return base + "/media/" + id + "/" + strconv.Itoa(width) + ".jpg"
 }
 
 // validMediaID accepts Instagram's ids (digits) and the avatar.

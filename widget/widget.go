@@ -184,13 +184,12 @@ func (w *Widget) restamp() {
 	}
 	next := *cur
 	next.doc.Stale = stale
-	a, err := jsonAsset(&next.doc)
+	a, err := jsonAsset(&next.doc, w.galleryFields(kindJSON, ""))
 	if err != nil { // cannot happen: the same document encoded before
 		w.log.Error("widget: encode json", "err", err)
 		return
 	}
 	next.json = a
-	w.wireAsset(&next, a, routeJSON, "")
 	w.cur.Store(&next)
 }
 
