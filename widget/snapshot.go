@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"vitrine/store"
 )
 
 // snapshot is everything the public handlers serve, built once per sync and
@@ -64,11 +66,26 @@ func newAsset(body []byte, contentType string, routeFields []field) (*asset, err
 
 // build turns what the store holds into a snapshot. It is pure: no I/O.
 func (w *Widget) build(in input, stale bool) (*snapshot, error) {
-	cfg, base := w.settings, w.base
+	media, files := indexImages(in.images)
+	v, doc, err := w.model(in, files, stale)
+	if err != nil {
+		return nil, err
+	}
+	s, err := w.render(v, doc)
+	if err != nil {
+		return nil, err
+	}
+	s.media = media
+	return s, nil
+}
 
-	files := map[string][]Image{}
-	media := map[mediaKey]string{}
-	for _, im := range in.images {
+// indexImages sorts the mirrored files out. media is what /media/ serves:
+// the file of each (id, width); files lists each id's files by ascending
+// width. Entries with an invalid id or size, and repeated (id, width)
+// pairs, are left out.
+func indexImages(images []Image) (media map[mediaKey]string, files map[string][]Image) {
+	media, files = map[mediaKey]string{}, map[string][]Image{}
+	for _, im := range images {
 		if !validMediaID(im.MediaID) || im.Width <= 0 || im.Height <= 0 || im.Path == "" {
 			continue
 		}
@@ -82,7 +99,14 @@ func (w *Widget) build(in input, stale bool) (*snapshot, error) {
 	for _, fs := range files {
 		slices.SortFunc(fs, func(a, b Image) int { return a.Width - b.Width })
 	}
+	return media, files
+}
 
+// model is what the gallery shows, twice: as the templates' view (the
+// first widget.count posts) and as the JSON document (up to
+// widget.max_posts). Only posts whose image is mirrored are in either.
+func (w *Widget) model(in input, files map[string][]Image, stale bool) (galleryView, jsonDoc, error) {
+	cfg, base := w.settings, w.base
 	v := galleryView{
 		Base:        base,
 		Columns:     cfg.Columns,
@@ -92,27 +116,12 @@ func (w *Widget) build(in input, stale bool) (*snapshot, error) {
 		Title:       "Instagram",
 	}
 	doc := jsonDoc{Version: 1, Posts: []jsonPost{}, Stale: stale}
-	var newest time.Time
 	if in.connected && in.token.Username != "" {
-		acc := &accountView{
-			Username:   in.token.Username,
-			Name:       in.token.Name,
-			ProfileURL: "https://www.instagram.com/" + in.token.Username + "/",
-			Initial:    initial(in.token.Name, in.token.Username),
-		}
-		ja := &jsonAccount{Username: acc.Username, Name: acc.Name, ProfileURL: acc.ProfileURL}
-		if av := files[AvatarID]; len(av) > 0 {
-			f := av[0] // the smallest is plenty for 44 px
-			if len(av) > 1 && f.Width < 88 {
-				f = av[1]
-			}
-			acc.Avatar = &imageView{Src: mediaURL(base, AvatarID, f.Width)}
-			ja.AvatarURL = acc.Avatar.Src
-		}
-		v.Account, doc.Account = acc, ja
-		v.ProfileURL = acc.ProfileURL
-		v.Title = "@" + acc.Username + " on Instagram"
+		v.Account, doc.Account = accountModel(base, in.token, files[AvatarID])
+		v.ProfileURL = v.Account.ProfileURL
+		v.Title = "@" + v.Account.Username + " on Instagram"
 	}
+	var newest time.Time
 	if in.connected {
 		for _, p := range in.posts {
 			if p.SyncedAt.After(newest) {
@@ -130,7 +139,7 @@ func (w *Widget) build(in input, stale bool) (*snapshot, error) {
 			if len(v.Posts) < cfg.Count {
 				pv, err := postView(base, p, jp, fs)
 				if err != nil {
-					return nil, err
+					return v, doc, err
 				}
 				v.Posts = append(v.Posts, pv)
 			}
@@ -140,13 +149,39 @@ func (w *Widget) build(in input, stale bool) (*snapshot, error) {
 		newest = w.now()
 	}
 	doc.UpdatedAt = newest.UTC().Format(time.RFC3339)
+	return v, doc, nil
+}
 
-	var s snapshot
+// accountModel is the connected account for the header and the JSON; avatar
+// is its mirrored profile picture by ascending width, if any.
+func accountModel(base string, tok store.Token, avatar []Image) (*accountView, *jsonAccount) {
+	acc := &accountView{
+		Username:   tok.Username,
+		Name:       tok.Name,
+		ProfileURL: "https://www.instagram.com/" + tok.Username + "/",
+		Initial:    initial(tok.Name, tok.Username),
+	}
+	ja := &jsonAccount{Username: acc.Username, Name: acc.Name, ProfileURL: acc.ProfileURL}
+	if len(avatar) > 0 {
+		f := avatar[0] // the smallest is plenty for 44 px
+		if len(avatar) > 1 && f.Width < 88 {
+			f = avatar[1]
+		}
+		acc.Avatar = &imageView{Src: mediaURL(base, AvatarID, f.Width)}
+		ja.AvatarURL = acc.Avatar.Src
+	}
+	return acc, ja
+}
+
+// render makes the snapshot's assets from the model: the JSON document
+// encoded, the templates executed for the page, the fragment and the
+// script, each with its responses prepared.
+func (w *Widget) render(v galleryView, doc jsonDoc) (*snapshot, error) {
+	s := &snapshot{doc: doc}
 	var err error
-	if s.json, err = jsonAsset(&doc, w.galleryFields(kindJSON, "")); err != nil {
+	if s.json, err = jsonAsset(&s.doc, w.galleryFields(kindJSON, "")); err != nil {
 		return nil, err
 	}
-	s.doc, s.media = doc, media
 
 	v.CSS = template.CSS(w.css)
 	markup, err := w.exec("gallery", v)
@@ -167,7 +202,7 @@ func (w *Widget) build(in input, stale bool) (*snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	csp := pageCSP(base, script, cfg.FrameAncestors)
+	csp := pageCSP(w.base, script, w.settings.FrameAncestors)
 	if s.page, err = newAsset(page, "text/html; charset=utf-8", w.galleryFields(kindPage, csp)); err != nil {
 		return nil, err
 	}
@@ -179,7 +214,7 @@ func (w *Widget) build(in input, stale bool) (*snapshot, error) {
 	if s.js, err = newAsset([]byte(w.js+"("+data+");\n"), "text/javascript; charset=utf-8", w.galleryFields(kindScript, "")); err != nil {
 		return nil, err
 	}
-	return &s, nil
+	return s, nil
 }
 
 func (w *Widget) exec(name string, v galleryView) ([]byte, error) {
