@@ -17,7 +17,7 @@ import (
 	"vitrine/store"
 )
 
-// Budgets from issue 5: the loader code alone, and the whole embed (loader,
+// Size budgets: the loader code alone, and the whole embed (loader,
 // markup and CSS) for a 12-post gallery.
 const (
 	loaderBudget = 2 << 10
