@@ -83,7 +83,7 @@ func (w *Widget) galleryFields(kind routeKind, csp string) []field {
 		fs = append(fs, field{"Vary", hdrVary}, field{"Access-Control-Allow-Origin", hdrAnyOrigin})
 	default:
 		// Access-Control-Allow-Origin echoes the request's Origin when the
-		// allow-list names it; answer adds it.
+		// allow-list names it (answer's allowOrigin), so it is not here.
 		fs = append(fs, field{"Vary", hdrVaryOrigin})
 	}
 	return fs

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"image/jpeg"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"slices"
 	"strconv"
@@ -127,6 +128,14 @@ func TestCORSFromAllowedOrigins(t *testing.T) {
 		if got := r.Header.Get("Access-Control-Allow-Origin"); got != "" {
 			t.Errorf("%s unlisted origin allowed: %q", path, got)
 		}
+	}
+	// Two Origin lines name no origin, even when both name a listed one.
+	req := httptest.NewRequest(http.MethodGet, JSONPath, nil)
+	req.Header["Origin"] = []string{"https://blog.example", "https://blog.example"}
+	rec := httptest.NewRecorder()
+	e.w.serveHTTP(rec, req, kindJSON, "", "")
+	if got := rec.Header().Get("Access-Control-Allow-Origin"); rec.Code != http.StatusOK || got != "" {
+		t.Errorf("two Origin lines: %d, Access-Control-Allow-Origin %q", rec.Code, got)
 	}
 	page := e.get("/widget", "Origin", "https://blog.example")
 	if got := page.Header.Get("Access-Control-Allow-Origin"); got != "" {
