@@ -28,6 +28,7 @@ import (
 	"vitrine/jobs"
 	"vitrine/store"
 	"vitrine/templates"
+	"vitrine/widget"
 )
 
 // FakePrefix is where the demo mounts the fake Instagram, on Vitrine's own
@@ -195,7 +196,7 @@ func (d *Demo) Links() []admin.DemoLink {
 	return []admin.DemoLink{
 		{Label: "Sample website with the gallery", URL: "/demo", Hint: "The JS embed, the iframe and the server-side fragment"},
 		{Label: "Alert outbox", URL: "/demo/outbox", Hint: "Where alerts to ops land in the demo"},
-		{Label: "/widget.json", URL: "/widget.json"},
+		{Label: widget.JSONPath, URL: widget.JSONPath},
 		{Label: "/metrics", URL: "/metrics"},
 	}
 }

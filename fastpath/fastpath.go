@@ -30,9 +30,10 @@ import (
 // (another path, HTTP/1.0, a body, Expect, Upgrade, an unusual character,
 // a header over fastBufSize) or that the widget declines (any error, a
 // Range, an image not in memory) is handed over for good and served by the
-// usual gin engine. The answers are the handlers' own: the widget records
-// them from its handlers (widget.Wire); the system tests compare both
-// paths byte for byte but for Date.
+// usual gin engine. The answers are the handlers' own: the widget answers
+// both through one function over the same prepared responses
+// (widget.Wire); the system tests compare both paths byte for byte but
+// for Date.
 //
 // It is off when debug logging is on, so the access log sees every
 // request, and with TLS.
@@ -361,7 +362,7 @@ func (fc *fastConn) answer(b []byte) (head, body []byte, ok bool) {
 		}
 	}
 	path, query, _ := bytes.Cut(target, []byte("?"))
-	if !fastTarget(path) {
+	if !widget.IsPublicPath(path) {
 		return nil, nil, false
 	}
 	r.Path, r.RawQuery = string(path), string(query)
@@ -440,14 +441,6 @@ func (fc *fastConn) connection(v []byte) bool {
 		}
 	}
 	return true
-}
-
-func fastTarget(path []byte) bool {
-	switch string(path) {
-	case "/widget", "/widget.js", "/widget.json":
-		return true
-	}
-	return bytes.HasPrefix(path, []byte("/media/"))
 }
 
 // Header fields the fast path looks at.

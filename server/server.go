@@ -90,7 +90,7 @@ func New(cfg config.Config, log *slog.Logger, o Options) (_ *Vitrine, err error)
 	if v.Instagram, err = instagram.New(InstagramConfig(c, log, o.Now)); err != nil {
 		return nil, fmt.Errorf("instagram client: %w", err)
 	}
-	if v.Gallery, err = widget.New(widget.Options{Config: c, Source: widgetSource{st: v.Store, mediaDir: c.MediaDir()}, Logger: log, Now: o.Now}); err != nil {
+	if v.Gallery, err = widget.New(widget.Options{Settings: c.Widget, PublicURL: c.Server.PublicURL, Source: widgetSource{st: v.Store, mediaDir: c.MediaDir()}, Logger: log, Now: o.Now}); err != nil {
 		return nil, fmt.Errorf("widget: %w", err)
 	}
 	// The demo's outbox exists before the alerts that deliver to it, and

@@ -17,7 +17,7 @@ import (
 	"vitrine/store"
 )
 
-// Budgets from issue 5: the loader code alone, and the whole embed (loader,
+// Size budgets: the loader code alone, and the whole embed (loader,
 // markup and CSS) for a 12-post gallery.
 const (
 	loaderBudget = 2 << 10
@@ -102,7 +102,7 @@ func benchWidget(b *testing.B, n int) *Widget {
 	cfg := config.Default()
 	cfg.Server.PublicURL = "https://vitrine.example"
 	cfg.Widget.Count, cfg.Widget.MaxPosts = n, n // the whole gallery: the worst case
-	w, err := New(Options{Config: &cfg, Source: src, Logger: slog.New(slog.DiscardHandler)})
+	w, err := New(Options{Settings: cfg.Widget, PublicURL: cfg.Server.PublicURL, Source: src, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -140,9 +140,9 @@ func benchServe(b *testing.B, h http.Handler, path string, hdr ...string) {
 func BenchmarkHandlers(b *testing.B) {
 	w, g, mux := benchEnv(b)
 	direct := map[string]http.HandlerFunc{
-		"/widget":      func(rw http.ResponseWriter, r *http.Request) { w.serveGallery(rw, r, routePage) },
-		"/widget.js":   func(rw http.ResponseWriter, r *http.Request) { w.serveGallery(rw, r, routeJS) },
-		"/widget.json": func(rw http.ResponseWriter, r *http.Request) { w.serveGallery(rw, r, routeJSON) },
+		"/widget":      func(rw http.ResponseWriter, r *http.Request) { w.serveHTTP(rw, r, kindPage, "", "") },
+		"/widget.js":   func(rw http.ResponseWriter, r *http.Request) { w.serveHTTP(rw, r, kindScript, "", "") },
+		"/widget.json": func(rw http.ResponseWriter, r *http.Request) { w.serveHTTP(rw, r, kindJSON, "", "") },
 	}
 	etag := w.cur.Load().js.etagGz
 	for _, path := range []string{"/widget", "/widget.js", "/widget.json"} {

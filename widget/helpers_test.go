@@ -103,7 +103,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	for _, o := range opts {
 		o(e)
 	}
-	e.w, err = New(Options{Config: e.cfg, Source: e.src, Now: func() time.Time { return testNow }})
+	e.w, err = New(Options{Settings: e.cfg.Widget, PublicURL: e.cfg.Server.PublicURL, Source: e.src, Now: func() time.Time { return testNow }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -116,12 +116,12 @@ func postJSON(base string, p store.Post, fs []Image, files map[string][]Image) j
 	return jp
 }
 
-func jsonAsset(doc *jsonDoc) (*asset, error) {
+func jsonAsset(doc *jsonDoc, routeFields []field) (*asset, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(doc); err != nil {
 		return nil, err
 	}
-	return newAsset(buf.Bytes(), "application/json; charset=utf-8")
+	return newAsset(buf.Bytes(), "application/json; charset=utf-8", routeFields)
 }

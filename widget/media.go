@@ -1,10 +1,9 @@
 package widget
 
 import (
-	"bytes"
 	"errors"
-	"net/http"
 	"os"
+	"strings"
 	"sync/atomic"
 	"time"
 )
@@ -35,9 +34,9 @@ type mediaFile struct {
 	path    string
 	size    int64
 	modTime time.Time
-	etag    []string
 	data    []byte
-	wire    []byte       // status line and header fields of a 200 to a plain GET
+	fields  []field      // the image's own, for http.ServeContent
+	whole   *prepared    // the 200 to a plain GET or HEAD
 	checked atomic.Int64 // when the file was last found unchanged (Unix ns)
 }
 
@@ -77,22 +76,16 @@ func (w *Widget) cachedMedia(key mediaKey, path string) (*mediaFile, error) {
 	if int64(len(data)) != st.Size() {
 		return nil, nil // being replaced right now: leave it to the disk
 	}
-	mf := &mediaFile{path: path, size: st.Size(), modTime: st.ModTime(), etag: mediaETag(key, st), data: data}
-	mf.wire = mediaWire(key, mf)
+	mf := &mediaFile{path: path, size: st.Size(), modTime: st.ModTime(), data: data, fields: mediaFields(key, mediaETag(key, st))}
+	mf.whole = wholeFile(mf.fields, mf.size, mf.modTime)
 	mf.checked.Store(now)
 	w.mediaBytes.Add(mf.size)
-	if prev, loaded := w.mediaCache.Swap(key, mf); loaded {
+	// The cache outlives the request: it keeps its own copy of the id.
+	owned := mediaKey{strings.Clone(key.id), key.width}
+	if prev, loaded := w.mediaCache.Swap(owned, mf); loaded {
 		w.mediaBytes.Add(-prev.(*mediaFile).size)
 	}
 	return mf, nil
-}
-
-// mediaWire records the head serveMedia sends for a plain GET of mf.
-func mediaWire(key mediaKey, mf *mediaFile) []byte {
-	rec := newHeadRecorder()
-	setMediaHeaders(rec.h, key, mf.etag)
-	http.ServeContent(rec, &http.Request{Method: http.MethodGet, Header: http.Header{}}, "", mf.modTime, bytes.NewReader(mf.data))
-	return rec.wire()
 }
 
 // pruneMedia forgets cached images s does not serve from the same path.

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -120,4 +121,62 @@ func TestMediaPathValidation(t *testing.T) {
 			t.Errorf("GET %s served an image", target)
 		}
 	}
+}
+
+// TestWholeImageAsServeContent: a plain GET or HEAD of an image held in
+// memory is answered from its prepared head rather than through
+// http.ServeContent; the answer is what http.ServeContent sends, for a
+// post's image, the avatar (another Cache-Control) and a file dated at
+// the Unix epoch (no Last-Modified).
+func TestWholeImageAsServeContent(t *testing.T) {
+	e := newEnv(t, withSeed(1))
+	id := makePosts(1)[0].ID
+	if err := os.Chtimes(e.jpeg[1080], time.Time{}, time.Unix(0, 0)); err != nil {
+		t.Fatal(err)
+	}
+	e.src.setImages(append(e.src.imagesCopy(), Image{MediaID: AvatarID, Width: 320, Height: 400, Path: e.jpeg[320]}))
+	e.rebuild()
+	reference := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		id, file, _ := mediaSegments(strings.TrimPrefix(r.URL.Path, MediaPrefix))
+		key, _ := parseMediaName(id, file)
+		f, err := os.Open(e.w.cur.Load().media[key])
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer f.Close()
+		st, _ := f.Stat()
+		setFields(rw.Header(), mediaFields(key, mediaETag(key, st)))
+		http.ServeContent(rw, r, "", st.ModTime(), f)
+	}))
+	defer reference.Close()
+	fetch := func(method, url string) response {
+		req, _ := http.NewRequest(method, url, nil)
+		res, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return response{res, b}
+	}
+	for _, target := range []string{MediaPrefix + id + "/640.jpg", MediaPrefix + AvatarID + "/320.jpg", MediaPrefix + id + "/1080.jpg"} {
+		for _, method := range []string{http.MethodGet, http.MethodHead} {
+			got := e.do(method, target)
+			if _, cached := e.w.mediaCache.Load(mustMediaKey(t, target)); !cached {
+				t.Fatalf("%s is not held in memory", target)
+			}
+			sameResponse(t, method+" "+target, got, fetch(method, reference.URL+target))
+		}
+	}
+}
+
+func mustMediaKey(t *testing.T, target string) mediaKey {
+	t.Helper()
+	id, file, _ := mediaSegments(strings.TrimPrefix(target, MediaPrefix))
+	key, ok := parseMediaName(id, file)
+	if !ok {
+		t.Fatalf("%s is no media path", target)
+	}
+	return key
 }

@@ -10,9 +10,10 @@ import (
 	"fmt"
 	"html/template"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
+
+	"vitrine/store"
 )
 
 // snapshot is everything the public handlers serve, built once per sync and
@@ -28,21 +29,18 @@ type mediaKey struct {
 	width int
 }
 
-// asset is one response body in both encodings with its headers ready: the
-// request path only picks a slice and writes it.
+// asset is one response body in both encodings with its responses
+// prepared: a request only picks one.
 type asset struct {
 	body, gz     []byte
-	etag, etagGz string      // quoted strong ETags
-	hdr, hdrGz   []string    // ETag header values, shared read-only
-	length       [2][]string // Content-Length values: identity, gzip
-	contentType  []string
-	csp          []string // Content-Security-Policy, page only
-	// wire holds the status line and header fields for Widget.Wire,
-	// recorded from serveAsset: [gzip][not modified].
-	wire [2][2][]byte
+	etag, etagGz string // quoted strong ETags
+	// responses are the heads the asset is sent with: [gzip][not modified].
+	responses [2][2]*prepared
 }
 
-func newAsset(body []byte, contentType string) (*asset, error) {
+// newAsset compresses body and prepares its responses under routeFields
+// (see galleryFields).
+func newAsset(body []byte, contentType string, routeFields []field) (*asset, error) {
 	var buf bytes.Buffer
 	zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
 	if err != nil {
@@ -57,25 +55,37 @@ func newAsset(body []byte, contentType string) (*asset, error) {
 	sum := sha256.Sum256(body)
 	tag := hex.EncodeToString(sum[:12])
 	a := &asset{
-		body:        body,
-		gz:          buf.Bytes(),
-		etag:        `"` + tag + `"`,
-		etagGz:      `"` + tag + `-gz"`,
-		contentType: []string{contentType},
+		body:   body,
+		gz:     buf.Bytes(),
+		etag:   `"` + tag + `"`,
+		etagGz: `"` + tag + `-gz"`,
 	}
-	a.hdr, a.hdrGz = []string{a.etag}, []string{a.etagGz}
-	a.length = [2][]string{{strconv.Itoa(len(a.body))}, {strconv.Itoa(len(a.gz))}}
+	a.prepare(contentType, routeFields)
 	return a, nil
 }
 
 // build turns what the store holds into a snapshot. It is pure: no I/O.
 func (w *Widget) build(in input, stale bool) (*snapshot, error) {
-	cfg := w.cfg.Widget
-	base := strings.TrimRight(w.cfg.Server.PublicURL, "/")
+	media, files := indexImages(in.images)
+	v, doc, err := w.model(in, files, stale)
+	if err != nil {
+		return nil, err
+	}
+	s, err := w.render(v, doc)
+	if err != nil {
+		return nil, err
+	}
+	s.media = media
+	return s, nil
+}
 
-	files := map[string][]Image{}
-	media := map[mediaKey]string{}
-	for _, im := range in.images {
+// indexImages sorts the mirrored files out. media is what /media/ serves:
+// the file of each (id, width); files lists each id's files by ascending
+// width. Entries with an invalid id or size, and repeated (id, width)
+// pairs, are left out.
+func indexImages(images []Image) (media map[mediaKey]string, files map[string][]Image) {
+	media, files = map[mediaKey]string{}, map[string][]Image{}
+	for _, im := range images {
 		if !validMediaID(im.MediaID) || im.Width <= 0 || im.Height <= 0 || im.Path == "" {
 			continue
 		}
@@ -89,7 +99,14 @@ func (w *Widget) build(in input, stale bool) (*snapshot, error) {
 	for _, fs := range files {
 		slices.SortFunc(fs, func(a, b Image) int { return a.Width - b.Width })
 	}
+	return media, files
+}
 
+// model is what the gallery shows, twice: as the templates' view (the
+// first widget.count posts) and as the JSON document (up to
+// widget.max_posts). Only posts whose image is mirrored are in either.
+func (w *Widget) model(in input, files map[string][]Image, stale bool) (galleryView, jsonDoc, error) {
+	cfg, base := w.settings, w.base
 	v := galleryView{
 		Base:        base,
 		Columns:     cfg.Columns,
@@ -99,27 +116,12 @@ func (w *Widget) build(in input, stale bool) (*snapshot, error) {
 		Title:       "Instagram",
 	}
 	doc := jsonDoc{Version: 1, Posts: []jsonPost{}, Stale: stale}
-	var newest time.Time
 	if in.connected && in.token.Username != "" {
-		acc := &accountView{
-			Username:   in.token.Username,
-			Name:       in.token.Name,
-			ProfileURL: "https://www.instagram.com/" + in.token.Username + "/",
-			Initial:    initial(in.token.Name, in.token.Username),
-		}
-		ja := &jsonAccount{Username: acc.Username, Name: acc.Name, ProfileURL: acc.ProfileURL}
-		if av := files[AvatarID]; len(av) > 0 {
-			f := av[0] // the smallest is plenty for 44 px
-			if len(av) > 1 && f.Width < 88 {
-				f = av[1]
-			}
-			acc.Avatar = &imageView{Src: mediaURL(base, AvatarID, f.Width)}
-			ja.AvatarURL = acc.Avatar.Src
-		}
-		v.Account, doc.Account = acc, ja
-		v.ProfileURL = acc.ProfileURL
-		v.Title = "@" + acc.Username + " on Instagram"
+		v.Account, doc.Account = accountModel(base, in.token, files[AvatarID])
+		v.ProfileURL = v.Account.ProfileURL
+		v.Title = "@" + v.Account.Username + " on Instagram"
 	}
+	var newest time.Time
 	if in.connected {
 		for _, p := range in.posts {
 			if p.SyncedAt.After(newest) {
@@ -137,7 +139,7 @@ func (w *Widget) build(in input, stale bool) (*snapshot, error) {
 			if len(v.Posts) < cfg.Count {
 				pv, err := postView(base, p, jp, fs)
 				if err != nil {
-					return nil, err
+					return v, doc, err
 				}
 				v.Posts = append(v.Posts, pv)
 			}
@@ -147,13 +149,39 @@ func (w *Widget) build(in input, stale bool) (*snapshot, error) {
 		newest = w.now()
 	}
 	doc.UpdatedAt = newest.UTC().Format(time.RFC3339)
+	return v, doc, nil
+}
 
-	var s snapshot
+// accountModel is the connected account for the header and the JSON; avatar
+// is its mirrored profile picture by ascending width, if any.
+func accountModel(base string, tok store.Token, avatar []Image) (*accountView, *jsonAccount) {
+	acc := &accountView{
+		Username:   tok.Username,
+		Name:       tok.Name,
+		ProfileURL: "https://www.instagram.com/" + tok.Username + "/",
+		Initial:    initial(tok.Name, tok.Username),
+	}
+	ja := &jsonAccount{Username: acc.Username, Name: acc.Name, ProfileURL: acc.ProfileURL}
+	if len(avatar) > 0 {
+		f := avatar[0] // the smallest is plenty for 44 px
+		if len(avatar) > 1 && f.Width < 88 {
+			f = avatar[1]
+		}
+		acc.Avatar = &imageView{Src: mediaURL(base, AvatarID, f.Width)}
+		ja.AvatarURL = acc.Avatar.Src
+	}
+	return acc, ja
+}
+
+// render makes the snapshot's assets from the model: the JSON document
+// encoded, the templates executed for the page, the fragment and the
+// script, each with its responses prepared.
+func (w *Widget) render(v galleryView, doc jsonDoc) (*snapshot, error) {
+	s := &snapshot{doc: doc}
 	var err error
-	if s.json, err = jsonAsset(&doc); err != nil {
+	if s.json, err = jsonAsset(&s.doc, w.galleryFields(kindJSON, "")); err != nil {
 		return nil, err
 	}
-	s.doc, s.media = doc, media
 
 	v.CSS = template.CSS(w.css)
 	markup, err := w.exec("gallery", v)
@@ -164,7 +192,7 @@ func (w *Widget) build(in input, stale bool) (*snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.fragment, err = newAsset(frag, "text/html; charset=utf-8"); err != nil {
+	if s.fragment, err = newAsset(frag, "text/html; charset=utf-8", w.galleryFields(kindPage, "")); err != nil {
 		return nil, err
 	}
 
@@ -174,23 +202,19 @@ func (w *Widget) build(in input, stale bool) (*snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.page, err = newAsset(page, "text/html; charset=utf-8"); err != nil {
+	csp := pageCSP(w.base, script, w.settings.FrameAncestors)
+	if s.page, err = newAsset(page, "text/html; charset=utf-8", w.galleryFields(kindPage, csp)); err != nil {
 		return nil, err
 	}
-	s.page.csp = []string{pageCSP(base, script, w.cfg.Widget.FrameAncestors)}
 
 	data, err := jsData(string(markup), w.css)
 	if err != nil {
 		return nil, err
 	}
-	if s.js, err = newAsset([]byte(w.js+"("+data+");\n"), "text/javascript; charset=utf-8"); err != nil {
+	if s.js, err = newAsset([]byte(w.js+"("+data+");\n"), "text/javascript; charset=utf-8", w.galleryFields(kindScript, "")); err != nil {
 		return nil, err
 	}
-	w.wireAsset(&s, s.page, routePage, "")
-	w.wireAsset(&s, s.fragment, routePage, "fragment=1")
-	w.wireAsset(&s, s.js, routeJS, "")
-	w.wireAsset(&s, s.json, routeJSON, "")
-	return &s, nil
+	return s, nil
 }
 
 func (w *Widget) exec(name string, v galleryView) ([]byte, error) {
@@ -245,10 +269,6 @@ func frameAncestors(list []string) string {
 		}
 	}
 	return strings.Join(out, " ")
-}
-
-func mediaURL(base, id string, width int) string {
-	return base + "/media/" + id + "/" + strconv.Itoa(width) + ".jpg"
 }
 
 // validMediaID accepts Instagram's ids (digits) and the avatar.

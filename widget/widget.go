@@ -12,6 +12,8 @@ import (
 	"html/template"
 	"io/fs"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -45,12 +47,16 @@ type Image struct {
 // header shows it when present and an initial letter otherwise.
 const AvatarID = store.AvatarMediaID
 
-// Options configure New. Config and Source are required.
+// Options configure New. Source is required. The settings are copied:
+// changing them after New changes nothing.
 type Options struct {
-	Config *config.Config
-	Source Source
-	Logger *slog.Logger
-	Now    func() time.Time
+	Settings config.Widget
+	// PublicURL is server.public_url, the origin of the gallery's image
+	// URLs; "" makes them relative.
+	PublicURL string
+	Source    Source
+	Logger    *slog.Logger
+	Now       func() time.Time
 	// MediaCacheBytes caps the mirrored images kept in memory (see
 	// media.go); 0 means DefaultMediaCache, negative none.
 	MediaCacheBytes int64
@@ -62,13 +68,14 @@ const DefaultMediaCache = 16 << 20
 
 // Widget holds the current snapshot and serves it.
 type Widget struct {
-	cfg  *config.Config
-	src  Source
-	log  *slog.Logger
-	now  func() time.Time
-	tmpl *template.Template
-	css  string
-	js   string // loader without data
+	settings config.Widget
+	base     string // PublicURL without the trailing slash
+	src      Source
+	log      *slog.Logger
+	now      func() time.Time
+	tmpl     *template.Template
+	css      string
+	js       string // loader without data
 
 	cur atomic.Pointer[snapshot]
 
@@ -84,10 +91,13 @@ type Widget struct {
 // New parses the templates and builds the first snapshot from the store, so
 // a restart serves the last good gallery at once.
 func New(o Options) (*Widget, error) {
-	if o.Config == nil || o.Source == nil {
-		return nil, errors.New("widget: new: Config and Source are required")
+	if o.Source == nil {
+		return nil, errors.New("widget: new: Source is required")
 	}
-	w := &Widget{cfg: o.Config, src: o.Source, log: o.Logger, now: o.Now}
+	settings := o.Settings
+	settings.AllowedOrigins = slices.Clone(settings.AllowedOrigins)
+	settings.FrameAncestors = slices.Clone(settings.FrameAncestors)
+	w := &Widget{settings: settings, base: strings.TrimRight(o.PublicURL, "/"), src: o.Source, log: o.Logger, now: o.Now}
 	if w.log == nil {
 		w.log = slog.Default()
 	}
@@ -174,13 +184,12 @@ func (w *Widget) restamp() {
 	}
 	next := *cur
 	next.doc.Stale = stale
-	a, err := jsonAsset(&next.doc)
+	a, err := jsonAsset(&next.doc, w.galleryFields(kindJSON, ""))
 	if err != nil { // cannot happen: the same document encoded before
 		w.log.Error("widget: encode json", "err", err)
 		return
 	}
 	next.json = a
-	w.wireAsset(&next, a, routeJSON, "")
 	w.cur.Store(&next)
 }
 
@@ -206,7 +215,7 @@ func (w *Widget) load(ctx context.Context) (input, error) {
 	default:
 		in.token, in.connected = tok, true
 	}
-	limit := max(w.cfg.Widget.MaxPosts, w.cfg.Widget.Count)
+	limit := max(w.settings.MaxPosts, w.settings.Count)
 	if in.posts, err = w.src.Posts(ctx, limit); err != nil {
 		return in, err
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"image/jpeg"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"slices"
 	"strconv"
@@ -128,11 +129,40 @@ func TestCORSFromAllowedOrigins(t *testing.T) {
 			t.Errorf("%s unlisted origin allowed: %q", path, got)
 		}
 	}
+	// Two Origin lines name no origin, even when both name a listed one.
+	req := httptest.NewRequest(http.MethodGet, JSONPath, nil)
+	req.Header["Origin"] = []string{"https://blog.example", "https://blog.example"}
+	rec := httptest.NewRecorder()
+	e.w.serveHTTP(rec, req, kindJSON, "", "")
+	if got := rec.Header().Get("Access-Control-Allow-Origin"); rec.Code != http.StatusOK || got != "" {
+		t.Errorf("two Origin lines: %d, Access-Control-Allow-Origin %q", rec.Code, got)
+	}
 	page := e.get("/widget", "Origin", "https://blog.example")
 	if got := page.Header.Get("Access-Control-Allow-Origin"); got != "" {
 		t.Errorf("CORS on /widget: %q", got)
 	}
 	mustContain(t, "CSP", page.Header.Get("Content-Security-Policy"), "frame-ancestors 'self' https://shop.example")
+}
+
+// TestSettingsCopiedAtNew: the widget keeps the settings it was given;
+// the caller's config changing afterwards changes nothing, even after a
+// rebuild.
+func TestSettingsCopiedAtNew(t *testing.T) {
+	e := newEnv(t, withSeed(1), withConfig(func(c *config.Config) {
+		c.Widget.AllowedOrigins = []string{"https://shop.example"}
+	}))
+	e.cfg.Widget.AllowedOrigins[0] = "https://evil.example"
+	e.cfg.Widget.Count = 0
+	e.cfg.Server.PublicURL = "https://elsewhere.example"
+	e.rebuild()
+	r := e.get("/widget.json", "Origin", "https://shop.example")
+	if got := r.Header.Get("Access-Control-Allow-Origin"); got != "https://shop.example" {
+		t.Errorf("Access-Control-Allow-Origin %q after the caller changed its config", got)
+	}
+	doc := decodeJSON(t, r.text(t))
+	if len(doc.Posts) != 1 || !strings.HasPrefix(doc.Posts[0].Images[0].URL, e.base+"/") {
+		t.Errorf("posts after the caller changed its config: %+v", doc.Posts)
+	}
 }
 
 // jsonShape is the documented /widget.json schema, decoded strictly.
@@ -517,8 +547,7 @@ func TestTemplatesAllExecute(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &Widget{cfg: ptr(config.Default()), tmpl: tmpl, css: css, js: js, now: func() time.Time { return testNow }}
-	w.cfg.Server.PublicURL = "https://vitrine.example"
+	w := &Widget{settings: config.Default().Widget, base: "https://vitrine.example", tmpl: tmpl, css: css, js: js, now: func() time.Time { return testNow }}
 	fs := []Image{{MediaID: "1", Width: 320, Height: 320, Color: "#123456", Path: "/x"}}
 	full := input{connected: true, token: store.Token{Username: "u", Name: "N"},
 		posts:  []store.Post{{ID: "1", MediaType: "VIDEO", Caption: "c", Permalink: "https://www.instagram.com/p/1/"}},
@@ -552,8 +581,6 @@ func TestTemplatesAllExecute(t *testing.T) {
 	}
 }
 
-func ptr[T any](v T) *T { return &v }
-
 func TestAltText(t *testing.T) {
 	long := strings.Repeat("word ", 60)
 	for _, c := range []struct{ alt, caption, want string }{
@@ -576,14 +603,14 @@ func TestAcceptsGzipAndETagMatch(t *testing.T) {
 		"": false, "gzip": true, "GZIP": true, "br, gzip": true, "gzip;q=0": false, "gzip; q=0.000": false,
 		"gzip;q=0.5": true, "*": true, "identity": false, "deflate, br": false, "x-gzip": false, "gzip;q=1.0": true,
 	} {
-		if got := acceptsGzip([]string{in}); got != want {
+		if got := acceptsGzip(in); got != want {
 			t.Errorf("acceptsGzip(%q) = %v", in, got)
 		}
 	}
 	for in, want := range map[string]bool{
 		`"a"`: true, `"b-gz"`: true, `W/"a"`: true, `"x", "a"`: true, `*`: true, `"c"`: false, `a`: false, ``: false,
 	} {
-		if got := etagMatch([]string{in}, `"a"`, `"b-gz"`); got != want {
+		if got := etagMatch(in, `"a"`, `"b-gz"`); got != want {
 			t.Errorf("etagMatch(%q) = %v", in, got)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -186,17 +187,17 @@ func TestMediaCache(t *testing.T) {
 func TestMediaCacheBudget(t *testing.T) {
 	e := newEnv(t, withSeed(1))
 	id := makePosts(1)[0].ID
-	w, err := New(Options{Config: e.cfg, Source: e.src, MediaCacheBytes: -1})
+	w, err := New(Options{Settings: e.cfg.Widget, PublicURL: e.cfg.Server.PublicURL, Source: e.src, MediaCacheBytes: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, _, ok := w.Wire(&WireRequest{Path: "/media/" + id + "/320.jpg"}); ok {
 		t.Error("Wire answered from a cache of no bytes")
 	}
-	rec := newHeadRecorder()
+	rec := httptest.NewRecorder()
 	req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, "/media/"+id+"/320.jpg", nil)
-	if !w.serveMedia(rec, req, id, "320.jpg") || rec.code != http.StatusOK || w.mediaBytes.Load() != 0 {
-		t.Errorf("uncached image: status %d, cache %d bytes", rec.code, w.mediaBytes.Load())
+	if !w.serveHTTP(rec, req, kindMedia, id, "320.jpg") || rec.Code != http.StatusOK || w.mediaBytes.Load() != 0 {
+		t.Errorf("uncached image: status %d, cache %d bytes", rec.Code, w.mediaBytes.Load())
 	}
 }
 
@@ -236,5 +237,27 @@ func BenchmarkWire(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestWireAllocatesNothing: the fast path's answers come prepared.
+func TestWireAllocatesNothing(t *testing.T) {
+	e := newEnv(t, withSeed(3))
+	s := e.w.cur.Load()
+	media := MediaPrefix + makePosts(1)[0].ID + "/640.jpg"
+	for _, r := range []WireRequest{
+		{Path: PagePath, AcceptEncoding: "gzip, deflate, br"},
+		{Path: PagePath, RawQuery: "fragment=1", Head: true},
+		{Path: ScriptPath, AcceptEncoding: "gzip", IfNoneMatch: s.js.etagGz},
+		{Path: JSONPath, Origin: "https://shop.example"},
+		{Path: media},
+		{Path: media, Head: true},
+	} {
+		if _, _, ok := e.w.Wire(&r); !ok {
+			t.Fatalf("Wire declined %+v", r)
+		}
+		if n := testing.AllocsPerRun(100, func() { e.w.Wire(&r) }); n != 0 {
+			t.Errorf("Wire(%+v) allocates %v times", r, n)
+		}
 	}
 }
