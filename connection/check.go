@@ -33,7 +33,7 @@ func needsReauth(reason string) error {
 // trouble is recorded on the token and returned for backoff, never a
 // state change.
 func (c *Connection) Validate(ctx context.Context) error {
-	tok, err := c.usableToken(ctx)
+	tok, err := c.UsableToken(ctx)
 	if err != nil {
 		return err
 	}
@@ -65,7 +65,7 @@ func (c *Connection) Validate(ctx context.Context) error {
 // The new token and its expiry are stored in one transaction; on failure
 // the old token stays and the error is returned for backoff.
 func (c *Connection) Refresh(ctx context.Context) error {
-	tok, err := c.usableToken(ctx)
+	tok, err := c.UsableToken(ctx)
 	if err != nil {
 		return err
 	}

@@ -54,9 +54,11 @@ func (c *Connection) Status(ctx context.Context) (Status, error) {
 	return s, nil
 }
 
-// usableToken returns the stored token for a call to Instagram, or
-// ErrNotConnected, or ErrNeedsReauth (with the recorded reason).
-func (c *Connection) usableToken(ctx context.Context) (store.Token, error) {
+// UsableToken returns the stored token, access token included, for a call
+// to Instagram on the owner's behalf (validate, refresh, the sync). It
+// returns ErrNotConnected or ErrNeedsReauth (with the recorded reason) when
+// there is none to use.
+func (c *Connection) UsableToken(ctx context.Context) (store.Token, error) {
 	tok, err := c.st.Token(ctx)
 	if errors.Is(err, store.ErrNoToken) {
 		return tok, ErrNotConnected
@@ -68,11 +70,4 @@ func (c *Connection) usableToken(ctx context.Context) (store.Token, error) {
 		return tok, needsReauth(tok.StatusReason)
 	}
 	return tok, nil
-}
-
-// UsableToken returns the stored token, access token included, for a call
-// to Instagram on the owner's behalf (the sync). It returns
-// ErrNotConnected or ErrNeedsReauth when there is none to use.
-func (c *Connection) UsableToken(ctx context.Context) (store.Token, error) {
-	return c.usableToken(ctx)
 }

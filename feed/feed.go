@@ -126,7 +126,7 @@ func (nopObserver) Synced(time.Duration) {}
 
 // begin takes the feed for one sync: it waits for a running Forget, and
 // gives the sync a context Forget can cancel.
-func (f *Feed) begin(ctx context.Context) (context.Context, func(), error) {
+func (f *Feed) begin(ctx context.Context) (context.Context, func()) {
 	f.mu.Lock()
 	ctx, cancel := context.WithCancel(ctx)
 	f.cancelMu.Lock()
@@ -138,7 +138,7 @@ func (f *Feed) begin(ctx context.Context) (context.Context, func(), error) {
 		f.cancelMu.Unlock()
 		cancel()
 		f.mu.Unlock()
-	}, nil
+	}
 }
 
 // Forget deletes every cached post, every image record and every mirrored

@@ -40,10 +40,7 @@ func (r Report) String() string {
 // Forget; it returns connection.ErrNotConnected or ErrNeedsReauth when
 // there is no token to use.
 func (f *Feed) Sync(ctx context.Context, progress func(done, total int)) (Report, error) {
-	ctx, done, err := f.begin(ctx)
-	if err != nil {
-		return Report{}, err
-	}
+	ctx, done := f.begin(ctx)
 	defer done()
 	var rep Report
 	tok, err := f.conn.UsableToken(ctx)
