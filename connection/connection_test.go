@@ -237,3 +237,18 @@ func TestStatusOnly(t *testing.T) {
 		t.Errorf("Connect without Instagram: %v", err)
 	}
 }
+
+// Connecting runs under its own time limit, not the caller's: a request
+// whose context ends (a write deadline, a browser gone) does not cut the
+// exchanges short and leave no connection behind.
+func TestConnectOutlivesTheRequestContext(t *testing.T) {
+	e := newEnv(t)
+	ctx, cancel := context.WithCancel(e.ctx)
+	cancel()
+	if _, err := e.conn.Connect(ctx, e.code()); err != nil {
+		t.Fatalf("Connect with the request's context already done: %v", err)
+	}
+	if s := e.status(); !s.Connected || s.State != store.StatusValid {
+		t.Errorf("after connecting: %+v", s)
+	}
+}
