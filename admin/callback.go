@@ -17,7 +17,19 @@ import (
 // generate starts the connection: a fresh 256-bit state bound to this
 // session (only its hash is stored), valid ten minutes, then a 302 to
 // Instagram's authorize page. The dashboard opens this URL in a popup.
+//
+// Only a navigation from Vitrine's own pages (or one typed in) starts it:
+// a link or form on another site must not overwrite the pending state and
+// open Instagram's consent page. Browsers say where a navigation comes
+// from in Sec-Fetch-Site; without the header (an older browser, a script)
+// the session cookie, SameSite=Lax, is what holds.
 func (a *Admin) generate(c *gin.Context) {
+	switch c.GetHeader("Sec-Fetch-Site") {
+	case "", "same-origin", "none":
+	default:
+		c.Error(errCrossSiteGenerate)
+		return
+	}
 	s := sessionOf(c)
 	state := randomToken()
 	if err := a.store.SetAdminSessionState(c.Request.Context(), s.IDHash, hashID(state), a.now().Add(stateTTL)); err != nil {
@@ -27,6 +39,10 @@ func (a *Admin) generate(c *gin.Context) {
 	a.log.Info("admin: sending the admin to Instagram to authorize")
 	c.Redirect(http.StatusFound, a.ig.AuthorizeURL(state))
 }
+
+// errCrossSiteGenerate refuses a connection started from another site.
+var errCrossSiteGenerate = &httpError{Status: http.StatusForbidden, Title: "Start from your dashboard",
+	Message: "Connecting Instagram starts with the Generate button on your Vitrine dashboard; a link from another site can't start it. Nothing was changed."}
 
 // Callback outcomes that are not upstream failures.
 var (

@@ -425,3 +425,25 @@ func (e *env) statusJSON() statusView {
 type errString string
 
 func (e errString) Error() string { return string(e) }
+
+// A navigation from another site must not start a connection flow: it
+// would overwrite the pending state and open Instagram's consent page.
+func TestGenerateRefusesCrossSiteNavigation(t *testing.T) {
+	e := newEnv(t)
+	e.login()
+	auth := e.generate() // from the dashboard's popup: same-origin
+	for _, site := range []string{"cross-site", "same-site"} {
+		r := e.get("/admin/generate", "Sec-Fetch-Site", site)
+		if r.StatusCode != http.StatusForbidden || r.Header.Get("Location") != "" {
+			t.Errorf("generate from a %s navigation = %d, Location %q", site, r.StatusCode, r.Header.Get("Location"))
+		}
+	}
+	// The refused navigations left the pending state alone: the flow the
+	// dashboard started still completes.
+	if _, res := e.callback(e.decide(auth, "approve")); !strings.Contains(res.body, `data-result="connected"`) {
+		t.Errorf("the dashboard's flow failed after the refusals:\n%.1000s", res.body)
+	}
+	if r := e.get("/admin/generate", "Sec-Fetch-Site", "none"); r.StatusCode != http.StatusFound {
+		t.Errorf("generate typed into the address bar = %d", r.StatusCode)
+	}
+}

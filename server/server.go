@@ -119,7 +119,7 @@ func New(cfg config.Config, log *slog.Logger, o Options) (_ *Vitrine, err error)
 	if err != nil {
 		return nil, fmt.Errorf("admin: %w", err)
 	}
-	v.Handler = v.routes()
+	v.Handler = withoutForwardedPrefix(v.routes())
 	return v, nil
 }
 
@@ -230,6 +230,20 @@ func (v *Vitrine) StopJobs() {
 
 // Close closes the store.
 func (v *Vitrine) Close() error { return v.Store.Close() }
+
+// withoutForwardedPrefix drops X-Forwarded-Prefix before gin sees it. gin
+// builds its trailing-slash redirect from that header, so any client could
+// otherwise make "GET /widget.json/" answer "Location: //widget.json", a
+// link to another host that a shared cache might keep. Vitrine is never
+// mounted under a prefix, so the header has no honest use here.
+func withoutForwardedPrefix(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := r.Header["X-Forwarded-Prefix"]; ok {
+			r.Header.Del("X-Forwarded-Prefix")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
 
 // newEngine builds the gin engine with the middleware every route shares:
 // panic recovery that never shows a stack to the client, and an access log
