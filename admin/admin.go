@@ -97,20 +97,23 @@ type Options struct {
 // Admin serves the /admin pages.
 type Admin struct {
 	settings config.Admin
-	base     string // server.public_url without the trailing slash
-	secure   bool   // cookies carry Secure: the public URL is https
-	store    Store
-	conn     Connection
-	ig       Instagram
-	jobs     Jobs
-	demo     Demo
-	log      *slog.Logger
-	now      func() time.Time
-	tmpl     *template.Template
-	static   map[string]staticFile
-	origin   string // scheme://host of server.public_url, for Origin checks and postMessage
-	throttle *throttle
-	loginKey []byte // signs the pre-session CSRF token of the login form
+	// credential fingerprints settings.PasswordHash; every session
+	// carries the one it was created under.
+	credential string
+	base       string // server.public_url without the trailing slash
+	secure     bool   // cookies carry Secure: the public URL is https
+	store      Store
+	conn       Connection
+	ig         Instagram
+	jobs       Jobs
+	demo       Demo
+	log        *slog.Logger
+	now        func() time.Time
+	tmpl       *template.Template
+	static     map[string]staticFile
+	origin     string // scheme://host of server.public_url, for Origin checks and postMessage
+	throttle   *throttle
+	loginKey   []byte // signs the pre-session CSRF token of the login form
 }
 
 // Timings: an OAuth state lives ten minutes (enough to sign in on
@@ -142,17 +145,18 @@ func New(o Options) (*Admin, error) {
 		o.Now = time.Now
 	}
 	a := &Admin{
-		settings: o.Settings,
-		base:     strings.TrimRight(o.PublicURL, "/"),
-		secure:   u.Scheme == "https",
-		store:    o.Store,
-		conn:     o.Connection,
-		ig:       o.Instagram,
-		jobs:     o.Jobs,
-		demo:     o.Demo,
-		log:      o.Logger,
-		now:      o.Now,
-		origin:   u.Scheme + "://" + u.Host,
+		settings:   o.Settings,
+		credential: credentialOf(o.Settings.PasswordHash),
+		base:       strings.TrimRight(o.PublicURL, "/"),
+		secure:     u.Scheme == "https",
+		store:      o.Store,
+		conn:       o.Connection,
+		ig:         o.Instagram,
+		jobs:       o.Jobs,
+		demo:       o.Demo,
+		log:        o.Logger,
+		now:        o.Now,
+		origin:     u.Scheme + "://" + u.Host,
 	}
 	a.throttle = newThrottle(o.Now)
 	a.loginKey = randomBytes(32)
@@ -189,6 +193,14 @@ func (a *Admin) Register(r gin.IRouter) {
 	if a.demo != nil {
 		auth.POST("/demo/:action", a.demoAction)
 	}
+}
+
+// credentialOf fingerprints a password hash for the sessions: the hash
+// itself never goes into the sessions table, and a different hash (a new
+// password) gives a different fingerprint.
+func credentialOf(passwordHash string) string {
+	sum := sha256.Sum256([]byte("vitrine admin session credential\x00" + passwordHash))
+	return hex.EncodeToString(sum[:16])
 }
 
 // staticFile is one embedded asset, served with a content hash as version.

@@ -1,12 +1,20 @@
 package admin
 
 import (
+	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gin-gonic/gin"
+	"golang.org/x/crypto/bcrypt"
+
+	"vitrine/config"
 )
 
 func TestLoggedOutRedirectsToLogin(t *testing.T) {
@@ -294,5 +302,46 @@ func assertAdminHeaders(t *testing.T, r response) {
 	}
 	if strings.Contains(r.body, "<style") || strings.Contains(r.body, " style=\"") || strings.Contains(r.body, " onclick=") {
 		t.Errorf("inline style or handler in the page")
+	}
+}
+
+// A session is valid only under the password hash it was created with:
+// restarted with another password's hash, Vitrine refuses the old cookie
+// (before, it kept working for up to the session's 12 hours).
+func TestSessionEndsWhenThePasswordChanges(t *testing.T) {
+	e := newEnv(t)
+	e.login()
+	cookie := e.sessionCookie()
+	statusWith := func(h http.Handler) int {
+		req := httptest.NewRequest(http.MethodGet, e.srv.URL+"/admin/status.json", nil)
+		req.AddCookie(&http.Cookie{Name: sessionCookie, Value: cookie})
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	restart := func(passwordHash string) http.Handler {
+		adm, err := New(Options{Settings: config.Admin{PasswordHash: passwordHash, SessionTTL: e.cfg.Admin.SessionTTL},
+			PublicURL: e.cfg.Server.PublicURL, Store: e.st, Connection: e.conn, Instagram: e.ig, Now: e.clock.Now,
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		engine := gin.New()
+		adm.Register(engine)
+		return engine
+	}
+	if code := statusWith(restart(e.cfg.Admin.PasswordHash)); code != http.StatusOK {
+		t.Fatalf("the session after a restart with the same password = %d, want 200", code)
+	}
+	other, err := bcrypt.GenerateFromPassword([]byte("another long passphrase"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code := statusWith(restart(string(other))); code != http.StatusUnauthorized {
+		t.Errorf("the session after the password changed = %d, want 401", code)
+	}
+	// Refused once, the session is gone for good, even under the old hash.
+	if code := statusWith(restart(e.cfg.Admin.PasswordHash)); code != http.StatusUnauthorized {
+		t.Errorf("the ended session under the old password again = %d, want 401", code)
 	}
 }

@@ -9,6 +9,7 @@ package admin
 
 import (
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -72,9 +73,11 @@ func (a *Admin) loadSession(c *gin.Context) {
 		c.Abort()
 		return
 	}
-	if ok && !a.now().Before(s.ExpiresAt) {
+	// A session ends when it expires, and when the password it was signed
+	// in with is no longer the admin's (the hash changed in the config).
+	if ok && (!a.now().Before(s.ExpiresAt) || subtle.ConstantTimeCompare([]byte(s.Credential), []byte(a.credential)) != 1) {
 		if err := a.store.DeleteAdminSession(ctx, idHash); err != nil {
-			a.log.Warn("admin: delete expired session", "err", err)
+			a.log.Warn("admin: delete ended session", "err", err)
 		}
 		ok = false
 	}
@@ -122,7 +125,8 @@ func (a *Admin) startSession(c *gin.Context) error {
 	}
 	id := randomToken()
 	now := a.now()
-	s := store.AdminSession{IDHash: hashID(id), CSRFToken: randomToken(), CreatedAt: now, ExpiresAt: now.Add(ttl)}
+	s := store.AdminSession{IDHash: hashID(id), CSRFToken: randomToken(), CreatedAt: now, ExpiresAt: now.Add(ttl),
+		Credential: a.credential}
 	if err := a.store.CreateAdminSession(ctx, s); err != nil {
 		return err
 	}

@@ -26,6 +26,11 @@ type AdminSession struct {
 
 	// Flash is a one-shot message for the next page (opaque to the store).
 	Flash string
+
+	// Credential names the password the session was signed in with (a
+	// fingerprint of its hash, opaque to the store): a session is worth
+	// nothing once the password changes.
+	Credential string
 }
 
 type adminSessionRow struct {
@@ -36,6 +41,7 @@ type adminSessionRow struct {
 	StateHash      string    `gorm:"not null"`
 	StateExpiresAt *time.Time
 	Flash          string `gorm:"not null"`
+	Credential     string `gorm:"not null;default:''"`
 }
 
 func (adminSessionRow) TableName() string { return "admin_sessions" }
@@ -49,6 +55,7 @@ func (s *Store) CreateAdminSession(ctx context.Context, a AdminSession) error {
 		IDHash: a.IDHash, CSRFToken: a.CSRFToken,
 		CreatedAt: orNow(a.CreatedAt, s.now()), ExpiresAt: a.ExpiresAt.UTC(),
 		StateHash: a.StateHash, StateExpiresAt: nullTime(a.StateExpiresAt), Flash: a.Flash,
+		Credential: a.Credential,
 	}
 	if err := s.db.WithContext(ctx).Create(&row).Error; err != nil {
 		return fmt.Errorf("store: create admin session: %w", err)
@@ -71,6 +78,7 @@ func (s *Store) AdminSession(ctx context.Context, idHash string) (a AdminSession
 	return AdminSession{
 		IDHash: row.IDHash, CSRFToken: row.CSRFToken, CreatedAt: row.CreatedAt, ExpiresAt: row.ExpiresAt,
 		StateHash: row.StateHash, StateExpiresAt: timeOrZero(row.StateExpiresAt), Flash: row.Flash,
+		Credential: row.Credential,
 	}, true, nil
 }
 
