@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/url"
 	"os"
@@ -71,6 +72,9 @@ func Open(path string, key []byte, opts ...Option) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(abs), 0o700); err != nil {
 		return nil, fmt.Errorf("store: open: create directory: %w", err)
 	}
+	if err := ownerOnly(abs); err != nil {
+		return nil, fmt.Errorf("store: open: %w", err)
+	}
 
 	s := &Store{aead: aead, now: func() time.Time { return o.now().UTC() }, maxEvents: MaxEvents}
 	db, err := gorm.Open(sqlite.Open(dsn(abs)), &gorm.Config{
@@ -108,6 +112,26 @@ func Open(path string, key []byte, opts ...Option) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// ownerOnly makes the database file readable by its owner only, before
+// SQLite opens it: it holds the sessions' CSRF tokens and the cache, and
+// SQLite gives the -wal and -shm files the database file's permissions. A
+// file from an older version, created 0644, is tightened too.
+func ownerOnly(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
 }
 
 // dsn builds the go-sqlite3 connection string.

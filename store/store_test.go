@@ -176,3 +176,36 @@ func TestStoreUsesInjectedClock(t *testing.T) {
 		t.Errorf("event At = %v, want the injected %v", events[0].At, c.Now())
 	}
 }
+
+// The database holds the sessions' CSRF tokens and the cache: it and its
+// -wal and -shm files are the owner's alone, whatever the umask, and a
+// file an older version created 0644 is tightened when opened.
+func TestDatabaseFilesAreOwnerOnly(t *testing.T) {
+	ctx := context.Background()
+	s, path := openTest(t)
+	if err := s.SetState(ctx, "k", "v"); err != nil { // writes the WAL
+		t.Fatal(err)
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if perm := fi.Mode().Perm(); perm != 0o600 {
+			t.Errorf("%s is %o, want 600", filepath.Base(p), perm)
+		}
+	}
+
+	old := filepath.Join(t.TempDir(), "old.db")
+	if err := os.WriteFile(old, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s2, err := Open(old, newKey(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if fi, err := os.Stat(old); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("an existing 0644 database after Open: %v %v", fi.Mode(), err)
+	}
+}

@@ -192,7 +192,7 @@ func (w *Widget) render(v galleryView, doc jsonDoc) (*snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.fragment, err = newAsset(frag, "text/html; charset=utf-8", w.galleryFields(kindPage, "")); err != nil {
+	if s.fragment, err = newAsset(frag, "text/html; charset=utf-8", w.galleryFields(kindPage, fragmentCSP(w.base, w.settings.FrameAncestors))); err != nil {
 		return nil, err
 	}
 
@@ -250,6 +250,18 @@ func pageCSP(base, script string, ancestors []string) string {
 	}
 	return "default-src 'none'; img-src " + img + "; style-src 'unsafe-inline'; script-src 'sha256-" +
 		base64.StdEncoding.EncodeToString(sum[:]) + "'; base-uri 'none'; form-action 'none'; frame-ancestors " +
+		frameAncestors(ancestors)
+}
+
+// fragmentCSP is for the bare fragment when it is fetched directly: it
+// carries no script, so it may run none; a page that includes it
+// server-side brings its own policy.
+func fragmentCSP(base string, ancestors []string) string {
+	img := "'self'"
+	if base != "" {
+		img += " " + base
+	}
+	return "default-src 'none'; img-src " + img + "; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors " +
 		frameAncestors(ancestors)
 }
 

@@ -64,10 +64,19 @@ func TestEndpointsHeadersAndEncodings(t *testing.T) {
 					t.Errorf("ETag %q is not a strong checksum tag", h.Get("Etag"))
 				}
 				csp := h.Get("Content-Security-Policy")
-				if ep.path == "/widget" {
+				switch ep.path {
+				case "/widget":
 					mustContain(t, "CSP", csp, "default-src 'none'", "frame-ancestors *", "script-src 'sha256-", "img-src 'self' "+e.base)
-				} else if csp != "" {
-					t.Errorf("CSP on %s: %q", ep.path, csp)
+				case "/widget?fragment=1":
+					// Fetched directly, the fragment runs no script at all.
+					mustContain(t, "CSP", csp, "default-src 'none'", "frame-ancestors *", "img-src 'self' "+e.base)
+					if strings.Contains(csp, "script-src") {
+						t.Errorf("the fragment's CSP allows a script: %q", csp)
+					}
+				default:
+					if csp != "" {
+						t.Errorf("CSP on %s: %q", ep.path, csp)
+					}
 				}
 			}
 			if plain.Header.Get("Content-Encoding") != "" || gz.Header.Get("Content-Encoding") != "gzip" {
