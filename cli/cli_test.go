@@ -34,8 +34,9 @@ func TestHashPasswordPrintsAHashOfStdin(t *testing.T) {
 	}
 }
 
-func TestHashPasswordRefusesEmptyAndTooLong(t *testing.T) {
-	for name, input := range map[string]string{"empty": "\n", "too long": strings.Repeat("x", 73)} {
+func TestHashPasswordRefusesEmptyTooShortAndTooLong(t *testing.T) {
+	for name, input := range map[string]string{"empty": "\n", "too short": "hunter2\n", "nine letters": "ninechars\n",
+		"too long": strings.Repeat("x", 73)} {
 		var out, errOut bytes.Buffer
 		if code := Run(context.Background(), []string{"hash-password"}, strings.NewReader(input), &out, &errOut); code != ExitUsage {
 			t.Errorf("%s: exit %d, want %d", name, code, ExitUsage)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/term"
@@ -17,6 +18,11 @@ const hashPasswordSummary = "read a password on stdin, print its bcrypt hash"
 
 // hashPassword prints the bcrypt hash of the password read on stdin. At a
 // terminal it asks without echoing; piped, it reads the first line.
+// minPasswordLength is the shortest admin password hash-password accepts:
+// the admin page faces the internet, and the login throttle only slows a
+// guesser down.
+const minPasswordLength = 10
+
 func hashPassword(_ context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	// No flags; -h says what the command does.
 	if len(args) > 0 && isHelpFlag(args[0]) {
@@ -44,6 +50,10 @@ func hashPassword(_ context.Context, args []string, stdin io.Reader, stdout, std
 	}
 	if len(password) == 0 {
 		fmt.Fprintln(stderr, "vitrine: empty password; pipe one in, e.g. echo 'a long passphrase' | vitrine hash-password")
+		return ExitUsage
+	}
+	if n := utf8.RuneCount(password); n < minPasswordLength {
+		fmt.Fprintf(stderr, "vitrine: the password has %d characters; use at least %d (a few words make a good one)\n", n, minPasswordLength)
 		return ExitUsage
 	}
 	hash, err := bcrypt.GenerateFromPassword(password, bcrypt.DefaultCost)
