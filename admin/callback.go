@@ -138,7 +138,7 @@ func (a *Admin) callback(c *gin.Context) {
 		return
 	}
 
-	tok, he := a.connectAndAnnounce(c.Request.Context(), code)
+	tok, he := a.connectWithCode(c.Request.Context(), code)
 	if he != nil {
 		a.finishCallbackError(c, he)
 		return
@@ -147,10 +147,10 @@ func (a *Admin) callback(c *gin.Context) {
 		Message: "@" + tok.Username})
 }
 
-// connectAndAnnounce connects with the code and keeps the owner's picture
+// connectWithCode connects with the code and keeps the owner's picture
 // for the dashboard. The connection runs its network work under its own
 // time limit, so the callback's write deadline can't cut it short.
-func (a *Admin) connectAndAnnounce(ctx context.Context, code string) (store.Token, *httpError) {
+func (a *Admin) connectWithCode(ctx context.Context, code string) (store.Token, *httpError) {
 	tok, err := a.conn.Connect(ctx, code)
 	if err != nil {
 		he := connectError(err)

@@ -245,7 +245,7 @@ func (h *harness) newScheduler() *Scheduler {
 // afterConnect runs what the server runs once a token is saved, and waits
 // for it.
 func (h *harness) afterConnect() {
-	AfterConnect(h.s, h.al)(h.ctx)
+	AfterConnect(h.s, h.al)
 	h.s.bg.Wait()
 }
 

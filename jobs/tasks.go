@@ -73,17 +73,15 @@ func Tasks(p Parts, s Schedules) []Task {
 // AfterConnect is what follows a newly saved token (connection's
 // OnConnected): the old token's failures stop holding the jobs back, an
 // open re-auth alert resolves, and a sync starts at once. It returns at
-// once; the sync runs in the background.
-func AfterConnect(s *Scheduler, al *alerts.Alerter) func(context.Context) {
-	return func(context.Context) {
-		s.Go(func(ctx context.Context) {
-			s.ForgetFailures(ctx, JobValidate, JobRefresh, JobSync)
-			al.Evaluate(ctx)
-			if err := s.RunWaiting(ctx, JobSync); err != nil {
-				s.log.Warn("jobs: sync after connect failed", "err", errText(err))
-			}
-		})
-	}
+// once; the work runs in the background, which Stop waits for.
+func AfterConnect(s *Scheduler, al *alerts.Alerter) {
+	s.Go(func(ctx context.Context) {
+		s.ForgetFailures(ctx, JobValidate, JobRefresh, JobSync)
+		al.Evaluate(ctx)
+		if err := s.RunWaiting(ctx, JobSync); err != nil {
+			s.log.Warn("jobs: sync after connect failed", "err", errText(err))
+		}
+	})
 }
 
 // Idle reports an error that means "nothing to do until an account is

@@ -137,7 +137,7 @@ func (v *Vitrine) buildJobs(c *config.Config, log *slog.Logger, now func() time.
 	v.Connection, err = connection.New(connection.Options{
 		Store: v.Store, Instagram: v.Instagram, Logger: log, Now: now, Observer: v.Metrics,
 		RefreshBefore: c.Jobs.RefreshBefore.Std(),
-		OnConnected:   func(ctx context.Context) { jobs.AfterConnect(v.Jobs, v.Alerts)(ctx) },
+		OnConnected:   func(context.Context) { jobs.AfterConnect(v.Jobs, v.Alerts) },
 		// Disconnect removes what was served: the cached posts, the
 		// mirrored files, and (by rebuilding) the images held in memory.
 		OnDisconnected: func(ctx context.Context) error {
