@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"golang.org/x/crypto/bcrypt"
 
 	"vitrine/config"
 	"vitrine/connection"
@@ -89,9 +90,12 @@ type Options struct {
 	Instagram  Instagram
 	Jobs       Jobs // may be nil
 	// Demo, set only by -demo, adds a panel of fault switches.
-	Demo   Demo
-	Logger *slog.Logger
-	Now    func() time.Time
+	Demo Demo
+	// Refused, if set, counts every refused request by reason (one of
+	// RefusalReasons); the log shows only the first few each minute.
+	Refused func(reason string)
+	Logger  *slog.Logger
+	Now     func() time.Time
 }
 
 // Admin serves the /admin pages.
@@ -113,7 +117,10 @@ type Admin struct {
 	static     map[string]staticFile
 	origin     string // scheme://host of server.public_url, for Origin checks and postMessage
 	throttle   *throttle
-	loginKey   []byte // signs the pre-session CSRF token of the login form
+	refused    *refusalLog
+	// checkPassword is bcrypt's comparison; tests watch it.
+	checkPassword func(hash, password []byte) error
+	loginKey      []byte // signs the pre-session CSRF token of the login form
 }
 
 // Timings: an OAuth state lives ten minutes (enough to sign in on
@@ -159,6 +166,8 @@ func New(o Options) (*Admin, error) {
 		origin:     u.Scheme + "://" + u.Host,
 	}
 	a.throttle = newThrottle(o.Now)
+	a.refused = newRefusalLog(o.Logger, o.Now, o.Refused)
+	a.checkPassword = bcrypt.CompareHashAndPassword
 	a.loginKey = randomBytes(32)
 	if err := a.loadStatic(); err != nil {
 		return nil, err

@@ -42,18 +42,18 @@ func (a *Admin) generate(c *gin.Context) {
 
 // errCrossSiteGenerate refuses a connection started from another site.
 var errCrossSiteGenerate = &httpError{Status: http.StatusForbidden, Title: "Start from your dashboard",
-	Message: "Connecting Instagram starts with the Generate button on your Vitrine dashboard; a link from another site can't start it. Nothing was changed."}
+	Message: "Connecting Instagram starts with the Generate button on your Vitrine dashboard; a link from another site can't start it. Nothing was changed.", refusal: refusedCrossSite}
 
 // Callback outcomes that are not upstream failures.
 var (
 	errStateMissing = &httpError{Status: http.StatusBadRequest, Title: "This link can't be used",
-		Message: "The answer from Instagram is missing its security check, so Vitrine ignored it. Nothing was changed. Close this window and click Generate again."}
+		Message: "The answer from Instagram is missing its security check, so Vitrine ignored it. Nothing was changed. Close this window and click Generate again.", refusal: refusedOAuthState}
 	errStateUnknown = &httpError{Status: http.StatusBadRequest, Title: "This link can't be used",
-		Message: "This answer from Instagram doesn't belong to a connection started in this browser, or it was already used. Nothing was changed. Close this window and click Generate again."}
+		Message: "This answer from Instagram doesn't belong to a connection started in this browser, or it was already used. Nothing was changed. Close this window and click Generate again.", refusal: refusedOAuthState}
 	errStateExpired = &httpError{Status: http.StatusBadRequest, Title: "This link has expired",
 		Message: "Connecting must be finished within 10 minutes of clicking Generate. Nothing was changed. Close this window and click Generate again."}
 	errNoSession = &httpError{Status: http.StatusBadRequest, Title: "Please sign in first",
-		Message: "This browser isn't signed in to Vitrine (or the session ended), so the answer from Instagram was ignored. Nothing was changed. Sign in and click Generate again."}
+		Message: "This browser isn't signed in to Vitrine (or the session ended), so the answer from Instagram was ignored. Nothing was changed. Sign in and click Generate again.", refusal: refusedOAuthState}
 )
 
 // checkState consumes the callback's state: it must match this session's
@@ -127,7 +127,6 @@ func (a *Admin) callback(c *gin.Context) {
 	}
 
 	if he := a.checkState(c, state); he != nil {
-		a.log.Warn("admin: callback refused", "why", he.Title, "ip", c.ClientIP())
 		a.finishCallbackError(c, he)
 		return
 	}
@@ -215,8 +214,11 @@ func (a *Admin) finishCallback(c *gin.Context, f flash) {
 func (a *Admin) finishCallbackError(c *gin.Context, he *httpError) {
 	he.Popup = true
 	if sessionOf(c) == nil {
-		c.Error(he)
+		c.Error(he) // renderErrors logs it
 		return
+	}
+	if he.refusal != "" {
+		a.refused.note(he.refusal, "admin: callback refused", "why", he.Title, "ip", c.ClientIP())
 	}
 	a.finishCallback(c, flash{Kind: "failed", Tone: "bad", Title: he.Title, Message: he.Message,
 		Step: he.Step, Status: he.Status})

@@ -26,7 +26,7 @@ const (
 
 func csrfRejected(msg string) *httpError {
 	return &httpError{Status: http.StatusForbidden, Title: "This form has expired",
-		Message: msg + " Reload the page and try again."}
+		Message: msg + " Reload the page and try again.", refusal: refusedCSRF}
 }
 
 // checkCSRF guards every admin request that is not GET/HEAD/OPTIONS: the
@@ -40,9 +40,8 @@ func (a *Admin) checkCSRF(c *gin.Context) {
 		return
 	}
 	if !a.sameOrigin(c) {
-		a.log.Warn("admin: cross-origin POST refused", "path", c.Request.URL.Path, "ip", c.ClientIP())
 		c.Error(&httpError{Status: http.StatusForbidden, Title: "Request refused",
-			Message: "This form was sent from another site. Open the admin page directly and try again."})
+			Message: "This form was sent from another site. Open the admin page directly and try again.", refusal: refusedCrossOrigin})
 		c.Abort()
 		return
 	}
@@ -58,7 +57,6 @@ func (a *Admin) checkCSRF(c *gin.Context) {
 		want = s.CSRFToken
 	}
 	if got == "" || want == "" || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
-		a.log.Warn("admin: CSRF token missing or wrong", "path", c.Request.URL.Path, "ip", c.ClientIP())
 		c.Error(csrfRejected("The security token of this form is missing or out of date."))
 		c.Abort()
 		return

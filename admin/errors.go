@@ -21,7 +21,11 @@ type httpError struct {
 	// Popup marks a page shown in the connect popup: it offers "Close"
 	// and tells the opener to refresh.
 	Popup bool
-	cause error
+	// refusal, when set, marks a request refused for its own sake (a
+	// forged form, a stale OAuth state): anyone can send those, so they
+	// are logged at a bounded rate under this reason.
+	refusal string
+	cause   error
 }
 
 func (e *httpError) Error() string {
@@ -70,12 +74,17 @@ func (a *Admin) renderErrors(c *gin.Context) {
 	if he.Status < 400 {
 		he.Status = http.StatusInternalServerError
 	}
-	level := a.log.Info
-	if he.Status >= 500 {
-		level = a.log.Error
+	if he.refusal != "" {
+		a.refused.note(he.refusal, "admin: request refused", "method", c.Request.Method, "path", c.Request.URL.Path,
+			"status", he.Status, "why", he.Title, "ip", c.ClientIP())
+	} else {
+		level := a.log.Info
+		if he.Status >= 500 {
+			level = a.log.Error
+		}
+		level("admin: request failed", "method", c.Request.Method, "path", c.Request.URL.Path,
+			"status", he.Status, "err", he.Error())
 	}
-	level("admin: request failed", "method", c.Request.Method, "path", c.Request.URL.Path,
-		"status", he.Status, "err", he.Error())
 	if c.Writer.Written() {
 		return
 	}

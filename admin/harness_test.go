@@ -50,6 +50,7 @@ type env struct {
 	srv   *httptest.Server
 
 	disconnects atomic.Int32 // the connection's OnDisconnected calls
+	refusals    refusalCounts
 	client      *http.Client // cookie jar, does not follow redirects
 	logs        *testkit.LogBuffer
 }
@@ -143,13 +144,45 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.adm, err = New(Options{Settings: cfg.Admin, PublicURL: cfg.Server.PublicURL, Store: st, Connection: e.conn, Instagram: e.ig, Jobs: jobs, Logger: log, Now: e.clock.Now})
+	e.adm, err = New(Options{Settings: cfg.Admin, PublicURL: cfg.Server.PublicURL, Store: st, Connection: e.conn, Instagram: e.ig, Jobs: jobs,
+		Refused: e.refusals.add, Logger: log, Now: e.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.adm.Register(engine)
 	e.client = e.newClient()
 	return e
+}
+
+// refusalCounts is what Options.Refused reported, by reason.
+type refusalCounts struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (r *refusalCounts) add(reason string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.n == nil {
+		r.n = map[string]int{}
+	}
+	r.n[reason]++
+}
+
+func (r *refusalCounts) of(reason string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.n[reason]
+}
+
+func (r *refusalCounts) total() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, v := range r.n {
+		n += v
+	}
+	return n
 }
 
 // newClient is a browser without a session: own cookie jar, no redirects

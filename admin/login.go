@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"golang.org/x/crypto/bcrypt"
 
 	"vitrine/store"
 )
@@ -38,25 +37,37 @@ func (a *Admin) loginPage(c *gin.Context) {
 
 func (a *Admin) login(c *gin.Context) {
 	ip := c.ClientIP()
-	if wait := a.throttle.wait(ip); wait > 0 {
-		a.log.Warn("admin: login throttled", "ip", ip, "retry_after", wait.Round(time.Second))
-		a.loginRefused(c, http.StatusTooManyRequests, wait,
-			"Too many wrong passwords. For your security, wait "+humanWait(wait)+" and try again.")
+	client := clientKey(ip)
+	if wait := a.throttle.wait(client); wait > 0 {
+		a.loginThrottled(c, ip, wait)
 		return
 	}
 	password := c.PostForm("password")
-	if len(password) > maxPasswordBytes ||
-		bcrypt.CompareHashAndPassword([]byte(a.settings.PasswordHash), []byte(password)) != nil {
-		n, wait := a.throttle.fail(ip)
-		a.log.Warn("admin: wrong password", "ip", ip, "failures", n)
-		msg := "That password isn't right."
-		if wait > 0 {
-			msg += " Wait " + humanWait(wait) + " before the next try."
-		}
-		a.loginRefused(c, http.StatusUnauthorized, wait, msg)
+	if !a.throttle.acquireCheck(c.Request.Context()) {
+		a.refused.note(refusedLoginBusy, "admin: sign-in busy, asked to retry", "ip", ip)
+		a.loginRefused(c, http.StatusTooManyRequests, time.Second,
+			"Too many sign-ins are being checked right now. Wait a second and try again.")
 		return
 	}
-	a.throttle.succeed(ip)
+	failures, penalty, wait := a.throttle.begin(client)
+	if wait > 0 {
+		a.throttle.releaseCheck()
+		a.loginThrottled(c, ip, wait)
+		return
+	}
+	ok := len(password) <= maxPasswordBytes &&
+		a.checkPassword([]byte(a.settings.PasswordHash), []byte(password)) == nil
+	a.throttle.releaseCheck()
+	if !ok {
+		a.refused.note(refusedWrongPassword, "admin: wrong password", "ip", ip, "failures", failures)
+		msg := "That password isn't right."
+		if penalty > 0 {
+			msg += " Wait " + humanWait(penalty) + " before the next try."
+		}
+		a.loginRefused(c, http.StatusUnauthorized, penalty, msg)
+		return
+	}
+	a.throttle.succeed(client)
 	if err := a.startSession(c); err != nil {
 		c.Error(internal("start your session", err))
 		return
@@ -64,6 +75,12 @@ func (a *Admin) login(c *gin.Context) {
 	a.log.Info("admin: signed in", "ip", ip)
 	a.event(c, "login", store.LevelInfo, "Admin signed in from "+ip)
 	c.Redirect(http.StatusSeeOther, "/admin")
+}
+
+func (a *Admin) loginThrottled(c *gin.Context, ip string, wait time.Duration) {
+	a.refused.note(refusedLoginThrottled, "admin: login throttled", "ip", ip, "retry_after", wait.Round(time.Second))
+	a.loginRefused(c, http.StatusTooManyRequests, wait,
+		"Too many wrong passwords. For your security, wait "+humanWait(wait)+" and try again.")
 }
 
 // loginRefused shows the form again with the reason. This is the form's

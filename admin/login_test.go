@@ -160,14 +160,14 @@ func TestLoginWrongAndThrottled(t *testing.T) {
 	}
 	// Another address is not affected (gin's ClientIP trusts no proxy
 	// headers unless configured; the throttle keys on it).
-	if n, _ := e.adm.throttle.fail("192.0.2.1"); n != 1 {
+	if n, _, _ := e.adm.throttle.begin("192.0.2.1"); n != 1 {
 		t.Errorf("other IP starts at %d failures", n)
 	}
 	e.clock.Advance(2 * time.Second)
 	if r := try(testPassword); r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("right password after the wait = %d", r.StatusCode)
 	}
-	if w := e.adm.throttle.wait("127.0.0.1"); w != 0 {
+	if w := e.adm.throttle.wait(clientKey("127.0.0.1")); w != 0 {
 		t.Errorf("throttle not reset by a success: %v", w)
 	}
 	logs := e.logs.String()

@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"vitrine/config"
 	"vitrine/instagram/fake"
 	"vitrine/store"
 	"vitrine/testkit"
@@ -95,7 +96,7 @@ func TestSyncAndStatusCommands(t *testing.T) {
 	defer srv.Close()
 	ep := f.Endpoints(srv.URL)
 	dataDir := t.TempDir()
-	hash, _ := bcrypt.GenerateFromPassword([]byte("pw"), bcrypt.MinCost)
+	hash, _ := bcrypt.GenerateFromPassword([]byte("pw"), config.MinPasswordCost)
 	for k, v := range map[string]string{
 		"VITRINE_DATA_DIR":                dataDir,
 		"VITRINE_SERVER_PUBLIC_URL":       publicURL,

@@ -26,6 +26,7 @@ type Config struct {
 	Jobs      Jobs      `yaml:"jobs"`
 	Alerts    Alerts    `yaml:"alerts"`
 	Widget    Widget    `yaml:"widget"`
+	Metrics   Metrics   `yaml:"metrics"`
 
 	// Demo is set by the -demo flag, never by the file: it relaxes the
 	// requirements that only a real Instagram app can satisfy.
@@ -95,6 +96,13 @@ type Widget struct {
 	Placeholder    string   `yaml:"placeholder"`
 }
 
+// Metrics says who may read /metrics: clients on AllowedNetworks, and,
+// when Token is set, anyone presenting it as a bearer token.
+type Metrics struct {
+	AllowedNetworks []string `yaml:"allowed_networks"`
+	Token           string   `yaml:"token"`
+}
+
 // Default returns the configuration used before any file or environment is
 // read. Every default is safe: loopback only, nothing sent anywhere.
 func Default() Config {
@@ -128,6 +136,8 @@ func Default() Config {
 			FrameAncestors: []string{"*"},
 			Placeholder:    "New posts are on their way.",
 		},
+		// Loopback only, as a Prometheus on the same host scrapes.
+		Metrics: Metrics{AllowedNetworks: []string{"127.0.0.0/8", "::1/128"}},
 	}
 }
 

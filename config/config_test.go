@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -153,13 +154,20 @@ widget:
 	}
 }
 
+// mustHash hashes pw at the lowest cost Validate accepts.
 func mustHash(t *testing.T, pw string) string {
 	t.Helper()
-	h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.MinCost)
+	h, err := bcrypt.GenerateFromPassword([]byte(pw), MinPasswordCost)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return string(h)
+}
+
+// withCost is hash claiming another bcrypt cost: Validate reads the cost
+// from the hash's prefix, and making a real cost-15 hash takes seconds.
+func withCost(hash string, cost int) string {
+	return hash[:4] + fmt.Sprintf("%02d", cost) + hash[6:]
 }
 
 func TestUnknownKeyNamesTheFullPathAndLine(t *testing.T) {
@@ -244,6 +252,35 @@ func TestEnvironmentOverridesTheFile(t *testing.T) {
 	}
 }
 
+// /metrics is loopback-only by default; its two keys have environment
+// twins, the token a _FILE one too (it is a secret).
+func TestMetricsAccessSettings(t *testing.T) {
+	if got := Default().Metrics.AllowedNetworks; !slices.Equal(got, []string{"127.0.0.0/8", "::1/128"}) {
+		t.Errorf("default allowed_networks = %v, want loopback only", got)
+	}
+	tokenFile := filepath.Join(t.TempDir(), "metrics-token")
+	if err := os.WriteFile(tokenFile, []byte("0123456789abcdef0123\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := LoadEnv("", []string{
+		"VITRINE_METRICS_ALLOWED_NETWORKS=10.1.0.0/16, 2001:db8::1",
+		"VITRINE_METRICS_TOKEN_FILE=" + tokenFile,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Metrics.Token != "0123456789abcdef0123" {
+		t.Errorf("token from _FILE = %q", cfg.Metrics.Token)
+	}
+	var nets []string
+	for _, p := range cfg.MetricsNetworks() {
+		nets = append(nets, p.String())
+	}
+	if want := []string{"10.1.0.0/16", "2001:db8::1/128"}; !slices.Equal(nets, want) {
+		t.Errorf("networks = %v, want %v", nets, want)
+	}
+}
+
 func TestBadEnvironmentIsNamedAndNeverEchoed(t *testing.T) {
 	_, err := LoadEnv("", []string{
 		"VITRINE_WIDGET_COUNT=twelve-secret",
@@ -281,6 +318,8 @@ func TestValidateRejectsEachBadValue(t *testing.T) {
 		{"secret_key", func(c *Config) { c.SecretKey = "too-short" }},
 		{"log.level", func(c *Config) { c.Log.Level = "loud" }},
 		{"admin.password_hash", func(c *Config) { c.Admin.PasswordHash = "plaintext" }},
+		{"admin.password_hash", func(c *Config) { c.Admin.PasswordHash = withCost(c.Admin.PasswordHash, 4) }},
+		{"admin.password_hash", func(c *Config) { c.Admin.PasswordHash = withCost(c.Admin.PasswordHash, 15) }},
 		{"admin.session_ttl", func(c *Config) { c.Admin.SessionTTL = 0 }},
 		{"instagram.scopes", func(c *Config) { c.Instagram.Scopes = []string{"a,b"} }},
 		{"instagram.token_url", func(c *Config) { c.Instagram.TokenURL = "/oauth" }},
@@ -292,9 +331,13 @@ func TestValidateRejectsEachBadValue(t *testing.T) {
 		{"widget.count", func(c *Config) { c.Widget.Count = 500 }},
 		{"widget.allowed_origins", func(c *Config) { c.Widget.AllowedOrigins = []string{"https://x.com/path"} }},
 		{"widget.frame_ancestors", func(c *Config) { c.Widget.FrameAncestors = []string{"x; script-src *"} }},
+		{"metrics.allowed_networks", func(c *Config) { c.Metrics.AllowedNetworks = []string{"10.0.0.0/8", "localhost"} }},
+		{"metrics.token", func(c *Config) { c.Metrics.Token = "short" }},
+		{"metrics.token", func(c *Config) { c.Metrics.Token = "a long token with spaces in it" }},
 	}
 	for _, tc := range cases {
 		t.Run(tc.key, func(t *testing.T) {
+			t.Parallel()
 			cfg := Default()
 			cfg.Server.PublicURL = "https://gallery.example.com"
 			cfg.Admin.PasswordHash = mustHash(t, "pw")

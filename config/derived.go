@@ -1,6 +1,7 @@
 package config
 
 import (
+	"net/netip"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -23,3 +24,26 @@ func (c *Config) DatabasePath() string { return filepath.Join(c.DataDir, "vitrin
 
 // MediaDir holds the mirrored images.
 func (c *Config) MediaDir() string { return filepath.Join(c.DataDir, "media") }
+
+// MetricsNetworks is metrics.allowed_networks parsed; Validate has
+// refused any entry that does not parse.
+func (c *Config) MetricsNetworks() []netip.Prefix {
+	var out []netip.Prefix
+	for _, n := range c.Metrics.AllowedNetworks {
+		if p, ok := parseNetwork(n); ok {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// TrustedProxyNetworks is server.trusted_proxies parsed, as gin reads it.
+func (c *Config) TrustedProxyNetworks() []netip.Prefix {
+	var out []netip.Prefix
+	for _, n := range c.Server.TrustedProxies {
+		if p, ok := parseNetwork(n); ok {
+			out = append(out, p)
+		}
+	}
+	return out
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/mail"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"slices"
@@ -56,6 +57,7 @@ func (c *Config) Validate() error {
 	c.validateJobs(&ps)
 	c.validateAlerts(&ps)
 	c.validateWidget(&ps)
+	c.validateMetrics(&ps)
 	return ps.err()
 }
 
@@ -113,8 +115,10 @@ func (c *Config) validateAdmin(ps *problems) {
 		if !c.Demo {
 			ps.add("admin.password_hash", "required unless -demo: run `vitrine hash-password` and paste its output")
 		}
-	} else if _, err := bcrypt.Cost([]byte(c.Admin.PasswordHash)); err != nil {
+	} else if cost, err := bcrypt.Cost([]byte(c.Admin.PasswordHash)); err != nil {
 		ps.add("admin.password_hash", "is not a bcrypt hash: run `vitrine hash-password` and paste its output")
+	} else if cost < MinPasswordCost || cost > MaxPasswordCost {
+		ps.add("admin.password_hash", fmt.Sprintf("has bcrypt cost %d; use a cost from %d to %d: below, a stolen hash is cheap to crack; above, each sign-in ties up the CPU for seconds. `vitrine hash-password` makes a cost-%d hash", cost, MinPasswordCost, MaxPasswordCost, bcrypt.DefaultCost))
 	}
 	if c.Admin.SessionTTL.Std() < time.Minute || c.Admin.SessionTTL.Std() > 30*day {
 		ps.add("admin.session_ttl", "must be between 1m and 30d")
@@ -234,6 +238,43 @@ func (c *Config) validateWidget(ps *problems) {
 			ps.add("widget.frame_ancestors", fmt.Sprintf("%q is not a CSP source such as https://example.com, 'self' or *", src))
 		}
 	}
+}
+
+// Bcrypt costs admin.password_hash may have. Each step doubles the work of
+// checking a password: 10 is about 70 ms of one core, 14 about a second.
+const (
+	MinPasswordCost = 10
+	MaxPasswordCost = 14
+)
+
+// minMetricsTokenLength keeps the bearer token out of guessing range: it
+// is compared on every scrape from anywhere.
+const minMetricsTokenLength = 16
+
+func (c *Config) validateMetrics(ps *problems) {
+	for _, n := range c.Metrics.AllowedNetworks {
+		if _, ok := parseNetwork(n); !ok {
+			ps.add("metrics.allowed_networks", fmt.Sprintf("%q is not an IP address or CIDR range such as 10.0.0.0/8", n))
+		}
+	}
+	switch t := c.Metrics.Token; {
+	case t == "":
+	case len(t) < minMetricsTokenLength:
+		ps.add("metrics.token", fmt.Sprintf("is %d characters; use at least %d random ones (e.g. openssl rand -hex 24)", len(t), minMetricsTokenLength))
+	case strings.ContainsFunc(t, func(r rune) bool { return r <= ' ' || r >= 0x7f }):
+		ps.add("metrics.token", "must be printable ASCII without spaces: it is sent in an Authorization header")
+	}
+}
+
+// parseNetwork reads a CIDR range, or a single address as a range of one.
+func parseNetwork(s string) (netip.Prefix, bool) {
+	if p, err := netip.ParsePrefix(strings.TrimSpace(s)); err == nil {
+		return p.Masked(), true
+	}
+	if a, err := netip.ParseAddr(strings.TrimSpace(s)); err == nil {
+		return netip.PrefixFrom(a, a.BitLen()), true
+	}
+	return netip.Prefix{}, false
 }
 
 // parseHTTPURL parses raw and reports whether it is an absolute http or

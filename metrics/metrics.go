@@ -30,6 +30,9 @@ var alertChannels = []string{"webhook", "email"}
 type Sources struct {
 	Status    func(ctx context.Context) (connection.Status, error)
 	PostCount func(ctx context.Context) (int64, error)
+	// RefusalReasons are the reasons RequestRefused will be given, shown
+	// at 0 from the first scrape.
+	RefusalReasons []string
 }
 
 // Metrics holds every collector. Its methods are safe for concurrent use.
@@ -44,6 +47,7 @@ type Metrics struct {
 	alertFailures  *prometheus.CounterVec
 	refreshes      prometheus.Counter
 	imagesMirrored prometheus.Counter
+	refused        *prometheus.CounterVec
 }
 
 // New registers every collector, with the Go and process collectors, on a
@@ -84,6 +88,13 @@ func New(src Sources) (*Metrics, error) {
 			Name: "vitrine_images_mirrored_total",
 			Help: "Images downloaded and stored by this process.",
 		}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vitrine_requests_refused_total",
+			Help: "Requests refused for their own sake (forged forms, wrong passwords, throttled sign-ins, scrapes from outside metrics.allowed_networks), by reason.",
+		}, []string{"reason"}),
+	}
+	for _, r := range append([]string{RefusedScrape}, src.RefusalReasons...) {
+		m.refused.WithLabelValues(r)
 	}
 	for _, k := range upstreamKinds {
 		m.upstreamErrors.WithLabelValues(k)
@@ -95,7 +106,7 @@ func New(src Sources) (*Metrics, error) {
 	for _, c := range []prometheus.Collector{
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.lastSuccess, m.jobRuns, m.syncDuration, m.upstreamErrors, m.alertsSent, m.alertFailures,
-		m.refreshes, m.imagesMirrored, &gauges{src: src},
+		m.refreshes, m.imagesMirrored, m.refused, &gauges{src: src},
 	} {
 		if err := m.registry.Register(c); err != nil {
 			return nil, fmt.Errorf("metrics: register: %w", err)
@@ -141,6 +152,9 @@ func (m *Metrics) AlertSent(channel string) { m.alertsSent.WithLabelValues(chann
 
 // AlertFailed counts an alert channel that failed after its retries.
 func (m *Metrics) AlertFailed(channel string) { m.alertFailures.WithLabelValues(channel).Inc() }
+
+// RequestRefused counts a request refused for reason.
+func (m *Metrics) RequestRefused(reason string) { m.refused.WithLabelValues(reason).Inc() }
 
 func errorKind(err error) string {
 	switch {

@@ -50,7 +50,8 @@ type Vitrine struct {
 	Demo       *demo.Demo // nil unless cfg.Demo
 	Handler    http.Handler
 
-	http *http.Server // set by Start
+	clients *clients
+	http    *http.Server // set by Start
 }
 
 // Options are what the demo and tests vary; `vitrine serve` without -demo
@@ -70,6 +71,7 @@ func New(cfg config.Config, log *slog.Logger, o Options) (_ *Vitrine, err error)
 	}
 	v := &Vitrine{cfg: cfg, log: log}
 	c := &v.cfg
+	v.clients = &clients{trusted: c.TrustedProxyNetworks(), log: log}
 	key, err := store.LoadOrCreateKey(c.DataDir, c.SecretKey)
 	if err != nil {
 		return nil, fmt.Errorf("secret key: %w", err)
@@ -114,7 +116,7 @@ func New(cfg config.Config, log *slog.Logger, o Options) (_ *Vitrine, err error)
 	}
 	v.Admin, err = admin.New(admin.Options{
 		Settings: c.Admin, PublicURL: c.Server.PublicURL, Store: v.Store, Connection: v.Connection, Instagram: v.Instagram, Jobs: v.Jobs,
-		Logger: log, Now: o.Now, Demo: demoPanel,
+		Logger: log, Now: o.Now, Demo: demoPanel, Refused: v.Metrics.RequestRefused,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("admin: %w", err)
@@ -128,8 +130,9 @@ func New(cfg config.Config, log *slog.Logger, o Options) (_ *Vitrine, err error)
 // close over v's fields, all set before anything runs.
 func (v *Vitrine) buildJobs(c *config.Config, log *slog.Logger, now func() time.Time, outbox func(context.Context, alerts.Alert) error) (err error) {
 	v.Metrics, err = metrics.New(metrics.Sources{
-		Status:    func(ctx context.Context) (connection.Status, error) { return v.Connection.Status(ctx) },
-		PostCount: v.Store.PostCount,
+		Status:         func(ctx context.Context) (connection.Status, error) { return v.Connection.Status(ctx) },
+		PostCount:      v.Store.PostCount,
+		RefusalReasons: admin.RefusalReasons,
 	})
 	if err != nil {
 		return err
@@ -185,6 +188,7 @@ func (v *Vitrine) buildJobs(c *config.Config, log *slog.Logger, now func() time.
 
 func (v *Vitrine) routes() http.Handler {
 	engine := newEngine(&v.cfg, v.log)
+	engine.Use(v.clients.warnUntrustedForwarding)
 	engine.GET("/healthz", func(c *gin.Context) { c.String(http.StatusOK, "ok\n") })
 	engine.GET("/readyz", func(c *gin.Context) {
 		if err := v.Store.Ping(c.Request.Context()); err != nil {
@@ -194,7 +198,8 @@ func (v *Vitrine) routes() http.Handler {
 		}
 		c.String(http.StatusOK, "ready\n")
 	})
-	engine.GET("/metrics", gin.WrapH(v.Metrics.Handler()))
+	engine.GET("/metrics", v.metricsGate(metrics.Access{AllowedNetworks: v.cfg.MetricsNetworks(), Token: v.cfg.Metrics.Token}),
+		gin.WrapH(v.Metrics.Handler()))
 	engine.GET("/", func(c *gin.Context) { c.Redirect(http.StatusFound, "/admin") })
 	v.Admin.Register(engine)
 	v.Gallery.Register(engine)

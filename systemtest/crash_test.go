@@ -33,6 +33,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"vitrine/config"
 	"vitrine/instagram/fake"
 	"vitrine/store"
 	"vitrine/testkit"
@@ -311,7 +312,7 @@ func newCrashLane(t *testing.T, id int, bin string, rng *rand.Rand, tally *crash
 	l.matched = -1 // nothing synced yet
 	l.warmCDN()
 
-	hash, _ := bcrypt.GenerateFromPassword([]byte("unused"), bcrypt.MinCost)
+	hash, _ := bcrypt.GenerateFromPassword([]byte("unused"), config.MinPasswordCost)
 	ep := f.Endpoints(srv.URL)
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "VITRINE_") {

@@ -30,8 +30,9 @@ import (
 // testPassword is the admin password of every testApp.
 const testPassword = "demo"
 
+// testPasswordHash has the lowest cost the configuration accepts.
 var testPasswordHash = func() string {
-	h, err := bcrypt.GenerateFromPassword([]byte(testPassword), bcrypt.MinCost)
+	h, err := bcrypt.GenerateFromPassword([]byte(testPassword), config.MinPasswordCost)
 	if err != nil {
 		panic(err)
 	}
