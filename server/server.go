@@ -27,6 +27,7 @@ import (
 	"vitrine/instagram"
 	"vitrine/instagram/fake"
 	"vitrine/jobs"
+	"vitrine/metaapp"
 	"vitrine/metrics"
 	"vitrine/store"
 	"vitrine/widget"
@@ -48,6 +49,7 @@ type Vitrine struct {
 	Jobs       *jobs.Scheduler
 	Admin      *admin.Admin
 	Demo       *demo.Demo // nil unless cfg.Demo
+	MetaApp    *metaapp.App
 	Handler    http.Handler
 
 	clients *clients
@@ -121,6 +123,14 @@ func New(cfg config.Config, log *slog.Logger, o Options) (_ *Vitrine, err error)
 	if err != nil {
 		return nil, fmt.Errorf("admin: %w", err)
 	}
+	v.MetaApp, err = metaapp.New(metaapp.Options{
+		AppSecret: c.Instagram.ClientSecret, PublicURL: c.Server.PublicURL, Connection: v.Connection, Store: v.Store,
+		Alert:   func() { v.Jobs.Go(v.Alerts.Evaluate) },
+		Refused: v.Metrics.RequestRefused, Logger: log, Now: o.Now,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("metaapp: %w", err)
+	}
 	v.Handler = withoutForwardedPrefix(v.routes())
 	return v, nil
 }
@@ -132,7 +142,7 @@ func (v *Vitrine) buildJobs(c *config.Config, log *slog.Logger, now func() time.
 	v.Metrics, err = metrics.New(metrics.Sources{
 		Status:         func(ctx context.Context) (connection.Status, error) { return v.Connection.Status(ctx) },
 		PostCount:      v.Store.PostCount,
-		RefusalReasons: admin.RefusalReasons,
+		RefusalReasons: append([]string{metaapp.RefusedSignedRequest}, admin.RefusalReasons...),
 	})
 	if err != nil {
 		return err
@@ -203,6 +213,7 @@ func (v *Vitrine) routes() http.Handler {
 	engine.GET("/", func(c *gin.Context) { c.Redirect(http.StatusFound, "/admin") })
 	v.Admin.Register(engine)
 	v.Gallery.Register(engine)
+	v.MetaApp.Register(engine)
 	if v.Demo != nil {
 		v.Demo.Register(engine)
 	}

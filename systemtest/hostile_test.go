@@ -563,7 +563,8 @@ func TestHostile(t *testing.T) {
 	routes := []string{"/", "/healthz", "/readyz", "/metrics", "/widget", "/widget.js", "/widget.json",
 		"/media/" + postID + "/320.jpg", "/admin", "/admin/login", "/admin/callback", "/admin/status.json",
 		"/admin/avatar", "/admin/generate", "/admin/connected", "/admin/disconnect", "/admin/sync", "/admin/logout",
-		"/admin/static/admin.css", "/admin/static/admin.js", "/admin/nope", "/nope"}
+		"/admin/static/admin.css", "/admin/static/admin.js", "/admin/nope", "/nope",
+		"/instagram/deauthorize", "/instagram/data-deletion", "/instagram/deletion"}
 	badMethods := []string{"PUT", "DELETE", "PATCH", "TRACE", "OPTIONS", "PROPFIND", "CONNECT", "BREW"}
 	for i, r := range routes {
 		q := url.Values{"q": {payload(i)}, "fragment": {payload(i + 1)}, "signed_out": {payload(i + 2)},
@@ -585,6 +586,23 @@ func TestHostile(t *testing.T) {
 		hostileReq{name: "POST to the widget", method: "POST", target: "/widget.json", body: "x=1", want: statusIn(404, 405)},
 		hostileReq{name: "HEAD media", method: "HEAD", target: "/media/" + postID + "/320.jpg", want: statusIn(200)},
 	)
+	// Meta's callbacks take no cookie and no CSRF token, only a signature:
+	// anything else is a 400 that changes nothing.
+	formType := "application/x-www-form-urlencoded"
+	for _, path := range []string{"/instagram/deauthorize", "/instagram/data-deletion"} {
+		for i, body := range []string{
+			"signed_request=" + url.QueryEscape(payload(0)),
+			"signed_request=" + strings.Repeat("A", 40_000) + "." + strings.Repeat("B", 40_000),
+			"signed_request=" + mb[:200_000],
+			"signed_request=a.b&signed_request=c.d",
+			"",
+			"signed_request=" + url.QueryEscape(ta.fake.SignedRequest(ta.fake.Account().UserID, time.Now())[3:]),
+		} {
+			reqs = append(reqs, hostileReq{name: fmt.Sprintf("bad signed request %d", i), method: "POST", target: path,
+				header: []string{"Content-Type", formType}, body: body, want: statusIn(400, 413), after: tokenKept})
+		}
+	}
+	reqs = append(reqs, hostileReq{name: "deletion status, hostile code", target: "/instagram/deletion?code=" + url.QueryEscape(payload(3)), want: statusIn(404)})
 
 	// The OAuth callback: forged, replayed, oversized, missing and
 	// duplicated state and code, and Instagram's error parameters.

@@ -7,8 +7,11 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
+	"vitrine/connection"
 	"vitrine/jobs"
+	"vitrine/store"
 )
 
 // Disconnect removes what the connection served: the cached posts, the
@@ -101,4 +104,77 @@ func dashboardJobs(t *testing.T, ta *testApp, admin *adminClient) []dashboardJob
 		t.Fatalf("status.json: %v, %d jobs", err, len(s.Jobs))
 	}
 	return s.Jobs
+}
+
+// Meta's app callbacks, end to end: the owner removes the app on
+// Instagram and Vitrine flags the connection at once; the owner asks for
+// their data to be deleted and it is, with a confirmation page. Forged
+// callbacks change nothing.
+func TestMetaCallbacks(t *testing.T) {
+	ta := newTestApp(t, testAppOptions{posts: 3})
+	ta.connect()
+	var doc struct {
+		Posts []struct {
+			Images []struct{ URL string } `json:"images"`
+		} `json:"posts"`
+	}
+	_, body := ta.get("/widget.json")
+	if err := json.Unmarshal(body, &doc); err != nil || len(doc.Posts) != 3 || len(doc.Posts[0].Images) == 0 {
+		t.Fatalf("widget.json after connecting: %v\n%.300s", err, body)
+	}
+	media := strings.TrimPrefix(doc.Posts[0].Images[0].URL, ta.URL)
+	status := func() connection.Status {
+		s, err := ta.Connection.Status(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+
+	for _, path := range []string{"/instagram/deauthorize", "/instagram/data-deletion"} {
+		forged := ta.fake.SignedRequest(ta.fake.Account().UserID, time.Now())
+		forged = forged[:len(forged)-2] + "AA"
+		resp, err := http.PostForm(ta.URL+path, url.Values{"signed_request": {forged}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("forged POST %s = %d, want 400", path, resp.StatusCode)
+		}
+	}
+	if s := status(); s.State != store.StatusValid {
+		t.Fatalf("forged callbacks changed the connection: %s", s.State)
+	}
+
+	code, err := ta.fake.RemoveApp(t.Context(), ta.URL+"/instagram/deauthorize")
+	if err != nil || code != http.StatusOK {
+		t.Fatalf("deauthorize callback = %d %v", code, err)
+	}
+	if s := status(); s.State != store.StatusNeedsReauth || s.Reason != connection.ReasonAppRemoved {
+		t.Errorf("after the app was removed: %s %q", s.State, s.Reason)
+	}
+	if resp, _ := ta.get(media); resp.StatusCode != http.StatusOK {
+		t.Errorf("the gallery stopped serving its images after a deauthorize: %d", resp.StatusCode)
+	}
+
+	statusURL, confirmation, err := ta.fake.RequestDataDeletion(t.Context(), ta.URL+"/instagram/data-deletion")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := status(); s.Connected {
+		t.Error("still connected after the data deletion")
+	}
+	if resp, _ := ta.get(media); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("GET %s after the data deletion = %d, want 404", media, resp.StatusCode)
+	}
+	_, body = ta.get("/widget.json")
+	doc.Posts = nil
+	if err := json.Unmarshal(body, &doc); err != nil || len(doc.Posts) != 0 {
+		t.Errorf("widget.json after the data deletion: %v\n%.300s", err, body)
+	}
+	resp, page := ta.get(strings.TrimPrefix(statusURL, ta.URL))
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(page), confirmation) {
+		t.Errorf("the status URL %s = %d:\n%.500s", statusURL, resp.StatusCode, page)
+	}
 }

@@ -11,7 +11,7 @@ import (
 	"io/fs"
 )
 
-//go:embed admin/*.html demo/*.html static/* widget/*
+//go:embed admin/*.html demo/*.html metaapp/*.html static/* widget/*
 var files embed.FS
 
 // Admin parses the admin pages with funcs. Each file is one template named
@@ -63,6 +63,16 @@ func Demo() (*template.Template, error) {
 	t, err := template.ParseFS(files, "demo/*.html")
 	if err != nil {
 		return nil, fmt.Errorf("templates: demo: %w", err)
+	}
+	return t, nil
+}
+
+// MetaApp parses the page of Meta's data-deletion status link
+// ("deletion.html").
+func MetaApp() (*template.Template, error) {
+	t, err := template.ParseFS(files, "metaapp/*.html")
+	if err != nil {
+		return nil, fmt.Errorf("templates: metaapp: %w", err)
 	}
 	return t, nil
 }

@@ -1,0 +1,262 @@
+package metaapp
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"vitrine/connection"
+	"vitrine/instagram/fake"
+	"vitrine/store"
+)
+
+var testNow = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+
+// harness is the callbacks over a real store and connection, with a fake
+// Instagram to sign requests as Meta does.
+type harness struct {
+	t       *testing.T
+	fake    *fake.Fake
+	st      *store.Store
+	conn    *connection.Connection
+	srv     *httptest.Server
+	alerts  atomic.Int32
+	refused atomic.Int32
+	forgot  atomic.Int32 // OnDisconnected calls: the posts and images go
+}
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	gin.SetMode(gin.TestMode)
+	h := &harness{t: t, fake: fake.New(fake.Options{Clock: fake.NewClock(testNow)})}
+	key := make([]byte, store.KeySize)
+	_, _ = rand.Read(key)
+	now := func() time.Time { return testNow }
+	st, err := store.Open(filepath.Join(t.TempDir(), "v.db"), key, store.WithClock(now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	h.st = st
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	h.conn, err = connection.New(connection.Options{Store: st, Instagram: nil, Logger: log, Now: now,
+		OnDisconnected: func(context.Context) error { h.forgot.Add(1); return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := New(Options{AppSecret: h.fake.ClientSecret(), PublicURL: "https://gallery.example.com/", Connection: h.conn, Store: st,
+		Alert: func() { h.alerts.Add(1) }, Refused: func(string) { h.refused.Add(1) }, Logger: log, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	engine := gin.New()
+	app.Register(engine)
+	h.srv = httptest.NewServer(engine)
+	t.Cleanup(h.srv.Close)
+	return h
+}
+
+// connect stores the fake account's token as connected at connectedAt.
+func (h *harness) connect(connectedAt time.Time) {
+	h.t.Helper()
+	acct := h.fake.Account()
+	err := h.st.SaveToken(context.Background(), store.Token{AccessToken: "IGAA-test", UserID: acct.UserID, Username: acct.Username,
+		IssuedAt: connectedAt, ExpiresAt: connectedAt.Add(60 * 24 * time.Hour), Status: store.StatusValid, ConnectedAt: connectedAt})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+func (h *harness) post(path, signedRequest string) (int, string) {
+	h.t.Helper()
+	resp, err := http.PostForm(h.srv.URL+path, url.Values{"signed_request": {signedRequest}})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func (h *harness) status() connection.Status {
+	h.t.Helper()
+	s, err := h.conn.Status(context.Background())
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return s
+}
+
+func TestDeauthorizeFlagsTheConnectedAccount(t *testing.T) {
+	h := newHarness(t)
+	h.connect(testNow.Add(-48 * time.Hour))
+	user := h.fake.Account().UserID
+
+	// Forged, or about someone else, or older than this connection: nothing changes.
+	for name, sr := range map[string]string{
+		"forged signature": h.fake.SignedRequest(user, testNow)[1:],
+		"other secret":     fake.New(fake.Options{ClientSecret: "another-secret"}).SignedRequest(user, testNow),
+		"garbage":          "not.a.signed.request",
+		"empty":            "",
+	} {
+		if code, _ := h.post(DeauthorizePath, sr); code != http.StatusBadRequest {
+			t.Errorf("%s: %d, want 400", name, code)
+		}
+	}
+	if got := h.refused.Load(); got != 4 {
+		t.Errorf("%d refusals counted, want 4", got)
+	}
+	if code, _ := h.post(DeauthorizePath, h.fake.SignedRequest("17841400000000001", testNow)); code != http.StatusOK {
+		t.Errorf("another user's notice: %d, want 200 (it is Meta's, just not about us)", code)
+	}
+	if code, _ := h.post(DeauthorizePath, h.fake.SignedRequest(user, testNow.Add(-72*time.Hour))); code != http.StatusBadRequest {
+		t.Errorf("a 3-day-old notice: %d, want 400", code)
+	}
+	if s := h.status(); s.State != store.StatusValid || h.alerts.Load() != 0 {
+		t.Fatalf("after requests that must change nothing: state %s, %d alerts", s.State, h.alerts.Load())
+	}
+
+	// Meta's real notice: flagged at once, with that cause, and ops alerted.
+	if code, body := h.post(DeauthorizePath, h.fake.SignedRequest(user, testNow)); code != http.StatusOK {
+		t.Fatalf("valid notice: %d %s", code, body)
+	}
+	s := h.status()
+	if s.State != store.StatusNeedsReauth || s.Reason != connection.ReasonAppRemoved || !s.NeedsAttention() {
+		t.Errorf("after the notice: state %s reason %q", s.State, s.Reason)
+	}
+	if h.alerts.Load() != 1 {
+		t.Errorf("%d alerts started, want 1", h.alerts.Load())
+	}
+}
+
+// A notice signed before the owner connected again is about the old
+// authorization: replayed, it must not break the new connection.
+func TestDeauthorizeIgnoresANoticeOlderThanTheConnection(t *testing.T) {
+	h := newHarness(t)
+	h.connect(testNow.Add(-time.Hour))
+	if code, _ := h.post(DeauthorizePath, h.fake.SignedRequest(h.fake.Account().UserID, testNow.Add(-2*time.Hour))); code != http.StatusOK {
+		t.Fatalf("old notice: %d", code)
+	}
+	if s := h.status(); s.State != store.StatusValid || h.alerts.Load() != 0 {
+		t.Errorf("an old notice changed the new connection: %s, %d alerts", s.State, h.alerts.Load())
+	}
+}
+
+func TestDataDeletionDeletesAndConfirms(t *testing.T) {
+	h := newHarness(t)
+	h.connect(testNow.Add(-48 * time.Hour))
+	user := h.fake.Account().UserID
+
+	if code, _ := h.post(DataDeletionPath, "x"+h.fake.SignedRequest(user, testNow)); code != http.StatusBadRequest {
+		t.Errorf("forged deletion: %d, want 400", code)
+	}
+	if s := h.status(); !s.Connected || h.forgot.Load() != 0 {
+		t.Fatal("a forged deletion request deleted something")
+	}
+
+	code, body := h.post(DataDeletionPath, h.fake.SignedRequest(user, testNow))
+	if code != http.StatusOK {
+		t.Fatalf("deletion: %d %s", code, body)
+	}
+	var answer struct {
+		URL  string `json:"url"`
+		Code string `json:"confirmation_code"`
+	}
+	if err := json.Unmarshal([]byte(body), &answer); err != nil {
+		t.Fatalf("answer %q: %v", body, err)
+	}
+	if !codeRE.MatchString(answer.Code) || answer.URL != "https://gallery.example.com"+DeletionPath+"?code="+answer.Code {
+		t.Errorf("answer = %+v", answer)
+	}
+	if s := h.status(); s.Connected || h.forgot.Load() != 1 {
+		t.Errorf("after deletion: connected %v, posts and images forgotten %d times", s.Connected, h.forgot.Load())
+	}
+
+	get := func(rawQuery string) (int, string, http.Header) {
+		resp, err := http.Get(h.srv.URL + DeletionPath + "?" + rawQuery)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b), resp.Header
+	}
+	status, page, hdr := get("code=" + answer.Code)
+	if status != http.StatusOK || !strings.Contains(page, answer.Code) || !strings.Contains(page, "has been deleted") {
+		t.Errorf("status page = %d:\n%s", status, page)
+	}
+	if strings.Contains(page, h.fake.Account().Username) || strings.Contains(page, user) {
+		t.Error("the status page shows whose data it was")
+	}
+	if !strings.Contains(hdr.Get("Content-Security-Policy"), "default-src 'none'") {
+		t.Errorf("CSP = %q", hdr.Get("Content-Security-Policy"))
+	}
+	for _, q := range []string{"code=" + strings.Repeat("0", 32), "code=<script>", "", "code=" + answer.Code + "x"} {
+		if status, page, _ := get(q); status != http.StatusNotFound || strings.Contains(page, "<script>") {
+			t.Errorf("status page for %q = %d", q, status)
+		}
+	}
+
+	// Asked again (Meta retries), with nothing left: still confirmed.
+	if code, body := h.post(DataDeletionPath, h.fake.SignedRequest(user, testNow)); code != http.StatusOK || !strings.Contains(body, "confirmation_code") {
+		t.Errorf("second deletion: %d %s", code, body)
+	}
+}
+
+func TestParseSignedRequest(t *testing.T) {
+	f := fake.New(fake.Options{})
+	secret := f.ClientSecret()
+	good := f.SignedRequest("17841405793187218", testNow)
+	n, err := parseSignedRequest(good, secret, testNow)
+	if err != nil || n.UserID != "17841405793187218" || !n.IssuedAt.Equal(testNow) {
+		t.Fatalf("good request: %+v %v", n, err)
+	}
+	sig, payload, _ := strings.Cut(good, ".")
+	if _, err := parseSignedRequest(sig+"=."+payload+"==", secret, testNow); err == nil {
+		// Padding on the payload part changes what was signed.
+		t.Error("a payload part that is not the signed bytes verified")
+	}
+	if _, err := parseSignedRequest(sig+"=."+payload, secret, testNow); err != nil {
+		t.Errorf("a padded signature is the same bytes: %v", err)
+	}
+	for name, raw := range map[string]string{
+		"wrong secret":    fake.New(fake.Options{ClientSecret: "x"}).SignedRequest("1", testNow),
+		"no dot":          sig + payload,
+		"short signature": sig[:10] + "." + payload,
+		"too long":        good + strings.Repeat("A", maxSignedRequest),
+		"future":          f.SignedRequest("1", testNow.Add(time.Hour)),
+		"stale":           f.SignedRequest("1", testNow.Add(-25*time.Hour)),
+		"not a user id":   f.SignedRequest("me", testNow),
+		"empty user id":   f.SignedRequest("", testNow),
+	} {
+		if _, err := parseSignedRequest(raw, secret, testNow); err == nil {
+			t.Errorf("%s: verified", name)
+		}
+	}
+	// Signed right, but not with the algorithm it claims.
+	other, _ := json.Marshal(map[string]any{"algorithm": "none", "issued_at": testNow.Unix(), "user_id": "1"})
+	otherPart := base64.RawURLEncoding.EncodeToString(other)
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte(otherPart))
+	if _, err := parseSignedRequest(base64.RawURLEncoding.EncodeToString(mac.Sum(nil))+"."+otherPart, secret, testNow); err == nil {
+		t.Error("algorithm none verified")
+	}
+	if _, err := parseSignedRequest(good, "", testNow); err == nil {
+		t.Error("verified with no app secret configured")
+	}
+}
