@@ -46,6 +46,7 @@ type Store interface {
 	DeleteExpiredAdminSessions(ctx context.Context, now time.Time) (int64, error)
 	SetAdminSessionState(ctx context.Context, idHash, stateHash string, expires time.Time) error
 	ClearAdminSessionState(ctx context.Context, idHash, stateHash string) (bool, error)
+	TakeAdminSessionState(ctx context.Context, stateHash string) (store.AdminSession, bool, error)
 	SetAdminSessionFlash(ctx context.Context, idHash, flash string) error
 	TakeAdminSessionFlash(ctx context.Context, idHash string) (string, error)
 }

@@ -93,15 +93,12 @@ func (a *Admin) checkState(c *gin.Context, state string) *httpError {
 func (a *Admin) callback(c *gin.Context) {
 	q := c.Request.URL.Query()
 	state := q.Get("state")
+	if sessionOf(c) == nil {
+		a.callbackElsewhere(c, q)
+		return
+	}
 
 	if e := q.Get("error"); e != "" {
-		if sessionOf(c) == nil {
-			// No admin is waiting for this answer in this browser, so it
-			// is nobody's to report: not an upstream failure (a 502 anyone
-			// could provoke), and nothing for the audit log.
-			c.Error(errNoSession)
-			return
-		}
 		// Consume a valid state so it can't be reused; a decline changes
 		// nothing either way, so a missing or stale state doesn't matter.
 		stateOK := state != "" && a.checkState(c, state) == nil

@@ -203,17 +203,79 @@ func TestStateChecks(t *testing.T) {
 	e.clock.Advance(-11 * time.Minute)
 	check("expired then replayed", back, "already used")
 
-	// Another browser (no session) can't complete this admin's flow.
-	back = e.decide(e.generate(), "approve")
-	r := e.getWith(e.newClient(), back.String())
+	// Another browser (no session) with no state it can match is refused.
+	r := e.getWith(e.newClient(), "/admin/callback?code=abc&state="+randomToken())
 	if r.StatusCode != http.StatusBadRequest || !strings.Contains(r.body, "sign in") {
-		t.Errorf("callback without a session = %d:\n%.1500s", r.StatusCode, r.body)
+		t.Errorf("callback without a session or a pending state = %d:\n%.1500s", r.StatusCode, r.body)
 	}
 	if r.Header.Get("Referrer-Policy") != "no-referrer" {
 		t.Error("callback page without no-referrer")
 	}
 	if got := e.fake.CallsTo("/oauth/access_token"); got != calls {
 		t.Errorf("refused callbacks exchanged codes: %d calls, want %d", got, calls)
+	}
+}
+
+// On a phone, the Instagram app may take over the authorize link and open
+// the callback in another browser, without the admin's cookie. The pending
+// state is enough to finish connecting there; that browser sees only that
+// it worked, and a replay changes nothing. Before, the code was dropped
+// ("Please sign in first").
+func TestCallbackInAnotherBrowserConnects(t *testing.T) {
+	e := newEnv(t)
+	e.login()
+	back := e.decide(e.generate(), "approve")
+	phone := e.newClient()
+	r := e.getWith(phone, back.String())
+	if r.StatusCode != http.StatusOK || !strings.Contains(r.body, "Connected") || !strings.Contains(r.body, "return to your dashboard") {
+		t.Fatalf("callback in another browser = %d:\n%.1500s", r.StatusCode, r.body)
+	}
+	tok, ok := e.token()
+	if !ok || tok.AccessToken == "" {
+		t.Fatal("no token stored")
+	}
+	for _, private := range []string{tok.Username, `href="/admin"`, "csrf_token", "Disconnect"} {
+		if strings.Contains(r.body, private) {
+			t.Errorf("the other browser's page shows %q", private)
+		}
+	}
+	if r.Header.Get("Referrer-Policy") != "no-referrer" || len(phone.Jar.Cookies(mustURL(t, e.srv.URL+"/admin"))) != 0 {
+		t.Error("the other browser got a referrer policy other than no-referrer, or a session")
+	}
+	// The admin's dashboard knows (its status poll and its events).
+	if st := e.get("/admin/status.json"); !strings.Contains(st.body, tok.Username) {
+		t.Errorf("status.json does not show the new connection:\n%.500s", st.body)
+	}
+	// Replayed, in a third browser or in the admin's own: nothing changes.
+	calls := e.fake.CallsTo("/oauth/access_token")
+	if r := e.getWith(e.newClient(), back.String()); r.StatusCode != http.StatusBadRequest {
+		t.Errorf("replay in another browser = %d", r.StatusCode)
+	}
+	if _, r := e.callback(back); !strings.Contains(r.body, "already used") {
+		t.Errorf("replay in the admin's browser:\n%.800s", r.body)
+	}
+	if got := e.fake.CallsTo("/oauth/access_token"); got != calls {
+		t.Errorf("replays exchanged the code again: %d calls, want %d", got, calls)
+	}
+
+	// An error answer with a valid state: the other browser is told it
+	// didn't finish, never Instagram's words; the dashboard's events are.
+	auth := e.generate()
+	state := auth.Query().Get("state")
+	words := "Something odd happened upstream"
+	r = e.getWith(e.newClient(), "/admin/callback?error=server_error&error_description="+url.QueryEscape(words)+"&state="+url.QueryEscape(state))
+	if r.StatusCode != http.StatusBadGateway || strings.Contains(r.body, words) || !strings.Contains(r.body, "didn&#39;t finish") {
+		t.Errorf("error answer in another browser = %d:\n%.1000s", r.StatusCode, r.body)
+	}
+	if d := e.get("/admin"); !strings.Contains(d.body, words) {
+		t.Error("the dashboard's events do not show Instagram's words")
+	}
+
+	// Expired: eleven minutes after Generate.
+	back = e.decide(e.generate(), "approve")
+	e.clock.Advance(11 * time.Minute)
+	if r := e.getWith(e.newClient(), back.String()); r.StatusCode != http.StatusBadRequest || !strings.Contains(r.body, "expired") {
+		t.Errorf("expired, in another browser = %d:\n%.800s", r.StatusCode, r.body)
 	}
 }
 

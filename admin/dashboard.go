@@ -111,6 +111,9 @@ type messageView struct {
 	Result string
 	// Confirm, when set, is a POST form (the disconnect step).
 	Confirm *confirmView
+	// Plain pages offer no action: they are shown to a browser that is
+	// not the admin's.
+	Plain bool
 }
 
 type confirmView struct {

@@ -53,6 +53,7 @@ type Instagram struct {
 	ClientID     string   `yaml:"client_id"`
 	ClientSecret string   `yaml:"client_secret"`
 	Scopes       []string `yaml:"scopes"`
+	ForceReauth  bool     `yaml:"force_reauth"`
 	AuthURL      string   `yaml:"auth_url"`
 	TokenURL     string   `yaml:"token_url"`
 	GraphURL     string   `yaml:"graph_url"`
@@ -113,6 +114,7 @@ func Default() Config {
 		Admin:   Admin{SessionTTL: Duration(12 * hour)},
 		Instagram: Instagram{
 			Scopes:       []string{"instagram_business_basic"},
+			ForceReauth:  true,
 			AuthURL:      "https://www.instagram.com/oauth/authorize",
 			TokenURL:     "https://api.instagram.com/oauth/access_token",
 			GraphURL:     "https://graph.instagram.com",

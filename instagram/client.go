@@ -43,8 +43,11 @@ type Config struct {
 	ClientID, ClientSecret string
 	RedirectURI            string   // byte-for-byte the same in authorize and exchange
 	Scopes                 []string // joined with "," (Instagram's separator); default instagram_business_basic
-	AuthURL                string   // e.g. https://www.instagram.com/oauth/authorize
-	TokenURL               string   // e.g. https://api.instagram.com/oauth/access_token
+	// ForceReauth makes Instagram ask which account to sign in with
+	// instead of reusing the one the browser is logged into.
+	ForceReauth bool
+	AuthURL     string // e.g. https://www.instagram.com/oauth/authorize
+	TokenURL    string // e.g. https://api.instagram.com/oauth/access_token
 	// GraphURL has no version: /access_token and /refresh_access_token are
 	// unversioned, /me and friends get "/"+GraphVersion.
 	GraphURL     string // e.g. https://graph.instagram.com

@@ -50,7 +50,11 @@ func (c *Client) AuthorizeURL(state string) string {
 		},
 		RedirectURL: c.cfg.RedirectURI,
 	}
-	return oc.AuthCodeURL(state, oauth2.SetAuthURLParam("scope", strings.Join(c.cfg.Scopes, ",")))
+	opts := []oauth2.AuthCodeOption{oauth2.SetAuthURLParam("scope", strings.Join(c.cfg.Scopes, ","))}
+	if c.cfg.ForceReauth {
+		opts = append(opts, oauth2.SetAuthURLParam("force_reauth", "true"))
+	}
+	return oc.AuthCodeURL(state, opts...)
 }
 
 // ExchangeCode trades the authorization code from the callback for a

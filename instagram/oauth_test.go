@@ -3,6 +3,8 @@ package instagram
 import (
 	"context"
 	"errors"
+	"io"
+	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -45,6 +47,22 @@ func TestAuthorizeURL(t *testing.T) {
 	}
 	if strings.Contains(raw, e.f.ClientSecret()) {
 		t.Error("the client secret is in the authorize URL")
+	}
+	// ForceReauth makes Instagram ask which account to connect, and the
+	// fake's dialog shows it.
+	forced := newEnv(t, withConfig(func(c *Config) { c.ForceReauth = true }))
+	fu, _ := url.Parse(forced.c.AuthorizeURL("st4te"))
+	if fu.Query().Get("force_reauth") != "true" {
+		t.Errorf("ForceReauth: no force_reauth=true in %s", fu)
+	}
+	resp, err := http.Get(fu.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(page), "data-force-reauth") {
+		t.Errorf("the fake's dialog does not ask which account:\n%.800s", page)
 	}
 }
 

@@ -293,6 +293,7 @@ func InstagramConfig(cfg *config.Config, log *slog.Logger, now func() time.Time)
 		ClientSecret: cfg.Instagram.ClientSecret,
 		RedirectURI:  cfg.RedirectURI(),
 		Scopes:       cfg.Instagram.Scopes,
+		ForceReauth:  cfg.Instagram.ForceReauth,
 		AuthURL:      cfg.Instagram.AuthURL,
 		TokenURL:     cfg.Instagram.TokenURL,
 		GraphURL:     cfg.Instagram.GraphURL,

@@ -75,11 +75,15 @@ func (s *Store) AdminSession(ctx context.Context, idHash string) (a AdminSession
 	if err != nil {
 		return AdminSession{}, false, fmt.Errorf("store: admin session: %w", err)
 	}
+	return row.session(), true, nil
+}
+
+func (row adminSessionRow) session() AdminSession {
 	return AdminSession{
 		IDHash: row.IDHash, CSRFToken: row.CSRFToken, CreatedAt: row.CreatedAt, ExpiresAt: row.ExpiresAt,
 		StateHash: row.StateHash, StateExpiresAt: timeOrZero(row.StateExpiresAt), Flash: row.Flash,
 		Credential: row.Credential,
-	}, true, nil
+	}
 }
 
 // DeleteAdminSession forgets a session (logout, rotation). Deleting one that
@@ -129,6 +133,38 @@ func (s *Store) ClearAdminSessionState(ctx context.Context, idHash, stateHash st
 		return false, fmt.Errorf("store: clear admin session state: %w", res.Error)
 	}
 	return res.RowsAffected == 1, nil
+}
+
+// TakeAdminSessionState finds the session whose pending OAuth state is
+// stateHash and clears that state, in one transaction: of two callbacks
+// carrying it, only one gets the session. ok is false when no session has
+// it (never set, already used, or replaced by a later Generate). The
+// session returned still shows the state's hash and expiry.
+func (s *Store) TakeAdminSessionState(ctx context.Context, stateHash string) (a AdminSession, ok bool, err error) {
+	if stateHash == "" {
+		return AdminSession{}, false, nil
+	}
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var row adminSessionRow
+		err := tx.Where("state_hash = ?", stateHash).Take(&row).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		res := tx.Model(&adminSessionRow{}).Where("id_hash = ? AND state_hash = ?", row.IDHash, stateHash).
+			Updates(map[string]any{"state_hash": "", "state_expires_at": nil})
+		if res.Error != nil || res.RowsAffected != 1 {
+			return res.Error
+		}
+		a, ok = row.session(), true
+		return nil
+	})
+	if err != nil {
+		return AdminSession{}, false, fmt.Errorf("store: take admin session state: %w", err)
+	}
+	return a, ok, nil
 }
 
 // SetAdminSessionFlash stores a one-shot message for the session's next page.

@@ -112,3 +112,54 @@ func TestClearAdminSessionStateConcurrent(t *testing.T) {
 		t.Errorf("%d callers cleared the state, want exactly 1", wins.Load())
 	}
 }
+
+// A callback opened in another browser (a phone's) finds its session by
+// the state alone; of several, only one does.
+func TestTakeAdminSessionStateConcurrent(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTest(t)
+	exp := time.Now().Add(time.Minute).UTC().Truncate(time.Second)
+	for _, h := range []string{"a", "b"} {
+		if err := s.CreateAdminSession(ctx, AdminSession{IDHash: h, CSRFToken: "c", ExpiresAt: time.Now().Add(time.Hour), Credential: "cred"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.SetAdminSessionState(ctx, "b", "st-b", exp); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := s.TakeAdminSessionState(ctx, "st-unknown"); ok || err != nil {
+		t.Fatalf("unknown state: ok=%v err=%v", ok, err)
+	}
+	if _, ok, err := s.TakeAdminSessionState(ctx, ""); ok || err != nil {
+		t.Fatalf("empty state: ok=%v err=%v", ok, err)
+	}
+	var (
+		wins atomic.Int32
+		got  AdminSession
+		mu   sync.Mutex
+		wg   sync.WaitGroup
+	)
+	for range 8 {
+		wg.Go(func() {
+			a, ok, err := s.TakeAdminSessionState(ctx, "st-b")
+			if err != nil {
+				t.Error(err)
+			} else if ok {
+				wins.Add(1)
+				mu.Lock()
+				got = a
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if wins.Load() != 1 {
+		t.Fatalf("%d callers took the state, want exactly 1", wins.Load())
+	}
+	if got.IDHash != "b" || got.Credential != "cred" || !got.StateExpiresAt.Equal(exp) {
+		t.Errorf("took %+v", got)
+	}
+	if a, _, _ := s.AdminSession(ctx, "b"); a.StateHash != "" {
+		t.Error("the state was not cleared")
+	}
+}

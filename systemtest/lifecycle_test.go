@@ -178,3 +178,51 @@ func TestMetaCallbacks(t *testing.T) {
 		t.Errorf("the status URL %s = %d:\n%.500s", statusURL, resp.StatusCode, page)
 	}
 }
+
+// Generate asks Instagram which account to connect (force_reauth=true, on
+// by default) instead of silently reusing the browser's.
+func TestGenerateAsksWhichAccount(t *testing.T) {
+	ta := newTestApp(t, testAppOptions{posts: 1})
+	admin := ta.login()
+	resp, err := admin.Get(ta.URL + "/admin/generate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	if resp.StatusCode != http.StatusFound || err != nil || loc.Query().Get("force_reauth") != "true" {
+		t.Errorf("generate = %d Location %q, want force_reauth=true", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}
+
+// On a phone the callback may open in a browser without the admin's
+// session: the pending state alone finishes connecting, and that browser
+// sees only that it worked.
+func TestCallbackWithoutTheSessionConnects(t *testing.T) {
+	ta := newTestApp(t, testAppOptions{posts: 2})
+	admin := ta.login()
+	resp, err := admin.Get(ta.URL + "/admin/generate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	auth, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil || auth.Query().Get("state") == "" {
+		t.Fatalf("generate = %d Location %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	code, err := ta.fake.Authorize(ta.cfg.RedirectURI(), strings.Join(ta.cfg.Instagram.Scopes, ","))
+	if err != nil {
+		t.Fatal(err)
+	}
+	callback := "/admin/callback?" + url.Values{"code": {code}, "state": {auth.Query().Get("state")}}.Encode()
+	resp, page := ta.get(callback) // no cookies
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(page), "You can close this and return to your dashboard") {
+		t.Fatalf("callback without the session = %d:\n%.800s", resp.StatusCode, page)
+	}
+	if s, err := ta.Connection.Status(t.Context()); err != nil || !s.Connected || s.State != store.StatusValid {
+		t.Errorf("not connected after the callback: %+v %v", s, err)
+	}
+	if resp, _ := ta.get(callback); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("the same callback again = %d, want 400", resp.StatusCode)
+	}
+}

@@ -26,6 +26,9 @@ var knownScopes = map[string]string{
 // authRequest is what the authorize dialog was asked for.
 type authRequest struct {
 	ClientID, RedirectURI, ResponseType, Scope, State string
+	// ForceReauth ("true") makes the dialog ask which account to use
+	// instead of taking the browser's current one.
+	ForceReauth bool
 }
 
 func authRequestFrom(v url.Values) authRequest {
@@ -35,6 +38,7 @@ func authRequestFrom(v url.Values) authRequest {
 		ResponseType: v.Get("response_type"),
 		Scope:        v.Get("scope"),
 		State:        v.Get("state"),
+		ForceReauth:  v.Get("force_reauth") == "true",
 	}
 }
 
@@ -246,7 +250,8 @@ var consentTmpl = template.Must(template.New("consent").Parse(`<!doctype html>
 <div class="logo">Instagram</div>
 <div class="ring"><div class="avatar" aria-hidden="true">{{.Initial}}</div></div>
 <h1><strong>{{.AppName}}</strong> would like to access your account</h1>
-<p class="who">Logged in as <strong>@{{.Username}}</strong> · {{.Name}}</p>
+{{if .Req.ForceReauth}}<p class="who" data-force-reauth>Choose the account to connect: <strong>@{{.Username}}</strong> · {{.Name}}<br><small>Instagram asked you to sign in again rather than use the account this browser is logged into.</small></p>
+{{else}}<p class="who">Logged in as <strong>@{{.Username}}</strong> · {{.Name}}</p>{{end}}
 <ul>{{range .Permissions}}<li>{{.}}</li>{{end}}</ul>
 <form method="post" action="{{.Action}}">
 <input type="hidden" name="client_id" value="{{.Req.ClientID}}">
@@ -254,6 +259,7 @@ var consentTmpl = template.Must(template.New("consent").Parse(`<!doctype html>
 <input type="hidden" name="response_type" value="{{.Req.ResponseType}}">
 <input type="hidden" name="scope" value="{{.Req.Scope}}">
 <input type="hidden" name="state" value="{{.Req.State}}">
+{{if .Req.ForceReauth}}<input type="hidden" name="force_reauth" value="true">{{end}}
 <div class="buttons">
 <button type="submit" name="decision" value="approve">Allow</button>
 <button type="submit" name="decision" value="deny">Cancel</button>

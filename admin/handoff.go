@@ -1,0 +1,75 @@
+package admin
+
+import (
+	"crypto/subtle"
+	"net/http"
+	"net/url"
+
+	"github.com/gin-gonic/gin"
+
+	"vitrine/store"
+)
+
+// callbackElsewhere finishes connecting in a browser that doesn't carry
+// the admin's session. On a phone, the Instagram app may take over the
+// authorize link and hand the redirect to another browser; the code would
+// otherwise be lost. The state alone proves the admin started this flow:
+// it is random, bound to a signed-in session, unexpired, and used up here.
+// This browser learns only whether it worked: Instagram's words, the
+// account and the dashboard stay with the session that started it (its
+// events and the dashboard, which refreshes itself).
+func (a *Admin) callbackElsewhere(c *gin.Context, q url.Values) {
+	ctx := c.Request.Context()
+	state := q.Get("state")
+	if state == "" {
+		c.Error(errNoSession)
+		return
+	}
+	s, ok, err := a.store.TakeAdminSessionState(ctx, hashID(state))
+	if err != nil {
+		c.Error(internal("check the connection request", err))
+		return
+	}
+	if !ok || !a.now().Before(s.ExpiresAt) || subtle.ConstantTimeCompare([]byte(s.Credential), []byte(a.credential)) != 1 {
+		c.Error(errNoSession)
+		return
+	}
+	if !a.now().Before(s.StateExpiresAt) {
+		a.handoffPage(c, http.StatusBadRequest, "bad", "This link has expired",
+			"Connecting must be finished within 10 minutes of clicking Generate. Return to your Vitrine dashboard and click Generate again.")
+		return
+	}
+	if e := q.Get("error"); e != "" {
+		if e == "access_denied" {
+			a.addEvent(ctx, "connect", store.LevelInfo, "Connecting Instagram was declined on Instagram (in another browser); nothing changed")
+			a.handoffPage(c, http.StatusOK, "info", "You declined the connection", "Nothing changed. You can close this page.")
+			return
+		}
+		desc := orDefault(shortText(q.Get("error_description"), 200), shortText(e, 60))
+		a.log.Warn("admin: Instagram returned an authorization error (in another browser)", "description", desc)
+		a.addEvent(ctx, "connect", store.LevelError, "Instagram refused the connection: "+desc+". Nothing was changed.")
+		a.handoffPage(c, http.StatusBadGateway, "bad", "Connecting didn't finish",
+			"Instagram refused the connection. Return to your Vitrine dashboard for the details, and click Generate to try again.")
+		return
+	}
+	code := q.Get("code")
+	if code == "" {
+		a.handoffPage(c, http.StatusBadRequest, "bad", "Connecting didn't finish",
+			"The answer from Instagram has no authorization code. Return to your Vitrine dashboard and click Generate again.")
+		return
+	}
+	if _, he := a.connectWithCode(ctx, code); he != nil {
+		a.handoffPage(c, he.Status, "bad", "Connecting didn't finish",
+			"Vitrine couldn't connect Instagram. Return to your Vitrine dashboard for the details, and click Generate to try again.")
+		return
+	}
+	a.log.Info("admin: Instagram connected from another browser")
+	a.handoffPage(c, http.StatusOK, "ok", "Connected",
+		"Instagram is connected. You can close this and return to your dashboard.")
+}
+
+// handoffPage is the whole answer to a browser without the session: the
+// outcome in a sentence, no link into the admin and nothing of its data.
+func (a *Admin) handoffPage(c *gin.Context, status int, tone, heading, msg string) {
+	a.render(c, status, "message.html", messageView{page: a.page(c, heading), Tone: tone, Heading: heading, Message: msg, Plain: true})
+}
