@@ -118,7 +118,7 @@ func Default() Config {
 			AuthURL:      "https://www.instagram.com/oauth/authorize",
 			TokenURL:     "https://api.instagram.com/oauth/access_token",
 			GraphURL:     "https://graph.instagram.com",
-			GraphVersion: "v24.0",
+			GraphVersion: "v26.0",
 			Timeout:      Duration(10 * second),
 		},
 		Jobs: Jobs{

@@ -148,7 +148,7 @@ func (c *Config) validateInstagram(ps *problems) {
 		}
 	}
 	if !graphVersionRE.MatchString(ig.GraphVersion) {
-		ps.add("instagram.graph_version", "must look like v24.0")
+		ps.add("instagram.graph_version", "must look like v26.0")
 	}
 	if ig.Timeout.Std() < 100*time.Millisecond || ig.Timeout.Std() > 5*time.Minute {
 		ps.add("instagram.timeout", "must be between 100ms and 5m")

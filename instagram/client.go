@@ -24,7 +24,7 @@ import (
 
 // Defaults for the zero values in Config.
 const (
-	DefaultGraphVersion = "v24.0"
+	DefaultGraphVersion = "v26.0"
 	DefaultTimeout      = 10 * time.Second
 	DefaultMaxRetries   = 3
 	DefaultBackoff      = 250 * time.Millisecond
@@ -51,7 +51,7 @@ type Config struct {
 	// GraphURL has no version: /access_token and /refresh_access_token are
 	// unversioned, /me and friends get "/"+GraphVersion.
 	GraphURL     string // e.g. https://graph.instagram.com
-	GraphVersion string // default v24.0
+	GraphVersion string // default v26.0
 
 	HTTPClient *http.Client  // default: own client with transport timeouts, no redirects
 	Timeout    time.Duration // per attempt; default 10s
@@ -71,6 +71,7 @@ type Client struct {
 	graphURL *url.URL
 	hc       *http.Client
 	log      *slog.Logger
+	fields   *fieldChoice // optional fields Instagram refused
 }
 
 var graphVersionRE = regexp.MustCompile(`^v[0-9]+\.[0-9]+$`)
@@ -99,12 +100,13 @@ func New(cfg Config) (*Client, error) {
 		authURL:  parse("AuthURL", cfg.AuthURL),
 		tokenURL: parse("TokenURL", cfg.TokenURL),
 		graphURL: parse("GraphURL", cfg.GraphURL),
+		fields:   &fieldChoice{},
 	}
 	if cfg.GraphVersion == "" {
 		cfg.GraphVersion = DefaultGraphVersion
 	}
 	if !graphVersionRE.MatchString(cfg.GraphVersion) {
-		problems = append(problems, fmt.Sprintf("GraphVersion %q is not like v24.0", cfg.GraphVersion))
+		problems = append(problems, fmt.Sprintf("GraphVersion %q is not like v26.0", cfg.GraphVersion))
 	}
 	if cfg.Timeout < 0 || cfg.Backoff < 0 {
 		problems = append(problems, "Timeout and Backoff must not be negative")

@@ -1,9 +1,14 @@
 package instagram
 
 import (
+	"context"
+	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"vitrine/instagram/fake"
 )
 
 func validConfig() Config {
@@ -23,12 +28,12 @@ func TestNewDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := c.cfg
-	if cfg.GraphVersion != "v24.0" || cfg.Timeout != 10*time.Second || cfg.MaxRetries != 3 ||
+	if cfg.GraphVersion != "v26.0" || cfg.Timeout != 10*time.Second || cfg.MaxRetries != 3 ||
 		cfg.Backoff != 250*time.Millisecond || cfg.PageSize != 25 || cfg.Logger == nil || cfg.Now == nil ||
 		c.hc == nil || len(cfg.Scopes) != 1 || cfg.Scopes[0] != "instagram_business_basic" {
 		t.Errorf("defaults not applied: %+v", cfg)
 	}
-	if got := c.graphURLFor("/me", true, nil).String(); got != "https://graph.instagram.com/v24.0/me" {
+	if got := c.graphURLFor("/me", true, nil).String(); got != "https://graph.instagram.com/v26.0/me" {
 		t.Errorf("versioned graph URL = %s", got)
 	}
 	if got := c.graphURLFor("/refresh_access_token", false, nil).String(); got != "https://graph.instagram.com/refresh_access_token" {
@@ -41,7 +46,7 @@ func TestNewDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := c.graphURLFor("/me/media", true, nil).String(); got != "http://127.0.0.1:9999/_fake/instagram/v24.0/me/media" {
+	if got := c.graphURLFor("/me/media", true, nil).String(); got != "http://127.0.0.1:9999/_fake/instagram/v26.0/me/media" {
 		t.Errorf("graph URL under a prefix = %s", got)
 	}
 }
@@ -89,4 +94,25 @@ func TestBackoff(t *testing.T) {
 	if d := backoff(0, 3); d != 0 {
 		t.Errorf("backoff with no base = %s", d)
 	}
+}
+
+// The default version is one Instagram answers (the fake lists them as
+// Instagram does today), and a retired or unknown one is refused with a
+// clear error, not taken for a token problem.
+func TestGraphVersions(t *testing.T) {
+	if !slices.Contains(fake.Versions, DefaultGraphVersion) {
+		t.Errorf("default %s is not among the versions Instagram answers, %v", DefaultGraphVersion, fake.Versions)
+	}
+	for _, v := range fake.Versions {
+		e := newEnv(t, withPosts(1), withConfig(func(c *Config) { c.GraphVersion = v }))
+		if _, err := e.c.Me(context.Background(), e.longLived()); err != nil {
+			t.Errorf("%s: %v", v, e.seen(err))
+		}
+	}
+	e := newEnv(t, withPosts(1), withConfig(func(c *Config) { c.GraphVersion = "v19.0" }))
+	_, err := e.c.Me(context.Background(), e.longLived())
+	if !errors.Is(err, ErrBadRequest) || errors.Is(err, ErrTokenInvalid) || !strings.Contains(err.Error(), "v19.0") {
+		t.Errorf("a retired version: %v", err)
+	}
+	e.seen(err)
 }

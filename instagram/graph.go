@@ -16,12 +16,13 @@ const (
 	opChildren = "children"
 
 	profileFields = "user_id,username,name,account_type,profile_picture_url,followers_count,follows_count,media_count"
-	childFields   = "id,media_type,media_url,thumbnail_url,timestamp"
-	mediaFields   = "id,caption,media_type,media_url,thumbnail_url,permalink,timestamp,username,alt_text,children{" + childFields + "}"
 
 	// maxPages stops a server that keeps handing out new cursors: 4000
 	// pages of 25 is far more than any account the gallery shows.
 	maxPages = 4000
+	// maxEmptyPages is how many pages in a row may come with no items but
+	// a next link (Instagram does that) before the list counts as ended.
+	maxEmptyPages = 10
 )
 
 // Profile is the account behind the token.
@@ -67,17 +68,18 @@ func (c *Client) Media(ctx context.Context, token string, max int) ([]Media, err
 		all   []Media
 		after string
 		seen  = map[string]bool{}
+		empty int // pages in a row with no items
 	)
 	for page := 1; ; page++ {
 		limit := c.cfg.PageSize
 		if max > 0 {
 			limit = min(limit, max-len(all))
 		}
-		q := url.Values{"fields": {mediaFields}, "limit": {strconv.Itoa(limit)}}
+		q := url.Values{"limit": {strconv.Itoa(limit)}}
 		if after != "" {
 			q.Set("after", after)
 		}
-		p, err := c.mediaPage(ctx, opMedia, "/me/media", token, q)
+		p, err := c.mediaPage(ctx, opMedia, "/me/media", token, q, c.fields.media)
 		if err != nil {
 			return nil, err
 		}
@@ -100,7 +102,11 @@ func (c *Client) Media(ctx context.Context, token string, max int) ([]Media, err
 		if max > 0 && len(all) >= max {
 			return all, nil
 		}
-		if !p.hasNext || len(p.items) == 0 {
+		if !p.hasNext {
+			return all, nil
+		}
+		if empty = emptyRun(empty, p); empty > maxEmptyPages {
+			c.log.Warn("instagram: the feed keeps answering empty pages with a next link; taking it as the end", "pages", empty, "posts", len(all))
 			return all, nil
 		}
 		switch {
@@ -125,18 +131,20 @@ func (c *Client) children(ctx context.Context, token, id string) ([]Media, error
 		kids  []Media
 		after string
 		seen  = map[string]bool{}
+		empty int
 	)
 	for page := 1; ; page++ {
-		q := url.Values{"fields": {childFields}}
+		q := url.Values{}
 		if after != "" {
 			q.Set("after", after)
 		}
-		p, err := c.mediaPage(ctx, opChildren, "/"+url.PathEscape(id)+"/children", token, q)
+		p, err := c.mediaPage(ctx, opChildren, "/"+url.PathEscape(id)+"/children", token, q, c.fields.children)
 		if err != nil {
 			return nil, err
 		}
 		kids = append(kids, p.items...)
-		if !p.hasNext || p.after == "" || len(p.items) == 0 || seen[p.after] || page >= maxPages {
+		empty = emptyRun(empty, p)
+		if !p.hasNext || p.after == "" || empty > maxEmptyPages || seen[p.after] || page >= maxPages {
 			return kids, nil
 		}
 		seen[p.after] = true
@@ -144,16 +152,35 @@ func (c *Client) children(ctx context.Context, token, id string) ([]Media, error
 	}
 }
 
-// mediaPage fetches and parses one page of media items (the feed or a
-// carousel's children).
-func (c *Client) mediaPage(ctx context.Context, op, path, token string, q url.Values) (mediaPage, error) {
-	r, err := c.graphRequest(op, path, token, q)
-	if err != nil {
-		return mediaPage{}, err
+// emptyRun counts pages in a row that came with no items.
+func emptyRun(run int, p mediaPage) int {
+	if len(p.items) == 0 {
+		return run + 1
 	}
-	body, err := c.do(ctx, r)
-	if err != nil {
-		return mediaPage{}, err
+	return 0
+}
+
+// mediaPage fetches and parses one page of media items (the feed or a
+// carousel's children) with the fields fields() names. When Instagram
+// refuses an optional field, the page is asked again without it.
+func (c *Client) mediaPage(ctx context.Context, op, path, token string, q url.Values, fields func() string) (mediaPage, error) {
+	var body []byte
+	var r *request
+	for {
+		q.Set("fields", fields())
+		var err error
+		if r, err = c.graphRequest(op, path, token, q); err != nil {
+			return mediaPage{}, err
+		}
+		body, err = c.do(ctx, r)
+		if err == nil {
+			break
+		}
+		field, ok := c.fields.refuse(err)
+		if !ok {
+			return mediaPage{}, err
+		}
+		c.log.Warn("instagram: Instagram refused an optional field; asking without it from now on", "field", field, "op", op)
 	}
 	p, err := parseMediaPage(body)
 	if err != nil {

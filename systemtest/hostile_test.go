@@ -107,6 +107,9 @@ type hostileApp struct {
 
 var accessTokenRE = regexp.MustCompile(`"access_token":"([^"]+)"`)
 
+// graphVersionRE is the version segment of a Graph path ("/v26.0").
+var graphVersionRE = regexp.MustCompile(`/v[0-9]+\.[0-9]+`)
+
 // garbageMode corrupts the fake's answers on some paths.
 type garbageMode struct {
 	name  string
@@ -117,7 +120,7 @@ type garbageMode struct {
 // applies: the path, without its version, is one of g.paths; "*x" means
 // any path ending in x.
 func (g *garbageMode) applies(r *http.Request) bool {
-	p := strings.Replace(r.URL.Path, "/v24.0", "", 1)
+	p := graphVersionRE.ReplaceAllString(r.URL.Path, "")
 	for _, s := range g.paths {
 		if suffix, ok := strings.CutPrefix(s, "*"); ok && strings.HasSuffix(p, suffix) || p == s {
 			return true
@@ -658,7 +661,16 @@ func TestHostile(t *testing.T) {
 		cb("another session's state", a, func(t *testing.T) string {
 			return "/admin/callback?state=" + h.state(t, b) + "&code=" + h.code(t)
 		}, false),
-		cb("a state with a valid code, no session", nil, func(t *testing.T) string { return h.callbackTarget(t, a) }, false),
+		// A phone: the Instagram app opens the callback in another browser.
+		// The pending state is enough, so this one connects, by design.
+		hostileReq{name: "callback: a state with a valid code, no session", follow: true, want: statusIn(http.StatusOK),
+			targetFn: func(t *testing.T) string { return h.callbackTarget(t, a) },
+			after: func(t *testing.T) {
+				if h.token(t) == tokenAtStart {
+					t.Error("the callback in another browser did not connect")
+				}
+				tokenAtStart = h.token(t)
+			}},
 		cb("valid state and code, plus error", a, func(t *testing.T) string {
 			return h.callbackTarget(t, a) + "&error=access_denied"
 		}, false),

@@ -22,6 +22,8 @@ type faults struct {
 	ratioFailed    int64 // of those, failed
 	latency        time.Duration
 	drop           bool
+	refusedFields  map[string]bool // RefuseFields
+	emptyPages     int             // SetEmptyPages
 }
 
 // RevokeTokens makes every token issued so far fail with 190/458, as when

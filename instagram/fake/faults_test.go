@@ -55,7 +55,7 @@ func TestRateLimited(t *testing.T) {
 	h.f.SetRateLimited(true)
 	resp, raw := h.get(h.ep.GraphURL + "/v24.0/me/media?access_token=" + tok)
 	code, _, msg := graphErr(t, decode(t, raw))
-	if resp.StatusCode != http.StatusBadRequest || code != 4 || msg != "Application request limit reached" {
+	if resp.StatusCode != http.StatusBadRequest || code != 80002 || msg != "Application request limit reached" { // the Instagram Login API's code
 		t.Fatalf("%d code %d %q", resp.StatusCode, code, msg)
 	}
 	if decode(t, raw)["error"].(map[string]any)["is_transient"] != true {

@@ -110,8 +110,8 @@ func set(names ...string) map[string]bool {
 }
 
 // checkFields rejects fields the node type does not have, recursing into
-// the edges that take sub-fields.
-func checkFields(fs []field, allowed map[string]bool, nodeType string) *graphError {
+// the edges that take sub-fields (media items accept mediaAllowed).
+func checkFields(fs []field, allowed, mediaAllowed map[string]bool, nodeType string) *graphError {
 	for _, f := range fs {
 		if !allowed[f.name] {
 			return &graphError{Message: fmt.Sprintf("(#100) Tried accessing nonexisting field (%s) on node type (%s)", f.name, nodeType), Code: 100}
@@ -119,9 +119,9 @@ func checkFields(fs []field, allowed map[string]bool, nodeType string) *graphErr
 		var err *graphError
 		switch f.name {
 		case "media", "children":
-			err = checkFields(f.sub, mediaFields, "IGMedia")
+			err = checkFields(f.sub, mediaAllowed, mediaAllowed, "IGMedia")
 		case "owner":
-			err = checkFields(f.sub, ownerFields, "User")
+			err = checkFields(f.sub, ownerFields, mediaAllowed, "User")
 		}
 		if err != nil {
 			return err

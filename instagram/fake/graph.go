@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -21,6 +22,11 @@ const (
 const timestampLayout = "2006-01-02T15:04:05-0700"
 
 var versionSegment = regexp.MustCompile(`^/v[0-9]+(\.[0-9]+)?(/|$)`)
+
+// Versions lists the Graph API versions the fake answers, as Instagram
+// does on 2026-11-28: v24.0 stays callable until 2028-02-18, v26.0 is the
+// newest. Any other version is refused like a retired one.
+var Versions = []string{"v24.0", "v25.0", "v26.0"}
 
 // splitVersion separates an optional "/v24.0" from the rest of a path.
 func splitVersion(p string) (version, rest string) {
@@ -64,7 +70,13 @@ func (f *Fake) serveGraph(w http.ResponseWriter, r *http.Request, p string) {
 	f.mu.Unlock()
 	setUsageHeaders(w, userID, limited, minutes)
 	if limited {
-		writeGraphError(w, http.StatusBadRequest, graphError{Message: msgRateLimited, Code: 4, Transient: true})
+		writeGraphError(w, http.StatusBadRequest, graphError{Message: msgRateLimited, Code: 80002, Transient: true})
+		return
+	}
+	if version != "" && !slices.Contains(Versions, version[1:]) {
+		writeGraphError(w, http.StatusBadRequest, graphError{
+			Message: "(#2635) You are calling a deprecated or unknown version of the Graph API (" + version[1:] + "). Please update to the latest version.", Code: 2635,
+		})
 		return
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -123,19 +135,19 @@ func (f *Fake) graphLocked(rc renderCtx, segs []string, fields []field, ferr err
 	}
 	nodeType, allowed := "User", userFields
 	if !isUser {
-		nodeType, allowed = "IGMedia", mediaFields
+		nodeType, allowed = "IGMedia", f.mediaFieldsLocked()
 	}
 	if edge != "" && !(edge == "media" && isUser || edge == "children" && !isUser) {
 		return nil, http.StatusBadRequest, &graphError{Message: "(#100) Tried accessing nonexisting field (" + edge + ") on node type (" + nodeType + ")", Code: 100}
 	}
 	if edge != "" {
 		// On an edge, fields describe the edge's items.
-		nodeType, allowed = "IGMedia", mediaFields
+		nodeType, allowed = "IGMedia", f.mediaFieldsLocked()
 	}
 	if len(fields) == 0 {
 		fields = []field{{name: "id"}}
 	}
-	if gerr := checkFields(fields, allowed, nodeType); gerr != nil {
+	if gerr := checkFields(fields, allowed, f.mediaFieldsLocked(), nodeType); gerr != nil {
 		return nil, http.StatusBadRequest, gerr
 	}
 
@@ -305,11 +317,15 @@ func (f *Fake) mediaPageLocked(rc renderCtx, fields []field, q url.Values) (any,
 		}
 		limit = min(n, maxLimit)
 	}
+	empty, after := f.emptyPageLocked(rc, fields, q, limit)
+	if empty != nil {
+		return empty, http.StatusOK, nil
+	}
 	posts := f.posts
 	start, end := 0, min(limit, len(posts))
 	switch {
-	case q.Get("after") != "":
-		key, ok := decodeCursor(q.Get("after"))
+	case after != "":
+		key, ok := decodeCursor(after)
 		if !ok {
 			return nil, http.StatusBadRequest, &graphError{Message: "(#100) Invalid value for the after cursor", Code: 100}
 		}
@@ -343,24 +359,30 @@ func (f *Fake) mediaPageLocked(rc renderCtx, fields []field, q url.Values) (any,
 	if len(data) == 0 {
 		return out, http.StatusOK, nil
 	}
-	before, after := encodeCursor(posts[start]), encodeCursor(posts[end-1])
-	paging := map[string]any{"cursors": map[string]any{"before": before, "after": after}}
-	link := func(param, cursor string) string {
-		v := url.Values{}
-		v.Set("access_token", rc.token)
-		v.Set("fields", formatFields(fields))
-		v.Set("limit", strconv.Itoa(limit))
-		v.Set(param, cursor)
-		return rc.base + f.prefix + rc.version + "/" + f.account.UserID + "/media?" + v.Encode()
+	before, next := encodeCursor(posts[start]), encodeCursor(posts[end-1])
+	if f.faults.emptyPages > 0 {
+		next = encodeEmptyCursor(0, next) // empty pages come before the next real one
 	}
+	paging := map[string]any{"cursors": map[string]any{"before": before, "after": next}}
 	if end < len(posts) {
-		paging["next"] = link("after", after)
+		paging["next"] = f.mediaLink(rc, fields, limit, "after", next)
 	}
 	if start > 0 {
-		paging["previous"] = link("before", before)
+		paging["previous"] = f.mediaLink(rc, fields, limit, "before", before)
 	}
 	out["paging"] = paging
 	return out, http.StatusOK, nil
+}
+
+// mediaLink is a paging link of /me/media: it carries the token, as
+// Instagram's do.
+func (f *Fake) mediaLink(rc renderCtx, fields []field, limit int, param, cursor string) string {
+	v := url.Values{}
+	v.Set("access_token", rc.token)
+	v.Set("fields", formatFields(fields))
+	v.Set("limit", strconv.Itoa(limit))
+	v.Set(param, cursor)
+	return rc.base + f.prefix + rc.version + "/" + f.account.UserID + "/media?" + v.Encode()
 }
 
 // formatFields writes fields back in Graph syntax for paging links.

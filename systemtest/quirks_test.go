@@ -1,0 +1,86 @@
+package systemtest
+
+import (
+	"encoding/json"
+	"errors"
+	"testing"
+	"time"
+
+	"vitrine/instagram"
+	"vitrine/instagram/fake"
+	"vitrine/jobs"
+	"vitrine/store"
+)
+
+// An Instagram with the real one's quirks: it refuses alt_text, answers
+// an empty page with a next link before every page, and rate-limits with
+// code 80002 asking for 20 minutes. Every post still reaches /widget.json,
+// the rate-limited sync waits as asked and then catches up, the gallery
+// serves its last posts meanwhile, and the token is never flagged.
+func TestInstagramQuirksSeenFromTheGallery(t *testing.T) {
+	ta := newTestApp(t, testAppOptions{posts: 30, simulatedClock: true, quickRetries: true})
+	ta.fake.RefuseFields("alt_text")
+	ta.fake.SetEmptyPages(1)
+	ta.connect()
+	// Every post with a picture (one of the fake's is copyright-flagged:
+	// Instagram gives no media_url, so there is nothing to show).
+	var shown int
+	for _, p := range ta.fake.Posts() {
+		if !p.NoMediaURL {
+			shown++
+		}
+	}
+	if got := widgetPostIDs(t, ta); len(got) != shown {
+		t.Fatalf("/widget.json has %d posts after the first sync, want %d", len(got), shown)
+	}
+	if n, err := ta.Store.PostCount(t.Context()); err != nil || n != 30 {
+		t.Errorf("%d posts cached (%v), want 30", n, err)
+	}
+
+	newID := ta.fake.AddPost(fake.Post{MediaType: fake.MediaImage, Caption: "posted during the rate limit"})
+	ta.fake.RateLimitFor(20 * time.Minute)
+	if err := ta.Jobs.RunNow(t.Context(), jobs.JobSync); !errors.Is(err, instagram.ErrRateLimited) {
+		t.Fatalf("sync while rate limited: %v, want rate limited", err)
+	}
+	if got := widgetPostIDs(t, ta); len(got) != shown {
+		t.Errorf("the gallery lost its posts during the rate limit: %d", len(got))
+	}
+	// Due again only once Instagram said access returns.
+	ta.clock.Advance(10 * time.Minute)
+	if err := ta.Jobs.RunDue(t.Context()); err != nil && !errors.Is(err, instagram.ErrRateLimited) {
+		t.Fatal(err) // validate, due now, meets the rate limit too
+	}
+	if got := widgetPostIDs(t, ta); len(got) != shown {
+		t.Fatalf("sync ran before the 20 minutes Instagram asked for: %d posts", len(got))
+	}
+	ta.clock.Advance(11 * time.Minute)
+	if err := ta.Jobs.RunDue(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	got := widgetPostIDs(t, ta)
+	if len(got) != shown+1 || got[0] != newID {
+		t.Errorf("after the rate limit: %d posts, first %q; want %d with %s first", len(got), got[0], shown+1, newID)
+	}
+	tok, err := ta.Store.Token(t.Context())
+	if err != nil || tok.Status != store.StatusValid {
+		t.Errorf("token %s (%v), want valid throughout", tok.Status, err)
+	}
+}
+
+func widgetPostIDs(t *testing.T, ta *testApp) []string {
+	t.Helper()
+	var doc struct {
+		Posts []struct {
+			ID string `json:"id"`
+		} `json:"posts"`
+	}
+	_, body := ta.get("/widget.json?count=100")
+	if err := json.Unmarshal(body, &doc); err != nil {
+		t.Fatalf("widget.json: %v\n%.300s", err, body)
+	}
+	ids := make([]string, len(doc.Posts))
+	for i, p := range doc.Posts {
+		ids[i] = p.ID
+	}
+	return ids
+}
