@@ -26,6 +26,7 @@ import (
 	"vitrine/connection"
 	"vitrine/instagram/fake"
 	"vitrine/jobs"
+	"vitrine/metaapp"
 	"vitrine/store"
 	"vitrine/templates"
 	"vitrine/widget"
@@ -184,7 +185,7 @@ func (d *Demo) Actions() []admin.DemoAction {
 	return []admin.DemoAction{
 		{Name: "post", Label: "Post on Instagram", Hint: "A new post appears on the fake Instagram; Sync now brings it to the gallery."},
 		{Name: "age", Label: "Skip ahead 31 days", Hint: "Ages the token by 31 days, here and on Instagram, so it is due for renewal; the refresh job runs at once."},
-		{Name: "revoke", Label: "Revoke token", Danger: true, Hint: "As if the owner removed the app: Instagram answers 190/458. Validate runs at once."},
+		{Name: "revoke", Label: "Remove the app on Instagram", Danger: true, Hint: "As if the owner removed the app in Instagram's settings: the token stops working (190/458) and Meta calls Vitrine's deauthorize callback at once."},
 		{Name: "expire", Label: "Expire token", Danger: true, Hint: "As if 60 days passed: Instagram answers 190/463. Validate runs at once."},
 		{Name: "break", Label: "Break Instagram for 5 minutes", Danger: true, Hint: "Every API call answers 503; a sync runs at once and fails."},
 		{Name: "heal", Label: "Fix Instagram", Hint: "Ends the outage and syncs. Revoked or expired tokens stay dead: reconnect."},
@@ -219,9 +220,13 @@ func (d *Demo) Do(ctx context.Context, name string) (string, error) {
 		}
 		return "The token was 31 days old and due for renewal: the refresh job just exchanged it for a new 60-day token. See \"Token expires\" and the activity list.", nil
 	case "revoke":
-		d.fake.RevokeTokens()
-		d.runQuietly(ctx, jobs.JobValidate)
-		return "Instagram now refuses the token, as when the owner removes the app. Validate ran: see the banner, the alert in the outbox, and the gallery still serving its posts. Click Reconnect to fix it.", nil
+		status, err := d.fake.RemoveApp(ctx, d.base+metaapp.DeauthorizePath)
+		if err != nil || status != http.StatusOK {
+			// Vitrine still finds out, at its next validate: run it now.
+			d.log.Warn("demo: the deauthorize callback failed; validating instead", "status", status, "err", err)
+			d.runQuietly(ctx, jobs.JobValidate)
+		}
+		return "The owner removed the app on Instagram: Instagram refuses the token, and Meta called Vitrine's deauthorize callback, which flagged the connection at once. See the banner, the alert in the outbox, and the gallery still serving its posts. Click Reconnect to fix it.", nil
 	case "expire":
 		d.fake.ExpireTokens()
 		d.runQuietly(ctx, jobs.JobValidate)
