@@ -54,6 +54,9 @@ const (
 	// JPEG, 38 MiB for a 1440×1440 16-bit PNG, 64 MiB for a 1440×2560 JPEG
 	// (a 9:16 cover at full width, should Instagram serve one).
 	maxDecodeBytes = 80 << 20
+	// maxConcurrentDecodes images are decoded and resized at once, however
+	// many are downloading: at most 160 MiB of pixels.
+	maxConcurrentDecodes = 2
 )
 
 // errTooLarge is an image refused by maxImagePixels or maxDecodeBytes.
@@ -193,8 +196,8 @@ func (f *Feed) pruneMirror(ctx context.Context, items []*mirrorItem, wanted map[
 }
 
 // fetch downloads todo on a few workers under a rate limit (Instagram's
-// CDN is someone else's), counting successes and failures. It stops
-// starting downloads when ctx ends.
+// CDN is someone else's), decoding fewer at once (decode), counting
+// successes and failures. It stops starting downloads when ctx ends.
 func (f *Feed) fetch(ctx context.Context, todo []*mirrorItem, progress func(done, total int)) mirrorResult {
 	var (
 		res  mirrorResult
@@ -249,7 +252,7 @@ func (f *Feed) mirrorOne(ctx context.Context, lim *rate.Limiter, dir string, it 
 		}
 		return err
 	}
-	img, err := processImage(data)
+	img, err := f.decode(ctx, data)
 	if errors.Is(err, errTooLarge) {
 		// Every one, where a sync logs only its first failure: a hostile
 		// or broken upstream is worth knowing about.
@@ -281,6 +284,21 @@ func (f *Feed) mirrorOne(ctx context.Context, lim *rate.Limiter, dir string, it 
 		f.observer.ImageMirrored()
 	}
 	return nil
+}
+
+// decode processes data once one of the maxConcurrentDecodes slots is
+// free, or gives up when ctx ends.
+func (f *Feed) decode(ctx context.Context, data []byte) (processed, error) {
+	f.decodeWaiting.Add(1)
+	select {
+	case f.decodeSlots <- struct{}{}:
+		f.decodeWaiting.Add(-1)
+	case <-ctx.Done():
+		f.decodeWaiting.Add(-1)
+		return processed{}, ctx.Err()
+	}
+	defer func() { <-f.decodeSlots }()
+	return f.process(data)
 }
 
 type variant struct {
