@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"vitrine/instagram"
@@ -88,6 +89,14 @@ type Feed struct {
 	// Downloads in parallel and per second.
 	mirrorWorkers int
 	mirrorRate    float64
+
+	// decodeSlots holds a token for each image being decoded (see
+	// decode); decodeWaiting counts the downloaded ones waiting for a
+	// slot, which tests watch.
+	decodeSlots   chan struct{}
+	decodeWaiting atomic.Int32
+	// process is processImage; a test can hold or watch the decoding.
+	process func([]byte) (processed, error)
 }
 
 // New checks o.
@@ -99,6 +108,7 @@ func New(o Options) (*Feed, error) {
 		st: o.Store, ig: o.Instagram, conn: o.Connection, mediaDir: o.MediaDir, maxPosts: o.MaxPosts,
 		log: o.Logger, now: o.Now, observer: o.Observer, onSynced: o.OnSynced,
 		mirrorWorkers: 4, mirrorRate: 8,
+		decodeSlots: make(chan struct{}, maxConcurrentDecodes), process: processImage,
 	}
 	if o.DownloadsPerSecond > 0 {
 		f.mirrorRate = o.DownloadsPerSecond

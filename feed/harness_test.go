@@ -17,6 +17,7 @@ import (
 	"vitrine/instagram"
 	"vitrine/instagram/fake"
 	"vitrine/store"
+	"vitrine/testkit"
 )
 
 var testStart = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
@@ -33,8 +34,18 @@ type harness struct {
 	feed     *Feed
 	mediaDir string
 	synced   atomic.Int32
+	logs     *testkit.LogBuffer // the feed's
 
 	blockCDN atomic.Value // string: CDN paths containing it answer 404
+	swapCDN  atomic.Pointer[cdnSwap]
+}
+
+// cdnSwap makes the CDN answer body for the paths that contain part, as a
+// hostile or broken CDN could.
+type cdnSwap struct {
+	part   string
+	body   []byte
+	served atomic.Int32
 }
 
 type harnessOpt func(*fake.Options)
@@ -43,7 +54,7 @@ func withPosts(n int) harnessOpt { return func(o *fake.Options) { o.Posts = n } 
 
 func newHarness(t testing.TB, opts ...harnessOpt) *harness {
 	t.Helper()
-	h := &harness{t: t, ctx: context.Background(), clock: fake.NewClock(testStart)}
+	h := &harness{t: t, ctx: context.Background(), clock: fake.NewClock(testStart), logs: testkit.NewLogBuffer()}
 	h.blockCDN.Store("")
 	fo := fake.Options{Clock: h.clock, Posts: 6}
 	for _, o := range opts {
@@ -53,6 +64,12 @@ func newHarness(t testing.TB, opts ...harnessOpt) *harness {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if b := h.blockCDN.Load().(string); b != "" && strings.Contains(r.URL.Path, "/cdn/") && strings.Contains(r.URL.Path, b) {
 			http.Error(w, "Not Found", http.StatusNotFound)
+			return
+		}
+		if s := h.swapCDN.Load(); s != nil && strings.Contains(r.URL.Path, "/cdn/") && strings.Contains(r.URL.Path, s.part) {
+			s.served.Add(1)
+			w.Header().Set("Content-Type", "image/png")
+			w.Write(s.body)
 			return
 		}
 		h.f.ServeHTTP(w, r)
@@ -82,7 +99,7 @@ func newHarness(t testing.TB, opts ...harnessOpt) *harness {
 	}
 	h.mediaDir = filepath.Join(dir, "media")
 	h.feed, err = New(Options{Store: h.st, Instagram: ig, Connection: h.conn, MediaDir: h.mediaDir,
-		Now: h.clock.Now, Logger: quiet, DownloadsPerSecond: 1000, OnSynced: func() { h.synced.Add(1) }})
+		Now: h.clock.Now, Logger: slog.New(slog.NewTextHandler(h.logs, nil)), DownloadsPerSecond: 1000, OnSynced: func() { h.synced.Add(1) }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package feed
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"image"
 	"image/color"
@@ -36,10 +37,30 @@ var Widths = []int{320, 640, 1080}
 const (
 	jpegQuality   = 82
 	maxImageBytes = 20 << 20
-	// maxImagePixels refuses decompression bombs before decoding.
-	maxImagePixels = 40_000_000
-	tempPrefix     = ".tmp-"
+	tempPrefix    = ".tmp-"
 )
+
+// An image is refused from its header, before it is decoded, when it is
+// far larger than any Instagram serves: at most 1440 px wide, 1440×1800 for
+// a portrait photo, 1080×1920 for a reel's cover (2.6 and 2.1 megapixels).
+// A 100 KB file can hold 40 megapixels of 16-bit pixels, 300 MB decoded,
+// so memory is bounded as well as size.
+const (
+	// maxImagePixels bounds the work of decoding and resizing: over four
+	// times the largest Instagram image.
+	maxImagePixels = 12_000_000
+	// maxDecodeBytes bounds the memory decoding and resizing one image may
+	// take, counted at its worst (mirrorBytes): 46 MiB for a 1440×1800
+	// JPEG, 38 MiB for a 1440×1440 16-bit PNG, 64 MiB for a 1440×2560 JPEG
+	// (a 9:16 cover at full width, should Instagram serve one).
+	maxDecodeBytes = 80 << 20
+	// maxConcurrentDecodes images are decoded and resized at once, however
+	// many are downloading: at most 160 MiB of pixels.
+	maxConcurrentDecodes = 2
+)
+
+// errTooLarge is an image refused by maxImagePixels or maxDecodeBytes.
+var errTooLarge = errors.New("too large to decode")
 
 // validMediaID keeps ids usable as directory names: Instagram's are digits.
 var validMediaID = regexp.MustCompile(`^[0-9A-Za-z_-]{1,80}$`)
@@ -175,8 +196,8 @@ func (f *Feed) pruneMirror(ctx context.Context, items []*mirrorItem, wanted map[
 }
 
 // fetch downloads todo on a few workers under a rate limit (Instagram's
-// CDN is someone else's), counting successes and failures. It stops
-// starting downloads when ctx ends.
+// CDN is someone else's), decoding fewer at once (decode), counting
+// successes and failures. It stops starting downloads when ctx ends.
 func (f *Feed) fetch(ctx context.Context, todo []*mirrorItem, progress func(done, total int)) mirrorResult {
 	var (
 		res  mirrorResult
@@ -231,7 +252,12 @@ func (f *Feed) mirrorOne(ctx context.Context, lim *rate.Limiter, dir string, it 
 		}
 		return err
 	}
-	img, err := processImage(data)
+	img, err := f.decode(ctx, data)
+	if errors.Is(err, errTooLarge) {
+		// Every one, where a sync logs only its first failure: a hostile
+		// or broken upstream is worth knowing about.
+		f.log.Warn("feed: image refused", "media_id", it.targets[0].mediaID, "reason", err)
+	}
 	if err != nil {
 		return fmt.Errorf("mirror %s: %w", it.targets[0].mediaID, err)
 	}
@@ -260,6 +286,21 @@ func (f *Feed) mirrorOne(ctx context.Context, lim *rate.Limiter, dir string, it 
 	return nil
 }
 
+// decode processes data once one of the maxConcurrentDecodes slots is
+// free, or gives up when ctx ends.
+func (f *Feed) decode(ctx context.Context, data []byte) (processed, error) {
+	f.decodeWaiting.Add(1)
+	select {
+	case f.decodeSlots <- struct{}{}:
+		f.decodeWaiting.Add(-1)
+	case <-ctx.Done():
+		f.decodeWaiting.Add(-1)
+		return processed{}, ctx.Err()
+	}
+	defer func() { <-f.decodeSlots }()
+	return f.process(data)
+}
+
 type variant struct {
 	width, height int
 	data          []byte
@@ -272,14 +313,18 @@ type processed struct {
 }
 
 // processImage decodes data and renders the JPEG variants and the
-// dominant colour.
+// dominant colour. An image too large for the limits is refused from its
+// header, without decoding it.
 func processImage(data []byte) (processed, error) {
 	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
 	if err != nil {
 		return processed{}, fmt.Errorf("not a JPEG or PNG image: %w", err)
 	}
-	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width*cfg.Height > maxImagePixels {
-		return processed{}, fmt.Errorf("image %dx%d is too large", cfg.Width, cfg.Height)
+	if format != "jpeg" && format != "png" {
+		return processed{}, fmt.Errorf("a %s image: only JPEG and PNG are mirrored", format)
+	}
+	if err := checkSize(cfg, format); err != nil {
+		return processed{}, err
 	}
 	src, _, err := image.Decode(bytes.NewReader(data))
 	if err != nil {
@@ -289,6 +334,91 @@ func processImage(data []byte) (processed, error) {
 	p := processed{width: b.Dx(), height: b.Dy(), color: dominantColor(src)}
 	p.variants, err = renderVariants(src, data, format)
 	return p, err
+}
+
+// checkSize refuses, with errTooLarge, an image whose header says it is
+// over maxImagePixels or would take over maxDecodeBytes.
+func checkSize(cfg image.Config, format string) error {
+	w, h := int64(cfg.Width), int64(cfg.Height)
+	if w <= 0 || h <= 0 {
+		return fmt.Errorf("image %d×%d is empty", w, h)
+	}
+	depth := "8-bit"
+	switch cfg.ColorModel {
+	case color.Gray16Model, color.RGBA64Model, color.NRGBA64Model:
+		depth = "16-bit"
+	}
+	what := fmt.Sprintf("image %d×%d %s %s", w, h, depth, strings.ToUpper(format))
+	if w*h > maxImagePixels {
+		return fmt.Errorf("%s is %w: %.1f megapixels, over the limit of %d", what, errTooLarge,
+			float64(w*h)/1e6, maxImagePixels/1_000_000)
+	}
+	if n := mirrorBytes(cfg, format); n > maxDecodeBytes {
+		return fmt.Errorf("%s is %w: it may take %d MiB, over the limit of %d", what, errTooLarge,
+			n>>20, maxDecodeBytes>>20)
+	}
+	return nil
+}
+
+// mirrorBytes is the most that decoding an image with this header and
+// rendering its variants may allocate.
+func mirrorBytes(cfg image.Config, format string) int64 {
+	return decodeBytes(cfg, format) + variantBytes(cfg.Width, cfg.Height)
+}
+
+// decodeBytes is the most that image.Decode may allocate for an image with
+// this header. What the header leaves open counts at its worst:
+//
+//   - PNG: the decoder's image for the colour model, except that gray may
+//     turn out to have a transparent colour (a tRNS chunk after the
+//     header) and is then decoded as NRGBA, or NRGBA64 at 16 bits; and an
+//     interlaced file is decoded pass by pass beside the whole image, so
+//     all of it counts twice.
+//   - JPEG: the planes allocated in whole blocks of up to 32×16 pixels
+//     (MCUs), every one at full resolution as if not subsampled, and, in a
+//     progressive file, every DCT coefficient kept beside them (4 bytes a
+//     sample); an RGB or CMYK file is then converted into a further
+//     4-byte-a-pixel image. 15 bytes a pixel for the usual YCbCr.
+func decodeBytes(cfg image.Config, format string) int64 {
+	w, h := int64(cfg.Width), int64(cfg.Height)
+	if format == "png" {
+		perPixel := int64(8)
+		if _, ok := cfg.ColorModel.(color.Palette); ok {
+			perPixel = 1
+		} else if cfg.ColorModel == color.GrayModel || cfg.ColorModel == color.RGBAModel || cfg.ColorModel == color.NRGBAModel {
+			perPixel = 4
+		}
+		return 2 * perPixel * w * h
+	}
+	planes, converted := int64(4), int64(4) // CMYK, and anything unexpected
+	switch cfg.ColorModel {
+	case color.GrayModel:
+		planes, converted = 1, 0
+	case color.YCbCrModel:
+		planes, converted = 3, 0
+	case color.RGBAModel:
+		planes = 3
+	}
+	blocks := roundUp(w, 32) * roundUp(h, 32)
+	const coefficient = 4 // bytes, in a progressive file
+	return blocks*planes*(1+coefficient) + converted*w*h
+}
+
+func roundUp(n, to int64) int64 { return (n + to - 1) / to * to }
+
+// variantBytes is what renderVariants allocates for the pixels of an image
+// w wide and h high: an RGBA image for each variant.
+func variantBytes(w, h int) int64 {
+	var n int64
+	for _, tw := range targetWidths(w) {
+		n += 4 * int64(tw) * int64(variantHeight(w, h, tw))
+	}
+	return n
+}
+
+// variantHeight is the height of the variant tw wide of an image w×h.
+func variantHeight(w, h, tw int) int {
+	return max(1, int(math.Round(float64(h)*float64(tw)/float64(w))))
 }
 
 // targetWidths are the Widths an image of width w covers (never upscaled),
@@ -317,7 +447,7 @@ func renderVariants(src image.Image, data []byte, format string) ([]variant, err
 	cur := src
 	for i := len(widths) - 1; i >= 0; i-- {
 		w := widths[i]
-		h := max(1, int(math.Round(float64(sh)*float64(w)/float64(sw))))
+		h := variantHeight(sw, sh, w)
 		if w == sw && format == "jpeg" {
 			out[i] = variant{width: w, height: sh, data: data}
 			continue

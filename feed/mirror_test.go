@@ -10,14 +10,17 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"vitrine/connection"
 	"vitrine/instagram/fake"
 	"vitrine/store"
+	"vitrine/testkit"
 )
 
 // checkMirrored: every image the posts need has a record whose files are on
@@ -355,6 +358,102 @@ func BenchmarkSync(b *testing.B) {
 	for b.Loop() {
 		if _, err := h.feed.Sync(h.ctx, nil); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// bomb is a decompression bomb: a 2 MB PNG of 6300×6300 16-bit RGBA
+// pixels, under the 40 megapixels once allowed, that takes over 300 MB to
+// decode.
+var bomb = sync.OnceValue(func() []byte { return testkit.BlankPNG(6300, 6300, testkit.PNGRGBA, 16, nil) })
+
+// A post whose picture is a bomb is refused from the picture's header: the
+// sync succeeds, counts it failed and says why, and every other picture is
+// mirrored.
+func TestMirrorRefusesDecompressionBomb(t *testing.T) {
+	h := newHarness(t, withPosts(2))
+	h.connect()
+	hostile := h.f.AddPost(fake.Post{MediaType: fake.MediaImage, Caption: "a bomb"})
+	swap := &cdnSwap{part: "/" + hostile + "_n.jpg", body: bomb()}
+	h.swapCDN.Store(swap)
+	rep, err := h.feed.Sync(h.ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if swap.served.Load() != 1 {
+		t.Fatalf("the bomb was downloaded %d times", swap.served.Load())
+	}
+	if rep.MirrorFailed != 1 {
+		t.Errorf("report %+v, want the bomb failed", rep)
+	}
+	images, err := h.st.Images(h.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mirrored := map[string]bool{}
+	for _, im := range images {
+		mirrored[im.MediaID] = true
+	}
+	if mirrored[hostile] {
+		t.Error("the bomb was mirrored")
+	}
+	for _, p := range h.f.Posts() {
+		if p.ID != hostile && !p.NoMediaURL && !mirrored[p.ID] {
+			t.Errorf("post %s (%s) not mirrored", p.ID, p.MediaType)
+		}
+		for _, c := range p.Children {
+			if !mirrored[c.ID] {
+				t.Errorf("carousel item %s not mirrored", c.ID)
+			}
+		}
+	}
+	logs := h.logs.String()
+	if !strings.Contains(logs, "image 6300×6300 16-bit PNG is too large to decode") || !strings.Contains(logs, hostile) {
+		t.Errorf("the refusal is not logged with its reason and post:\n%s", logs)
+	}
+}
+
+// Refusing the bomb reads its header only: decoding it would allocate
+// over 300 MB.
+func TestProcessImageRefusesBombUndecoded(t *testing.T) {
+	data := bomb()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err := processImage(data)
+	runtime.ReadMemStats(&after)
+	if err == nil || !strings.Contains(err.Error(), "too large to decode") {
+		t.Errorf("processImage(bomb) = %v, want it refused as too large", err)
+	}
+	if n := after.TotalAlloc - before.TotalAlloc; n > 1<<20 {
+		t.Errorf("refusing the bomb allocated %d MiB", n>>20)
+	}
+}
+
+// The largest picture Instagram serves, a 1440×1800 portrait photo, is
+// mirrored (the other sizes: TestCheckSizeAdmitsInstagramRefusesBombs).
+func TestMirrorKeepsInstagramSizedImages(t *testing.T) {
+	h := newHarness(t, withPosts(-1))
+	h.connect()
+	h.f.AddPost(fake.Post{MediaType: fake.MediaImage, Width: 1440, Height: 1800})
+	rep, err := h.feed.Sync(h.ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Mirrored != 1 || rep.MirrorFailed != 0 {
+		t.Errorf("report %+v, want it mirrored", rep)
+	}
+	if im := checkMirrored(t, h); len(im) != 1 {
+		t.Errorf("%d images mirrored", len(im))
+	}
+}
+
+// BenchmarkRefuseBomb measures what refusing a decompression bomb costs.
+func BenchmarkRefuseBomb(b *testing.B) {
+	data := bomb()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := processImage(data); err == nil {
+			b.Fatal("the bomb was decoded")
 		}
 	}
 }

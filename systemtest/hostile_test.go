@@ -14,6 +14,8 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,6 +25,7 @@ import (
 	"vitrine/instagram/fake"
 	"vitrine/jobs"
 	"vitrine/store"
+	"vitrine/testkit"
 )
 
 // hostilePayloads are what an attacker types into URLs, headers, forms and
@@ -988,3 +991,81 @@ func TestHostileDemo(t *testing.T) {
 }
 
 func big(n int) string { return strings.Repeat("A", n) }
+
+// TestHostileDecompressionBomb: Instagram's CDN serves, as one post's
+// picture, a 2 MB PNG of 6300×6300 16-bit pixels that takes over 300 MB
+// to decode. The sync refuses it from its header and mirrors the other
+// posts, the server keeps answering, and the heap, sampled every 2 ms
+// through the sync, never grows by 120 MiB (the other posts' pictures take
+// about 60 MiB; decoding the bomb took 550 MiB more).
+func TestHostileDecompressionBomb(t *testing.T) {
+	bomb := testkit.BlankPNG(6300, 6300, testkit.PNGRGBA, 16, nil)
+	var hostile atomic.Value // the id of the post whose picture is the bomb
+	hostile.Store("")
+	var served atomic.Int32
+	ta := newTestApp(t, testAppOptions{posts: 3, wrapFake: func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if id := hostile.Load().(string); id != "" && strings.HasSuffix(r.URL.Path, "/"+id+"_n.jpg") {
+				served.Add(1)
+				w.Header().Set("Content-Type", "image/jpeg") // as for every picture: the bytes say PNG
+				w.Write(bomb)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}})
+	id := ta.fake.AddPost(fake.Post{MediaType: fake.MediaImage, Caption: "a bomb"})
+	hostile.Store(id)
+
+	// Garbage is collected early, so that the heap is mostly what is live.
+	defer debug.SetGCPercent(debug.SetGCPercent(20))
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	base, peak := ms.HeapAlloc, ms.HeapAlloc
+	stop, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		tick := time.NewTicker(2 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			peak = max(peak, ms.HeapAlloc)
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	ta.connect()
+	close(stop)
+	<-stopped
+
+	if served.Load() == 0 {
+		t.Fatal("the bomb was never downloaded")
+	}
+	growth := peak - base
+	t.Logf("the heap grew by at most %d MiB during the sync", growth>>20)
+	if growth >= 120<<20 {
+		t.Errorf("the heap grew by %d MiB during the sync", growth>>20)
+	}
+	resp, body := ta.get("/widget.json")
+	var doc widgetDoc
+	if resp.StatusCode != http.StatusOK || json.Unmarshal(body, &doc) != nil {
+		t.Fatalf("/widget.json = %d:\n%.300s", resp.StatusCode, body)
+	}
+	listed := map[string]bool{}
+	for _, p := range doc.Posts {
+		listed[p.ID] = len(p.Images) > 0
+	}
+	for _, p := range ta.fake.Posts() {
+		if want := p.ID != id && !p.NoMediaURL; listed[p.ID] != want {
+			t.Errorf("post %s (%s, the bomb: %v) listed with its picture: %v, want %v", p.ID, p.MediaType, p.ID == id, listed[p.ID], want)
+		}
+	}
+	if !strings.Contains(ta.logs.String(), "image 6300×6300 16-bit PNG is too large to decode") {
+		t.Errorf("the refusal is not logged:\n%s", ta.logs.String())
+	}
+}
