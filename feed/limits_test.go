@@ -51,6 +51,11 @@ func TestCheckSizeAdmitsInstagramRefusesBombs(t *testing.T) {
 		// A sliver is decoded in whole blocks, and a tall one has tall variants.
 		{1, 9_000_000, "jpeg", color.GrayModel, false},
 		{1, 9_000_000, "png", color.NRGBAModel, false},
+		// WebP, should the CDN answer it.
+		{1440, 1800, "webp", color.YCbCrModel, true},
+		{1440, 1440, "webp", color.NRGBAModel, true},
+		{16383, 16383, "webp", color.NRGBAModel, false}, // the format's largest
+		{3200, 3200, "webp", color.NRGBAModel, false},   // within the pixels, over the bytes
 	} {
 		name := fmt.Sprintf("%dx%d %s %T", tc.w, tc.h, tc.format, tc.model)
 		err := checkSize(image.Config{ColorModel: tc.model, Width: tc.w, Height: tc.h}, tc.format)
@@ -233,5 +238,24 @@ func TestMirrorStopsWaitingToDecodeWhenCancelled(t *testing.T) {
 	}
 	if n := w.calls.Load(); n != maxConcurrentDecodes {
 		t.Errorf("%d images decoded, want only the %d decoding when cancelled", n, maxConcurrentDecodes)
+	}
+}
+
+// A WebP whose header claims the format's largest size is refused from
+// the header alone, as a PNG bomb is.
+func TestProcessImageRefusesWebPBombUndecoded(t *testing.T) {
+	// RIFF "WEBP" with a lossless (VP8L) header: signature 0x2f, then
+	// width-1 and height-1 in 14 bits each, little-endian. No pixels.
+	bits := uint32(16383-1) | uint32(16383-1)<<14
+	vp8l := []byte{0x2f, byte(bits), byte(bits >> 8), byte(bits >> 16), byte(bits >> 24)}
+	chunk := append([]byte("VP8L\x05\x00\x00\x00"), append(vp8l, 0)...) // odd length: one pad byte
+	body := append([]byte("WEBP"), chunk...)
+	file := append([]byte("RIFF"), byte(len(body)), byte(len(body)>>8), 0, 0)
+	file = append(file, body...)
+	if cfg, format, err := image.DecodeConfig(bytes.NewReader(file)); err != nil || format != "webp" || cfg.Width != 16383 {
+		t.Fatalf("the crafted header does not read as a 16383-wide WebP: %v %q %+v", err, format, cfg)
+	}
+	if _, err := processImage(file); !errors.Is(err, errTooLarge) {
+		t.Errorf("processImage = %v, want refused as too large", err)
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"golang.org/x/image/draw"
+	_ "golang.org/x/image/webp" // should the CDN answer WebP: decoded, then stored as JPEG
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/time/rate"
 
@@ -318,10 +319,10 @@ type processed struct {
 func processImage(data []byte) (processed, error) {
 	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
 	if err != nil {
-		return processed{}, fmt.Errorf("not a JPEG or PNG image: %w", err)
+		return processed{}, fmt.Errorf("not a JPEG, PNG or WebP image: %w", err)
 	}
-	if format != "jpeg" && format != "png" {
-		return processed{}, fmt.Errorf("a %s image: only JPEG and PNG are mirrored", format)
+	if format != "jpeg" && format != "png" && format != "webp" {
+		return processed{}, fmt.Errorf("a %s image: only JPEG, PNG and WebP are mirrored", format)
 	}
 	if err := checkSize(cfg, format); err != nil {
 		return processed{}, err
@@ -379,8 +380,14 @@ func mirrorBytes(cfg image.Config, format string) int64 {
 //     progressive file, every DCT coefficient kept beside them (4 bytes a
 //     sample); an RGB or CMYK file is then converted into a further
 //     4-byte-a-pixel image. 15 bytes a pixel for the usual YCbCr.
+//   - WebP: lossy files decode to YCbCr with an alpha plane, in whole
+//     16×16 macroblocks; lossless ones to NRGBA beside the decoder's own
+//     ARGB pixels. 8 bytes a pixel covers either.
 func decodeBytes(cfg image.Config, format string) int64 {
 	w, h := int64(cfg.Width), int64(cfg.Height)
+	if format == "webp" {
+		return 8 * roundUp(w, 16) * roundUp(h, 16)
+	}
 	if format == "png" {
 		perPixel := int64(8)
 		if _, ok := cfg.ColorModel.(color.Palette); ok {

@@ -457,3 +457,25 @@ func BenchmarkRefuseBomb(b *testing.B) {
 		}
 	}
 }
+
+// Should Instagram's CDN answer WebP, the images are decoded and stored as
+// JPEG like any other. Before, WebP was an unknown format and every post
+// stayed un-mirrored.
+func TestMirrorDecodesWebP(t *testing.T) {
+	h := newHarness(t, withPosts(3))
+	h.f.ServeWebP(true)
+	h.connect()
+	rep, err := h.feed.Sync(h.ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.MirrorFailed != 0 {
+		t.Fatalf("report %+v: WebP images failed to mirror:\n%s", rep, h.logs.String())
+	}
+	ims := checkMirrored(t, h) // every file decodes as JPEG
+	for id, im := range ims {
+		if id != store.AvatarMediaID && (im.Width != 640 || im.Height != 800) {
+			t.Errorf("image %s is %dx%d, want the WebP's 640x800", id, im.Width, im.Height)
+		}
+	}
+}

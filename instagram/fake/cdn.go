@@ -127,6 +127,7 @@ func (f *Fake) serveCDN(w http.ResponseWriter, r *http.Request, p string) {
 	}
 	f.assetsMu.Lock()
 	a, ok := f.assets[p]
+	webp := f.webp
 	f.assetsMu.Unlock()
 	if !ok {
 		cdnText(w, http.StatusNotFound, "Not Found")
@@ -134,9 +135,13 @@ func (f *Fake) serveCDN(w http.ResponseWriter, r *http.Request, p string) {
 	}
 	data := a.bytes()
 	h := w.Header()
-	if a.kind == assetMP4 {
+	switch {
+	case a.kind == assetMP4:
 		h.Set("Content-Type", "video/mp4")
-	} else {
+	case webp:
+		h.Set("Content-Type", "image/webp")
+		data = sampleWebP
+	default:
 		h.Set("Content-Type", "image/jpeg")
 	}
 	h.Set("Cache-Control", "max-age=1209600, no-transform")

@@ -88,6 +88,7 @@ type Fake struct {
 
 	assetsMu sync.Mutex
 	assets   map[string]*asset // CDN path (without prefix) -> generated file
+	webp     bool              // ServeWebP
 
 	inflight atomic.Int64 // API requests being handled; lets tests see early returns
 }
