@@ -50,7 +50,12 @@ type Config struct {
 	GraphURL     string // e.g. https://graph.instagram.com
 	GraphVersion string // default v24.0
 
-	HTTPClient *http.Client  // default: own client with transport timeouts, no redirects
+	HTTPClient *http.Client // default: own client with transport timeouts, no redirects
+	// MediaHosts are where Download may fetch from (default
+	// DefaultMediaHosts): domains, covering their subdomains, over https to
+	// public addresses only; or exact host:port entries, over http or https
+	// to any address. See CheckMediaHost.
+	MediaHosts []string
 	Timeout    time.Duration // per attempt; default 10s
 	MaxRetries int           // default 3 (so up to 4 attempts); negative means none
 	Backoff    time.Duration // base; default 250ms, capped at 5s, full jitter
@@ -113,6 +118,9 @@ func New(cfg Config) (*Client, error) {
 		if s == "" || strings.ContainsAny(s, ", ") {
 			problems = append(problems, fmt.Sprintf("scope %q is empty or contains a comma or space", s))
 		}
+	}
+	if _, err := parseMediaHosts(cfg.MediaHosts); err != nil {
+		problems = append(problems, "MediaHosts: "+err.Error())
 	}
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("instagram: invalid config: %s", strings.Join(problems, "; "))

@@ -62,6 +62,7 @@ func TestNewValidates(t *testing.T) {
 		{"version", func(c *Config) { c.GraphVersion = "24" }, "GraphVersion"},
 		{"scope", func(c *Config) { c.Scopes = []string{"a,b"} }, "scope"},
 		{"page size", func(c *Config) { c.PageSize = 1000 }, "PageSize"},
+		{"media hosts", func(c *Config) { c.MediaHosts = []string{"fbcdn.net", "https://cdn.example"} }, `MediaHosts: "https://cdn.example" has a scheme`},
 	}
 	for _, tc := range cases {
 		cfg := validConfig()
