@@ -50,7 +50,11 @@ type Config struct {
 	GraphURL     string // e.g. https://graph.instagram.com
 	GraphVersion string // default v24.0
 
-	HTTPClient *http.Client // default: own client with transport timeouts, no redirects
+	// HTTPClient carries the OAuth and Graph calls (default: own client with
+	// transport timeouts, no redirects). Downloads never use it: they go
+	// through a client of their own whose dialer enforces MediaHosts, which
+	// an injected client would bypass.
+	HTTPClient *http.Client
 	// MediaHosts are where Download may fetch from (default
 	// DefaultMediaHosts): domains, covering their subdomains, over https to
 	// public addresses only; or exact host:port entries, over http or https
@@ -72,6 +76,8 @@ type Client struct {
 	tokenURL *url.URL
 	graphURL *url.URL
 	hc       *http.Client
+	media    *mediaHosts
+	dl       *http.Client // downloads: see mediaHTTPClient
 	log      *slog.Logger
 }
 
@@ -119,7 +125,8 @@ func New(cfg Config) (*Client, error) {
 			problems = append(problems, fmt.Sprintf("scope %q is empty or contains a comma or space", s))
 		}
 	}
-	if _, err := parseMediaHosts(cfg.MediaHosts); err != nil {
+	media, err := parseMediaHosts(cfg.MediaHosts)
+	if err != nil {
 		problems = append(problems, "MediaHosts: "+err.Error())
 	}
 	if len(problems) > 0 {
@@ -153,6 +160,8 @@ func New(cfg Config) (*Client, error) {
 	if c.hc == nil {
 		c.hc = defaultHTTPClient(cfg.Timeout)
 	}
+	c.media = media
+	c.dl = mediaHTTPClient(cfg.Timeout, media, http.ProxyFromEnvironment)
 	c.graphURL.Path = strings.TrimSuffix(c.graphURL.Path, "/")
 	c.graphURL.RawPath = ""
 	c.cfg = cfg

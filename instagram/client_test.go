@@ -1,6 +1,7 @@
 package instagram
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -25,7 +26,8 @@ func TestNewDefaults(t *testing.T) {
 	cfg := c.cfg
 	if cfg.GraphVersion != "v24.0" || cfg.Timeout != 10*time.Second || cfg.MaxRetries != 3 ||
 		cfg.Backoff != 250*time.Millisecond || cfg.PageSize != 25 || cfg.Logger == nil || cfg.Now == nil ||
-		c.hc == nil || len(cfg.Scopes) != 1 || cfg.Scopes[0] != "instagram_business_basic" {
+		c.hc == nil || len(cfg.Scopes) != 1 || cfg.Scopes[0] != "instagram_business_basic" ||
+		c.dl == nil || c.dl == c.hc || !slices.Equal(c.media.domains, DefaultMediaHosts) || len(c.media.exact) != 0 {
 		t.Errorf("defaults not applied: %+v", cfg)
 	}
 	if got := c.graphURLFor("/me", true, nil).String(); got != "https://graph.instagram.com/v24.0/me" {
