@@ -113,12 +113,14 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	ep := e.fake.Endpoints(fsrv.URL)
 	cfg.Instagram.ClientID, cfg.Instagram.ClientSecret = e.fake.ClientID(), e.fake.ClientSecret()
 	cfg.Instagram.AuthURL, cfg.Instagram.TokenURL, cfg.Instagram.GraphURL = ep.AuthURL, ep.TokenURL, ep.GraphURL
+	cfg.Instagram.MediaHosts = []string{ep.MediaHost}
 	e.cfg = &cfg
 
 	client, err := instagram.New(instagram.Config{
 		ClientID: cfg.Instagram.ClientID, ClientSecret: cfg.Instagram.ClientSecret,
 		RedirectURI: cfg.RedirectURI(), AuthURL: ep.AuthURL, TokenURL: ep.TokenURL, GraphURL: ep.GraphURL,
-		Timeout: 5 * time.Second, MaxRetries: 1, Backoff: time.Millisecond, Logger: log, Now: e.clock.Now,
+		MediaHosts: cfg.Instagram.MediaHosts,
+		Timeout:    5 * time.Second, MaxRetries: 1, Backoff: time.Millisecond, Logger: log, Now: e.clock.Now,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -106,6 +106,7 @@ func TestSyncAndStatusCommands(t *testing.T) {
 		"VITRINE_INSTAGRAM_AUTH_URL":      ep.AuthURL,
 		"VITRINE_INSTAGRAM_TOKEN_URL":     ep.TokenURL,
 		"VITRINE_INSTAGRAM_GRAPH_URL":     ep.GraphURL,
+		"VITRINE_INSTAGRAM_MEDIA_HOSTS":   ep.MediaHost,
 	} {
 		t.Setenv(k, v)
 	}

@@ -9,9 +9,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"vitrine/instagram"
 )
 
 // Config is the whole configuration. The yaml tags are the public key names,
@@ -59,6 +62,9 @@ type Instagram struct {
 	GraphURL     string   `yaml:"graph_url"`
 	GraphVersion string   `yaml:"graph_version"`
 	Timeout      Duration `yaml:"timeout"`
+	// MediaHosts are where images may be downloaded from; see
+	// instagram.CheckMediaHost for what an entry covers.
+	MediaHosts []string `yaml:"media_hosts"`
 }
 
 type Jobs struct {
@@ -120,6 +126,7 @@ func Default() Config {
 			GraphURL:     "https://graph.instagram.com",
 			GraphVersion: "v26.0",
 			Timeout:      Duration(10 * second),
+			MediaHosts:   slices.Clone(instagram.DefaultMediaHosts),
 		},
 		Jobs: Jobs{
 			Validate:      "@every 1h",

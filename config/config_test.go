@@ -324,6 +324,7 @@ func TestValidateRejectsEachBadValue(t *testing.T) {
 		{"instagram.scopes", func(c *Config) { c.Instagram.Scopes = []string{"a,b"} }},
 		{"instagram.token_url", func(c *Config) { c.Instagram.TokenURL = "/oauth" }},
 		{"instagram.timeout", func(c *Config) { c.Instagram.Timeout = 0 }},
+		{"instagram.media_hosts", func(c *Config) { c.Instagram.MediaHosts = []string{"*.fbcdn.net"} }},
 		{"jobs.sync", func(c *Config) { c.Jobs.Sync = "every quarter hour" }},
 		{"jobs.refresh_before", func(c *Config) { c.Jobs.RefreshBefore = Duration(59 * day) }},
 		{"alerts.webhook_url", func(c *Config) { c.Alerts.WebhookURL = "ftp://x" }},
@@ -350,6 +351,48 @@ func TestValidateRejectsEachBadValue(t *testing.T) {
 				t.Errorf("problems = %v, want [%s]", got, tc.key)
 			}
 		})
+	}
+}
+
+func TestMediaHosts(t *testing.T) {
+	if got := Default().Instagram.MediaHosts; !slices.Equal(got, []string{"cdninstagram.com", "fbcdn.net"}) {
+		t.Errorf("default media_hosts = %v", got)
+	}
+	cfg, err := LoadEnv("", []string{"VITRINE_INSTAGRAM_MEDIA_HOSTS=fbcdn.net, 127.0.0.1:41234,[::1]:8080"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Instagram.MediaHosts; !slices.Equal(got, []string{"fbcdn.net", "127.0.0.1:41234", "[::1]:8080"}) {
+		t.Errorf("media_hosts from the environment = %v", got)
+	}
+	cfg.Demo = true
+	if err := cfg.Validate(); err != nil {
+		t.Errorf("valid media_hosts refused: %v", err)
+	}
+
+	for _, tc := range []struct {
+		hosts []string
+		want  string
+	}{
+		{nil, "instagram.media_hosts: at least one host is required"},
+		{[]string{"https://scontent.cdninstagram.com"}, `instagram.media_hosts: "https://scontent.cdninstagram.com" has a scheme`},
+		{[]string{"fbcdn.net/v/t51"}, `"fbcdn.net/v/t51" has a path`},
+		{[]string{"*.fbcdn.net"}, `"*.fbcdn.net" no wildcards`},
+		{[]string{".fbcdn.net"}, `".fbcdn.net" no wildcards or leading dot`},
+		{[]string{"10.0.0.8"}, `"10.0.0.8" an IP address needs its port`},
+		{[]string{"localhost:http"}, `"localhost:http" port must be a number`},
+		{[]string{"fbcdn.net", "fb cdn.net"}, `"fb cdn.net" is not a host name`},
+	} {
+		cfg := Default()
+		cfg.Demo = true
+		cfg.Instagram.MediaHosts = tc.hosts
+		err := cfg.Validate()
+		if got := problemKeys(t, err); !slices.Equal(got, []string{"instagram.media_hosts"}) {
+			t.Errorf("%q: problems = %v", tc.hosts, got)
+		}
+		if err != nil && !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: %v, want it to say %s", tc.hosts, err, tc.want)
+		}
 	}
 }
 

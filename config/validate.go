@@ -16,6 +16,8 @@ import (
 
 	"github.com/robfig/cron/v3"
 	"golang.org/x/crypto/bcrypt"
+
+	"vitrine/instagram"
 )
 
 // Problem is one thing wrong with the configuration, named by its key (or
@@ -152,6 +154,14 @@ func (c *Config) validateInstagram(ps *problems) {
 	}
 	if ig.Timeout.Std() < 100*time.Millisecond || ig.Timeout.Std() > 5*time.Minute {
 		ps.add("instagram.timeout", "must be between 100ms and 5m")
+	}
+	if len(ig.MediaHosts) == 0 {
+		ps.add("instagram.media_hosts", "at least one host is required, normally cdninstagram.com and fbcdn.net")
+	}
+	for _, h := range ig.MediaHosts {
+		if err := instagram.CheckMediaHost(h); err != nil {
+			ps.add("instagram.media_hosts", fmt.Sprintf("%q %v", h, err))
+		}
 	}
 }
 

@@ -46,7 +46,7 @@ func newEnv(t *testing.T) *env {
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ig, err := instagram.New(instagram.Config{
 		ClientID: e.f.ClientID(), ClientSecret: e.f.ClientSecret(), RedirectURI: redirectURI,
-		AuthURL: ep.AuthURL, TokenURL: ep.TokenURL, GraphURL: ep.GraphURL,
+		AuthURL: ep.AuthURL, TokenURL: ep.TokenURL, GraphURL: ep.GraphURL, MediaHosts: []string{ep.MediaHost},
 		Backoff: time.Millisecond, Timeout: 5 * time.Second, Now: e.clock.Now, Logger: quiet,
 	})
 	if err != nil {

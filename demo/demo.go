@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -86,11 +87,16 @@ func NewFake(redirectURI string, posts int) *fake.Fake {
 }
 
 // UseFake returns cfg with the Instagram client's credentials and URLs
-// those of f, mounted under FakePrefix at cfg.Server.PublicURL.
+// those of f, mounted under FakePrefix at cfg.Server.PublicURL, and f's
+// host:port added to the media hosts: its CDN is Vitrine's own address,
+// on loopback and plain http, which only an exact entry allows.
 func UseFake(cfg config.Config, f *fake.Fake) config.Config {
 	cfg.Instagram.ClientID, cfg.Instagram.ClientSecret = f.ClientID(), f.ClientSecret()
 	ep := f.Endpoints(cfg.Server.PublicURL)
 	cfg.Instagram.AuthURL, cfg.Instagram.TokenURL, cfg.Instagram.GraphURL = ep.AuthURL, ep.TokenURL, ep.GraphURL
+	if !slices.Contains(cfg.Instagram.MediaHosts, ep.MediaHost) {
+		cfg.Instagram.MediaHosts = append(slices.Clone(cfg.Instagram.MediaHosts), ep.MediaHost)
+	}
 	return cfg
 }
 

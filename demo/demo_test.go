@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -55,6 +56,11 @@ func TestConfigureComputesTheDemoFromTheLoadedConfig(t *testing.T) {
 		if !strings.HasPrefix(u, publicURL+FakePrefix) {
 			t.Errorf("Instagram URL %q is not under %s%s", u, publicURL, FakePrefix)
 		}
+	}
+	// The fake's CDN is this very server: listed exactly, so the images
+	// mirror from loopback over http.
+	if got := cfg.Instagram.MediaHosts; !slices.Equal(got, []string{"cdninstagram.com", "fbcdn.net", "127.0.0.1:41234"}) {
+		t.Errorf("media hosts %v, want the defaults and the fake's 127.0.0.1:41234", got)
 	}
 	if n := len(f.Posts()); n != 7 {
 		t.Errorf("the fake has %d posts, want 7", n)

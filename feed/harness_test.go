@@ -79,7 +79,7 @@ func newHarness(t testing.TB, opts ...harnessOpt) *harness {
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ig, err := instagram.New(instagram.Config{
 		ClientID: h.f.ClientID(), ClientSecret: h.f.ClientSecret(), RedirectURI: "https://vitrine.example/admin/callback",
-		AuthURL: ep.AuthURL, TokenURL: ep.TokenURL, GraphURL: ep.GraphURL,
+		AuthURL: ep.AuthURL, TokenURL: ep.TokenURL, GraphURL: ep.GraphURL, MediaHosts: []string{ep.MediaHost},
 		Backoff: time.Millisecond, Timeout: 5 * time.Second, Now: h.clock.Now, Logger: quiet,
 	})
 	if err != nil {

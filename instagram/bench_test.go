@@ -19,7 +19,7 @@ func BenchmarkMedia100(b *testing.B) {
 	ep := f.Endpoints(srv.URL)
 	c, err := New(Config{
 		ClientID: f.ClientID(), ClientSecret: f.ClientSecret(), RedirectURI: testRedirect,
-		AuthURL: ep.AuthURL, TokenURL: ep.TokenURL, GraphURL: ep.GraphURL,
+		AuthURL: ep.AuthURL, TokenURL: ep.TokenURL, GraphURL: ep.GraphURL, MediaHosts: []string{ep.MediaHost},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {

@@ -59,9 +59,11 @@ func kindWordCDN(kind error) string {
 }
 
 // Download fetches a media file from Instagram's CDN (a media_url or
-// thumbnail_url) and returns its bytes and content type. It refuses
-// anything that is not an image, reads at most maxBytes (<= 0:
-// DefaultMaxDownloadBytes), times out each attempt after
+// thumbnail_url) and returns its bytes and content type. A URL whose host
+// is not a media host, or whose name resolves to a non-public address, is
+// ErrBadRequest before any connection (see Config.MediaHosts) and is not
+// retried. It refuses anything that is not an image, reads at most
+// maxBytes (<= 0: DefaultMaxDownloadBytes), times out each attempt after
 // DefaultDownloadTimeout and retries connection errors and 5xx with backoff
 // like the Graph calls. A 403 is ErrURLExpired and is not retried.
 func (c *Client) Download(ctx context.Context, mediaURL string, maxBytes int64) ([]byte, string, error) {
@@ -73,6 +75,9 @@ func (c *Client) Download(ctx context.Context, mediaURL string, maxBytes int64) 
 		return nil, "", &DownloadError{URL: "(invalid URL)", Message: "not an absolute http(s) URL", kind: ErrBadRequest}
 	}
 	safe := (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
+	if err := c.media.check(u); err != nil {
+		return nil, "", &DownloadError{URL: safe, Message: err.Error(), kind: ErrBadRequest}
+	}
 
 	var lastErr error
 	for attempt := 0; ; attempt++ {
@@ -106,8 +111,13 @@ func (c *Client) downloadAttempt(ctx context.Context, u *url.URL, safe string, m
 	}
 	req.Header.Set("Accept", "image/jpeg,image/png,image/*;q=0.8")
 	req.Header.Set("User-Agent", "vitrine")
-	resp, err := c.hc.Do(req)
+	resp, err := c.dl.Do(req)
 	if err != nil {
+		var refused *nonPublicAddrError
+		if errors.As(err, &refused) {
+			// The same name would resolve the same way: not retried.
+			return nil, "", false, &DownloadError{URL: safe, Message: refused.Error(), kind: ErrBadRequest}
+		}
 		// *url.Error prints the signed URL; keep only what went wrong.
 		var ue *url.Error
 		if errors.As(err, &ue) && ue.Err != nil {

@@ -84,9 +84,9 @@ func TestDownloadRefusesNonImages(t *testing.T) {
 		w.Write([]byte("<html>login</html>"))
 	}))
 	defer srv.Close()
-	e := newEnv(t, withPosts(-1))
+	e := newEnv(t, withPosts(-1), withConfig(func(c *Config) { c.MediaHosts = []string{hostOf(t, srv.URL)} }))
 	_, _, err := e.c.Download(context.Background(), srv.URL+"/x.jpg?oh=secret&oe=1", 0)
-	if !errors.Is(err, ErrBadRequest) || strings.Contains(err.Error(), "secret") {
+	if !errors.Is(err, ErrBadRequest) || strings.Contains(err.Error(), "secret") || !strings.Contains(err.Error(), "not an image") {
 		t.Fatalf("err = %v", err)
 	}
 	if _, _, err := e.c.Download(context.Background(), "file:///etc/passwd", 0); !errors.Is(err, ErrBadRequest) {

@@ -53,7 +53,16 @@ type Config struct {
 	GraphURL     string // e.g. https://graph.instagram.com
 	GraphVersion string // default v26.0
 
-	HTTPClient *http.Client  // default: own client with transport timeouts, no redirects
+	// HTTPClient carries the OAuth and Graph calls (default: own client with
+	// transport timeouts, no redirects). Downloads never use it: they go
+	// through a client of their own whose dialer enforces MediaHosts, which
+	// an injected client would bypass.
+	HTTPClient *http.Client
+	// MediaHosts are where Download may fetch from (default
+	// DefaultMediaHosts): domains, covering their subdomains, over https to
+	// public addresses only; or exact host:port entries, over http or https
+	// to any address. See CheckMediaHost.
+	MediaHosts []string
 	Timeout    time.Duration // per attempt; default 10s
 	MaxRetries int           // default 3 (so up to 4 attempts); negative means none
 	Backoff    time.Duration // base; default 250ms, capped at 5s, full jitter
@@ -70,6 +79,8 @@ type Client struct {
 	tokenURL *url.URL
 	graphURL *url.URL
 	hc       *http.Client
+	media    *mediaHosts
+	dl       *http.Client // downloads: see mediaHTTPClient
 	log      *slog.Logger
 	fields   *fieldChoice // optional fields Instagram refused
 }
@@ -119,6 +130,10 @@ func New(cfg Config) (*Client, error) {
 			problems = append(problems, fmt.Sprintf("scope %q is empty or contains a comma or space", s))
 		}
 	}
+	media, err := parseMediaHosts(cfg.MediaHosts)
+	if err != nil {
+		problems = append(problems, "MediaHosts: "+err.Error())
+	}
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("instagram: invalid config: %s", strings.Join(problems, "; "))
 	}
@@ -150,6 +165,8 @@ func New(cfg Config) (*Client, error) {
 	if c.hc == nil {
 		c.hc = defaultHTTPClient(cfg.Timeout)
 	}
+	c.media = media
+	c.dl = mediaHTTPClient(cfg.Timeout, media, http.ProxyFromEnvironment)
 	c.graphURL.Path = strings.TrimSuffix(c.graphURL.Path, "/")
 	c.graphURL.RawPath = ""
 	c.cfg = cfg

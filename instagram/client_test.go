@@ -30,7 +30,8 @@ func TestNewDefaults(t *testing.T) {
 	cfg := c.cfg
 	if cfg.GraphVersion != "v26.0" || cfg.Timeout != 10*time.Second || cfg.MaxRetries != 3 ||
 		cfg.Backoff != 250*time.Millisecond || cfg.PageSize != 25 || cfg.Logger == nil || cfg.Now == nil ||
-		c.hc == nil || len(cfg.Scopes) != 1 || cfg.Scopes[0] != "instagram_business_basic" {
+		c.hc == nil || len(cfg.Scopes) != 1 || cfg.Scopes[0] != "instagram_business_basic" ||
+		c.dl == nil || c.dl == c.hc || !slices.Equal(c.media.domains, DefaultMediaHosts) || len(c.media.exact) != 0 {
 		t.Errorf("defaults not applied: %+v", cfg)
 	}
 	if got := c.graphURLFor("/me", true, nil).String(); got != "https://graph.instagram.com/v26.0/me" {
@@ -67,6 +68,7 @@ func TestNewValidates(t *testing.T) {
 		{"version", func(c *Config) { c.GraphVersion = "24" }, "GraphVersion"},
 		{"scope", func(c *Config) { c.Scopes = []string{"a,b"} }, "scope"},
 		{"page size", func(c *Config) { c.PageSize = 1000 }, "PageSize"},
+		{"media hosts", func(c *Config) { c.MediaHosts = []string{"fbcdn.net", "https://cdn.example"} }, `MediaHosts: "https://cdn.example" has a scheme`},
 	}
 	for _, tc := range cases {
 		cfg := validConfig()

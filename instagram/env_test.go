@@ -119,6 +119,9 @@ func (e *env) config(cfg Config) Config {
 	if cfg.Now == nil {
 		cfg.Now = def.Now
 	}
+	if cfg.MediaHosts == nil {
+		cfg.MediaHosts = []string{e.ep.MediaHost}
+	}
 	return cfg
 }
 

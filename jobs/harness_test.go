@@ -155,6 +155,7 @@ func newHarness(t testing.TB, opts ...harnessOpt) *harness {
 	ep := h.f.Endpoints(h.srv.URL)
 	ic.ClientID, ic.ClientSecret = h.f.ClientID(), h.f.ClientSecret()
 	ic.AuthURL, ic.TokenURL, ic.GraphURL = ep.AuthURL, ep.TokenURL, ep.GraphURL
+	ic.MediaHosts = []string{ep.MediaHost}
 	ic.Now = h.clock.Now
 	ic.Logger = slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ig, err := instagram.New(ic)

@@ -299,6 +299,7 @@ func InstagramConfig(cfg *config.Config, log *slog.Logger, now func() time.Time)
 		GraphURL:     cfg.Instagram.GraphURL,
 		GraphVersion: cfg.Instagram.GraphVersion,
 		Timeout:      cfg.Instagram.Timeout.Std(),
+		MediaHosts:   cfg.Instagram.MediaHosts,
 		Logger:       log,
 		Now:          now,
 	}

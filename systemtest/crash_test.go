@@ -329,6 +329,7 @@ func newCrashLane(t *testing.T, id int, bin string, rng *rand.Rand, tally *crash
 		"INSTAGRAM_AUTH_URL":      ep.AuthURL,
 		"INSTAGRAM_TOKEN_URL":     ep.TokenURL,
 		"INSTAGRAM_GRAPH_URL":     ep.GraphURL,
+		"INSTAGRAM_MEDIA_HOSTS":   ep.MediaHost,
 		"JOBS_SYNC":               "@every 1s",
 		"JOBS_VALIDATE":           "@every 1s", // refresh runs on this schedule too
 		"JOBS_REFRESH_BEFORE":     "58d",

@@ -107,6 +107,7 @@ func newTestApp(t testing.TB, o testAppOptions) *testApp {
 		ep := ta.fake.Endpoints(ta.fakeSrv.URL)
 		cfg.Instagram.ClientID, cfg.Instagram.ClientSecret = ta.fake.ClientID(), ta.fake.ClientSecret()
 		cfg.Instagram.AuthURL, cfg.Instagram.TokenURL, cfg.Instagram.GraphURL = ep.AuthURL, ep.TokenURL, ep.GraphURL
+		cfg.Instagram.MediaHosts = []string{ep.MediaHost}
 	}
 	if o.configure != nil {
 		o.configure(&cfg)

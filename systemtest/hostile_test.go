@@ -6,6 +6,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"image"
+	"image/jpeg"
 	"io"
 	"net"
 	"net/http"
@@ -16,6 +18,7 @@ import (
 	"regexp"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -100,6 +103,8 @@ type hostileApp struct {
 	markup  atomic.Bool
 	permaJS atomic.Value // post id whose permalink becomes javascript:
 	permaQ  atomic.Value // post id whose permalink breaks out of its attribute
+	// offCDN gives one post a media_url on a host that is no media host.
+	offCDN atomic.Pointer[offCDNMedia]
 
 	escaped atomic.Int64 // answers that showed hostile input, escaped
 
@@ -107,6 +112,8 @@ type hostileApp struct {
 	tokens []string // every access_token the fake issued
 	codes  []string // every authorization code the test obtained
 }
+
+type offCDNMedia struct{ postID, url string }
 
 var accessTokenRE = regexp.MustCompile(`"access_token":"([^"]+)"`)
 
@@ -145,7 +152,7 @@ func (h *hostileApp) wrap(next http.Handler) http.Handler {
 		}
 		if g := h.garbage.Load(); g != nil && g.applies(r) {
 			status, ctype, body = g.fn(r, status, body)
-		} else if h.markup.Load() && status == http.StatusOK && strings.HasPrefix(ctype, "application/json") {
+		} else if (h.markup.Load() || h.offCDN.Load() != nil) && status == http.StatusOK && strings.HasPrefix(ctype, "application/json") {
 			body = h.injectMarkup(r, body)
 		}
 		for k, v := range rec.Header() {
@@ -158,15 +165,15 @@ func (h *hostileApp) wrap(next http.Handler) http.Handler {
 	})
 }
 
-// injectMarkup rewrites the profile and some permalinks the way a hostile
-// upstream (or a man in the middle) could.
+// injectMarkup rewrites the profile, some permalinks and a media_url the
+// way a hostile upstream (or a man in the middle) could.
 func (h *hostileApp) injectMarkup(r *http.Request, body []byte) []byte {
 	var doc map[string]any
 	if json.Unmarshal(body, &doc) != nil {
 		return body
 	}
 	switch {
-	case strings.HasSuffix(r.URL.Path, "/me"):
+	case strings.HasSuffix(r.URL.Path, "/me") && h.markup.Load():
 		doc["username"] = `vtx.user"'<vtx-u>&`
 		doc["name"] = `<vtx-n onclick="alert(1)">Name</vtx-n>`
 	case strings.HasSuffix(r.URL.Path, "/media"):
@@ -176,7 +183,14 @@ func (h *hostileApp) injectMarkup(r *http.Request, body []byte) []byte {
 			if m == nil {
 				continue
 			}
-			if id, _ := m["id"].(string); id == h.permaJS.Load() {
+			id, _ := m["id"].(string)
+			if off := h.offCDN.Load(); off != nil && id == off.postID {
+				m["media_url"] = off.url
+			}
+			if !h.markup.Load() {
+				continue
+			}
+			if id == h.permaJS.Load() {
 				m["permalink"] = `javascript:alert('vtx-p')//<vtx-p>`
 			} else if id == h.permaQ.Load() {
 				m["permalink"] = `https://www.instagram.com/p/"><vtx-q>/`
@@ -793,6 +807,72 @@ func TestHostile(t *testing.T) {
 	h.mu.Unlock()
 	if issued < 4 || h.escaped.Load() == 0 {
 		t.Errorf("the checks had little to check: %d tokens issued, %d answers with escaped hostile input", issued, h.escaped.Load())
+	}
+}
+
+// TestHostileMediaURLOffTheCDN: Instagram's answer (or whoever answers in
+// its name) gives a post a media_url on a host that is no media host, here
+// another loopback server standing in for an internal service. Vitrine
+// never connects to it, stays up, and still serves the other posts.
+func TestHostileMediaURLOffTheCDN(t *testing.T) {
+	var img bytes.Buffer
+	if err := jpeg.Encode(&img, image.NewGray(image.Rect(0, 0, 320, 320)), nil); err != nil {
+		t.Fatal(err)
+	}
+	var conns, requests atomic.Int64
+	internal := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		w.Header().Set("Content-Type", "image/jpeg")
+		w.Write(img.Bytes())
+	}))
+	internal.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	internal.Start()
+	defer internal.Close()
+	internalHost := strings.TrimPrefix(internal.URL, "http://")
+
+	h := &hostileApp{}
+	h.ta = newTestApp(t, testAppOptions{posts: -1, wrapFake: h.wrap})
+	now := time.Now()
+	var ids []string
+	for i := range 3 {
+		ids = append(ids, h.ta.fake.AddPost(fake.Post{Caption: fmt.Sprintf("Post %d", i), Width: 320, Height: 320,
+			Timestamp: now.Add(-time.Duration(i+1) * time.Hour)}))
+	}
+	const signature = "oh=00_AfInternalSignature"
+	h.offCDN.Store(&offCDNMedia{postID: ids[1], url: internal.URL + "/latest/meta-data/role.jpg?" + signature + "&oe=1"})
+	h.ta.connect()
+
+	if c, r := conns.Load(), requests.Load(); c != 0 || r != 0 {
+		t.Errorf("the internal server saw %d connections and %d requests, want none", c, r)
+	}
+	var served []string
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		served = served[:0]
+		for _, p := range outageWidget(t, h.ta).Posts {
+			served = append(served, p.ID)
+		}
+		if len(served) >= 2 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if want := []string{ids[0], ids[2]}; !slices.Equal(served, want) {
+		t.Errorf("/widget.json serves %v, want the posts with CDN images, %v", served, want)
+	}
+	if resp, _ := h.ta.get("/healthz"); resp.StatusCode != http.StatusOK {
+		t.Errorf("/healthz = %d", resp.StatusCode)
+	}
+	logs := h.ta.logs.String()
+	if !strings.Contains(logs, "host "+internalHost+" is not one of the media hosts") {
+		t.Errorf("the log does not say which host was refused:\n%s", logs)
+	}
+	if strings.Contains(logs, signature) {
+		t.Errorf("the log carries the media URL's signature:\n%s", logs)
 	}
 }
 

@@ -149,6 +149,7 @@ func TestOutage(t *testing.T) {
 			// Graph reads, refresh and the CDN (its URLs follow the host
 			// asked) go through the gate; the code exchange does not.
 			c.Instagram.GraphURL = gate.URL()
+			c.Instagram.MediaHosts = []string{gate.addr}
 			c.Instagram.Timeout = config.Duration(outageHangTimeout)
 			c.Alerts.WebhookURL = webhook.URL
 		},

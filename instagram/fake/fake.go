@@ -13,7 +13,9 @@ import (
 	crand "crypto/rand"
 	"encoding/json"
 	"math/rand/v2"
+	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -60,6 +62,9 @@ type Endpoints struct {
 	AuthURL  string // base+prefix+"/oauth/authorize"
 	TokenURL string // base+prefix+"/oauth/access_token"
 	GraphURL string // base+prefix; the client appends "/v24.0/me" etc.
+	// MediaHost is the host:port of the fake's CDN URLs, for the client's
+	// media hosts: listed exactly, it may be on loopback and plain http.
+	MediaHost string
 }
 
 // Fake is a fake Instagram. All methods are safe for concurrent use.
@@ -174,11 +179,32 @@ func (f *Fake) RegisterRedirectURI(uri string) {
 // reachable at base ("http://127.0.0.1:1234", no trailing slash).
 func (f *Fake) Endpoints(base string) Endpoints {
 	root := strings.TrimRight(base, "/") + f.prefix
-	return Endpoints{
-		AuthURL:  root + "/oauth/authorize",
-		TokenURL: root + "/oauth/access_token",
-		GraphURL: root,
+	cdnBase := base
+	if f.baseURL != "" {
+		cdnBase = f.baseURL
 	}
+	return Endpoints{
+		AuthURL:   root + "/oauth/authorize",
+		TokenURL:  root + "/oauth/access_token",
+		GraphURL:  root,
+		MediaHost: hostPort(cdnBase),
+	}
+}
+
+// hostPort is base's host:port, with the scheme's port when base has none.
+func hostPort(base string) string {
+	u, err := url.Parse(base)
+	if err != nil {
+		return ""
+	}
+	if u.Port() != "" {
+		return u.Host
+	}
+	port := "80"
+	if u.Scheme == "https" {
+		port = "443"
+	}
+	return net.JoinHostPort(u.Hostname(), port)
 }
 
 // Calls returns how many API requests (token endpoints, graph and CDN; not
