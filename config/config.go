@@ -94,8 +94,22 @@ type SMTP struct {
 }
 
 type Widget struct {
-	Count          int      `yaml:"count"`
-	Columns        int      `yaml:"columns"`
+	Count   int `yaml:"count"`
+	Columns int `yaml:"columns"`
+	// ColumnsMobile is the columns on a narrow gallery (under 480 px).
+	ColumnsMobile int `yaml:"columns_mobile"`
+	// Layout is grid, carousel, masonry or highlight; Aspect the tiles'
+	// shape in grid, carousel and highlight: 1:1, 4:5 or original.
+	Layout string `yaml:"layout"`
+	Aspect string `yaml:"aspect"`
+	// Language of the gallery's words: en, pt, es, fr or de.
+	Language string `yaml:"language"`
+	// MediaTypes are the kinds of post shown (IMAGE, VIDEO,
+	// CAROUSEL_ALBUM); IncludeWords keeps only posts whose caption has
+	// one of them, ExcludeWords drops those that have one.
+	MediaTypes     []string `yaml:"media_types"`
+	IncludeWords   []string `yaml:"include_words"`
+	ExcludeWords   []string `yaml:"exclude_words"`
 	Captions       bool     `yaml:"captions"`
 	MaxPosts       int      `yaml:"max_posts"`
 	AllowedOrigins []string `yaml:"allowed_origins"`
@@ -109,6 +123,19 @@ type Metrics struct {
 	AllowedNetworks []string `yaml:"allowed_networks"`
 	Token           string   `yaml:"token"`
 }
+
+// DefaultPlaceholder is widget.placeholder's default; left as is, the
+// gallery says it in widget.language.
+const DefaultPlaceholder = "New posts are on their way."
+
+// Gallery choices, the values widget.layout, widget.aspect,
+// widget.language and widget.media_types accept.
+var (
+	Layouts    = []string{"grid", "carousel", "masonry", "highlight"}
+	Aspects    = []string{"1:1", "4:5", "original"}
+	Languages  = []string{"en", "pt", "es", "fr", "de"}
+	MediaTypes = []string{"IMAGE", "VIDEO", "CAROUSEL_ALBUM"}
+)
 
 // Default returns the configuration used before any file or environment is
 // read. Every default is safe: loopback only, nothing sent anywhere.
@@ -140,10 +167,15 @@ func Default() Config {
 		Widget: Widget{
 			Count:          12,
 			Columns:        3,
+			ColumnsMobile:  2,
+			Layout:         "grid",
+			Aspect:         "1:1",
+			Language:       "en",
+			MediaTypes:     []string{"IMAGE", "VIDEO", "CAROUSEL_ALBUM"},
 			MaxPosts:       100,
 			AllowedOrigins: []string{"*"},
 			FrameAncestors: []string{"*"},
-			Placeholder:    "New posts are on their way.",
+			Placeholder:    DefaultPlaceholder,
 		},
 		// Loopback only, as a Prometheus on the same host scrapes.
 		Metrics: Metrics{AllowedNetworks: []string{"127.0.0.0/8", "::1/128"}},

@@ -200,7 +200,8 @@ func (ta *testApp) connectSettled() {
 	default:
 		ta.t.Fatal(err)
 	}
-	deadline := time.Now().Add(60 * time.Second)
+	// Generous: a race-enabled build on a loaded machine mirrors slowly.
+	deadline := time.Now().Add(150 * time.Second)
 	for len(syncRunsLogged.FindAllString(ta.logs.String(), -1)) < want {
 		if time.Now().After(deadline) {
 			ta.t.Fatalf("the sync after connecting did not finish; log:\n%s", ta.logs.String())

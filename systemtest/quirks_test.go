@@ -39,7 +39,7 @@ func TestInstagramQuirksSeenFromTheGallery(t *testing.T) {
 
 	newID := ta.fake.AddPost(fake.Post{MediaType: fake.MediaImage, Caption: "posted during the rate limit"})
 	ta.fake.RateLimitFor(20 * time.Minute)
-	if err := ta.Jobs.RunNow(t.Context(), jobs.JobSync); !errors.Is(err, instagram.ErrRateLimited) {
+	if err := ta.Jobs.RunWaiting(t.Context(), jobs.JobSync); !errors.Is(err, instagram.ErrRateLimited) {
 		t.Fatalf("sync while rate limited: %v, want rate limited", err)
 	}
 	if got := widgetPostIDs(t, ta); len(got) != shown {

@@ -123,32 +123,29 @@ func (w *Widget) answerMedia(s *snapshot, r *request, rep *reply) {
 	}
 }
 
-// asset picks the asset a gallery route serves; /widget serves the bare
-// fragment when the query says fragment=1.
+// asset picks the asset a gallery route serves: /widget serves the bare
+// fragment when the query says fragment=1, and the page, the fragment and
+// widget.js speak another language when the query names one
+// (language=pt). An unknown language is widget.language's.
 func (s *snapshot) asset(kind routeKind, rawQuery string) *asset {
-	switch kind {
-	case kindScript:
-		return s.js
-	case kindJSON:
+	if kind == kindJSON {
 		return s.json
 	}
-	if wantsFragment(rawQuery) {
-		return s.fragment
+	vs, fragment := s.views, rawQuery == "fragment=1"
+	if rawQuery != "" && !fragment {
+		q, _ := url.ParseQuery(rawQuery) // what URL.Query does: errors ignored
+		fragment = q.Get("fragment") == "1"
+		if lv, ok := s.byLanguage[q.Get("language")]; ok {
+			vs = lv
+		}
 	}
-	return s.page
-}
-
-// wantsFragment reports whether a /widget query asks for the fragment, as
-// url.Values.Get would read it; the common spellings skip the parsing.
-func wantsFragment(rawQuery string) bool {
-	switch rawQuery {
-	case "":
-		return false
-	case "fragment=1":
-		return true
+	switch {
+	case kind == kindScript:
+		return vs.js
+	case fragment:
+		return vs.fragment
 	}
-	q, _ := url.ParseQuery(rawQuery) // what URL.Query does: errors ignored
-	return q.Get("fragment") == "1"
+	return vs.page
 }
 
 // anyOrigin reports whether every origin may read widget.js and

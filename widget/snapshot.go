@@ -13,13 +13,16 @@ import (
 	"strings"
 	"time"
 
+	"vitrine/config"
 	"vitrine/store"
 )
 
 // snapshot is everything the public handlers serve, built once per sync and
 // never modified after it is published through Widget.cur.
 type snapshot struct {
-	page, fragment, js, json *asset
+	*views     // in widget.language
+	byLanguage map[string]*views
+	json       *asset
 	media                    map[mediaKey]string // (id, width) → file path
 	doc                      jsonDoc             // kept to re-encode the JSON when only "stale" changes
 }
@@ -108,12 +111,20 @@ func indexImages(images []Image) (media map[mediaKey]string, files map[string][]
 func (w *Widget) model(in input, files map[string][]Image, stale bool) (galleryView, jsonDoc, error) {
 	cfg, base := w.settings, w.base
 	v := galleryView{
-		Base:        base,
-		Columns:     cfg.Columns,
-		Captions:    cfg.Captions,
-		Placeholder: cfg.Placeholder,
+		Base:          base,
+		Columns:       cfg.Columns,
+		ColumnsMobile: cfg.ColumnsMobile,
+		Layout:        choice(cfg.Layout, config.Layouts),
+		Aspect:        strings.ReplaceAll(choice(cfg.Aspect, config.Aspects), ":", "x"),
+		Lang:          choice(cfg.Language, config.Languages),
+		Words:         wordsFor(cfg.Language),
+		Captions:      cfg.Captions,
+		Placeholder:   cfg.Placeholder,
 		Sizes:       fmt.Sprintf("(max-width: 480px) 50vw, %dvw", max(100/max(cfg.Columns, 1), 1)),
 		Title:       "Instagram",
+	}
+	if v.Placeholder == config.DefaultPlaceholder {
+		v.Placeholder = v.Words.Placeholder
 	}
 	doc := jsonDoc{Version: 1, Posts: []jsonPost{}, Stale: stale}
 	if in.connected && in.token.Username != "" {
@@ -131,6 +142,9 @@ func (w *Widget) model(in input, files map[string][]Image, stale bool) (galleryV
 			if len(fs) == 0 || !validMediaID(p.ID) {
 				continue // not mirrored yet: never hot-link Instagram
 			}
+			if !w.filter.keeps(p) {
+				continue
+			}
 			if len(doc.Posts) >= max(cfg.MaxPosts, cfg.Count) {
 				break
 			}
@@ -145,11 +159,23 @@ func (w *Widget) model(in input, files map[string][]Image, stale bool) (galleryV
 			}
 		}
 	}
+	v.More = len(doc.Posts) > len(v.Posts)
 	if newest.IsZero() {
 		newest = w.now()
 	}
 	doc.UpdatedAt = newest.UTC().Format(time.RFC3339)
 	return v, doc, nil
+}
+
+// choice is value when it is one of choices, else the first (the
+// default): a bad setting never breaks the gallery.
+func choice(value string, choices []string) string {
+	for _, c := range choices {
+		if c == value {
+			return c
+		}
+	}
+	return choices[0]
 }
 
 // accountModel is the connected account for the header and the JSON; avatar
@@ -175,14 +201,35 @@ func accountModel(base string, tok store.Token, avatar []Image) (*accountView, *
 
 // render makes the snapshot's assets from the model: the JSON document
 // encoded, the templates executed for the page, the fragment and the
-// script, each with its responses prepared.
+// script, each with its responses prepared, in widget.language and, as
+// variants, in every other language (?language=).
 func (w *Widget) render(v galleryView, doc jsonDoc) (*snapshot, error) {
-	s := &snapshot{doc: doc}
+	s := &snapshot{doc: doc, byLanguage: map[string]*views{}}
 	var err error
 	if s.json, err = jsonAsset(&s.doc, w.galleryFields(kindJSON, "")); err != nil {
 		return nil, err
 	}
+	for code, ws := range languages {
+		lv := v
+		lv.Lang, lv.Words = code, ws
+		if v.Placeholder == v.Words.Placeholder {
+			lv.Placeholder = ws.Placeholder // the default, said in this language
+		}
+		vs, err := w.renderViews(lv)
+		if err != nil {
+			return nil, err
+		}
+		s.byLanguage[code] = vs
+	}
+	s.views = s.byLanguage[v.Lang]
+	return s, nil
+}
 
+// views are the gallery's HTML page, fragment and script in one language.
+type views struct{ page, fragment, js *asset }
+
+func (w *Widget) renderViews(v galleryView) (*views, error) {
+	vs := &views{}
 	v.CSS = template.CSS(w.css)
 	markup, err := w.exec("gallery", v)
 	if err != nil {
@@ -192,7 +239,7 @@ func (w *Widget) render(v galleryView, doc jsonDoc) (*snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.fragment, err = newAsset(frag, "text/html; charset=utf-8", w.galleryFields(kindPage, fragmentCSP(w.base, w.settings.FrameAncestors))); err != nil {
+	if vs.fragment, err = newAsset(frag, "text/html; charset=utf-8", w.galleryFields(kindPage, fragmentCSP(w.base, w.settings.FrameAncestors))); err != nil {
 		return nil, err
 	}
 
@@ -203,7 +250,7 @@ func (w *Widget) render(v galleryView, doc jsonDoc) (*snapshot, error) {
 		return nil, err
 	}
 	csp := pageCSP(w.base, script, w.settings.FrameAncestors)
-	if s.page, err = newAsset(page, "text/html; charset=utf-8", w.galleryFields(kindPage, csp)); err != nil {
+	if vs.page, err = newAsset(page, "text/html; charset=utf-8", w.galleryFields(kindPage, csp)); err != nil {
 		return nil, err
 	}
 
@@ -211,10 +258,10 @@ func (w *Widget) render(v galleryView, doc jsonDoc) (*snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.js, err = newAsset([]byte(w.js+"("+data+");\n"), "text/javascript; charset=utf-8", w.galleryFields(kindScript, "")); err != nil {
+	if vs.js, err = newAsset([]byte(w.js+"("+data+");\n"), "text/javascript; charset=utf-8", w.galleryFields(kindScript, "")); err != nil {
 		return nil, err
 	}
-	return s, nil
+	return vs, nil
 }
 
 func (w *Widget) exec(name string, v galleryView) ([]byte, error) {
@@ -248,7 +295,7 @@ func pageCSP(base, script string, ancestors []string) string {
 	if base != "" {
 		img += " " + base
 	}
-	return "default-src 'none'; img-src " + img + "; style-src 'unsafe-inline'; script-src 'sha256-" +
+	return "default-src 'none'; img-src " + img + "; connect-src " + img + "; style-src 'unsafe-inline'; script-src 'sha256-" +
 		base64.StdEncoding.EncodeToString(sum[:]) + "'; base-uri 'none'; form-action 'none'; frame-ancestors " +
 		frameAncestors(ancestors)
 }

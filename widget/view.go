@@ -15,9 +15,15 @@ import (
 // galleryView is what the templates render. Strings are plain text:
 // html/template escapes them for their context.
 type galleryView struct {
-	Base        string // server.public_url without the trailing slash
-	Columns     int
-	Captions    bool
+	Base          string // server.public_url without the trailing slash
+	Columns       int
+	ColumnsMobile int
+	Layout        string // grid, carousel, masonry, highlight
+	Aspect        string // class suffix: 1x1, 4x5, original
+	Lang          string
+	Words         words
+	More          bool // the JSON holds more posts than the markup: Load more
+	Captions      bool
 	Placeholder string
 	Sizes       string
 	Title       string

@@ -69,6 +69,7 @@ const DefaultMediaCache = 16 << 20
 // Widget holds the current snapshot and serves it.
 type Widget struct {
 	settings config.Widget
+	filter   postFilter
 	base     string // PublicURL without the trailing slash
 	src      Source
 	log      *slog.Logger
@@ -97,7 +98,7 @@ func New(o Options) (*Widget, error) {
 	settings := o.Settings
 	settings.AllowedOrigins = slices.Clone(settings.AllowedOrigins)
 	settings.FrameAncestors = slices.Clone(settings.FrameAncestors)
-	w := &Widget{settings: settings, base: strings.TrimRight(o.PublicURL, "/"), src: o.Source, log: o.Logger, now: o.Now}
+	w := &Widget{settings: settings, filter: newPostFilter(settings), base: strings.TrimRight(o.PublicURL, "/"), src: o.Source, log: o.Logger, now: o.Now}
 	if w.log == nil {
 		w.log = slog.Default()
 	}

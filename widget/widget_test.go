@@ -316,14 +316,14 @@ func TestGalleryMarkup(t *testing.T) {
 	}
 	id := makePosts(1)[0].ID
 	for what, s := range map[string]string{"page": markupOf(page), "fragment": markupOf(frag), "widget.js": jsMarkup(t, js)} {
-		if n := strings.Count(s, `<li class="vitrine-item">`); n != 12 {
+		if n := strings.Count(s, `<li class="vitrine-item" `); n != 12 {
 			t.Errorf("%s has %d posts, want widget.count=12", what, n)
 		}
 		mustContain(t, what, s,
 			`<a class="vitrine-prof" href="https://www.instagram.com/studio.lumen/" target="_blank" rel="noopener">`,
 			`<span class="vitrine-user">@studio.lumen</span>`,
 			`<span class="vitrine-av vitrine-av-i" aria-hidden="true">S</span>`,
-			`style="--vitrine-cols:3"`,
+			`style="--vitrine-cols:3;--vitrine-cols-m:2"`, `data-layout="grid" data-aspect="1x1" lang="en"`,
 			`href="https://www.instagram.com/p/C`, `rel="noopener"`,
 			`srcset="`+e.base+`/media/`+id+`/320.jpg 320w, `+e.base+`/media/`+id+`/640.jpg 640w, `+e.base+`/media/`+id+`/1080.jpg 1080w"`,
 			`src="`+e.base+`/media/`+id+`/640.jpg"`,

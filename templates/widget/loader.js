@@ -1,12 +1,29 @@
 // Vitrine loader. The server appends "(data)" to this expression: data.h is
-// the gallery markup and data.c its CSS (the JS embed), or {} on the /widget
-// page, where the markup is already in the document. Whole-line comments and
-// indentation are stripped when the snapshot is built.
+// the gallery markup and data.c its CSS (the JS embed), or {} on the
+// /widget page, where the markup is already in the document. Options come
+// from data- attributes on the embed, or from the page's query
+// (?layout=carousel&columns=4).
+// Whole-line comments and indentation are stripped when the snapshot is
+// built.
 (function (d) {
-  var D = document, s = D.currentScript, r = D, t, g, q, Z, F, p = 0, j = 0,
-    $ = function (e, c) { return e.querySelector('.vitrine-' + c) };
+  var D = document, s = D.currentScript, r = D, t, g, q, Z, F, p = 0, j = 0, T = [], W, N,
+    $ = function (e, c) { return e.querySelector('.vitrine-' + c) },
+    A = function (e, c) { return [].slice.call(e.querySelectorAll('.vitrine-' + c)) },
+    U = new URLSearchParams(location.search);
   if (d.h) {
-    t = D.querySelector('[data-vitrine]:not([data-vitrine-on])');
+    t = s && s.vitrineFor || D.querySelector('[data-vitrine]:not([data-vitrine-on])');
+    // Another language than this one: the server has it prepared; load
+    // that script instead, for this element (once: it is marked).
+    W = t && t.getAttribute('data-language') || s && s.getAttribute('data-language');
+    if (W && s && s.src && !s.hasAttribute('data-vitrine-lang') && d.h.indexOf(' lang="' + W + '"') < 0) {
+      N = D.createElement('script');
+      [].forEach.call(s.attributes, function (a) { N.setAttribute(a.name, a.value) });
+      N.setAttribute('data-vitrine-lang', '');
+      N.src = s.src.split('?')[0] + '?language=' + encodeURIComponent(W);
+      t && t.setAttribute('data-vitrine-on', '');
+      N.vitrineFor = t;
+      return s.parentNode.insertBefore(N, s.nextSibling);
+    }
     if (!t) {
       t = D.createElement('div');
       s && s.parentNode ? s.parentNode.insertBefore(t, s) : D.body.appendChild(t);
@@ -15,25 +32,54 @@
     // The shadow root keeps the host page's CSS out and ours in.
     r = t.attachShadow({ mode: 'open' });
     r.innerHTML = '<style>' + d.c + '</style>' + d.h;
-    q = function (k) { return t.getAttribute('data-' + k) || s && s.getAttribute('data-' + k) };
-    g = r.querySelector('.vitrine');
-    if (q('columns') > 0) g.style.setProperty('--vitrine-cols', q('columns') | 0);
-    if (q('captions')) g.classList.toggle('vitrine-nocap', q('captions') == 'false');
-    if (q('count') > 0) [].slice.call(r.querySelectorAll('.vitrine-item'), q('count')).forEach(function (e) { e.remove() });
   }
-  var L = $(r, 'lb'), T = [].slice.call(r.querySelectorAll('.vitrine-link'));
+  q = function (k) { return t ? t.getAttribute('data-' + k) || s && s.getAttribute('data-' + k) : U.get(k.replace('-', '_')) };
+  g = r.querySelector('.vitrine');
+  if (!g) return;
+  // Options: a value the gallery doesn't know leaves the default.
+  var o = function (k, l) { var v = q(k); l.indexOf(v) < 0 || (g.dataset[k] = v) }, n = q('count') | 0;
+  o('layout', ['grid', 'carousel', 'masonry', 'highlight']);
+  if (q('aspect')) g.dataset.aspect = { '1:1': '1x1', '4:5': '4x5', original: 'original' }[q('aspect')] || g.dataset.aspect;
+  if (q('columns') > 0) g.style.setProperty('--vitrine-cols', Math.min(q('columns') | 0, 12));
+  if (q('columns-mobile') > 0) g.style.setProperty('--vitrine-cols-m', Math.min(q('columns-mobile') | 0, 6));
+  if (q('captions')) g.classList.toggle('vitrine-nocap', q('captions') == 'false');
+  // Filters: media types, and caption words or #hashtags (any case).
+  var X = function (k) { return (q(k) || '').toLowerCase().split(/[\s,]+/).filter(String) },
+    Y = X('media-types'), I = X('include-words'), E = X('exclude-words'),
+    H = function (c, l) {
+      var w = (' ' + c.toLowerCase().replace(/[^\p{L}\p{N}_#]+/gu, ' ') + ' ');
+      return l.some(function (x) { return w.indexOf(' ' + x + ' ') >= 0 || x[0] != '#' && w.indexOf(' #' + x + ' ') >= 0 });
+    },
+    K = function (y, c) { return (!Y.length || Y.indexOf(y.toLowerCase()) >= 0) && (!I.length || H(c, I)) && !(E.length && H(c, E)) },
+    C0 = function (l) { var c = $(l, 'cap'); return c ? c.textContent : '' };
+  A(g, 'item').forEach(function (l, i) { K(l.dataset.t, C0(l)) && (!n || i < n) || l.remove() });
+  // The carousel's buttons scroll a page; they hide at either end.
+  var G = $(g, 'grid'), P = $(g, 'go-p'), Q = $(g, 'go-n');
+  function B() {
+    if (!P) return;
+    P.disabled = G.scrollLeft < 4;
+    Q.disabled = G.scrollLeft + G.clientWidth > G.scrollWidth - 4;
+  }
+  if (G) {
+    P.onclick = function () { G.scrollBy({ left: -G.clientWidth }) };
+    Q.onclick = function () { G.scrollBy({ left: G.clientWidth }) };
+    G.onscroll = B;
+    B();
+  }
+  var L = $(g, 'lb');
   if (!L) return;
-  var I = $(L, 'lb-img'), b = L.parentNode.getAttribute('data-base');
+  var M0 = $(L, 'lb-img'), b = g.getAttribute('data-base');
   function S() {
     var m = Z[j], u = b + '/media/' + m[0] + '/', w = m[3];
-    I.removeAttribute('src');
-    I.srcset = w.map(function (x) { return u + x + '.jpg ' + x + 'w' }).join();
-    I.sizes = 'min(1080px,100vw)';
-    I.width = m[1]; I.height = m[2]; I.alt = m[4];
-    I.src = u + w[w.length - 1] + '.jpg';
+    M0.removeAttribute('src');
+    M0.srcset = w.map(function (x) { return u + x + '.jpg ' + x + 'w' }).join();
+    M0.sizes = 'min(1080px,100vw)';
+    M0.width = m[1]; M0.height = m[2]; M0.alt = m[4];
+    M0.src = u + w[w.length - 1] + '.jpg';
     m = $(T[p].parentNode, 'cap');
     $(L, 'lb-cap').textContent = m ? m.textContent : '';
-    $(L, 'lb-n').textContent = Z.length > 1 ? j + 1 + ' / ' + Z.length : '';
+    N = new Intl.NumberFormat(g.lang || 'en');
+    $(L, 'lb-n').textContent = Z.length > 1 ? N.format(j + 1) + ' / ' + N.format(Z.length) : '';
     $(L, 'lb-ig').href = T[p].href;
   }
   function O(i, k) {
@@ -46,7 +92,8 @@
     j += k;
     j < 0 || j >= Z.length ? O(p + k, k) : S();
   }
-  T.forEach(function (e, i) {
+  function V(e) {
+    var i = T.push(e) - 1;
     e.addEventListener('click', function (v) {
       if (v.ctrlKey || v.metaKey || v.shiftKey || v.button) return;
       v.preventDefault();
@@ -57,7 +104,8 @@
       L.showModal();
       L.focus();
     });
-  });
+  }
+  A(g, 'link').forEach(V);
   $(L, 'lb-prev').onclick = function () { M(-1) };
   $(L, 'lb-next').onclick = function () { M(1) };
   $(L, 'lb-x').onclick = function () { L.close() };
@@ -71,5 +119,50 @@
     else if (k == 'Tab' && (r.activeElement == (v.shiftKey ? a : z) || v.shiftKey && r.activeElement == L)) (v.shiftKey ? z : a).focus();
     else return;
     v.preventDefault();
+  };
+  // Load more: one request for /widget.json, then each click shows the
+  // next page of it, each tile a copy of the first with the post's data.
+  var C = $(g, 'more'), J, R = A(g, 'item')[0];
+  if (!C || !R) return;
+  n = n || A(g, 'item').length;
+  function Y2() {
+    var k = 0, l, e, m, x, c;
+    while (J.length && k < n) {
+      m = J.shift();
+      if (!K(m.type, m.caption) || r.querySelector('img[src*="/' + m.id + '/"]')) continue;
+      l = R.cloneNode(true);
+      l.dataset.t = m.type;
+      c = $(l, 'cap');
+      c && (c.textContent = m.caption);
+      e = $(l, 'link');
+      e.href = m.permalink;
+      e.style.backgroundColor = m.color;
+      x = l.querySelector('img');
+      x.srcset = m.images.map(function (y) { return y.url + ' ' + y.width + 'w' }).join();
+      x.src = m.images[0].url;
+      x.width = m.images[m.images.length - 1].width;
+      x.height = m.images[m.images.length - 1].height;
+      x.alt = m.alt;
+      // The badge copied is the first tile's: keep it only for its type.
+      x = e.querySelector('svg');
+      x && m.type != R.dataset.t && x.remove();
+      e.setAttribute('data-s', JSON.stringify((m.children.length ? m.children : [m]).map(function (y) {
+        var z = y.images[y.images.length - 1];
+        return [y.id, z.width, z.height, y.images.map(function (w) { return w.width }), y.alt];
+      })));
+      G.appendChild(l);
+      V(e);
+      k++;
+    }
+    C.hidden = !J.length;
+  }
+  C.onclick = function () {
+    if (J) return Y2();
+    C.disabled = true;
+    fetch(b + '/widget.json').then(function (v) { return v.json() }).then(function (v) {
+      J = v.posts;
+      C.disabled = false;
+      Y2();
+    }, function () { C.disabled = false });
   };
 })

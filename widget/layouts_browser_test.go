@@ -1,0 +1,172 @@
+package widget
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"vitrine/config"
+)
+
+// rootN is the shadow root of the n-th embed on the host page.
+func rootN(n int) string {
+	return fmt.Sprintf(`document.querySelectorAll('[data-vitrine-on]')[%d].shadowRoot`, n)
+}
+
+// Several galleries on one page, each with its own options on its element:
+// the layouts, an aspect, a language, a media-type filter, and Load more.
+// Each paints without layout shift; the screenshots are the README's.
+func TestBrowserLayoutsAndOptions(t *testing.T) {
+	ctx := browser(t)
+	e := newEnv(t, func(e *env) {
+		e.connect()
+		posts := makePosts(24)
+		e.replace(posts...)
+		e.mirrorTinted(posts...)
+	}, withConfig(func(c *config.Config) { c.Widget.Count = 6; c.Widget.Captions = false }))
+
+	embeds := []string{
+		`<div data-vitrine></div>`,
+		`<div data-vitrine data-layout="carousel" data-columns="3"></div>`,
+		`<div data-vitrine data-layout="masonry" data-aspect="original"></div>`,
+		`<div data-vitrine data-layout="highlight" data-aspect="4:5"></div>`,
+		`<div data-vitrine data-language="pt" data-media-types="CAROUSEL_ALBUM" data-captions="true"></div>`,
+		`<div data-vitrine data-layout="bogus" data-aspect="7:3" data-columns="x"></div>`,
+	}
+	var body strings.Builder
+	for i, div := range embeds {
+		fmt.Fprintf(&body, `<h2 id="g%d">Gallery %d</h2>%s<script src="%s/widget.js" async></script>`, i, i, div, e.base)
+	}
+	host := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, hostPage, `<script>window.__shifts=0;new PerformanceObserver(l=>l.getEntries().forEach(x=>{if(!x.hadRecentInput)window.__shifts+=x.value})).observe({type:'layout-shift',buffered:true})</script>`+body.String())
+	}))
+	t.Cleanup(host.Close)
+
+	var wt watcher
+	wt.listen(t, ctx)
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1200, 900), chromedp.Navigate(host.URL)); err != nil {
+		t.Fatal(err)
+	}
+	wait(t, ctx, "six galleries", `document.querySelectorAll('[data-vitrine-on]').length === 6 && [...document.querySelectorAll('[data-vitrine-on]')].every(e => e.shadowRoot.querySelector('.vitrine-item'))`)
+
+	// From here on nothing may move: every tile's box is known before its
+	// image arrives. (An embed painting into its empty element moves the
+	// host's content, as any script embed does; that is before this.)
+	if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`window.__shifts = 0`)); err != nil {
+		t.Fatal(err)
+	}
+	for n := range embeds {
+		if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.getElementById('g%d').scrollIntoView()`, n))); err != nil {
+			t.Fatal(err)
+		}
+		// The images on screen: in the viewport and inside the grid's box
+		// (a carousel clips the rest).
+		wait(t, ctx, fmt.Sprintf("gallery %d's images", n), `(g => [...g.querySelectorAll('img')].filter(i => { const r = i.getBoundingClientRect(), b = g.getBoundingClientRect(); return r.top < innerHeight && r.bottom > 0 && r.left < b.right - 1 && r.right > b.left + 1 }).every(i => i.complete && i.naturalWidth > 0))(`+rootN(n)+`.querySelector('.vitrine-grid'))`)
+	}
+	if shifts := eval[float64](t, ctx, `window.__shifts`); shifts > 0.001 {
+		t.Errorf("cumulative layout shift %.4f while the images loaded, want 0", shifts)
+	}
+
+	attr := func(n int, js string) string { return eval[string](t, ctx, rootN(n)+js) }
+	layout := func(n int) string { return attr(n, `.querySelector('.vitrine').dataset.layout`) }
+	for n, want := range []string{"grid", "carousel", "masonry", "highlight", "grid", "grid"} {
+		if got := layout(n); got != want {
+			t.Errorf("gallery %d layout %q, want %q", n, got, want)
+		}
+	}
+	// Carousel: one row that scrolls, and a Next button that moves it.
+	if got := attr(1, `.querySelector('.vitrine-grid').scrollWidth > `+rootN(1)+`.querySelector('.vitrine-grid').clientWidth ? 'scrolls' : 'fits'`); got != "scrolls" {
+		t.Error("the carousel does not scroll")
+	}
+	if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](rootN(1)+`.querySelector('.vitrine-go-n').click()`)); err != nil {
+		t.Fatal(err)
+	}
+	wait(t, ctx, "the carousel to move", rootN(1)+`.querySelector('.vitrine-grid').scrollLeft > 100`)
+	// Masonry keeps each picture's shape; highlight makes the first large.
+	if got := attr(2, `.querySelector('.vitrine-grid').style.columnCount || getComputedStyle(`+rootN(2)+`.querySelector('.vitrine-grid')).columnCount`); got != "3" {
+		t.Errorf("masonry columns %q, want 3", got)
+	}
+	big := eval[float64](t, ctx, rootN(3)+`.querySelectorAll('.vitrine-item')[0].getBoundingClientRect().width / `+rootN(3)+`.querySelectorAll('.vitrine-item')[1].getBoundingClientRect().width`)
+	if big < 1.9 || big > 2.2 {
+		t.Errorf("the highlighted tile is %.2f× the others, want about 2", big)
+	}
+	if r := eval[float64](t, ctx, rootN(3)+`.querySelectorAll('.vitrine-link')[1].getBoundingClientRect().height / `+rootN(3)+`.querySelectorAll('.vitrine-link')[1].getBoundingClientRect().width`); r < 1.2 || r > 1.3 {
+		t.Errorf("a 4:5 tile has height/width %.2f", r)
+	}
+	// Portuguese, carousels only.
+	if got := attr(4, `.querySelector('.vitrine-follow').textContent + '|' + `+rootN(4)+`.querySelector('.vitrine').lang`); got != "Seguir|pt" {
+		t.Errorf("Portuguese gallery says %q", got)
+	}
+	if got := attr(4, `.querySelectorAll('.vitrine-item:not([data-t=CAROUSEL_ALBUM])').length + ' of ' + `+rootN(4)+`.querySelectorAll('.vitrine-item').length`); !strings.HasPrefix(got, "0 of ") || got == "0 of 0" {
+		t.Errorf("media-type filter left %s non-carousels", got)
+	}
+	// Bad values fall back to the defaults (and the language of the
+	// gallery before is not this one's).
+	if got := attr(5, `.querySelector('.vitrine').dataset.aspect + ' ' + getComputedStyle(`+rootN(5)+`.querySelector('.vitrine-grid')).gridTemplateColumns.split(' ').length + ' ' + `+rootN(5)+`.querySelector('.vitrine-follow').textContent`); got != "1x1 3 Follow" {
+		t.Errorf("gallery with bad options: %q, want the defaults (1x1, 3 columns, English)", got)
+	}
+
+	// Load more: 6 posts, then 12, then 18; one request for the JSON.
+	count := func() int { return eval[int](t, ctx, rootN(0)+`.querySelectorAll('.vitrine-item').length`) }
+	if n := count(); n != 6 {
+		t.Fatalf("%d posts before Load more, want widget.count=6", n)
+	}
+	dir := screenshotDir(t)
+	if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`document.getElementById('g0').scrollIntoView()`)); err != nil {
+		t.Fatal(err)
+	}
+	shot(t, ctx, dir, "layout-grid.png")
+	for _, want := range []int{12, 18} {
+		if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](rootN(0)+`.querySelector('.vitrine-more').click()`)); err != nil {
+			t.Fatal(err)
+		}
+		wait(t, ctx, fmt.Sprintf("%d posts", want), fmt.Sprintf(rootN(0)+`.querySelectorAll('.vitrine-item').length === %d`, want))
+	}
+	wait(t, ctx, "loaded posts' images", `[...`+rootN(0)+`.querySelectorAll('.vitrine-item img')].every(i => i.complete && i.naturalWidth > 0)`)
+	// A loaded post opens in the lightbox like the first ones.
+	if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](rootN(0)+`.querySelectorAll('.vitrine-link')[12].click()`)); err != nil {
+		t.Fatal(err)
+	}
+	wait(t, ctx, "the lightbox on a loaded post", rootN(0)+`.querySelector('.vitrine-lb').open && `+rootN(0)+`.querySelector('.vitrine-lb-img').currentSrc.includes('/`+makePosts(13)[12].ID+`/')`)
+	if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](rootN(0)+`.querySelector('.vitrine-lb').close()`)); err != nil {
+		t.Fatal(err)
+	}
+
+	for n, name := range map[int]string{1: "layout-carousel.png", 2: "layout-masonry.png", 3: "layout-highlight.png", 4: "layout-portuguese.png"} {
+		if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.getElementById('g%d').scrollIntoView()`, n))); err != nil {
+			t.Fatal(err)
+		}
+		shot(t, ctx, dir, name)
+	}
+	// Phone width: the carousel and the grid.
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844), chromedp.Evaluate[chromedp.Void](`document.getElementById('g1').scrollIntoView()`)); err != nil {
+		t.Fatal(err)
+	}
+	wait(t, ctx, "two columns on a phone", `getComputedStyle(`+rootN(5)+`.querySelector('.vitrine-grid')).gridTemplateColumns.split(' ').length === 2`)
+	shot(t, ctx, dir, "layout-carousel-phone.png")
+
+	_, problems := wt.snapshot()
+	for _, p := range problems {
+		t.Errorf("browser: %s", p)
+	}
+}
+
+// The /widget page (for iframes) takes the options in its query, and
+// ?language= serves the words prepared in that language.
+func TestBrowserPageQueryOptions(t *testing.T) {
+	ctx := browser(t)
+	e := newEnv(t, withSeed(12))
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(900, 700), chromedp.Navigate(e.base+"/widget?layout=carousel&language=de&columns=4")); err != nil {
+		t.Fatal(err)
+	}
+	wait(t, ctx, "the page", `document.querySelector('.vitrine-item')`)
+	got := eval[string](t, ctx, `document.documentElement.lang + ' ' + document.querySelector('.vitrine').dataset.layout + ' ' + document.querySelector('.vitrine-follow').textContent + ' ' + document.querySelector('.vitrine').style.getPropertyValue('--vitrine-cols')`)
+	if got != "de carousel Folgen 4" {
+		t.Errorf("page with ?layout=carousel&language=de&columns=4: %q", got)
+	}
+}
