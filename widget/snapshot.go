@@ -23,8 +23,8 @@ type snapshot struct {
 	*views     // in widget.language
 	byLanguage map[string]*views
 	json       *asset
-	media                    map[mediaKey]string // (id, width) → file path
-	doc                      jsonDoc             // kept to re-encode the JSON when only "stale" changes
+	media      map[mediaKey]string // (id, width) → file path
+	doc        jsonDoc             // kept to re-encode the JSON when only "stale" changes
 }
 
 type mediaKey struct {
@@ -120,8 +120,8 @@ func (w *Widget) model(in input, files map[string][]Image, stale bool) (galleryV
 		Words:         wordsFor(cfg.Language),
 		Captions:      cfg.Captions,
 		Placeholder:   cfg.Placeholder,
-		Sizes:       fmt.Sprintf("(max-width: 480px) 50vw, %dvw", max(100/max(cfg.Columns, 1), 1)),
-		Title:       "Instagram",
+		Sizes:         fmt.Sprintf("(max-width: 480px) 50vw, %dvw", max(100/max(cfg.Columns, 1), 1)),
+		Title:         "Instagram",
 	}
 	if v.Placeholder == config.DefaultPlaceholder {
 		v.Placeholder = v.Words.Placeholder

@@ -24,14 +24,14 @@ type galleryView struct {
 	Words         words
 	More          bool // the JSON holds more posts than the markup: Load more
 	Captions      bool
-	Placeholder string
-	Sizes       string
-	Title       string
-	ProfileURL  string
-	Account     *accountView
-	Posts       []postItem
-	CSS         template.CSS
-	Script      template.JS // the /widget page only
+	Placeholder   string
+	Sizes         string
+	Title         string
+	ProfileURL    string
+	Account       *accountView
+	Posts         []postItem
+	CSS           template.CSS
+	Script        template.JS // the /widget page only
 }
 
 type accountView struct {
