@@ -11,7 +11,10 @@
     A = function (e, c) { return [].slice.call(e.querySelectorAll('.vitrine-' + c)) },
     U = new URLSearchParams(location.search);
   if (d.h) {
-    t = s && s.vitrineFor || D.querySelector('[data-vitrine]:not([data-vitrine-on])');
+    // Its element: the one just before the script, else one beside it,
+    // else (no script known) the page's first; none: made in place.
+    g = '[data-vitrine]:not([data-vitrine-on])';
+    t = s ? s.vitrineFor || (s.previousElementSibling && s.previousElementSibling.matches(g) ? s.previousElementSibling : s.parentNode.querySelector(':scope>' + g)) : D.querySelector(g);
     // Another language than this one: the server has it prepared; load
     // that script instead, for this element (once: it is marked).
     W = t && t.getAttribute('data-language') || s && s.getAttribute('data-language');
