@@ -331,6 +331,10 @@ func (w widgetSource) Images(ctx context.Context) ([]widget.Image, error) {
 				Path: filepath.Join(w.mediaDir, filepath.FromSlash(v.Path)),
 			})
 		}
+		if im.VideoPath != "" {
+			out = append(out, widget.Image{MediaID: im.MediaID, Video: true,
+				Path: filepath.Join(w.mediaDir, filepath.FromSlash(im.VideoPath))})
+		}
 	}
 	return out, nil
 }

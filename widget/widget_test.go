@@ -192,12 +192,14 @@ type jsonShape struct {
 		Alt       string           `json:"alt"`
 		Color     string           `json:"color"`
 		Images    []jsonShapeImage `json:"images"`
+		Video     string           `json:"video"` // omitted unless mirrored
 		Children  []struct {
 			ID     string           `json:"id"`
 			Type   string           `json:"type"`
 			Alt    string           `json:"alt"`
 			Color  string           `json:"color"`
 			Images []jsonShapeImage `json:"images"`
+			Video  string           `json:"video"`
 		} `json:"children"`
 	} `json:"posts"`
 	UpdatedAt string `json:"updated_at"`
