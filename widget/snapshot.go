@@ -248,15 +248,15 @@ func jsData(markup, css string) (string, error) {
 }
 
 // pageCSP locks the /widget page down: only its own inline script (by
-// hash), images from Vitrine, inline styles (the dominant
+// hash), images and videos from Vitrine, inline styles (the dominant
 // colours), and framing by the configured ancestors.
 func pageCSP(base, script string, ancestors []string) string {
 	sum := sha256.Sum256([]byte(script))
-	img := "'self'"
+	ours := "'self'"
 	if base != "" {
-		img += " " + base
+		ours += " " + base
 	}
-	return "default-src 'none'; img-src " + img + "; style-src 'unsafe-inline'; script-src 'sha256-" +
+	return "default-src 'none'; img-src " + ours + "; media-src " + ours + "; style-src 'unsafe-inline'; script-src 'sha256-" +
 		base64.StdEncoding.EncodeToString(sum[:]) + "'; base-uri 'none'; form-action 'none'; frame-ancestors " +
 		frameAncestors(ancestors)
 }

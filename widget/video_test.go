@@ -2,9 +2,12 @@ package widget
 
 import (
 	"bytes"
+	"encoding/json"
+	"html"
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -114,8 +117,9 @@ func TestVideoServedWithRanges(t *testing.T) {
 	}
 }
 
-// widget.json gives a mirrored video's URL on the post or carousel item.
-func TestVideoInJSON(t *testing.T) {
+// widget.json gives a mirrored video's URL on the post or carousel item,
+// and the lightbox's slides mark it.
+func TestVideoInJSONAndSlides(t *testing.T) {
 	e := newEnv(t)
 	e.connect()
 	posts := videoPosts(6) // VIDEO posts 1 and 5, the carousel 2
@@ -148,4 +152,27 @@ func TestVideoInJSON(t *testing.T) {
 	if v := doc.Posts[1].Video; e.get(strings.TrimPrefix(v, e.base)).StatusCode != http.StatusOK {
 		t.Errorf("%s is not served", v)
 	}
+
+	// Each tile's slides, by their first media id.
+	slides := map[string][][]any{}
+	for _, m := range dataS.FindAllStringSubmatch(e.get("/widget").text(t), -1) {
+		var s [][]any
+		if err := json.Unmarshal([]byte(html.UnescapeString(m[1])), &s); err != nil || len(s) == 0 {
+			t.Fatalf("data-s %s: %v", m[1], err)
+		}
+		slides[s[0][0].(string)] = s
+	}
+	marked := func(s []any) bool { return len(s) == 6 && s[5] == 1.0 }
+	for id, want := range map[string]bool{posts[0].ID: false, posts[1].ID: true, posts[5].ID: false} {
+		if s := slides[id]; len(s) != 1 || marked(s[0]) != want {
+			t.Errorf("slides of %s: %v; want one, video flag %v", id, s, want)
+		}
+	}
+	carousel := slides[posts[2].Children[0].ID]
+	if len(carousel) != 3 || marked(carousel[0]) || !marked(carousel[1]) || carousel[1][0] != posts[2].Children[1].ID || marked(carousel[2]) {
+		t.Errorf("carousel slides %v: want its second item marked", carousel)
+	}
 }
+
+// dataS finds each tile's slides, HTML-escaped in the attribute.
+var dataS = regexp.MustCompile(`data-s="([^"]*)"`)

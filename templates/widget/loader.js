@@ -23,7 +23,7 @@
   }
   var L = $(r, 'lb'), T = [].slice.call(r.querySelectorAll('.vitrine-link'));
   if (!L) return;
-  var I = $(L, 'lb-img'), b = L.parentNode.getAttribute('data-base');
+  var I = $(L, 'lb-img'), V = $(L, 'lb-vid'), b = L.parentNode.getAttribute('data-base');
   function S() {
     var m = Z[j], u = b + '/media/' + m[0] + '/', w = m[3];
     I.removeAttribute('src');
@@ -31,6 +31,20 @@
     I.sizes = 'min(1080px,100vw)';
     I.width = m[1]; I.height = m[2]; I.alt = m[4];
     I.src = u + w[w.length - 1] + '.jpg';
+    // A mirrored video (m[5]) plays in place of its thumbnail: muted, and
+    // only because the visitor just opened it. Focus leaves it before it
+    // hides, or the keys would stop reaching the dialog.
+    V.pause();
+    m[5] || r.activeElement != V || L.focus();
+    I.hidden = !(V.hidden = !m[5]);
+    if (m[5]) {
+      V.poster = I.src;
+      V.src = u + 'video.mp4';
+      V.width = m[1]; V.height = m[2];
+      V.setAttribute('aria-label', m[4]);
+      V.muted = true;
+      V.play().catch(function () {});
+    }
     m = $(T[p].parentNode, 'cap');
     $(L, 'lb-cap').textContent = m ? m.textContent : '';
     $(L, 'lb-n').textContent = Z.length > 1 ? j + 1 + ' / ' + Z.length : '';
@@ -62,9 +76,9 @@
   $(L, 'lb-next').onclick = function () { M(1) };
   $(L, 'lb-x').onclick = function () { L.close() };
   L.onclick = function (v) { v.target == L && L.close() };
-  L.onclose = function () { F && F.focus() };
+  L.onclose = function () { V.pause(); F && F.focus() };
   L.onkeydown = function (v) {
-    var k = v.key, f = L.querySelectorAll('a[href],button'), a = f[0], z = f[f.length - 1];
+    var k = v.key, f = L.querySelectorAll('video:not([hidden]),a[href],button'), a = f[0], z = f[f.length - 1];
     if (k == 'ArrowRight' || k == 'ArrowLeft') M(k == 'ArrowRight' ? 1 : -1);
     // Keep Tab inside the viewer (the modal dialog makes the rest inert;
     // this also keeps focus from leaving for the browser's own UI).
