@@ -54,7 +54,7 @@ func syncNow(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 	}
 	var progress func(done, total int)
 	if f, ok := stdout.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		progress = func(done, total int) { fmt.Fprintf(stdout, "\rmirroring images %d/%d", done, total) }
+		progress = func(done, total int) { fmt.Fprintf(stdout, "\rmirroring images and videos %d/%d", done, total) }
 	}
 	var rep feed.Report
 	err = sched.RunAs(ctx, jobs.JobSync, func(ctx context.Context) (err error) {

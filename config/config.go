@@ -115,6 +115,10 @@ type Widget struct {
 	AllowedOrigins []string `yaml:"allowed_origins"`
 	FrameAncestors []string `yaml:"frame_ancestors"`
 	Placeholder    string   `yaml:"placeholder"`
+	// VideoMaxMB is the largest video mirrored, in MiB, for the lightbox
+	// to play; 0 mirrors none (the lightbox shows the thumbnail and links
+	// to Instagram).
+	VideoMaxMB int `yaml:"video_max_mb"`
 }
 
 // Metrics says who may read /metrics: clients on AllowedNetworks, and,
@@ -176,6 +180,7 @@ func Default() Config {
 			AllowedOrigins: []string{"*"},
 			FrameAncestors: []string{"*"},
 			Placeholder:    DefaultPlaceholder,
+			VideoMaxMB:     50,
 		},
 		// Loopback only, as a Prometheus on the same host scrapes.
 		Metrics: Metrics{AllowedNetworks: []string{"127.0.0.0/8", "::1/128"}},

@@ -261,6 +261,9 @@ func (c *Config) validateWidget(ps *problems) {
 			}
 		}
 	}
+	if w.VideoMaxMB < 0 || w.VideoMaxMB > MaxVideoMB {
+		ps.add("widget.video_max_mb", fmt.Sprintf("must be between 0 (no videos) and %d", MaxVideoMB))
+	}
 	for _, o := range w.AllowedOrigins {
 		if o == "*" {
 			continue
@@ -280,6 +283,10 @@ func (c *Config) validateWidget(ps *problems) {
 		}
 	}
 }
+
+// MaxVideoMB bounds widget.video_max_mb: Instagram's longest reels are a
+// few hundred MiB, and every mirrored one takes that much disk.
+const MaxVideoMB = 500
 
 // Bcrypt costs admin.password_hash may have. Each step doubles the work of
 // checking a password: 10 is about 70 ms of one core, 14 about a second.

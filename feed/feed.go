@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"sync"
@@ -19,6 +20,7 @@ type Store interface {
 	ReplacePosts(ctx context.Context, posts []store.Post) (store.SyncResult, error)
 	Images(ctx context.Context) ([]store.Image, error)
 	SaveImage(ctx context.Context, im store.Image) error
+	SaveVideo(ctx context.Context, mediaID, path string, size int64) error
 	DeleteImages(ctx context.Context, mediaIDs []string) error
 	AddEvent(ctx context.Context, kind, level, message string) error
 }
@@ -27,6 +29,7 @@ type Store interface {
 type Instagram interface {
 	Media(ctx context.Context, token string, max int) ([]instagram.Media, error)
 	Download(ctx context.Context, mediaURL string, maxBytes int64) ([]byte, string, error)
+	DownloadVideo(ctx context.Context, mediaURL string, maxBytes int64, dst io.Writer) (int64, error)
 }
 
 // Connection gives the feed its token and hears about Instagram's refusals
@@ -60,6 +63,9 @@ type Options struct {
 	// DownloadsPerSecond caps the image downloads from Instagram's CDN;
 	// default 8.
 	DownloadsPerSecond float64
+	// VideoMaxBytes is the largest video mirrored (widget.video_max_mb);
+	// 0 mirrors none.
+	VideoMaxBytes int64
 	// OnSynced is called after each successful sync, in the goroutine that
 	// ran it, so the widget can rebuild its snapshot.
 	OnSynced func()
@@ -90,6 +96,12 @@ type Feed struct {
 	mirrorWorkers int
 	mirrorRate    float64
 
+	videoMaxBytes int64
+	// videosTooLarge are the media ids of videos refused as over
+	// videoMaxBytes: not asked for again while the process lives, since
+	// neither the file nor the limit changes.
+	videosTooLarge sync.Map // media id → true
+
 	// decodeSlots holds a token for each image being decoded (see
 	// decode); decodeWaiting counts the downloaded ones waiting for a
 	// slot, which tests watch.
@@ -107,7 +119,7 @@ func New(o Options) (*Feed, error) {
 	f := &Feed{
 		st: o.Store, ig: o.Instagram, conn: o.Connection, mediaDir: o.MediaDir, maxPosts: o.MaxPosts,
 		log: o.Logger, now: o.Now, observer: o.Observer, onSynced: o.OnSynced,
-		mirrorWorkers: 4, mirrorRate: 8,
+		mirrorWorkers: 4, mirrorRate: 8, videoMaxBytes: max(o.VideoMaxBytes, 0),
 		decodeSlots: make(chan struct{}, maxConcurrentDecodes), process: processImage,
 	}
 	if o.DownloadsPerSecond > 0 {
@@ -181,7 +193,7 @@ func (f *Feed) Forget(ctx context.Context) error {
 	if err := os.RemoveAll(f.mediaDir); err != nil {
 		return fmt.Errorf("feed: remove mirrored images: %w", err)
 	}
-	f.log.Info("feed: cached posts and mirrored images deleted", "images", len(ids))
+	f.log.Info("feed: cached posts and mirrored images and videos deleted", "images", len(ids))
 	return nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"image/color"
 	"image/jpeg"
 	_ "image/png" // Instagram serves JPEG; PNG costs nothing to accept
+	"io"
 	"io/fs"
 	"math"
 	"net/url"
@@ -26,6 +27,7 @@ import (
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/time/rate"
 
+	"vitrine/instagram"
 	"vitrine/store"
 )
 
@@ -75,9 +77,18 @@ type mirrorItem struct {
 	targets []mirrorTarget
 }
 
+// videoItem is one video to mirror: a VIDEO's media_url, for the post or
+// carousel item it is.
+type videoItem struct{ mediaID, url string }
+
+// videoFile is where a media id's video is stored, under its directory.
+const videoFile = "video.mp4"
+
 type mirrorResult struct {
-	total, mirrored, failed int
-	firstErr                string
+	total            int // images the posts need
+	mirrored, videos int // images and videos mirrored now
+	failed           int // either, to retry next sync
+	firstErr         string
 }
 
 // imageURLOf returns the URL of the picture that stands for a media item:
@@ -93,6 +104,23 @@ func imageURLOf(mediaType, mediaURL, thumbnailURL string) string {
 // fetched again: Instagram gives the same picture a new URL signature all
 // the time, so only its age tells that the owner may have changed it.
 const avatarMaxAge = 24 * time.Hour
+
+// videoPlan lists the videos of the posts and their carousel items.
+func videoPlan(posts []store.Post) []videoItem {
+	var out []videoItem
+	add := func(id, mediaType, mediaURL string) {
+		if mediaType == "VIDEO" && mediaURL != "" && validMediaID.MatchString(id) {
+			out = append(out, videoItem{mediaID: id, url: mediaURL})
+		}
+	}
+	for _, p := range posts {
+		add(p.ID, p.MediaType, p.MediaURL)
+		for _, c := range p.Children {
+			add(c.ID, c.MediaType, c.MediaURL)
+		}
+	}
+	return out
+}
 
 // mirrorPlan lists what the posts and the profile picture need: one item
 // per distinct image, and the set of media ids that have an image.
@@ -133,9 +161,11 @@ func mirrorPlan(posts []store.Post, avatarURL string) ([]*mirrorItem, map[string
 }
 
 // mirror downloads, once, every image the posts need that is not on disk
-// yet, and the profile picture once a day, and forgets the images of posts
-// that are gone. A failed download is counted and left for the next sync.
-// Only a problem with the media directory or the store is an error.
+// yet, and the profile picture once a day, then the videos up to
+// videoMaxBytes, and forgets the files of posts that are gone. A video is
+// fetched only once its picture is mirrored: without one its post is not
+// shown. A failed download is counted and left for the next sync. Only a
+// problem with the media directory or the store is an error.
 func (f *Feed) mirror(ctx context.Context, posts []store.Post, avatarURL string, progress func(done, total int)) (mirrorResult, error) {
 	if err := os.MkdirAll(f.mediaDir, 0o755); err != nil {
 		return mirrorResult{}, fmt.Errorf("mirror: media directory: %w", err)
@@ -145,29 +175,90 @@ func (f *Feed) mirror(ctx context.Context, posts []store.Post, avatarURL string,
 		removeTempFiles(f.mediaDir) // once per process: only a crash leaves them
 	}
 	items, wanted := mirrorPlan(posts, avatarURL)
-	todo, err := f.pruneMirror(ctx, items, wanted)
+	todo, videoTodo, err := f.pruneMirror(ctx, items, wanted, videoPlan(posts))
 	if err != nil {
 		return mirrorResult{}, err
 	}
-	res := f.fetch(ctx, todo, progress)
-	res.total = len(wanted)
+
+	res := mirrorResult{total: len(wanted)}
+	total, done := len(todo)+len(videoTodo), 0
+	tick := func() {
+		done++
+		if progress != nil {
+			progress(done, total)
+		}
+	}
+	if progress != nil && total > 0 {
+		progress(0, total)
+	}
+	lim := rate.NewLimiter(rate.Limit(f.mirrorRate), max(1, f.mirrorWorkers))
+	jobs := make([]func(context.Context) error, len(todo))
+	for i, it := range todo {
+		jobs[i] = func(ctx context.Context) error { return f.mirrorOne(ctx, it) }
+	}
+	f.fetch(ctx, lim, jobs, tick, &res.mirrored, &res)
+
+	if len(videoTodo) > 0 && ctx.Err() == nil {
+		pictured, err := f.mirroredIDs(ctx)
+		if err != nil {
+			return res, err
+		}
+		jobs = jobs[:0]
+		for _, v := range videoTodo {
+			if !pictured[v.mediaID] {
+				tick() // its picture failed, counted already: next sync
+				continue
+			}
+			jobs = append(jobs, func(ctx context.Context) error { return f.mirrorVideo(ctx, v) })
+		}
+		f.fetch(ctx, lim, jobs, tick, &res.videos, &res)
+	}
 	return res, ctx.Err()
 }
 
-// pruneMirror removes the images no post wants any more and returns the
-// items still to download: those not on disk, and the profile picture
-// once it is a day old.
-func (f *Feed) pruneMirror(ctx context.Context, items []*mirrorItem, wanted map[string]bool) ([]*mirrorItem, error) {
+// mirroredIDs is the set of media ids with an image record.
+func (f *Feed) mirroredIDs(ctx context.Context) (map[string]bool, error) {
 	have, err := f.st.Images(ctx)
 	if err != nil {
 		return nil, err
 	}
-	onDisk := map[string]bool{}
+	ids := make(map[string]bool, len(have))
+	for _, im := range have {
+		ids[im.MediaID] = true
+	}
+	return ids, nil
+}
+
+// pruneMirror removes the images no post wants any more, with their
+// videos, and the videos that are no longer wanted as they are: those of
+// a post that stayed, when videoMaxBytes is now 0 or below their size. It
+// returns the items still to download: the images not on disk, the
+// profile picture once it is a day old, and the videos not on disk that
+// were not refused as too large.
+func (f *Feed) pruneMirror(ctx context.Context, items []*mirrorItem, wanted map[string]bool, videos []videoItem) ([]*mirrorItem, []videoItem, error) {
+	have, err := f.st.Images(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	wantVideo := map[string]bool{}
+	if f.videoMaxBytes > 0 {
+		for _, v := range videos {
+			wantVideo[v.mediaID] = true
+		}
+	}
+	onDisk, videoOnDisk := map[string]bool{}, map[string]bool{}
 	var gone []string
 	for _, im := range have {
 		if !wanted[im.MediaID] {
 			gone = append(gone, im.MediaID)
 			continue
+		}
+		if im.VideoPath != "" {
+			kept, err := f.pruneVideo(ctx, im, wantVideo[im.MediaID])
+			if err != nil {
+				return nil, nil, err
+			}
+			videoOnDisk[im.MediaID] = kept
 		}
 		if im.MediaID == store.AvatarMediaID && f.now().Sub(im.MirroredAt) >= avatarMaxAge {
 			continue // fetched again; the old copy serves until then
@@ -180,7 +271,7 @@ func (f *Feed) pruneMirror(ctx context.Context, items []*mirrorItem, wanted map[
 	}
 	if len(gone) > 0 {
 		if err := f.st.DeleteImages(ctx, gone); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for _, id := range gone {
 			_ = os.RemoveAll(filepath.Join(f.mediaDir, id))
@@ -193,59 +284,104 @@ func (f *Feed) pruneMirror(ctx context.Context, items []*mirrorItem, wanted map[
 			todo = append(todo, it)
 		}
 	}
-	return todo, nil
+	var videoTodo []videoItem
+	for _, v := range videos {
+		if _, refused := f.videosTooLarge.Load(v.mediaID); wantVideo[v.mediaID] && !videoOnDisk[v.mediaID] && !refused {
+			videoTodo = append(videoTodo, v)
+		}
+	}
+	return todo, videoTodo, nil
 }
 
-// fetch downloads todo on a few workers under a rate limit (Instagram's
-// CDN is someone else's), decoding fewer at once (decode), counting
-// successes and failures. It stops starting downloads when ctx ends.
-func (f *Feed) fetch(ctx context.Context, todo []*mirrorItem, progress func(done, total int)) mirrorResult {
+// pruneVideo keeps im's mirrored video when it is still wanted, within
+// videoMaxBytes and on disk; otherwise it removes the file and the record
+// (a missing file is then fetched again).
+func (f *Feed) pruneVideo(ctx context.Context, im store.Image, wanted bool) (kept bool, err error) {
+	path := filepath.Join(f.mediaDir, filepath.FromSlash(im.VideoPath))
+	if wanted && im.VideoBytes <= f.videoMaxBytes {
+		if _, err := os.Stat(path); err == nil {
+			return true, nil
+		}
+	}
+	if err := f.st.SaveVideo(ctx, im.MediaID, "", 0); err != nil {
+		return false, err
+	}
+	_ = os.Remove(path)
+	return false, nil
+}
+
+// fetch runs jobs, one download each, on a few workers under lim
+// (Instagram's CDN is someone else's), counting successes in *ok and
+// failures in res, and calling tick after each. An error wrapping
+// errSkipped counts as neither. It stops starting downloads when ctx ends.
+func (f *Feed) fetch(ctx context.Context, lim *rate.Limiter, jobs []func(context.Context) error, tick func(), ok *int, res *mirrorResult) {
 	var (
-		res  mirrorResult
-		mu   sync.Mutex
-		done int
+		mu sync.Mutex
+		g  errgroup.Group
 	)
-	if len(todo) == 0 {
-		return res
-	}
-	if progress != nil {
-		progress(0, len(todo))
-	}
-	workers := max(1, f.mirrorWorkers)
-	lim := rate.NewLimiter(rate.Limit(f.mirrorRate), workers)
-	var g errgroup.Group
-	g.SetLimit(workers)
-	for _, it := range todo {
+	g.SetLimit(max(1, f.mirrorWorkers))
+	for _, job := range jobs {
 		if ctx.Err() != nil {
 			break
 		}
 		g.Go(func() error {
-			err := f.mirrorOne(ctx, lim, f.mediaDir, it)
+			err := lim.Wait(ctx)
+			if err == nil {
+				err = job(ctx)
+			}
 			mu.Lock()
 			defer mu.Unlock()
-			done++
-			if err != nil {
+			switch {
+			case errors.Is(err, errSkipped):
+			case err != nil:
 				res.failed++
 				if res.firstErr == "" {
 					res.firstErr = err.Error()
 				}
-			} else {
-				res.mirrored++
+			default:
+				*ok++
 			}
-			if progress != nil {
-				progress(done, len(todo))
-			}
-			return nil // one failed image never stops the others
+			tick()
+			return nil // one failed download never stops the others
 		})
 	}
 	_ = g.Wait()
-	return res
 }
 
-func (f *Feed) mirrorOne(ctx context.Context, lim *rate.Limiter, dir string, it *mirrorItem) error {
-	if err := lim.Wait(ctx); err != nil {
-		return err
+// errSkipped marks a video not mirrored on purpose: over videoMaxBytes.
+var errSkipped = errors.New("skipped")
+
+// mirrorVideo downloads a video into its media id's directory, through a
+// temporary file, and records it on the image. One over videoMaxBytes is
+// skipped, said why in the log, and not asked for again.
+func (f *Feed) mirrorVideo(ctx context.Context, v videoItem) error {
+	dir := filepath.Join(f.mediaDir, v.mediaID)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("mirror: %w", err)
 	}
+	var size int64
+	err := writeFileAtomicFrom(dir, videoFile, func(w io.Writer) (err error) {
+		size, err = f.ig.DownloadVideo(ctx, v.url, f.videoMaxBytes, w)
+		return err
+	})
+	if errors.Is(err, instagram.ErrTooLarge) {
+		f.videosTooLarge.Store(v.mediaID, true)
+		f.log.Info("feed: video not mirrored: over widget.video_max_mb; the lightbox links to Instagram",
+			"media_id", v.mediaID, "limit_bytes", f.videoMaxBytes, "reason", err)
+		return fmt.Errorf("video %s: %w", v.mediaID, errSkipped)
+	}
+	if err != nil {
+		var de *instagram.DownloadError
+		if ctx.Err() == nil && errors.As(err, &de) {
+			f.observer.UpstreamError(err)
+		}
+		return fmt.Errorf("mirror video %s: %w", v.mediaID, err)
+	}
+	return f.st.SaveVideo(context.WithoutCancel(ctx), v.mediaID, v.mediaID+"/"+videoFile, size)
+}
+
+func (f *Feed) mirrorOne(ctx context.Context, it *mirrorItem) error {
+	dir := f.mediaDir
 	data, _, err := f.ig.Download(ctx, it.url, maxImageBytes)
 	if err != nil {
 		if ctx.Err() == nil {
@@ -510,7 +646,17 @@ func dominantColor(img image.Image) string {
 // writeFileAtomic writes data to dir/name through a temporary file that is
 // synced and renamed: a crash leaves the old file or the new one, never
 // half an image.
-func writeFileAtomic(dir, name string, data []byte) (err error) {
+func writeFileAtomic(dir, name string, data []byte) error {
+	return writeFileAtomicFrom(dir, name, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+// writeFileAtomicFrom is writeFileAtomic with the content written by
+// write; when write fails, the temporary file is removed and dir/name is
+// left as it was.
+func writeFileAtomicFrom(dir, name string, write func(io.Writer) error) (err error) {
 	f, err := os.CreateTemp(dir, tempPrefix+"*")
 	if err != nil {
 		return err
@@ -521,7 +667,7 @@ func writeFileAtomic(dir, name string, data []byte) (err error) {
 			_ = os.Remove(tmp)
 		}
 	}()
-	if _, err = f.Write(data); err != nil {
+	if err = write(f); err != nil {
 		f.Close()
 		return err
 	}

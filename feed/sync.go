@@ -18,14 +18,18 @@ type Report struct {
 	Posts                   int // posts now cached
 	Added, Updated, Deleted int
 	Images                  int // images the posts need
-	Mirrored                int // downloaded and stored by this sync
-	MirrorFailed            int // to be retried by the next sync
+	Mirrored                int // images downloaded and stored by this sync
+	Videos                  int // videos downloaded and stored by this sync
+	MirrorFailed            int // images and videos to be retried by the next sync
 	Duration                time.Duration
 }
 
 func (r Report) String() string {
 	s := fmt.Sprintf("%d posts (%d new, %d changed, %d removed); images: %d mirrored now, %d in all",
 		r.Posts, r.Added, r.Updated, r.Deleted, r.Mirrored, r.Images)
+	if r.Videos > 0 {
+		s += fmt.Sprintf("; videos: %d mirrored now", r.Videos)
+	}
 	if r.MirrorFailed > 0 {
 		s += fmt.Sprintf(", %d failed (retried next sync)", r.MirrorFailed)
 	}
@@ -34,9 +38,9 @@ func (r Report) String() string {
 
 // Sync reads every page of the feed (up to MaxPosts) with carousel
 // children and video thumbnails, replaces the cached posts, mirrors the
-// images while their URLs are fresh, and calls OnSynced. progress, when not
-// nil, is called with (done, total) as images are mirrored: first
-// (0, total), then once per image. Syncs never overlap, here or with
+// images (and videos, up to VideoMaxBytes) while their URLs are fresh, and
+// calls OnSynced. progress, when not nil, is called with (done, total) as
+// files are mirrored: first (0, total), then once per file. Syncs never overlap, here or with
 // Forget; it returns connection.ErrNotConnected or ErrNeedsReauth when
 // there is no token to use.
 func (f *Feed) Sync(ctx context.Context, progress func(done, total int)) (Report, error) {
@@ -60,7 +64,7 @@ func (f *Feed) Sync(ctx context.Context, progress func(done, total int)) (Report
 	rep.Posts, rep.Added, rep.Updated, rep.Deleted = len(posts), res.Added, res.Updated, res.Deleted
 
 	mr, err := f.mirror(ctx, posts, tok.ProfilePictureURL, progress)
-	rep.Images, rep.Mirrored, rep.MirrorFailed = mr.total, mr.mirrored, mr.failed
+	rep.Images, rep.Mirrored, rep.Videos, rep.MirrorFailed = mr.total, mr.mirrored, mr.videos, mr.failed
 	rep.Duration = time.Since(t0)
 	if err != nil {
 		return rep, err
@@ -69,14 +73,14 @@ func (f *Feed) Sync(ctx context.Context, progress func(done, total int)) (Report
 	level := store.LevelInfo
 	if rep.MirrorFailed > 0 {
 		level = store.LevelWarn
-		f.log.Warn("feed: some images failed to mirror; retried next sync", "failed", rep.MirrorFailed, "first_error", mr.firstErr)
+		f.log.Warn("feed: some files failed to mirror; retried next sync", "failed", rep.MirrorFailed, "first_error", mr.firstErr)
 	}
 	// Updated alone is not news: Instagram re-signs media URLs all the time.
-	if rep.Added+rep.Deleted+rep.Mirrored+rep.MirrorFailed > 0 {
+	if rep.Added+rep.Deleted+rep.Mirrored+rep.Videos+rep.MirrorFailed > 0 {
 		f.event(ctx, "sync", level, "Synced "+rep.String()+".")
 	}
 	f.log.Info("feed: synced", "posts", rep.Posts, "added", rep.Added, "updated", rep.Updated, "deleted", rep.Deleted,
-		"mirrored", rep.Mirrored, "mirror_failed", rep.MirrorFailed, "duration", rep.Duration)
+		"mirrored", rep.Mirrored, "videos", rep.Videos, "mirror_failed", rep.MirrorFailed, "duration", rep.Duration)
 	if f.onSynced != nil {
 		f.onSynced()
 	}

@@ -18,6 +18,11 @@ import (
 // for a freshly signed URL.
 var ErrURLExpired = errors.New("instagram: media URL expired")
 
+// ErrTooLarge: a media file is over the caller's byte limit, by its
+// Content-Length or by what was read. Downloads that fail with it are also
+// ErrBadRequest: the same file stays too large.
+var ErrTooLarge = errors.New("instagram: media file over the size limit")
+
 const (
 	opDownload = "download"
 
@@ -26,6 +31,11 @@ const (
 	DefaultDownloadTimeout = 30 * time.Second
 	// DefaultMaxDownloadBytes is used when Download is given a limit <= 0.
 	DefaultMaxDownloadBytes = 20 << 20
+	// minVideoBytesPerSecond is the slowest transfer a video download
+	// waits for: its time limit grows with its byte limit, by a second per
+	// 256 KiB (3 minutes and a half for 50 MiB), on top of
+	// DefaultDownloadTimeout.
+	minVideoBytesPerSecond = 256 << 10
 )
 
 // DownloadError is a failed CDN download. It names the URL without its
@@ -36,6 +46,7 @@ type DownloadError struct {
 	HTTPStatus int
 	Message    string
 	kind       error
+	tooLarge   bool // also ErrTooLarge
 }
 
 func (e *DownloadError) Error() string {
@@ -49,7 +60,12 @@ func (e *DownloadError) Error() string {
 	return s
 }
 
-func (e *DownloadError) Unwrap() error { return e.kind }
+func (e *DownloadError) Unwrap() []error {
+	if e.tooLarge {
+		return []error{e.kind, ErrTooLarge}
+	}
+	return []error{e.kind}
+}
 
 func kindWordCDN(kind error) string {
 	if kind == ErrURLExpired {
@@ -58,65 +74,178 @@ func kindWordCDN(kind error) string {
 	return kindWord(kind)
 }
 
-// Download fetches a media file from Instagram's CDN (a media_url or
+// mediaKind is what a download must turn out to be, by its Content-Type.
+type mediaKind struct {
+	accept string // the Accept header sent
+	name   string // in errors: "not " + name
+	is     func(ctype string) bool
+}
+
+var (
+	imageMedia = mediaKind{accept: "image/jpeg,image/png,image/*;q=0.8", name: "an image",
+		is: func(ctype string) bool { return strings.HasPrefix(ctype, "image/") }}
+	// Instagram serves every video as MP4: anything else is not one of its
+	// videos, and not something every browser plays.
+	videoMedia = mediaKind{accept: "video/mp4", name: "an MP4 video",
+		is: func(ctype string) bool { return ctype == "video/mp4" }}
+)
+
+// Download fetches an image from Instagram's CDN (a media_url or
 // thumbnail_url) and returns its bytes and content type. A URL whose host
 // is not a media host, or whose name resolves to a non-public address, is
 // ErrBadRequest before any connection (see Config.MediaHosts) and is not
 // retried. It refuses anything that is not an image, reads at most
-// maxBytes (<= 0: DefaultMaxDownloadBytes), times out each attempt after
-// DefaultDownloadTimeout and retries connection errors and 5xx with backoff
-// like the Graph calls. A 403 is ErrURLExpired and is not retried.
+// maxBytes (<= 0: DefaultMaxDownloadBytes; more is ErrTooLarge), times out
+// each attempt after DefaultDownloadTimeout and retries connection errors
+// and 5xx with backoff like the Graph calls. A 403 is ErrURLExpired and is
+// not retried.
 func (c *Client) Download(ctx context.Context, mediaURL string, maxBytes int64) ([]byte, string, error) {
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxDownloadBytes
 	}
-	u, err := url.Parse(mediaURL)
+	u, safe, err := c.checkMediaURL(mediaURL)
+	if err != nil {
+		return nil, "", err
+	}
+	var (
+		body  []byte
+		ctype string
+	)
+	err = c.retryDownload(ctx, func() (bool, error) {
+		resp, cancel, retry, err := c.getMedia(ctx, u, safe, imageMedia, maxBytes, max(c.cfg.Timeout, DefaultDownloadTimeout))
+		if err != nil {
+			return retry, err
+		}
+		defer cancel()
+		defer resp.Body.Close()
+		b, err := io.ReadAll(io.LimitReader(resp.Body, maxBytes+1))
+		if err != nil {
+			_, msg := redactTransportErr(err, nil)
+			return true, &DownloadError{URL: safe, HTTPStatus: resp.StatusCode, Message: "reading body: " + msg, kind: ErrUnavailable}
+		}
+		if int64(len(b)) > maxBytes {
+			return false, overLimit(safe, resp.StatusCode, maxBytes)
+		}
+		body, ctype = b, mediaType(resp)
+		return false, nil
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return body, ctype, nil
+}
+
+// DownloadVideo copies an MP4 video from Instagram's CDN (a VIDEO's
+// media_url) to dst and returns its size. It checks the URL as Download
+// does, refuses anything that is not video/mp4, and copies at most
+// maxBytes (<= 0: DefaultMaxDownloadBytes): a larger file is ErrTooLarge,
+// refused from its Content-Length when the CDN sends one, before any of it
+// is read. A video may be large, so it is streamed rather than held in
+// memory, and each attempt may take DefaultDownloadTimeout plus a second
+// per 256 KiB of maxBytes. Failures before the body are retried like
+// Download's; a transfer cut off midway is not, since dst holds part of
+// it: the caller discards dst.
+func (c *Client) DownloadVideo(ctx context.Context, mediaURL string, maxBytes int64, dst io.Writer) (int64, error) {
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxDownloadBytes
+	}
+	u, safe, err := c.checkMediaURL(mediaURL)
+	if err != nil {
+		return 0, err
+	}
+	timeout := max(c.cfg.Timeout, DefaultDownloadTimeout) + time.Duration(maxBytes/minVideoBytesPerSecond)*time.Second
+	var n int64
+	err = c.retryDownload(ctx, func() (bool, error) {
+		resp, cancel, retry, err := c.getMedia(ctx, u, safe, videoMedia, maxBytes, timeout)
+		if err != nil {
+			return retry, err
+		}
+		defer cancel()
+		defer resp.Body.Close()
+		w := &writeErrors{w: dst}
+		n, err = io.Copy(w, io.LimitReader(resp.Body, maxBytes+1))
+		if w.err != nil {
+			// Not Instagram's doing (a full disk, say): said as it is.
+			return false, fmt.Errorf("instagram: download %s: %w", safe, w.err)
+		}
+		if err != nil {
+			_, msg := redactTransportErr(err, nil)
+			return false, &DownloadError{URL: safe, HTTPStatus: resp.StatusCode, Message: "copying body: " + msg, kind: ErrUnavailable}
+		}
+		if n > maxBytes {
+			return false, overLimit(safe, resp.StatusCode, maxBytes)
+		}
+		return false, nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// checkMediaURL parses a CDN URL and checks its host against
+// Config.MediaHosts. safe is the URL without its query (the signature),
+// for errors.
+func (c *Client) checkMediaURL(mediaURL string) (u *url.URL, safe string, err error) {
+	u, err = url.Parse(mediaURL)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return nil, "", &DownloadError{URL: "(invalid URL)", Message: "not an absolute http(s) URL", kind: ErrBadRequest}
 	}
-	safe := (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
+	safe = (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
 	if err := c.media.check(u); err != nil {
 		return nil, "", &DownloadError{URL: safe, Message: err.Error(), kind: ErrBadRequest}
 	}
+	return u, safe, nil
+}
 
+// retryDownload runs attempt until it succeeds, fails for good (its retry
+// is false), MaxRetries are spent or ctx ends, sleeping with backoff in
+// between.
+func (c *Client) retryDownload(ctx context.Context, attempt func() (retry bool, err error)) error {
 	var lastErr error
-	for attempt := 0; ; attempt++ {
-		body, ctype, retry, err := c.downloadAttempt(ctx, u, safe, maxBytes)
+	for n := 0; ; n++ {
+		retry, err := attempt()
 		if err == nil {
-			return body, ctype, nil
+			return nil
 		}
 		if ctx.Err() != nil {
 			ce := &cancelError{op: opDownload, err: ctx.Err()}
 			if lastErr != nil {
 				ce.last = lastErr.Error()
 			}
-			return nil, "", ce
+			return ce
 		}
 		lastErr = err
-		if !retry || attempt >= c.cfg.MaxRetries {
-			return nil, "", err
+		if !retry || n >= c.cfg.MaxRetries {
+			return err
 		}
-		if sleep(ctx, backoff(c.cfg.Backoff, attempt)) != nil {
-			return nil, "", &cancelError{op: opDownload, err: ctx.Err(), last: lastErr.Error()}
+		if sleep(ctx, backoff(c.cfg.Backoff, n)) != nil {
+			return &cancelError{op: opDownload, err: ctx.Err(), last: lastErr.Error()}
 		}
 	}
 }
 
-func (c *Client) downloadAttempt(ctx context.Context, u *url.URL, safe string, maxBytes int64) ([]byte, string, bool, error) {
-	actx, cancel := context.WithTimeout(ctx, max(c.cfg.Timeout, DefaultDownloadTimeout))
-	defer cancel()
+// getMedia sends one GET for a file of kind and returns the response once
+// it is a 200 of that kind, no longer than maxBytes by its Content-Length.
+// The attempt's time limit (timeout) covers reading the body: the caller
+// closes it, then calls cancel. The bool tells a failure worth another
+// attempt.
+func (c *Client) getMedia(ctx context.Context, u *url.URL, safe string, kind mediaKind, maxBytes int64, timeout time.Duration) (*http.Response, context.CancelFunc, bool, error) {
+	actx, cancel := context.WithTimeout(ctx, timeout)
 	req, err := http.NewRequestWithContext(actx, http.MethodGet, u.String(), nil)
 	if err != nil {
-		return nil, "", false, &DownloadError{URL: safe, Message: "cannot build request", kind: ErrBadRequest}
+		cancel()
+		return nil, nil, false, &DownloadError{URL: safe, Message: "cannot build request", kind: ErrBadRequest}
 	}
-	req.Header.Set("Accept", "image/jpeg,image/png,image/*;q=0.8")
+	req.Header.Set("Accept", kind.accept)
 	req.Header.Set("User-Agent", "vitrine")
 	resp, err := c.dl.Do(req)
 	if err != nil {
+		defer cancel()
 		var refused *nonPublicAddrError
 		if errors.As(err, &refused) {
 			// The same name would resolve the same way: not retried.
-			return nil, "", false, &DownloadError{URL: safe, Message: refused.Error(), kind: ErrBadRequest}
+			return nil, nil, false, &DownloadError{URL: safe, Message: refused.Error(), kind: ErrBadRequest}
 		}
 		// *url.Error prints the signed URL; keep only what went wrong.
 		var ue *url.Error
@@ -127,10 +256,20 @@ func (c *Client) downloadAttempt(ctx context.Context, u *url.URL, safe string, m
 		if actx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
 			msg = "no answer in time: " + msg
 		}
-		return nil, "", true, &DownloadError{URL: safe, Message: msg, kind: ErrUnavailable}
+		return nil, nil, true, &DownloadError{URL: safe, Message: msg, kind: ErrUnavailable}
 	}
-	defer resp.Body.Close()
+	if retry, err := checkMediaResponse(resp, safe, kind, maxBytes); err != nil {
+		resp.Body.Close()
+		cancel()
+		return nil, nil, retry, err
+	}
+	return resp, cancel, false, nil
+}
 
+// checkMediaResponse refuses an answer that is not a 200 of kind no
+// longer than maxBytes by its Content-Length; retry tells a failure worth
+// another attempt.
+func checkMediaResponse(resp *http.Response, safe string, kind mediaKind, maxBytes int64) (retry bool, err error) {
 	if resp.StatusCode != http.StatusOK {
 		snip, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 		de := &DownloadError{URL: safe, HTTPStatus: resp.StatusCode, Message: snippet(snip, func(s string) string { return scrubText(s, nil) })}
@@ -141,31 +280,47 @@ func (c *Client) downloadAttempt(ctx context.Context, u *url.URL, safe string, m
 			de.kind = ErrRateLimited
 		case resp.StatusCode >= 500:
 			de.kind = ErrUnavailable
-			return nil, "", true, de
+			return true, de
 		default:
 			de.kind = ErrBadRequest
 		}
-		return nil, "", false, de
+		return false, de
 	}
-	ctype, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
-	if !strings.HasPrefix(ctype, "image/") {
+	if ctype := mediaType(resp); !kind.is(ctype) {
 		if ctype == "" {
 			ctype = "no content type"
 		}
-		return nil, "", false, &DownloadError{URL: safe, HTTPStatus: resp.StatusCode, Message: "not an image (" + ctype + ")", kind: ErrBadRequest}
+		return false, &DownloadError{URL: safe, HTTPStatus: resp.StatusCode, Message: "not " + kind.name + " (" + ctype + ")", kind: ErrBadRequest}
 	}
 	if resp.ContentLength > maxBytes {
-		return nil, "", false, &DownloadError{URL: safe, HTTPStatus: resp.StatusCode,
-			Message: fmt.Sprintf("%d bytes is over the %d byte limit", resp.ContentLength, maxBytes), kind: ErrBadRequest}
+		return false, &DownloadError{URL: safe, HTTPStatus: resp.StatusCode,
+			Message: fmt.Sprintf("%d bytes is over the %d byte limit", resp.ContentLength, maxBytes), kind: ErrBadRequest, tooLarge: true}
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBytes+1))
+	return false, nil
+}
+
+// mediaType is resp's Content-Type without parameters, "" when absent or
+// unreadable.
+func mediaType(resp *http.Response) string {
+	ctype, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	return ctype
+}
+
+func overLimit(safe string, status int, maxBytes int64) *DownloadError {
+	return &DownloadError{URL: safe, HTTPStatus: status,
+		Message: fmt.Sprintf("over the %d byte limit", maxBytes), kind: ErrBadRequest, tooLarge: true}
+}
+
+// writeErrors tells dst's errors from the body's in an io.Copy.
+type writeErrors struct {
+	w   io.Writer
+	err error
+}
+
+func (w *writeErrors) Write(p []byte) (int, error) {
+	n, err := w.w.Write(p)
 	if err != nil {
-		_, msg := redactTransportErr(err, nil)
-		return nil, "", true, &DownloadError{URL: safe, HTTPStatus: resp.StatusCode, Message: "reading body: " + msg, kind: ErrUnavailable}
+		w.err = err
 	}
-	if int64(len(body)) > maxBytes {
-		return nil, "", false, &DownloadError{URL: safe, HTTPStatus: resp.StatusCode,
-			Message: fmt.Sprintf("over the %d byte limit", maxBytes), kind: ErrBadRequest}
-	}
-	return body, ctype, false, nil
+	return n, err
 }

@@ -165,7 +165,7 @@ func (v *Vitrine) buildJobs(c *config.Config, log *slog.Logger, now func() time.
 	}
 	v.Feed, err = feed.New(feed.Options{
 		Store: v.Store, Instagram: v.Instagram, Connection: v.Connection, MediaDir: c.MediaDir(), MaxPosts: c.Widget.MaxPosts,
-		Logger: log, Now: now, Observer: v.Metrics,
+		Logger: log, Now: now, Observer: v.Metrics, VideoMaxBytes: int64(c.Widget.VideoMaxMB) << 20,
 		OnSynced: func() {
 			v.Gallery.MarkStale(false)
 			if err := v.Gallery.Rebuild(context.Background()); err != nil {
@@ -330,6 +330,10 @@ func (w widgetSource) Images(ctx context.Context) ([]widget.Image, error) {
 				MediaID: im.MediaID, Width: v.Width, Height: v.Height, Color: im.Color,
 				Path: filepath.Join(w.mediaDir, filepath.FromSlash(v.Path)),
 			})
+		}
+		if im.VideoPath != "" {
+			out = append(out, widget.Image{MediaID: im.MediaID, Video: true,
+				Path: filepath.Join(w.mediaDir, filepath.FromSlash(im.VideoPath))})
 		}
 	}
 	return out, nil

@@ -12,8 +12,9 @@ import (
 )
 
 // Image is a mirrored copy of one Instagram image: a post's picture, a
-// video's thumbnail or a carousel item, keyed by its media id. The files
-// live under the media directory (config.MediaDir) at Variants[i].Path.
+// video's thumbnail or a carousel item, keyed by its media id; for a
+// video, also the video itself once mirrored. The files live under the
+// media directory (config.MediaDir) at Variants[i].Path and VideoPath.
 type Image struct {
 	MediaID string // the post's or carousel child's id
 	PostID  string // top-level post it belongs to (== MediaID for the post itself)
@@ -24,6 +25,11 @@ type Image struct {
 	Color      string
 	Variants   []ImageVariant // ascending width
 	MirroredAt time.Time
+	// VideoPath is the mirrored MP4, relative to the media directory
+	// ("1790…/video.mp4"), "" when there is none; VideoBytes its size.
+	// SaveVideo records them: SaveImage leaves them as they are.
+	VideoPath  string
+	VideoBytes int64
 }
 
 // ImageVariant is one resized JPEG file.
@@ -48,12 +54,22 @@ type imageRow struct {
 	Height     int       `gorm:"not null"`
 	Color      string    `gorm:"not null"`
 	MirroredAt time.Time `gorm:"not null"`
+	// The defaults let AutoMigrate add these columns to the rows of a
+	// database made before videos were mirrored.
+	VideoPath  string `gorm:"not null;default:''"`
+	VideoBytes int64  `gorm:"not null;default:0"`
 	// Variants is here for the foreign key AutoMigrate creates; rows are
 	// written and read explicitly.
 	Variants []imageVariantRow `gorm:"foreignKey:MediaID;constraint:OnDelete:CASCADE"`
 }
 
 func (imageRow) TableName() string { return "images" }
+
+// image is the record without its variants.
+func (r imageRow) image() Image {
+	return Image{MediaID: r.MediaID, PostID: r.PostID, Width: r.Width, Height: r.Height, Color: r.Color,
+		MirroredAt: r.MirroredAt, VideoPath: r.VideoPath, VideoBytes: r.VideoBytes}
+}
 
 type imageVariantRow struct {
 	MediaID string `gorm:"primaryKey"`
@@ -65,8 +81,14 @@ type imageVariantRow struct {
 
 func (imageVariantRow) TableName() string { return "image_variants" }
 
+// imageColumns are what SaveImage writes over an earlier record: all but
+// the video's.
+var imageColumns = []string{"post_id", "width", "height", "color", "mirrored_at"}
+
 // SaveImage records a mirrored image and its variants, replacing any
-// earlier record for the same media id, in one transaction.
+// earlier record for the same media id, in one transaction. The video
+// recorded with the earlier one is kept: a picture mirrored again (its
+// file went missing) does not make the video go.
 func (s *Store) SaveImage(ctx context.Context, im Image) error {
 	if im.MediaID == "" || im.PostID == "" {
 		return errors.New("store: save image: empty media or post id")
@@ -83,7 +105,8 @@ func (s *Store) SaveImage(ctx context.Context, im Image) error {
 		vars[i] = imageVariantRow{MediaID: im.MediaID, Width: v.Width, Height: v.Height, Bytes: v.Bytes, Path: v.Path}
 	}
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Omit(clause.Associations).Clauses(clause.OnConflict{UpdateAll: true}).Create(&row).Error; err != nil {
+		upsert := clause.OnConflict{Columns: []clause.Column{{Name: "media_id"}}, DoUpdates: clause.AssignmentColumns(imageColumns)}
+		if err := tx.Omit(clause.Associations, "video_path", "video_bytes").Clauses(upsert).Create(&row).Error; err != nil {
 			return err
 		}
 		if err := tx.Where("media_id = ?", im.MediaID).Delete(&imageVariantRow{}).Error; err != nil {
@@ -93,6 +116,24 @@ func (s *Store) SaveImage(ctx context.Context, im Image) error {
 	})
 	if err != nil {
 		return fmt.Errorf("store: save image %s: %w", im.MediaID, err)
+	}
+	return nil
+}
+
+// SaveVideo records the mirrored video of an image already saved (path
+// relative to the media directory, its size in bytes), or forgets it when
+// path is "". It is an error when there is no such image.
+func (s *Store) SaveVideo(ctx context.Context, mediaID, path string, size int64) error {
+	if path == "" {
+		size = 0
+	}
+	res := s.db.WithContext(ctx).Model(&imageRow{}).Where("media_id = ?", mediaID).
+		Updates(map[string]any{"video_path": path, "video_bytes": size})
+	if res.Error != nil {
+		return fmt.Errorf("store: save video %s: %w", mediaID, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("store: save video %s: no such image", mediaID)
 	}
 	return nil
 }
@@ -114,10 +155,8 @@ func (s *Store) Images(ctx context.Context) ([]Image, error) {
 	}
 	out := make([]Image, len(rows))
 	for i, r := range rows {
-		out[i] = Image{
-			MediaID: r.MediaID, PostID: r.PostID, Width: r.Width, Height: r.Height,
-			Color: r.Color, MirroredAt: r.MirroredAt, Variants: byID[r.MediaID],
-		}
+		out[i] = r.image()
+		out[i].Variants = byID[r.MediaID]
 	}
 	return out, nil
 }
@@ -138,7 +177,7 @@ func (s *Store) Image(ctx context.Context, mediaID string) (im Image, ok bool, e
 	if err := db.Where("media_id = ?", mediaID).Order("width").Find(&vars).Error; err != nil {
 		return Image{}, false, fmt.Errorf("store: image %s: %w", mediaID, err)
 	}
-	im = Image{MediaID: row.MediaID, PostID: row.PostID, Width: row.Width, Height: row.Height, Color: row.Color, MirroredAt: row.MirroredAt}
+	im = row.image()
 	for _, v := range vars {
 		im.Variants = append(im.Variants, ImageVariant{Width: v.Width, Height: v.Height, Bytes: v.Bytes, Path: v.Path})
 	}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"path/filepath"
 	"testing"
 	"time"
 )
@@ -89,5 +90,75 @@ func TestJobRunsRoundTrip(t *testing.T) {
 		if err != nil || runs[1].Waiting != waiting {
 			t.Fatalf("after saving Waiting=%v: %+v %v", waiting, runs, err)
 		}
+	}
+}
+
+// A video is recorded on its image: SaveVideo sets and clears it, and
+// mirroring the picture again keeps it.
+func TestImageVideoSaveKeepClear(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTest(t)
+	im := Image{MediaID: "m1", PostID: "m1", Width: 1080, Height: 1920, Color: "#aabbcc",
+		Variants: []ImageVariant{{Width: 320, Height: 569, Bytes: 10, Path: "m1/320.jpg"}}}
+	if err := s.SaveVideo(ctx, "m1", "m1/video.mp4", 5000); err == nil {
+		t.Error("a video was recorded for an image that is not")
+	}
+	if err := s.SaveImage(ctx, im); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveVideo(ctx, "m1", "m1/video.mp4", 5000); err != nil {
+		t.Fatal(err)
+	}
+	im.Color = "#112233"
+	if err := s.SaveImage(ctx, im); err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := s.Image(ctx, "m1")
+	if err != nil || got.VideoPath != "m1/video.mp4" || got.VideoBytes != 5000 || got.Color != "#112233" {
+		t.Fatalf("after saving the picture again: %+v %v", got, err)
+	}
+	all, err := s.Images(ctx)
+	if err != nil || len(all) != 1 || all[0].VideoPath != "m1/video.mp4" || all[0].VideoBytes != 5000 {
+		t.Fatalf("Images: %+v %v", all, err)
+	}
+	if err := s.SaveVideo(ctx, "m1", "", 5000); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, _ := s.Image(ctx, "m1"); got.VideoPath != "" || got.VideoBytes != 0 {
+		t.Errorf("after clearing: %+v", got)
+	}
+}
+
+// A database made before videos were mirrored gains the columns, and its
+// images read as having no video.
+func TestImageVideoColumnsMigrate(t *testing.T) {
+	ctx := context.Background()
+	key := newKey(t)
+	path := filepath.Join(t.TempDir(), "vitrine.db")
+	s, err := Open(path, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveImage(ctx, Image{MediaID: "m1", PostID: "m1", Width: 320, Height: 400,
+		Variants: []ImageVariant{{Width: 320, Height: 400, Path: "m1/320.jpg"}}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, col := range []string{"video_path", "video_bytes"} {
+		if err := s.db.Exec("ALTER TABLE images DROP COLUMN " + col).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	s, err = Open(path, key)
+	if err != nil {
+		t.Fatalf("reopening an older database: %v", err)
+	}
+	defer s.Close()
+	got, ok, err := s.Image(ctx, "m1")
+	if err != nil || !ok || got.VideoPath != "" || got.VideoBytes != 0 {
+		t.Fatalf("image from before: %+v %v %v", got, ok, err)
+	}
+	if err := s.SaveVideo(ctx, "m1", "m1/video.mp4", 7); err != nil {
+		t.Fatal(err)
 	}
 }

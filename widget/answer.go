@@ -167,10 +167,14 @@ func (w *Widget) originAllowed(origin string) bool {
 }
 
 // parseMediaName turns /media/{id}/{file} into a snapshot key, accepting
-// only a valid id and "{width}.jpg" with a plain decimal width.
+// only a valid id and "{width}.jpg" with a plain decimal width, or
+// "video.mp4".
 func parseMediaName(id, file string) (mediaKey, bool) {
 	if !validMediaID(id) {
 		return mediaKey{}, false
+	}
+	if file == videoFile {
+		return mediaKey{id, videoWidth}, true
 	}
 	ws, ok := strings.CutSuffix(file, ".jpg")
 	if !ok || ws == "" || len(ws) > 5 || ws[0] == '0' {

@@ -39,6 +39,14 @@ func gzipLen(t testing.TB, b []byte) int {
 // when a budget is exceeded.
 func TestSizeBudgets(t *testing.T) {
 	e := newEnv(t, withSeed(12))
+	var videos []string // the worst case: every video playable
+	for _, p := range makePosts(12) {
+		if p.MediaType == "VIDEO" {
+			videos = append(videos, p.ID)
+		}
+	}
+	e.mirrorVideos(videos...)
+	e.rebuild()
 	loader := gzipLen(t, []byte(e.w.js))
 	r := e.get("/widget.js", "Accept-Encoding", "gzip")
 	embed := len(r.body)

@@ -28,7 +28,8 @@ import (
 //	    "alt": "…",                      // Instagram's alt text, else the caption without hashtags
 //	    "color": "#a1b2c3",              // dominant colour, a placeholder while loading
 //	    "images": [{"url": "https://…/media/17895695668004550/320.jpg", "width": 320, "height": 400}, …], // ascending width; a video's thumbnail
-//	    "children": [{"id", "type", "alt", "color", "images"}] // carousel items with a mirrored image; [] otherwise
+//	    "video": "https://…/media/17895695668004550/video.mp4", // a VIDEO's MP4 on Vitrine's origin; omitted unless mirrored
+//	    "children": [{"id", "type", "alt", "color", "images", "video"}] // carousel items with a mirrored image; [] otherwise
 //	  }],
 //	  "updated_at": "2026-11-23T10:15:00Z", // when the posts were last synced (build time when none)
 //	  "stale": false                       // true while the last sync (or snapshot rebuild) failed
@@ -57,6 +58,7 @@ type jsonPost struct {
 	Alt       string      `json:"alt"`
 	Color     string      `json:"color"`
 	Images    []jsonImage `json:"images"`
+	Video     string      `json:"video,omitempty"`
 	Children  []jsonChild `json:"children"`
 }
 
@@ -66,6 +68,7 @@ type jsonChild struct {
 	Alt    string      `json:"alt"`
 	Color  string      `json:"color"`
 	Images []jsonImage `json:"images"`
+	Video  string      `json:"video,omitempty"`
 }
 
 type jsonImage struct {
@@ -82,9 +85,10 @@ func jsonImages(base, id string, fs []Image) []jsonImage {
 	return out
 }
 
-// postJSON describes one post; fs are its mirrored files (not empty) and
-// files every mirrored file by media id, for the carousel items.
-func postJSON(base string, p store.Post, fs []Image, files map[string][]Image) jsonPost {
+// postJSON describes one post; fs are its mirrored images (not empty),
+// files every mirrored image by media id, for the carousel items, and
+// videos the ids whose video is mirrored.
+func postJSON(base string, p store.Post, fs []Image, files map[string][]Image, videos map[string]bool) jsonPost {
 	jp := jsonPost{
 		ID:        p.ID,
 		Type:      mediaType(p.MediaType),
@@ -98,19 +102,26 @@ func postJSON(base string, p store.Post, fs []Image, files map[string][]Image) j
 	if !p.Timestamp.IsZero() {
 		jp.Timestamp = p.Timestamp.UTC().Format(time.RFC3339)
 	}
+	if jp.Type == typeVideo && videos[p.ID] {
+		jp.Video = videoURL(base, p.ID)
+	}
 	if jp.Type == typeCarousel {
 		for _, c := range p.Children {
 			cf := files[c.ID]
 			if len(cf) == 0 || !validMediaID(c.ID) {
 				continue
 			}
-			jp.Children = append(jp.Children, jsonChild{
+			jc := jsonChild{
 				ID:     c.ID,
 				Type:   mediaType(c.MediaType),
 				Alt:    altText(c.AltText, "", jp.Alt),
 				Color:  safeColor(cf[0].Color),
 				Images: jsonImages(base, c.ID, cf),
-			})
+			}
+			if jc.Type == typeVideo && videos[c.ID] {
+				jc.Video = videoURL(base, c.ID)
+			}
+			jp.Children = append(jp.Children, jc)
 		}
 	}
 	return jp

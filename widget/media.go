@@ -24,6 +24,9 @@ const mediaRecheck = time.Second
 
 // maxCachedFile is the largest image kept in memory; larger ones are rare
 // (the mirror writes JPEGs of at most 1080 px) and are sent from disk.
+// Videos are always sent from disk: browsers ask for them by ranges,
+// which memory would not spare a system call, and they would take the
+// images' room.
 const maxCachedFile = 1 << 20
 
 var errNotRegular = errors.New("widget: not a regular file")
@@ -66,7 +69,7 @@ func (w *Widget) cachedMedia(key mediaKey, path string) (*mediaFile, error) {
 			return mf, nil
 		}
 	}
-	if st.Size() > maxCachedFile || w.mediaBytes.Load()+st.Size() > w.mediaBudget {
+	if key.width == videoWidth || st.Size() > maxCachedFile || w.mediaBytes.Load()+st.Size() > w.mediaBudget {
 		return nil, nil
 	}
 	data, err := os.ReadFile(path)

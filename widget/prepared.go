@@ -56,6 +56,7 @@ var (
 	hdrNosniff      = []string{"nosniff"}
 	hdrAnyOrigin    = []string{"*"}
 	hdrJPEG         = []string{"image/jpeg"}
+	hdrMP4          = []string{"video/mp4"}
 	hdrReferrer     = []string{"strict-origin-when-cross-origin"}
 	hdrBytes        = []string{"bytes"}
 
@@ -108,16 +109,19 @@ func (a *asset) prepare(contentType string, routeFields []field) {
 	}
 }
 
-// mediaFields are the fields of every answer for an image; http.ServeContent
-// adds its own (lengths, ranges, Last-Modified) to these.
+// mediaFields are the fields of every answer for an image or a video;
+// http.ServeContent adds its own (lengths, ranges, Last-Modified) to these.
 func mediaFields(key mediaKey, etag []string) []field {
-	cache := hdrCacheMedia
+	cache, ctype := hdrCacheMedia, hdrJPEG
 	if key.id == AvatarID {
 		cache = hdrCacheAvatar
 	}
+	if key.width == videoWidth {
+		ctype = hdrMP4
+	}
 	return []field{
 		{"Cache-Control", cache},
-		{"Content-Type", hdrJPEG},
+		{"Content-Type", ctype},
 		{"Cross-Origin-Resource-Policy", hdrCORP},
 		{"X-Content-Type-Options", hdrNosniff},
 		{"Etag", etag},

@@ -11,7 +11,7 @@ const (
 	PagePath    = "/widget"      // the HTML page; ?fragment=1 for the bare fragment
 	ScriptPath  = "/widget.js"   // the one-line embed
 	JSONPath    = "/widget.json" // the gallery as data
-	MediaPrefix = "/media/"      // mirrored images: MediaPrefix + id + "/" + width + ".jpg"
+	MediaPrefix = "/media/"      // mirrored images: MediaPrefix + id + "/" + width + ".jpg"; videos: + id + "/video.mp4"
 )
 
 // routeKind is what a public path serves.
@@ -90,4 +90,16 @@ func (rt route) muxPattern() string {
 // mediaURL is where an image of the gallery is served, under base.
 func mediaURL(base, id string, width int) string {
 	return base + MediaPrefix + id + "/" + strconv.Itoa(width) + ".jpg"
+}
+
+// videoFile is the name of a mirrored video under its id; its mediaKey has
+// width videoWidth.
+const (
+	videoFile  = "video.mp4"
+	videoWidth = 0
+)
+
+// videoURL is where a mirrored video is served, under base.
+func videoURL(base, id string) string {
+	return base + MediaPrefix + id + "/" + videoFile
 }

@@ -69,8 +69,8 @@ func newAsset(body []byte, contentType string, routeFields []field) (*asset, err
 
 // build turns what the store holds into a snapshot. It is pure: no I/O.
 func (w *Widget) build(in input, stale bool) (*snapshot, error) {
-	media, files := indexImages(in.images)
-	v, doc, err := w.model(in, files, stale)
+	media, files, videos := indexImages(in.images)
+	v, doc, err := w.model(in, files, videos, stale)
 	if err != nil {
 		return nil, err
 	}
@@ -83,12 +83,20 @@ func (w *Widget) build(in input, stale bool) (*snapshot, error) {
 }
 
 // indexImages sorts the mirrored files out. media is what /media/ serves:
-// the file of each (id, width); files lists each id's files by ascending
-// width. Entries with an invalid id or size, and repeated (id, width)
-// pairs, are left out.
-func indexImages(images []Image) (media map[mediaKey]string, files map[string][]Image) {
-	media, files = map[mediaKey]string{}, map[string][]Image{}
+// the file of each (id, width), and each video under (id, videoWidth);
+// files lists each id's images by ascending width; videos holds the ids
+// with a video. Entries with an invalid id or size, and repeated (id,
+// width) pairs, are left out.
+func indexImages(images []Image) (media map[mediaKey]string, files map[string][]Image, videos map[string]bool) {
+	media, files, videos = map[mediaKey]string{}, map[string][]Image{}, map[string]bool{}
 	for _, im := range images {
+		if im.Video {
+			if validMediaID(im.MediaID) && im.MediaID != AvatarID && im.Path != "" {
+				media[mediaKey{im.MediaID, videoWidth}] = im.Path
+				videos[im.MediaID] = true
+			}
+			continue
+		}
 		if !validMediaID(im.MediaID) || im.Width <= 0 || im.Height <= 0 || im.Path == "" {
 			continue
 		}
@@ -102,13 +110,13 @@ func indexImages(images []Image) (media map[mediaKey]string, files map[string][]
 	for _, fs := range files {
 		slices.SortFunc(fs, func(a, b Image) int { return a.Width - b.Width })
 	}
-	return media, files
+	return media, files, videos
 }
 
 // model is what the gallery shows, twice: as the templates' view (the
 // first widget.count posts) and as the JSON document (up to
 // widget.max_posts). Only posts whose image is mirrored are in either.
-func (w *Widget) model(in input, files map[string][]Image, stale bool) (galleryView, jsonDoc, error) {
+func (w *Widget) model(in input, files map[string][]Image, videos map[string]bool, stale bool) (galleryView, jsonDoc, error) {
 	cfg, base := w.settings, w.base
 	v := galleryView{
 		Base:          base,
@@ -148,7 +156,7 @@ func (w *Widget) model(in input, files map[string][]Image, stale bool) (galleryV
 			if len(doc.Posts) >= max(cfg.MaxPosts, cfg.Count) {
 				break
 			}
-			jp := postJSON(base, p, fs, files)
+			jp := postJSON(base, p, fs, files, videos)
 			doc.Posts = append(doc.Posts, jp)
 			if len(v.Posts) < cfg.Count {
 				pv, err := postView(base, p, jp, fs)
@@ -287,15 +295,15 @@ func jsData(markup, css string) (string, error) {
 }
 
 // pageCSP locks the /widget page down: only its own inline script (by
-// hash), images from Vitrine, inline styles (the dominant colours), and
-// framing by the configured ancestors.
+// hash), images and videos from Vitrine, inline styles (the dominant
+// colours), and framing by the configured ancestors.
 func pageCSP(base, script string, ancestors []string) string {
 	sum := sha256.Sum256([]byte(script))
-	img := "'self'"
+	ours := "'self'"
 	if base != "" {
-		img += " " + base
+		ours += " " + base
 	}
-	return "default-src 'none'; img-src " + img + "; connect-src " + img + "; style-src 'unsafe-inline'; script-src 'sha256-" +
+	return "default-src 'none'; img-src " + ours + "; media-src " + ours + "; connect-src " + ours + "; style-src 'unsafe-inline'; script-src 'sha256-" +
 		base64.StdEncoding.EncodeToString(sum[:]) + "'; base-uri 'none'; form-action 'none'; frame-ancestors " +
 		frameAncestors(ancestors)
 }

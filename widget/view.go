@@ -45,7 +45,7 @@ type postItem struct {
 	ID, Type, Permalink, Caption, Alt, Color string
 	Src, Srcset                              string
 	Width, Height                            int
-	Slides                                   string // JSON for the lightbox: [[id, w, h, [widths], alt], …]
+	Slides                                   string // JSON for the lightbox: [[id, w, h, [widths], alt, 1 if its video is mirrored], …]
 	Video, Carousel                          bool
 }
 
@@ -83,7 +83,7 @@ func postView(base string, p store.Post, jp jsonPost, fs []Image) (postItem, err
 	for i, f := range fs {
 		srcset[i] = mediaURL(base, p.ID, f.Width) + " " + strconv.Itoa(f.Width) + "w"
 	}
-	slides := [][]any{slide(p.ID, fs, jp.Alt)}
+	slides := [][]any{withVideo(slide(p.ID, fs, jp.Alt), jp.Video)}
 	if len(jp.Children) > 0 {
 		slides = slides[:0]
 		for _, c := range jp.Children {
@@ -92,7 +92,7 @@ func postView(base string, p store.Post, jp jsonPost, fs []Image) (postItem, err
 				ws[i] = im.Width
 			}
 			last := c.Images[len(c.Images)-1]
-			slides = append(slides, []any{c.ID, last.Width, last.Height, ws, c.Alt})
+			slides = append(slides, withVideo([]any{c.ID, last.Width, last.Height, ws, c.Alt}, c.Video))
 		}
 	}
 	sl, err := json.Marshal(slides)
@@ -123,6 +123,15 @@ func slide(id string, fs []Image, alt string) []any {
 	}
 	last := fs[len(fs)-1]
 	return []any{id, last.Width, last.Height, ws, alt}
+}
+
+// withVideo marks a slide whose video is mirrored (videoURL not ""): the
+// lightbox plays it from videoFile beside the images.
+func withVideo(slide []any, videoURL string) []any {
+	if videoURL != "" {
+		return append(slide, 1)
+	}
+	return slide
 }
 
 // permalink keeps only links to Instagram: a post links nowhere else.

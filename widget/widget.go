@@ -31,16 +31,18 @@ type Source interface {
 	// Token returns the connected account; store.ErrNoToken when none is
 	// connected, which shows the placeholder.
 	Token(ctx context.Context) (store.Token, error)
-	// Images lists every mirrored file, one entry per file (per width).
+	// Images lists every mirrored file, one entry per file (per width,
+	// and one for a video).
 	Images(ctx context.Context) ([]Image, error)
 }
 
-// Image is one mirrored JPEG file on disk.
+// Image is one mirrored file on disk: a JPEG, or the MP4 of a video.
 type Image struct {
 	MediaID       string // post or carousel child id; "avatar" for the profile picture
-	Width, Height int    // of this file
-	Color         string // dominant colour, "#rrggbb"
+	Width, Height int    // of this file; unused for a video
+	Color         string // dominant colour, "#rrggbb"; unused for a video
 	Path          string // absolute path of the file
+	Video         bool   // the MP4 of the video whose thumbnail the JPEGs are
 }
 
 // AvatarID is the MediaID under which the profile picture is mirrored. The

@@ -66,7 +66,8 @@ func TestEndpointsHeadersAndEncodings(t *testing.T) {
 				csp := h.Get("Content-Security-Policy")
 				switch ep.path {
 				case "/widget":
-					mustContain(t, "CSP", csp, "default-src 'none'", "frame-ancestors *", "script-src 'sha256-", "img-src 'self' "+e.base)
+					mustContain(t, "CSP", csp, "default-src 'none'", "frame-ancestors *", "script-src 'sha256-", "img-src 'self' "+e.base,
+						"media-src 'self' "+e.base)
 				case "/widget?fragment=1":
 					// Fetched directly, the fragment runs no script at all.
 					mustContain(t, "CSP", csp, "default-src 'none'", "frame-ancestors *", "img-src 'self' "+e.base)
@@ -192,12 +193,14 @@ type jsonShape struct {
 		Alt       string           `json:"alt"`
 		Color     string           `json:"color"`
 		Images    []jsonShapeImage `json:"images"`
+		Video     string           `json:"video"` // omitted unless mirrored
 		Children  []struct {
 			ID     string           `json:"id"`
 			Type   string           `json:"type"`
 			Alt    string           `json:"alt"`
 			Color  string           `json:"color"`
 			Images []jsonShapeImage `json:"images"`
+			Video  string           `json:"video"`
 		} `json:"children"`
 	} `json:"posts"`
 	UpdatedAt string `json:"updated_at"`

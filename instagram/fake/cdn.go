@@ -26,7 +26,8 @@ const (
 	assetMP4
 )
 
-// asset is one CDN file, generated on first request and kept in memory.
+// asset is one CDN file, generated on first request and kept in memory;
+// every video is the same sample.
 type asset struct {
 	kind assetKind
 	w, h int
@@ -40,7 +41,7 @@ type asset struct {
 func (a *asset) bytes() []byte {
 	a.once.Do(func() {
 		if a.kind == assetMP4 {
-			a.data = mp4Placeholder()
+			a.data = sampleMP4
 		} else {
 			a.data = renderJPEG(a.w, a.h, a.seed, a.play)
 		}

@@ -2,7 +2,6 @@ package fake
 
 import (
 	"bytes"
-	"encoding/binary"
 	"image"
 	"image/jpeg"
 	"math"
@@ -114,27 +113,4 @@ func hsl(h, s, l float64) [3]float64 {
 	}
 	m := l - c/2
 	return [3]float64{(r + m) * 255, (g + m) * 255, (b + m) * 255}
-}
-
-// mp4Placeholder is a structurally valid, track-less MP4 (ftyp + moov/mvhd
-// of one second): enough for a client to download and sniff as video, not
-// to play.
-func mp4Placeholder() []byte {
-	var b bytes.Buffer
-	box := func(typ string, payload []byte) []byte {
-		out := binary.BigEndian.AppendUint32(nil, uint32(8+len(payload)))
-		return append(append(out, typ...), payload...)
-	}
-	b.Write(box("ftyp", []byte("isom\x00\x00\x02\x00isomiso2mp41")))
-	mvhd := make([]byte, 100)
-	binary.BigEndian.PutUint32(mvhd[12:], 1000)       // timescale
-	binary.BigEndian.PutUint32(mvhd[16:], 1000)       // duration: 1 s
-	binary.BigEndian.PutUint32(mvhd[20:], 0x00010000) // rate 1.0
-	binary.BigEndian.PutUint16(mvhd[24:], 0x0100)     // volume 1.0
-	for i, v := range []uint32{0x00010000, 0, 0, 0, 0x00010000, 0, 0, 0, 0x40000000} {
-		binary.BigEndian.PutUint32(mvhd[36+4*i:], v) // identity matrix
-	}
-	binary.BigEndian.PutUint32(mvhd[96:], 1) // next_track_ID
-	b.Write(box("moov", box("mvhd", mvhd)))
-	return b.Bytes()
 }

@@ -7,8 +7,8 @@
 // built.
 (function (d) {
   var D = document, s = D.currentScript, r = D, t, g, q, Z, F, p = 0, j = 0, T = [], W, N,
-    $ = function (e, c) { return e.querySelector('.vitrine-' + c) },
-    A = function (e, c) { return [].slice.call(e.querySelectorAll('.vitrine-' + c)) },
+    $ = (e, c) => e.querySelector('.vitrine-' + c),
+    A = (e, c) => [...e.querySelectorAll('.vitrine-' + c)],
     U = new URLSearchParams(location.search);
   if (d.h) {
     // Its element: the one just before the script, else one beside it,
@@ -20,7 +20,7 @@
     W = t && t.getAttribute('data-language') || s && s.getAttribute('data-language');
     if (W && s && s.src && !s.hasAttribute('data-vitrine-lang') && d.h.indexOf(' lang="' + W + '"') < 0) {
       N = D.createElement('script');
-      [].forEach.call(s.attributes, function (a) { N.setAttribute(a.name, a.value) });
+      [].forEach.call(s.attributes, a => N.setAttribute(a.name, a.value));
       N.setAttribute('data-vitrine-lang', '');
       N.src = s.src.split('?')[0] + '?language=' + encodeURIComponent(W);
       t && t.setAttribute('data-vitrine-on', '');
@@ -36,7 +36,7 @@
     r = t.attachShadow({ mode: 'open' });
     r.innerHTML = '<style>' + d.c + '</style>' + d.h;
   }
-  q = function (k) { return t ? t.getAttribute('data-' + k) || s && s.getAttribute('data-' + k) : U.get(k.replace('-', '_')) };
+  q = k => t ? t.getAttribute('data-' + k) || s && s.getAttribute('data-' + k) : U.get(k.replace('-', '_'));
   g = r.querySelector('.vitrine');
   if (!g) return;
   // Options: a value the gallery doesn't know leaves the default.
@@ -46,16 +46,10 @@
   if (q('columns') > 0) g.style.setProperty('--vitrine-cols', Math.min(q('columns') | 0, 12));
   if (q('columns-mobile') > 0) g.style.setProperty('--vitrine-cols-m', Math.min(q('columns-mobile') | 0, 6));
   if (q('captions')) g.classList.toggle('vitrine-nocap', q('captions') == 'false');
-  // Filters: media types, and caption words or #hashtags (any case).
-  var X = function (k) { return (q(k) || '').toLowerCase().split(/[\s,]+/).filter(String) },
-    Y = X('media-types'), I = X('include-words'), E = X('exclude-words'),
-    H = function (c, l) {
-      var w = (' ' + c.toLowerCase().replace(/[^\p{L}\p{N}_#]+/gu, ' ') + ' ');
-      return l.some(function (x) { return w.indexOf(' ' + x + ' ') >= 0 || x[0] != '#' && w.indexOf(' #' + x + ' ') >= 0 });
-    },
-    K = function (y, c) { return (!Y.length || Y.indexOf(y.toLowerCase()) >= 0) && (!I.length || H(c, I)) && !(E.length && H(c, E)) },
-    C0 = function (l) { var c = $(l, 'cap'); return c ? c.textContent : '' };
-  A(g, 'item').forEach(function (l, i) { K(l.dataset.t, C0(l)) && (!n || i < n) || l.remove() });
+  // A media-type filter (the caption filters are the config's).
+  var Y = (q('media-types') || '').toUpperCase().split(/[\s,]+/).filter(String),
+    K = y => !Y.length || Y.indexOf(y) >= 0;
+  A(g, 'item').forEach((l, i) => K(l.dataset.t) && (!n || i < n) || l.remove());
   // The carousel's buttons scroll a page; they hide at either end.
   var G = $(g, 'grid'), P = $(g, 'go-p'), Q = $(g, 'go-n');
   function B() {
@@ -71,14 +65,28 @@
   }
   var L = $(g, 'lb');
   if (!L) return;
-  var M0 = $(L, 'lb-img'), b = g.getAttribute('data-base');
+  var M0 = $(L, 'lb-img'), VE = $(L, 'lb-vid'), b = g.getAttribute('data-base');
   function S() {
     var m = Z[j], u = b + '/media/' + m[0] + '/', w = m[3];
     M0.removeAttribute('src');
-    M0.srcset = w.map(function (x) { return u + x + '.jpg ' + x + 'w' }).join();
+    M0.srcset = w.map(x => u + x + '.jpg ' + x + 'w').join();
     M0.sizes = 'min(1080px,100vw)';
     M0.width = m[1]; M0.height = m[2]; M0.alt = m[4];
     M0.src = u + w[w.length - 1] + '.jpg';
+    // A mirrored video (m[5]) plays in place of its thumbnail: muted, and
+    // only because the visitor just opened it. Focus leaves it before it
+    // hides, or the keys would stop reaching the dialog.
+    VE.pause();
+    m[5] || r.activeElement != VE || L.focus();
+    M0.hidden = !(VE.hidden = !m[5]);
+    if (m[5]) {
+      VE.poster = M0.src;
+      VE.src = u + 'video.mp4';
+      VE.width = m[1]; VE.height = m[2];
+      VE.setAttribute('aria-label', m[4]);
+      VE.muted = true;
+      VE.play().catch(() => 0);
+    }
     m = $(T[p].parentNode, 'cap');
     $(L, 'lb-cap').textContent = m ? m.textContent : '';
     N = new Intl.NumberFormat(g.lang || 'en');
@@ -109,13 +117,13 @@
     });
   }
   A(g, 'link').forEach(V);
-  $(L, 'lb-prev').onclick = function () { M(-1) };
-  $(L, 'lb-next').onclick = function () { M(1) };
-  $(L, 'lb-x').onclick = function () { L.close() };
-  L.onclick = function (v) { v.target == L && L.close() };
-  L.onclose = function () { F && F.focus() };
+  $(L, 'lb-prev').onclick = () => M(-1);
+  $(L, 'lb-next').onclick = () => M(1);
+  $(L, 'lb-x').onclick = () => L.close();
+  L.onclick = v => v.target == L && L.close();
+  L.onclose = function () { VE.pause(); F && F.focus() };
   L.onkeydown = function (v) {
-    var k = v.key, f = L.querySelectorAll('a[href],button'), a = f[0], z = f[f.length - 1];
+    var k = v.key, f = L.querySelectorAll('video:not([hidden]),a[href],button'), a = f[0], z = f[f.length - 1];
     if (k == 'ArrowRight' || k == 'ArrowLeft') M(k == 'ArrowRight' ? 1 : -1);
     // Keep Tab inside the viewer (the modal dialog makes the rest inert;
     // this also keeps focus from leaving for the browser's own UI).
@@ -132,7 +140,7 @@
     var k = 0, l, e, m, x, c;
     while (J.length && k < n) {
       m = J.shift();
-      if (!K(m.type, m.caption) || r.querySelector('img[src*="/' + m.id + '/"]')) continue;
+      if (!K(m.type) || r.querySelector('img[src*="/' + m.id + '/"]')) continue;
       l = R.cloneNode(true);
       l.dataset.t = m.type;
       c = $(l, 'cap');
@@ -141,7 +149,7 @@
       e.href = m.permalink;
       e.style.backgroundColor = m.color;
       x = l.querySelector('img');
-      x.srcset = m.images.map(function (y) { return y.url + ' ' + y.width + 'w' }).join();
+      x.srcset = m.images.map(y => y.url + ' ' + y.width + 'w').join();
       x.src = m.images[0].url;
       x.width = m.images[m.images.length - 1].width;
       x.height = m.images[m.images.length - 1].height;
@@ -151,7 +159,7 @@
       x && m.type != R.dataset.t && x.remove();
       e.setAttribute('data-s', JSON.stringify((m.children.length ? m.children : [m]).map(function (y) {
         var z = y.images[y.images.length - 1];
-        return [y.id, z.width, z.height, y.images.map(function (w) { return w.width }), y.alt];
+        return [y.id, z.width, z.height, y.images.map(w => w.width), y.alt, y.video ? 1 : 0];
       })));
       G.appendChild(l);
       V(e);
@@ -162,10 +170,10 @@
   C.onclick = function () {
     if (J) return Y2();
     C.disabled = true;
-    fetch(b + '/widget.json').then(function (v) { return v.json() }).then(function (v) {
+    fetch(b + '/widget.json').then(v => v.json()).then(function (v) {
       J = v.posts;
       C.disabled = false;
       Y2();
-    }, function () { C.disabled = false });
+    }, () => { C.disabled = false });
   };
 })
