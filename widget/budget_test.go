@@ -65,6 +65,32 @@ func TestSizeBudgets(t *testing.T) {
 	}
 }
 
+// Every option on (captions, a layout, a language other than the
+// default's words, filters, videos) stays within 9 KB.
+func TestSizeBudgetEveryOptionOn(t *testing.T) {
+	e := newEnv(t, withSeed(30), withConfig(func(c *config.Config) {
+		w := &c.Widget
+		w.Captions, w.Layout, w.Aspect, w.Language, w.Columns, w.ColumnsMobile = true, "highlight", "original", "pt", 4, 1
+		w.ExcludeWords = []string{"nothing-matches"}
+	}))
+	var videos []string
+	for _, p := range makePosts(30) {
+		if p.MediaType == "VIDEO" {
+			videos = append(videos, p.ID)
+		}
+	}
+	e.mirrorVideos(videos...)
+	e.rebuild()
+	r := e.get("/widget.js?language=de", "Accept-Encoding", "gzip")
+	t.Logf("widget.js with every option on, 12 of 30 posts: %d B gz (budget %d)", len(r.body), embedBudgetFully)
+	if len(r.body) > embedBudgetFully {
+		t.Errorf("widget.js with every option on is %d B gz, over %d", len(r.body), embedBudgetFully)
+	}
+	if !strings.Contains(r.text(t), `vitrine-more`) || !strings.Contains(r.text(t), `lang=\"de\"`) {
+		t.Error("the measured embed lacks Load more or the language asked for")
+	}
+}
+
 // discard is a ResponseWriter that keeps nothing, reused across iterations
 // so the benchmarks count the handler's allocations, not the recorder's.
 type discard struct {
