@@ -318,6 +318,10 @@ func (w widgetSource) Posts(ctx context.Context, limit int) ([]store.Post, error
 
 func (w widgetSource) Token(ctx context.Context) (store.Token, error) { return w.st.Token(ctx) }
 
+func (w widgetSource) Moderation(ctx context.Context) ([]store.Moderation, error) {
+	return w.st.Moderation(ctx)
+}
+
 func (w widgetSource) Images(ctx context.Context) ([]widget.Image, error) {
 	images, err := w.st.Images(ctx)
 	if err != nil {

@@ -58,6 +58,7 @@ type jsonPost struct {
 	Color     string      `json:"color"`
 	Images    []jsonImage `json:"images"`
 	Children  []jsonChild `json:"children"`
+	Pinned    bool        `json:"pinned"`
 }
 
 type jsonChild struct {
