@@ -37,6 +37,15 @@ type Store interface {
 	AddEvent(ctx context.Context, kind, level, message string) error
 	Events(ctx context.Context, limit int) ([]store.Event, error)
 	PostCount(ctx context.Context) (int64, error)
+	Posts(ctx context.Context, limit int) ([]store.Post, error)
+	Post(ctx context.Context, id string) (store.Post, bool, error)
+	Images(ctx context.Context) ([]store.Image, error)
+	Image(ctx context.Context, mediaID string) (store.Image, bool, error)
+	Moderation(ctx context.Context) ([]store.Moderation, error)
+	HidePost(ctx context.Context, postID string) (bool, error)
+	ShowPost(ctx context.Context, postID string) (bool, error)
+	PinPost(ctx context.Context, postID string, maxPins int) (bool, error)
+	UnpinPost(ctx context.Context, postID string) (bool, error)
 	State(ctx context.Context, key string) (string, bool, error)
 	SetState(ctx context.Context, key, value string) error
 
@@ -92,6 +101,13 @@ type Options struct {
 	Jobs       Jobs // may be nil
 	// Demo, set only by -demo, adds a panel of fault switches.
 	Demo Demo
+	// OnModerated, if set, is called after a post is hidden, shown, pinned
+	// or unpinned, before the answer, so the public gallery shows the
+	// change by the time the dashboard does.
+	OnModerated func(ctx context.Context) error
+	// HiddenImagesKept is how long the mirror keeps a hidden post's images
+	// (feed.HiddenImagesKept); the Posts section says so. 0: not said.
+	HiddenImagesKept time.Duration
 	// Refused, if set, counts every refused request by reason (one of
 	// RefusalReasons); the log shows only the first few each minute.
 	Refused func(reason string)
@@ -122,6 +138,10 @@ type Admin struct {
 	// checkPassword is bcrypt's comparison; tests watch it.
 	checkPassword func(hash, password []byte) error
 	loginKey      []byte // signs the pre-session CSRF token of the login form
+
+	// onModerated and hiddenKept: see Options.
+	onModerated func(context.Context) error
+	hiddenKept  time.Duration
 }
 
 // Timings: an OAuth state lives ten minutes (enough to sign in on
@@ -166,6 +186,7 @@ func New(o Options) (*Admin, error) {
 		now:        o.Now,
 		origin:     u.Scheme + "://" + u.Host,
 	}
+	a.onModerated, a.hiddenKept = o.OnModerated, o.HiddenImagesKept
 	a.throttle = newThrottle(o.Now)
 	a.refused = newRefusalLog(o.Logger, o.Now, o.Refused)
 	a.checkPassword = bcrypt.CompareHashAndPassword
@@ -199,6 +220,7 @@ func (a *Admin) Register(r gin.IRouter) {
 	auth.GET("/disconnect", a.disconnectPage)
 	auth.POST("/disconnect", a.disconnect)
 	auth.POST("/sync", a.syncNow)
+	auth.POST("/posts/:id", a.moderatePost)
 	auth.POST("/logout", a.logout)
 	if a.demo != nil {
 		auth.POST("/demo/:action", a.demoAction)

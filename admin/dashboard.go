@@ -97,6 +97,8 @@ type dashboardView struct {
 	PopupName    string
 	PopupFeature string
 	Demo         *demoView
+	// Posts is the Posts section; nil while nothing is connected or cached.
+	Posts *postsView
 }
 
 type messageView struct {
@@ -146,6 +148,12 @@ func (a *Admin) dashboard(c *gin.Context) {
 		PopupName:    popupName,
 		PopupFeature: popupFeatures,
 		Demo:         a.demoView(),
+	}
+	if s.Connected || s.Posts > 0 {
+		if v.Posts, err = a.postsSection(c.Request.Context()); err != nil {
+			c.Error(internal("read the cached posts", err))
+			return
+		}
 	}
 	a.render(c, http.StatusOK, "dashboard.html", v)
 }

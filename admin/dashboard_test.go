@@ -118,8 +118,11 @@ func TestTemplatesExecute(t *testing.T) {
 		SyncAvailable: true,
 	}
 	data := map[string][]any{
-		"login.html":     {loginView{}, loginView{page: pg, Error: "e", Notice: "n", LoginCSRF: "x"}},
-		"dashboard.html": {dashboardView{}, dashboardView{page: pg, S: full, Flash: &flash{Tone: "ok", Title: "t"}}},
+		"login.html": {loginView{}, loginView{page: pg, Error: "e", Notice: "n", LoginCSRF: "x"}},
+		"dashboard.html": {dashboardView{}, dashboardView{page: pg, S: full, Flash: &flash{Tone: "ok", Title: "t"}},
+			dashboardView{page: pg, S: full, Flash: &flash{Tone: "ok", Title: "t", Section: "posts"}, Posts: &postsView{MaxPins: 3, Pinned: 1, Hidden: 1,
+				Posts: []postCard{{ID: "1", Caption: "c", Thumb: "/media/1/320.jpg", Pinned: true, Kind: "Album"}, {ID: "2", Hidden: true, Note: "n", Kind: "Photo"}, {ID: "3"}}}},
+			dashboardView{page: pg, S: full, Posts: &postsView{MaxPins: 3}}},
 		"message.html": {messageView{}, messageView{page: pg, Tone: "bad", Heading: "h", Step: "s", Popup: true, Result: "failed"},
 			messageView{page: pg, Confirm: &confirmView{Action: "/a", Button: "b", Cancel: "/admin"}}},
 	}

@@ -50,9 +50,12 @@ type env struct {
 	srv   *httptest.Server
 
 	disconnects atomic.Int32 // the connection's OnDisconnected calls
-	refusals    refusalCounts
-	client      *http.Client // cookie jar, does not follow redirects
-	logs        *testkit.LogBuffer
+	rebuilds    atomic.Int32 // OnModerated calls
+	// rebuildErr, when set, is what OnModerated returns.
+	rebuildErr atomic.Pointer[error]
+	refusals   refusalCounts
+	client     *http.Client // cookie jar, does not follow redirects
+	logs       *testkit.LogBuffer
 }
 
 type envOption func(*envOptions)
@@ -147,7 +150,17 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		t.Fatal(err)
 	}
 	e.adm, err = New(Options{Settings: cfg.Admin, PublicURL: cfg.Server.PublicURL, Store: st, Connection: e.conn, Instagram: e.ig, Jobs: jobs,
-		Refused: e.refusals.add, Logger: log, Now: e.clock.Now})
+		Refused: e.refusals.add, Logger: log, Now: e.clock.Now, HiddenImagesKept: 7 * 24 * time.Hour,
+		OnModerated: func(ctx context.Context) error {
+			if ctx.Err() != nil {
+				panic("OnModerated got a context that is already done")
+			}
+			e.rebuilds.Add(1)
+			if err := e.rebuildErr.Load(); err != nil {
+				return *err
+			}
+			return nil
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -154,6 +154,9 @@ type flash struct {
 	Message string `json:"message,omitempty"`
 	Step    string `json:"step,omitempty"`
 	Status  int    `json:"status,omitempty"`
+	// Section, when "posts", shows a dashboard notice in the Posts section,
+	// where the form that caused it sent the browser back to.
+	Section string `json:"section,omitempty"`
 }
 
 func (a *Admin) setFlash(c *gin.Context, f flash) error {

@@ -23,6 +23,9 @@ type Store interface {
 	SaveVideo(ctx context.Context, mediaID, path string, size int64) error
 	DeleteImages(ctx context.Context, mediaIDs []string) error
 	AddEvent(ctx context.Context, kind, level, message string) error
+	// Moderation tells which posts the owner hid, and since when.
+	Moderation(ctx context.Context) ([]store.Moderation, error)
+	DeleteModeration(ctx context.Context) error
 }
 
 // Instagram is what the feed needs of *instagram.Client.
@@ -164,8 +167,9 @@ func (f *Feed) begin(ctx context.Context) (context.Context, func()) {
 }
 
 // Forget deletes every cached post, every image record and every mirrored
-// file: what the disconnected account served. A sync in flight is
-// cancelled first, so nothing is written back afterwards.
+// file: what the disconnected account served; and the owner's decisions
+// about those posts. A sync in flight is cancelled first, so nothing is
+// written back afterwards.
 func (f *Feed) Forget(ctx context.Context) error {
 	f.cancelMu.Lock()
 	if f.cancelSync != nil {
@@ -176,6 +180,9 @@ func (f *Feed) Forget(ctx context.Context) error {
 	defer f.mu.Unlock()
 	if _, err := f.st.ReplacePosts(ctx, nil); err != nil {
 		return fmt.Errorf("feed: forget posts: %w", err)
+	}
+	if err := f.st.DeleteModeration(ctx); err != nil {
+		return fmt.Errorf("feed: forget hidden and pinned posts: %w", err)
 	}
 	images, err := f.st.Images(ctx)
 	if err != nil {

@@ -247,6 +247,9 @@ func TestForgetRemovesWhatWasServed(t *testing.T) {
 	if len(checkMirrored(t, h)) == 0 {
 		t.Fatal("nothing mirrored")
 	}
+	if _, err := h.st.HidePost(h.ctx, h.f.MediaIDs()[0]); err != nil {
+		t.Fatal(err)
+	}
 	if err := h.st.DeleteToken(h.ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -264,8 +267,12 @@ func TestForgetRemovesWhatWasServed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(posts) != 0 || len(images) != 0 {
-		t.Errorf("after Forget: %d posts and %d image records kept", len(posts), len(images))
+	decisions, err := h.st.Moderation(h.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(posts) != 0 || len(images) != 0 || len(decisions) != 0 {
+		t.Errorf("after Forget: %d posts, %d image records and %d hidden or pinned posts kept", len(posts), len(images), len(decisions))
 	}
 	if _, err := os.Stat(h.mediaDir); !os.IsNotExist(err) {
 		t.Errorf("media directory still there (%v)", err)
@@ -478,4 +485,86 @@ func TestMirrorDecodesWebP(t *testing.T) {
 			t.Errorf("image %s is %dx%d, want the WebP's 640x800", id, im.Width, im.Height)
 		}
 	}
+}
+
+// A hidden post's images stay HiddenImagesKept, so showing it again after a
+// slip costs no download; then the next sync deletes them, its carousel
+// items' too. Shown again, it is mirrored again.
+func TestHiddenPostImagesGoAfterTheGracePeriod(t *testing.T) {
+	h := newHarness(t, withPosts(6))
+	h.connect()
+	if _, err := h.feed.Sync(h.ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	var hidden fake.Post
+	for _, p := range h.f.Posts() {
+		if len(p.Children) > 0 {
+			hidden = p
+		}
+	}
+	if hidden.ID == "" {
+		t.Fatal("the fake has no carousel to hide")
+	}
+	ids := []string{hidden.ID}
+	for _, c := range hidden.Children {
+		ids = append(ids, c.ID)
+	}
+	before := checkMirrored(t, h)
+	mirrored := func() (records, dirs int) {
+		t.Helper()
+		ims, err := h.st.Images(h.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, im := range ims {
+			if slices.Contains(ids, im.MediaID) {
+				records++
+			}
+		}
+		for _, id := range ids {
+			if _, err := os.Stat(filepath.Join(h.mediaDir, id)); err == nil {
+				dirs++
+			}
+		}
+		return records, dirs
+	}
+	if r, d := mirrored(); r != len(ids) || d != len(ids) {
+		t.Fatalf("before hiding: %d records and %d directories of the %d images", r, d, len(ids))
+	}
+	if _, err := h.st.HidePost(h.ctx, hidden.ID); err != nil {
+		t.Fatal(err)
+	}
+
+	h.clock.Advance(HiddenImagesKept - time.Minute)
+	downloads := h.f.CallsTo(".jpg")
+	if _, err := h.feed.Sync(h.ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if r, d := mirrored(); r != len(ids) || d != len(ids) {
+		t.Errorf("within the grace period: %d records and %d directories of %d images, want all kept", r, d, len(ids))
+	}
+
+	h.clock.Advance(time.Minute)
+	rep, err := h.feed.Sync(h.ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, d := mirrored(); r != 0 || d != 0 {
+		t.Errorf("after the grace period: %d records and %d directories of the hidden post's images kept", r, d)
+	}
+	if rep.Posts != 6 || rep.Images != len(before)-len(ids) || rep.Mirrored != 0 || h.f.CallsTo(".jpg") != downloads {
+		t.Errorf("after the grace period: report %+v, %d downloads (was %d); the other images must stay as they were",
+			rep, h.f.CallsTo(".jpg"), downloads)
+	}
+
+	if _, err := h.st.ShowPost(h.ctx, hidden.ID); err != nil {
+		t.Fatal(err)
+	}
+	if rep, err = h.feed.Sync(h.ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if r, d := mirrored(); r != len(ids) || d != len(ids) || rep.Mirrored == 0 {
+		t.Errorf("shown again: %d records and %d directories of %d images, report %+v", r, d, len(ids), rep)
+	}
+	checkMirrored(t, h)
 }

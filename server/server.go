@@ -119,6 +119,9 @@ func New(cfg config.Config, log *slog.Logger, o Options) (_ *Vitrine, err error)
 	v.Admin, err = admin.New(admin.Options{
 		Settings: c.Admin, PublicURL: c.Server.PublicURL, Store: v.Store, Connection: v.Connection, Instagram: v.Instagram, Jobs: v.Jobs,
 		Logger: log, Now: o.Now, Demo: demoPanel, Refused: v.Metrics.RequestRefused,
+		// A hidden or pinned post reaches visitors with the next snapshot:
+		// build it now rather than at the next sync.
+		OnModerated: v.Gallery.Rebuild, HiddenImagesKept: feed.HiddenImagesKept,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("admin: %w", err)
@@ -317,6 +320,10 @@ func (w widgetSource) Posts(ctx context.Context, limit int) ([]store.Post, error
 }
 
 func (w widgetSource) Token(ctx context.Context) (store.Token, error) { return w.st.Token(ctx) }
+
+func (w widgetSource) Moderation(ctx context.Context) ([]store.Moderation, error) {
+	return w.st.Moderation(ctx)
+}
 
 func (w widgetSource) Images(ctx context.Context) ([]widget.Image, error) {
 	images, err := w.st.Images(ctx)

@@ -230,6 +230,34 @@ func (s *Store) Posts(ctx context.Context, limit int) ([]Post, error) {
 	return posts, nil
 }
 
+// Post returns the cached post with this id, with its children; ok is
+// false when it is not cached.
+func (s *Store) Post(ctx context.Context, id string) (p Post, ok bool, err error) {
+	db := s.db.WithContext(ctx)
+	var row postRow
+	err = db.Where("id = ?", id).Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return Post{}, false, nil
+	}
+	if err != nil {
+		return Post{}, false, fmt.Errorf("store: post %s: %w", id, err)
+	}
+	var kids []childRow
+	if err := db.Where("post_id = ?", id).Order("position").Find(&kids).Error; err != nil {
+		return Post{}, false, fmt.Errorf("store: post %s: %w", id, err)
+	}
+	p = Post{
+		ID: row.ID, MediaType: row.MediaType, Caption: row.Caption, Permalink: row.Permalink, AltText: row.AltText,
+		MediaURL: row.MediaURL, ThumbnailURL: row.ThumbnailURL, Timestamp: row.Timestamp, Position: row.Position,
+		SyncedAt: row.SyncedAt,
+	}
+	for _, c := range kids {
+		p.Children = append(p.Children, Child{ID: c.ID, PostID: c.PostID, Position: c.Position, MediaType: c.MediaType,
+			MediaURL: c.MediaURL, ThumbnailURL: c.ThumbnailURL, AltText: c.AltText})
+	}
+	return p, true, nil
+}
+
 // PostCount returns how many posts are cached.
 func (s *Store) PostCount(ctx context.Context) (int64, error) {
 	var n int64

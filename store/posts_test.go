@@ -236,3 +236,18 @@ func TestReplacePostsManyInBatches(t *testing.T) {
 		t.Errorf("got %d posts, last %+v", len(got), got[len(got)-1])
 	}
 }
+
+func TestPostByID(t *testing.T) {
+	s, _ := openTest(t)
+	replace(t, s, aPost("p1"), aPost("p2", withChildren("c2a", "c2b")), aPost("p3"))
+	all := allPosts(t, s)
+	for _, want := range all {
+		got, ok, err := s.Post(context.Background(), want.ID)
+		if err != nil || !ok || fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("Post(%s) = %+v, %v, %v; want %+v", want.ID, got, ok, err, want)
+		}
+	}
+	if _, ok, err := s.Post(context.Background(), "c2a"); ok || err != nil {
+		t.Errorf("Post of a carousel item = %v, %v; want not found", ok, err)
+	}
+}

@@ -495,7 +495,7 @@ func newHostileApp(t *testing.T) (*hostileApp, *adminClient, *adminClient) {
 	}{
 		{"/widget", nil, []string{"&lt;vtx-1&gt;", "&lt;vtx-u&gt;", "&lt;vtx-n"}},
 		{"/widget.js", nil, []string{"&lt;vtx-1&gt;", "&lt;vtx-u&gt;"}},
-		{"/admin", a, []string{"&lt;vtx-u&gt;", "&lt;vtx-n"}},
+		{"/admin", a, []string{"&lt;vtx-u&gt;", "&lt;vtx-n", "&lt;vtx-1&gt;"}}, // the last in the Posts section
 	} {
 		r, _ := h.send(t, hostileReq{name: c.path, as: c.as}, c.path)
 		for _, w := range c.want {
@@ -571,8 +571,11 @@ func TestHostile(t *testing.T) {
 	csrfRejected := statusIn(http.StatusForbidden)
 	mb := strings.Repeat("A", 1_000_000)
 
-	// The pages that must show the hostile content escaped.
-	var reqs []hostileReq
+	// The pages that must show the hostile content escaped, after a post
+	// with a hostile caption was hidden (the audit log names it).
+	reqs := []hostileReq{{name: "hide a hostile post", method: "POST", target: "/admin/posts/" + postID, as: a,
+		header: []string{"Content-Type", "application/x-www-form-urlencoded"},
+		body:   "action=hide&csrf_token=" + url.QueryEscape(a.csrf), want: statusIn(http.StatusSeeOther)}}
 	for _, p := range []string{"/widget", "/widget?fragment=1", "/widget.js", "/widget.json", "/admin", "/admin/status.json",
 		"/admin/disconnect", "/admin/connected"} {
 		reqs = append(reqs, hostileReq{name: "hostile content", target: p, as: a, want: statusIn(200, 302)})
@@ -583,7 +586,7 @@ func TestHostile(t *testing.T) {
 	routes := []string{"/", "/healthz", "/readyz", "/metrics", "/widget", "/widget.js", "/widget.json",
 		"/media/" + postID + "/320.jpg", "/admin", "/admin/login", "/admin/callback", "/admin/status.json",
 		"/admin/avatar", "/admin/generate", "/admin/connected", "/admin/disconnect", "/admin/sync", "/admin/logout",
-		"/admin/static/admin.css", "/admin/static/admin.js", "/admin/nope", "/nope",
+		"/admin/posts/" + postID, "/admin/static/admin.css", "/admin/static/admin.js", "/admin/nope", "/nope",
 		"/instagram/deauthorize", "/instagram/data-deletion", "/instagram/deletion"}
 	badMethods := []string{"PUT", "DELETE", "PATCH", "TRACE", "OPTIONS", "PROPFIND", "CONNECT", "BREW"}
 	for i, r := range routes {
@@ -695,7 +698,7 @@ func TestHostile(t *testing.T) {
 
 	// CSRF: state-changing POSTs without the token, with a wrong one,
 	// another session's, or from another origin; signed in and not.
-	sync, disconnect, logout := "/admin/sync", "/admin/disconnect", "/admin/logout"
+	sync, disconnect, logout, moderate := "/admin/sync", "/admin/disconnect", "/admin/logout", "/admin/posts/"+postID
 	form := "application/x-www-form-urlencoded"
 	sessionKept := func(t *testing.T) {
 		t.Helper()
@@ -704,7 +707,7 @@ func TestHostile(t *testing.T) {
 			t.Errorf("signed out by a forged request: status.json = %d", r.status)
 		}
 	}
-	for _, path := range []string{sync, disconnect, logout} {
+	for _, path := range []string{sync, disconnect, logout, moderate} {
 		reqs = append(reqs,
 			hostileReq{name: "no CSRF token, signed in", method: "POST", target: path, as: a, header: []string{"Content-Type", form}, want: csrfRejected, after: sessionKept},
 			hostileReq{name: "wrong CSRF token", method: "POST", target: path, as: a, header: []string{"Content-Type", form}, body: "csrf_token=" + url.QueryEscape(payload(0)), want: csrfRejected, after: sessionKept},

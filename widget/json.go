@@ -60,6 +60,7 @@ type jsonPost struct {
 	Images    []jsonImage `json:"images"`
 	Video     string      `json:"video,omitempty"`
 	Children  []jsonChild `json:"children"`
+	Pinned    bool        `json:"pinned"`
 }
 
 type jsonChild struct {

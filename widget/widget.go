@@ -34,6 +34,9 @@ type Source interface {
 	// Images lists every mirrored file, one entry per file (per width,
 	// and one for a video).
 	Images(ctx context.Context) ([]Image, error)
+	// Moderation lists the owner's decisions: pinned posts first, most
+	// recently pinned first, then hidden ones.
+	Moderation(ctx context.Context) ([]store.Moderation, error)
 }
 
 // Image is one mirrored file on disk: a JPEG, or the MP4 of a video.
@@ -202,6 +205,7 @@ type input struct {
 	connected bool
 	posts     []store.Post
 	images    []Image
+	moderated []store.Moderation
 }
 
 func (w *Widget) load(ctx context.Context) (input, error) {
@@ -218,7 +222,16 @@ func (w *Widget) load(ctx context.Context) (input, error) {
 	default:
 		in.token, in.connected = tok, true
 	}
+	if in.moderated, err = w.src.Moderation(ctx); err != nil {
+		return in, err
+	}
 	limit := max(w.settings.MaxPosts, w.settings.Count)
+	if len(in.moderated) > 0 {
+		// Every cached post (the feed keeps at most max_posts): a pinned
+		// post further down still comes first, and hidden ones don't
+		// shorten the gallery.
+		limit = 0
+	}
 	if in.posts, err = w.src.Posts(ctx, limit); err != nil {
 		return in, err
 	}

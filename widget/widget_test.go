@@ -202,6 +202,7 @@ type jsonShape struct {
 			Images []jsonShapeImage `json:"images"`
 			Video  string           `json:"video"`
 		} `json:"children"`
+		Pinned bool `json:"pinned"`
 	} `json:"posts"`
 	UpdatedAt string `json:"updated_at"`
 	Stale     bool   `json:"stale"`
@@ -227,6 +228,13 @@ func decodeJSON(t *testing.T, s string) jsonShape {
 	for _, k := range []string{"version", "account", "posts", "updated_at", "stale"} {
 		if _, ok := raw[k]; !ok {
 			t.Errorf("widget.json lacks %q", k)
+		}
+	}
+	var posts []map[string]json.RawMessage
+	_ = json.Unmarshal(raw["posts"], &posts)
+	for i, p := range posts {
+		if _, ok := p["pinned"]; !ok {
+			t.Errorf("widget.json post %d lacks \"pinned\"", i)
 		}
 	}
 	return doc
@@ -625,5 +633,68 @@ func TestAcceptsGzipAndETagMatch(t *testing.T) {
 		if got := etagMatch(in, `"a"`, `"b-gz"`); got != want {
 			t.Errorf("etagMatch(%q) = %v", in, got)
 		}
+	}
+}
+
+// The owner's decisions shape every public answer: hidden posts are in
+// none of them, pinned ones come first (most recently pinned first) and say
+// "pinned": true in the JSON.
+func TestModerationShapesTheGallery(t *testing.T) {
+	// The gallery holds 4 of the 8 cached posts: the pinned one from
+	// further down still comes first, and a hidden one makes room.
+	e := newEnv(t, withSeed(8), withConfig(func(c *config.Config) { c.Widget.Count, c.Widget.MaxPosts = 4, 4 }))
+	posts := makePosts(8)
+	ctx := context.Background()
+	if _, err := e.st.HidePost(ctx, posts[1].ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []store.Post{posts[6], posts[3]} { // posts[3] is pinned last: it comes first
+		if _, err := e.st.PinPost(ctx, p.ID, 3); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.rebuild()
+
+	doc := decodeJSON(t, e.get("/widget.json").text(t))
+	var got []string
+	for _, p := range doc.Posts {
+		got = append(got, p.ID)
+		if p.Pinned != (p.ID == posts[3].ID || p.ID == posts[6].ID) {
+			t.Errorf("post %s pinned = %v", p.ID, p.Pinned)
+		}
+	}
+	if want := []string{posts[3].ID, posts[6].ID, posts[0].ID, posts[2].ID}; !slices.Equal(got, want) {
+		t.Errorf("widget.json posts %v, want %v", got, want)
+	}
+	hidden := "/media/" + posts[1].ID + "/"
+	for _, path := range []string{"/widget", "/widget?fragment=1", "/widget.js"} {
+		body := e.get(path).text(t)
+		mustNotContain(t, path, body, hidden)
+		first, second := strings.Index(body, "/media/"+posts[3].ID+"/"), strings.Index(body, "/media/"+posts[6].ID+"/")
+		newest := strings.Index(body, "/media/"+posts[0].ID+"/")
+		if first < 0 || !(first < second && second < newest) {
+			t.Errorf("%s: pinned posts not first (at %d, %d; newest at %d)", path, first, second, newest)
+		}
+	}
+
+	// Undone, the gallery is as Instagram orders it again.
+	if _, err := e.st.ShowPost(ctx, posts[1].ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []store.Post{posts[3], posts[6]} {
+		if _, err := e.st.UnpinPost(ctx, p.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.rebuild()
+	got = got[:0]
+	for _, p := range decodeJSON(t, e.get("/widget.json").text(t)).Posts {
+		got = append(got, p.ID)
+		if p.Pinned {
+			t.Errorf("post %s still pinned", p.ID)
+		}
+	}
+	if want := []string{posts[0].ID, posts[1].ID, posts[2].ID, posts[3].ID}; !slices.Equal(got, want) {
+		t.Errorf("after undoing: %v, want %v", got, want)
 	}
 }

@@ -132,6 +132,64 @@
     });
   });
 
+  // Hide, show, pin and unpin without leaving the page: the answer is said
+  // in the Posts section, whose list and counts are then fetched again as
+  // the server renders them (order, counts and buttons change together).
+  document.addEventListener("submit", function (ev) {
+    var form = ev.target;
+    if (!form.matches || !form.matches("form[data-moderate]")) { return; }
+    var btn = ev.submitter;
+    if (!btn || !btn.value) { return; } // no submitter (old browser): a plain POST
+    ev.preventDefault();
+    var item = form.closest("[data-post]");
+    var id = item ? item.getAttribute("data-post") : "";
+    var action = btn.value;
+    var data = new FormData(form);
+    data.set("action", action);
+    var buttons = form.querySelectorAll("button");
+    Array.prototype.forEach.call(buttons, function (b) { b.disabled = true; });
+    // getAttribute: the buttons named "action" shadow form.action.
+    fetch(form.getAttribute("action"), {
+      method: "POST", body: data, credentials: "same-origin",
+      headers: { "Accept": "application/json" }
+    }).then(function (resp) {
+      return resp.json().then(function (j) { return { ok: resp.ok, j: j }; });
+    }).then(function (r) {
+      sayInPosts(r.ok ? r.j.message : (r.j.error + ". " + r.j.message), r.ok ? "ok" : "bad");
+      return reloadPosts(id, action);
+    }).then(null, function () {
+      sayInPosts("Vitrine could not be reached. Check that it is running.", "bad");
+      Array.prototype.forEach.call(buttons, function (b) { b.disabled = false; });
+    });
+  });
+
+  function sayInPosts(text, tone) {
+    var box = document.querySelector("[data-posts-say]");
+    if (!box) { say(text, tone); return; }
+    box.className = "alert posts-say alert-" + tone;
+    box.querySelector(".alert-icon").textContent = tone === "ok" ? "\u2713" : "!";
+    box.querySelector("p").textContent = text;
+    box.hidden = false;
+  }
+
+  // reloadPosts swaps in the list and counts as rendered now, and puts the
+  // focus back on the post that was acted on.
+  function reloadPosts(id, action) {
+    return fetch("/admin", { credentials: "same-origin", cache: "no-store" }).then(function (resp) {
+      if (!resp.ok) { throw new Error("dashboard " + resp.status); }
+      return resp.text();
+    }).then(function (html) {
+      var fresh = new DOMParser().parseFromString(html, "text/html");
+      ["[data-posts-body]", "[data-posts-count]"].forEach(function (sel) {
+        var now = document.querySelector(sel), next = fresh.querySelector(sel);
+        if (now && next) { now.replaceWith(document.importNode(next, true)); }
+      });
+      var item = id && document.querySelector("[data-post=\"" + id + "\"]");
+      var next = item && (item.querySelector("button[value=" + action + "]") || item.querySelector("button"));
+      if (next) { next.focus(); }
+    });
+  }
+
   // --- Live status ---------------------------------------------------------
   var connected = body.getAttribute("data-connected") === "true";
   var username = body.getAttribute("data-username") || "";
