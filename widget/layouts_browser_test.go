@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"vitrine/config"
 )
@@ -143,12 +144,29 @@ func TestBrowserLayoutsAndOptions(t *testing.T) {
 		}
 		shot(t, ctx, dir, name)
 	}
-	// Phone width: the carousel and the grid.
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844), chromedp.Evaluate[chromedp.Void](`document.getElementById('g1').scrollIntoView()`)); err != nil {
+	// The lightbox works from every layout, by keyboard.
+	for n := range 4 {
+		if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](rootN(n)+`.querySelectorAll('.vitrine-link')[0].focus()`), chromedp.KeyEvent(kb.Enter)); err != nil {
+			t.Fatal(err)
+		}
+		wait(t, ctx, fmt.Sprintf("gallery %d's lightbox", n), rootN(n)+`.querySelector('.vitrine-lb').open`)
+		if err := chromedp.Do(ctx, chromedp.KeyEvent(kb.Escape)); err != nil {
+			t.Fatal(err)
+		}
+		wait(t, ctx, fmt.Sprintf("gallery %d's lightbox to close", n), `!`+rootN(n)+`.querySelector('.vitrine-lb').open`)
+	}
+
+	// Phone width: every layout, with widget.columns_mobile's two columns.
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844)); err != nil {
 		t.Fatal(err)
 	}
 	wait(t, ctx, "two columns on a phone", `getComputedStyle(`+rootN(5)+`.querySelector('.vitrine-grid')).gridTemplateColumns.split(' ').length === 2`)
-	shot(t, ctx, dir, "layout-carousel-phone.png")
+	for n, name := range map[int]string{0: "grid", 1: "carousel", 2: "masonry", 3: "highlight"} {
+		if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.getElementById('g%d').scrollIntoView()`, n))); err != nil {
+			t.Fatal(err)
+		}
+		shot(t, ctx, dir, "layout-"+name+"-phone.png")
+	}
 
 	_, problems := wt.snapshot()
 	for _, p := range problems {
