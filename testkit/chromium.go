@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 )
@@ -49,12 +50,22 @@ func Chromium(t testing.TB, extra ...chromedp.ExecAllocatorOption) context.Conte
 		chromedp.WindowSize(1280, 900),
 	)
 	opts = append(opts, extra...)
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancelAlloc)
-	ctx, cancelCtx := chromedp.NewContext(alloc)
-	t.Cleanup(cancelCtx)
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start Chromium: %v", err)
+	// A start can fail when the machine is busy (Chromium gives up waiting
+	// for its own DevTools socket); the next attempt usually succeeds.
+	var err error
+	for attempt := 1; attempt <= 3; attempt++ {
+		alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+		ctx, cancelCtx := chromedp.NewContext(alloc)
+		if err = chromedp.Do(ctx); err == nil {
+			t.Cleanup(cancelAlloc)
+			t.Cleanup(cancelCtx)
+			return ctx
+		}
+		cancelCtx()
+		cancelAlloc()
+		t.Logf("start Chromium, attempt %d: %v", attempt, err)
+		time.Sleep(time.Duration(attempt) * time.Second)
 	}
-	return ctx
+	t.Fatalf("start Chromium: %v", err)
+	return nil
 }
