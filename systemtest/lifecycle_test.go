@@ -111,7 +111,9 @@ func dashboardJobs(t *testing.T, ta *testApp, admin *adminClient) []dashboardJob
 // their data to be deleted and it is, with a confirmation page. Forged
 // callbacks change nothing.
 func TestMetaCallbacks(t *testing.T) {
-	ta := newTestApp(t, testAppOptions{posts: 3})
+	// One clock for Vitrine and the fake, whose signed requests carry its
+	// time: a standing fake clock would sign them before the connection.
+	ta := newTestApp(t, testAppOptions{posts: 3, simulatedClock: true})
 	ta.connect()
 	var doc struct {
 		Posts []struct {
@@ -132,7 +134,7 @@ func TestMetaCallbacks(t *testing.T) {
 	}
 
 	for _, path := range []string{"/instagram/deauthorize", "/instagram/data-deletion"} {
-		forged := ta.fake.SignedRequest(ta.fake.Account().UserID, time.Now())
+		forged := ta.fake.SignedRequest(ta.fake.Account().UserID, ta.clock.Now())
 		forged = forged[:len(forged)-2] + "AA"
 		resp, err := http.PostForm(ta.URL+path, url.Values{"signed_request": {forged}})
 		if err != nil {
@@ -147,6 +149,7 @@ func TestMetaCallbacks(t *testing.T) {
 		t.Fatalf("forged callbacks changed the connection: %s", s.State)
 	}
 
+	ta.clock.Advance(time.Minute) // the owner removes the app a minute after connecting
 	code, err := ta.fake.RemoveApp(t.Context(), ta.URL+"/instagram/deauthorize")
 	if err != nil || code != http.StatusOK {
 		t.Fatalf("deauthorize callback = %d %v", code, err)
