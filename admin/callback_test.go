@@ -264,7 +264,7 @@ func TestCallbackInAnotherBrowserConnects(t *testing.T) {
 	state := auth.Query().Get("state")
 	words := "Something odd happened upstream"
 	r = e.getWith(e.newClient(), "/admin/callback?error=server_error&error_description="+url.QueryEscape(words)+"&state="+url.QueryEscape(state))
-	if r.StatusCode != http.StatusBadGateway || strings.Contains(r.body, words) || !strings.Contains(r.body, "didn&#39;t finish") {
+	if r.StatusCode != http.StatusBadRequest || strings.Contains(r.body, words) || !strings.Contains(r.body, "didn&#39;t finish") {
 		t.Errorf("error answer in another browser = %d:\n%.1000s", r.StatusCode, r.body)
 	}
 	if d := e.get("/admin"); !strings.Contains(d.body, words) {

@@ -1,12 +1,15 @@
 package admin
 
 import (
+	"context"
 	"crypto/subtle"
+	"errors"
 	"net/http"
 	"net/url"
 
 	"github.com/gin-gonic/gin"
 
+	"vitrine/instagram"
 	"vitrine/store"
 )
 
@@ -48,7 +51,7 @@ func (a *Admin) callbackElsewhere(c *gin.Context, q url.Values) {
 		desc := orDefault(shortText(q.Get("error_description"), 200), shortText(e, 60))
 		a.log.Warn("admin: Instagram returned an authorization error (in another browser)", "description", desc)
 		a.addEvent(ctx, "connect", store.LevelError, "Instagram refused the connection: "+desc+". Nothing was changed.")
-		a.handoffPage(c, http.StatusBadGateway, "bad", "Connecting didn't finish",
+		a.handoffPage(c, http.StatusBadRequest, "bad", "Connecting didn't finish",
 			"Instagram refused the connection. Return to your Vitrine dashboard for the details, and click Generate to try again.")
 		return
 	}
@@ -59,7 +62,13 @@ func (a *Admin) callbackElsewhere(c *gin.Context, q url.Values) {
 		return
 	}
 	if _, he := a.connectWithCode(ctx, code); he != nil {
-		a.handoffPage(c, he.Status, "bad", "Connecting didn't finish",
+		// Only Instagram being out of reach is a gateway error; a code it
+		// refused is this request's fault.
+		status := http.StatusBadRequest
+		if errors.Is(he, instagram.ErrUnavailable) || errors.Is(he, instagram.ErrRateLimited) || errors.Is(he, context.DeadlineExceeded) {
+			status = he.Status
+		}
+		a.handoffPage(c, status, "bad", "Connecting didn't finish",
 			"Vitrine couldn't connect Instagram. Return to your Vitrine dashboard for the details, and click Generate to try again.")
 		return
 	}
