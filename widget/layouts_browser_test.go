@@ -153,7 +153,9 @@ func TestBrowserLayoutsAndOptions(t *testing.T) {
 		if err := chromedp.Do(ctx, chromedp.KeyEvent(kb.Escape)); err != nil {
 			t.Fatal(err)
 		}
-		wait(t, ctx, fmt.Sprintf("gallery %d's lightbox to close", n), `!`+rootN(n)+`.querySelector('.vitrine-lb').open`)
+		// Closed, and the focus back on the tile (the close event gives it
+		// back a moment later; the next gallery's Enter must not race it).
+		wait(t, ctx, fmt.Sprintf("gallery %d's lightbox to close", n), `!`+rootN(n)+`.querySelector('.vitrine-lb').open && `+rootN(n)+`.activeElement === `+rootN(n)+`.querySelectorAll('.vitrine-link')[0]`)
 	}
 
 	// Phone width: every layout, with widget.columns_mobile's two columns.
