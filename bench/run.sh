@@ -365,7 +365,7 @@ if [ "$large_posts" -gt 0 ]; then
 		wait "$large_pid" 2>/dev/null || true
 		if [ -n "$ddir" ] && [ -d "$ddir" ]; then
 			mv "$ddir" "$tmp/large-data"
-			hash=$(printf 'bench' | "$tmp/vitrine" hash-password)
+			hash=$(printf 'bench password' | "$tmp/vitrine" hash-password)
 			pport=$(free_port $((lport + 1)))
 			purl="http://127.0.0.1:$pport"
 			nowhere=http://127.0.0.1:9
