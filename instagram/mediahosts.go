@@ -329,22 +329,16 @@ func mediaHTTPClient(timeout time.Duration, hosts *mediaHosts, proxy func(*http.
 	plain := &net.Dialer{Timeout: min(timeout, 10*time.Second), KeepAlive: 30 * time.Second}
 	guarded := &net.Dialer{Timeout: plain.Timeout, KeepAlive: plain.KeepAlive, Control: refuseNonPublic}
 	proxies := &proxyAddrs{addrs: map[string]bool{}, from: proxy}
-	return &http.Client{
-		Transport: &http.Transport{
-			Proxy: proxies.proxy,
-			DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-				if hosts.isExact(addr) || proxies.has(addr) {
-					return plain.DialContext(ctx, network, addr)
-				}
-				return guarded.DialContext(ctx, network, addr)
-			},
-			ForceAttemptHTTP2:     true,
-			TLSHandshakeTimeout:   min(timeout, 10*time.Second),
-			ExpectContinueTimeout: time.Second,
-			MaxIdleConns:          10,
-			MaxIdleConnsPerHost:   4,
-			IdleConnTimeout:       90 * time.Second,
-		},
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	// The Graph client's settings (timeouts, pool, no redirects), with the
+	// proxy remembered and the guarded dialer.
+	c := defaultHTTPClient(timeout)
+	t := c.Transport.(*http.Transport)
+	t.Proxy = proxies.proxy
+	t.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if hosts.isExact(addr) || proxies.has(addr) {
+			return plain.DialContext(ctx, network, addr)
+		}
+		return guarded.DialContext(ctx, network, addr)
 	}
+	return c
 }
