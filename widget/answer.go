@@ -77,7 +77,7 @@ func (w *Widget) answer(s *snapshot, r *request, rep *reply) {
 		w.answerMedia(s, r, rep)
 		return
 	}
-	a := s.asset(r.kind, r.rawQuery)
+	a := w.asset(s, r.kind, r.rawQuery)
 	gz, fresh := 0, 0
 	if acceptsGzip(r.acceptEncoding) {
 		gz = 1
@@ -124,22 +124,39 @@ func (w *Widget) answerMedia(s *snapshot, r *request, rep *reply) {
 }
 
 // asset picks the asset a gallery route serves: /widget serves the bare
-// fragment when the query says fragment=1, and the page, the fragment and
+// fragment when the query says fragment=1; the page, the fragment and
 // widget.js speak another language when the query names one
-// (language=pt). An unknown language is widget.language's.
-func (s *snapshot) asset(kind routeKind, rawQuery string) *asset {
-	if kind == kindJSON {
-		return s.json
+// (language=pt), an unknown one being widget.language's; and every
+// gallery route is filtered by the query's include_words and
+// exclude_words, from a variant built on first use (variants.go).
+func (w *Widget) asset(s *snapshot, kind routeKind, rawQuery string) *asset {
+	if rawQuery == "" || rawQuery == "fragment=1" {
+		switch kind {
+		case kindJSON:
+			return s.json
+		case kindScript:
+			return s.js
+		case kindPage:
+			if rawQuery != "" {
+				return s.fragment
+			}
+		}
+		return s.page
 	}
-	vs, fragment := s.views, rawQuery == "fragment=1"
-	if rawQuery != "" && !fragment {
-		q, _ := url.ParseQuery(rawQuery) // what URL.Query does: errors ignored
-		fragment = q.Get("fragment") == "1"
-		if lv, ok := s.byLanguage[q.Get("language")]; ok {
-			vs = lv
+	q, _ := url.ParseQuery(rawQuery) // what URL.Query does: errors ignored
+	lang, fragment := s.lang, q.Get("fragment") == "1"
+	if _, ok := s.byLanguage[q.Get("language")]; ok {
+		lang = q.Get("language")
+	}
+	if f := parseWordFilter(q); !f.empty() {
+		if a := w.filtered(s, f, lang, kind, fragment); a != nil {
+			return a
 		}
 	}
+	vs := s.byLanguage[lang]
 	switch {
+	case kind == kindJSON:
+		return s.json
 	case kind == kindScript:
 		return vs.js
 	case fragment:

@@ -6,8 +6,11 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -191,6 +194,24 @@ func BenchmarkHandlers(b *testing.B) {
 	b.Run("widget.js/304/gin", func(b *testing.B) {
 		benchServe(b, g, "/widget.js", "Accept-Encoding", "gzip", "If-None-Match", etag)
 	})
+	// An embed's caption words: the variant is built on the first request,
+	// then served like the others (parse the query, find the variant).
+	b.Run("widget.js?include_words/gzip/gin", func(b *testing.B) {
+		benchServe(b, g, "/widget.js?include_words=handmade,openstudio", "Accept-Encoding", "gzip, deflate, br")
+	})
+	// A filter never asked before, of words the captions have: what a
+	// new variant of widget.js costs the server. (Made-up words all share
+	// one variant.)
+	b.Run("widget.js?include_words/new-variant", func(b *testing.B) {
+		s := w.cur.Load()
+		words := slices.Collect(maps.Keys(captionTokens(strings.Join(captionsOf(s.in.posts), " "))))
+		q := url.Values{}
+		for i := range b.N {
+			q.Set("include_words", words[i%len(words)]+","+words[(i/len(words))%len(words)])
+			s.variants.byKey, s.variants.keys = nil, nil // every one new
+			_ = w.filtered(s, parseWordFilter(q), "en", kindScript, false)
+		}
+	})
 }
 
 // BenchmarkSnapshotBuild100 builds a snapshot of 100 posts from what the
@@ -218,4 +239,12 @@ func BenchmarkSnapshotBuild100(b *testing.B) {
 			}
 		}
 	})
+}
+
+func captionsOf(posts []store.Post) []string {
+	out := make([]string, len(posts))
+	for i, p := range posts {
+		out[i] = p.Caption
+	}
+	return out
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -188,5 +189,91 @@ func TestBrowserPageQueryOptions(t *testing.T) {
 	got := eval[string](t, ctx, `document.documentElement.lang + ' ' + document.querySelector('.vitrine').dataset.layout + ' ' + document.querySelector('.vitrine-follow').textContent + ' ' + document.querySelector('.vitrine').style.getPropertyValue('--vitrine-cols')`)
 	if got != "de carousel Folgen 4" {
 		t.Errorf("page with ?layout=carousel&language=de&columns=4: %q", got)
+	}
+}
+
+// Caption words per embed: each gallery loads the script the server
+// filtered for it (data-include-words, data-exclude-words, on the element
+// or the script, with a language too), and its Load more brings only
+// posts that match. The /widget page takes the same words in its query.
+func TestBrowserCaptionWordsPerEmbed(t *testing.T) {
+	ctx := browser(t)
+	posts := makePosts(24)
+	e := newEnv(t, func(e *env) {
+		e.connect()
+		e.replace(posts...)
+		e.mirrorTinted(posts...)
+	}, withConfig(func(c *config.Config) { c.Widget.Count = 2 }))
+	with := func(tag string) (ids []string) {
+		for _, p := range posts {
+			if strings.Contains(p.Caption, tag) {
+				ids = append(ids, p.ID)
+			}
+		}
+		return ids
+	}
+	handmade, openStudio := with("#handmade"), with("#openstudio")
+
+	s := fmt.Sprintf(`<script src="%s/widget.js" async`, e.base)
+	body := `<div data-vitrine data-include-words="handmade"></div>` + s + `></script>` +
+		`<div data-vitrine data-exclude-words="#handmade #openstudio" data-language="pt"></div>` + s + `></script>` +
+		`<div data-vitrine></div>` + s + `></script>` +
+		`<section>` + s + ` data-include-words="OpenStudio"></script></section>`
+	host := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, hostPage, body)
+	}))
+	t.Cleanup(host.Close)
+	var wt watcher
+	wt.listen(t, ctx)
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1200, 900), chromedp.Navigate(host.URL)); err != nil {
+		t.Fatal(err)
+	}
+	wait(t, ctx, "four galleries", `document.querySelectorAll('[data-vitrine-on]').length === 4 && [...document.querySelectorAll('[data-vitrine-on]')].every(e => e.shadowRoot && e.shadowRoot.querySelector('.vitrine-item'))`)
+	shown := func(n int) []string {
+		return eval[[]string](t, ctx, `[...`+rootN(n)+`.querySelectorAll('.vitrine-item img')].map(i => i.getAttribute('src').split('/media/')[1].split('/')[0])`)
+	}
+	// The galleries are in document order: the script-only embed (alone
+	// in its section, or it could take a free element beside it) made its
+	// element in place, before its script.
+	if got := shown(0); !slices.Equal(got, handmade[:2]) {
+		t.Errorf("include handmade: %v, want %v", got, handmade[:2])
+	}
+	for _, id := range shown(1) {
+		if slices.Contains(handmade, id) || slices.Contains(openStudio, id) {
+			t.Errorf("exclude #handmade #openstudio shows %s", id)
+		}
+	}
+	if got := eval[string](t, ctx, rootN(1)+`.querySelector('.vitrine').lang`); got != "pt" {
+		t.Errorf("the filtered Portuguese gallery's language is %q", got)
+	}
+	if got := shown(2); !slices.Equal(got, []string{posts[0].ID, posts[1].ID}) {
+		t.Errorf("the gallery without words: %v, want the newest two", got)
+	}
+	if got := shown(3); !slices.Equal(got, openStudio[:2]) {
+		t.Errorf("include OpenStudio on the script: %v, want %v", got, openStudio[:2])
+	}
+
+	// Load more in the handmade gallery: the other two, then no button.
+	if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](rootN(0)+`.querySelector('.vitrine-more').click()`)); err != nil {
+		t.Fatal(err)
+	}
+	wait(t, ctx, "four handmade posts", rootN(0)+`.querySelectorAll('.vitrine-item').length === 4 && `+rootN(0)+`.querySelector('.vitrine-more').hidden`)
+	if got := shown(0); !slices.Equal(got, handmade) {
+		t.Errorf("after Load more: %v, want %v", got, handmade)
+	}
+
+	_, problems := wt.snapshot()
+	for _, p := range problems {
+		t.Errorf("browser: %s", p)
+	}
+
+	// The page for iframes.
+	if err := chromedp.Do(ctx, chromedp.Navigate(e.base+"/widget?include_words=openstudio&layout=carousel")); err != nil {
+		t.Fatal(err)
+	}
+	wait(t, ctx, "the filtered page", `document.querySelector('.vitrine-item')`)
+	if got := eval[[]string](t, ctx, `[...document.querySelectorAll('.vitrine-item img')].map(i => i.getAttribute('src').split('/media/')[1].split('/')[0])`); !slices.Equal(got, openStudio[:2]) {
+		t.Errorf("/widget?include_words=openstudio: %v, want %v", got, openStudio[:2])
 	}
 }

@@ -3,6 +3,8 @@ package widget
 import (
 	"encoding/json"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -105,5 +107,123 @@ func TestLayoutSettings(t *testing.T) {
 	mustContain(t, "page", e.get("/widget").text(t), `data-layout="masonry" data-aspect="original"`, `style="--vitrine-cols:4;--vitrine-cols-m:1"`)
 	if got := choice("bogus", config.Layouts); got != "grid" {
 		t.Errorf("choice(bogus) = %q", got)
+	}
+}
+
+// An embed's caption words (include_words, exclude_words on /widget,
+// /widget.js and /widget.json) filter on the server, in place of the
+// configured words; the filtered gallery's Load more asks /widget.json
+// with the same filter.
+func TestCaptionFiltersFromQuery(t *testing.T) {
+	posts := makePosts(24)
+	e := newEnv(t, withSeed(24), withConfig(func(c *config.Config) {
+		c.Widget.Count, c.Widget.MaxPosts = 3, 24
+		c.Widget.IncludeWords = []string{"photography"} // replaced by an embed's words
+	}))
+	idsWhere := func(keep func(store.Post) bool) []string {
+		var ids []string
+		for _, p := range posts {
+			if keep(p) {
+				ids = append(ids, p.ID)
+			}
+		}
+		return ids
+	}
+	handmade := idsWhere(func(p store.Post) bool { return strings.Contains(p.Caption, "#handmade") })
+	openStudio := idsWhere(func(p store.Post) bool { return strings.Contains(p.Caption, "#openstudio") })
+	if len(handmade) != 4 || len(openStudio) != 4 {
+		t.Fatalf("test data: %d #handmade and %d #openstudio posts, want 4 each", len(handmade), len(openStudio))
+	}
+	jsonIDs := func(path string) []string {
+		var ids []string
+		for _, p := range decodeJSON(t, e.get(path).text(t)).Posts {
+			ids = append(ids, p.ID)
+		}
+		return ids
+	}
+
+	for _, tc := range []struct {
+		query string
+		want  []string // the JSON's posts; the markup shows the first 3
+	}{
+		{"include_words=handmade", handmade},
+		{"include_words=%23HandMade,%20nothing", handmade},
+		{"include_words=handmade&language=pt", handmade},
+		{"exclude_words=studio", nil}, // the configured #photography posts all say studio
+		{"include_words=handmade+openstudio&exclude_words=colourways", openStudio},
+	} {
+		if got := jsonIDs("/widget.json?" + tc.query); !slices.Equal(got, tc.want) {
+			t.Errorf("/widget.json?%s: %v, want %v", tc.query, got, tc.want)
+		}
+		shown := tc.want[:min(3, len(tc.want))]
+		for _, path := range []string{"/widget?", "/widget?fragment=1&", "/widget.js?"} {
+			body := e.get(path + tc.query).text(t)
+			if got := shownIDs(strings.ReplaceAll(body, `\u0026`, "&")); !slices.Equal(got, shown) {
+				t.Errorf("%s%s shows %v, want %v", path, tc.query, got, shown)
+			}
+		}
+	}
+	if got := jsonIDs("/widget.json"); len(got) != 4 {
+		t.Errorf("the configured gallery (#photography) has %d posts, want 4", len(got))
+	}
+
+	// Load more in a filtered gallery asks for the same filter; the
+	// configured gallery's markup names none.
+	mustContain(t, "filtered page", e.get("/widget?include_words=HANDMADE").text(t), `data-q="?include_words=handmade"`)
+	mustContain(t, "filtered page in Portuguese", e.get("/widget?include_words=handmade&language=pt").text(t), `<html lang="pt">`, ">Seguir<")
+	mustNotContain(t, "configured page", e.get("/widget").text(t), "data-q=")
+
+	// Words over the limits are dropped: the configured gallery, no error.
+	long := strings.Repeat("x", maxFilterWordLen+1)
+	if r := e.get("/widget?include_words=" + long); r.StatusCode != 200 || strings.Contains(r.text(t), "data-q=") {
+		t.Errorf("an over-long word: %d, filtered = %v", r.StatusCode, strings.Contains(r.text(t), "data-q="))
+	}
+
+	// Spellings of one filter share a variant; words no caption has
+	// share one too (include: nothing; exclude: the configured gallery).
+	s := e.w.cur.Load()
+	variantCount := func() int {
+		s.variants.mu.Lock()
+		defer s.variants.mu.Unlock()
+		return len(s.variants.byKey)
+	}
+	before := variantCount()
+	e.get("/widget.js?include_words=HANDMADE,,handmade")
+	if n := variantCount(); n != before {
+		t.Errorf("another spelling of a filter built a variant (%d → %d)", before, n)
+	}
+	for i := range maxVariants + 5 {
+		if got := jsonIDs("/widget.json?include_words=madeup" + strconv.Itoa(i)); len(got) != 0 {
+			t.Fatalf("a word no caption has shows %v", got)
+		}
+		mustNotContain(t, "exclude a word no caption has", e.get("/widget?exclude_words=madeup"+strconv.Itoa(i)).text(t), "data-q=")
+	}
+	if n := variantCount(); n != before+1 {
+		t.Errorf("made-up words built %d variants, want 1", n-before)
+	}
+	// Real words in new combinations replace the least recently used.
+	vocabulary := []string{"morning", "light", "studio", "prints", "friday", "photography", "behind", "scenes", "autumn", "shoot", "colourways", "packing", "orders", "afternoon", "space", "weekend", "saturday", "three", "small", "batches", "swipe"}
+	for i := range maxVariants + 3 {
+		e.get("/widget.js?include_words=handmade," + vocabulary[i])
+		e.get("/widget.js?include_words=handmade") // in use: stays
+	}
+	if n := variantCount(); n != maxVariants {
+		t.Errorf("%d variants kept, want %d", n, maxVariants)
+	}
+	s.variants.mu.Lock()
+	_, kept := s.variants.byKey[s.lang+"\x00handmade\x00"]
+	s.variants.mu.Unlock()
+	if !kept {
+		t.Error("the filter asked for all along was evicted")
+	}
+
+	// A new snapshot starts with no variants: a hidden post leaves the
+	// filtered gallery too.
+	if _, err := e.st.HidePost(t.Context(), handmade[0]); err != nil {
+		t.Fatal(err)
+	}
+	e.rebuild()
+	if got := jsonIDs("/widget.json?include_words=handmade"); !slices.Equal(got, handmade[1:]) {
+		t.Errorf("after hiding %s: %v, want %v", handmade[0], got, handmade[1:])
 	}
 }

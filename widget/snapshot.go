@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/evanw/esbuild/pkg/api"
+
 	"vitrine/config"
 	"vitrine/store"
 )
@@ -21,10 +23,18 @@ import (
 // never modified after it is published through Widget.cur.
 type snapshot struct {
 	*views     // in widget.language
+	lang       string
 	byLanguage map[string]*views
 	json       *asset
 	media      map[mediaKey]string // (id, width) → file path
 	doc        jsonDoc             // kept to re-encode the JSON when only "stale" changes
+
+	// What the snapshot was modelled from, kept to build the variants
+	// an embed's caption filter asks for (variants.go).
+	in       input
+	files    map[string][]Image
+	videos   map[string]bool
+	variants *variants
 }
 
 type mediaKey struct {
@@ -70,7 +80,7 @@ func newAsset(body []byte, contentType string, routeFields []field) (*asset, err
 // build turns what the store holds into a snapshot. It is pure: no I/O.
 func (w *Widget) build(in input, stale bool) (*snapshot, error) {
 	media, files, videos := indexImages(in.images)
-	v, doc, err := w.model(in, files, videos, stale)
+	v, doc, err := w.model(in, files, videos, stale, w.filter)
 	if err != nil {
 		return nil, err
 	}
@@ -79,6 +89,7 @@ func (w *Widget) build(in input, stale bool) (*snapshot, error) {
 		return nil, err
 	}
 	s.media = media
+	s.in, s.files, s.videos, s.variants = in, files, videos, &variants{}
 	return s, nil
 }
 
@@ -115,8 +126,9 @@ func indexImages(images []Image) (media map[mediaKey]string, files map[string][]
 
 // model is what the gallery shows, twice: as the templates' view (the
 // first widget.count posts) and as the JSON document (up to
-// widget.max_posts). Only posts whose image is mirrored are in either.
-func (w *Widget) model(in input, files map[string][]Image, videos map[string]bool, stale bool) (galleryView, jsonDoc, error) {
+// widget.max_posts), of the posts filter keeps. Only posts whose image is
+// mirrored are in either.
+func (w *Widget) model(in input, files map[string][]Image, videos map[string]bool, stale bool, filter postFilter) (galleryView, jsonDoc, error) {
 	cfg, base := w.settings, w.base
 	v := galleryView{
 		Base:          base,
@@ -153,7 +165,7 @@ func (w *Widget) model(in input, files map[string][]Image, videos map[string]boo
 			if len(fs) == 0 || !validMediaID(p.ID) {
 				continue // not mirrored yet: never hot-link Instagram
 			}
-			if !w.filter.keeps(p) {
+			if !filter.keeps(p) {
 				continue
 			}
 			if len(doc.Posts) >= max(cfg.MaxPosts, cfg.Count) {
@@ -254,59 +266,79 @@ func (w *Widget) render(v galleryView, doc jsonDoc) (*snapshot, error) {
 	if s.json, err = jsonAsset(&s.doc, w.galleryFields(kindJSON, "")); err != nil {
 		return nil, err
 	}
-	for code, ws := range languages {
-		lv := v
-		lv.Lang, lv.Words = code, ws
-		if v.Placeholder == v.Words.Placeholder {
-			lv.Placeholder = ws.Placeholder // the default, said in this language
-		}
-		vs, err := w.renderViews(lv)
+	for code := range languages {
+		vs, err := w.renderViews(inLanguage(v, code))
 		if err != nil {
 			return nil, err
 		}
 		s.byLanguage[code] = vs
 	}
-	s.views = s.byLanguage[v.Lang]
+	s.views, s.lang = s.byLanguage[v.Lang], v.Lang
 	return s, nil
+}
+
+// inLanguage is v in the language code (one of languages).
+func inLanguage(v galleryView, code string) galleryView {
+	lv := v
+	lv.Lang, lv.Words = code, languages[code]
+	if v.Placeholder == v.Words.Placeholder {
+		lv.Placeholder = lv.Words.Placeholder // the default, said in this language
+	}
+	return lv
 }
 
 // views are the gallery's HTML page, fragment and script in one language.
 type views struct{ page, fragment, js *asset }
 
 func (w *Widget) renderViews(v galleryView) (*views, error) {
-	vs := &views{}
-	v.CSS = template.CSS(w.css)
-	markup, err := w.exec("gallery", v)
-	if err != nil {
+	var vs views
+	var err error
+	if vs.fragment, err = w.renderFragment(v); err != nil {
 		return nil, err
 	}
+	if vs.page, err = w.renderPage(v); err != nil {
+		return nil, err
+	}
+	if vs.js, err = w.renderScript(v); err != nil {
+		return nil, err
+	}
+	return &vs, nil
+}
+
+// renderFragment is the bare markup with its style, for server-side
+// includes.
+func (w *Widget) renderFragment(v galleryView) (*asset, error) {
+	v.CSS = template.CSS(w.css)
 	frag, err := w.exec("fragment", v)
 	if err != nil {
 		return nil, err
 	}
-	if vs.fragment, err = newAsset(frag, "text/html; charset=utf-8", w.galleryFields(kindPage, fragmentCSP(w.base, w.settings.FrameAncestors))); err != nil {
-		return nil, err
-	}
+	return newAsset(frag, "text/html; charset=utf-8", w.galleryFields(kindPage, fragmentCSP(w.base, w.settings.FrameAncestors)))
+}
 
+// renderPage is the /widget page, its loader inline.
+func (w *Widget) renderPage(v galleryView) (*asset, error) {
+	v.CSS = template.CSS(w.css)
 	script := w.js + "({})"
 	v.Script = template.JS(script)
 	page, err := w.exec("page", v)
 	if err != nil {
 		return nil, err
 	}
-	csp := pageCSP(w.base, script, w.settings.FrameAncestors)
-	if vs.page, err = newAsset(page, "text/html; charset=utf-8", w.galleryFields(kindPage, csp)); err != nil {
+	return newAsset(page, "text/html; charset=utf-8", w.galleryFields(kindPage, pageCSP(w.base, script, w.settings.FrameAncestors)))
+}
+
+// renderScript is widget.js: the loader called with the markup and CSS.
+func (w *Widget) renderScript(v galleryView) (*asset, error) {
+	markup, err := w.exec("gallery", v)
+	if err != nil {
 		return nil, err
 	}
-
 	data, err := jsData(string(markup), w.css)
 	if err != nil {
 		return nil, err
 	}
-	if vs.js, err = newAsset([]byte(w.js+"("+data+");\n"), "text/javascript; charset=utf-8", w.galleryFields(kindScript, "")); err != nil {
-		return nil, err
-	}
-	return vs, nil
+	return newAsset([]byte(w.js+"("+data+");\n"), "text/javascript; charset=utf-8", w.galleryFields(kindScript, ""))
 }
 
 func (w *Widget) exec(name string, v galleryView) ([]byte, error) {
@@ -400,18 +432,28 @@ func compactCSS(s string) string {
 	return b.String()
 }
 
-// compactJS removes whole-line comments and indentation from the loader.
-// It is deliberately simple: the loader is written so this is safe (no
-// multi-line strings, every statement ends with ; or a brace).
-func compactJS(s string) string {
-	var b strings.Builder
-	for line := range strings.Lines(s) {
-		line = strings.TrimSpace(line)
-		if line == "" || strings.HasPrefix(line, "//") {
-			continue
+// minifyJS minifies the loader: it is written for its reader, and sent to
+// every visitor inside the few KB of the embed. Syntax rewriting stays off:
+// the loader is a bare function expression the server calls by appending
+// "(data)", which that pass would drop as unused.
+func minifyJS(src string) (string, error) {
+	r := api.Transform(src, api.TransformOptions{
+		MinifyWhitespace:  true,
+		MinifyIdentifiers: true,
+		Target:            api.ES2020,
+		Charset:           api.CharsetUTF8,
+	})
+	if len(r.Errors) > 0 {
+		m := r.Errors[0]
+		line := 0
+		if m.Location != nil {
+			line = m.Location.Line
 		}
-		b.WriteString(line)
-		b.WriteByte('\n')
+		return "", fmt.Errorf("line %d: %s", line, m.Text)
 	}
-	return strings.TrimSuffix(b.String(), "\n")
+	code := strings.TrimSuffix(strings.TrimSpace(string(r.Code)), ";")
+	if !strings.HasPrefix(code, "(function(") || !strings.HasSuffix(code, "})") {
+		return "", fmt.Errorf("minified loader is not a function expression: %.40q…", code)
+	}
+	return code, nil
 }

@@ -23,15 +23,18 @@ type galleryView struct {
 	Lang          string
 	Words         words
 	More          bool // the JSON holds more posts than the markup: Load more
-	Captions      bool
-	Placeholder   string
-	Sizes         string
-	Title         string
-	ProfileURL    string
-	Account       *accountView
-	Posts         []postItem
-	CSS           template.CSS
-	Script        template.JS // the /widget page only
+	// JSONQuery is the caption filter of a filtered variant, for Load
+	// more to ask /widget.json with; "" for the configured gallery.
+	JSONQuery   string
+	Captions    bool
+	Placeholder string
+	Sizes       string
+	Title       string
+	ProfileURL  string
+	Account     *accountView
+	Posts       []postItem
+	CSS         template.CSS
+	Script      template.JS // the /widget page only
 }
 
 type accountView struct {

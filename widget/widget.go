@@ -140,7 +140,11 @@ func parseAssets(fsys fs.FS) (*template.Template, string, string, error) {
 	if err != nil {
 		return nil, "", "", fmt.Errorf("widget: read loader: %w", err)
 	}
-	return tmpl, compactCSS(string(css)), compactJS(string(js)), nil
+	loader, err := minifyJS(string(js))
+	if err != nil {
+		return nil, "", "", fmt.Errorf("widget: minify loader: %w", err)
+	}
+	return tmpl, compactCSS(string(css)), loader, nil
 }
 
 // Rebuild reads the store, builds a new snapshot and swaps it in. On error
@@ -196,6 +200,7 @@ func (w *Widget) restamp() {
 		return
 	}
 	next.json = a
+	next.variants = &variants{} // theirs say the old "stale"
 	w.cur.Store(&next)
 }
 

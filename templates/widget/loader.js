@@ -3,177 +3,185 @@
 // /widget page, where the markup is already in the document. Options come
 // from data- attributes on the embed, or from the page's query
 // (?layout=carousel&columns=4).
-// Whole-line comments and indentation are stripped when the snapshot is
-// built.
-(function (d) {
-  var D = document, s = D.currentScript, r = D, t, g, q, Z, F, p = 0, j = 0, T = [], W, N,
-    $ = (e, c) => e.querySelector('.vitrine-' + c),
-    A = (e, c) => [...e.querySelectorAll('.vitrine-' + c)],
-    U = new URLSearchParams(location.search);
-  if (d.h) {
+// The server minifies it once at start (esbuild), so names here are for
+// the reader; the minifier keeps the expression and the property names.
+(function (data) {
+  const doc = document, script = doc.currentScript, pageQuery = new URLSearchParams(location.search),
+    one = (parent, name) => parent.querySelector('.vitrine-' + name),
+    all = (parent, name) => [...parent.querySelectorAll('.vitrine-' + name)];
+  let root = doc, host;
+  if (data.h) {
     // Its element: the one just before the script, else one beside it,
     // else (no script known) the page's first; none: made in place.
-    g = '[data-vitrine]:not([data-vitrine-on])';
-    t = s ? s.vitrineFor || (s.previousElementSibling && s.previousElementSibling.matches(g) ? s.previousElementSibling : s.parentNode.querySelector(':scope>' + g)) : D.querySelector(g);
-    // Another language than this one: the server has it prepared; load
-    // that script instead, for this element (once: it is marked).
-    W = t && t.getAttribute('data-language') || s && s.getAttribute('data-language');
-    if (W && s && s.src && !s.hasAttribute('data-vitrine-lang') && d.h.indexOf(' lang="' + W + '"') < 0) {
-      N = D.createElement('script');
-      [].forEach.call(s.attributes, a => N.setAttribute(a.name, a.value));
-      N.setAttribute('data-vitrine-lang', '');
-      N.src = s.src.split('?')[0] + '?language=' + encodeURIComponent(W);
-      t && t.setAttribute('data-vitrine-on', '');
-      N.vitrineFor = t;
-      return s.parentNode.insertBefore(N, s.nextSibling);
+    const free = '[data-vitrine]:not([data-vitrine-on])', before = script && script.previousElementSibling;
+    host = script ? script.vitrineFor || (before && before.matches(free) ? before : script.parentNode.querySelector(':scope>' + free)) : doc.querySelector(free);
+    const attribute = name => host && host.getAttribute('data-' + name) || script && script.getAttribute('data-' + name);
+    // Options the server applies (another language, caption words): it
+    // builds that gallery, so load its script instead, for this element
+    // (once: the new script is marked). The language this one already
+    // speaks costs nothing.
+    const serverQuery = ['language', 'include-words', 'exclude-words'].map(function (name) {
+      const value = attribute(name);
+      return value && (name != 'language' || data.h.indexOf(' lang="' + value + '"') < 0) ? name.replace('-', '_') + '=' + encodeURIComponent(value) : '';
+    }).filter(String).join('&');
+    if (serverQuery && script && script.src && !script.hasAttribute('data-vitrine-variant')) {
+      const variant = doc.createElement('script');
+      [].forEach.call(script.attributes, a => variant.setAttribute(a.name, a.value));
+      variant.setAttribute('data-vitrine-variant', '');
+      variant.src = script.src.split('?')[0] + '?' + serverQuery;
+      host && host.setAttribute('data-vitrine-on', '');
+      variant.vitrineFor = host;
+      return script.parentNode.insertBefore(variant, script.nextSibling);
     }
-    if (!t) {
-      t = D.createElement('div');
-      s && s.parentNode ? s.parentNode.insertBefore(t, s) : D.body.appendChild(t);
+    if (!host) {
+      host = doc.createElement('div');
+      script && script.parentNode ? script.parentNode.insertBefore(host, script) : doc.body.appendChild(host);
     }
-    t.setAttribute('data-vitrine-on', '');
+    host.setAttribute('data-vitrine-on', '');
     // The shadow root keeps the host page's CSS out and ours in.
-    r = t.attachShadow({ mode: 'open' });
-    r.innerHTML = '<style>' + d.c + '</style>' + d.h;
+    root = host.attachShadow({ mode: 'open' });
+    root.innerHTML = '<style>' + data.c + '</style>' + data.h;
   }
-  q = k => t ? t.getAttribute('data-' + k) || s && s.getAttribute('data-' + k) : U.get(k.replace('-', '_'));
-  g = r.querySelector('.vitrine');
-  if (!g) return;
+  const option = name => host ? host.getAttribute('data-' + name) || script && script.getAttribute('data-' + name) : pageQuery.get(name.replace('-', '_'));
+  const gallery = root.querySelector('.vitrine');
+  if (!gallery) return;
   // Options: a value the gallery doesn't know leaves the default.
-  var o = function (k, l) { var v = q(k); l.indexOf(v) < 0 || (g.dataset[k] = v) }, n = q('count') | 0;
-  o('layout', ['grid', 'carousel', 'masonry', 'highlight']);
-  if (q('aspect')) g.dataset.aspect = { '1:1': '1x1', '4:5': '4x5', original: 'original' }[q('aspect')] || g.dataset.aspect;
-  if (q('columns') > 0) g.style.setProperty('--vitrine-cols', Math.min(q('columns') | 0, 12));
-  if (q('columns-mobile') > 0) g.style.setProperty('--vitrine-cols-m', Math.min(q('columns-mobile') | 0, 6));
-  if (q('captions')) g.classList.toggle('vitrine-nocap', q('captions') == 'false');
-  // A media-type filter (the caption filters are the config's).
-  var Y = (q('media-types') || '').toUpperCase().split(/[\s,]+/).filter(String),
-    K = y => !Y.length || Y.indexOf(y) >= 0;
-  A(g, 'item').forEach((l, i) => K(l.dataset.t) && (!n || i < n) || l.remove());
+  let count = option('count') | 0;
+  const layout = option('layout'), aspect = option('aspect'), columns = option('columns'), columnsMobile = option('columns-mobile'), captions = option('captions');
+  if (['grid', 'carousel', 'masonry', 'highlight'].indexOf(layout) >= 0) gallery.dataset.layout = layout;
+  if (aspect) gallery.dataset.aspect = { '1:1': '1x1', '4:5': '4x5', original: 'original' }[aspect] || gallery.dataset.aspect;
+  if (columns > 0) gallery.style.setProperty('--vitrine-cols', Math.min(columns | 0, 12));
+  if (columnsMobile > 0) gallery.style.setProperty('--vitrine-cols-m', Math.min(columnsMobile | 0, 6));
+  if (captions) gallery.classList.toggle('vitrine-nocap', captions == 'false');
+  // A media-type filter here; the caption filters are the server's.
+  const types = (option('media-types') || '').toUpperCase().split(/[\s,]+/).filter(String),
+    shown = type => !types.length || types.indexOf(type) >= 0;
+  all(gallery, 'item').forEach((item, i) => shown(item.dataset.t) && (!count || i < count) || item.remove());
   // The carousel's buttons scroll a page; they hide at either end.
-  var G = $(g, 'grid'), P = $(g, 'go-p'), Q = $(g, 'go-n');
-  function B() {
-    if (!P) return;
-    P.disabled = G.scrollLeft < 4;
-    Q.disabled = G.scrollLeft + G.clientWidth > G.scrollWidth - 4;
+  const grid = one(gallery, 'grid'), prev = one(gallery, 'go-p'), next = one(gallery, 'go-n');
+  function updateArrows() {
+    if (!prev) return;
+    prev.disabled = grid.scrollLeft < 4;
+    next.disabled = grid.scrollLeft + grid.clientWidth > grid.scrollWidth - 4;
   }
-  if (G) {
-    P.onclick = function () { G.scrollBy({ left: -G.clientWidth }) };
-    Q.onclick = function () { G.scrollBy({ left: G.clientWidth }) };
-    G.onscroll = B;
-    B();
+  if (grid) {
+    prev.onclick = () => grid.scrollBy({ left: -grid.clientWidth });
+    next.onclick = () => grid.scrollBy({ left: grid.clientWidth });
+    grid.onscroll = updateArrows;
+    updateArrows();
   }
-  var L = $(g, 'lb');
-  if (!L) return;
-  var M0 = $(L, 'lb-img'), VE = $(L, 'lb-vid'), b = g.getAttribute('data-base');
-  function S() {
-    var m = Z[j], u = b + '/media/' + m[0] + '/', w = m[3];
-    M0.removeAttribute('src');
-    M0.srcset = w.map(x => u + x + '.jpg ' + x + 'w').join();
-    M0.sizes = 'min(1080px,100vw)';
-    M0.width = m[1]; M0.height = m[2]; M0.alt = m[4];
-    M0.src = u + w[w.length - 1] + '.jpg';
-    // A mirrored video (m[5]) plays in place of its thumbnail: muted, and
-    // only because the visitor just opened it. Focus leaves it before it
+  const viewer = one(gallery, 'lb');
+  if (!viewer) return;
+  // The viewer shows slide `slide` of tile `tile`; slides are the tile's
+  // data-s: [id, width, height, widths, alt, video].
+  const image = one(viewer, 'lb-img'), video = one(viewer, 'lb-vid'), base = gallery.getAttribute('data-base'), links = [];
+  let tile = 0, slide = 0, slides, opener;
+  function show() {
+    const [id, width, height, widths, alt, hasVideo] = slides[slide], dir = base + '/media/' + id + '/';
+    image.removeAttribute('src');
+    image.srcset = widths.map(w => dir + w + '.jpg ' + w + 'w').join();
+    image.sizes = 'min(1080px,100vw)';
+    image.width = width; image.height = height; image.alt = alt;
+    image.src = dir + widths[widths.length - 1] + '.jpg';
+    // A mirrored video plays in place of its thumbnail: muted, and only
+    // because the visitor just opened it. Focus leaves it before it
     // hides, or the keys would stop reaching the dialog.
-    VE.pause();
-    m[5] || r.activeElement != VE || L.focus();
-    M0.hidden = !(VE.hidden = !m[5]);
-    if (m[5]) {
-      VE.poster = M0.src;
-      VE.src = u + 'video.mp4';
-      VE.width = m[1]; VE.height = m[2];
-      VE.setAttribute('aria-label', m[4]);
-      VE.muted = true;
-      VE.play().catch(() => 0);
+    video.pause();
+    hasVideo || root.activeElement != video || viewer.focus();
+    image.hidden = !(video.hidden = !hasVideo);
+    if (hasVideo) {
+      video.poster = image.src;
+      video.src = dir + 'video.mp4';
+      video.width = width; video.height = height;
+      video.setAttribute('aria-label', alt);
+      video.muted = true;
+      video.play().catch(() => 0);
     }
-    m = $(T[p].parentNode, 'cap');
-    $(L, 'lb-cap').textContent = m ? m.textContent : '';
-    N = new Intl.NumberFormat(g.lang || 'en');
-    $(L, 'lb-n').textContent = Z.length > 1 ? N.format(j + 1) + ' / ' + N.format(Z.length) : '';
-    $(L, 'lb-ig').href = T[p].href;
+    const caption = one(links[tile].parentNode, 'cap'), number = new Intl.NumberFormat(gallery.lang || 'en');
+    one(viewer, 'lb-cap').textContent = caption ? caption.textContent : '';
+    one(viewer, 'lb-n').textContent = slides.length > 1 ? number.format(slide + 1) + ' / ' + number.format(slides.length) : '';
+    one(viewer, 'lb-ig').href = links[tile].href;
   }
-  function O(i, k) {
-    p = (i + T.length) % T.length;
-    Z = JSON.parse(T[p].getAttribute('data-s'));
-    j = k < 0 ? Z.length - 1 : 0;
-    S();
+  function openTile(i, step) {
+    tile = (i + links.length) % links.length;
+    slides = JSON.parse(links[tile].getAttribute('data-s'));
+    slide = step < 0 ? slides.length - 1 : 0;
+    show();
   }
-  function M(k) {
-    j += k;
-    j < 0 || j >= Z.length ? O(p + k, k) : S();
+  function move(step) {
+    slide += step;
+    slide < 0 || slide >= slides.length ? openTile(tile + step, step) : show();
   }
-  function V(e) {
-    var i = T.push(e) - 1;
-    e.addEventListener('click', function (v) {
-      if (v.ctrlKey || v.metaKey || v.shiftKey || v.button) return;
-      v.preventDefault();
-      F = e;
-      O(i, 1);
+  function watch(link) {
+    const i = links.push(link) - 1;
+    link.addEventListener('click', function (e) {
+      if (e.ctrlKey || e.metaKey || e.shiftKey || e.button) return;
+      e.preventDefault();
+      opener = link;
+      openTile(i, 1);
       // Focus the dialog itself, not a control that the key which opened
       // it could go on to activate.
-      L.showModal();
-      L.focus();
+      viewer.showModal();
+      viewer.focus();
     });
   }
-  A(g, 'link').forEach(V);
-  $(L, 'lb-prev').onclick = () => M(-1);
-  $(L, 'lb-next').onclick = () => M(1);
-  $(L, 'lb-x').onclick = () => L.close();
-  L.onclick = v => v.target == L && L.close();
-  L.onclose = function () { VE.pause(); F && F.focus() };
-  L.onkeydown = function (v) {
-    var k = v.key, f = L.querySelectorAll('video:not([hidden]),a[href],button'), a = f[0], z = f[f.length - 1];
-    if (k == 'ArrowRight' || k == 'ArrowLeft') M(k == 'ArrowRight' ? 1 : -1);
+  all(gallery, 'link').forEach(watch);
+  one(viewer, 'lb-prev').onclick = () => move(-1);
+  one(viewer, 'lb-next').onclick = () => move(1);
+  one(viewer, 'lb-x').onclick = () => viewer.close();
+  viewer.onclick = e => e.target == viewer && viewer.close();
+  viewer.onclose = function () { video.pause(); opener && opener.focus() };
+  viewer.onkeydown = function (e) {
+    const key = e.key, controls = viewer.querySelectorAll('video:not([hidden]),a[href],button'), first = controls[0], last = controls[controls.length - 1];
+    if (key == 'ArrowRight' || key == 'ArrowLeft') move(key == 'ArrowRight' ? 1 : -1);
     // Keep Tab inside the viewer (the modal dialog makes the rest inert;
     // this also keeps focus from leaving for the browser's own UI).
-    else if (k == 'Tab' && (r.activeElement == (v.shiftKey ? a : z) || v.shiftKey && r.activeElement == L)) (v.shiftKey ? z : a).focus();
+    else if (key == 'Tab' && (root.activeElement == (e.shiftKey ? first : last) || e.shiftKey && root.activeElement == viewer)) (e.shiftKey ? last : first).focus();
     else return;
-    v.preventDefault();
+    e.preventDefault();
   };
-  // Load more: one request for /widget.json, then each click shows the
-  // next page of it, each tile a copy of the first with the post's data.
-  var C = $(g, 'more'), J, R = A(g, 'item')[0];
-  if (!C || !R) return;
-  n = n || A(g, 'item').length;
-  function Y2() {
-    var k = 0, l, e, m, x, c;
-    while (J.length && k < n) {
-      m = J.shift();
-      if (!K(m.type) || r.querySelector('img[src*="/' + m.id + '/"]')) continue;
-      l = R.cloneNode(true);
-      l.dataset.t = m.type;
-      c = $(l, 'cap');
-      c && (c.textContent = m.caption);
-      e = $(l, 'link');
-      e.href = m.permalink;
-      e.style.backgroundColor = m.color;
-      x = l.querySelector('img');
-      x.srcset = m.images.map(y => y.url + ' ' + y.width + 'w').join();
-      x.src = m.images[0].url;
-      x.width = m.images[m.images.length - 1].width;
-      x.height = m.images[m.images.length - 1].height;
-      x.alt = m.alt;
+  // Load more: one request for /widget.json (with the gallery's caption
+  // filter, data-q), then each click shows the next page of it, each tile
+  // a copy of the first with the post's data.
+  const more = one(gallery, 'more'), model = all(gallery, 'item')[0];
+  let queue;
+  if (!more || !model) return;
+  count = count || all(gallery, 'item').length;
+  function showMore() {
+    let added = 0;
+    while (queue.length && added < count) {
+      const post = queue.shift();
+      if (!shown(post.type) || root.querySelector('img[src*="/' + post.id + '/"]')) continue;
+      const item = model.cloneNode(true), caption = one(item, 'cap'), link = one(item, 'link'), img = item.querySelector('img'), largest = post.images[post.images.length - 1];
+      item.dataset.t = post.type;
+      caption && (caption.textContent = post.caption);
+      link.href = post.permalink;
+      link.style.backgroundColor = post.color;
+      img.srcset = post.images.map(y => y.url + ' ' + y.width + 'w').join();
+      img.src = post.images[0].url;
+      img.width = largest.width;
+      img.height = largest.height;
+      img.alt = post.alt;
       // The badge copied is the first tile's: keep it only for its type.
-      x = e.querySelector('svg');
-      x && m.type != R.dataset.t && x.remove();
-      e.setAttribute('data-s', JSON.stringify((m.children.length ? m.children : [m]).map(function (y) {
-        var z = y.images[y.images.length - 1];
-        return [y.id, z.width, z.height, y.images.map(w => w.width), y.alt, y.video ? 1 : 0];
+      const badge = link.querySelector('svg');
+      badge && post.type != model.dataset.t && badge.remove();
+      link.setAttribute('data-s', JSON.stringify((post.children.length ? post.children : [post]).map(function (p) {
+        const last = p.images[p.images.length - 1];
+        return [p.id, last.width, last.height, p.images.map(y => y.width), p.alt, p.video ? 1 : 0];
       })));
-      G.appendChild(l);
-      V(e);
-      k++;
+      grid.appendChild(item);
+      watch(link);
+      added++;
     }
-    C.hidden = !J.length;
+    more.hidden = !queue.length;
   }
-  C.onclick = function () {
-    if (J) return Y2();
-    C.disabled = true;
-    fetch(b + '/widget.json').then(v => v.json()).then(function (v) {
-      J = v.posts;
-      C.disabled = false;
-      Y2();
-    }, () => { C.disabled = false });
+  more.onclick = function () {
+    if (queue) return showMore();
+    more.disabled = true;
+    fetch(base + '/widget.json' + (gallery.dataset.q || '')).then(r => r.json()).then(function (r) {
+      queue = r.posts;
+      more.disabled = false;
+      showMore();
+    }, () => { more.disabled = false });
   };
 })

@@ -1,0 +1,198 @@
+package widget
+
+import (
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+
+	"vitrine/store"
+)
+
+// Caption filters per embed: data-include-words / data-exclude-words on a
+// JS embed (the loader asks for widget.js?include_words=…) and the same
+// query on /widget and /widget.json. Filtering by caption needs the
+// captions of every post, which the default embed does not carry, so the
+// server filters: each filter is a variant of the snapshot, built on
+// first use and kept beside it, a few at most.
+
+// Limits on a filter from the query: enough for any real embed, and they
+// bound what a made-up query can make the server build.
+const (
+	maxFilterWords   = 10
+	maxFilterWordLen = 50
+	maxVariants      = 16
+)
+
+// wordFilter is a query's caption filter, normalised: lower case, sorted,
+// without repeats, so two spellings of one filter share a variant.
+type wordFilter struct {
+	include, exclude []string
+}
+
+func (f wordFilter) empty() bool { return len(f.include) == 0 && len(f.exclude) == 0 }
+
+// parseWordFilter reads include_words and exclude_words from q: words or
+// #hashtags separated by commas or spaces. Words over the limits are
+// dropped, never an error: a bad embed still shows a gallery.
+func parseWordFilter(q url.Values) wordFilter {
+	words := func(key string) []string {
+		var out []string
+		for _, v := range q[key] {
+			for _, w := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' }) {
+				w = strings.ToLower(w)
+				if w != "#" && len(w) <= maxFilterWordLen && !slices.Contains(out, w) && len(out) < maxFilterWords {
+					out = append(out, w)
+				}
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	return wordFilter{include: words("include_words"), exclude: words("exclude_words")}
+}
+
+// query is the filter as /widget.json's query, which the Load more button
+// of a filtered gallery asks with: "?include_words=a,b&exclude_words=c".
+func (f wordFilter) query() string {
+	v := url.Values{}
+	if len(f.include) > 0 {
+		v.Set("include_words", strings.Join(f.include, ","))
+	}
+	if len(f.exclude) > 0 {
+		v.Set("exclude_words", strings.Join(f.exclude, ","))
+	}
+	return "?" + v.Encode()
+}
+
+// variant is the snapshot's gallery under one caption filter, in one
+// language: its model, and each asset rendered when first asked for (a
+// script embed never needs the page).
+type variant struct {
+	view                     galleryView
+	doc                      jsonDoc
+	page, fragment, js, json *asset
+}
+
+// variants holds the variants built from one snapshot, the most recently
+// used last. When it is full a new filter replaces the least recently used:
+// a stream of made-up filters costs the server a render each, never
+// memory, and the filters real embeds keep asking for stay.
+type variants struct {
+	mu         sync.Mutex
+	byKey      map[string]*variant
+	keys       []string        // least recently used first
+	vocabulary map[string]bool // every caption's words and hashtags, made on first use
+}
+
+// effective is f as it acts on these captions: words no caption has are
+// dropped (an include list left empty that way becomes one that matches
+// nothing), so made-up words share one variant instead of each making
+// its own. ok is false when nothing is left to filter by.
+func (vs *variants) effective(f wordFilter, posts []store.Post) (wordFilter, bool) {
+	if vs.vocabulary == nil {
+		vs.vocabulary = map[string]bool{}
+		for _, p := range posts {
+			for t := range captionTokens(p.Caption) {
+				vs.vocabulary[t] = true
+			}
+		}
+	}
+	known := func(words []string) []string {
+		var out []string
+		for _, w := range words {
+			if vs.vocabulary[w] || !strings.HasPrefix(w, "#") && vs.vocabulary["#"+w] {
+				out = append(out, w)
+			}
+		}
+		return out
+	}
+	out := wordFilter{include: known(f.include), exclude: known(f.exclude)}
+	if len(f.include) > 0 && len(out.include) == 0 {
+		out.include = []string{"#"} // no caption has "#" alone: nothing matches
+	}
+	return out, !out.empty()
+}
+
+// filtered answers the asset of kind (the fragment when fragment is set)
+// for the gallery filtered by f in the language lang, building what it
+// needs on first use. It is nil when the filter changes nothing, and the
+// caller serves the snapshot's own asset.
+func (w *Widget) filtered(s *snapshot, f wordFilter, lang string, kind routeKind, fragment bool) *asset {
+	vs := s.variants
+	vs.mu.Lock()
+	defer vs.mu.Unlock()
+	eff, ok := vs.effective(f, s.in.posts)
+	if !ok {
+		return nil
+	}
+	key := lang + "\x00" + strings.Join(eff.include, ",") + "\x00" + strings.Join(eff.exclude, ",")
+	v, err := w.variant(s, vs, key, eff, f, lang)
+	if err == nil {
+		err = w.renderVariant(v, kind, fragment)
+	}
+	if err != nil {
+		w.log.Error("widget: build a filtered gallery", "err", err)
+		return nil
+	}
+	switch {
+	case kind == kindJSON:
+		return v.json
+	case kind == kindScript:
+		return v.js
+	case fragment:
+		return v.fragment
+	}
+	return v.page
+}
+
+// variant finds the variant under key, or models it: the embed's words
+// stand in place of the configured ones (an embed's option replaces the
+// default, like every other option). Load more asks /widget.json with the
+// words as the embed gave them (asked).
+func (w *Widget) variant(s *snapshot, vs *variants, key string, eff, asked wordFilter, lang string) (*variant, error) {
+	if v, ok := vs.byKey[key]; ok {
+		i := slices.Index(vs.keys, key)
+		vs.keys = append(slices.Delete(vs.keys, i, i+1), key)
+		return v, nil
+	}
+	filter := w.filter
+	if len(eff.include) > 0 {
+		filter.include = eff.include
+	}
+	if len(eff.exclude) > 0 {
+		filter.exclude = eff.exclude
+	}
+	view, doc, err := w.model(s.in, s.files, s.videos, s.doc.Stale, filter)
+	if err != nil {
+		return nil, err
+	}
+	view.JSONQuery = asked.query()
+	v := &variant{view: inLanguage(view, lang), doc: doc}
+	if vs.byKey == nil {
+		vs.byKey = map[string]*variant{}
+	}
+	if len(vs.keys) >= maxVariants {
+		delete(vs.byKey, vs.keys[0])
+		vs.keys = vs.keys[1:]
+	}
+	vs.byKey[key] = v
+	vs.keys = append(vs.keys, key)
+	return v, nil
+}
+
+// renderVariant renders v's asset of kind unless it already has it.
+func (w *Widget) renderVariant(v *variant, kind routeKind, fragment bool) error {
+	var err error
+	switch {
+	case kind == kindJSON && v.json == nil:
+		v.json, err = jsonAsset(&v.doc, w.galleryFields(kindJSON, ""))
+	case kind == kindScript && v.js == nil:
+		v.js, err = w.renderScript(v.view)
+	case kind == kindPage && fragment && v.fragment == nil:
+		v.fragment, err = w.renderFragment(v.view)
+	case kind == kindPage && !fragment && v.page == nil:
+		v.page, err = w.renderPage(v.view)
+	}
+	return err
+}
