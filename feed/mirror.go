@@ -34,8 +34,10 @@ import (
 // Widths are the sizes every image is mirrored at, as JPEG (no WebP
 // encoder is available to us). An image narrower than a width is not
 // upscaled: it gets the widths it covers, or its own width if it is
-// narrower than the smallest.
-var Widths = []int{320, 640, 1080}
+// narrower than the smallest. 240 serves the tiles of a gallery in a
+// page's column (about 170–240 px at 1×), 320 and 640 wider tiles and
+// dense screens, 1080 the lightbox.
+var Widths = []int{240, 320, 640, 1080}
 
 const (
 	jpegQuality   = 82
@@ -263,7 +265,7 @@ func (f *Feed) pruneMirror(ctx context.Context, items []*mirrorItem, wanted map[
 		if im.MediaID == store.AvatarMediaID && f.now().Sub(im.MirroredAt) >= avatarMaxAge {
 			continue // fetched again; the old copy serves until then
 		}
-		if v, ok := im.Largest(); ok {
+		if v, ok := im.Largest(); ok && hasEveryWidth(im) {
 			if _, err := os.Stat(filepath.Join(f.mediaDir, filepath.FromSlash(v.Path))); err == nil {
 				onDisk[im.MediaID] = true
 			}
@@ -291,6 +293,19 @@ func (f *Feed) pruneMirror(ctx context.Context, items []*mirrorItem, wanted map[
 		}
 	}
 	return todo, videoTodo, nil
+}
+
+// hasEveryWidth reports whether im has a variant at each of Widths its
+// largest covers: one mirrored before a width was added is fetched again
+// at the next sync, while Instagram's URL is fresh.
+func hasEveryWidth(im store.Image) bool {
+	largest, _ := im.Largest()
+	for _, w := range Widths {
+		if w <= largest.Width && !slices.ContainsFunc(im.Variants, func(v store.ImageVariant) bool { return v.Width == w }) {
+			return false
+		}
+	}
+	return true
 }
 
 // pruneVideo keeps im's mirrored video when it is still wanted, within

@@ -182,6 +182,49 @@ func TestMirrorKeepsTheProfilePictureADay(t *testing.T) {
 	}
 }
 
+// Images mirrored before a width was added get it at the next sync; the
+// next one after that downloads nothing.
+func TestMirrorAddsNewWidths(t *testing.T) {
+	h := newHarness(t, withPosts(3))
+	h.connect()
+	saved := Widths
+	Widths = []int{320, 640, 1080} // what earlier versions wrote
+	_, err := h.feed.Sync(h.ctx, nil)
+	Widths = saved
+	if err != nil {
+		t.Fatal(err)
+	}
+	hasWidth := func(im store.Image, w int) bool {
+		return slices.ContainsFunc(im.Variants, func(v store.ImageVariant) bool { return v.Width == w })
+	}
+	for id, im := range checkMirrored(t, h) {
+		if hasWidth(im, 240) {
+			t.Fatalf("image %s has 240 px before the upgrade", id)
+		}
+	}
+	rep, err := h.feed.Sync(h.ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	images, wide := checkMirrored(t, h), 0
+	for id, im := range images {
+		if im.Width < 240 {
+			continue // its own width only (the profile picture)
+		}
+		wide++
+		if !hasWidth(im, 240) {
+			t.Errorf("image %s: %d px wide, no 240 px variant after the upgrade", id, im.Width)
+		}
+	}
+	// A carousel's cover is its first child's download: one for both.
+	if rep.Mirrored == 0 || rep.Mirrored > wide {
+		t.Errorf("the upgrade made %d downloads for the %d images at least 240 px wide", rep.Mirrored, wide)
+	}
+	if rep, err = h.feed.Sync(h.ctx, nil); err != nil || rep.Mirrored != 0 {
+		t.Errorf("a sync after the upgrade mirrored %d images (%v), want none", rep.Mirrored, err)
+	}
+}
+
 func TestMirrorRetriesFailedDownloadNextSync(t *testing.T) {
 	h := newHarness(t, withPosts(4))
 	h.connect()
@@ -284,10 +327,11 @@ func TestRenderVariantsNeverUpscale(t *testing.T) {
 		w, h int
 		want []int
 	}{
-		{1080, 1350, []int{320, 640, 1080}},
-		{800, 600, []int{320, 640}},
+		{1080, 1350, []int{240, 320, 640, 1080}},
+		{800, 600, []int{240, 320, 640}},
+		{300, 300, []int{240}},
 		{200, 100, []int{200}},
-		{1100, 300, []int{320, 640, 1080}},
+		{1100, 300, []int{240, 320, 640, 1080}},
 	} {
 		img := gradient(tc.w, tc.h)
 		var buf bytes.Buffer

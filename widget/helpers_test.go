@@ -28,7 +28,7 @@ import (
 func init() { gin.SetMode(gin.TestMode) }
 
 // widths are the sizes the mirror job writes.
-var widths = []int{320, 640, 1080}
+var widths = []int{240, 320, 640, 1080}
 
 var testNow = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 

@@ -277,3 +277,61 @@ func TestBrowserCaptionWordsPerEmbed(t *testing.T) {
 		t.Errorf("/widget?include_words=openstudio: %v, want %v", got, openStudio[:2])
 	}
 }
+
+// Each tile loads the smallest file at least as wide as it is drawn (CSS
+// px × device pixel ratio), wherever the embed sits: in a page's column at
+// 1×, full width on a phone at 3×, and on the /widget page.
+func TestBrowserImagesMatchTheirTiles(t *testing.T) {
+	ctx := browser(t)
+	e := newEnv(t, func(e *env) {
+		e.connect()
+		posts := makePosts(12)
+		e.replace(posts...)
+		e.mirrorTinted(posts...)
+	})
+	host := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, hostPage, `<main style="max-width:600px;margin:auto"><div data-vitrine></div><script src="`+e.base+`/widget.js" async></script></main>`)
+	}))
+	t.Cleanup(host.Close)
+	// For each image loaded: its drawn width × DPR and the width of the
+	// file it chose (the srcset's widths are in its URLs).
+	const loaded = `(root => [...root.querySelectorAll('.vitrine-item img')].filter(i => i.complete && i.naturalWidth > 0).map(i => [i.getBoundingClientRect().width * devicePixelRatio, +i.currentSrc.match(/\/(\d+)\.jpg$/)[1], ...[...i.srcset.matchAll(/ (\d+)w/g)].map(m => +m[1])]))`
+	check := func(what, root string) {
+		t.Helper()
+		wait(t, ctx, what+": the first row", `(r => r && [...r.querySelectorAll('.vitrine-item img')].slice(0, 3).every(i => i.complete && i.naturalWidth > 0))(`+root+`)`)
+		got := eval[[][]float64](t, ctx, loaded+`(`+root+`)`)
+		if len(got) < 3 {
+			t.Fatalf("%s: %d images loaded", what, len(got))
+		}
+		for n, g := range got {
+			need, chose, offered := g[0], int(g[1]), g[2:]
+			ideal := 0
+			for _, w := range offered {
+				if w >= need && (ideal == 0 || int(w) < ideal) {
+					ideal = int(w)
+				}
+			}
+			if ideal == 0 {
+				ideal = int(offered[len(offered)-1])
+			}
+			if chose != ideal {
+				t.Errorf("%s: image %d drawn at %.0f device px loaded the %d px file, want %d px", what, n, need, chose, ideal)
+			}
+		}
+	}
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 900), chromedp.Navigate(host.URL)); err != nil {
+		t.Fatal(err)
+	}
+	check("a 600 px column at 1×", `document.querySelector('[data-vitrine-on]')?.shadowRoot`)
+
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(3), chromedp.EmulateMobile), chromedp.Navigate(host.URL+"/?phone")); err != nil {
+		t.Fatal(err)
+	}
+	check("a phone at 3×", `document.querySelector('[data-vitrine-on]')?.shadowRoot`)
+
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 900), chromedp.Navigate(e.base+"/widget")); err != nil {
+		t.Fatal(err)
+	}
+	check("the /widget page at 1×", `document`)
+}

@@ -140,7 +140,7 @@ func (w *Widget) model(in input, files map[string][]Image, videos map[string]boo
 		Words:         wordsFor(cfg.Language),
 		Captions:      cfg.Captions,
 		Placeholder:   cfg.Placeholder,
-		Sizes:         fmt.Sprintf("(max-width: 480px) 50vw, %dvw", max(100/max(cfg.Columns, 1), 1)),
+		Sizes:         tileSizes(cfg.Columns, cfg.ColumnsMobile),
 		Title:         "Instagram",
 	}
 	if v.Placeholder == config.DefaultPlaceholder {
@@ -189,6 +189,19 @@ func (w *Widget) model(in input, files map[string][]Image, videos map[string]boo
 	}
 	doc.UpdatedAt = newest.UTC().Format(time.RFC3339)
 	return v, doc, nil
+}
+
+// tileSizes is the images' sizes before the loader measures their tiles
+// (on the /widget page the first row is already loading by then): the
+// tile of a gallery as wide as the window less the page's 8 px margins,
+// in columns, or columnsMobile under 480 px. Lazy images say "auto"
+// first, so browsers that can use the drawn width do.
+func tileSizes(columns, columnsMobile int) string {
+	tile := func(c int) string {
+		c = max(c, 1)
+		return fmt.Sprintf("calc((100vw - %dpx) / %d)", 16+4*(c-1), c)
+	}
+	return "(max-width: 496px) " + tile(columnsMobile) + ", " + tile(columns)
 }
 
 // choice is value when it is one of choices, else the first (the

@@ -336,9 +336,10 @@ func TestGalleryMarkup(t *testing.T) {
 			`<span class="vitrine-av vitrine-av-i" aria-hidden="true">S</span>`,
 			`style="--vitrine-cols:3;--vitrine-cols-m:2"`, `data-layout="grid" data-aspect="1x1" lang="en"`,
 			`href="https://www.instagram.com/p/C`, `rel="noopener"`,
-			`srcset="`+e.base+`/media/`+id+`/320.jpg 320w, `+e.base+`/media/`+id+`/640.jpg 640w, `+e.base+`/media/`+id+`/1080.jpg 1080w"`,
+			`srcset="`+e.base+`/media/`+id+`/240.jpg 240w, `+e.base+`/media/`+id+`/320.jpg 320w, `+e.base+`/media/`+id+`/640.jpg 640w, `+e.base+`/media/`+id+`/1080.jpg 1080w"`,
 			`src="`+e.base+`/media/`+id+`/640.jpg"`,
-			`width="1080" height="1350"`, `loading="lazy"`, `sizes="(max-width: 480px) 50vw, 33vw"`,
+			`width="1080" height="1350"`, `sizes="(max-width: 496px) calc((100vw - 20px) / 2), calc((100vw - 24px) / 3)"`,
+			`sizes="auto, (max-width: 496px) calc((100vw - 20px) / 2), calc((100vw - 24px) / 3)"`,
 			`alt="A sunlit desk with prints drying on a line"`,
 			`alt="Morning light over the studio ☀️ New prints drop Friday."`,
 			`aria-label="Video"`, `aria-label="Album"`,
@@ -346,6 +347,15 @@ func TestGalleryMarkup(t *testing.T) {
 			`<dialog class="vitrine-lb"`,
 		)
 		mustNotContain(t, what, s, "cdninstagram", "vitrine-nocap", "IGQ-secret")
+		// The first row loads at once, the first image (the likely largest
+		// paint) first; the rest wait until they are near the screen.
+		imgs := regexp.MustCompile(`<img src="[^"]*/media/\d+/[^>]*>`).FindAllString(s, -1)
+		for i, img := range imgs {
+			lazy, high := strings.Contains(img, `loading="lazy"`), strings.Contains(img, `fetchpriority="high"`)
+			if lazy != (i >= 3) || high != (i == 0) {
+				t.Errorf("%s: image %d lazy=%v fetchpriority=high %v, want lazy only after the first row of 3, high only first", what, i, lazy, high)
+			}
+		}
 		// Every id and class is ours.
 		for _, m := range regexp.MustCompile(`(?:class|id)="([^"]*)"`).FindAllStringSubmatch(s, -1) {
 			for _, c := range strings.Fields(m[1]) {

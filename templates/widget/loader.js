@@ -57,6 +57,11 @@
   const types = (option('media-types') || '').toUpperCase().split(/[\s,]+/).filter(String),
     shown = type => !types.length || types.indexOf(type) >= 0;
   all(gallery, 'item').forEach((item, i) => shown(item.dataset.t) && (!count || i < count) || item.remove());
+  // Each image asks for the file its tile is drawn at: the server's sizes
+  // can only guess the embed's width. Measured once, all read before any
+  // is written, before the images load.
+  const images = [...gallery.querySelectorAll('.vitrine-item img')], drawn = images.map(img => img.getBoundingClientRect().width);
+  images.forEach((img, i) => drawn[i] && (img.sizes = Math.ceil(drawn[i]) + 'px'));
   // The carousel's buttons scroll a page; they hide at either end.
   const grid = one(gallery, 'grid'), prev = one(gallery, 'go-p'), next = one(gallery, 'go-n');
   function updateArrows() {
@@ -162,6 +167,8 @@
       img.width = largest.width;
       img.height = largest.height;
       img.alt = post.alt;
+      img.loading = 'lazy';
+      img.removeAttribute('fetchpriority');
       // The badge copied is the first tile's: keep it only for its type.
       const badge = link.querySelector('svg');
       badge && post.type != model.dataset.t && badge.remove();
