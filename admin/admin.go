@@ -108,6 +108,10 @@ type Options struct {
 	// HiddenImagesKept is how long the mirror keeps a hidden post's images
 	// (feed.HiddenImagesKept); the Posts section says so. 0: not said.
 	HiddenImagesKept time.Duration
+	// EmbedSnippet, if set, is the recommended JS embed the dashboard
+	// offers (the widget's, with the gallery's space reserved); nil: the
+	// bare script tag.
+	EmbedSnippet func() string
 	// Refused, if set, counts every refused request by reason (one of
 	// RefusalReasons); the log shows only the first few each minute.
 	Refused func(reason string)
@@ -135,6 +139,8 @@ type Admin struct {
 	origin     string // scheme://host of server.public_url, for Origin checks and postMessage
 	throttle   *throttle
 	refused    *refusalLog
+	// embedSnippet is the JS embed the dashboard offers.
+	embedSnippet func() string
 	// checkPassword is bcrypt's comparison; tests watch it.
 	checkPassword func(hash, password []byte) error
 	loginKey      []byte // signs the pre-session CSRF token of the login form
@@ -187,6 +193,10 @@ func New(o Options) (*Admin, error) {
 		origin:     u.Scheme + "://" + u.Host,
 	}
 	a.onModerated, a.hiddenKept = o.OnModerated, o.HiddenImagesKept
+	a.embedSnippet = o.EmbedSnippet
+	if a.embedSnippet == nil {
+		a.embedSnippet = func() string { return `<script src="` + a.base + `/widget.js" async></script>` }
+	}
 	a.throttle = newThrottle(o.Now)
 	a.refused = newRefusalLog(o.Logger, o.Now, o.Refused)
 	a.checkPassword = bcrypt.CompareHashAndPassword

@@ -143,7 +143,7 @@ func (a *Admin) dashboard(c *gin.Context) {
 		Flash:        f,
 		WidgetURL:    base + "/widget",
 		SnippetHTML:  `<iframe src="` + base + `/widget" title="Instagram posts" loading="lazy" style="width:100%;height:480px;border:0"></iframe>`,
-		SnippetJS:    `<script src="` + base + `/widget.js" async></script>`,
+		SnippetJS:    a.embedSnippet(),
 		PollSeconds:  int(pollInterval / time.Second),
 		PopupName:    popupName,
 		PopupFeature: popupFeatures,

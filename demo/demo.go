@@ -148,6 +148,8 @@ type Demo struct {
 	log    *slog.Logger
 	pages  *template.Template
 	http   *http.Client // fetches the server-side fragment, as a real site would
+	// snippet is the widget's recommended JS embed for some options.
+	snippet func(widget.EmbedOptions) string
 }
 
 // Options are a Demo's parts; all are required.
@@ -158,11 +160,13 @@ type Options struct {
 	Jobs   *jobs.Scheduler // the fault switches run the job that notices
 	Store  *store.Store    // "Skip ahead" ages the stored token
 	Logger *slog.Logger
+	// Snippet is the widget's recommended JS embed (Widget.Snippet).
+	Snippet func(widget.EmbedOptions) string
 }
 
 // New builds the demo from its parts.
 func New(o Options) (*Demo, error) {
-	if o.Fake == nil || o.Outbox == nil || o.Jobs == nil || o.Store == nil || o.Logger == nil {
+	if o.Fake == nil || o.Outbox == nil || o.Jobs == nil || o.Store == nil || o.Logger == nil || o.Snippet == nil {
 		return nil, errors.New("demo: every option is required")
 	}
 	pages, err := templates.Demo()
@@ -170,7 +174,7 @@ func New(o Options) (*Demo, error) {
 		return nil, err
 	}
 	return &Demo{
-		cfg: o.Config, fake: o.Fake, outbox: o.Outbox, sched: o.Jobs, st: o.Store, log: o.Logger, pages: pages,
+		cfg: o.Config, fake: o.Fake, outbox: o.Outbox, sched: o.Jobs, st: o.Store, log: o.Logger, pages: pages, snippet: o.Snippet,
 		base: strings.TrimRight(o.Config.Server.PublicURL, "/"),
 		http: &http.Client{Timeout: 5 * time.Second},
 	}, nil
@@ -293,8 +297,27 @@ func (d *Demo) Connect(ctx context.Context, conn *connection.Connection) error {
 
 type siteView struct {
 	Base, SnippetJS, SnippetIframe, SnippetFragment string
+	LiveJS                                          template.HTML // SnippetJS itself
 	Fragment                                        template.HTML
 	FragmentError                                   string
+	Layouts                                         []layoutView
+}
+
+// layoutView is one of the sample site's other layouts: its title, the
+// data- attributes that make it, and the embed.
+type layoutView struct {
+	Title, Attributes string
+	Live              template.HTML
+}
+
+// sampleLayouts are the layouts the sample site shows beside the default.
+var sampleLayouts = []struct {
+	title string
+	o     widget.EmbedOptions
+}{
+	{"Carousel", widget.EmbedOptions{Layout: "carousel", Columns: 2}},
+	{"Masonry", widget.EmbedOptions{Layout: "masonry", Count: 6}},
+	{"Highlight, in Portuguese", widget.EmbedOptions{Layout: "highlight", Language: "pt", Count: 7}},
 }
 
 // site is "someone's website" embedding the gallery three ways. The
@@ -303,9 +326,15 @@ type siteView struct {
 func (d *Demo) site(c *gin.Context) {
 	v := siteView{
 		Base:            d.base,
-		SnippetJS:       `<script src="` + d.base + `/widget.js" async></script>`,
+		SnippetJS:       d.snippet(widget.EmbedOptions{}),
 		SnippetIframe:   `<iframe src="` + d.base + `/widget" title="Instagram posts" loading="lazy" style="width:100%;height:480px;border:0"></iframe>`,
 		SnippetFragment: `<!--# include virtual="/widget?fragment=1" -->`,
+	}
+	// The snippets are the widget's own output, escaped there.
+	v.LiveJS = template.HTML(v.SnippetJS)
+	for _, l := range sampleLayouts {
+		snippet := d.snippet(l.o)
+		v.Layouts = append(v.Layouts, layoutView{Title: l.title, Attributes: snippet[:strings.Index(snippet, "><div style=")+1] + "</div>", Live: template.HTML(snippet)})
 	}
 	frag, err := d.fetchFragment(c.Request.Context())
 	if err != nil {

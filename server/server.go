@@ -110,7 +110,7 @@ func New(cfg config.Config, log *slog.Logger, o Options) (_ *Vitrine, err error)
 	}
 	var demoPanel admin.Demo
 	if cfg.Demo {
-		v.Demo, err = demo.New(demo.Options{Config: *c, Fake: o.DemoFake, Outbox: outbox, Jobs: v.Jobs, Store: v.Store, Logger: log})
+		v.Demo, err = demo.New(demo.Options{Config: *c, Fake: o.DemoFake, Outbox: outbox, Jobs: v.Jobs, Store: v.Store, Logger: log, Snippet: v.Gallery.Snippet})
 		if err != nil {
 			return nil, err
 		}
@@ -122,6 +122,7 @@ func New(cfg config.Config, log *slog.Logger, o Options) (_ *Vitrine, err error)
 		// A hidden or pinned post reaches visitors with the next snapshot:
 		// build it now rather than at the next sync.
 		OnModerated: v.Gallery.Rebuild, HiddenImagesKept: feed.HiddenImagesKept,
+		EmbedSnippet: func() string { return v.Gallery.Snippet(widget.EmbedOptions{}) },
 	})
 	if err != nil {
 		return nil, fmt.Errorf("admin: %w", err)

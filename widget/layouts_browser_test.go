@@ -2,6 +2,7 @@ package widget
 
 import (
 	"fmt"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -334,4 +335,58 @@ func TestBrowserImagesMatchTheirTiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("the /widget page at 1×", `document`)
+}
+
+// The recommended snippet reserves the gallery's height before the script
+// runs: at every width, a placeholder of its padding is exactly as high as
+// the gallery that replaces it, so nothing below moves (CLS 0), for the
+// layouts whose height is exact, with and without Load more.
+func TestBrowserSnippetReservesTheGallery(t *testing.T) {
+	ctx := browser(t)
+	posts := makePosts(24)
+	e := newEnv(t, func(e *env) {
+		e.connect()
+		e.replace(posts...)
+		e.mirrorTinted(posts...)
+	}, withConfig(func(c *config.Config) { c.Widget.Count = 12; c.Widget.MaxPosts = 24 }))
+	options := []EmbedOptions{
+		{},
+		{Layout: "carousel", Columns: 2},
+		{Layout: "highlight", Count: 7, Language: "pt"},
+		{Aspect: "4:5", Columns: 4, ColumnsMobile: 1, Count: 5},
+	}
+	var body strings.Builder
+	for i, o := range options {
+		snippet := e.w.Snippet(o)
+		// The twin is the placeholder alone, with no script to replace it.
+		twin := snippet[:strings.Index(snippet, "<script")]
+		twin = strings.Replace(twin, "<div data-vitrine", `<div class="twin"`, 1)
+		fmt.Fprintf(&body, `<section style="width:var(--w)">%s<p id="below%d">below</p>%s</section>`, snippet, i, twin)
+	}
+	host := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		page := strings.Replace(hostPage, "main{max-width:960px;", "main{--w:"+r.URL.Query().Get("w")+"px;max-width:none;", 1)
+		fmt.Fprintf(w, page, `<script>window.__shifts=0;new PerformanceObserver(l=>l.getEntries().forEach(x=>{if(!x.hadRecentInput)window.__shifts+=x.value})).observe({type:'layout-shift',buffered:true})</script>`+body.String())
+	}))
+	t.Cleanup(host.Close)
+
+	for _, width := range []int{1000, 600, 481, 480, 479, 330} {
+		viewport := chromedp.EmulateViewport(int64(width)+48, 900)
+		if width < 480 {
+			viewport = chromedp.EmulateViewport(int64(width)+48, 844, chromedp.EmulateScale(3), chromedp.EmulateMobile)
+		}
+		if err := chromedp.Do(ctx, viewport, chromedp.Navigate(fmt.Sprintf("%s/?w=%d", host.URL, width))); err != nil {
+			t.Fatal(err)
+		}
+		wait(t, ctx, fmt.Sprintf("%d px: the galleries", width), fmt.Sprintf(`document.querySelectorAll('[data-vitrine-on]').length === %d && [...document.querySelectorAll('[data-vitrine-on]')].every(e => e.shadowRoot && e.shadowRoot.querySelector('.vitrine-item'))`, len(options)))
+		got := eval[[][]float64](t, ctx, `[...document.querySelectorAll('[data-vitrine-on]')].map(e => [e.getBoundingClientRect().height, e.parentNode.querySelector('.twin').getBoundingClientRect().height, e.getBoundingClientRect().width])`)
+		for i, g := range got {
+			if math.Abs(g[0]-g[1]) > 0.5 {
+				t.Errorf("%d px, embed %+v: the gallery is %.2f px high, its reserved space %.2f (width %.1f)", width, options[i], g[0], g[1], g[2])
+			}
+		}
+		if shifts := eval[float64](t, ctx, `window.__shifts`); shifts > 0 {
+			t.Errorf("%d px: cumulative layout shift %.4f, want 0", width, shifts)
+		}
+	}
 }
