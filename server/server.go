@@ -82,8 +82,8 @@ func New(cfg config.Config, log *slog.Logger, o Options) (_ *Vitrine, err error)
 	if o.Now != nil {
 		storeOpts = append(storeOpts, store.WithClock(o.Now))
 	}
-	if v.Store, err = store.Open(c.DatabasePath(), key, storeOpts...); err != nil {
-		return nil, fmt.Errorf("open database %s: %w", c.DatabasePath(), err)
+	if v.Store, err = store.Open(c.DatabaseLocation(), key, storeOpts...); err != nil {
+		return nil, fmt.Errorf("open database %s: %w", store.Redact(c.DatabaseLocation()), err)
 	}
 	defer func() {
 		if err != nil {
