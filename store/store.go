@@ -293,7 +293,8 @@ func (s *Store) migrate() error {
 			}
 		}
 		return tx.AutoMigrate(&tokenRow{}, &postRow{}, &childRow{}, &eventRow{}, &stateRow{},
-			&imageRow{}, &imageVariantRow{}, &jobRunRow{}, &adminSessionRow{}, &moderationRow{})
+			&imageRow{}, &imageVariantRow{}, &jobRunRow{}, &adminSessionRow{}, &moderationRow{},
+			&leaseRow{}, &counterRow{})
 	})
 	if err != nil {
 		return fmt.Errorf("store: migrate: %w", err)
