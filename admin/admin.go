@@ -58,6 +58,11 @@ type Store interface {
 	TakeAdminSessionState(ctx context.Context, stateHash string) (store.AdminSession, bool, error)
 	SetAdminSessionFlash(ctx context.Context, idHash, flash string) error
 	TakeAdminSessionFlash(ctx context.Context, idHash string) (string, error)
+
+	// The login throttle's counters, shared by every replica.
+	Counters(ctx context.Context, keys ...string) ([]store.Counter, error)
+	UpdateCounters(ctx context.Context, keys []string, change func(cs []*store.Counter) error) error
+	PruneCounters(ctx context.Context, idleBefore, now time.Time) (int64, error)
 }
 
 // Connection is the Instagram connection's life (*connection.Connection):
@@ -197,7 +202,7 @@ func New(o Options) (*Admin, error) {
 	if a.embedSnippet == nil {
 		a.embedSnippet = func() string { return `<script src="` + a.base + `/widget.js" async></script>` }
 	}
-	a.throttle = newThrottle(o.Now)
+	a.throttle = newThrottle(o.Store, o.Now)
 	a.refused = newRefusalLog(o.Logger, o.Now, o.Refused)
 	a.checkPassword = bcrypt.CompareHashAndPassword
 	a.loginKey = randomBytes(32)

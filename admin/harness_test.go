@@ -61,14 +61,22 @@ type env struct {
 type envOption func(*envOptions)
 
 type envOptions struct {
-	noJobs    bool
-	jobs      func(*env) Jobs
-	publicURL string
+	dbLocation string // "" is a fresh SQLite file
+	dbKey      []byte
+	noJobs     bool
+	jobs       func(*env) Jobs
+	publicURL  string
 }
 
 // withPublicURL gives the admin another server.public_url than the test
 // listener's address.
 func withPublicURL(u string) envOption { return func(o *envOptions) { o.publicURL = u } }
+
+// withDatabase opens the env's store on the database at loc, with key, as
+// one more replica on it.
+func withDatabase(loc string, key []byte) envOption {
+	return func(o *envOptions) { o.dbLocation, o.dbKey = loc, key }
+}
 
 func withoutJobs() envOption { return func(o *envOptions) { o.noJobs = true } }
 
@@ -96,7 +104,11 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 
 	key := make([]byte, store.KeySize)
 	_, _ = rand.Read(key)
-	st, err := store.Open(filepath.Join(t.TempDir(), "v.db"), key, store.WithClock(e.clock.Now), store.WithLogger(log))
+	loc := filepath.Join(t.TempDir(), "v.db")
+	if o.dbLocation != "" {
+		loc, key = o.dbLocation, o.dbKey
+	}
+	st, err := store.Open(loc, key, store.WithClock(e.clock.Now), store.WithLogger(log))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,7 +38,12 @@ func (a *Admin) loginPage(c *gin.Context) {
 func (a *Admin) login(c *gin.Context) {
 	ip := c.ClientIP()
 	client := clientKey(ip)
-	if wait := a.throttle.wait(client); wait > 0 {
+	wait, err := a.throttle.wait(c.Request.Context(), client)
+	if err != nil {
+		c.Error(internal("check the sign-in limits", err))
+		return
+	}
+	if wait > 0 {
 		a.loginThrottled(c, ip, wait)
 		return
 	}
@@ -49,7 +54,12 @@ func (a *Admin) login(c *gin.Context) {
 			"Too many sign-ins are being checked right now. Wait a second and try again.")
 		return
 	}
-	failures, penalty, wait := a.throttle.begin(client)
+	failures, penalty, wait, err := a.throttle.begin(c.Request.Context(), client)
+	if err != nil {
+		a.throttle.releaseCheck()
+		c.Error(internal("count the sign-in", err))
+		return
+	}
 	if wait > 0 {
 		a.throttle.releaseCheck()
 		a.loginThrottled(c, ip, wait)
@@ -67,7 +77,10 @@ func (a *Admin) login(c *gin.Context) {
 		a.loginRefused(c, http.StatusUnauthorized, penalty, msg)
 		return
 	}
-	a.throttle.succeed(client)
+	if err := a.throttle.succeed(c.Request.Context(), client); err != nil {
+		// The session matters more; the count only stays high.
+		a.log.Warn("admin: clear the sign-in failures", "err", err)
+	}
 	if err := a.startSession(c); err != nil {
 		c.Error(internal("start your session", err))
 		return

@@ -160,15 +160,15 @@ func TestLoginWrongAndThrottled(t *testing.T) {
 	}
 	// Another address is not affected (gin's ClientIP trusts no proxy
 	// headers unless configured; the throttle keys on it).
-	if n, _, _ := e.adm.throttle.begin("192.0.2.1"); n != 1 {
-		t.Errorf("other IP starts at %d failures", n)
+	if n, _, _, err := e.adm.throttle.begin(t.Context(), "192.0.2.1"); err != nil || n != 1 {
+		t.Errorf("other IP starts at %d failures (%v)", n, err)
 	}
 	e.clock.Advance(2 * time.Second)
 	if r := try(testPassword); r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("right password after the wait = %d", r.StatusCode)
 	}
-	if w := e.adm.throttle.wait(clientKey("127.0.0.1")); w != 0 {
-		t.Errorf("throttle not reset by a success: %v", w)
+	if w, err := e.adm.throttle.wait(t.Context(), clientKey("127.0.0.1")); err != nil || w != 0 {
+		t.Errorf("throttle not reset by a success: %v %v", w, err)
 	}
 	logs := e.logs.String()
 	if !strings.Contains(logs, "admin: wrong password") || strings.Contains(logs, "wrong-x") || strings.Contains(logs, testPassword) {

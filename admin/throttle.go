@@ -2,60 +2,71 @@ package admin
 
 import (
 	"context"
+	"errors"
 	"net/netip"
 	"sync"
 	"time"
+
+	"vitrine/store"
 )
 
-// Login throttling, in memory: a restart forgets it, which costs an
-// attacker a restart per few tries — not something they control.
+// Login throttling. The failure counts live in the store, so replicas
+// sharing a database count together: a guesser can't multiply its tries by
+// the number of replicas, and a restart forgets nothing. Their times are
+// this process's clock; replicas' clocks a few seconds apart shift a
+// delay by as much, which the limits below absorb.
 //
 // Three limits stack. Each client (an IPv4 address, or an IPv6 /64, which
 // one subscriber usually holds whole) gets a few free tries, then a delay
 // that doubles. Every client together shares a failure budget, because
 // there is one account to guess: a guesser spread over many addresses
 // slows down too, and the budget refills, so the owner is slowed, never
-// locked out for good. And at most a few password checks run at once, so
-// a burst can't buy more bcrypt CPU than that.
+// locked out for good. And at most a few password checks run at once in
+// each process, so a burst can't buy more bcrypt CPU than that.
 const (
-	freeAttempts  = 5           // wrong passwords per client before any delay
-	baseDelay     = time.Second // after the 5th failure; doubles each time
-	maxDelay      = 15 * time.Minute
-	forgetAfter   = 24 * time.Hour // a client quiet this long starts over
-	maxTrackedIPs = 10000          // bound memory under a spray from many clients
+	freeAttempts = 5           // wrong passwords per client before any delay
+	baseDelay    = time.Second // after the 5th failure; doubles each time
+	maxDelay     = 15 * time.Minute
+	forgetAfter  = 24 * time.Hour // a client quiet this long starts over
 
 	globalBurst  = 30              // failures, from anywhere, before the budget bites
 	globalRefill = 2 * time.Second // one more failure allowed per interval
 
 	maxConcurrentChecks = 2 // bcrypt at cost 10+ is ~50 ms of one core each
 	maxCheckWait        = 5 * time.Second
+
+	pruneEvery = time.Hour // how often idle clients' counts are deleted
 )
 
-type throttle struct {
-	mu      sync.Mutex
-	now     func() time.Time
-	clients map[string]*attempts
+// The counters' keys. A client's: Value its failures, At its last
+// attempt, Until no attempt before it. The global budget's: Value the
+// failures not yet refilled as of At (the budget is globalBurst less that).
+const (
+	clientCounterPrefix = "login:client:"
+	globalCounter       = "login:global"
+)
 
-	// budget is the global failure budget: failures still allowed, as of
-	// budgetAt. It refills one per globalRefill up to globalBurst.
-	budget   float64
-	budgetAt time.Time
+// Counters are the store's shared counters (admin.Store has them).
+type Counters interface {
+	Counters(ctx context.Context, keys ...string) ([]store.Counter, error)
+	UpdateCounters(ctx context.Context, keys []string, change func(cs []*store.Counter) error) error
+	PruneCounters(ctx context.Context, idleBefore, now time.Time) (int64, error)
+}
+
+type throttle struct {
+	counters Counters
+	now      func() time.Time
+
+	pruneMu  sync.Mutex
+	prunedAt time.Time
 
 	checks chan struct{} // a slot per password check allowed to run now
 }
 
-type attempts struct {
-	failures int       // counted when the attempt starts; a success clears them
-	last     time.Time // last attempt
-	until    time.Time // no attempt before this
-}
-
-func newThrottle(now func() time.Time) *throttle {
+func newThrottle(counters Counters, now func() time.Time) *throttle {
 	return &throttle{
+		counters: counters,
 		now:      now,
-		clients:  map[string]*attempts{},
-		budget:   globalBurst,
-		budgetAt: now(),
 		checks:   make(chan struct{}, maxConcurrentChecks),
 	}
 }
@@ -79,72 +90,107 @@ func clientKey(ip string) string {
 	return p.String()
 }
 
+func counterKeys(client string) []string {
+	return []string{clientCounterPrefix + client, globalCounter}
+}
+
 // wait is how long client must wait before its next attempt; 0 means go
 // ahead. It never sleeps: the caller answers 429 with Retry-After.
-func (t *throttle) wait(client string) time.Duration {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	now := t.now()
-	if a := t.clients[client]; a != nil && a.until.After(now) {
-		return a.until.Sub(now)
+func (t *throttle) wait(ctx context.Context, client string) (time.Duration, error) {
+	cs, err := t.counters.Counters(ctx, counterKeys(client)...)
+	if err != nil {
+		return 0, err
 	}
-	return t.budgetWaitLocked(now)
+	now := t.now()
+	if cs[0].Until.After(now) {
+		return cs[0].Until.Sub(now), nil
+	}
+	return budgetWait(unrefilled(cs[1], now)), nil
 }
+
+// errMustWait rolls back begin's transaction: nothing to write.
+var errMustWait = errors.New("must wait")
 
 // begin reserves an attempt for client before its password is checked,
 // counting it as a failure until succeed says otherwise: requests already
-// in flight then see each other, so a burst cannot all pass before the
-// first failure is recorded. It returns the failures counted so far and
-// the delay this attempt imposes if it fails, or, when client must wait
-// first, that wait and no reservation.
-func (t *throttle) begin(client string) (failures int, penalty, wait time.Duration) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	now := t.now()
-	a := t.clients[client]
-	if a != nil && a.until.After(now) {
-		return a.failures, 0, a.until.Sub(now)
-	}
-	if w := t.budgetWaitLocked(now); w > 0 {
-		return 0, 0, w
-	}
-	if a == nil || now.Sub(a.last) > forgetAfter {
-		if len(t.clients) >= maxTrackedIPs {
-			t.pruneLocked(now)
+// in flight, on any replica, then see each other, so a burst cannot all
+// pass before the first failure is recorded. It returns the failures
+// counted so far and the delay this attempt imposes if it fails, or, when
+// client must wait first, that wait and no reservation.
+func (t *throttle) begin(ctx context.Context, client string) (failures int, penalty, wait time.Duration, err error) {
+	t.prune(ctx)
+	err = t.counters.UpdateCounters(ctx, counterKeys(client), func(cs []*store.Counter) error {
+		a, g := cs[0], cs[1]
+		now := t.now()
+		if a.Until.After(now) {
+			failures, wait = int(a.Value), a.Until.Sub(now)
+			return errMustWait
 		}
-		a = &attempts{}
-		t.clients[client] = a
+		owed := unrefilled(*g, now)
+		if w := budgetWait(owed); w > 0 {
+			wait = w
+			return errMustWait
+		}
+		if now.Sub(a.At) > forgetAfter {
+			a.Value, a.Until = 0, time.Time{}
+		}
+		g.Value, g.At = owed+1, now
+		a.Value++
+		a.At = now
+		failures = int(a.Value)
+		if failures >= freeAttempts {
+			penalty = min(baseDelay<<min(failures-freeAttempts, 20), maxDelay)
+			a.Until = now.Add(penalty)
+		}
+		return nil
+	})
+	if errors.Is(err, errMustWait) {
+		return failures, 0, wait, nil
 	}
-	t.budget--
-	a.failures++
-	a.last = now
-	if a.failures >= freeAttempts {
-		penalty = min(baseDelay<<min(a.failures-freeAttempts, 20), maxDelay)
-		a.until = now.Add(penalty)
-	}
-	return a.failures, penalty, 0
+	return failures, penalty, 0, err
 }
 
 // succeed forgets client's failures, and gives back to the global budget
 // the failure its attempt was counted as.
-func (t *throttle) succeed(client string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	delete(t.clients, client)
-	t.budget = min(t.budget+1, globalBurst)
+func (t *throttle) succeed(ctx context.Context, client string) error {
+	return t.counters.UpdateCounters(ctx, counterKeys(client), func(cs []*store.Counter) error {
+		*cs[0] = store.Counter{Key: cs[0].Key}
+		cs[1].Value = max(cs[1].Value-1, 0)
+		return nil
+	})
 }
 
-// budgetWaitLocked refills the global budget and says how long until it
-// allows one more failure.
-func (t *throttle) budgetWaitLocked(now time.Time) time.Duration {
-	if elapsed := now.Sub(t.budgetAt); elapsed > 0 {
-		t.budget = min(t.budget+float64(elapsed)/float64(globalRefill), globalBurst)
-		t.budgetAt = now
+// unrefilled is the global budget's failures not yet refilled at now.
+func unrefilled(g store.Counter, now time.Time) float64 {
+	owed := g.Value
+	if elapsed := now.Sub(g.At); elapsed > 0 {
+		owed -= float64(elapsed) / float64(globalRefill)
 	}
-	if t.budget >= 1 {
+	return max(owed, 0)
+}
+
+// budgetWait is how long until the global budget allows one more failure
+// when owed are not yet refilled.
+func budgetWait(owed float64) time.Duration {
+	if owed <= globalBurst-1 {
 		return 0
 	}
-	return time.Duration((1 - t.budget) * float64(globalRefill))
+	return time.Duration((owed - (globalBurst - 1)) * float64(globalRefill))
+}
+
+// prune deletes, now and then, the counts of clients quiet for a day (they
+// would start over anyway). New clients are counted only within the
+// global budget, so the table grows by at most one row per globalRefill.
+func (t *throttle) prune(ctx context.Context) {
+	t.pruneMu.Lock()
+	now := t.now()
+	if now.Sub(t.prunedAt) < pruneEvery {
+		t.pruneMu.Unlock()
+		return
+	}
+	t.prunedAt = now
+	t.pruneMu.Unlock()
+	_, _ = t.counters.PruneCounters(ctx, now.Add(-forgetAfter), now) // retried next time
 }
 
 // acquireCheck waits, at most maxCheckWait, for a slot to check a
@@ -169,22 +215,3 @@ func (t *throttle) acquireCheck(ctx context.Context) bool {
 }
 
 func (t *throttle) releaseCheck() { <-t.checks }
-
-func (t *throttle) pruneLocked(now time.Time) {
-	for k, a := range t.clients {
-		if now.Sub(a.last) > time.Hour && !now.Before(a.until) {
-			delete(t.clients, k)
-		}
-	}
-	// Still full (a spray from many addresses): forget an arbitrary half
-	// rather than grow without bound.
-	if len(t.clients) >= maxTrackedIPs {
-		n := 0
-		for k := range t.clients {
-			if n++; n > maxTrackedIPs/2 {
-				break
-			}
-			delete(t.clients, k)
-		}
-	}
-}

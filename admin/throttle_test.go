@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"crypto/rand"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -11,6 +12,9 @@ import (
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"vitrine/store"
+	"vitrine/testkit"
 )
 
 // loginForm is a login POST with a valid pre-session CSRF token, ready to
@@ -173,5 +177,40 @@ func TestLoginThrottleKeysIPv6ByPrefix(t *testing.T) {
 		if got := clientKey(ip); got != want {
 			t.Errorf("clientKey(%q) = %q, want %q", ip, got, want)
 		}
+	}
+}
+
+// Two replicas on one database count together: a guesser alternating
+// between them gets the free tries once, not once per replica, and
+// spreading over addresses drains one global budget.
+func TestLoginThrottleCountsAcrossReplicas(t *testing.T) {
+	for _, b := range testkit.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			loc, key := b.New(t), make([]byte, store.KeySize)
+			_, _ = rand.Read(key)
+			one, two := newEnv(t, withDatabase(loc, key)), newEnv(t, withDatabase(loc, key))
+			forms := []loginForm{newLoginForm(one), newLoginForm(two)}
+			for i := range freeAttempts {
+				if code, err := forms[i%2].send("wrong guess", "198.51.100.7"); err != nil || code != http.StatusUnauthorized {
+					t.Fatalf("guess %d on replica %d = %d %v, want 401", i+1, i%2+1, code, err)
+				}
+			}
+			for i, f := range forms {
+				if code, err := f.send(testPassword, "198.51.100.7"); err != nil || code != http.StatusTooManyRequests {
+					t.Errorf("replica %d after %d failures spread over both = %d %v, want 429", i+1, freeAttempts, code, err)
+				}
+			}
+
+			for i := range globalBurst - freeAttempts {
+				if code, err := forms[i%2].send("wrong guess", fmt.Sprintf("192.0.2.%d", i+1)); err != nil || code != http.StatusUnauthorized {
+					t.Fatalf("guess %d from a fresh address = %d %v, want 401", i+1, code, err)
+				}
+			}
+			for i, f := range forms {
+				if code, err := f.send(testPassword, "203.0.113.200"); err != nil || code != http.StatusTooManyRequests {
+					t.Errorf("a new address on replica %d once the shared budget is spent = %d %v, want 429", i+1, code, err)
+				}
+			}
+		})
 	}
 }

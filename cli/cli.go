@@ -168,13 +168,15 @@ func commandStore(name, summary string, args []string, validate bool, stdout, st
 	if !ok {
 		return nil, nil, ExitUsage
 	}
-	if _, err := os.Stat(cfg.DatabasePath()); errors.Is(err, os.ErrNotExist) {
-		fmt.Fprintf(stdout, "not connected (no database at %s yet)\n", cfg.DatabasePath())
-		return nil, nil, ExitFailure
+	if cfg.Database.URL == "" {
+		if _, err := os.Stat(cfg.DatabasePath()); errors.Is(err, os.ErrNotExist) {
+			fmt.Fprintf(stdout, "not connected (no database at %s yet)\n", cfg.DatabasePath())
+			return nil, nil, ExitFailure
+		}
 	}
 	key, err := store.LoadOrCreateKey(cfg.DataDir, cfg.SecretKey)
 	if err == nil {
-		st, err = store.Open(cfg.DatabasePath(), key)
+		st, err = store.Open(cfg.DatabaseLocation(), key)
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "vitrine:", err)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"vitrine/connection"
+	"vitrine/jobs"
 )
 
 const statusSummary = "token state, expiry, last sync; exit 1 if it needs attention"
@@ -67,6 +68,19 @@ func status(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.W
 			result = "failed: " + r.LastError
 		}
 		fmt.Fprintf(stdout, "%-9s %s %s\n", r.Name+":", r.LastRun.Format(time.RFC3339), result)
+	}
+	if st.Shared() {
+		// Which replica runs the jobs: where to look for their logs.
+		holder, left, ok, err := st.LeaseHolder(ctx, jobs.LeaseName)
+		switch {
+		case err != nil:
+			fmt.Fprintln(stderr, "vitrine:", err)
+			return ExitFailure
+		case ok:
+			fmt.Fprintf(stdout, "jobs:     run by %s (lease for %s more)\n", holder, left.Round(time.Second))
+		default:
+			fmt.Fprintln(stdout, "jobs:     no replica holds the lease now")
+		}
 	}
 	if cs.NeedsAttention() {
 		return ExitFailure

@@ -46,7 +46,10 @@ func syncNow(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 	}
 	// Recorded as the sync job's run, so the dashboard and `vitrine status`
 	// show it like a scheduled one.
+	// Through the job's lease too: on a shared database a replica may be
+	// syncing right now.
 	sched, err := jobs.New(jobs.Options{Runs: st, Logger: log,
+		Leases: st, Holder: server.JobsHolder(st), LeaseTTL: cfg.Jobs.Lease.Std(),
 		Tasks: []jobs.Task{{Name: jobs.JobSync, Schedule: cfg.Jobs.Sync, Idle: jobs.Idle}}})
 	if err != nil {
 		fmt.Fprintln(stderr, "vitrine:", err)
@@ -63,6 +66,10 @@ func syncNow(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 	})
 	if progress != nil {
 		fmt.Fprintln(stdout)
+	}
+	if errors.Is(err, jobs.ErrRunningElsewhere) {
+		fmt.Fprintln(stdout, "a sync is running on another replica; its posts will be there when it ends")
+		return ExitFailure
 	}
 	if errors.Is(err, connection.ErrNotConnected) {
 		fmt.Fprintln(stdout, "not connected: sign in to /admin and click Generate")

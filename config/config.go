@@ -22,6 +22,7 @@ import (
 type Config struct {
 	Server    Server    `yaml:"server"`
 	DataDir   string    `yaml:"data_dir"`
+	Database  Database  `yaml:"database"`
 	SecretKey string    `yaml:"secret_key"`
 	Log       Log       `yaml:"log"`
 	Admin     Admin     `yaml:"admin"`
@@ -40,6 +41,13 @@ type Server struct {
 	Addr           string   `yaml:"addr"`
 	PublicURL      string   `yaml:"public_url"`
 	TrustedProxies []string `yaml:"trusted_proxies"`
+}
+
+// Database says where the store lives: empty URL is the SQLite file in
+// data_dir; a postgres:// URL is a PostgreSQL database several replicas
+// can share. The URL may carry a password: it is a secret.
+type Database struct {
+	URL string `yaml:"url"`
 }
 
 type Log struct {
@@ -71,6 +79,9 @@ type Jobs struct {
 	Validate      string   `yaml:"validate"`
 	Sync          string   `yaml:"sync"`
 	RefreshBefore Duration `yaml:"refresh_before"`
+	// Lease is how long the replica that runs the jobs holds that right
+	// without renewing it: after a crash, another takes over within it.
+	Lease Duration `yaml:"lease"`
 }
 
 type Alerts struct {
@@ -163,6 +174,7 @@ func Default() Config {
 			Validate:      "@every 1h",
 			Sync:          "@every 15m",
 			RefreshBefore: Duration(30 * day),
+			Lease:         Duration(30 * second),
 		},
 		Alerts: Alerts{
 			SMTP:        SMTP{Port: 587, StartTLS: true},

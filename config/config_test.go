@@ -300,6 +300,53 @@ func TestBadEnvironmentIsNamedAndNeverEchoed(t *testing.T) {
 	}
 }
 
+// database.url is SQLite's file in data_dir when empty; set, it is a
+// secret (it may carry the password): a _FILE twin, and no problem report
+// quotes it.
+func TestDatabaseURL(t *testing.T) {
+	cfg := Default()
+	cfg.DataDir = "/var/lib/vitrine"
+	if got := cfg.DatabaseLocation(); got != filepath.Join("/var/lib/vitrine", "vitrine.db") {
+		t.Errorf("DatabaseLocation without a URL = %q, want the SQLite file", got)
+	}
+	f := filepath.Join(t.TempDir(), "db-url")
+	if err := os.WriteFile(f, []byte("postgres://v:hunter2@db.internal:5432/vitrine\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := LoadEnv("", []string{"VITRINE_DATABASE_URL_FILE=" + f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.DatabaseLocation(); got != "postgres://v:hunter2@db.internal:5432/vitrine" {
+		t.Errorf("DatabaseLocation = %q", got)
+	}
+	c.Server.PublicURL, c.Admin.PasswordHash = "https://gallery.example.com", mustHash(t, "pw")
+	c.Instagram.ClientID, c.Instagram.ClientSecret = "1", "s"
+	if got := problemKeys(t, c.Validate()); !slices.Equal(got, []string{"secret_key"}) {
+		t.Errorf("a postgres URL without secret_key: problems %v, want [secret_key] (replicas must share it)", got)
+	}
+	c.SecretKey = strings.Repeat("ab", 32)
+	if err := c.Validate(); err != nil {
+		t.Errorf("a postgres URL is refused: %v", err)
+	}
+	c.Database.URL = "postgresql://v:hunter2@/vitrine?host=/run/postgresql"
+	if err := c.Validate(); err != nil {
+		t.Errorf("a postgresql URL with a socket host is refused: %v", err)
+	}
+	c.Database.URL = "mysql://v:hunter2@db/vitrine"
+	if err := c.Validate(); err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("a mysql URL: err = %v, want a problem that does not quote the URL", err)
+	}
+}
+
+// The test suites' own variables share the VITRINE_ prefix; they are
+// neither settings nor typos.
+func TestTestVariablesAreNotSettings(t *testing.T) {
+	if _, err := LoadEnv("", []string{"VITRINE_TEST_POSTGRES_URL=postgres://127.0.0.1/x"}); err != nil {
+		t.Errorf("VITRINE_TEST_POSTGRES_URL refused: %v", err)
+	}
+}
+
 func TestEnvAndFileVariantTogetherIsAnError(t *testing.T) {
 	f := filepath.Join(t.TempDir(), "s")
 	os.WriteFile(f, []byte("x"), 0o600)
@@ -318,6 +365,9 @@ func TestValidateRejectsEachBadValue(t *testing.T) {
 		{"server.trusted_proxies", func(c *Config) { c.Server.TrustedProxies = []string{"proxy.local"} }},
 		{"data_dir", func(c *Config) { c.DataDir = " " }},
 		{"secret_key", func(c *Config) { c.SecretKey = "too-short" }},
+		{"database.url", func(c *Config) { c.Database.URL = "mysql://u:hunter2@db/v" }},
+		{"database.url", func(c *Config) { c.Database.URL = "postgres:///v" }},
+		{"database.url", func(c *Config) { c.Database.URL = "postgres://u:%zz@db/v" }},
 		{"log.level", func(c *Config) { c.Log.Level = "loud" }},
 		{"admin.password_hash", func(c *Config) { c.Admin.PasswordHash = "plaintext" }},
 		{"admin.password_hash", func(c *Config) { c.Admin.PasswordHash = withCost(c.Admin.PasswordHash, 4) }},
@@ -329,6 +379,7 @@ func TestValidateRejectsEachBadValue(t *testing.T) {
 		{"instagram.media_hosts", func(c *Config) { c.Instagram.MediaHosts = []string{"*.fbcdn.net"} }},
 		{"jobs.sync", func(c *Config) { c.Jobs.Sync = "every quarter hour" }},
 		{"jobs.refresh_before", func(c *Config) { c.Jobs.RefreshBefore = Duration(59 * day) }},
+		{"jobs.lease", func(c *Config) { c.Jobs.Lease = Duration(500 * time.Millisecond) }},
 		{"alerts.webhook_url", func(c *Config) { c.Alerts.WebhookURL = "ftp://x" }},
 		{"alerts.smtp.to", func(c *Config) { c.Alerts.SMTP.Host = "mail"; c.Alerts.SMTP.From = "a@b.c" }},
 		{"widget.count", func(c *Config) { c.Widget.Count = 500 }},

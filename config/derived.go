@@ -22,6 +22,16 @@ func (c *Config) SecureCookies() bool {
 // DatabasePath is the SQLite file inside data_dir.
 func (c *Config) DatabasePath() string { return filepath.Join(c.DataDir, "vitrine.db") }
 
+// DatabaseLocation is what store.Open takes: database.url when set, else
+// the SQLite file in data_dir. It may carry a password: never log it
+// (store.Redact makes it printable).
+func (c *Config) DatabaseLocation() string {
+	if c.Database.URL != "" {
+		return c.Database.URL
+	}
+	return c.DatabasePath()
+}
+
 // MediaDir holds the mirrored images.
 func (c *Config) MediaDir() string { return filepath.Join(c.DataDir, "media") }
 

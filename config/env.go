@@ -12,6 +12,11 @@ import (
 // EnvPrefix starts every environment variable Vitrine reads.
 const EnvPrefix = "VITRINE_"
 
+// EnvTestPrefix starts variables meant for the test suites
+// (VITRINE_TEST_POSTGRES_URL), which share the shell with the product's
+// settings; they are no setting and no typo.
+const EnvTestPrefix = EnvPrefix + "TEST_"
+
 // EnvConfigPath names the config file when -config is not given; it is read
 // by main, not mapped to a key.
 const EnvConfigPath = EnvPrefix + "CONFIG"
@@ -79,7 +84,7 @@ func applyEnv(cfg *Config, environ []string) error {
 	seen := map[string]bool{}
 	for _, kv := range environ {
 		name, value, ok := strings.Cut(kv, "=")
-		if !ok || !strings.HasPrefix(name, EnvPrefix) || name == EnvConfigPath {
+		if !ok || !strings.HasPrefix(name, EnvPrefix) || name == EnvConfigPath || strings.HasPrefix(name, EnvTestPrefix) {
 			continue
 		}
 		f, known := byEnv[name]

@@ -95,6 +95,22 @@ func (c *Config) validateStorage(ps *problems) {
 	if strings.TrimSpace(c.DataDir) == "" {
 		ps.add("data_dir", "required: the directory for the database, secret key and mirrored images")
 	}
+	if u := c.Database.URL; u != "" {
+		// The messages never quote the URL: it may hold a password.
+		parsed, err := url.Parse(u)
+		switch {
+		case err != nil:
+			ps.add("database.url", "is not a URL; use postgres://user:password@host:5432/dbname, or leave it empty for SQLite in data_dir")
+		case parsed.Scheme != "postgres" && parsed.Scheme != "postgresql":
+			ps.add("database.url", "must start with postgres:// or postgresql:// (leave it empty for SQLite in data_dir)")
+		case parsed.Host == "" && parsed.Query().Get("host") == "":
+			ps.add("database.url", "names no host; use postgres://user:password@host:5432/dbname")
+		case c.SecretKey == "" && !c.Demo:
+			// A key generated into each replica's data_dir would differ
+			// from replica to replica: each could read only its own token.
+			ps.add("secret_key", "required with database.url: every replica must decrypt the token with the same key (VITRINE_SECRET_KEY)")
+		}
+	}
 	if c.SecretKey != "" && !validSecretKey(c.SecretKey) {
 		ps.add("secret_key", "must be 32 random bytes, base64 or hex encoded (e.g. openssl rand -base64 32)")
 	}
@@ -177,6 +193,9 @@ func (c *Config) validateJobs(ps *problems) {
 	// 60 days, so anything outside this window can never refresh in time.
 	if rb := c.Jobs.RefreshBefore.Std(); rb < day || rb > 58*day {
 		ps.add("jobs.refresh_before", "must be between 1d and 58d (tokens live 60 days and can be refreshed after 24 h)")
+	}
+	if l := c.Jobs.Lease.Std(); l < time.Second || l > 10*time.Minute {
+		ps.add("jobs.lease", "must be between 1s and 10m (another replica takes the jobs over within it after a crash)")
 	}
 }
 

@@ -236,6 +236,8 @@ func (h *harness) newScheduler() *Scheduler {
 			OnSyncFailed: func(error) { h.syncFailed.Add(1) }},
 			Schedules{Validate: h.cfg.Jobs.Validate, Sync: h.cfg.Jobs.Sync}),
 		Runs: h.st, Logger: log, Now: h.clock.Now, Observer: h.m,
+		// As the server has it on SQLite: through the leases, always held.
+		Leases: h.st, Holder: "local",
 	})
 	if err != nil {
 		h.t.Fatal(err)

@@ -4,6 +4,11 @@
 // its cron spec and on demand, never twice at once, recovers panics,
 // backs off after transient failures and records every run in the store,
 // so a restart resumes where the last process stopped.
+//
+// Replicas sharing a database coordinate through two kinds of lease in it
+// (lease.go): the scheduler holding LeaseName starts the scheduled runs,
+// the others none; and every run, scheduled or on demand, holds its job's
+// own lease, so no job runs on two replicas at once.
 package jobs
 
 import (
@@ -26,6 +31,9 @@ var (
 	// ErrAlreadyRunning: RunNow found the job running; it was not started
 	// a second time.
 	ErrAlreadyRunning = errors.New("jobs: already running")
+	// ErrRunningElsewhere: the job is running on another replica (it
+	// holds the job's lease); it is an ErrAlreadyRunning.
+	ErrRunningElsewhere = fmt.Errorf("%w on another replica", ErrAlreadyRunning)
 	// ErrUnknownJob: no job has that name.
 	ErrUnknownJob = errors.New("jobs: unknown job")
 )
@@ -65,6 +73,8 @@ type Observer interface {
 	JobSucceeded(job string, at time.Time)
 	JobFailed(job string)
 	LastSuccess(job string, at time.Time)
+	// LeaseHeld says whether this scheduler now runs the scheduled jobs.
+	LeaseHeld(held bool)
 }
 
 // Options configure New. Runs is required.
@@ -75,8 +85,18 @@ type Options struct {
 	Observer Observer
 	// Now is the clock for every decision and timestamp (tests pass the
 	// fake Instagram's clock); default time.Now. Cron itself fires on real
-	// time.
+	// time, and leases go by the database's clock.
 	Now func() time.Time
+
+	// Leases is where replicas sharing a database hold the leases
+	// (*store.Store). Nil: this scheduler is alone, always runs the jobs
+	// and takes no lease.
+	Leases Leases
+	// Holder names this process in the leases; default NewHolder().
+	Holder string
+	// LeaseTTL is how long a lease lasts unrenewed (jobs.lease); default
+	// DefaultLeaseTTL. Leases are renewed every third of it.
+	LeaseTTL time.Duration
 }
 
 // Status is one job's state for the dashboard.
@@ -122,6 +142,16 @@ type Scheduler struct {
 	ctx    context.Context // cancelled when Stop gives up waiting
 	cancel context.CancelFunc
 	bg     sync.WaitGroup // goroutines Stop waits for
+
+	leases   Leases // nil: always the leader
+	holder   string
+	leaseTTL time.Duration
+	leader   atomic.Bool // holds LeaseName: starts the scheduled runs
+	// leaderUntil (Unix ns) is how long the last renewal lets it rely on
+	// that; see Leader.
+	leaderUntil atomic.Int64
+	stopLease   chan struct{} // closed by Stop: the lease loop ends
+	leaseDone   chan struct{} // closed when the lease loop has ended
 }
 
 // New parses every task's schedule.
@@ -129,7 +159,17 @@ func New(o Options) (*Scheduler, error) {
 	if o.Runs == nil {
 		return nil, errors.New("jobs: Runs is required")
 	}
-	s := &Scheduler{runs: o.Runs, log: o.Logger, now: o.Now, observer: o.Observer, jobs: map[string]*job{}}
+	s := &Scheduler{runs: o.Runs, log: o.Logger, now: o.Now, observer: o.Observer, jobs: map[string]*job{},
+		leases: o.Leases, holder: o.Holder, leaseTTL: o.LeaseTTL}
+	if s.holder == "" {
+		s.holder = NewHolder()
+	}
+	if s.leaseTTL <= 0 {
+		s.leaseTTL = DefaultLeaseTTL
+	}
+	if s.leases == nil {
+		s.leader.Store(true)
+	}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -154,6 +194,7 @@ type nopObserver struct{}
 func (nopObserver) JobSucceeded(string, time.Time) {}
 func (nopObserver) JobFailed(string)               {}
 func (nopObserver) LastSuccess(string, time.Time)  {}
+func (nopObserver) LeaseHeld(bool)                 {}
 
 // seedObserver hands the observer the last successes a previous process
 // recorded.
@@ -215,11 +256,18 @@ func (s *Scheduler) Start() {
 		j.entry = s.cron.Schedule(j.sched, cron.FuncJob(func() { s.runScheduled(j) }))
 	}
 	s.cron.Start()
-	s.bg.Add(1)
-	go func() {
-		defer s.bg.Done()
-		_ = s.RunDue(s.ctx)
-	}()
+	if s.leases == nil {
+		s.observer.LeaseHeld(true)
+		s.bg.Add(1)
+		go func() {
+			defer s.bg.Done()
+			_ = s.RunDue(s.ctx)
+		}()
+	} else {
+		// The overdue runs start when the lease is won (lease.go).
+		s.stopLease, s.leaseDone = make(chan struct{}), make(chan struct{})
+		go s.leaseLoop()
+	}
 	s.log.Info("jobs: scheduler started", "jobs", s.order)
 }
 
@@ -227,9 +275,16 @@ func (s *Scheduler) Start() {
 // cancels them and returns ctx's error.
 func (s *Scheduler) Stop(ctx context.Context) error {
 	s.mu.Lock()
+	first := !s.stopped
 	s.stopped = true
 	c := s.cron
 	s.mu.Unlock()
+	if first && s.stopLease != nil {
+		// No more scheduled runs here: another replica may take them at
+		// once. Runs under way keep their own jobs' leases until they end.
+		close(s.stopLease)
+		<-s.leaseDone
+	}
 
 	done := make(chan struct{})
 	go func() {
@@ -262,8 +317,12 @@ func (s *Scheduler) RunNow(ctx context.Context, name string) error {
 
 // RunDue runs, one after the other, every job whose schedule says a run is
 // due given its last recorded run and the clock, skipping jobs that back
-// off. Start calls it; tests call it to step simulated time.
+// off; it runs none when another replica holds the jobs' lease. Start
+// calls it (when it wins the lease); tests call it to step simulated time.
 func (s *Scheduler) RunDue(ctx context.Context) error {
+	if !s.lead() {
+		return nil // another replica runs the scheduled jobs
+	}
 	runs, err := s.jobRuns(ctx)
 	if err != nil {
 		return err
@@ -273,6 +332,9 @@ func (s *Scheduler) RunDue(ctx context.Context) error {
 		j, _ := s.job(name)
 		if !s.due(j, runs[name], s.now()) {
 			continue
+		}
+		if !s.lead() {
+			break // lost the lease meanwhile
 		}
 		err := s.runJob(ctx, j, false, j.Run)
 		if err != nil && !errors.Is(err, ErrAlreadyRunning) && (j.Idle == nil || !j.Idle(err)) {
@@ -360,6 +422,10 @@ func (s *Scheduler) jobRuns(ctx context.Context) (map[string]store.JobRun, error
 
 // runScheduled is what cron calls: the job runs unless it is backing off.
 func (s *Scheduler) runScheduled(j *job) {
+	if !s.Leader() {
+		s.log.Debug("jobs: another replica runs the jobs", "job", j.Name)
+		return
+	}
 	runs, err := s.jobRuns(s.ctx)
 	if err == nil {
 		if nb := runs[j.Name].NotBefore; !nb.IsZero() && s.now().Before(nb) {
@@ -392,20 +458,34 @@ func (s *Scheduler) runJob(ctx context.Context, j *job, wait bool, fn func(conte
 		return ErrAlreadyRunning
 	}
 	defer j.mu.Unlock()
-	return s.runLocked(ctx, j, fn)
+	return s.runLocked(ctx, j, wait, fn)
 }
 
-// runLocked is runJob once j.mu is held.
-func (s *Scheduler) runLocked(ctx context.Context, j *job, fn func(context.Context) error) error {
+// runLocked is runJob once j.mu is held: it takes the job's lease for
+// the run (waiting for another replica's run to end when wait is set),
+// runs fn and records the outcome.
+func (s *Scheduler) runLocked(ctx context.Context, j *job, wait bool, fn func(context.Context) error) error {
 	j.running.Store(true)
 	defer j.running.Store(false)
 
+	lctx, release, err := s.holdRunLease(ctx, j.Name, wait)
+	if err != nil {
+		return err
+	}
+	defer release()
+
 	start := s.now()
 	t0 := time.Now()
-	jctx, cancel := context.WithTimeout(ctx, j.Timeout)
-	err := s.call(jctx, j.Name, fn)
+	jctx, cancel := context.WithTimeout(lctx, j.Timeout)
+	err = s.call(jctx, j.Name, fn)
 	cancel()
 	took := time.Since(t0)
+	if err != nil && lctx.Err() != nil && ctx.Err() == nil {
+		// The job's lease could not be renewed in time: another replica
+		// may run the job now. Not this run's failure to back off from.
+		s.log.Warn("jobs: lost the job's lease; run cancelled", "job", j.Name, "err", err)
+		return err
+	}
 
 	if err != nil && ctx.Err() != nil {
 		// Shutting down (or the caller gave up): not the job's failure,
@@ -517,7 +597,7 @@ func (s *Scheduler) RunInBackground(name string) (bool, error) {
 	go func() {
 		defer s.bg.Done()
 		defer j.mu.Unlock()
-		if err := s.runLocked(s.ctx, j, j.Run); err != nil {
+		if err := s.runLocked(s.ctx, j, false, j.Run); err != nil {
 			s.log.Info("jobs: background run failed", "job", name, "err", errText(err))
 		}
 	}()

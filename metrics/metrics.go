@@ -48,6 +48,7 @@ type Metrics struct {
 	refreshes      prometheus.Counter
 	imagesMirrored prometheus.Counter
 	refused        *prometheus.CounterVec
+	leaseHeld      prometheus.Gauge
 }
 
 // New registers every collector, with the Go and process collectors, on a
@@ -92,6 +93,10 @@ func New(src Sources) (*Metrics, error) {
 			Name: "vitrine_requests_refused_total",
 			Help: "Requests refused for their own sake (forged forms, wrong passwords, throttled sign-ins, scrapes from outside metrics.allowed_networks), by reason.",
 		}, []string{"reason"}),
+		leaseHeld: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "vitrine_jobs_lease_held",
+			Help: "1 while this process holds the jobs lease and runs the scheduled jobs, 0 while another replica does.",
+		}),
 	}
 	for _, r := range append([]string{RefusedScrape}, src.RefusalReasons...) {
 		m.refused.WithLabelValues(r)
@@ -106,7 +111,7 @@ func New(src Sources) (*Metrics, error) {
 	for _, c := range []prometheus.Collector{
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.lastSuccess, m.jobRuns, m.syncDuration, m.upstreamErrors, m.alertsSent, m.alertFailures,
-		m.refreshes, m.imagesMirrored, m.refused, &gauges{src: src},
+		m.refreshes, m.imagesMirrored, m.refused, m.leaseHeld, &gauges{src: src},
 	} {
 		if err := m.registry.Register(c); err != nil {
 			return nil, fmt.Errorf("metrics: register: %w", err)
@@ -133,6 +138,15 @@ func (m *Metrics) JobFailed(job string) { m.jobRuns.WithLabelValues(job, "failur
 // recorded, so a restart does not reset it to "never".
 func (m *Metrics) LastSuccess(job string, at time.Time) {
 	m.lastSuccess.WithLabelValues(job).Set(float64(at.Unix()))
+}
+
+// LeaseHeld records whether this process now runs the scheduled jobs.
+func (m *Metrics) LeaseHeld(held bool) {
+	v := 0.0
+	if held {
+		v = 1
+	}
+	m.leaseHeld.Set(v)
 }
 
 // UpstreamError counts a failed call to Instagram by kind.

@@ -82,8 +82,8 @@ func New(cfg config.Config, log *slog.Logger, o Options) (_ *Vitrine, err error)
 	if o.Now != nil {
 		storeOpts = append(storeOpts, store.WithClock(o.Now))
 	}
-	if v.Store, err = store.Open(c.DatabasePath(), key, storeOpts...); err != nil {
-		return nil, fmt.Errorf("open database %s: %w", c.DatabasePath(), err)
+	if v.Store, err = store.Open(c.DatabaseLocation(), key, storeOpts...); err != nil {
+		return nil, fmt.Errorf("open database %s: %w", store.Redact(c.DatabaseLocation()), err)
 	}
 	defer func() {
 		if err != nil {
@@ -193,11 +193,24 @@ func (v *Vitrine) buildJobs(c *config.Config, log *slog.Logger, now func() time.
 			OnSyncFailed: func(error) { v.Gallery.MarkStale(true) }},
 			jobs.Schedules{Validate: c.Jobs.Validate, Sync: c.Jobs.Sync}),
 		Runs: v.Store, Logger: log, Now: now, Observer: v.Metrics,
+		Leases: v.Store, Holder: JobsHolder(v.Store), LeaseTTL: c.Jobs.Lease.Std(),
 	})
 	if err != nil {
 		return fmt.Errorf("jobs: %w", err)
 	}
 	return nil
+}
+
+// JobsHolder names this process in the jobs' leases. On PostgreSQL each
+// process is its own holder, so one replica at a time runs the jobs. An
+// SQLite file has one server, so every process on it is the same holder:
+// the lease is always held, and a server restarted after a crash runs its
+// jobs at once instead of waiting out its predecessor's lease.
+func JobsHolder(st *store.Store) string {
+	if st.Shared() {
+		return jobs.NewHolder()
+	}
+	return "local"
 }
 
 func (v *Vitrine) routes() http.Handler {

@@ -1,7 +1,8 @@
-// Package store keeps Vitrine's durable state in SQLite: the owner's
-// Instagram token (encrypted at rest), the cached posts, an audit log of
-// events and a little key/value state for the jobs. It knows nothing about
-// HTTP or Instagram; callers hand it plain values.
+// Package store keeps Vitrine's durable state in SQLite, or in PostgreSQL
+// when several replicas share it: the owner's Instagram token (encrypted at
+// rest), the cached posts, an audit log of events, a little key/value state
+// for the jobs, and the leases and counters replicas coordinate through. It
+// knows nothing about HTTP or Instagram; callers hand it plain values.
 package store
 
 import (
@@ -16,16 +17,21 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/stdlib"
+	"gorm.io/driver/postgres"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 )
 
-// Store is the handle on one SQLite database. It is safe for concurrent use.
+// Store is the handle on one database. It is safe for concurrent use.
 type Store struct {
-	db   *gorm.DB
-	aead tokenCipher
-	now  func() time.Time
+	db       *gorm.DB
+	aead     tokenCipher
+	now      func() time.Time
+	postgres bool // else SQLite
 
 	maxEvents int // MaxEvents; tests lower it
 }
@@ -50,10 +56,12 @@ func WithLogger(l *slog.Logger) Option {
 	return func(o *options) { o.log = l }
 }
 
-// Open opens (creating if needed) the SQLite database at path, creates its
-// parent directory, and migrates the schema. key is the 32-byte secret from
-// LoadOrCreateKey; it encrypts the Instagram token.
-func Open(path string, key []byte, opts ...Option) (*Store, error) {
+// Open opens the database at location and migrates its schema. location is
+// either a postgres:// (or postgresql://) URL, or the path of an SQLite file,
+// created with its parent directory if needed. key is the 32-byte secret from
+// LoadOrCreateKey; it encrypts the Instagram token. Errors never show the
+// URL's password.
+func Open(location string, key []byte, opts ...Option) (*Store, error) {
 	o := options{now: time.Now, log: slog.Default()}
 	for _, opt := range opts {
 		opt(&o)
@@ -62,9 +70,58 @@ func Open(path string, key []byte, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open: %w", err)
 	}
-	if path == "" {
+	if location == "" {
 		return nil, errors.New("store: open: empty database path")
 	}
+	// PostgreSQL keeps microseconds: the store's own stamps are cut to
+	// that on both backends, so what is read back is what was written.
+	s := &Store{aead: aead, now: func() time.Time { return o.now().UTC().Truncate(time.Microsecond) }, maxEvents: MaxEvents}
+	gcfg := &gorm.Config{
+		// Parameter values never reach the log: they include the token
+		// ciphertext and whatever callers store.
+		Logger: logger.NewSlogLogger(o.log, logger.Config{
+			SlowThreshold:             200 * time.Millisecond,
+			LogLevel:                  logger.Warn,
+			IgnoreRecordNotFoundError: true,
+			ParameterizedQueries:      true,
+		}),
+		NowFunc: s.now,
+	}
+	if IsPostgresURL(location) {
+		s.postgres = true
+		s.db, err = openPostgres(location, gcfg)
+	} else {
+		s.db, err = openSQLite(location, gcfg)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := s.migrate(); err != nil {
+		_ = s.Close()
+		return nil, redactErr(err, location)
+	}
+	return s, nil
+}
+
+// IsPostgresURL reports whether location names a PostgreSQL database rather
+// than an SQLite file.
+func IsPostgresURL(location string) bool {
+	return strings.HasPrefix(location, "postgres://") || strings.HasPrefix(location, "postgresql://")
+}
+
+// Backend names the kind of database: "sqlite" or "postgres".
+func (s *Store) Backend() string {
+	if s.postgres {
+		return "postgres"
+	}
+	return "sqlite"
+}
+
+// Shared reports whether other processes may use the database as replicas
+// of this one (PostgreSQL), rather than it being this process's own file.
+func (s *Store) Shared() bool { return s.postgres }
+
+func openSQLite(path string, gcfg *gorm.Config) (*gorm.DB, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, fmt.Errorf("store: open: %w", err)
@@ -75,19 +132,7 @@ func Open(path string, key []byte, opts ...Option) (*Store, error) {
 	if err := ownerOnly(abs); err != nil {
 		return nil, fmt.Errorf("store: open: %w", err)
 	}
-
-	s := &Store{aead: aead, now: func() time.Time { return o.now().UTC() }, maxEvents: MaxEvents}
-	db, err := gorm.Open(sqlite.Open(dsn(abs)), &gorm.Config{
-		// Parameter values never reach the log: they include the token
-		// ciphertext and whatever callers store.
-		Logger: logger.NewSlogLogger(o.log, logger.Config{
-			SlowThreshold:             200 * time.Millisecond,
-			LogLevel:                  logger.Warn,
-			IgnoreRecordNotFoundError: true,
-			ParameterizedQueries:      true,
-		}),
-		NowFunc: s.now,
-	})
+	db, err := gorm.Open(sqlite.Open(dsn(abs)), gcfg)
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", abs, err)
 	}
@@ -105,14 +150,91 @@ func Open(path string, key []byte, opts ...Option) (*Store, error) {
 	sqlDB.SetMaxIdleConns(1)
 	sqlDB.SetConnMaxLifetime(0)
 	sqlDB.SetConnMaxIdleTime(0)
-	s.db = db
-
-	if err := s.migrate(); err != nil {
-		_ = sqlDB.Close()
-		return nil, err
-	}
-	return s, nil
+	return db, nil
 }
+
+// postgresPoolSize bounds the connections one process opens: a few
+// requests, the jobs and the lease at once; replicas multiply it.
+const postgresPoolSize = 8
+
+func openPostgres(rawURL string, gcfg *gorm.Config) (*gorm.DB, error) {
+	cfg, err := pgx.ParseConfig(rawURL)
+	if err != nil {
+		return nil, redactErr(fmt.Errorf("store: open %s: %w", Redact(rawURL), err), rawURL)
+	}
+	// Times come back in UTC, as from SQLite, instead of the process's
+	// local zone: the same instant either way, but callers compare and
+	// print them.
+	utc := stdlib.OptionAfterConnect(func(_ context.Context, conn *pgx.Conn) error {
+		conn.TypeMap().RegisterType(&pgtype.Type{Name: "timestamptz", OID: pgtype.TimestamptzOID,
+			Codec: &pgtype.TimestamptzCodec{ScanLocation: time.UTC}})
+		return nil
+	})
+	sqlDB := stdlib.OpenDB(*cfg, utc)
+	sqlDB.SetMaxOpenConns(postgresPoolSize)
+	sqlDB.SetMaxIdleConns(postgresPoolSize)
+	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+	db, err := gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), gcfg)
+	if err != nil {
+		_ = sqlDB.Close()
+		return nil, redactErr(fmt.Errorf("store: open %s: %w", Redact(rawURL), err), rawURL)
+	}
+	return db, nil
+}
+
+// Redact returns location fit for logs and errors: a URL's password, in
+// its user part or as a parameter, becomes "xxxxx".
+func Redact(location string) string {
+	if !IsPostgresURL(location) {
+		return location
+	}
+	u, err := url.Parse(location)
+	if err != nil {
+		return "postgres://(unparsable URL)"
+	}
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.Redacted()
+}
+
+// redactErr makes sure no part of err's text repeats the URL's password,
+// whatever a driver put in its messages; errors.Is and As still see err.
+func redactErr(err error, location string) error {
+	if err == nil || !IsPostgresURL(location) {
+		return err
+	}
+	u, perr := url.Parse(location)
+	if perr != nil {
+		return redactedError{err: err, secrets: []string{location}}
+	}
+	var secrets []string
+	if pw, ok := u.User.Password(); ok && pw != "" {
+		secrets = append(secrets, pw, url.PathEscape(pw), url.QueryEscape(pw))
+	}
+	if pw := u.Query().Get("password"); pw != "" {
+		secrets = append(secrets, pw, url.QueryEscape(pw))
+	}
+	return redactedError{err: err, secrets: secrets}
+}
+
+type redactedError struct {
+	err     error
+	secrets []string
+}
+
+func (e redactedError) Error() string {
+	msg := e.err.Error()
+	for _, s := range e.secrets {
+		if s != "" {
+			msg = strings.ReplaceAll(msg, s, "xxxxx")
+		}
+	}
+	return msg
+}
+
+func (e redactedError) Unwrap() error { return e.err }
 
 // ownerOnly makes the database file readable by its owner only, before
 // SQLite opens it: it holds the sessions' CSRF tokens and the cache, and
@@ -152,9 +274,29 @@ func dsn(path string) string {
 		"?_journal_mode=WAL&_busy_timeout=5000&_foreign_keys=on&_synchronous=FULL&_txlock=immediate"
 }
 
+// migrationLockKey names the PostgreSQL advisory lock migrations take: any
+// fixed 64-bit number no other application on the database uses.
+const migrationLockKey = 0x76697472696e65 // "vitrine"
+
+// migrate creates and updates the tables. Replicas started together run it
+// at the same moment, so it runs in one transaction that first serializes
+// them: on PostgreSQL an advisory lock held until commit; on SQLite the
+// immediate transaction's write lock (the DSN's txlock), which the others
+// wait for within busy_timeout. Whoever comes second finds the tables made
+// and changes nothing. DDL is transactional on both, so a migration that
+// fails leaves the schema as it was.
 func (s *Store) migrate() error {
-	if err := s.db.AutoMigrate(&tokenRow{}, &postRow{}, &childRow{}, &eventRow{}, &stateRow{},
-		&imageRow{}, &imageVariantRow{}, &jobRunRow{}, &adminSessionRow{}, &moderationRow{}); err != nil {
+	err := s.db.Transaction(func(tx *gorm.DB) error {
+		if s.postgres {
+			if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", migrationLockKey).Error; err != nil {
+				return fmt.Errorf("lock: %w", err)
+			}
+		}
+		return tx.AutoMigrate(&tokenRow{}, &postRow{}, &childRow{}, &eventRow{}, &stateRow{},
+			&imageRow{}, &imageVariantRow{}, &jobRunRow{}, &adminSessionRow{}, &moderationRow{},
+			&leaseRow{}, &counterRow{})
+	})
+	if err != nil {
 		return fmt.Errorf("store: migrate: %w", err)
 	}
 	return nil
@@ -174,8 +316,13 @@ func (s *Store) Close() error {
 }
 
 // IntegrityCheck runs PRAGMA integrity_check and returns an error listing
-// the first problems unless SQLite answers "ok".
+// the first problems unless SQLite answers "ok". PostgreSQL guards its own
+// files (WAL, page checksums) and has no such query without extensions:
+// there it only checks that the database answers.
 func (s *Store) IntegrityCheck(ctx context.Context) error {
+	if s.postgres {
+		return s.Ping(ctx)
+	}
 	var rows []string
 	if err := s.db.WithContext(ctx).Raw("PRAGMA integrity_check(20)").Scan(&rows).Error; err != nil {
 		return fmt.Errorf("store: integrity check: %w", err)

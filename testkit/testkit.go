@@ -1,6 +1,7 @@
 // Package testkit holds the helpers the tests of several packages share: a
-// log buffer a test can wait on, a clean VITRINE_* environment, and the
-// headless Chromium of the browser tests. Only tests import it.
+// log buffer a test can wait on, a clean VITRINE_* environment, the
+// headless Chromium of the browser tests, and fresh databases of each kind
+// the store runs on. Only tests import it.
 package testkit
 
 import (
@@ -64,10 +65,11 @@ func (b *LogBuffer) WaitFor(t testing.TB, re *regexp.Regexp) string {
 }
 
 // CleanEnv keeps the VITRINE_* settings of the developer's shell out of a
-// test; they come back when it ends.
+// test; they come back when it ends. The test suites' own VITRINE_TEST_*
+// stay (config ignores them).
 func CleanEnv(t testing.TB) {
 	for _, kv := range os.Environ() {
-		if name, _, _ := strings.Cut(kv, "="); strings.HasPrefix(name, "VITRINE_") {
+		if name, _, _ := strings.Cut(kv, "="); strings.HasPrefix(name, "VITRINE_") && !strings.HasPrefix(name, "VITRINE_TEST_") {
 			t.Setenv(name, "")
 			os.Unsetenv(name)
 		}
