@@ -144,8 +144,12 @@ func TestReopenKeepsDataAndSchema(t *testing.T) {
 		if err != nil || len(posts) != 1 || len(posts[0].Children) != 2 {
 			t.Errorf("Posts after reopen = %+v, %v", posts, err)
 		}
-		if logs.Len() > 0 {
-			t.Errorf("reopening logged:\n%s", logs.String())
+		// Slow statements (over 200 ms: a loaded machine, PostgreSQL's
+		// catalogue queries) are the log's business, not a schema change.
+		for line := range strings.Lines(logs.String()) {
+			if !strings.Contains(line, `msg="SQL executed"`) || !strings.Contains(line, "level=WARN") {
+				t.Errorf("reopening logged: %s", line)
+			}
 		}
 	})
 }
