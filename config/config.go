@@ -119,6 +119,10 @@ type Widget struct {
 	// to play; 0 mirrors none (the lightbox shows the thumbnail and links
 	// to Instagram).
 	VideoMaxMB int `yaml:"video_max_mb"`
+	// PollEvery is how often the gallery checks the database for a change
+	// made by another process on the same database (a sync, a moderation),
+	// to rebuild when it sees one.
+	PollEvery Duration `yaml:"poll_every"`
 }
 
 // Metrics says who may read /metrics: clients on AllowedNetworks, and,
@@ -181,6 +185,7 @@ func Default() Config {
 			FrameAncestors: []string{"*"},
 			Placeholder:    DefaultPlaceholder,
 			VideoMaxMB:     50,
+			PollEvery:      Duration(2 * second),
 		},
 		// Loopback only, as a Prometheus on the same host scrapes.
 		Metrics: Metrics{AllowedNetworks: []string{"127.0.0.0/8", "::1/128"}},

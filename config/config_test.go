@@ -344,6 +344,8 @@ func TestValidateRejectsEachBadValue(t *testing.T) {
 		{"widget.exclude_words", func(c *Config) { c.Widget.ExcludeWords = []string{""} }},
 		{"widget.video_max_mb", func(c *Config) { c.Widget.VideoMaxMB = -1 }},
 		{"widget.video_max_mb", func(c *Config) { c.Widget.VideoMaxMB = MaxVideoMB + 1 }},
+		{"widget.poll_every", func(c *Config) { c.Widget.PollEvery = Duration(10 * time.Millisecond) }},
+		{"widget.poll_every", func(c *Config) { c.Widget.PollEvery = Duration(2 * time.Minute) }},
 		{"metrics.allowed_networks", func(c *Config) { c.Metrics.AllowedNetworks = []string{"10.0.0.0/8", "localhost"} }},
 		{"metrics.token", func(c *Config) { c.Metrics.Token = "short" }},
 		{"metrics.token", func(c *Config) { c.Metrics.Token = "a long token with spaces in it" }},
