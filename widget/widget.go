@@ -85,6 +85,9 @@ type Widget struct {
 	tmpl     *template.Template
 	css      string
 	js       string // loader without data
+	// cacheGallery is the gallery's Cache-Control value, shared read-only
+	// by its prepared responses.
+	cacheGallery []string
 
 	cur atomic.Pointer[snapshot]
 	// generation is the Source's generation the current snapshot was
@@ -111,6 +114,11 @@ func New(o Options) (*Widget, error) {
 	settings.FrameAncestors = slices.Clone(settings.FrameAncestors)
 	w := &Widget{settings: settings, filter: newPostFilter(settings), base: strings.TrimRight(o.PublicURL, "/"), src: o.Source, log: o.Logger, now: o.Now}
 	w.generation.Store(-1)
+	maxAge := settings.CacheMaxAge.Std()
+	if maxAge < time.Second {
+		maxAge = config.Default().Widget.CacheMaxAge.Std()
+	}
+	w.cacheGallery = galleryCacheControl(maxAge)
 	if w.log == nil {
 		w.log = slog.Default()
 	}
