@@ -283,6 +283,12 @@ func (c *Config) validateWidget(ps *problems) {
 	if w.VideoMaxMB < 0 || w.VideoMaxMB > MaxVideoMB {
 		ps.add("widget.video_max_mb", fmt.Sprintf("must be between 0 (no videos) and %d", MaxVideoMB))
 	}
+	if a := w.CacheMaxAge.Std(); a < time.Second || a > time.Hour || a%time.Second != 0 {
+		ps.add("widget.cache_max_age", "must be whole seconds between 1s and 1h")
+	}
+	if p := w.PollEvery.Std(); p < 100*time.Millisecond || p > time.Minute {
+		ps.add("widget.poll_every", "must be between 100ms and 1m")
+	}
 	for _, o := range w.AllowedOrigins {
 		if o == "*" {
 			continue

@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"path/filepath"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -54,6 +53,10 @@ type Vitrine struct {
 
 	clients *clients
 	http    *http.Server // set by Start
+	// stopFollowing ends the gallery's Follow that Start began, and
+	// following is closed once it has.
+	stopFollowing context.CancelFunc
+	following     chan struct{}
 }
 
 // Options are what the demo and tests vary; `vitrine serve` without -demo
@@ -94,7 +97,7 @@ func New(cfg config.Config, log *slog.Logger, o Options) (_ *Vitrine, err error)
 	if v.Instagram, err = instagram.New(InstagramConfig(c, log, o.Now)); err != nil {
 		return nil, fmt.Errorf("instagram client: %w", err)
 	}
-	if v.Gallery, err = widget.New(widget.Options{Settings: c.Widget, PublicURL: c.Server.PublicURL, Source: widgetSource{st: v.Store, mediaDir: c.MediaDir()}, Logger: log, Now: o.Now}); err != nil {
+	if v.Gallery, err = widget.New(widget.Options{Settings: c.Widget, PublicURL: c.Server.PublicURL, Source: widget.StoreSource(v.Store, c.MediaDir()), Logger: log, Now: o.Now}); err != nil {
 		return nil, fmt.Errorf("widget: %w", err)
 	}
 	// The demo's outbox exists before the alerts that deliver to it, and
@@ -242,6 +245,7 @@ func (v *Vitrine) routes() http.Handler {
 // stopped it.
 func (v *Vitrine) Start(ln net.Listener) <-chan error {
 	v.Jobs.Start()
+	v.FollowGallery()
 	v.http = NewHTTPServer(v.Handler, v.log)
 	errc := make(chan error, 1)
 	go func() { errc <- v.http.Serve(fastpath.Listen(ln, v.http, v.Gallery, v.log)) }()
@@ -261,8 +265,29 @@ func (v *Vitrine) StopJobs() {
 	}
 }
 
-// Close closes the store.
-func (v *Vitrine) Close() error { return v.Store.Close() }
+// FollowGallery starts rebuilding the gallery when another process on the
+// same database changed it (widget.poll_every), until Close. Start calls
+// it; tests that serve v themselves may too.
+func (v *Vitrine) FollowGallery() {
+	if v.stopFollowing != nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	v.stopFollowing, v.following = cancel, make(chan struct{})
+	go func() {
+		defer close(v.following)
+		v.Gallery.Follow(ctx, v.cfg.Widget.PollEvery.Std())
+	}()
+}
+
+// Close stops following the gallery and closes the store.
+func (v *Vitrine) Close() error {
+	if v.stopFollowing != nil {
+		v.stopFollowing()
+		<-v.following
+	}
+	return v.Store.Close()
+}
 
 // withoutForwardedPrefix drops X-Forwarded-Prefix before gin sees it. gin
 // builds its trailing-slash redirect from that header, so any client could
@@ -320,44 +345,6 @@ func InstagramConfig(cfg *config.Config, log *slog.Logger, now func() time.Time)
 		Logger:       log,
 		Now:          now,
 	}
-}
-
-// widgetSource hands the widget the store's posts and one entry per
-// mirrored file, with absolute paths under the media directory.
-type widgetSource struct {
-	st       *store.Store
-	mediaDir string
-}
-
-func (w widgetSource) Posts(ctx context.Context, limit int) ([]store.Post, error) {
-	return w.st.Posts(ctx, limit)
-}
-
-func (w widgetSource) Token(ctx context.Context) (store.Token, error) { return w.st.Token(ctx) }
-
-func (w widgetSource) Moderation(ctx context.Context) ([]store.Moderation, error) {
-	return w.st.Moderation(ctx)
-}
-
-func (w widgetSource) Images(ctx context.Context) ([]widget.Image, error) {
-	images, err := w.st.Images(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var out []widget.Image
-	for _, im := range images {
-		for _, v := range im.Variants {
-			out = append(out, widget.Image{
-				MediaID: im.MediaID, Width: v.Width, Height: v.Height, Color: im.Color,
-				Path: filepath.Join(w.mediaDir, filepath.FromSlash(v.Path)),
-			})
-		}
-		if im.VideoPath != "" {
-			out = append(out, widget.Image{MediaID: im.MediaID, Video: true,
-				Path: filepath.Join(w.mediaDir, filepath.FromSlash(im.VideoPath))})
-		}
-	}
-	return out, nil
 }
 
 // NewHTTPServer is the HTTP server Start runs h on: its timeouts bound slow

@@ -112,7 +112,10 @@ func (s *Store) SaveImage(ctx context.Context, im Image) error {
 		if err := tx.Where("media_id = ?", im.MediaID).Delete(&imageVariantRow{}).Error; err != nil {
 			return err
 		}
-		return tx.Create(&vars).Error
+		if err := tx.Create(&vars).Error; err != nil {
+			return err
+		}
+		return bumpGeneration(tx)
 	})
 	if err != nil {
 		return fmt.Errorf("store: save image %s: %w", im.MediaID, err)
@@ -127,16 +130,24 @@ func (s *Store) SaveVideo(ctx context.Context, mediaID, path string, size int64)
 	if path == "" {
 		size = 0
 	}
-	res := s.db.WithContext(ctx).Model(&imageRow{}).Where("media_id = ?", mediaID).
-		Updates(map[string]any{"video_path": path, "video_bytes": size})
-	if res.Error != nil {
-		return fmt.Errorf("store: save video %s: %w", mediaID, res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return fmt.Errorf("store: save video %s: no such image", mediaID)
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Model(&imageRow{}).Where("media_id = ?", mediaID).
+			Updates(map[string]any{"video_path": path, "video_bytes": size})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return errNoSuchImage
+		}
+		return bumpGeneration(tx)
+	})
+	if err != nil {
+		return fmt.Errorf("store: save video %s: %w", mediaID, err)
 	}
 	return nil
 }
+
+var errNoSuchImage = errors.New("no such image")
 
 // Images returns every mirrored image with its variants, by media id.
 func (s *Store) Images(ctx context.Context) ([]Image, error) {
@@ -188,15 +199,21 @@ func (s *Store) Image(ctx context.Context, mediaID string) (im Image, ok bool, e
 // caller removes those).
 func (s *Store) DeleteImages(ctx context.Context, mediaIDs []string) error {
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var deleted int64
 		for chunk := range slices.Chunk(mediaIDs, batchSize) {
 			if err := tx.Where("media_id IN ?", chunk).Delete(&imageVariantRow{}).Error; err != nil {
 				return err
 			}
-			if err := tx.Where("media_id IN ?", chunk).Delete(&imageRow{}).Error; err != nil {
-				return err
+			res := tx.Where("media_id IN ?", chunk).Delete(&imageRow{})
+			if res.Error != nil {
+				return res.Error
 			}
+			deleted += res.RowsAffected
 		}
-		return nil
+		if deleted == 0 {
+			return nil
+		}
+		return bumpGeneration(tx)
 	})
 	if err != nil {
 		return fmt.Errorf("store: delete images: %w", err)

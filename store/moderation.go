@@ -142,7 +142,14 @@ func (s *Store) UnpinPost(ctx context.Context, postID string) (changed bool, err
 // DeleteModeration forgets every decision, for when the account's data
 // goes (disconnect, a data deletion request).
 func (s *Store) DeleteModeration(ctx context.Context) error {
-	if err := s.db.WithContext(ctx).Where("1 = 1").Delete(&moderationRow{}).Error; err != nil {
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Where("1 = 1").Delete(&moderationRow{})
+		if res.Error != nil || res.RowsAffected == 0 {
+			return res.Error
+		}
+		return bumpGeneration(tx)
+	})
+	if err != nil {
 		return fmt.Errorf("store: delete moderation: %w", err)
 	}
 	return nil
@@ -171,9 +178,14 @@ func (s *Store) moderate(ctx context.Context, op, postID string,
 			return err
 		}
 		if row.HiddenAt == nil && row.PinnedAt == nil {
-			return tx.Where("post_id = ?", postID).Delete(&moderationRow{}).Error
+			err = tx.Where("post_id = ?", postID).Delete(&moderationRow{}).Error
+		} else {
+			err = tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(&row).Error
 		}
-		return tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(&row).Error
+		if err != nil {
+			return err
+		}
+		return bumpGeneration(tx)
 	})
 	if errors.Is(err, ErrUnknownPost) || errors.Is(err, ErrTooManyPins) {
 		return false, err

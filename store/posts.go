@@ -151,7 +151,9 @@ func (s *Store) ReplacePosts(ctx context.Context, posts []Post) (SyncResult, err
 				return err
 			}
 		}
-		return nil
+		// Even an unchanged list moves SyncedAt, which the gallery shows
+		// as its update time.
+		return bumpGeneration(tx)
 	})
 	if err != nil {
 		return SyncResult{}, fmt.Errorf("store: replace posts: %w", err)

@@ -294,7 +294,7 @@ func (s *Store) migrate() error {
 		}
 		return tx.AutoMigrate(&tokenRow{}, &postRow{}, &childRow{}, &eventRow{}, &stateRow{},
 			&imageRow{}, &imageVariantRow{}, &jobRunRow{}, &adminSessionRow{}, &moderationRow{},
-			&leaseRow{}, &counterRow{})
+			&leaseRow{}, &counterRow{}, &generationRow{})
 	})
 	if err != nil {
 		return fmt.Errorf("store: migrate: %w", err)

@@ -178,7 +178,11 @@ func (s *Store) SaveToken(ctx context.Context, t Token) error {
 		UpdatedAt:         now,
 	}
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		return tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(&row).Error
+		if err := tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(&row).Error; err != nil {
+			return err
+		}
+		// Connecting (maybe another account) changes whose gallery it is.
+		return bumpGeneration(tx)
 	})
 	if err != nil {
 		return fmt.Errorf("store: save token: %w", err)
@@ -230,7 +234,13 @@ func (s *Store) Token(ctx context.Context) (Token, error) {
 // DeleteToken forgets the token (disconnect). Deleting when there is none
 // is not an error.
 func (s *Store) DeleteToken(ctx context.Context) error {
-	err := s.db.WithContext(ctx).Where("id = ?", tokenRowID).Delete(&tokenRow{}).Error
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Where("id = ?", tokenRowID).Delete(&tokenRow{})
+		if res.Error != nil || res.RowsAffected == 0 {
+			return res.Error
+		}
+		return bumpGeneration(tx)
+	})
 	if err != nil {
 		return fmt.Errorf("store: delete token: %w", err)
 	}
@@ -298,20 +308,39 @@ type Account struct {
 // ErrNoToken, as it does without a token: a slow validate must not paint
 // the old account's name over the new one's.
 func (s *Store) UpdateAccount(ctx context.Context, userID string, a Account) error {
-	res := s.db.WithContext(ctx).Model(&tokenRow{}).Where("id = ? AND user_id = ?", tokenRowID, userID).Updates(map[string]any{
-		"username":            a.Username,
-		"name":                a.Name,
-		"account_type":        a.AccountType,
-		"profile_picture_url": a.ProfilePictureURL,
-		"media_count":         a.MediaCount,
-		"followers_count":     a.FollowersCount,
-		"updated_at":          s.now(),
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var before tokenRow
+		err := tx.Select("username", "name").Where("id = ? AND user_id = ?", tokenRowID, userID).Take(&before).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return ErrNoToken
+		}
+		if err != nil {
+			return err
+		}
+		err = tx.Model(&tokenRow{}).Where("id = ?", tokenRowID).Updates(map[string]any{
+			"username":            a.Username,
+			"name":                a.Name,
+			"account_type":        a.AccountType,
+			"profile_picture_url": a.ProfilePictureURL,
+			"media_count":         a.MediaCount,
+			"followers_count":     a.FollowersCount,
+			"updated_at":          s.now(),
+		}).Error
+		if err != nil {
+			return err
+		}
+		// Validate stores a fresh profile every time; the gallery shows
+		// only the names, so only a new name makes a new generation.
+		if before.Username == a.Username && before.Name == a.Name {
+			return nil
+		}
+		return bumpGeneration(tx)
 	})
-	if res.Error != nil {
-		return fmt.Errorf("store: update account: %w", res.Error)
+	if errors.Is(err, ErrNoToken) {
+		return err
 	}
-	if res.RowsAffected == 0 {
-		return ErrNoToken
+	if err != nil {
+		return fmt.Errorf("store: update account: %w", err)
 	}
 	return nil
 }

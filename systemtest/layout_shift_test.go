@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/fetch"
+	cdpfetch "github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
@@ -28,17 +28,17 @@ func TestE2ESampleSiteDoesNotShift(t *testing.T) {
 	// network (on loopback it would come before the first paint, and
 	// nothing could be seen to move).
 	err := chromedp.Listen(b.ctx, func(ev any) {
-		if ev, ok := ev.(*fetch.EventRequestPaused); ok {
+		if ev, ok := ev.(*cdpfetch.EventRequestPaused); ok {
 			go func() {
 				time.Sleep(700 * time.Millisecond)
-				_, _ = chromedp.Call(b.ctx, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: ev.RequestID})
+				_, _ = chromedp.Call(b.ctx, cdpfetch.ContinueRequest, cdpfetch.ContinueRequestParams{RequestID: ev.RequestID})
 			}()
 		}
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := chromedp.Call(b.ctx, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{{URLPattern: "*/widget.js*"}}}); err != nil {
+	if _, err := chromedp.Call(b.ctx, cdpfetch.Enable, cdpfetch.EnableParams{Patterns: []*cdpfetch.RequestPattern{{URLPattern: "*/widget.js*"}}}); err != nil {
 		t.Fatal(err)
 	}
 	for _, vp := range []struct {
@@ -63,7 +63,7 @@ func TestE2ESampleSiteDoesNotShift(t *testing.T) {
 	}
 	// The phone's view, for the eye (the screenshot waits for every
 	// image, which the paused requests would hold up).
-	if _, err := chromedp.Call(b.ctx, fetch.Disable, cdp.Empty{}); err != nil {
+	if _, err := chromedp.Call(b.ctx, cdpfetch.Disable, cdp.Empty{}); err != nil {
 		t.Fatal(err)
 	}
 	b.do(b.ctx, "the sample site on a phone", ta.logs, chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(3), chromedp.EmulateMobile), chromedp.Navigate(ta.URL+"/demo"))

@@ -45,24 +45,42 @@ func newPrepared(status int, fields ...field) *prepared {
 
 var headerNewlineToSpace = strings.NewReplacer("\n", " ", "\r", " ")
 
+// galleryCacheControl is the gallery's Cache-Control (page, fragment,
+// widget.js, widget.json), the same for browsers and shared caches:
+//   - max-age is widget.cache_max_age (60 s by default), how long a hidden
+//     post may stay on screen; revalidating is a 304 from prepared bytes.
+//   - stale-while-revalidate lets a cache answer at once while it asks.
+//   - stale-if-error lets a CDN or proxy keep serving the gallery for a
+//     day while Vitrine is down or failing.
+//
+// No s-maxage: HTTP caching (RFC 9111, 4.2.4) forbids a shared cache to
+// serve a response stale when s-maxage applies to it, and CDNs that follow
+// it (Cloudflare says so) then ignore stale-if-error, the very directive
+// that carries the gallery through an outage. A longer life at the CDN
+// would also keep a hidden post there longer.
+func galleryCacheControl(maxAge time.Duration) []string {
+	return []string{"public, max-age=" + strconv.FormatInt(int64(maxAge/time.Second), 10) +
+		", stale-while-revalidate=600, stale-if-error=86400"}
+}
+
 // Header values shared by every response; read-only.
 var (
-	hdrCacheGallery = []string{"public, max-age=60, stale-while-revalidate=600, stale-if-error=86400"}
-	hdrCacheMedia   = []string{"public, max-age=31536000, immutable"}
-	hdrVary         = []string{"Accept-Encoding"}
-	hdrVaryOrigin   = []string{"Accept-Encoding, Origin"}
-	hdrGzip         = []string{"gzip"}
-	hdrCORP         = []string{"cross-origin"}
-	hdrNosniff      = []string{"nosniff"}
-	hdrAnyOrigin    = []string{"*"}
-	hdrJPEG         = []string{"image/jpeg"}
-	hdrMP4          = []string{"video/mp4"}
-	hdrReferrer     = []string{"strict-origin-when-cross-origin"}
-	hdrBytes        = []string{"bytes"}
+	hdrCacheMedia = []string{"public, max-age=31536000, immutable"}
+	hdrVary       = []string{"Accept-Encoding"}
+	hdrVaryOrigin = []string{"Accept-Encoding, Origin"}
+	hdrGzip       = []string{"gzip"}
+	hdrCORP       = []string{"cross-origin"}
+	hdrNosniff    = []string{"nosniff"}
+	hdrAnyOrigin  = []string{"*"}
+	hdrJPEG       = []string{"image/jpeg"}
+	hdrMP4        = []string{"video/mp4"}
+	hdrReferrer   = []string{"strict-origin-when-cross-origin"}
+	hdrBytes      = []string{"bytes"}
 
 	// The avatar keeps its URL when the owner changes the picture (the
-	// mirror fetches it again daily): a day, then revalidated by ETag.
-	hdrCacheAvatar = []string{"public, max-age=86400"}
+	// mirror fetches it again daily): a day, then revalidated by ETag; as
+	// long again while Vitrine is down, as the gallery that shows it.
+	hdrCacheAvatar = []string{"public, max-age=86400, stale-if-error=86400"}
 )
 
 // galleryFields are the fields a gallery route sends with every asset,
@@ -70,7 +88,7 @@ var (
 // page's Content-Security-Policy when csp is set.
 func (w *Widget) galleryFields(kind routeKind, csp string) []field {
 	fs := []field{
-		{"Cache-Control", hdrCacheGallery},
+		{"Cache-Control", w.cacheGallery},
 		{"Cross-Origin-Resource-Policy", hdrCORP},
 		{"X-Content-Type-Options", hdrNosniff},
 	}

@@ -24,7 +24,7 @@ import (
 )
 
 // Source is what the widget reads when, and only when, it builds a
-// snapshot. main hands it the store (with a small adapter for Images).
+// snapshot, and what Follow polls. A Vitrine hands it StoreSource.
 type Source interface {
 	// Posts returns up to limit cached posts, newest first.
 	Posts(ctx context.Context, limit int) ([]store.Post, error)
@@ -37,6 +37,9 @@ type Source interface {
 	// Moderation lists the owner's decisions: pinned posts first, most
 	// recently pinned first, then hidden ones.
 	Moderation(ctx context.Context) ([]store.Moderation, error)
+	// Generation is a number that changes whenever what the others return
+	// does (store.Generation); Follow rebuilds when it moved.
+	Generation(ctx context.Context) (int64, error)
 }
 
 // Image is one mirrored file on disk: a JPEG, or the MP4 of a video.
@@ -82,8 +85,14 @@ type Widget struct {
 	tmpl     *template.Template
 	css      string
 	js       string // loader without data
+	// cacheGallery is the gallery's Cache-Control value, shared read-only
+	// by its prepared responses.
+	cacheGallery []string
 
 	cur atomic.Pointer[snapshot]
+	// generation is the Source's generation the current snapshot was
+	// built from; -1 until one is.
+	generation atomic.Int64
 
 	mediaCache  sync.Map // mediaKey → *mediaFile
 	mediaBytes  atomic.Int64
@@ -104,6 +113,12 @@ func New(o Options) (*Widget, error) {
 	settings.AllowedOrigins = slices.Clone(settings.AllowedOrigins)
 	settings.FrameAncestors = slices.Clone(settings.FrameAncestors)
 	w := &Widget{settings: settings, filter: newPostFilter(settings), base: strings.TrimRight(o.PublicURL, "/"), src: o.Source, log: o.Logger, now: o.Now}
+	w.generation.Store(-1)
+	maxAge := settings.CacheMaxAge.Std()
+	if maxAge < time.Second {
+		maxAge = config.Default().Widget.CacheMaxAge.Std()
+	}
+	w.cacheGallery = galleryCacheControl(maxAge)
 	if w.log == nil {
 		w.log = slog.Default()
 	}
@@ -152,16 +167,33 @@ func parseAssets(fsys fs.FS) (*template.Template, string, string, error) {
 func (w *Widget) Rebuild(ctx context.Context) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	err := w.rebuild(ctx)
+	if err != nil && w.cur.Load() != nil {
+		w.log.Warn("widget: rebuild failed; serving the last good snapshot", "err", err)
+	}
+	return err
+}
+
+// rebuild is Rebuild without its log line. w.mu is held.
+func (w *Widget) rebuild(ctx context.Context) error {
 	start := time.Now()
-	in, err := w.load(ctx)
+	// Read before the rest: the snapshot is then at least as new as the
+	// number it is stamped with, and a change made meanwhile moves the
+	// number past it, so Follow rebuilds again.
+	gen, err := w.src.Generation(ctx)
+	var in input
+	if err == nil {
+		in, err = w.load(ctx)
+	}
 	if err == nil {
 		var s *snapshot
 		s, err = w.build(in, w.syncFailed)
 		if err == nil {
 			w.rebuildFailed = false
 			w.cur.Store(s)
+			w.generation.Store(gen)
 			w.pruneMedia(s)
-			w.log.Debug("widget: snapshot built", "posts", len(s.doc.Posts), "duration", time.Since(start))
+			w.log.Debug("widget: snapshot built", "posts", len(s.doc.Posts), "generation", gen, "duration", time.Since(start))
 			return nil
 		}
 	}
@@ -169,7 +201,6 @@ func (w *Widget) Rebuild(ctx context.Context) error {
 	if w.cur.Load() == nil {
 		return err
 	}
-	w.log.Warn("widget: rebuild failed; serving the last good snapshot", "err", err)
 	w.rebuildFailed = true
 	w.restamp()
 	return err

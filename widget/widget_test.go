@@ -99,7 +99,7 @@ func TestEndpointsHeadersAndEncodings(t *testing.T) {
 				if r.StatusCode != http.StatusNotModified || len(r.body) != 0 {
 					t.Errorf("If-None-Match %s: status %d, %d bytes", tag, r.StatusCode, len(r.body))
 				}
-				if r.Header.Get("Etag") != gz.Header.Get("Etag") || r.Header.Get("Cache-Control") == "" {
+				if r.Header.Get("Etag") != gz.Header.Get("Etag") || r.Header.Get("Cache-Control") != gz.Header.Get("Cache-Control") {
 					t.Errorf("304 headers: %v", r.Header)
 				}
 			}
@@ -120,6 +120,24 @@ func TestEndpointsHeadersAndEncodings(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// TestCacheMaxAgeFromConfig: widget.cache_max_age sets max-age on every
+// gallery answer, 200 and 304, and nothing sets s-maxage, under which a
+// CDN would no longer honour stale-if-error.
+func TestCacheMaxAgeFromConfig(t *testing.T) {
+	e := newEnv(t, withSeed(2), withConfig(func(c *config.Config) { c.Widget.CacheMaxAge = config.Duration(5 * time.Second) }))
+	const want = "public, max-age=5, stale-while-revalidate=600, stale-if-error=86400"
+	for _, ep := range endpoints {
+		r := e.get(ep.path, "Accept-Encoding", "gzip")
+		if got := r.Header.Get("Cache-Control"); r.StatusCode != http.StatusOK || got != want {
+			t.Errorf("%s: %d, Cache-Control %q, want %q", ep.path, r.StatusCode, got, want)
+		}
+		r = e.get(ep.path, "Accept-Encoding", "gzip", "If-None-Match", r.Header.Get("Etag"))
+		if got := r.Header.Get("Cache-Control"); r.StatusCode != http.StatusNotModified || got != want {
+			t.Errorf("%s revalidated: %d, Cache-Control %q, want %q", ep.path, r.StatusCode, got, want)
+		}
+	}
+}
 
 func TestCORSFromAllowedOrigins(t *testing.T) {
 	e := newEnv(t, withSeed(2), withConfig(func(c *config.Config) {
@@ -488,7 +506,7 @@ func TestAvatarWhenMirrored(t *testing.T) {
 	}
 	// The avatar's URL stays when the picture changes, so it is cached a
 	// day, not for ever as a post's image is.
-	if r := e.get("/media/avatar/150.jpg"); r.StatusCode != http.StatusOK || r.Header.Get("Cache-Control") != "public, max-age=86400" || r.Header.Get("Etag") == "" {
+	if r := e.get("/media/avatar/150.jpg"); r.StatusCode != http.StatusOK || r.Header.Get("Cache-Control") != "public, max-age=86400, stale-if-error=86400" || r.Header.Get("Etag") == "" {
 		t.Errorf("avatar file: %d, Cache-Control %q, ETag %q", r.StatusCode, r.Header.Get("Cache-Control"), r.Header.Get("Etag"))
 	}
 	post := doc.Posts[0].Images[0].URL

@@ -1,0 +1,64 @@
+package widget
+
+import (
+	"context"
+	"path/filepath"
+
+	"vitrine/store"
+)
+
+// StoreSource is the Source a Vitrine serves from: the store's posts,
+// account, moderation and generation, and one Image per mirrored file.
+// The store records each file's path relative to the media directory;
+// StoreSource resolves it under mediaDir, this process's own, so processes
+// sharing a database and a media volume may mount it at different places.
+// A recorded path that would leave mediaDir (absolute, or climbing with
+// "..") is not served.
+func StoreSource(st *store.Store, mediaDir string) Source {
+	return storeSource{st: st, mediaDir: mediaDir}
+}
+
+type storeSource struct {
+	st       *store.Store
+	mediaDir string
+}
+
+func (s storeSource) Posts(ctx context.Context, limit int) ([]store.Post, error) {
+	return s.st.Posts(ctx, limit)
+}
+
+func (s storeSource) Token(ctx context.Context) (store.Token, error) { return s.st.Token(ctx) }
+
+func (s storeSource) Moderation(ctx context.Context) ([]store.Moderation, error) {
+	return s.st.Moderation(ctx)
+}
+
+func (s storeSource) Generation(ctx context.Context) (int64, error) { return s.st.Generation(ctx) }
+
+func (s storeSource) Images(ctx context.Context) ([]Image, error) {
+	images, err := s.st.Images(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []Image
+	for _, im := range images {
+		for _, v := range im.Variants {
+			if path, ok := s.resolve(v.Path); ok {
+				out = append(out, Image{MediaID: im.MediaID, Width: v.Width, Height: v.Height, Color: im.Color, Path: path})
+			}
+		}
+		if path, ok := s.resolve(im.VideoPath); ok {
+			out = append(out, Image{MediaID: im.MediaID, Video: true, Path: path})
+		}
+	}
+	return out, nil
+}
+
+// resolve turns a recorded slash-separated path into one under mediaDir.
+func (s storeSource) resolve(rel string) (string, bool) {
+	local := filepath.FromSlash(rel)
+	if rel == "" || !filepath.IsLocal(local) {
+		return "", false
+	}
+	return filepath.Join(s.mediaDir, local), true
+}
