@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -30,6 +31,7 @@ import (
 	"vitrine/metaapp"
 	"vitrine/metrics"
 	"vitrine/store"
+	"vitrine/templates"
 	"vitrine/widget"
 )
 
@@ -214,6 +216,7 @@ func (v *Vitrine) routes() http.Handler {
 	engine.GET("/metrics", v.metricsGate(metrics.Access{AllowedNetworks: v.cfg.MetricsNetworks(), Token: v.cfg.Metrics.Token}),
 		gin.WrapH(v.Metrics.Handler()))
 	engine.GET("/", func(c *gin.Context) { c.Redirect(http.StatusFound, "/admin") })
+	engine.GET("/favicon.ico", serveFavicon)
 	v.Admin.Register(engine)
 	v.Gallery.Register(engine)
 	v.MetaApp.Register(engine)
@@ -221,6 +224,24 @@ func (v *Vitrine) routes() http.Handler {
 		v.Demo.Register(engine)
 	}
 	return engine
+}
+
+// favicon is the admin's icon. Browsers ask every origin for /favicon.ico
+// unless a page names another; the widget and demo pages name none, and a
+// 404 there is an error in the console of each page.
+var favicon = func() []byte {
+	b, err := fs.ReadFile(templates.Static(), "favicon.svg")
+	if err != nil {
+		panic(err) // embedded at build time
+	}
+	return b
+}()
+
+func serveFavicon(c *gin.Context) {
+	h := c.Writer.Header()
+	h.Set("Cache-Control", "public, max-age=86400")
+	h.Set("X-Content-Type-Options", "nosniff")
+	c.Data(http.StatusOK, "image/svg+xml", favicon)
 }
 
 // Start starts the jobs and serves on ln, through the fast path, in the
