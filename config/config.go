@@ -119,6 +119,10 @@ type Widget struct {
 	// to play; 0 mirrors none (the lightbox shows the thumbnail and links
 	// to Instagram).
 	VideoMaxMB int `yaml:"video_max_mb"`
+	// MediaCacheMB is the memory, in MiB, that keeps mirrored images
+	// ready to send without reading the disk; 0 sends every image from
+	// disk (the kernel's page cache still keeps the popular ones).
+	MediaCacheMB int `yaml:"media_cache_mb"`
 }
 
 // Metrics says who may read /metrics: clients on AllowedNetworks, and,
@@ -181,6 +185,7 @@ func Default() Config {
 			FrameAncestors: []string{"*"},
 			Placeholder:    DefaultPlaceholder,
 			VideoMaxMB:     50,
+			MediaCacheMB:   16,
 		},
 		// Loopback only, as a Prometheus on the same host scrapes.
 		Metrics: Metrics{AllowedNetworks: []string{"127.0.0.0/8", "::1/128"}},

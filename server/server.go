@@ -96,7 +96,12 @@ func New(cfg config.Config, log *slog.Logger, o Options) (_ *Vitrine, err error)
 	if v.Instagram, err = instagram.New(InstagramConfig(c, log, o.Now)); err != nil {
 		return nil, fmt.Errorf("instagram client: %w", err)
 	}
-	if v.Gallery, err = widget.New(widget.Options{Settings: c.Widget, PublicURL: c.Server.PublicURL, Source: widgetSource{st: v.Store, mediaDir: c.MediaDir()}, Logger: log, Now: o.Now}); err != nil {
+	mediaCache := int64(c.Widget.MediaCacheMB) << 20
+	if mediaCache == 0 {
+		mediaCache = -1 // widget.Options' "none"; its 0 is the default size
+	}
+	if v.Gallery, err = widget.New(widget.Options{Settings: c.Widget, PublicURL: c.Server.PublicURL, Source: widgetSource{st: v.Store, mediaDir: c.MediaDir()},
+		Logger: log, Now: o.Now, MediaCacheBytes: mediaCache}); err != nil {
 		return nil, fmt.Errorf("widget: %w", err)
 	}
 	// The demo's outbox exists before the alerts that deliver to it, and

@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +19,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
+	"vitrine/config"
 	"vitrine/testkit"
 )
 
@@ -135,5 +139,28 @@ func TestNoPageLogsAnError(t *testing.T) {
 	}
 	if favicon == 0 {
 		t.Log("Chromium did not ask for /favicon.ico on any page")
+	}
+}
+
+// TestMediaCacheOff: with widget.media_cache_mb 0 every image is read from
+// disk, so one removed behind Vitrine's back is a 404 at once, not after
+// the cache's next look at the disk.
+func TestMediaCacheOff(t *testing.T) {
+	ta := newTestApp(t, testAppOptions{demo: true, posts: 3, configure: func(c *config.Config) { c.Widget.MediaCacheMB = 0 }})
+	ta.connect()
+	_, body := ta.get("/widget.json")
+	m := regexp.MustCompile(`/media/([0-9]+)/(640)\.jpg`).FindSubmatch(body)
+	if m == nil {
+		t.Fatalf("widget.json names no 640 px image:\n%s", body)
+	}
+	path := string(m[0])
+	if resp, _ := ta.get(path); resp.StatusCode != http.StatusOK {
+		t.Fatalf("%s: %d", path, resp.StatusCode)
+	}
+	if err := os.Remove(filepath.Join(ta.cfg.MediaDir(), string(m[1]), "640.jpg")); err != nil {
+		t.Fatal(err)
+	}
+	if resp, _ := ta.get(path); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("%s after its file was removed: %d, want 404 with no memory cache", path, resp.StatusCode)
 	}
 }
