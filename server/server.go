@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"runtime/debug"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -181,6 +182,7 @@ func (v *Vitrine) buildJobs(c *config.Config, log *slog.Logger, now func() time.
 			if err := v.Gallery.Rebuild(context.Background()); err != nil {
 				log.Error("widget rebuild after sync", "err", err)
 			}
+			releaseMemory()
 		},
 	})
 	if err != nil {
@@ -253,12 +255,20 @@ func serveFavicon(c *gin.Context) {
 // background; the channel reports why serving stopped, unless Shutdown
 // stopped it.
 func (v *Vitrine) Start(ln net.Listener) <-chan error {
+	releaseMemory()
 	v.Jobs.Start()
 	v.http = NewHTTPServer(v.Handler, v.log)
 	errc := make(chan error, 1)
 	go func() { errc <- v.http.Serve(fastpath.Listen(ln, v.http, v.Gallery, v.log)) }()
 	return errc
 }
+
+// releaseMemory hands the garbage of a start or a sync back to the
+// system now. Building the snapshot of 1,000 posts leaves some 6 MiB of
+// free heap that Go would otherwise keep for minutes, or until it reaches
+// the next GC goal; on a small host that is an eighth of the process. It
+// costs one collection of a heap of a few MiB, once per start or sync.
+func releaseMemory() { debug.FreeOSMemory() }
 
 // Shutdown stops what Start serves: no new connections, and the open
 // requests get until ctx is done. The jobs go on until StopJobs.
