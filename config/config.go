@@ -138,6 +138,10 @@ type Widget struct {
 	// made by another process on the same database (a sync, a moderation),
 	// to rebuild when it sees one.
 	PollEvery Duration `yaml:"poll_every"`
+	// MediaCacheMB is the memory, in MiB, that keeps mirrored images
+	// ready to send without reading the disk; 0 sends every image from
+	// disk (the kernel's page cache still keeps the popular ones).
+	MediaCacheMB int `yaml:"media_cache_mb"`
 }
 
 // Metrics says who may read /metrics: clients on AllowedNetworks, and,
@@ -203,6 +207,7 @@ func Default() Config {
 			VideoMaxMB:     50,
 			CacheMaxAge:    Duration(60 * second),
 			PollEvery:      Duration(2 * second),
+			MediaCacheMB:   16,
 		},
 		// Loopback only, as a Prometheus on the same host scrapes.
 		Metrics: Metrics{AllowedNetworks: []string{"127.0.0.0/8", "::1/128"}},

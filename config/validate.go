@@ -289,6 +289,9 @@ func (c *Config) validateWidget(ps *problems) {
 	if p := w.PollEvery.Std(); p < 100*time.Millisecond || p > time.Minute {
 		ps.add("widget.poll_every", "must be between 100ms and 1m")
 	}
+	if w.MediaCacheMB < 0 || w.MediaCacheMB > MaxMediaCacheMB {
+		ps.add("widget.media_cache_mb", fmt.Sprintf("must be between 0 (images from disk) and %d", MaxMediaCacheMB))
+	}
 	for _, o := range w.AllowedOrigins {
 		if o == "*" {
 			continue
@@ -312,6 +315,10 @@ func (c *Config) validateWidget(ps *problems) {
 // MaxVideoMB bounds widget.video_max_mb: Instagram's longest reels are a
 // few hundred MiB, and every mirrored one takes that much disk.
 const MaxVideoMB = 500
+
+// MaxMediaCacheMB bounds widget.media_cache_mb: a gallery's images at
+// three widths rarely take more.
+const MaxMediaCacheMB = 1024
 
 // Bcrypt costs admin.password_hash may have. Each step doubles the work of
 // checking a password: 10 is about 70 ms of one core, 14 about a second.

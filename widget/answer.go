@@ -207,6 +207,10 @@ func parseMediaName(id, file string) (mediaKey, bool) {
 	return mediaKey{id, width}, true
 }
 
+// AcceptsGzip reports whether an Accept-Encoding header value allows gzip,
+// as the widget's own answers decide it, for other pages that compress.
+func AcceptsGzip(acceptEncoding string) bool { return acceptsGzip(acceptEncoding) }
+
 // acceptsGzip reports whether Accept-Encoding allows gzip (or "*") with a
 // non-zero quality; the first gzip or "*" element decides. It scans
 // without allocating.
