@@ -120,8 +120,13 @@ type Options struct {
 	// Refused, if set, counts every refused request by reason (one of
 	// RefusalReasons); the log shows only the first few each minute.
 	Refused func(reason string)
-	Logger  *slog.Logger
-	Now     func() time.Time
+	// LoginKey signs the login form's CSRF token. Replicas behind a load
+	// balancer need the same one, or a form one served is refused by
+	// another; server derives it from secret_key. Empty: a random key,
+	// good for this process only.
+	LoginKey []byte
+	Logger   *slog.Logger
+	Now      func() time.Time
 }
 
 // Admin serves the /admin pages.
@@ -205,7 +210,10 @@ func New(o Options) (*Admin, error) {
 	a.throttle = newThrottle(o.Store, o.Now)
 	a.refused = newRefusalLog(o.Logger, o.Now, o.Refused)
 	a.checkPassword = bcrypt.CompareHashAndPassword
-	a.loginKey = randomBytes(32)
+	a.loginKey = o.LoginKey
+	if len(a.loginKey) == 0 {
+		a.loginKey = randomBytes(32)
+	}
 	if err := a.loadStatic(); err != nil {
 		return nil, err
 	}

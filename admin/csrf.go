@@ -87,7 +87,8 @@ func (a *Admin) sameOrigin(c *gin.Context) bool {
 }
 
 // loginToken is the login form's CSRF token: an HMAC of a random cookie
-// under a per-process key, so it needs no database row before sign-in.
+// under a key every replica shares (Options.LoginKey), so it needs no
+// database row before sign-in.
 // "" when the browser has no such cookie.
 func (a *Admin) loginToken(c *gin.Context) string {
 	ck, err := c.Request.Cookie(loginCookie)

@@ -161,8 +161,13 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// As server does: replicas sharing the key sign login forms alike.
+	loginKey, err := store.DeriveKey(key, "login-form-v1")
+	if err != nil {
+		t.Fatal(err)
+	}
 	e.adm, err = New(Options{Settings: cfg.Admin, PublicURL: cfg.Server.PublicURL, Store: st, Connection: e.conn, Instagram: e.ig, Jobs: jobs,
-		Refused: e.refusals.add, Logger: log, Now: e.clock.Now, HiddenImagesKept: 7 * 24 * time.Hour,
+		LoginKey: loginKey, Refused: e.refusals.add, Logger: log, Now: e.clock.Now, HiddenImagesKept: 7 * 24 * time.Hour,
 		OnModerated: func(ctx context.Context) error {
 			if ctx.Err() != nil {
 				panic("OnModerated got a context that is already done")

@@ -214,3 +214,17 @@ func TestLoginThrottleCountsAcrossReplicas(t *testing.T) {
 		})
 	}
 }
+
+// Behind a load balancer without sticky sessions, the login form one
+// replica served is posted to another: its token must pass there too.
+func TestLoginFormServedByOneReplicaPostsToAnother(t *testing.T) {
+	loc, key := testkit.Backends()[0].New(t), make([]byte, store.KeySize)
+	_, _ = rand.Read(key)
+	one, two := newEnv(t, withDatabase(loc, key)), newEnv(t, withDatabase(loc, key))
+	c := one.newClient() // cookies go by host, not port: both replicas get them
+	token := csrfFrom(t, one.getWith(c, "/admin/login").body)
+	r := two.postWith(c, "/admin/login", url.Values{"password": {testPassword}, "csrf_token": {token}})
+	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/admin" {
+		t.Fatalf("the form from replica 1 posted to replica 2 = %d %q:\n%.500s", r.StatusCode, r.Header.Get("Location"), r.body)
+	}
+}

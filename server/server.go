@@ -127,6 +127,10 @@ func New(cfg config.Config, log *slog.Logger, o Options) (_ *Vitrine, err error)
 		}
 		demoPanel = v.Demo
 	}
+	loginKey, err := store.DeriveKey(key, "login-form-v1")
+	if err != nil {
+		return nil, fmt.Errorf("login key: %w", err)
+	}
 	v.Admin, err = admin.New(admin.Options{
 		Settings: c.Admin, PublicURL: c.Server.PublicURL, Store: v.Store, Connection: v.Connection, Instagram: v.Instagram, Jobs: v.Jobs,
 		Logger: log, Now: o.Now, Demo: demoPanel, Refused: v.Metrics.RequestRefused,
@@ -134,6 +138,7 @@ func New(cfg config.Config, log *slog.Logger, o Options) (_ *Vitrine, err error)
 		// build it now rather than at the next sync.
 		OnModerated: v.Gallery.Rebuild, HiddenImagesKept: feed.HiddenImagesKept,
 		EmbedSnippet: func() string { return v.Gallery.Snippet(widget.EmbedOptions{}) },
+		LoginKey:     loginKey,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("admin: %w", err)

@@ -2,12 +2,20 @@ package systemtest
 
 import (
 	"flag"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"vitrine/testkit"
 )
 
 // Long mode runs the crash and load tests at full length (more kills, a
@@ -69,6 +77,118 @@ func builtWithRace() bool {
 		}
 	}
 	return false
+}
+
+// runningBinary is the real binary started by startBinaries, seen only
+// from outside: HTTP and its log.
+type runningBinary struct {
+	t    *testing.T
+	base string // http://127.0.0.1:port
+	pid  int
+	logs *testkit.LogBuffer
+	stop func() // SIGKILL, and wait until it has exited
+}
+
+// binaryEnv is this process's environment without any VITRINE_ setting
+// of the developer's shell, plus settings (keys without the prefix).
+func binaryEnv(settings map[string]string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "VITRINE_") {
+			env = append(env, kv)
+		}
+	}
+	for k, v := range settings {
+		env = append(env, "VITRINE_"+k+"="+v)
+	}
+	return env
+}
+
+func startBinary(t *testing.T, env []string) *runningBinary {
+	t.Helper()
+	return startBinaries(t, env)[0]
+}
+
+// startBinaries starts one binary per environment, all at once (so that
+// replicas race as they do when an orchestrator starts them together),
+// then waits until every one is listening. Each is SIGKILLed when the test
+// ends, if stop has not done so before.
+func startBinaries(t *testing.T, envs ...[]string) []*runningBinary {
+	t.Helper()
+	bin := vitrineBinary(t)
+	out := make([]*runningBinary, len(envs))
+	waits := make([]chan error, len(envs))
+	for i, env := range envs {
+		logs := testkit.NewLogBuffer()
+		cmd := exec.Command(bin)
+		cmd.Env, cmd.Stdout, cmd.Stderr = env, io.Discard, logs
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		waited := make(chan error, 1)
+		go func() { waited <- cmd.Wait() }()
+		var once sync.Once
+		stop := func() {
+			once.Do(func() {
+				cmd.Process.Kill()
+				<-waited
+			})
+		}
+		t.Cleanup(stop)
+		out[i], waits[i] = &runningBinary{t: t, pid: cmd.Process.Pid, logs: logs, stop: stop}, waited
+	}
+	for i, b := range out {
+		b.base = "http://" + waitForReady(t, b.logs, waits[i])
+	}
+	return out
+}
+
+// request sends one request with no redirects followed, through c (nil:
+// no cookies), and returns the status, Location and body.
+func (b *runningBinary) request(c *http.Client, method, path string, form url.Values, header ...string) (int, http.Header, string) {
+	b.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, b.base+path, body)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	if c == nil {
+		c = cookieClient()
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, string(data)
+}
+
+// cookieClient is a fresh cookie jar that follows no redirects.
+func cookieClient() *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Jar: jar, Timeout: 30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+// loginToken opens the sign-in form in c and returns its CSRF token.
+func (b *runningBinary) loginToken(c *http.Client) string {
+	b.t.Helper()
+	_, _, page := b.request(c, http.MethodGet, "/admin/login", nil)
+	m := csrfFieldRE.FindStringSubmatch(page)
+	if m == nil {
+		b.t.Fatalf("no csrf_token on the sign-in form:\n%.500s", page)
+	}
+	return m[1]
 }
 
 func TestMain(m *testing.M) {

@@ -314,12 +314,7 @@ func newCrashLane(t *testing.T, id int, bin string, rng *rand.Rand, tally *crash
 
 	hash, _ := bcrypt.GenerateFromPassword([]byte("unused"), config.MinPasswordCost)
 	ep := f.Endpoints(srv.URL)
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "VITRINE_") {
-			l.env = append(l.env, kv)
-		}
-	}
-	for k, v := range map[string]string{
+	l.env = binaryEnv(map[string]string{
 		"DATA_DIR":                l.dataDir,
 		"SERVER_ADDR":             "127.0.0.1:0",
 		"SERVER_PUBLIC_URL":       crashPublicURL,
@@ -334,9 +329,7 @@ func newCrashLane(t *testing.T, id int, bin string, rng *rand.Rand, tally *crash
 		"JOBS_VALIDATE":           "@every 1s", // refresh runs on this schedule too
 		"JOBS_REFRESH_BEFORE":     "58d",
 		"LOG_LEVEL":               "info",
-	} {
-		l.env = append(l.env, "VITRINE_"+k+"="+v)
-	}
+	})
 	return l
 }
 

@@ -2,19 +2,15 @@ package systemtest
 
 import (
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -22,84 +18,6 @@ import (
 	"vitrine/instagram/fake"
 	"vitrine/testkit"
 )
-
-// hardenedBinary is the real binary run on a data directory with a
-// fake Instagram, seen only from outside: HTTP and its log.
-type hardenedBinary struct {
-	t    *testing.T
-	base string
-	logs *testkit.LogBuffer
-	stop func()
-}
-
-func startHardenedBinary(t *testing.T, env []string) *hardenedBinary {
-	t.Helper()
-	logs := testkit.NewLogBuffer()
-	cmd := exec.Command(vitrineBinary(t))
-	cmd.Env, cmd.Stdout, cmd.Stderr = env, io.Discard, logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	waited := make(chan error, 1)
-	go func() { waited <- cmd.Wait() }()
-	var once sync.Once
-	stop := func() {
-		once.Do(func() {
-			cmd.Process.Kill()
-			<-waited
-		})
-	}
-	t.Cleanup(stop)
-	return &hardenedBinary{t: t, base: "http://" + waitForReady(t, logs, waited), logs: logs, stop: stop}
-}
-
-// request sends one request with no redirects followed, through c (nil:
-// no cookies), and returns the status, Location and body.
-func (b *hardenedBinary) request(c *http.Client, method, path string, form url.Values, header ...string) (int, http.Header, string) {
-	b.t.Helper()
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
-	}
-	req, err := http.NewRequest(method, b.base+path, body)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	if c == nil {
-		c = cookieClient()
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header, string(data)
-}
-
-// cookieClient is a fresh cookie jar that follows no redirects.
-func cookieClient() *http.Client {
-	jar, _ := cookiejar.New(nil)
-	return &http.Client{Jar: jar, Timeout: 30 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-}
-
-// loginToken opens the sign-in form in c and returns its CSRF token.
-func (b *hardenedBinary) loginToken(c *http.Client) string {
-	b.t.Helper()
-	_, _, page := b.request(c, http.MethodGet, "/admin/login", nil)
-	m := csrfFieldRE.FindStringSubmatch(page)
-	if m == nil {
-		b.t.Fatalf("no csrf_token on the sign-in form:\n%.500s", page)
-	}
-	return m[1]
-}
 
 // The outside review's checks, against the real binary: each failed on
 // the code it reviewed.
@@ -126,12 +44,6 @@ func TestHardeningSeenFromOutside(t *testing.T) {
 		return string(h)
 	}
 	envWith := func(extra map[string]string) []string {
-		var env []string
-		for _, kv := range os.Environ() {
-			if !strings.HasPrefix(kv, "VITRINE_") {
-				env = append(env, kv)
-			}
-		}
 		settings := map[string]string{
 			"DATA_DIR":                 dataDir,
 			"SERVER_ADDR":              "127.0.0.1:0",
@@ -147,13 +59,10 @@ func TestHardeningSeenFromOutside(t *testing.T) {
 		for k, v := range extra {
 			settings[k] = v
 		}
-		for k, v := range settings {
-			env = append(env, "VITRINE_"+k+"="+v)
-		}
-		return env
+		return binaryEnv(settings)
 	}
 
-	b := startHardenedBinary(t, envWith(map[string]string{"ADMIN_PASSWORD_HASH": hashOf(passwordA), "METRICS_TOKEN": metricToken}))
+	b := startBinary(t, envWith(map[string]string{"ADMIN_PASSWORD_HASH": hashOf(passwordA), "METRICS_TOKEN": metricToken}))
 
 	// The database files and the data directory are the owner's alone.
 	for _, name := range []string{"vitrine.db", "vitrine.db-wal", "vitrine.db-shm"} {
@@ -270,7 +179,7 @@ func TestHardeningSeenFromOutside(t *testing.T) {
 	b.stop()
 
 	// Restarted with password B's hash, the old session is refused.
-	b = startHardenedBinary(t, envWith(map[string]string{"ADMIN_PASSWORD_HASH": hashOf(passwordB)}))
+	b = startBinary(t, envWith(map[string]string{"ADMIN_PASSWORD_HASH": hashOf(passwordB)}))
 	// (Cookies are not bound to a port: the new one gets the old cookie.)
 	if code, _, _ := b.request(owner, http.MethodGet, "/admin/status.json", nil); code != http.StatusUnauthorized {
 		t.Errorf("the old session after the password hash changed = %d, want 401", code)
