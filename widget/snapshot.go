@@ -321,7 +321,7 @@ func (w *Widget) renderViews(v galleryView) (*views, error) {
 // renderFragment is the bare markup with its style, for server-side
 // includes.
 func (w *Widget) renderFragment(v galleryView) (*asset, error) {
-	v.CSS = template.CSS(w.css)
+	v.CSS, v.Included = template.CSS(w.css), true
 	frag, err := w.exec("fragment", v)
 	if err != nil {
 		return nil, err

@@ -23,6 +23,10 @@ type galleryView struct {
 	Lang          string
 	Words         words
 	More          bool // the JSON holds more posts than the markup: Load more
+	// Included: the fragment, in another page by its server. No script
+	// measures its tiles and the window's width says nothing of them, so
+	// every image is lazy, sized by the browser as drawn (sizes=auto).
+	Included bool
 	// JSONQuery is the caption filter of a filtered variant, for Load
 	// more to ask /widget.json with; "" for the configured gallery.
 	JSONQuery   string
