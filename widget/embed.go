@@ -126,8 +126,9 @@ func (w *Widget) ReservedHeight(o EmbedOptions) string {
 	if wideA == narrowA && wideB == narrowB {
 		return wide
 	}
-	// The narrow height applies up to 480 px: a step made of min and max
-	// steep enough to pass any gallery within half a pixel, whichever side is taller there.
+	// The narrow height applies up to 480 px: a step made of min and max,
+	// whose ramp is crossed within half a pixel of width; which of the two
+	// forms depends on which height is the taller there.
 	const step = "(480.5px - 100%) * 1000000"
 	if narrowA*narrowWidth+narrowB >= wideA*narrowWidth+wideB {
 		return "max(" + wide + ", min(" + narrow + ", calc(" + step + ")))"
