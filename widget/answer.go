@@ -131,17 +131,7 @@ func (w *Widget) answerMedia(s *snapshot, r *request, rep *reply) {
 // exclude_words, from a variant built on first use (variants.go).
 func (w *Widget) asset(s *snapshot, kind routeKind, rawQuery string) *asset {
 	if rawQuery == "" || rawQuery == "fragment=1" {
-		switch kind {
-		case kindJSON:
-			return s.json
-		case kindScript:
-			return s.js
-		case kindPage:
-			if rawQuery != "" {
-				return s.fragment
-			}
-		}
-		return s.page
+		return s.views.pick(kind, rawQuery != "", s.json)
 	}
 	q, _ := url.ParseQuery(rawQuery) // what URL.Query does: errors ignored
 	lang, fragment := s.lang, q.Get("fragment") == "1"
@@ -153,16 +143,7 @@ func (w *Widget) asset(s *snapshot, kind routeKind, rawQuery string) *asset {
 			return a
 		}
 	}
-	vs := s.byLanguage[lang]
-	switch {
-	case kind == kindJSON:
-		return s.json
-	case kind == kindScript:
-		return vs.js
-	case fragment:
-		return vs.fragment
-	}
-	return vs.page
+	return s.byLanguage[lang].pick(kind, fragment, s.json)
 }
 
 // anyOrigin reports whether every origin may read widget.js and

@@ -303,6 +303,20 @@ func inLanguage(v galleryView, code string) galleryView {
 // views are the gallery's HTML page, fragment and script in one language.
 type views struct{ page, fragment, js *asset }
 
+// pick is the asset a gallery route serves from vs: the script, the
+// fragment when asked for, else the page; json for widget.json.
+func (vs *views) pick(kind routeKind, fragment bool, json *asset) *asset {
+	switch {
+	case kind == kindJSON:
+		return json
+	case kind == kindScript:
+		return vs.js
+	case fragment:
+		return vs.fragment
+	}
+	return vs.page
+}
+
 func (w *Widget) renderViews(v galleryView) (*views, error) {
 	var vs views
 	var err error

@@ -69,9 +69,10 @@ func (f wordFilter) query() string {
 // language: its model, and each asset rendered when first asked for (a
 // script embed never needs the page).
 type variant struct {
-	view                     galleryView
-	doc                      jsonDoc
-	page, fragment, js, json *asset
+	view galleryView
+	doc  jsonDoc
+	views
+	json *asset
 }
 
 // variants holds the variants built from one snapshot, the most recently
@@ -135,15 +136,7 @@ func (w *Widget) filtered(s *snapshot, f wordFilter, lang string, kind routeKind
 		w.log.Error("widget: build a filtered gallery", "err", err)
 		return nil
 	}
-	switch {
-	case kind == kindJSON:
-		return v.json
-	case kind == kindScript:
-		return v.js
-	case fragment:
-		return v.fragment
-	}
-	return v.page
+	return v.pick(kind, fragment, v.json)
 }
 
 // variant finds the variant under key, or models it: the embed's words
