@@ -13,8 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/evanw/esbuild/pkg/api"
-
 	"vitrine/config"
 	"vitrine/store"
 )
@@ -457,30 +455,4 @@ func compactCSS(s string) string {
 		b.WriteString(strings.TrimSpace(line))
 	}
 	return b.String()
-}
-
-// minifyJS minifies the loader: it is written for its reader, and sent to
-// every visitor inside the few KB of the embed. Syntax rewriting stays off:
-// the loader is a bare function expression the server calls by appending
-// "(data)", which that pass would drop as unused.
-func minifyJS(src string) (string, error) {
-	r := api.Transform(src, api.TransformOptions{
-		MinifyWhitespace:  true,
-		MinifyIdentifiers: true,
-		Target:            api.ES2020,
-		Charset:           api.CharsetUTF8,
-	})
-	if len(r.Errors) > 0 {
-		m := r.Errors[0]
-		line := 0
-		if m.Location != nil {
-			line = m.Location.Line
-		}
-		return "", fmt.Errorf("line %d: %s", line, m.Text)
-	}
-	code := strings.TrimSuffix(strings.TrimSpace(string(r.Code)), ";")
-	if !strings.HasPrefix(code, "(function(") || !strings.HasSuffix(code, "})") {
-		return "", fmt.Errorf("minified loader is not a function expression: %.40q…", code)
-	}
-	return code, nil
 }

@@ -23,6 +23,10 @@ import (
 	"vitrine/templates"
 )
 
+// The loader is written for its reader (templates/widget/loader.js) and sent
+// minified; after editing it, run go generate here.
+//go:generate go test -run TestMinifiedLoaderIsCurrent -update-loader .
+
 // Source is what the widget reads when, and only when, it builds a
 // snapshot, and what Follow polls. A Vitrine hands it StoreSource.
 type Source interface {
@@ -151,15 +155,13 @@ func parseAssets(fsys fs.FS) (*template.Template, string, string, error) {
 	if err != nil {
 		return nil, "", "", fmt.Errorf("widget: read css: %w", err)
 	}
-	js, err := fs.ReadFile(fsys, "loader.js")
+	// The loader is minified ahead of time (go generate), so the
+	// minifier's code is neither in the binary nor paged in at start.
+	js, err := fs.ReadFile(fsys, "loader.min.js")
 	if err != nil {
 		return nil, "", "", fmt.Errorf("widget: read loader: %w", err)
 	}
-	loader, err := minifyJS(string(js))
-	if err != nil {
-		return nil, "", "", fmt.Errorf("widget: minify loader: %w", err)
-	}
-	return tmpl, compactCSS(string(css)), loader, nil
+	return tmpl, compactCSS(string(css)), strings.TrimSpace(string(js)), nil
 }
 
 // Rebuild reads the store, builds a new snapshot and swaps it in. On error
