@@ -87,6 +87,7 @@ func (w *Widget) build(in input, stale bool) (*snapshot, error) {
 		return nil, err
 	}
 	s.media = media
+	in.images = nil // indexed in files; variants need only the rest
 	s.in, s.files, s.videos, s.variants = in, files, videos, &variants{}
 	return s, nil
 }
