@@ -610,13 +610,7 @@ func renderVariants(src image.Image, data []byte, format string) ([]variant, err
 			out[i] = variant{width: w, height: sh, data: data}
 			continue
 		}
-		dst := image.NewRGBA(image.Rect(0, 0, w, h))
-		op := draw.Src
-		if o, ok := cur.(interface{ Opaque() bool }); !ok || !o.Opaque() {
-			draw.Draw(dst, dst.Bounds(), image.NewUniform(color.White), image.Point{}, draw.Src)
-			op = draw.Over
-		}
-		draw.CatmullRom.Scale(dst, dst.Bounds(), cur, cur.Bounds(), op, nil)
+		dst := ScaleVariant(cur, w, h)
 		var buf bytes.Buffer
 		if err := jpeg.Encode(&buf, dst, &jpeg.Options{Quality: jpegQuality}); err != nil {
 			return nil, fmt.Errorf("encode %dpx: %w", w, err)
@@ -625,6 +619,21 @@ func renderVariants(src image.Image, data []byte, format string) ([]variant, err
 		cur = dst
 	}
 	return out, nil
+}
+
+// ScaleVariant draws src into a new w×h image as the mirror does for each
+// variant before encoding it: Catmull-Rom, onto white where src is not
+// opaque. bench/jpegquality calls it to measure the very pixels the mirror
+// encodes.
+func ScaleVariant(src image.Image, w, h int) *image.RGBA {
+	dst := image.NewRGBA(image.Rect(0, 0, w, h))
+	op := draw.Src
+	if o, ok := src.(interface{ Opaque() bool }); !ok || !o.Opaque() {
+		draw.Draw(dst, dst.Bounds(), image.NewUniform(color.White), image.Point{}, draw.Src)
+		op = draw.Over
+	}
+	draw.CatmullRom.Scale(dst, dst.Bounds(), src, src.Bounds(), op, nil)
+	return dst
 }
 
 // dominantColor is the mean of the most common colour bucket (4 bits per
