@@ -20,7 +20,8 @@
 // what every width had before. It prints markdown: per width and
 // quality, the median bytes, the bytes against quality 82, the median and
 // lowest scores, and how many photographs score below their own 240 px
-// file; then the rule's pick per width and what it saves.
+// file; then the rule's pick per width beside the mirror's quality
+// (feed.JPEGQuality) and what the latter saves.
 package main
 
 import (
@@ -433,7 +434,7 @@ func report(w io.Writer, photos []photo, samples []sample, qs []int, viewedScale
 		fmt.Fprintln(w, "| quality | median bytes | bytes vs q82 | SSIM median | MS-SSIM median | MS-SSIM lowest | viewed median | viewed lowest | below tile |")
 		fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 		for _, q := range qs {
-			if q%5 != 0 && q != baseline && q != picks[width] {
+			if q%5 != 0 && q != baseline && q != picks[width] && q != feed.JPEGQuality(width) {
 				continue
 			}
 			st := summarise(samples, width, q, tiles)
@@ -441,6 +442,9 @@ func report(w io.Writer, photos []photo, samples []sample, qs []int, viewedScale
 			var notes []string
 			if q == baseline {
 				notes = append(notes, "before")
+			}
+			if q == feed.JPEGQuality(width) {
+				notes = append(notes, "mirror")
 			}
 			if q == picks[width] {
 				notes = append(notes, "rule")
@@ -454,16 +458,23 @@ func report(w io.Writer, photos []photo, samples []sample, qs []int, viewedScale
 		}
 		fmt.Fprintln(w)
 	}
-	fmt.Fprintln(w, "| width | rule picks | corpus bytes at q82 | at the rule's pick | change |")
-	fmt.Fprintln(w, "|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(w, "| width | rule picks | the mirror uses | corpus bytes at q82 | at the mirror's quality | change |")
+	fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|")
 	for _, width := range feed.Widths {
 		base := summarise(samples, width, baseline, tiles)
-		q, ok := picks[width]
-		if base.n == 0 || !ok {
+		if base.n == 0 {
 			continue
 		}
-		now := summarise(samples, width, q, tiles)
-		fmt.Fprintf(w, "| %d | %d | %d | %d | %+.1f%% |\n", width, q, base.totalBytes, now.totalBytes,
-			100*(float64(now.totalBytes)/float64(base.totalBytes)-1))
+		rule := "none measured"
+		if q, ok := picks[width]; ok {
+			rule = strconv.Itoa(q)
+		}
+		used := feed.JPEGQuality(width)
+		nowBytes, change := "not measured", ""
+		if now := summarise(samples, width, used, tiles); now.n > 0 {
+			nowBytes = strconv.Itoa(now.totalBytes)
+			change = fmt.Sprintf("%+.1f%%", 100*(float64(now.totalBytes)/float64(base.totalBytes)-1))
+		}
+		fmt.Fprintf(w, "| %d | %s | %d | %d | %s | %s |\n", width, rule, used, base.totalBytes, nowBytes, change)
 	}
 }
