@@ -40,10 +40,45 @@ import (
 var Widths = []int{240, 320, 640, 1080}
 
 const (
-	jpegQuality   = 82
 	maxImageBytes = 20 << 20
 	tempPrefix    = ".tmp-"
 )
+
+// jpegQualities is the JPEG quality of each width, chosen with
+// bench/jpegquality on real photographs (bench/RESULTS.md, "JPEG quality
+// per width"): for each width, the lowest quality whose median and worst
+// MS-SSIM, measured as the file is usually drawn, are at least those of
+// the 240 px files at 82, the one quality every width had before. 240 and
+// 320 px files are drawn at about one file pixel per CSS pixel, so 320
+// needs a little more than 82 to look as good; 640 and 1080 px ones at 1.5
+// or more (phones' dense screens, wide tiles, the lightbox), where
+// artifacts finer than a CSS pixel don't show, so they can take a third
+// and a fifth fewer bytes.
+//
+// Images mirrored before keep their files, at 82 (hasEveryWidth does not
+// look at quality): re-encoding them would mean downloading each again
+// from Instagram, as our own files have lost detail already, for some
+// 18 KB per 640 px file. A 1080 px JPEG from Instagram is kept as it is, so 1080's
+// quality applies to wider sources (Instagram's 1440 px) and to PNG or
+// WebP.
+var jpegQualities = []struct{ upTo, quality int }{
+	{240, 82},
+	{320, 84},
+	{640, 65},
+	{1080, 73},
+}
+
+// JPEGQuality is the quality a variant width px wide is encoded at: that
+// of the narrowest of jpegQualities at least as wide (an image narrower
+// than 240 px, stored at its own width, is drawn like a 240 px tile).
+func JPEGQuality(width int) int {
+	for _, q := range jpegQualities {
+		if width <= q.upTo {
+			return q.quality
+		}
+	}
+	return jpegQualities[len(jpegQualities)-1].quality
+}
 
 // An image is refused from its header, before it is decoded, when it is
 // far larger than any Instagram serves: at most 1440 px wide, 1440×1800 for
@@ -610,21 +645,30 @@ func renderVariants(src image.Image, data []byte, format string) ([]variant, err
 			out[i] = variant{width: w, height: sh, data: data}
 			continue
 		}
-		dst := image.NewRGBA(image.Rect(0, 0, w, h))
-		op := draw.Src
-		if o, ok := cur.(interface{ Opaque() bool }); !ok || !o.Opaque() {
-			draw.Draw(dst, dst.Bounds(), image.NewUniform(color.White), image.Point{}, draw.Src)
-			op = draw.Over
-		}
-		draw.CatmullRom.Scale(dst, dst.Bounds(), cur, cur.Bounds(), op, nil)
+		dst := ScaleVariant(cur, w, h)
 		var buf bytes.Buffer
-		if err := jpeg.Encode(&buf, dst, &jpeg.Options{Quality: jpegQuality}); err != nil {
+		if err := jpeg.Encode(&buf, dst, &jpeg.Options{Quality: JPEGQuality(w)}); err != nil {
 			return nil, fmt.Errorf("encode %dpx: %w", w, err)
 		}
 		out[i] = variant{width: w, height: h, data: buf.Bytes()}
 		cur = dst
 	}
 	return out, nil
+}
+
+// ScaleVariant draws src into a new w×h image as the mirror does for each
+// variant before encoding it: Catmull-Rom, onto white where src is not
+// opaque. bench/jpegquality calls it to measure the very pixels the mirror
+// encodes.
+func ScaleVariant(src image.Image, w, h int) *image.RGBA {
+	dst := image.NewRGBA(image.Rect(0, 0, w, h))
+	op := draw.Src
+	if o, ok := src.(interface{ Opaque() bool }); !ok || !o.Opaque() {
+		draw.Draw(dst, dst.Bounds(), image.NewUniform(color.White), image.Point{}, draw.Src)
+		op = draw.Over
+	}
+	draw.CatmullRom.Scale(dst, dst.Bounds(), src, src.Bounds(), op, nil)
+	return dst
 }
 
 // dominantColor is the mean of the most common colour bucket (4 bits per

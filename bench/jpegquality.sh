@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# bench/jpegquality.sh — which JPEG quality each mirrored width should be
+# encoded at: bytes and MS-SSIM/SSIM per width and quality, on real
+# photographs. See bench/README.md ("JPEG quality per width").
+#
+# Usage (from anywhere in the repository):
+#
+#   bench/jpegquality.sh                             # ~4 minutes on 2 cores
+#   JPEGQUALITY_Q=60,70,82,90 bench/jpegquality.sh   # fewer qualities, faster
+#
+# The corpus: the 20 photographs listed in bench/jpegquality/corpus.tsv —
+# landscapes, macro, a bird, pets, food, objects, architecture, text in
+# photos, a portrait — each cropped to a post's 4:5 or 1:1 and scaled to
+# at most 1080 px wide. They come from Debian 12 packages, downloaded with
+# `apt-get download` and unpacked with `dpkg-deb` into the cache (never
+# installed; only the listed files are kept):
+#   plasma-workspace-wallpapers  KDE's wallpapers, LGPL-3 (photographers
+#                                named in corpus.tsv)
+#   mate-backgrounds             GPL-2+
+#   lomiri-wallpapers-16.04      Ubuntu community wallpaper contest photos,
+#                                CC-BY-4.0
+#   lomiri-wallpapers-20.04      one, CC-BY-SA-3.0
+#   opencv-doc                   OpenCV's scene-text samples, Apache-2.0 /
+#                                BSD-3-Clause
+#   python3-skimage              scikit-image's data: the astronaut (public
+#                                domain, NASA) and the coffee cup (CC0)
+# The packages' copyright files (usr/share/doc/PACKAGE/copyright in the
+# cache) say who holds what. Nothing of them is kept in the repository.
+#
+# Environment (defaults in brackets):
+#   JPEGQUALITY_Q       qualities measured [50-95]
+#   JPEGQUALITY_CACHE   where the packages are unpacked
+#                       [${XDG_CACHE_HOME:-~/.cache}/vitrine-bench/jpegquality]
+#   BENCH_RESULTS       results file; "-" writes none [bench/RESULTS.md]
+#   BENCH_KEEP=1        keep the temporary directory (the crops as PNG and
+#                       every sample as TSV)
+#
+# Needs: go, apt-get (a Debian with bookworm's packages; run `apt-get
+# update` first if it has no lists) and dpkg-deb.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+qualities=${JPEGQUALITY_Q:-50-95}
+cache=${JPEGQUALITY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vitrine-bench/jpegquality}
+results=${BENCH_RESULTS:-$root/bench/RESULTS.md}
+corpus=$root/bench/jpegquality/corpus.tsv
+command_line="$( (env | grep -E '^(JPEGQUALITY|BENCH)_' || true) | sort | tr '\n' ' ')bench/jpegquality.sh"
+
+say() { printf '%s\n' "$*" >&2; }
+die() { say "jpegquality: $*"; exit 1; }
+
+for t in go apt-get dpkg-deb; do command -v "$t" >/dev/null || die "$t is needed"; done
+
+# ---------------------------------------------------------------- corpus
+# The versions measured; another version of a package may have moved or
+# changed a file, so a pinned one is asked for first.
+packages=(
+	plasma-workspace-wallpapers=4:5.27.5-2
+	mate-backgrounds=1.26.0-1
+	lomiri-wallpapers-16.04=20.04.0-2
+	lomiri-wallpapers-20.04=20.04.0-2
+	opencv-doc=4.6.0+dfsg-12
+	python3-skimage=0.19.3-8
+)
+mkdir -p "$cache/debs"
+for p in "${packages[@]}"; do
+	name=${p%%=*}
+	# Kept from a run before, unless the list now names a file it lacks.
+	files=$(awk -F'\t' -v p="$name" '!/^#/ && $3 == p {print "./" $4}' "$corpus")
+	have=1
+	for f in $files; do [ -f "$cache/$name/$f" ] || have=""; done
+	[ -n "$have" ] && continue
+	say "jpegquality: fetching $p"
+	rm -f "$cache/debs/${name}"_*.deb
+	(cd "$cache/debs" && { apt-get download "$p" >&2 || apt-get download "$name" >&2; }) ||
+		die "cannot download $name (apt-get update first?)"
+	# Only the photographs the list names, and the copyright file.
+	rm -rf "$cache/$name.tmp"
+	mkdir -p "$cache/$name.tmp"
+	# shellcheck disable=SC2086 # one path per word; none has spaces
+	dpkg-deb --fsys-tarfile "$cache/debs/${name}"_*.deb |
+		tar -x -C "$cache/$name.tmp" "./usr/share/doc/$name/copyright" $files ||
+		die "$name: the files in $corpus are not all in the package"
+	rm -rf "$cache/$name"
+	mv "$cache/$name.tmp" "$cache/$name"
+	rm -f "$cache/debs/${name}"_*.deb
+done
+
+# ---------------------------------------------------------------- measure
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/vitrine-jpegquality.XXXXXX")
+cleanup() { if [ "${BENCH_KEEP:-}" = 1 ]; then say "jpegquality: kept $tmp"; else rm -rf "$tmp"; fi; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+(cd "$root" && go build -o "$tmp/jpegquality" ./bench/jpegquality)
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+started=$(date -u '+%Y-%m-%d %H:%M UTC')
+(cd "$root" && "$tmp/jpegquality" -root "$cache" -q "$qualities" -crops "$tmp/crops" -raw "$tmp/samples.tsv") >"$tmp/table.md"
+load_end=$(cut -d' ' -f1-3 /proc/loadavg)
+rev=$(cd "$root" && git rev-parse --short HEAD)
+(cd "$root" && git diff --quiet HEAD -- . ':!bench/RESULTS.md') || rev="$rev+changes"
+
+out=$(
+	printf '## JPEG quality per width\n\n'
+	printf 'Measured %s by `%s` (see [README.md](README.md)) at `%s`, %s; %s, %s cores, load average %s at the start, %s at the end.\n\n' \
+		"$started" "$command_line" "$rev" "$(go version | cut -d' ' -f3)" "$(uname -m)" "$(nproc)" "$load_start" "$load_end"
+	cat "$tmp/table.md"
+)
+printf '\n%s\n' "$out"
+if [ "$results" != "-" ]; then
+	# Like the scoreboard, the section lives among the notes between its own
+	# markers, so bench/run.sh keeps it and this script rewrites only it.
+	start='<!-- jpegquality -->'
+	end='<!-- /jpegquality -->'
+	if [ -f "$results" ] && grep -qx "$start" "$results"; then
+		printf '%s\n' "$out" >"$tmp/section"
+		awk -v s="$start" -v e="$end" -v f="$tmp/section" '
+			$0 == s {print; while ((getline line < f) > 0) print line; skip = 1; next}
+			$0 == e {skip = 0}
+			!skip {print}' "$results" >"$tmp/results"
+		cp "$tmp/results" "$results"
+	else
+		[ -f "$results" ] && grep -qx '<!-- notes -->' "$results" || printf '\n<!-- notes -->\n' >>"$results"
+		printf '\n%s\n%s\n%s\n' "$start" "$out" "$end" >>"$results"
+	fi
+	say "jpegquality: wrote $results"
+fi
