@@ -40,6 +40,7 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+. "$root/bench/section.sh"
 qualities=${JPEGQUALITY_Q:-50-95}
 cache=${JPEGQUALITY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vitrine-bench/jpegquality}
 results=${BENCH_RESULTS:-$root/bench/RESULTS.md}
@@ -108,20 +109,6 @@ out=$(
 )
 printf '\n%s\n' "$out"
 if [ "$results" != "-" ]; then
-	# Like the scoreboard, the section lives among the notes between its own
-	# markers, so bench/run.sh keeps it and this script rewrites only it.
-	start='<!-- jpegquality -->'
-	end='<!-- /jpegquality -->'
-	if [ -f "$results" ] && grep -qx "$start" "$results"; then
-		printf '%s\n' "$out" >"$tmp/section"
-		awk -v s="$start" -v e="$end" -v f="$tmp/section" '
-			$0 == s {print; while ((getline line < f) > 0) print line; skip = 1; next}
-			$0 == e {skip = 0}
-			!skip {print}' "$results" >"$tmp/results"
-		cp "$tmp/results" "$results"
-	else
-		[ -f "$results" ] && grep -qx '<!-- notes -->' "$results" || printf '\n<!-- notes -->\n' >>"$results"
-		printf '\n%s\n%s\n%s\n' "$start" "$out" "$end" >>"$results"
-	fi
+	write_section jpegquality "$out" "$results" "$tmp"
 	say "jpegquality: wrote $results"
 fi

@@ -35,6 +35,7 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+. "$root/bench/section.sh"
 before=${SCOREBOARD_BEFORE:-}
 pages=${SCOREBOARD_PAGES:-/widget /demo}
 cache=${SCOREBOARD_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vitrine-bench}
@@ -223,20 +224,6 @@ report() {
 out=$(report)
 printf '\n%s\n' "$out"
 if [ "$results" != "-" ]; then
-	# The section lives among the notes (bench/run.sh keeps them), between
-	# its own markers, so each script rewrites only its part.
-	start='<!-- scoreboard -->'
-	end='<!-- /scoreboard -->'
-	if [ -f "$results" ] && grep -qx "$start" "$results"; then
-		printf '%s\n' "$out" >"$tmp/section"
-		awk -v s="$start" -v e="$end" -v f="$tmp/section" '
-			$0 == s {print; while ((getline line < f) > 0) print line; skip = 1; next}
-			$0 == e {skip = 0}
-			!skip {print}' "$results" >"$tmp/results"
-		cp "$tmp/results" "$results"
-	else
-		[ -f "$results" ] && grep -qx '<!-- notes -->' "$results" || printf '\n<!-- notes -->\n' >>"$results"
-		printf '\n%s\n%s\n%s\n' "$start" "$out" "$end" >>"$results"
-	fi
+	write_section scoreboard "$out" "$results" "$tmp"
 	say "scoreboard: wrote $results"
 fi
