@@ -3,26 +3,27 @@ package widget
 import (
 	"flag"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/evanw/esbuild/pkg/api"
-
-	"vitrine/templates"
 )
 
 var updateLoader = flag.Bool("update-loader", false, "rewrite templates/widget/loader.min.js from loader.js")
 
-// minifiedLoaderPath is where go generate writes the loader the binary serves.
-const minifiedLoaderPath = "../templates/widget/loader.min.js"
+// The loader's source, and where go generate writes the minified loader
+// the binary embeds and serves.
+const (
+	loaderSourcePath   = "../templates/widget/loader.js"
+	minifiedLoaderPath = "../templates/widget/loader.min.js"
+)
 
 // TestMinifiedLoaderIsCurrent keeps the served loader in step with the one
 // people edit: a change to loader.js without go generate fails here.
 func TestMinifiedLoaderIsCurrent(t *testing.T) {
-	src, err := fs.ReadFile(templates.Widget(), "loader.js")
+	src, err := os.ReadFile(filepath.FromSlash(loaderSourcePath))
 	if err != nil {
 		t.Fatal(err)
 	}
