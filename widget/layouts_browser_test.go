@@ -10,7 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
@@ -336,31 +335,28 @@ func TestBrowserImagesMatchTheirTiles(t *testing.T) {
 			}
 		}
 	}
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 900), chromedp.Navigate(host.URL)); err != nil {
+	// No page may use another's files: Chromium draws a cached larger file
+	// rather than fetch a smaller one, so one page's 640s would pass for the
+	// next page's choice. Clearing the cache is not enough, as the
+	// renderer's memory cache outlives it.
+	if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
 		t.Fatal(err)
 	}
-	check("a 600 px column at 1×", `document.querySelector('[data-vitrine-on]')?.shadowRoot`)
-
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(3), chromedp.EmulateMobile), chromedp.Navigate(host.URL+"/?phone")); err != nil {
+	if _, err := chromedp.Call(ctx, network.SetCacheDisabled, network.SetCacheDisabledParams{CacheDisabled: true}); err != nil {
 		t.Fatal(err)
 	}
-	check("a phone at 3×", `document.querySelector('[data-vitrine-on]')?.shadowRoot`)
-
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 900), chromedp.Navigate(e.base+"/widget")); err != nil {
-		t.Fatal(err)
+	visit := func(what, url string, viewport chromedp.Action[chromedp.Void], root string) {
+		t.Helper()
+		if err := chromedp.Do(ctx, viewport, chromedp.Navigate(url)); err != nil {
+			t.Fatal(err)
+		}
+		check(what, root)
 	}
-	check("the /widget page at 1×", `document`)
-
-	// Chromium draws a cached larger file rather than fetch a smaller one,
-	// and /widget above loaded the 640s of these posts.
-	if _, err := chromedp.Call(ctx, network.ClearBrowserCache, cdp.Empty{}); err != nil {
-		t.Fatal(err)
-	}
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 900), chromedp.Navigate(host.URL+"/included")); err != nil {
-		t.Fatal(err)
-	}
-	check("the fragment included in a 600 px column at 1×", `document`)
-
+	const shadow = `document.querySelector('[data-vitrine-on]')?.shadowRoot`
+	visit("a 600 px column at 1×", host.URL, chromedp.EmulateViewport(1280, 900), shadow)
+	visit("a phone at 3×", host.URL+"/?phone", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(3), chromedp.EmulateMobile), shadow)
+	visit("the /widget page at 1×", e.base+"/widget", chromedp.EmulateViewport(1280, 900), `document`)
+	visit("the fragment included in a 600 px column at 1×", host.URL+"/included", chromedp.EmulateViewport(1280, 900), `document`)
 }
 
 // The recommended snippet reserves the gallery's height before the script
