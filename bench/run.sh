@@ -101,10 +101,11 @@ fake_paths() { curl -s "$1/_fake/instagram/_stats" | grep -o '"/[^"]*":[0-9]*' |
 
 # ---------------------------------------------------------------- build
 say "bench: building Vitrine"
-# Built aside, then copied as an install would: the file the linker writes
-# sits in the page cache in larger pieces, and a process started from it
-# counts about 11 MiB more of the executable in its RSS (RssFile 33 vs 22
-# MiB, same bytes) than one started from a copy.
+# Built aside, then copied as an install would: a process started from the
+# file the linker has just written counts about 11 MiB more of the
+# executable in its RSS (RssFile 33 vs 22 MiB, same bytes) than one started
+# from a copy, or from that file once dropped from the page cache (a cold
+# start: 22 MiB too).
 (cd "$root" && go build -o "$tmp/vitrine-built" .)
 cp "$tmp/vitrine-built" "$tmp/vitrine"
 rm "$tmp/vitrine-built"
