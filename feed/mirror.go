@@ -11,6 +11,7 @@ import (
 	_ "image/png" // Instagram serves JPEG; PNG costs nothing to accept
 	"io"
 	"io/fs"
+	"iter"
 	"math"
 	"net/url"
 	"os"
@@ -629,38 +630,66 @@ func targetWidths(w int) []int {
 	return out
 }
 
-// renderVariants scales from the largest width down, each step from the
-// previous result: cheaper than scaling the original every time and just as
-// sharp at these ratios. A JPEG already at a target width is kept as is.
+// renderVariants encodes each of ScaleVariants as JPEG at its width's
+// quality. A JPEG already at a target width is kept as is.
 func renderVariants(src image.Image, data []byte, format string) ([]variant, error) {
-	b := src.Bounds()
-	sw, sh := b.Dx(), b.Dy()
-	widths := targetWidths(sw)
-	out := make([]variant, len(widths))
-	cur := src
-	for i := len(widths) - 1; i >= 0; i-- {
-		w := widths[i]
-		h := variantHeight(sw, sh, w)
-		if w == sw && format == "jpeg" {
-			out[i] = variant{width: w, height: sh, data: data}
+	var out []variant
+	for v := range ScaleVariants(src, format == "jpeg") {
+		if v.Source {
+			out = append(out, variant{width: v.Width, height: v.Height, data: data})
 			continue
 		}
-		dst := ScaleVariant(cur, w, h)
 		var buf bytes.Buffer
-		if err := jpeg.Encode(&buf, dst, &jpeg.Options{Quality: JPEGQuality(w)}); err != nil {
-			return nil, fmt.Errorf("encode %dpx: %w", w, err)
+		if err := jpeg.Encode(&buf, v.Image, &jpeg.Options{Quality: JPEGQuality(v.Width)}); err != nil {
+			return nil, fmt.Errorf("encode %dpx: %w", v.Width, err)
 		}
-		out[i] = variant{width: w, height: h, data: buf.Bytes()}
-		cur = dst
+		out = append(out, variant{width: v.Width, height: v.Height, data: buf.Bytes()})
 	}
+	slices.Reverse(out) // narrowest first
 	return out, nil
 }
 
-// ScaleVariant draws src into a new w×h image as the mirror does for each
+// ScaledVariant is one width of an image as the mirror draws it, before it
+// is encoded.
+type ScaledVariant struct {
+	Width, Height int
+	Image         image.Image
+	// Source is set when Image is the source itself, not drawn again: the
+	// mirror keeps a JPEG already at a target width as it is.
+	Source bool
+}
+
+// ScaleVariants yields src at each width the mirror stores it at: the
+// Widths it covers (never upscaled), or its own width when it is
+// narrower than all of them. They come widest first, each scaled from the
+// one before (scaleVariant): cheaper than scaling the source every time
+// and just as sharp at these ratios. With keepSource, a target width
+// equal to src's own is src itself (Source), and the next is scaled from
+// it. renderVariants encodes these, and bench/jpegquality measures them,
+// so both see the same pixels.
+func ScaleVariants(src image.Image, keepSource bool) iter.Seq[ScaledVariant] {
+	return func(yield func(ScaledVariant) bool) {
+		b := src.Bounds()
+		sw, sh := b.Dx(), b.Dy()
+		cur := src
+		for _, w := range slices.Backward(targetWidths(sw)) {
+			h := variantHeight(sw, sh, w)
+			v := ScaledVariant{Width: w, Height: h, Image: cur, Source: w == sw && keepSource}
+			if !v.Source {
+				v.Image = scaleVariant(cur, w, h)
+				cur = v.Image
+			}
+			if !yield(v) {
+				return
+			}
+		}
+	}
+}
+
+// scaleVariant draws src into a new w×h image as the mirror does for each
 // variant before encoding it: Catmull-Rom, onto white where src is not
-// opaque. bench/jpegquality calls it to measure the very pixels the mirror
-// encodes.
-func ScaleVariant(src image.Image, w, h int) *image.RGBA {
+// opaque.
+func scaleVariant(src image.Image, w, h int) *image.RGBA {
 	dst := image.NewRGBA(image.Rect(0, 0, w, h))
 	op := draw.Src
 	if o, ok := src.(interface{ Opaque() bool }); !ok || !o.Opaque() {

@@ -7,7 +7,7 @@
 // Each photograph of the corpus list is cropped as the list says and
 // scaled to at most 1080 px wide, as Instagram serves a post. Then, as
 // the mirror does, it is scaled to each width it covers, each width from
-// the one above (feed.ScaleVariant), and every variant is encoded with
+// the one above (feed.ScaleVariants), and every variant is encoded with
 // image/jpeg at each quality, decoded, and scored against the unencoded
 // variant on luma: SSIM and MS-SSIM at the file's pixels, and MS-SSIM
 // "viewed", after both are area-averaged by the number of file pixels
@@ -220,26 +220,15 @@ func (p *photo) load(root string) error {
 	return nil
 }
 
-// variants scales src as the mirror does: to each of feed.Widths it
-// covers (its own width when narrower than all), widest first, each from
-// the one above.
+// variants are src's variants as the mirror draws them
+// (feed.ScaleVariants), by width. None is the source kept as it is: the
+// mirror re-encodes every width of a source wider than 1080 px or not a
+// JPEG, and drawing the post at its own 1080 px leaves its pixels as
+// they are.
 func variants(src *image.RGBA) map[int]*image.RGBA {
-	sw, sh := src.Bounds().Dx(), src.Bounds().Dy()
-	var widths []int
-	for _, w := range feed.Widths {
-		if w <= sw {
-			widths = append(widths, w)
-		}
-	}
-	if len(widths) == 0 {
-		widths = []int{sw}
-	}
 	out := map[int]*image.RGBA{}
-	cur := src
-	for _, w := range slices.Backward(widths) {
-		h := max(1, int(math.Round(float64(sh)*float64(w)/float64(sw))))
-		cur = feed.ScaleVariant(cur, w, h)
-		out[w] = cur
+	for v := range feed.ScaleVariants(src, false) {
+		out[v.Width] = v.Image.(*image.RGBA)
 	}
 	return out
 }
