@@ -99,3 +99,51 @@ func TestAreaDownAverages(t *testing.T) {
 		}
 	}
 }
+
+// fixedPair is a 67×53 pattern and a darker, noisier copy of it, defined
+// by integer formulas so that another implementation can build the same
+// pair.
+func fixedPair() (x, y plane) {
+	const w, h = 67, 53
+	x = plane{w: w, h: h, px: make([]float64, w*h)}
+	y = plane{w: w, h: h, px: make([]float64, w*h)}
+	for i := range h {
+		for j := range w {
+			xv := (3*j*j + 7*i + (i*j%23)*4) % 256
+			yv := max(0, min(255, 9*xv/10+10+((5*i+3*j)%13-6)*6))
+			x.px[i*w+j], y.px[i*w+j] = float64(xv), float64(yv)
+		}
+	}
+	return x, y
+}
+
+// The scores of fixedPair match values computed independently, with
+// scikit-image 0.19.3, SciPy 1.10.1 and NumPy 1.24.2 (Debian 12's
+// python3-skimage), from the same formulas:
+//
+//	i, j = np.mgrid[0:53, 0:67]
+//	x = (3*j*j + 7*i + ((i*j) % 23)*4) % 256
+//	y = np.clip(9*x//10 + 10 + (((5*i + 3*j) % 13) - 6)*6, 0, 255)
+//
+// SSIM: skimage.metrics.structural_similarity(x, y, gaussian_weights=True,
+// sigma=1.5, use_sample_covariance=False, data_range=255), as float64.
+// MS-SSIM (scikit-image has none): at each of the 3 scales that fit the
+// 11-pixel window (67×53, 33×26, 16×13; each the 2×2 means of the one
+// before, a last odd row or column dropped), the mean contrast-structure
+// term over the positions where the window fits, with
+// scipy.ndimage.gaussian_filter(σ 1.5, truncate 3.5) and the same
+// constants, and structural_similarity at the coarsest, combined with
+// the first three weights renormalised: 0.934599677339, 0.977101707335,
+// 0.987775839691.
+func TestSSIMMatchesScikitImage(t *testing.T) {
+	const wantSSIM, wantMSSSIM = 0.934162446536, 0.979069096977
+	x, y := fixedPair()
+	ref := newReference(x)
+	if len(ref.scales) != 3 {
+		t.Fatalf("%d scales for 67×53, want 3", len(ref.scales))
+	}
+	s, ms := ref.scores(y)
+	if math.Abs(s-wantSSIM) > 1e-9 || math.Abs(ms-wantMSSSIM) > 1e-9 {
+		t.Errorf("SSIM %.12f, MS-SSIM %.12f; scikit-image gives %.12f, %.12f", s, ms, wantSSIM, wantMSSSIM)
+	}
+}
