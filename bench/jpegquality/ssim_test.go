@@ -46,7 +46,7 @@ func roundTrip(t *testing.T, img *image.RGBA, q int) *image.RGBA {
 }
 
 func TestSSIMOfAnImageWithItselfIsOne(t *testing.T) {
-	y := luma(texture(240, 300))
+	y := ycbcr(texture(240, 300))[lumaY]
 	ref := newReference(y)
 	if len(ref.scales) != len(msWeights) {
 		t.Fatalf("%d scales for 240×300, want %d", len(ref.scales), len(msWeights))
@@ -60,11 +60,11 @@ func TestSSIMOfAnImageWithItselfIsOne(t *testing.T) {
 // per CSS pixel the artifacts count for less than at the file's pixels.
 func TestScoresFollowJPEGQuality(t *testing.T) {
 	img := texture(320, 400)
-	y := luma(img)
+	y := ycbcr(img)[lumaY]
 	ref, viewed := newReference(y), newReference(areaDown(y, 1.5))
 	prevS, prevMS := 1.0, 1.0
 	for _, q := range []int{95, 82, 60, 30} {
-		d := luma(roundTrip(t, img, q))
+		d := ycbcr(roundTrip(t, img, q))[lumaY]
 		s, ms := ref.scores(d)
 		_, v := viewed.scores(areaDown(d, 1.5))
 		if s >= prevS || ms >= prevMS {
@@ -145,5 +145,24 @@ func TestSSIMMatchesScikitImage(t *testing.T) {
 	s, ms := ref.scores(y)
 	if math.Abs(s-wantSSIM) > 1e-9 || math.Abs(ms-wantMSSSIM) > 1e-9 {
 		t.Errorf("SSIM %.12f, MS-SSIM %.12f; scikit-image gives %.12f, %.12f", s, ms, wantSSIM, wantMSSSIM)
+	}
+}
+
+// ycbcr converts as image/jpeg's encoder does (color.RGBToYCbCr, which
+// rounds to integers), and a grey pixel has no chroma.
+func TestYCbCrIsJPEGs(t *testing.T) {
+	img := texture(40, 30)
+	img.SetRGBA(0, 0, color.RGBA{77, 77, 77, 255})
+	ps := ycbcr(img)
+	if cb, cr := ps[chromaCb].px[0], ps[chromaCr].px[0]; math.Abs(cb-128) > 1e-9 || math.Abs(cr-128) > 1e-9 {
+		t.Errorf("grey: Cb %v, Cr %v, want 128", cb, cr)
+	}
+	for i := 0; i < len(img.Pix); i += 4 {
+		y, cb, cr := color.RGBToYCbCr(img.Pix[i], img.Pix[i+1], img.Pix[i+2])
+		for c, want := range []uint8{y, cb, cr} {
+			if got := ps[c].px[i/4]; math.Abs(got-float64(want)) > 1 {
+				t.Fatalf("pixel %d: %s %.2f, image/color gives %d", i/4, channelNames[c], got, want)
+			}
+		}
 	}
 }
