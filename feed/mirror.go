@@ -47,26 +47,31 @@ const (
 
 // jpegQualities is the JPEG quality of each width, chosen with
 // bench/jpegquality on real photographs (bench/RESULTS.md, "JPEG quality
-// per width"): for each width, the lowest quality whose median and worst
-// MS-SSIM, measured as the file is usually drawn, are at least those of
-// the 240 px files at 82, the one quality every width had before. 240 and
-// 320 px files are drawn at about one file pixel per CSS pixel, so 320
-// needs a little more than 82 to look as good; 640 and 1080 px ones at 1.5
-// or more (phones' dense screens, wide tiles, the lightbox), where
-// artifacts finer than a CSS pixel don't show, so they can take a third
-// and a fifth fewer bytes.
+// per width"). The level kept is that of each photograph's 240 px file at
+// 82, the one quality every width had before, drawn at about one file
+// pixel per CSS pixel: each width gets the lowest quality at which the
+// photographs that have it, scored as the file is usually drawn (MS-SSIM
+// of luma and of chroma), score a median and a lowest at least those of
+// their own 240 px files, and at most one in ten scores below its own.
+// 320 px files are drawn at about one file pixel per CSS pixel too, and
+// need 86 to look as good. 640 and 1080 px ones are usually drawn at 1.5
+// or more (phones' dense screens; desktop tiles and the lightbox at 1 to
+// 2), where artifacts finer than a CSS pixel don't show: 640 px files
+// take a fifth fewer bytes at 74, while 1080 px ones need 83, one more
+// than before, as at 82 two of sixteen photographs score below their
+// own 240 px file.
 //
 // Images mirrored before keep their files, at 82 (hasEveryWidth does not
 // look at quality): re-encoding them would mean downloading each again
 // from Instagram, as our own files have lost detail already, for some
-// 18 KB per 640 px file. A 1080 px JPEG from Instagram is kept as it is, so 1080's
-// quality applies to wider sources (Instagram's 1440 px) and to PNG or
-// WebP.
+// 10 KB per 640 px file. A 1080 px JPEG from Instagram is kept as it is,
+// so 1080's quality applies to wider sources (Instagram's 1440 px) and
+// to PNG or WebP.
 var jpegQualities = []struct{ upTo, quality int }{
 	{240, 82},
-	{320, 84},
-	{640, 65},
-	{1080, 73},
+	{320, 86},
+	{640, 74},
+	{1080, 83},
 }
 
 // JPEGQuality is the quality a variant width px wide is encoded at: that
