@@ -24,12 +24,17 @@
 #                                BSD-3-Clause
 #   python3-skimage              scikit-image's data: the astronaut (public
 #                                domain, NASA) and the coffee cup (CC0)
-# The packages' copyright files (usr/share/doc/PACKAGE/copyright in the
-# cache) say who holds what. Nothing of them is kept in the repository.
+# Each package's copyright file, kept in the cache beside its photographs,
+# says who holds what. Nothing of them is kept in the repository. The
+# versions are pinned below; should one no longer be available, the
+# current version is measured instead, with a warning, and the results
+# name the versions measured.
 #
 # Environment (defaults in brackets):
 #   JPEGQUALITY_Q       qualities measured [50-95]
-#   JPEGQUALITY_CACHE   where the packages are unpacked
+#   JPEGQUALITY_CACHE   where the packages are unpacked, in a directory
+#                       named after a hash of the pinned versions, so that
+#                       a new pin fetches afresh
 #                       [${XDG_CACHE_HOME:-~/.cache}/vitrine-bench/jpegquality]
 #   BENCH_RESULTS       results file; "-" writes none [bench/RESULTS.md]
 #   BENCH_KEEP=1        keep the temporary directory (the crops as PNG and
@@ -42,7 +47,6 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$root/bench/section.sh"
 qualities=${JPEGQUALITY_Q:-50-95}
-cache=${JPEGQUALITY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vitrine-bench/jpegquality}
 results=${BENCH_RESULTS:-$root/bench/RESULTS.md}
 corpus=$root/bench/jpegquality/corpus.tsv
 command_line="$( (env | grep -E '^(JPEGQUALITY|BENCH)_' || true) | sort | tr '\n' ' ')bench/jpegquality.sh"
@@ -50,7 +54,7 @@ command_line="$( (env | grep -E '^(JPEGQUALITY|BENCH)_' || true) | sort | tr '\n
 say() { printf '%s\n' "$*" >&2; }
 die() { say "jpegquality: $*"; exit 1; }
 
-for t in go apt-get dpkg-deb; do command -v "$t" >/dev/null || die "$t is needed"; done
+for t in go apt-get dpkg-deb sha256sum; do command -v "$t" >/dev/null || die "$t is needed"; done
 
 # ---------------------------------------------------------------- corpus
 # The versions measured; another version of a package may have moved or
@@ -63,28 +67,44 @@ packages=(
 	opencv-doc=4.6.0+dfsg-12
 	python3-skimage=0.19.3-8
 )
+pins=$(printf '%s\n' "${packages[@]}" | sha256sum | cut -c1-12)
+cache=${JPEGQUALITY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vitrine-bench/jpegquality}/pins-$pins
 mkdir -p "$cache/debs"
+versions=()
 for p in "${packages[@]}"; do
-	name=${p%%=*}
+	name=${p%%=*} pinned=${p#*=}
 	# Kept from a run before, unless the list now names a file it lacks.
 	files=$(awk -F'\t' -v p="$name" '!/^#/ && $3 == p {print "./" $4}' "$corpus")
 	have=1
+	[ -f "$cache/$name.version" ] || have=""
 	for f in $files; do [ -f "$cache/$name/$f" ] || have=""; done
-	[ -n "$have" ] && continue
-	say "jpegquality: fetching $p"
-	rm -f "$cache/debs/${name}"_*.deb
-	(cd "$cache/debs" && { apt-get download "$p" >&2 || apt-get download "$name" >&2; }) ||
-		die "cannot download $name (apt-get update first?)"
-	# Only the photographs the list names, and the copyright file.
-	rm -rf "$cache/$name.tmp"
-	mkdir -p "$cache/$name.tmp"
-	# shellcheck disable=SC2086 # one path per word; none has spaces
-	dpkg-deb --fsys-tarfile "$cache/debs/${name}"_*.deb |
-		tar -x -C "$cache/$name.tmp" "./usr/share/doc/$name/copyright" $files ||
-		die "$name: the files in $corpus are not all in the package"
-	rm -rf "$cache/$name"
-	mv "$cache/$name.tmp" "$cache/$name"
-	rm -f "$cache/debs/${name}"_*.deb
+	if [ -z "$have" ]; then
+		say "jpegquality: fetching $p"
+		rm -f "$cache/debs/${name}"_*.deb "$cache/$name.version"
+		if ! (cd "$cache/debs" && apt-get download "$p" >&2); then
+			say "jpegquality: WARNING: $p is not available; fetching the current $name instead"
+			(cd "$cache/debs" && apt-get download "$name" >&2) || die "cannot download $name (apt-get update first?)"
+		fi
+		deb=$(printf '%s\n' "$cache/debs/${name}"_*.deb)
+		# Only the photographs the list names, and the copyright file.
+		rm -rf "$cache/$name.tmp"
+		mkdir -p "$cache/$name.tmp"
+		# shellcheck disable=SC2086 # one path per word; none has spaces
+		dpkg-deb --fsys-tarfile "$deb" |
+			tar -x -C "$cache/$name.tmp" "./usr/share/doc/$name/copyright" $files ||
+			die "$name: the files in $corpus are not all in the package"
+		rm -rf "$cache/$name"
+		mv "$cache/$name.tmp" "$cache/$name"
+		dpkg-deb -f "$deb" Version >"$cache/$name.version"
+		rm -f "$deb"
+	fi
+	version=$(cat "$cache/$name.version")
+	if [ "$version" = "$pinned" ]; then
+		versions+=("$name $version")
+	else
+		say "jpegquality: WARNING: measuring $name $version, not the pinned $pinned"
+		versions+=("$name $version (**not the pinned $pinned**)")
+	fi
 done
 
 # ---------------------------------------------------------------- measure
@@ -96,7 +116,7 @@ trap 'exit 130' INT TERM
 (cd "$root" && go build -o "$tmp/jpegquality" ./bench/jpegquality)
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 started=$(date -u '+%Y-%m-%d %H:%M UTC')
-(cd "$root" && "$tmp/jpegquality" -root "$cache" -q "$qualities" -crops "$tmp/crops" -raw "$tmp/samples.tsv") >"$tmp/table.md"
+"$tmp/jpegquality" -corpus "$corpus" -root "$cache" -q "$qualities" -crops "$tmp/crops" -raw "$tmp/samples.tsv" >"$tmp/table.md"
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 rev=$(cd "$root" && git rev-parse --short HEAD)
 (cd "$root" && git diff --quiet HEAD -- . ':!bench/RESULTS.md') || rev="$rev+changes"
@@ -105,6 +125,8 @@ out=$(
 	printf '## JPEG quality per width\n\n'
 	printf 'Measured %s by `%s` (see [README.md](README.md)) at `%s`, %s; %s, %s cores, load average %s at the start, %s at the end.\n\n' \
 		"$started" "$command_line" "$rev" "$(go version | cut -d' ' -f3)" "$(uname -m)" "$(nproc)" "$load_start" "$load_end"
+	versions_line=$(printf '%s, ' "${versions[@]}")
+	printf 'Photographs from the Debian packages %s.\n\n' "${versions_line%, }"
 	cat "$tmp/table.md"
 )
 printf '\n%s\n' "$out"

@@ -11,6 +11,7 @@ import (
 	_ "image/png" // Instagram serves JPEG; PNG costs nothing to accept
 	"io"
 	"io/fs"
+	"iter"
 	"math"
 	"net/url"
 	"os"
@@ -46,26 +47,31 @@ const (
 
 // jpegQualities is the JPEG quality of each width, chosen with
 // bench/jpegquality on real photographs (bench/RESULTS.md, "JPEG quality
-// per width"): for each width, the lowest quality whose median and worst
-// MS-SSIM, measured as the file is usually drawn, are at least those of
-// the 240 px files at 82, the one quality every width had before. 240 and
-// 320 px files are drawn at about one file pixel per CSS pixel, so 320
-// needs a little more than 82 to look as good; 640 and 1080 px ones at 1.5
-// or more (phones' dense screens, wide tiles, the lightbox), where
-// artifacts finer than a CSS pixel don't show, so they can take a third
-// and a fifth fewer bytes.
+// per width"). The level kept is that of each photograph's 240 px file at
+// 82, the one quality every width had before, drawn at about one file
+// pixel per CSS pixel: each width gets the lowest quality at which the
+// photographs that have it, scored as the file is usually drawn (MS-SSIM
+// of luma and of chroma), score a median and a lowest at least those of
+// their own 240 px files, and at most one in ten scores below its own.
+// 320 px files are drawn at about one file pixel per CSS pixel too, and
+// need 86 to look as good. 640 and 1080 px ones are usually drawn at 1.5
+// or more (phones' dense screens; desktop tiles and the lightbox at 1 to
+// 2), where artifacts finer than a CSS pixel don't show: 640 px files
+// take a fifth fewer bytes at 74, while 1080 px ones need 83, one more
+// than before, as at 82 two of sixteen photographs score below their
+// own 240 px file.
 //
 // Images mirrored before keep their files, at 82 (hasEveryWidth does not
 // look at quality): re-encoding them would mean downloading each again
 // from Instagram, as our own files have lost detail already, for some
-// 18 KB per 640 px file. A 1080 px JPEG from Instagram is kept as it is, so 1080's
-// quality applies to wider sources (Instagram's 1440 px) and to PNG or
-// WebP.
+// 10 KB per 640 px file. A 1080 px JPEG from Instagram is kept as it is,
+// so 1080's quality applies to wider sources (Instagram's 1440 px) and
+// to PNG or WebP.
 var jpegQualities = []struct{ upTo, quality int }{
 	{240, 82},
-	{320, 84},
-	{640, 65},
-	{1080, 73},
+	{320, 86},
+	{640, 74},
+	{1080, 83},
 }
 
 // JPEGQuality is the quality a variant width px wide is encoded at: that
@@ -629,38 +635,66 @@ func targetWidths(w int) []int {
 	return out
 }
 
-// renderVariants scales from the largest width down, each step from the
-// previous result: cheaper than scaling the original every time and just as
-// sharp at these ratios. A JPEG already at a target width is kept as is.
+// renderVariants encodes each of ScaleVariants as JPEG at its width's
+// quality. A JPEG already at a target width is kept as is.
 func renderVariants(src image.Image, data []byte, format string) ([]variant, error) {
-	b := src.Bounds()
-	sw, sh := b.Dx(), b.Dy()
-	widths := targetWidths(sw)
-	out := make([]variant, len(widths))
-	cur := src
-	for i := len(widths) - 1; i >= 0; i-- {
-		w := widths[i]
-		h := variantHeight(sw, sh, w)
-		if w == sw && format == "jpeg" {
-			out[i] = variant{width: w, height: sh, data: data}
+	var out []variant
+	for v := range ScaleVariants(src, format == "jpeg") {
+		if v.Source {
+			out = append(out, variant{width: v.Width, height: v.Height, data: data})
 			continue
 		}
-		dst := ScaleVariant(cur, w, h)
 		var buf bytes.Buffer
-		if err := jpeg.Encode(&buf, dst, &jpeg.Options{Quality: JPEGQuality(w)}); err != nil {
-			return nil, fmt.Errorf("encode %dpx: %w", w, err)
+		if err := jpeg.Encode(&buf, v.Image, &jpeg.Options{Quality: JPEGQuality(v.Width)}); err != nil {
+			return nil, fmt.Errorf("encode %dpx: %w", v.Width, err)
 		}
-		out[i] = variant{width: w, height: h, data: buf.Bytes()}
-		cur = dst
+		out = append(out, variant{width: v.Width, height: v.Height, data: buf.Bytes()})
 	}
+	slices.Reverse(out) // narrowest first
 	return out, nil
 }
 
-// ScaleVariant draws src into a new w×h image as the mirror does for each
+// ScaledVariant is one width of an image as the mirror draws it, before it
+// is encoded.
+type ScaledVariant struct {
+	Width, Height int
+	Image         image.Image
+	// Source is set when Image is the source itself, not drawn again: the
+	// mirror keeps a JPEG already at a target width as it is.
+	Source bool
+}
+
+// ScaleVariants yields src at each width the mirror stores it at: the
+// Widths it covers (never upscaled), or its own width when it is
+// narrower than all of them. They come widest first, each scaled from the
+// one before (scaleVariant): cheaper than scaling the source every time
+// and just as sharp at these ratios. With keepSource, a target width
+// equal to src's own is src itself (Source), and the next is scaled from
+// it. renderVariants encodes these, and bench/jpegquality measures them,
+// so both see the same pixels.
+func ScaleVariants(src image.Image, keepSource bool) iter.Seq[ScaledVariant] {
+	return func(yield func(ScaledVariant) bool) {
+		b := src.Bounds()
+		sw, sh := b.Dx(), b.Dy()
+		cur := src
+		for _, w := range slices.Backward(targetWidths(sw)) {
+			h := variantHeight(sw, sh, w)
+			v := ScaledVariant{Width: w, Height: h, Image: cur, Source: w == sw && keepSource}
+			if !v.Source {
+				v.Image = scaleVariant(cur, w, h)
+				cur = v.Image
+			}
+			if !yield(v) {
+				return
+			}
+		}
+	}
+}
+
+// scaleVariant draws src into a new w×h image as the mirror does for each
 // variant before encoding it: Catmull-Rom, onto white where src is not
-// opaque. bench/jpegquality calls it to measure the very pixels the mirror
-// encodes.
-func ScaleVariant(src image.Image, w, h int) *image.RGBA {
+// opaque.
+func scaleVariant(src image.Image, w, h int) *image.RGBA {
 	dst := image.NewRGBA(image.Rect(0, 0, w, h))
 	op := draw.Src
 	if o, ok := src.(interface{ Opaque() bool }); !ok || !o.Opaque() {

@@ -5,23 +5,31 @@
 // are in bench/RESULTS.md.
 //
 // Each photograph of the corpus list is cropped as the list says and
-// scaled to at most 1080 px wide, as Instagram serves a post. Then, as
-// the mirror does, it is scaled to each width it covers, each width from
-// the one above (feed.ScaleVariant), and every variant is encoded with
-// image/jpeg at each quality, decoded, and scored against the unencoded
-// variant on luma: SSIM and MS-SSIM at the file's pixels, and MS-SSIM
-// "viewed", after both are area-averaged by the number of file pixels
-// per CSS pixel the width is usually drawn at (-viewed), as an eye that
-// resolves CSS pixels sees them.
+// scaled to at most 1080 px wide, as Instagram serves a post. Then the
+// mirror's own cascade (feed.ScaleVariants) scales it to each width it
+// covers, and every variant is encoded with image/jpeg at each quality,
+// decoded, and scored against the unencoded variant: SSIM and MS-SSIM of
+// luma at the file's pixels, and MS-SSIM "viewed", after both are
+// area-averaged by the number of file pixels per CSS pixel the width is
+// usually drawn at (-viewed), as an eye that resolves CSS pixels sees
+// them. Viewed scores are of luma and of both chroma channels, which
+// image/jpeg stores at half the width and height (4:2:0) with their own
+// table scaled by the quality; chroma is scored at full resolution, so
+// what subsampling loses counts as well.
 //
-// The rule: a width gets the lowest quality whose median and lowest
-// viewed scores over the corpus are at least those of the narrowest files
-// (240 px, drawn at about one file pixel per CSS pixel) at quality 82,
-// what every width had before. It prints markdown: per width and
-// quality, the median bytes, the bytes against quality 82, the median and
-// lowest scores, and how many photographs score below their own 240 px
-// file; then the rule's pick per width beside the mirror's quality
-// (feed.JPEGQuality) and what the latter saves.
+// The rule holds each width to the level of the narrowest files (240 px,
+// drawn at about one file pixel per CSS pixel) at quality 82, what every
+// width had before: a photograph's "tile" is its 240 px file's viewed
+// score at 82. Over the photographs that have a width, a quality passes
+// when, on each channel of -rule, their median and lowest viewed scores
+// are at least the median and lowest tile of those same photographs, and
+// at most a share of them (-below, rounded down) score below their own
+// tile. The width gets the lowest quality measured at which it and every
+// higher quality measured pass. It prints markdown: per width and
+// quality, the median bytes, the corpus' bytes against quality 82, the
+// scores and the rule's verdict; the picks with other shares; then the
+// rule's pick per width beside the mirror's quality (feed.JPEGQuality)
+// and what the latter saves.
 package main
 
 import (
@@ -70,8 +78,10 @@ type sample struct {
 	photo          string
 	width, quality int
 	bytes          int
-	ssim, msssim   float64 // at the file's pixels
-	viewed         float64 // MS-SSIM at the CSS pixels it is drawn at
+	ssim, msssim   float64 // of luma, at the file's pixels
+	// viewed is the MS-SSIM of each channel, Y, Cb and Cr, at the CSS
+	// pixels the file is drawn at.
+	viewed [channels]float64
 }
 
 func main() {
@@ -81,6 +91,8 @@ func main() {
 	viewedFlag := flag.String("viewed", "240=1,320=1,640=1.5,1080=1.5", "file pixels per CSS pixel each width is drawn at, at the least in most cases")
 	cropsDir := flag.String("crops", "", "also write each post, as scaled from its crop, as PNG into this directory")
 	rawFile := flag.String("raw", "", "also write every sample as tab-separated values to this file")
+	ruleFlag := flag.String("rule", "Y,Cb,Cr", "the channels the rule looks at")
+	below := flag.Float64("below", 0.1, "the share of photographs that may score below their own tile")
 	flag.Parse()
 	if *root == "" {
 		fail(errors.New("-root is required"))
@@ -94,6 +106,10 @@ func main() {
 		slices.Sort(qs)
 	}
 	viewedScale, err := parseViewed(*viewedFlag)
+	if err != nil {
+		fail(err)
+	}
+	ruleChannels, err := parseRuleChannels(*ruleFlag)
 	if err != nil {
 		fail(err)
 	}
@@ -117,7 +133,7 @@ func main() {
 			fail(err)
 		}
 	}
-	report(os.Stdout, photos, samples, qs, viewedScale)
+	report(os.Stdout, photos, samples, qs, viewedScale, rule{channels: ruleChannels, below: *below})
 }
 
 func fail(err error) {
@@ -220,26 +236,15 @@ func (p *photo) load(root string) error {
 	return nil
 }
 
-// variants scales src as the mirror does: to each of feed.Widths it
-// covers (its own width when narrower than all), widest first, each from
-// the one above.
+// variants are src's variants as the mirror draws them
+// (feed.ScaleVariants), by width. None is the source kept as it is: the
+// mirror re-encodes every width of a source wider than 1080 px or not a
+// JPEG, and drawing the post at its own 1080 px leaves its pixels as
+// they are.
 func variants(src *image.RGBA) map[int]*image.RGBA {
-	sw, sh := src.Bounds().Dx(), src.Bounds().Dy()
-	var widths []int
-	for _, w := range feed.Widths {
-		if w <= sw {
-			widths = append(widths, w)
-		}
-	}
-	if len(widths) == 0 {
-		widths = []int{sw}
-	}
 	out := map[int]*image.RGBA{}
-	cur := src
-	for _, w := range slices.Backward(widths) {
-		h := max(1, int(math.Round(float64(sh)*float64(w)/float64(sw))))
-		cur = feed.ScaleVariant(cur, w, h)
-		out[w] = cur
+	for v := range feed.ScaleVariants(src, false) {
+		out[v.Width] = v.Image.(*image.RGBA)
 	}
 	return out
 }
@@ -283,9 +288,12 @@ func measure(photos []photo, qs []int, viewedScale map[int]float64) []sample {
 }
 
 func measureOne(name string, width int, img *image.RGBA, qs []int, k float64) []sample {
-	refLuma := luma(img)
-	ref := newReference(refLuma)
-	viewedRef := newReference(areaDown(refLuma, k))
+	refPlanes := ycbcr(img)
+	ref := newReference(refPlanes[lumaY])
+	var viewedRefs [channels]*reference
+	for c, p := range refPlanes {
+		viewedRefs[c] = newReference(areaDown(p, k))
+	}
 	var out []sample
 	for _, q := range qs {
 		var buf bytes.Buffer
@@ -299,10 +307,13 @@ func measureOne(name string, width int, img *image.RGBA, qs []int, k float64) []
 		}
 		rgba := image.NewRGBA(dec.Bounds())
 		draw.Draw(rgba, rgba.Bounds(), dec, dec.Bounds().Min, draw.Src)
-		y := luma(rgba)
-		ssim, msssim := ref.scores(y)
-		_, viewed := viewedRef.scores(areaDown(y, k))
-		out = append(out, sample{photo: name, width: width, quality: q, bytes: n, ssim: ssim, msssim: msssim, viewed: viewed})
+		ps := ycbcr(rgba)
+		s := sample{photo: name, width: width, quality: q, bytes: n}
+		s.ssim, s.msssim = ref.scores(ps[lumaY])
+		for c, p := range ps {
+			_, s.viewed[c] = viewedRefs[c].scores(areaDown(p, k))
+		}
+		out = append(out, s)
 	}
 	return out
 }
@@ -324,17 +335,20 @@ func writePNG(name string, img image.Image) error {
 
 func writeRaw(name string, samples []sample) error {
 	var b strings.Builder
-	b.WriteString("photo\twidth\tquality\tbytes\tssim\tmsssim\tviewed_msssim\n")
+	b.WriteString("photo\twidth\tquality\tbytes\tssim\tmsssim\tviewed_msssim\tviewed_msssim_cb\tviewed_msssim_cr\n")
 	for _, s := range samples {
-		fmt.Fprintf(&b, "%s\t%d\t%d\t%d\t%.5f\t%.5f\t%.5f\n", s.photo, s.width, s.quality, s.bytes, s.ssim, s.msssim, s.viewed)
+		fmt.Fprintf(&b, "%s\t%d\t%d\t%d\t%.6f\t%.6f\t%.6f\t%.6f\t%.6f\n", s.photo, s.width, s.quality, s.bytes,
+			s.ssim, s.msssim, s.viewed[lumaY], s.viewed[chromaCb], s.viewed[chromaCr])
 	}
 	return os.WriteFile(name, []byte(b.String()), 0o644)
 }
 
-// tile is the score each photograph's narrowest variant had at the
-// baseline quality, viewed: the level the rule keeps.
-func tile(samples []sample) map[string]float64 {
-	out := map[string]float64{}
+// tiles are, for each photograph, the viewed scores of its narrowest
+// variant (feed.Widths[0]) at the baseline quality: what each photograph
+// looks like today as a tile drawn at about one file pixel per CSS pixel,
+// the level the rule keeps.
+func tiles(samples []sample) map[string][channels]float64 {
+	out := map[string][channels]float64{}
 	for _, s := range samples {
 		if s.width == feed.Widths[0] && s.quality == baseline {
 			out[s.photo] = s.viewed
@@ -346,19 +360,25 @@ func tile(samples []sample) map[string]float64 {
 // stats summarises one width at one quality over the photos that have
 // that width.
 type stats struct {
-	n                       int
-	totalBytes              int
-	medianBytes             float64
-	medianSSIM              float64
-	medianMS, minMS         float64
-	medianViewed, minViewed float64
-	belowTile               []string // photos whose viewed score is under their tile's
+	n           int
+	totalBytes  int
+	medianBytes float64
+	medianSSIM  float64
+	medianMS    float64
+	viewed      [channels]channelStats
 }
 
-func summarise(samples []sample, width, q int, tiles map[string]float64) stats {
+// channelStats are one channel's viewed scores over some photographs:
+// the median, the lowest, and the photographs under their own tile.
+type channelStats struct {
+	median, lowest float64
+	belowTile      []string
+}
+
+func summarise(samples []sample, width, q int, tiles map[string][channels]float64) stats {
 	var st stats
-	var bs, ss, ms, vs []float64
-	st.minMS, st.minViewed = 2, 2
+	var bs, ss, ms []float64
+	var vs [channels][]float64
 	for _, s := range samples {
 		if s.width != width || s.quality != q {
 			continue
@@ -368,14 +388,43 @@ func summarise(samples []sample, width, q int, tiles map[string]float64) stats {
 		bs = append(bs, float64(s.bytes))
 		ss = append(ss, s.ssim)
 		ms = append(ms, s.msssim)
-		vs = append(vs, s.viewed)
-		st.minMS, st.minViewed = min(st.minMS, s.msssim), min(st.minViewed, s.viewed)
-		if t, ok := tiles[s.photo]; ok && s.viewed < t {
-			st.belowTile = append(st.belowTile, s.photo)
+		t, hasTile := tiles[s.photo]
+		for c := range channels {
+			vs[c] = append(vs[c], s.viewed[c])
+			if hasTile && under(s.viewed[c], t[c]) {
+				st.viewed[c].belowTile = append(st.viewed[c].belowTile, s.photo)
+			}
 		}
 	}
-	st.medianBytes, st.medianSSIM, st.medianMS, st.medianViewed = median(bs), median(ss), median(ms), median(vs)
+	st.medianBytes, st.medianSSIM, st.medianMS = median(bs), median(ss), median(ms)
+	for c := range channels {
+		st.viewed[c].median, st.viewed[c].lowest = median(vs[c]), lowest(vs[c])
+	}
 	return st
+}
+
+// target is what the rule holds a width to: the median and lowest tile
+// of the photographs that have that width, so that both sides of each
+// comparison are the same photographs.
+func target(samples []sample, width int, tiles map[string][channels]float64) [channels]channelStats {
+	var vs [channels][]float64
+	seen := map[string]bool{}
+	for _, s := range samples {
+		if s.width != width || seen[s.photo] {
+			continue
+		}
+		seen[s.photo] = true
+		if t, ok := tiles[s.photo]; ok {
+			for c := range channels {
+				vs[c] = append(vs[c], t[c])
+			}
+		}
+	}
+	var out [channels]channelStats
+	for c := range channels {
+		out[c].median, out[c].lowest = median(vs[c]), lowest(vs[c])
+	}
+	return out
 }
 
 func median(v []float64) float64 {
@@ -390,14 +439,102 @@ func median(v []float64) float64 {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
-// pick is the rule: the lowest quality from which on, at every quality
-// measured, the median and the lowest viewed score of the width are at
-// least the target's, the narrowest tiles' at the baseline quality.
-func pick(samples []sample, width int, qs []int, tiles map[string]float64, target stats) (int, bool) {
+func lowest(v []float64) float64 {
+	if len(v) == 0 {
+		return math.NaN()
+	}
+	return slices.Min(v)
+}
+
+// tie is how much lower a score must be to count as lower: closer than
+// that is rounding, such as the chroma of a grey photograph, which scores
+// 1 to six decimals at every width and quality.
+const tie = 1e-5
+
+// under reports whether score a is lower than b by more than tie.
+func under(a, b float64) bool { return a < b-tie }
+
+// rule is what a width's quality must keep of the tiles, on each of its
+// channels, over the photographs that have the width: their median and
+// lowest viewed scores at least the median and lowest of the same
+// photographs' tiles, and at most a share of them (rounded down) below
+// their own tile.
+type rule struct {
+	channels []int
+	below    float64
+}
+
+// allowed is how many of n photographs may score below their own tile.
+func (r rule) allowed(n int) int { return int(math.Floor(r.below*float64(n) + 1e-9)) }
+
+// fails returns the first criterion st misses against tgt, "" when it
+// meets them all.
+func (r rule) fails(st stats, tgt [channels]channelStats) string {
+	if st.n == 0 {
+		return "not measured"
+	}
+	for _, c := range r.channels {
+		v, t := st.viewed[c], tgt[c]
+		switch {
+		case math.IsNaN(t.median):
+			return "no tiles"
+		case under(v.median, t.median):
+			return channelNames[c] + " median"
+		case under(v.lowest, t.lowest):
+			return channelNames[c] + " lowest"
+		case len(v.belowTile) > r.allowed(st.n):
+			return channelNames[c] + " below tile"
+		}
+	}
+	return ""
+}
+
+func (r rule) String() string {
+	names := make([]string, len(r.channels))
+	for i, c := range r.channels {
+		names[i] = channelNames[c]
+	}
+	return strings.Join(names, ", ")
+}
+
+func parseRuleChannels(s string) ([]int, error) {
+	var out []int
+	for f := range strings.SplitSeq(s, ",") {
+		c := slices.Index(channelNames[:], strings.TrimSpace(f))
+		if c < 0 {
+			return nil, fmt.Errorf("-rule %q: want channels among Y, Cb, Cr", s)
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// picks are the rule's quality for each of feed.Widths it finds one for.
+func (r rule) picks(samples []sample, qs []int, tiles map[string][channels]float64) map[int]int {
+	out := map[int]int{}
+	for _, width := range feed.Widths {
+		if q, ok := pick(samples, width, qs, tiles, r); ok {
+			out[width] = q
+		}
+	}
+	return out
+}
+
+func joinInts(v []int) string {
+	s := make([]string, len(v))
+	for i, n := range v {
+		s[i] = strconv.Itoa(n)
+	}
+	return strings.Join(s, ", ")
+}
+
+// pick is the rule's quality for a width: the lowest quality measured at
+// which the width passes and so does every higher quality measured.
+func pick(samples []sample, width int, qs []int, tiles map[string][channels]float64, r rule) (int, bool) {
+	tgt := target(samples, width, tiles)
 	q, ok := 0, false
 	for _, cand := range slices.Backward(qs) {
-		st := summarise(samples, width, cand, tiles)
-		if st.n == 0 || st.medianViewed < target.medianViewed || st.minViewed < target.minViewed {
+		if r.fails(summarise(samples, width, cand, tiles), tgt) != "" {
 			break
 		}
 		q, ok = cand, true
@@ -405,7 +542,7 @@ func pick(samples []sample, width int, qs []int, tiles map[string]float64, targe
 	return q, ok
 }
 
-func report(w io.Writer, photos []photo, samples []sample, qs []int, viewedScale map[int]float64) {
+func report(w io.Writer, photos []photo, samples []sample, qs []int, viewedScale map[int]float64, r rule) {
 	fmt.Fprintf(w, "Corpus: %d photographs (bench/jpegquality/corpus.tsv):", len(photos))
 	for i, p := range photos {
 		sep := ","
@@ -414,30 +551,32 @@ func report(w io.Writer, photos []photo, samples []sample, qs []int, viewedScale
 		}
 		fmt.Fprintf(w, "%s %s (%s, %d×%d)", sep, p.name, p.kind, p.src.Bounds().Dx(), p.src.Bounds().Dy())
 	}
-	fmt.Fprintf(w, ". Scores are on luma; *viewed* is MS-SSIM after area-averaging both images by the file pixels per CSS pixel given for each width; *below tile* counts the photographs whose viewed score is under that of their own %d px file at quality %d.\n\n", feed.Widths[0], baseline)
-	tiles := tile(samples)
-	target := summarise(samples, feed.Widths[0], baseline, tiles)
-	fmt.Fprintf(w, "The rule: each width gets the lowest quality whose median and lowest viewed scores are at least those of the %d px files at quality %d, %.4f and %.4f.\n\n",
-		feed.Widths[0], baseline, target.medianViewed, target.minViewed)
-	picks := map[int]int{}
+	fmt.Fprintf(w, ".\n\n")
+	fmt.Fprintf(w, "*SSIM* and *MS-SSIM* are of luma at the file's pixels. *Viewed* is MS-SSIM after area-averaging both images by the file pixels per CSS pixel given for each width, of luma (Y) and of each chroma channel (Cb, Cr, scored at full resolution against the source's, so what 4:2:0 subsampling loses counts too; image/jpeg's decoder repeats each chroma sample instead of interpolating as libjpeg-turbo does by default, so chroma scores are if anything low). A photograph's *tile* is the viewed score of its own %d px file at quality %d; *below* counts the photographs under their own tile; *rule* says whether a quality passes the rule, or the first criterion it fails.\n\n",
+		feed.Widths[0], baseline)
+	fmt.Fprintf(w, "**The rule**, on each of %s: over the photographs that have a width, a quality passes when their median and lowest viewed scores are at least the median and lowest tile of those same photographs, and at most %g%% of them (rounded down) are below their own tile; a score counts as lower only when it is more than %s lower. Each width gets the lowest quality measured at which it and every higher quality measured pass.\n\n",
+		r, 100*r.below, strconv.FormatFloat(tie, 'f', -1, 64))
+	tl := tiles(samples)
+	picks := r.picks(samples, qs, tl)
 	for _, width := range feed.Widths {
-		if q, ok := pick(samples, width, qs, tiles, target); ok {
-			picks[width] = q
-		}
-	}
-	for _, width := range feed.Widths {
-		base := summarise(samples, width, baseline, tiles)
+		base := summarise(samples, width, baseline, tl)
 		if base.n == 0 {
 			continue
 		}
-		fmt.Fprintf(w, "**%d px** (%d photographs; viewed at %g file px per CSS px)\n\n", width, base.n, max(1, viewedScale[width]))
-		fmt.Fprintln(w, "| quality | median bytes | bytes vs q82 | SSIM median | MS-SSIM median | MS-SSIM lowest | viewed median | viewed lowest | below tile |")
-		fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+		tgt := target(samples, width, tl)
+		var ts []string
+		for _, c := range r.channels {
+			ts = append(ts, fmt.Sprintf("%s median %.5f, lowest %.5f", channelNames[c], tgt[c].median, tgt[c].lowest))
+		}
+		fmt.Fprintf(w, "**%d px**: %d photographs, viewed at %g file px per CSS px. Their tiles: %s; at most %d below their own.\n\n",
+			width, base.n, max(1, viewedScale[width]), strings.Join(ts, "; "), r.allowed(base.n))
+		fmt.Fprintln(w, "| quality | median bytes | corpus bytes vs q82 | SSIM median | MS-SSIM median | viewed Y median | Y lowest | Y below | viewed Cb median | Cb lowest | Cb below | viewed Cr median | Cr lowest | Cr below | rule |")
+		fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
 		for _, q := range qs {
 			if q%5 != 0 && q != baseline && q != picks[width] && q != feed.JPEGQuality(width) {
 				continue
 			}
-			st := summarise(samples, width, q, tiles)
+			st := summarise(samples, width, q, tl)
 			label := strconv.Itoa(q)
 			var notes []string
 			if q == baseline {
@@ -452,29 +591,57 @@ func report(w io.Writer, photos []photo, samples []sample, qs []int, viewedScale
 			if len(notes) > 0 {
 				label = fmt.Sprintf("**%d** (%s)", q, strings.Join(notes, ", "))
 			}
-			fmt.Fprintf(w, "| %s | %.0f | %+.1f%% | %.4f | %.4f | %.4f | %.4f | %.4f | %d |\n", label, st.medianBytes,
-				100*(float64(st.totalBytes)/float64(base.totalBytes)-1), st.medianSSIM, st.medianMS, st.minMS,
-				st.medianViewed, st.minViewed, len(st.belowTile))
+			verdict := "passes"
+			if f := r.fails(st, tgt); f != "" {
+				verdict = "fails: " + f
+			}
+			fmt.Fprintf(w, "| %s | %.0f | %+.1f%% | %.4f | %.4f |", label, st.medianBytes,
+				100*(float64(st.totalBytes)/float64(base.totalBytes)-1), st.medianSSIM, st.medianMS)
+			for c := range channels {
+				v := st.viewed[c]
+				fmt.Fprintf(w, " %.4f | %.4f | %d |", v.median, v.lowest, len(v.belowTile))
+			}
+			fmt.Fprintf(w, " %s |\n", verdict)
 		}
 		fmt.Fprintln(w)
 	}
-	fmt.Fprintln(w, "| width | rule picks | the mirror uses | corpus bytes at q82 | at the mirror's quality | change |")
-	fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|")
+	var others []string
+	for _, b := range []float64{0, 0.1, 0.2, 0.25} {
+		if b == r.below {
+			continue
+		}
+		alt := rule{channels: r.channels, below: b}
+		ps := alt.picks(samples, qs, tl)
+		var ws []string
+		for _, width := range feed.Widths {
+			if q, ok := ps[width]; ok {
+				ws = append(ws, fmt.Sprintf("%d", q))
+			} else if base := summarise(samples, width, baseline, tl); base.n > 0 {
+				ws = append(ws, "none")
+			}
+		}
+		others = append(others, fmt.Sprintf("%g%%: %s", 100*b, strings.Join(ws, ", ")))
+	}
+	fmt.Fprintf(w, "With another share of photographs allowed below their own tile (`-below`), the rule would pick, for %s px: %s.\n\n",
+		joinInts(feed.Widths), strings.Join(others, "; "))
+	fmt.Fprintln(w, "| width | photographs | rule picks | the mirror uses | corpus bytes at q82 | at the mirror's quality | change | median bytes at q82 | at the mirror's quality |")
+	fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, width := range feed.Widths {
-		base := summarise(samples, width, baseline, tiles)
+		base := summarise(samples, width, baseline, tl)
 		if base.n == 0 {
 			continue
 		}
-		rule := "none measured"
+		pickLabel := "none passes"
 		if q, ok := picks[width]; ok {
-			rule = strconv.Itoa(q)
+			pickLabel = strconv.Itoa(q)
 		}
 		used := feed.JPEGQuality(width)
-		nowBytes, change := "not measured", ""
-		if now := summarise(samples, width, used, tiles); now.n > 0 {
+		nowBytes, change, nowMedian := "not measured", "", ""
+		if now := summarise(samples, width, used, tl); now.n > 0 {
 			nowBytes = strconv.Itoa(now.totalBytes)
 			change = fmt.Sprintf("%+.1f%%", 100*(float64(now.totalBytes)/float64(base.totalBytes)-1))
+			nowMedian = fmt.Sprintf("%.0f", now.medianBytes)
 		}
-		fmt.Fprintf(w, "| %d | %s | %d | %d | %s | %s |\n", width, rule, used, base.totalBytes, nowBytes, change)
+		fmt.Fprintf(w, "| %d | %d | %s | %d | %d | %s | %s | %.0f | %s |\n", width, base.n, pickLabel, used, base.totalBytes, nowBytes, change, base.medianBytes, nowMedian)
 	}
 }

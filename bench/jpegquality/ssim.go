@@ -11,19 +11,37 @@ type plane struct {
 	px   []float64
 }
 
-// luma is the Y of JPEG's YCbCr (BT.601, full range) of each pixel: the
-// channel SSIM is computed on, as usual.
-func luma(img *image.RGBA) plane {
+// Channels of JPEG's YCbCr (BT.601, full range), as ycbcr returns them.
+const (
+	lumaY = iota
+	chromaCb
+	chromaCr
+	channels
+)
+
+var channelNames = [channels]string{"Y", "Cb", "Cr"}
+
+// ycbcr is the Y, Cb and Cr of JPEG's YCbCr (BT.601, full range) of each
+// pixel, as image/jpeg converts RGB before it encodes: luma, the channel
+// SSIM is usually computed on, and the two chroma channels the encoder
+// stores at half the width and height (4:2:0) with their own table.
+func ycbcr(img *image.RGBA) [channels]plane {
 	b := img.Bounds()
-	p := plane{w: b.Dx(), h: b.Dy(), px: make([]float64, b.Dx()*b.Dy())}
-	for y := range p.h {
+	var out [channels]plane
+	for c := range out {
+		out[c] = plane{w: b.Dx(), h: b.Dy(), px: make([]float64, b.Dx()*b.Dy())}
+	}
+	for y := range b.Dy() {
 		row := img.Pix[y*img.Stride:]
-		for x := range p.w {
+		for x := range b.Dx() {
 			r, g, bl := float64(row[4*x]), float64(row[4*x+1]), float64(row[4*x+2])
-			p.px[y*p.w+x] = 0.299*r + 0.587*g + 0.114*bl
+			i := y*b.Dx() + x
+			out[lumaY].px[i] = 0.299*r + 0.587*g + 0.114*bl
+			out[chromaCb].px[i] = 128 - 0.168736*r - 0.331264*g + 0.5*bl
+			out[chromaCr].px[i] = 128 + 0.5*r - 0.418688*g - 0.081312*bl
 		}
 	}
-	return p
+	return out
 }
 
 // areaDown scales p down by k (≥ 1), each output pixel the mean of the

@@ -46,7 +46,7 @@ func roundTrip(t *testing.T, img *image.RGBA, q int) *image.RGBA {
 }
 
 func TestSSIMOfAnImageWithItselfIsOne(t *testing.T) {
-	y := luma(texture(240, 300))
+	y := ycbcr(texture(240, 300))[lumaY]
 	ref := newReference(y)
 	if len(ref.scales) != len(msWeights) {
 		t.Fatalf("%d scales for 240×300, want %d", len(ref.scales), len(msWeights))
@@ -60,11 +60,11 @@ func TestSSIMOfAnImageWithItselfIsOne(t *testing.T) {
 // per CSS pixel the artifacts count for less than at the file's pixels.
 func TestScoresFollowJPEGQuality(t *testing.T) {
 	img := texture(320, 400)
-	y := luma(img)
+	y := ycbcr(img)[lumaY]
 	ref, viewed := newReference(y), newReference(areaDown(y, 1.5))
 	prevS, prevMS := 1.0, 1.0
 	for _, q := range []int{95, 82, 60, 30} {
-		d := luma(roundTrip(t, img, q))
+		d := ycbcr(roundTrip(t, img, q))[lumaY]
 		s, ms := ref.scores(d)
 		_, v := viewed.scores(areaDown(d, 1.5))
 		if s >= prevS || ms >= prevMS {
@@ -96,6 +96,73 @@ func TestAreaDownAverages(t *testing.T) {
 		}
 		if !ok {
 			t.Errorf("%s: areaDown = %+v, want %+v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// fixedPair is a 67×53 pattern and a darker, noisier copy of it, defined
+// by integer formulas so that another implementation can build the same
+// pair.
+func fixedPair() (x, y plane) {
+	const w, h = 67, 53
+	x = plane{w: w, h: h, px: make([]float64, w*h)}
+	y = plane{w: w, h: h, px: make([]float64, w*h)}
+	for i := range h {
+		for j := range w {
+			xv := (3*j*j + 7*i + (i*j%23)*4) % 256
+			yv := max(0, min(255, 9*xv/10+10+((5*i+3*j)%13-6)*6))
+			x.px[i*w+j], y.px[i*w+j] = float64(xv), float64(yv)
+		}
+	}
+	return x, y
+}
+
+// The scores of fixedPair match values computed independently, with
+// scikit-image 0.19.3, SciPy 1.10.1 and NumPy 1.24.2 (Debian 12's
+// python3-skimage), from the same formulas:
+//
+//	i, j = np.mgrid[0:53, 0:67]
+//	x = (3*j*j + 7*i + ((i*j) % 23)*4) % 256
+//	y = np.clip(9*x//10 + 10 + (((5*i + 3*j) % 13) - 6)*6, 0, 255)
+//
+// SSIM: skimage.metrics.structural_similarity(x, y, gaussian_weights=True,
+// sigma=1.5, use_sample_covariance=False, data_range=255), as float64.
+// MS-SSIM (scikit-image has none): at each of the 3 scales that fit the
+// 11-pixel window (67×53, 33×26, 16×13; each the 2×2 means of the one
+// before, a last odd row or column dropped), the mean contrast-structure
+// term over the positions where the window fits, with
+// scipy.ndimage.gaussian_filter(σ 1.5, truncate 3.5) and the same
+// constants, and structural_similarity at the coarsest, combined with
+// the first three weights renormalised: 0.934599677339, 0.977101707335,
+// 0.987775839691.
+func TestSSIMMatchesScikitImage(t *testing.T) {
+	const wantSSIM, wantMSSSIM = 0.934162446536, 0.979069096977
+	x, y := fixedPair()
+	ref := newReference(x)
+	if len(ref.scales) != 3 {
+		t.Fatalf("%d scales for 67×53, want 3", len(ref.scales))
+	}
+	s, ms := ref.scores(y)
+	if math.Abs(s-wantSSIM) > 1e-9 || math.Abs(ms-wantMSSSIM) > 1e-9 {
+		t.Errorf("SSIM %.12f, MS-SSIM %.12f; scikit-image gives %.12f, %.12f", s, ms, wantSSIM, wantMSSSIM)
+	}
+}
+
+// ycbcr converts as image/jpeg's encoder does (color.RGBToYCbCr, which
+// rounds to integers), and a grey pixel has no chroma.
+func TestYCbCrIsJPEGs(t *testing.T) {
+	img := texture(40, 30)
+	img.SetRGBA(0, 0, color.RGBA{77, 77, 77, 255})
+	ps := ycbcr(img)
+	if cb, cr := ps[chromaCb].px[0], ps[chromaCr].px[0]; math.Abs(cb-128) > 1e-9 || math.Abs(cr-128) > 1e-9 {
+		t.Errorf("grey: Cb %v, Cr %v, want 128", cb, cr)
+	}
+	for i := 0; i < len(img.Pix); i += 4 {
+		y, cb, cr := color.RGBToYCbCr(img.Pix[i], img.Pix[i+1], img.Pix[i+2])
+		for c, want := range []uint8{y, cb, cr} {
+			if got := ps[c].px[i/4]; math.Abs(got-float64(want)) > 1 {
+				t.Fatalf("pixel %d: %s %.2f, image/color gives %d", i/4, channelNames[c], got, want)
+			}
 		}
 	}
 }
