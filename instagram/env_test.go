@@ -269,19 +269,6 @@ func (e *env) approveInBrowser(authorizeURL string) *url.URL {
 	return loc
 }
 
-// eventually waits for cond, polling; it fails the test after a generous
-// deadline instead of sleeping a guessed duration.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 func within(t *testing.T, what string, got, want time.Time, tol time.Duration) {
 	t.Helper()
 	if d := got.Sub(want); d < -tol || d > tol {

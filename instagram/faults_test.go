@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"vitrine/testkit"
 )
 
 // TestTokenFaults: every way a token dies is ErrTokenInvalid with the
@@ -298,7 +300,7 @@ func TestContextCancelStopsRetries(t *testing.T) {
 		_, err := e.c.Me(ctx, tok)
 		done <- err
 	}()
-	eventually(t, "the first attempt", func() bool { return e.f.CallsTo("/me") >= 1 })
+	testkit.Eventually(t, "the first attempt", func() bool { return e.f.CallsTo("/me") >= 1 })
 	cancel()
 
 	select {
@@ -332,7 +334,7 @@ func TestContextCancelDuringRequest(t *testing.T) {
 		_, err := e.c.Me(ctx, tok)
 		done <- err
 	}()
-	eventually(t, "the request to arrive", func() bool { return e.f.CallsTo("/me") >= 1 })
+	testkit.Eventually(t, "the request to arrive", func() bool { return e.f.CallsTo("/me") >= 1 })
 	cancel()
 	select {
 	case err := <-done:

@@ -131,17 +131,6 @@ func testKey() []byte {
 	return key
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("waited 30 s for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // One replica holds the lease and runs every scheduled run; the other
 // runs none. When the holder dies without releasing it, the other takes
 // the jobs over once the lease has expired.
@@ -154,9 +143,9 @@ func TestOneReplicaRunsTheScheduledJobs(t *testing.T) {
 			a := newReplica(t, loc, key, "A", ttl, log.task("tick", "@every 1s", "A", 50*time.Millisecond))
 			bb := newReplica(t, loc, key, "B", ttl, log.task("tick", "@every 1s", "B", 50*time.Millisecond))
 			a.s.Start()
-			waitFor(t, "A to hold the lease", a.s.Leader)
+			testkit.Eventually(t, "A to hold the lease", a.s.Leader)
 			bb.s.Start()
-			waitFor(t, "three runs", func() bool { by, _ := log.counts(); return by["A"] >= 3 })
+			testkit.Eventually(t, "three runs", func() bool { by, _ := log.counts(); return by["A"] >= 3 })
 			by, _ := log.counts()
 			if by["B"] != 0 || bb.s.Leader() {
 				t.Fatalf("B ran %d scheduled runs (leader %v) while A held the lease", by["B"], bb.s.Leader())
@@ -170,7 +159,7 @@ func TestOneReplicaRunsTheScheduledJobs(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			_ = a.s.Stop(ctx)
 			cancel()
-			waitFor(t, "B to take the jobs over", func() bool { by, _ := log.counts(); return by["B"] >= 2 })
+			testkit.Eventually(t, "B to take the jobs over", func() bool { by, _ := log.counts(); return by["B"] >= 2 })
 			if !bb.s.Leader() {
 				t.Error("B runs the jobs but does not say it leads")
 			}

@@ -1,5 +1,6 @@
 // Package testkit holds the helpers the tests of several packages share: a
-// log buffer a test can wait on, a clean VITRINE_* environment, the
+// log buffer a test can wait on, Eventually for any other condition, a
+// clean VITRINE_* environment, the
 // headless Chromium of the browser tests, and fresh databases of each kind
 // the store runs on. Only tests import it.
 package testkit
@@ -61,6 +62,19 @@ func (b *LogBuffer) WaitFor(t testing.TB, re *regexp.Regexp) string {
 		case <-deadline:
 			t.Fatalf("no log line matching %s; got:\n%s", re, b.String())
 		}
+	}
+}
+
+// Eventually polls cond every few milliseconds until it holds, and fails
+// the test after 30 s: tests wait on a condition, not a guessed sleep.
+func Eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited 30 s for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 
 	"vitrine/config"
 	"vitrine/store"
+	"vitrine/testkit"
 )
 
 // countingSource counts what a widget asks of its Source: each rebuild
@@ -120,19 +121,6 @@ func (r *replica) gallery(t *testing.T) (ids []string, username, firstImage, eta
 	return ids, username, firstImage, res.Header.Get("Etag")
 }
 
-// waitFor polls cond until it holds, failing after a generous deadline:
-// what is asserted is that the change arrives, not how fast.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within 10 s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // TestReplicaServesWhatAnotherChanged is two processes' galleries on one
 // SQLite file and one media directory, reached by two different paths (as
 // two mounts of a shared volume): the sync, the mirror and the moderation
@@ -193,7 +181,7 @@ func TestReplicaServesWhatAnotherChanged(t *testing.T) {
 		t.Fatalf("A serves %v after its own sync", ids)
 	}
 
-	waitFor(t, "B serves the posts A synced", func() bool { ids, _, _, _ := b.gallery(t); return len(ids) == 2 })
+	testkit.Eventually(t, "B serves the posts A synced", func() bool { ids, _, _, _ := b.gallery(t); return len(ids) == 2 })
 	idsA, _, imgA, etagA := a.gallery(t)
 	idsB, userB, imgB, etagB := b.gallery(t)
 	if fmt.Sprint(idsA) != fmt.Sprint(idsB) || userB != "studio.lumen" || imgA != imgB || etagA != etagB || etagB == "" {
@@ -216,7 +204,7 @@ func TestReplicaServesWhatAnotherChanged(t *testing.T) {
 	// Nothing changes: B keeps polling and does not rebuild. (Counted in
 	// polls, not in time: on a loaded machine, with -race, 500 ms saw none.)
 	rebuilds, polls := b.src.posts.Load(), b.src.generations.Load()
-	waitFor(t, "B polls three more times", func() bool { return b.src.generations.Load() >= polls+3 })
+	testkit.Eventually(t, "B polls three more times", func() bool { return b.src.generations.Load() >= polls+3 })
 	if got := b.src.posts.Load(); got != rebuilds {
 		t.Errorf("B rebuilt %d times in %d polls while nothing changed", got-rebuilds, b.src.generations.Load()-polls)
 	}
@@ -228,13 +216,13 @@ func TestReplicaServesWhatAnotherChanged(t *testing.T) {
 	if err := a.w.Rebuild(ctx); err != nil { // OnModerated
 		t.Fatal(err)
 	}
-	waitFor(t, "B drops the post hidden on A", func() bool {
+	testkit.Eventually(t, "B drops the post hidden on A", func() bool {
 		ids, _, _, _ := b.gallery(t)
 		return len(ids) == 1 && ids[0] == posts[1].ID
 	})
 	// One change, one rebuild on B however many polls saw it.
 	rebuilds, polls = b.src.posts.Load(), b.src.generations.Load()
-	waitFor(t, "B polls three more times", func() bool { return b.src.generations.Load() >= polls+3 })
+	testkit.Eventually(t, "B polls three more times", func() bool { return b.src.generations.Load() >= polls+3 })
 	if got := b.src.posts.Load(); got != rebuilds {
 		t.Errorf("B rebuilt %d more times after catching up", got-rebuilds)
 	}
@@ -243,7 +231,7 @@ func TestReplicaServesWhatAnotherChanged(t *testing.T) {
 	// does not rebuild its own changes a second time.
 	before, polls := a.src.posts.Load(), a.src.generations.Load()
 	a.follow(t, interval)
-	waitFor(t, "A polls three times", func() bool { return a.src.generations.Load() >= polls+3 })
+	testkit.Eventually(t, "A polls three times", func() bool { return a.src.generations.Load() >= polls+3 })
 	if got := a.src.posts.Load(); got != before {
 		t.Errorf("A rebuilt %d times for changes it had already built", got-before)
 	}
@@ -252,7 +240,7 @@ func TestReplicaServesWhatAnotherChanged(t *testing.T) {
 	if err := a.st.DeleteToken(ctx); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "B empties after the disconnect on A", func() bool {
+	testkit.Eventually(t, "B empties after the disconnect on A", func() bool {
 		ids, user, _, _ := b.gallery(t)
 		return len(ids) == 0 && user == ""
 	})

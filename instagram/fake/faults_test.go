@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"vitrine/testkit"
 )
 
 func TestInvalidationSwitches(t *testing.T) {
@@ -208,12 +210,12 @@ func TestLatencyEndsWhenTheClientGivesUp(t *testing.T) {
 		}
 		errc <- err
 	}()
-	waitFor(t, "the request to reach the fake", func() bool { return h.f.inflight.Load() == 1 })
+	testkit.Eventually(t, "the request to reach the fake", func() bool { return h.f.inflight.Load() == 1 })
 	cancel()
 	if err := <-errc; !errors.Is(err, context.Canceled) {
 		t.Fatalf("client error %v", err)
 	}
-	waitFor(t, "the handler to return", func() bool { return h.f.inflight.Load() == 0 })
+	testkit.Eventually(t, "the handler to return", func() bool { return h.f.inflight.Load() == 0 })
 }
 
 func TestDropConnections(t *testing.T) {

@@ -186,18 +186,6 @@ func (h *harness) longLivedToken() string {
 	return body["access_token"].(string)
 }
 
-// waitFor polls cond until it holds; tests wait on conditions, not sleeps.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 func str(v any) string { s, _ := v.(string); return s }
 
 func items(body map[string]any) []map[string]any {
