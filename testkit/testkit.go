@@ -1,8 +1,7 @@
 // Package testkit holds the helpers the tests of several packages share: a
 // log buffer a test can wait on, Eventually for any other condition, a
-// clean VITRINE_* environment, the
-// headless Chromium of the browser tests, and fresh databases of each kind
-// the store runs on. Only tests import it.
+// clean VITRINE_* environment, the headless Chromium of the browser tests,
+// and fresh databases of each kind the store runs on. Only tests import it.
 package testkit
 
 import (
