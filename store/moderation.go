@@ -162,6 +162,15 @@ func (s *Store) moderate(ctx context.Context, op, postID string,
 	now := s.now()
 	var changed bool
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		// One decision at a time: PinPost counts the pins and then adds one,
+		// and under PostgreSQL's READ COMMITTED two pins could both count
+		// two of three and make four. SQLite's single connection already
+		// serializes them. The owner's clicks are rare; the wait is nothing.
+		if s.postgres {
+			if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", moderationLockKey).Error; err != nil {
+				return fmt.Errorf("lock: %w", err)
+			}
+		}
 		var cached int64
 		if err := tx.Model(&postRow{}).Where("id = ?", postID).Count(&cached).Error; err != nil {
 			return err

@@ -278,6 +278,10 @@ func dsn(path string) string {
 // fixed 64-bit number no other application on the database uses.
 const migrationLockKey = 0x76697472696e65 // "vitrine"
 
+// moderationLockKey names the advisory lock the owner's hide and pin
+// decisions take, one after the other (see moderate).
+const moderationLockKey = migrationLockKey + 1
+
 // migrate creates and updates the tables. Replicas started together run it
 // at the same moment, so it runs in one transaction that first serializes
 // them: on PostgreSQL an advisory lock held until commit; on SQLite the
