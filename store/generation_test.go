@@ -76,6 +76,16 @@ func TestGenerationMovesWithWhatTheGalleryShows(t *testing.T) {
 	step("delete images, none left", false, func() error { return s.DeleteImages(ctx, []string{"p1"}) })
 	step("disconnect", true, func() error { return s.DeleteToken(ctx) })
 	step("disconnect again", false, func() error { return s.DeleteToken(ctx) })
+	run := func(failures int) func() error {
+		return func() error {
+			return s.SaveJobRun(ctx, JobRun{Name: "sync", LastRun: time.Now(), LastOK: failures == 0, Failures: failures})
+		}
+	}
+	step("a job's first run, a success", false, run(0))
+	step("the job succeeds again", false, run(0))
+	step("the job starts failing (the gallery goes stale)", true, run(1))
+	step("the job fails again", false, run(2))
+	step("the job succeeds (no longer stale)", true, run(0))
 	step("sessions and events", false, func() error {
 		if err := s.AddEvent(ctx, "test", "info", "x"); err != nil {
 			return err

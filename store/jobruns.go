@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 )
 
@@ -29,6 +30,11 @@ type JobRun struct {
 	Waiting bool
 }
 
+// Failing reports whether the job's last run failed (and any before it
+// since its last success). The public gallery says "stale" while the sync
+// job is failing, so a change of this is a change the gallery shows.
+func (r JobRun) Failing() bool { return r.Failures > 0 }
+
 type jobRunRow struct {
 	Name         string `gorm:"primaryKey"`
 	LastRun      *time.Time
@@ -44,7 +50,10 @@ type jobRunRow struct {
 
 func (jobRunRow) TableName() string { return "job_runs" }
 
-// SaveJobRun stores r, replacing the earlier record of the same job.
+// SaveJobRun stores r, replacing the earlier record of the same job. When
+// the job starts or stops failing, the gallery's generation moves in the
+// same transaction, so every process serving the gallery rebuilds it with
+// the new "stale" flag.
 func (s *Store) SaveJobRun(ctx context.Context, r JobRun) error {
 	if r.Name == "" {
 		return errors.New("store: save job run: empty name")
@@ -61,7 +70,23 @@ func (s *Store) SaveJobRun(ctx context.Context, r JobRun) error {
 		Waiting:      r.Waiting,
 		UpdatedAt:    s.now(),
 	}
-	if err := s.db.WithContext(ctx).Clauses(clause.OnConflict{UpdateAll: true}).Create(&row).Error; err != nil {
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var before jobRunRow
+		found := true
+		if err := tx.Where("name = ?", r.Name).Take(&before).Error; errors.Is(err, gorm.ErrRecordNotFound) {
+			found = false
+		} else if err != nil {
+			return err
+		}
+		if err := tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(&row).Error; err != nil {
+			return err
+		}
+		if wasFailing := found && before.Failures > 0; wasFailing != r.Failing() {
+			return bumpGeneration(tx)
+		}
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("store: save job run %q: %w", r.Name, err)
 	}
 	return nil
