@@ -65,9 +65,10 @@ type Store interface {
 	PruneCounters(ctx context.Context, idleBefore, now time.Time) (int64, error)
 }
 
-// Connection is the Instagram connection's life (*connection.Connection):
-// the callback connects with the code, the dashboard shows the status and
-// disconnects.
+// Connection is the Instagram connection's life as the app composes it
+// (*app.App): the callback connects with the code (and the first sync
+// starts), the dashboard shows the status and disconnects (and the posts
+// and images go).
 type Connection interface {
 	Connect(ctx context.Context, code string) (store.Token, error)
 	Disconnect(ctx context.Context) (username string, err error)

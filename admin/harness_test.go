@@ -49,7 +49,7 @@ type env struct {
 	adm   *Admin
 	srv   *httptest.Server
 
-	disconnects atomic.Int32 // the connection's OnDisconnected calls
+	disconnects atomic.Int32 // accounts disconnected, their posts and images removed
 	rebuilds    atomic.Int32 // OnModerated calls
 	// rebuildErr, when set, is what OnModerated returns.
 	rebuildErr atomic.Pointer[error]
@@ -150,14 +150,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		e.jobs = &recordingJobs{}
 		jobs = e.jobs
 	}
-	e.conn, err = connection.New(connection.Options{Store: st, Instagram: e.ig, Logger: log, Now: e.clock.Now,
-		OnConnected: func(ctx context.Context) {
-			if e.jobs != nil {
-				e.jobs.tokenConnected(ctx)
-			}
-		},
-		OnDisconnected: func(context.Context) error { e.disconnects.Add(1); return nil },
-	})
+	e.conn, err = connection.New(connection.Options{Store: st, Instagram: e.ig, Logger: log, Now: e.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +159,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.adm, err = New(Options{Settings: cfg.Admin, PublicURL: cfg.Server.PublicURL, Store: st, Connection: e.conn, Instagram: e.ig, Jobs: jobs,
+	e.adm, err = New(Options{Settings: cfg.Admin, PublicURL: cfg.Server.PublicURL, Store: st, Connection: operations{e}, Instagram: e.ig, Jobs: jobs,
 		LoginKey: loginKey, Refused: e.refusals.add, Logger: log, Now: e.clock.Now, HiddenImagesKept: 7 * 24 * time.Hour,
 		OnModerated: func(ctx context.Context) error {
 			if ctx.Err() != nil {
@@ -185,6 +178,29 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	e.client = e.newClient()
 	return e
 }
+
+// operations are the app's, as far as the admin reaches: the connection's
+// answer, then what follows it (the jobs told of a new token; the posts
+// and images of a disconnected one removed), counted.
+type operations struct{ e *env }
+
+func (o operations) Connect(ctx context.Context, code string) (store.Token, error) {
+	tok, err := o.e.conn.Connect(ctx, code)
+	if err == nil && o.e.jobs != nil {
+		o.e.jobs.tokenConnected(ctx)
+	}
+	return tok, err
+}
+
+func (o operations) Disconnect(ctx context.Context) (string, error) {
+	who, err := o.e.conn.Disconnect(ctx)
+	if err == nil {
+		o.e.disconnects.Add(1)
+	}
+	return who, err
+}
+
+func (o operations) Status(ctx context.Context) (connection.Status, error) { return o.e.conn.Status(ctx) }
 
 // refusalCounts is what Options.Refused reported, by reason.
 type refusalCounts struct {
@@ -297,7 +313,7 @@ func (j *recordingJobs) Statuses() []jobs.Status {
 	return append([]jobs.Status(nil), j.statuses...)
 }
 
-// tokenConnected is the connection's OnConnected.
+// tokenConnected is what the app's Connect does after saving a token.
 func (j *recordingJobs) tokenConnected(ctx context.Context) {
 	if ctx.Err() != nil {
 		panic("OnConnected got a context that is already done")

@@ -321,7 +321,7 @@ func TestSessionEndsWhenThePasswordChanges(t *testing.T) {
 	}
 	restart := func(passwordHash string) http.Handler {
 		adm, err := New(Options{Settings: config.Admin{PasswordHash: passwordHash, SessionTTL: e.cfg.Admin.SessionTTL},
-			PublicURL: e.cfg.Server.PublicURL, Store: e.st, Connection: e.conn, Instagram: e.ig, Now: e.clock.Now,
+			PublicURL: e.cfg.Server.PublicURL, Store: e.st, Connection: operations{e}, Instagram: e.ig, Now: e.clock.Now,
 			Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 		if err != nil {
 			t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 
 	"vitrine/config"
 	"vitrine/connection"
+	"vitrine/store"
 )
 
 // Store is what the alerts need of *store.Store: the audit log and the
@@ -25,6 +26,8 @@ type Store interface {
 	AddEvent(ctx context.Context, kind, level, message string) error
 	State(ctx context.Context, key string) (value string, ok bool, err error)
 	SetState(ctx context.Context, key, value string) error
+	// JobRuns tell whether the refresh job is failing (Options.RefreshJob).
+	JobRuns(ctx context.Context) ([]store.JobRun, error)
 }
 
 // Connection is what the alerts watch.
@@ -47,9 +50,10 @@ type Options struct {
 	Logger     *slog.Logger
 	Now        func() time.Time
 	Observer   Observer
-	// RefreshFailing reports whether the last refresh attempt failed,
-	// for the expiry warning; nil: never.
-	RefreshFailing func(context.Context) bool
+	// RefreshJob names the job whose recorded runs (Store.JobRuns) tell
+	// whether refreshing the token keeps failing, which the expiry warning
+	// waits for; "": no expiry warning.
+	RefreshJob string
 	// HTTPClient sends webhooks; default a client with a 15 s timeout.
 	HTTPClient *http.Client
 	// SMTPTLSConfig is used for STARTTLS and SMTPS; nil: system roots and
@@ -65,17 +69,17 @@ type Options struct {
 
 // Alerter evaluates and sends alerts.
 type Alerter struct {
-	cfg            config.Alerts
-	publicURL      string
-	st             Store
-	conn           Connection
-	log            *slog.Logger
-	now            func() time.Time
-	observer       Observer
-	refreshFailing func(context.Context) bool
-	hc             *http.Client
-	smtpTLS        *tls.Config
-	outbox         func(context.Context, Alert) error
+	cfg        config.Alerts
+	publicURL  string
+	st         Store
+	conn       Connection
+	log        *slog.Logger
+	now        func() time.Time
+	observer   Observer
+	refreshJob string
+	hc         *http.Client
+	smtpTLS    *tls.Config
+	outbox     func(context.Context, Alert) error
 
 	mu sync.Mutex // one evaluation at a time
 
@@ -91,7 +95,7 @@ func New(o Options) (*Alerter, error) {
 	}
 	al := &Alerter{
 		cfg: o.Settings, publicURL: o.PublicURL, st: o.Store, conn: o.Connection, log: o.Logger, now: o.Now,
-		observer: o.Observer, refreshFailing: o.RefreshFailing, hc: o.HTTPClient, smtpTLS: o.SMTPTLSConfig,
+		observer: o.Observer, refreshJob: o.RefreshJob, hc: o.HTTPClient, smtpTLS: o.SMTPTLSConfig,
 		outbox: o.Outbox, webhookBackoff: 2 * time.Second, webhookTries: 4,
 	}
 	if o.WebhookBackoff > 0 {

@@ -128,7 +128,7 @@ func (al *Alerter) evaluate(ctx context.Context) error {
 
 	if tok.Status != store.StatusNeedsReauth && !tok.ExpiresAt.IsZero() {
 		left := tok.ExpiresAt.Sub(now)
-		if left > 0 && left <= expiryWarning && !st.ExpiryWarnedFor.Equal(tok.ExpiresAt) && al.refreshFailing != nil && al.refreshFailing(ctx) {
+		if left > 0 && left <= expiryWarning && !st.ExpiryWarnedFor.Equal(tok.ExpiresAt) && al.refreshFailing(ctx) {
 			if al.send(ctx, al.newAlert(AlertExpiryWarning, tok, now)) {
 				st.ExpiryWarnedFor = tok.ExpiresAt
 			}
@@ -231,4 +231,23 @@ func (al *Alerter) send(ctx context.Context, a Alert) bool {
 		al.log.Info("alerts: alert sent", "channel", c.name, "alert", a.Kind)
 	}
 	return sent
+}
+
+// refreshFailing reports whether the refresh job's last runs failed, as
+// recorded in the store; a store that can't say is not a reason to warn.
+func (al *Alerter) refreshFailing(ctx context.Context) bool {
+	if al.refreshJob == "" {
+		return false
+	}
+	runs, err := al.st.JobRuns(ctx)
+	if err != nil {
+		al.log.Warn("alerts: read job runs", "err", err)
+		return false
+	}
+	for _, r := range runs {
+		if r.Name == al.refreshJob {
+			return r.Failing()
+		}
+	}
+	return false
 }

@@ -1,5 +1,5 @@
 //go:build !race
 
-package jobs
+package app
 
 const raceBuild = false

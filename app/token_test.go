@@ -1,4 +1,4 @@
-package jobs
+package app
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"vitrine/alerts"
 	"vitrine/connection"
 	"vitrine/instagram"
+	"vitrine/jobs"
 	"vitrine/store"
 )
 
@@ -21,12 +22,15 @@ import (
 // whole time, be refreshed, and no alert may go out.
 func TestNinetyDays(t *testing.T) {
 	h := newHarness(t, withPosts(3))
-	step := 15 * time.Minute
+	step, syncEvery := 15*time.Minute, 15*time.Minute
 	if testing.Short() || raceBuild {
-		// 8640 real syncs (HTTP, SQLite, mirroring checks) take ~15 s, and
-		// several times that under -race: -short and -race sync hourly.
-		h.cfg.Jobs.Sync = "@every 1h"
-		h.s = h.newScheduler()
+		// Each sync rebuilds the gallery (every language, gzipped), tens
+		// of milliseconds: 8640 of them are minutes, and several times
+		// that under -race. The token's life is the subject, checked
+		// hourly either way, so -short and -race sync every six hours.
+		syncEvery = 6 * time.Hour
+		h.cfg.Jobs.Sync = "@every 6h"
+		h.restart()
 		step = time.Hour
 	}
 	h.connect()
@@ -52,8 +56,8 @@ func TestNinetyDays(t *testing.T) {
 	if refreshes > 4 {
 		t.Errorf("%d refreshes in 90 days: refreshing far too often", refreshes)
 	}
-	if want := int64(steps); syncs != want {
-		t.Errorf("%d syncs, want one per 15 minutes (%d)", syncs, want)
+	if want := int64(90 * 24 * time.Hour / syncEvery); syncs != want {
+		t.Errorf("%d syncs, want one every %s (%d)", syncs, syncEvery, want)
 	}
 	if want := int64(steps / perHour); validates < want-1 || validates > want+1 {
 		t.Errorf("%d validations, want about one an hour (%d)", validates, want)
@@ -77,7 +81,7 @@ func TestRevokeAlertOnceRemindResolve(t *testing.T) {
 	}
 	h.f.RevokeTokens()
 	h.clock.Advance(time.Hour)
-	err := h.run(JobValidate)
+	err := h.run(jobs.JobValidate)
 	if !errors.Is(err, connection.ErrNeedsReauth) {
 		t.Fatalf("validate after revoke: %v, want connection.ErrNeedsReauth", err)
 	}
@@ -111,7 +115,7 @@ func TestRevokeAlertOnceRemindResolve(t *testing.T) {
 
 	// A restart neither resends nor forgets: the next reminder is due 24h
 	// after the last one.
-	h.s = h.newScheduler()
+	h.restart()
 	_ = h.s.RunDue(h.ctx)
 	if n := len(h.hook.kinds()); n != 2 {
 		t.Fatalf("restart sent something: %v", h.hook.kinds())
@@ -131,10 +135,10 @@ func TestRevokeAlertOnceRemindResolve(t *testing.T) {
 	if k := h.hook.kinds(); len(k) != 4 || k[3] != alerts.AlertResolved {
 		t.Fatalf("alerts %v, want resolved last", k)
 	}
-	if h.f.CallsTo("/me/media") == syncsBefore || h.synced.Load() == 0 {
+	if h.f.CallsTo("/me/media") == syncsBefore {
 		t.Error("no sync after reconnect")
 	}
-	if r := h.jobRun(JobSync); !r.LastOK {
+	if r := h.jobRun(jobs.JobSync); !r.LastOK {
 		t.Errorf("sync after reconnect: %+v", r)
 	}
 	for range 48 {
@@ -167,7 +171,7 @@ func TestPasswordChangeAndExpiryWords(t *testing.T) {
 	h := newHarness(t)
 	h.connect()
 	h.f.ChangePassword()
-	_ = h.run(JobValidate)
+	_ = h.run(jobs.JobValidate)
 	if tok := h.token(); tok.Status != store.StatusNeedsReauth || tok.StatusReason != "password changed" {
 		t.Errorf("after password change: %s %q", tok.Status, tok.StatusReason)
 	}
@@ -176,7 +180,7 @@ func TestPasswordChangeAndExpiryWords(t *testing.T) {
 	h2.connect()
 	h2.clock.Advance(61 * 24 * time.Hour)
 	calls := h2.f.Calls()
-	_ = h2.run(JobValidate)
+	_ = h2.run(jobs.JobValidate)
 	if tok := h2.token(); tok.Status != store.StatusNeedsReauth || tok.StatusReason != "expired" {
 		t.Errorf("past expires_at: %s %q", tok.Status, tok.StatusReason)
 	}
@@ -205,7 +209,7 @@ func TestTransientErrorsNeverFlip(t *testing.T) {
 	}
 
 	h.f.FailNext(100, http.StatusInternalServerError)
-	for _, j := range []string{JobValidate, JobSync} {
+	for _, j := range []string{jobs.JobValidate, jobs.JobSync} {
 		if err := h.run(j); !errors.Is(err, instagram.ErrUnavailable) {
 			t.Errorf("%s during 5xx: %v", j, err)
 		}
@@ -214,7 +218,7 @@ func TestTransientErrorsNeverFlip(t *testing.T) {
 	if tok := h.token(); tok.LastError == "" {
 		t.Error("the failed validation is not recorded on the token")
 	}
-	r := h.jobRun(JobValidate)
+	r := h.jobRun(jobs.JobValidate)
 	if r.LastOK || r.Failures != 1 || !r.NotBefore.After(h.clock.Now()) {
 		t.Errorf("validate run after 5xx: %+v, want a failure with backoff", r)
 	}
@@ -227,17 +231,17 @@ func TestTransientErrorsNeverFlip(t *testing.T) {
 	h.f.ResetFaults()
 
 	h.f.SetRateLimited(true)
-	for _, j := range []string{JobValidate, JobSync} {
+	for _, j := range []string{jobs.JobValidate, jobs.JobSync} {
 		if err := h.run(j); !errors.Is(err, instagram.ErrRateLimited) {
 			t.Errorf("%s while rate limited: %v", j, err)
 		}
 	}
-	if r := h.jobRun(JobSync); r.NotBefore.Sub(h.clock.Now()) < 15*time.Minute {
+	if r := h.jobRun(jobs.JobSync); r.NotBefore.Sub(h.clock.Now()) < 15*time.Minute {
 		t.Errorf("sync backoff %s, want at least the 15 minutes Instagram asked for", r.NotBefore.Sub(h.clock.Now()))
 	}
 	// Refresh when due, while rate limited.
 	h.clock.Advance(31 * 24 * time.Hour)
-	if err := h.run(JobRefresh); !errors.Is(err, instagram.ErrRateLimited) {
+	if err := h.run(jobs.JobRefresh); !errors.Is(err, instagram.ErrRateLimited) {
 		t.Errorf("refresh while rate limited: %v", err)
 	}
 	check("rate limiting")
@@ -247,27 +251,27 @@ func TestTransientErrorsNeverFlip(t *testing.T) {
 	h.f.SetRateLimited(false)
 
 	h.f.SetDropConnections(true)
-	_ = h.run(JobValidate)
-	_ = h.run(JobRefresh)
+	_ = h.run(jobs.JobValidate)
+	_ = h.run(jobs.JobRefresh)
 	h.f.SetDropConnections(false)
 	check("dropped connections")
 
 	h.f.SetLatency(2 * time.Second)
-	if err := h.run(JobValidate); !errors.Is(err, instagram.ErrUnavailable) {
+	if err := h.run(jobs.JobValidate); !errors.Is(err, instagram.ErrUnavailable) {
 		t.Errorf("validate with a slow Instagram: %v", err)
 	}
 	h.f.SetLatency(0)
 	check("timeouts")
 
 	// All clear: the refresh goes through and the token is valid again.
-	if err := h.run(JobRefresh); err != nil {
+	if err := h.run(jobs.JobRefresh); err != nil {
 		t.Fatalf("refresh after the faults: %v", err)
 	}
 	tok := h.token()
 	if tok.Status != store.StatusValid || tok.ExpiresAt.Sub(h.clock.Now()) < 59*24*time.Hour {
 		t.Errorf("after refresh: %s, expires %s", tok.Status, tok.ExpiresAt)
 	}
-	if err := h.run(JobValidate); err != nil {
+	if err := h.run(jobs.JobValidate); err != nil {
 		t.Errorf("validate with the refreshed token: %v", err)
 	}
 	m := h.metrics()
@@ -283,9 +287,9 @@ func TestTransientErrorsNeverFlip(t *testing.T) {
 func TestRefreshTooYoungAndKeepsOldOnFailure(t *testing.T) {
 	h := newHarness(t)
 	h.cfg.Jobs.RefreshBefore = 60 * 24 * 60 * 60 * 1e9 // always due
-	h.s = h.newScheduler()
+	h.restart()
 	old := h.connect()
-	if err := h.run(JobRefresh); err != nil {
+	if err := h.run(jobs.JobRefresh); err != nil {
 		t.Fatal(err)
 	}
 	if n := h.f.CallsTo("/refresh_access_token"); n != 0 {
@@ -293,14 +297,14 @@ func TestRefreshTooYoungAndKeepsOldOnFailure(t *testing.T) {
 	}
 	h.clock.Advance(25 * time.Hour)
 	h.f.FailNext(100, http.StatusBadGateway)
-	if err := h.run(JobRefresh); err == nil {
+	if err := h.run(jobs.JobRefresh); err == nil {
 		t.Fatal("refresh succeeded during a 502 burst")
 	}
 	h.f.ResetFaults()
 	if tok := h.token(); tok.AccessToken != old || tok.Status == store.StatusNeedsReauth {
 		t.Fatal("a failed refresh lost the working token")
 	}
-	if err := h.run(JobRefresh); err != nil {
+	if err := h.run(jobs.JobRefresh); err != nil {
 		t.Fatal(err)
 	}
 	tok := h.token()
@@ -320,7 +324,7 @@ func TestExpiryWarningWhenRefreshKeepsFailing(t *testing.T) {
 	h.clock.Advance(53*24*time.Hour + time.Hour) // < 7 days left
 	h.f.FailNext(1000, http.StatusServiceUnavailable)
 	for range 5 {
-		_ = h.run(JobRefresh)
+		_ = h.run(jobs.JobRefresh)
 		h.clock.Advance(time.Hour)
 	}
 	if k := h.hook.kinds(); !slices.Equal(k, []string{alerts.AlertExpiryWarning}) {
@@ -330,11 +334,11 @@ func TestExpiryWarningWhenRefreshKeepsFailing(t *testing.T) {
 		t.Errorf("warning text %q", h.hook.last().Text)
 	}
 	h.f.ResetFaults()
-	if err := h.run(JobRefresh); err != nil {
+	if err := h.run(jobs.JobRefresh); err != nil {
 		t.Fatal(err)
 	}
 	h.clock.Advance(time.Hour)
-	_ = h.run(JobValidate)
+	_ = h.run(jobs.JobValidate)
 	if n := len(h.hook.kinds()); n != 1 {
 		t.Errorf("alerts after the refresh recovered: %v", h.hook.kinds())
 	}
@@ -350,7 +354,10 @@ func TestRestartLoopStillRefreshes(t *testing.T) {
 	h.clock.Advance(29*24*time.Hour + 12*time.Hour)
 	before := h.token().ExpiresAt
 	for i := 0; i < 6*24; i++ {
-		s := h.newScheduler()
+		s, err := h.a.newScheduler()
+		if err != nil {
+			t.Fatal(err)
+		}
 		s.Start()
 		ctx, cancel := context.WithTimeout(h.ctx, 10*time.Second)
 		if err := s.Stop(ctx); err != nil {

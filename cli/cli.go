@@ -12,8 +12,8 @@ import (
 	"os"
 	"strings"
 
+	"vitrine/app"
 	"vitrine/config"
-	"vitrine/store"
 )
 
 // Exit codes: 0 fine, 1 failed or unhealthy, 2 the command line or the
@@ -155,32 +155,29 @@ func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// commandStore parses a one-shot subcommand's flags, loads the config
-// (validated when the command talks to Instagram) and opens the database.
-// A missing database means nothing was ever connected: reported, not
-// created. st is nil when the command should exit with code.
-func commandStore(name, summary string, args []string, validate bool, stdout, stderr io.Writer) (st *store.Store, cfg *config.Config, code int) {
+// commandApp parses a one-shot subcommand's flags, loads the config
+// (validated when the command talks to Instagram) and builds the app the
+// server builds, on the same database. A missing database means nothing
+// was ever connected: reported, not created. a is nil when the command
+// should exit with code.
+func commandApp(name, summary string, args []string, validate bool, stdout, stderr io.Writer) (a *app.App, code int) {
 	o, err := parseFlags(name, summary, args, stderr, false)
 	if err != nil {
-		return nil, nil, ExitUsage
+		return nil, ExitUsage
 	}
 	cfg, ok := loadConfig(o, stderr, validate)
 	if !ok {
-		return nil, nil, ExitUsage
+		return nil, ExitUsage
 	}
 	if cfg.Database.URL == "" {
 		if _, err := os.Stat(cfg.DatabasePath()); errors.Is(err, os.ErrNotExist) {
 			fmt.Fprintf(stdout, "not connected (no database at %s yet)\n", cfg.DatabasePath())
-			return nil, nil, ExitFailure
+			return nil, ExitFailure
 		}
 	}
-	key, err := store.LoadOrCreateKey(cfg.DataDir, cfg.SecretKey)
-	if err == nil {
-		st, err = store.Open(cfg.DatabaseLocation(), key)
-	}
-	if err != nil {
+	if a, err = app.New(*cfg, newLogger(cfg, stderr), app.Options{}); err != nil {
 		fmt.Fprintln(stderr, "vitrine:", err)
-		return nil, nil, ExitFailure
+		return nil, ExitFailure
 	}
-	return st, cfg, ExitOK
+	return a, ExitOK
 }

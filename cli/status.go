@@ -6,7 +6,6 @@ import (
 	"io"
 	"time"
 
-	"vitrine/connection"
 	"vitrine/jobs"
 )
 
@@ -16,17 +15,13 @@ const statusSummary = "token state, expiry, last sync; exit 1 if it needs attent
 // the token works, 1 when it needs attention (none, or re-auth needed).
 func status(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	// status needs only data_dir and the key, not Instagram credentials.
-	st, _, code := commandStore("status", statusSummary, args, false, stdout, stderr)
-	if st == nil {
+	a, code := commandApp("status", statusSummary, args, false, stdout, stderr)
+	if a == nil {
 		return code
 	}
-	defer st.Close()
-	conn, err := connection.New(connection.Options{Store: st})
-	if err != nil {
-		fmt.Fprintln(stderr, "vitrine:", err)
-		return ExitFailure
-	}
-	cs, err := conn.Status(ctx)
+	defer a.Close()
+	st := a.Store
+	cs, err := a.Status(ctx)
 	if err != nil {
 		fmt.Fprintln(stderr, "vitrine:", err)
 		return ExitFailure

@@ -55,9 +55,6 @@ func (c *Connection) Connect(ctx context.Context, code string) (store.Token, err
 	c.log.Info("connection: Instagram connected", "token", tok)
 	c.event(ctx, "connected", store.LevelInfo, "Connected @"+tok.Username+" ("+AccountTypeWords(tok.AccountType)+
 		"); the token expires "+dateWords(tok.ExpiresAt))
-	if c.onConnected != nil {
-		c.onConnected(context.WithoutCancel(ctx))
-	}
 	tok.AccessToken = ""
 	return tok, nil
 }
@@ -104,10 +101,10 @@ func (c *Connection) connect(ctx context.Context, code string) (store.Token, err
 	return tok, nil
 }
 
-// Disconnect deletes the token and then everything it served
-// (Options.OnDisconnected): after it returns, no cached post or mirrored
-// image of the account is served any more. It returns the username that
-// was connected ("" when none was).
+// Disconnect deletes the token. Removing what it served (the cached posts,
+// the mirrored files, the gallery) is the caller's next step: app's
+// Disconnect does both. It returns the username that was connected (""
+// when none was).
 func (c *Connection) Disconnect(ctx context.Context) (username string, err error) {
 	if tok, err := c.st.Token(ctx); err == nil || errors.Is(err, store.ErrUndecryptable) {
 		username = tok.Username
@@ -116,17 +113,6 @@ func (c *Connection) Disconnect(ctx context.Context) (username string, err error
 		return "", err
 	}
 	c.log.Info("connection: Instagram disconnected; token deleted")
-	who := ""
-	if username != "" {
-		who = " @" + username
-	}
-	if c.onDisconnected != nil {
-		if err := c.onDisconnected(context.WithoutCancel(ctx)); err != nil {
-			c.event(ctx, "disconnected", store.LevelError, "Disconnected"+who+"; the token was deleted, but removing the cached posts and images failed: "+err.Error())
-			return username, err
-		}
-	}
-	c.event(ctx, "disconnected", store.LevelWarn, "Disconnected"+who+"; the token, the cached posts and the mirrored images were deleted")
 	return username, nil
 }
 

@@ -64,13 +64,6 @@ type Options struct {
 	// Refresh renews it; default 30 days.
 	RefreshBefore time.Duration
 	Observer      Observer
-	// OnConnected runs after a new token is saved, with a context that
-	// outlives the request (the jobs resolve alerts and sync at once).
-	OnConnected func(ctx context.Context)
-	// OnDisconnected runs after the token is deleted and must remove
-	// everything the connection served: cached posts, mirrored files and
-	// what is held in memory.
-	OnDisconnected func(ctx context.Context) error
 }
 
 // DefaultRefreshBefore is Options.RefreshBefore's default.
@@ -78,14 +71,12 @@ const DefaultRefreshBefore = 30 * 24 * time.Hour
 
 // Connection is the one Instagram connection of this Vitrine.
 type Connection struct {
-	st             Store
-	ig             Instagram
-	log            *slog.Logger
-	now            func() time.Time
-	refreshBefore  time.Duration
-	observer       Observer
-	onConnected    func(context.Context)
-	onDisconnected func(context.Context) error
+	st            Store
+	ig            Instagram
+	log           *slog.Logger
+	now           func() time.Time
+	refreshBefore time.Duration
+	observer      Observer
 }
 
 // New checks o.
@@ -98,7 +89,7 @@ func New(o Options) (*Connection, error) {
 	}
 	c := &Connection{
 		st: o.Store, ig: o.Instagram, log: o.Logger, now: o.Now, refreshBefore: o.RefreshBefore,
-		observer: o.Observer, onConnected: o.OnConnected, onDisconnected: o.OnDisconnected,
+		observer: o.Observer,
 	}
 	if c.log == nil {
 		c.log = slog.Default()

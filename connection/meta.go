@@ -48,17 +48,17 @@ func (c *Connection) AppRemoved(ctx context.Context, userID string, at time.Time
 }
 
 // ForgetAccount handles Meta's data-deletion request, signed at `at`, for
-// userID: when that is the connected account, it is disconnected, which
-// deletes the token, the cached posts and the mirrored images. It reports
-// whether there was anything to delete.
-func (c *Connection) ForgetAccount(ctx context.Context, userID string, at time.Time) (bool, error) {
+// userID: when that is the connected account, its token is deleted, and it
+// returns its username and true; the caller then removes what the token
+// served, as after Disconnect.
+func (c *Connection) ForgetAccount(ctx context.Context, userID string, at time.Time) (username string, deleted bool, err error) {
 	_, ok, err := c.ownedBefore(ctx, userID, at)
 	if err != nil || !ok {
-		return false, err
+		return "", false, err
 	}
 	c.event(ctx, "deletion", store.LevelWarn, "Meta asked, on the account owner's behalf, to delete this Instagram account's data.")
-	if _, err := c.Disconnect(ctx); err != nil {
-		return false, err
+	if username, err = c.Disconnect(ctx); err != nil {
+		return "", false, err
 	}
-	return true, nil
+	return username, true, nil
 }

@@ -1,6 +1,6 @@
-// Package jobs runs Vitrine's background work on a schedule table (see
-// tasks.go): validate and refresh the token, sync the feed, send the
-// alerts those reveal. The Scheduler only schedules: it runs each task on
+// Package jobs runs Vitrine's background work on a schedule table (the
+// app's: validate and refresh the token, sync the feed). The Scheduler
+// only schedules: it runs each task on
 // its cron spec and on demand, never twice at once, recovers panics,
 // backs off after transient failures and records every run in the store,
 // so a restart resumes where the last process stopped.
@@ -602,15 +602,6 @@ func (s *Scheduler) RunInBackground(name string) (bool, error) {
 		}
 	}()
 	return true, nil
-}
-
-// LastFailed reports whether the job's last recorded run failed.
-func (s *Scheduler) LastFailed(ctx context.Context, name string) bool {
-	runs, err := s.jobRuns(ctx)
-	if err != nil {
-		return false
-	}
-	return runs[name].Failures > 0
 }
 
 // ForgetFailures clears the failure counts and backoffs of the named

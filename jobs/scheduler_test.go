@@ -3,7 +3,6 @@ package jobs
 import (
 	"context"
 	"errors"
-	"net/http"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -55,12 +54,6 @@ func TestCronRunsAndSurvivesPanics(t *testing.T) {
 	}
 	if !strings.Contains(h.logs.String(), "panic") {
 		t.Error("the panic was not logged")
-	}
-	// The overdue run at start found no token: recorded, not fatal.
-	for _, st := range h.s.Statuses() {
-		if st.Name == JobSync && (st.LastOK || !strings.Contains(st.LastError, "no Instagram account")) {
-			t.Errorf("sync status %+v", st)
-		}
 	}
 }
 
@@ -144,84 +137,28 @@ func TestStopCancelsJobsPastDeadline(t *testing.T) {
 
 func TestNewRejectsBadSchedule(t *testing.T) {
 	h := newHarness(t)
-	tasks := Tasks(Parts{Connection: h.conn, Feed: h.feed, Alerts: h.al},
-		Schedules{Validate: h.cfg.Jobs.Validate, Sync: "every quarter hour"})
+	tasks := []Task{{Name: "sync", Schedule: "every quarter hour", Run: func(context.Context) error { return nil }}}
 	if _, err := New(Options{Tasks: tasks, Runs: h.st}); err == nil || !strings.Contains(err.Error(), "sync") {
 		t.Errorf("New with a bad schedule: %v", err)
 	}
 }
 
-func TestMetricsExposition(t *testing.T) {
-	h := newHarness(t, withPosts(5))
-	m := h.metrics()
-	if !strings.Contains(m, "vitrine_token_valid 0") || !strings.Contains(m, "vitrine_posts_cached 0") {
-		t.Errorf("before connecting:\n%s", grepMetrics(m))
-	}
-	h.connect()
-	if err := h.run(JobSync); err != nil {
+// A task whose error says nothing is connected is recorded as waiting,
+// not as a failure: no failure count, no backoff.
+func TestNothingConnectedIsWaiting(t *testing.T) {
+	h := newHarness(t)
+	if err := h.s.Register(Task{Name: "sync", Schedule: "@every 1h", Idle: Idle,
+		Run: func(context.Context) error { return connection.ErrNotConnected }}); err != nil {
 		t.Fatal(err)
 	}
-	m = h.metrics()
-	for _, want := range []string{
-		"vitrine_token_valid 1",
-		"vitrine_posts_cached 5",
-		"vitrine_token_expiry_timestamp_seconds",
-		`vitrine_last_success_timestamp_seconds{job="sync"}`,
-		"vitrine_sync_duration_seconds_count 1",
-		`vitrine_upstream_errors_total{kind="token_invalid"} 0`,
-		`vitrine_alerts_sent_total{channel="webhook"} 0`,
-		"go_goroutines",
-	} {
-		if !strings.Contains(m, want) {
-			t.Errorf("metrics lack %q:\n%s", want, grepMetrics(m))
-		}
+	if err := h.s.RunNow(h.ctx, "sync"); !errors.Is(err, connection.ErrNotConnected) {
+		t.Fatalf("RunNow: %v", err)
 	}
-	h.f.RevokeTokens()
-	_ = h.run(JobValidate)
-	if m := h.metrics(); !strings.Contains(m, "vitrine_token_valid 0") || !strings.Contains(m, `vitrine_upstream_errors_total{kind="token_invalid"} 1`) {
-		t.Errorf("after revoke:\n%s", grepMetrics(m))
+	runs, err := h.st.JobRuns(h.ctx)
+	if err != nil || len(runs) != 1 {
+		t.Fatalf("runs %+v, %v", runs, err)
 	}
-}
-
-func grepMetrics(m string) string {
-	var out []string
-	for _, l := range strings.Split(m, "\n") {
-		if strings.HasPrefix(l, "vitrine_") {
-			out = append(out, l)
-		}
-	}
-	return strings.Join(out, "\n")
-}
-
-// The widget marks its gallery stale through OnSyncFailed: it must fire on
-// a failed sync, not when nothing is connected, and a later success is told
-// through OnSynced.
-func TestSyncFailureIsReported(t *testing.T) {
-	h := newHarness(t)
-	if err := h.run(JobSync); !errors.Is(err, connection.ErrNotConnected) {
-		t.Fatalf("sync without token: %v", err)
-	}
-	// Nothing to do is waiting, not a failure.
-	if r := h.jobRun(JobSync); !r.Waiting || r.Failures != 0 || !r.NotBefore.IsZero() {
-		t.Errorf("sync without token recorded as %+v, want waiting", r)
-	}
-	if n := h.syncFailed.Load(); n != 0 {
-		t.Fatalf("OnSyncFailed called %d times with nothing connected", n)
-	}
-	h.connect()
-	h.f.FailNext(100, http.StatusInternalServerError)
-	if err := h.run(JobSync); err == nil {
-		t.Fatal("sync succeeded against a failing Instagram")
-	}
-	if n := h.syncFailed.Load(); n != 1 {
-		t.Fatalf("OnSyncFailed called %d times, want 1", n)
-	}
-	h.f.ResetFaults()
-	before := h.synced.Load()
-	if err := h.s.RunNow(h.ctx, JobSync); err != nil {
-		t.Fatalf("sync after recovery: %v", err)
-	}
-	if h.synced.Load() != before+1 {
-		t.Error("OnSynced not called after recovery")
+	if r := runs[0]; !r.Waiting || r.Failures != 0 || r.Failing() || !r.NotBefore.IsZero() {
+		t.Errorf("recorded as %+v, want waiting", r)
 	}
 }

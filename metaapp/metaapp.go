@@ -38,8 +38,8 @@ const RefusedSignedRequest = "meta_signed_request"
 // bytes.
 const maxForm = 16 << 10
 
-// Connection is what the callbacks do to the connection
-// (*connection.Connection).
+// Connection is what the callbacks do to the connection (*app.App, whose
+// operations also tell ops and remove what a deleted token served).
 type Connection interface {
 	AppRemoved(ctx context.Context, userID string, at time.Time) (bool, error)
 	ForgetAccount(ctx context.Context, userID string, at time.Time) (bool, error)
@@ -59,10 +59,6 @@ type Options struct {
 	PublicURL  string
 	Connection Connection
 	Store      Store
-	// Alert, if set, is called after the connection was flagged, so ops
-	// hear at once instead of at the next validate. It must not block:
-	// Meta waits for the answer.
-	Alert func()
 	// Refused, if set, counts each request that did not verify.
 	Refused func(reason string)
 	Logger  *slog.Logger
@@ -137,9 +133,6 @@ func (a *App) deauthorize(c *gin.Context) {
 		return
 	}
 	a.o.Logger.Warn("metaapp: Meta reports the app was removed on Instagram", "connected_account", flagged)
-	if flagged && a.o.Alert != nil {
-		a.o.Alert()
-	}
 	c.JSON(http.StatusOK, gin.H{"ok": true})
 }
 

@@ -37,7 +37,7 @@ type harness struct {
 	srv     *httptest.Server
 	alerts  atomic.Int32
 	refused atomic.Int32
-	forgot  atomic.Int32 // OnDisconnected calls: the posts and images go
+	forgot  atomic.Int32 // accounts forgotten: the posts and images go
 }
 
 func newHarness(t *testing.T) *harness {
@@ -54,13 +54,12 @@ func newHarness(t *testing.T) *harness {
 	t.Cleanup(func() { st.Close() })
 	h.st = st
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	h.conn, err = connection.New(connection.Options{Store: st, Instagram: nil, Logger: log, Now: now,
-		OnDisconnected: func(context.Context) error { h.forgot.Add(1); return nil }})
+	h.conn, err = connection.New(connection.Options{Store: st, Instagram: nil, Logger: log, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	app, err := New(Options{AppSecret: h.fake.ClientSecret(), PublicURL: "https://gallery.example.com/", Connection: h.conn, Store: st,
-		Alert: func() { h.alerts.Add(1) }, Refused: func(string) { h.refused.Add(1) }, Logger: log, Now: now})
+	app, err := New(Options{AppSecret: h.fake.ClientSecret(), PublicURL: "https://gallery.example.com/", Connection: operations{h},
+		Store: st, Refused: func(string) { h.refused.Add(1) }, Logger: log, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,6 +68,27 @@ func newHarness(t *testing.T) *harness {
 	h.srv = httptest.NewServer(engine)
 	t.Cleanup(h.srv.Close)
 	return h
+}
+
+// operations are the app's, as far as the callbacks reach: the connection's
+// answer, then what follows it (ops alerted, the posts and images removed),
+// counted.
+type operations struct{ h *harness }
+
+func (o operations) AppRemoved(ctx context.Context, userID string, at time.Time) (bool, error) {
+	flagged, err := o.h.conn.AppRemoved(ctx, userID, at)
+	if flagged {
+		o.h.alerts.Add(1)
+	}
+	return flagged, err
+}
+
+func (o operations) ForgetAccount(ctx context.Context, userID string, at time.Time) (bool, error) {
+	_, deleted, err := o.h.conn.ForgetAccount(ctx, userID, at)
+	if deleted {
+		o.h.forgot.Add(1)
+	}
+	return deleted, err
 }
 
 // connect stores the fake account's token as connected at connectedAt.

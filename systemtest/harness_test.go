@@ -20,7 +20,6 @@ import (
 	"vitrine/config"
 	"vitrine/demo"
 	"vitrine/fastpath"
-	"vitrine/instagram"
 	"vitrine/instagram/fake"
 	"vitrine/jobs"
 	"vitrine/server"
@@ -125,16 +124,15 @@ func newTestApp(t testing.TB, o testAppOptions) *testApp {
 	}
 	ta.cfg = cfg
 	log := slog.New(slog.NewTextHandler(ta.logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	a, err := server.New(cfg, log, server.Options{Now: now, DemoFake: demoFake})
+	so := server.Options{Now: now, DemoFake: demoFake}
+	if o.quickRetries {
+		so.InstagramBackoff = time.Millisecond
+	}
+	a, err := server.New(cfg, log, so)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ta.Vitrine = a
-	if o.quickRetries {
-		// Before anything serves or runs: the scheduler and admin hold
-		// a.Instagram, so the client is replaced in place.
-		*a.Instagram = *quickRetryClient(t, &cfg, log, now)
-	}
 	// Start's fast path, but net/http's 1 MB header limit rather than
 	// server.NewHTTPServer's 64 KB: the hostile tests take 1 MB targets to
 	// the handlers.
@@ -161,25 +159,12 @@ func (ta *testApp) connect() {
 	ta.connectSettled()
 }
 
-// quickRetryClient is the client server.New builds from cfg, with a 1 ms
-// retry backoff (see testAppOptions.quickRetries).
-func quickRetryClient(t testing.TB, cfg *config.Config, log *slog.Logger, now func() time.Time) *instagram.Client {
-	t.Helper()
-	ic := server.InstagramConfig(cfg, log, now)
-	ic.Backoff = time.Millisecond
-	c, err := instagram.New(ic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
 // syncRunsLogged counts the sync runs that have finished, whatever their
 // outcome, from the scheduler's log lines.
 var syncRunsLogged = regexp.MustCompile(`msg="jobs: (?:done|failed|cancelled)" job=sync `)
 
 // connectSettled is connect, and then also waits for the sync that
-// connecting starts in the background (jobs.AfterConnect), which may run
+// connecting starts in the background (app.Connect), which may run
 // after connect's own: a test that steps a simulated clock or counts calls
 // at the fake afterwards then starts from a quiet app.
 func (ta *testApp) connectSettled() {
@@ -189,7 +174,7 @@ func (ta *testApp) connectSettled() {
 	if err != nil {
 		ta.t.Fatal(err)
 	}
-	if _, err := ta.Connection.Connect(context.Background(), code); err != nil {
+	if _, err := ta.Connect(context.Background(), code); err != nil {
 		ta.t.Fatal(err)
 	}
 	want := before + 1 // the background sync

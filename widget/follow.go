@@ -27,7 +27,7 @@ func (w *Widget) Follow(ctx context.Context, interval time.Duration) {
 			return
 		case <-t.C:
 		}
-		err := w.catchUp(ctx)
+		err := w.CatchUp(ctx)
 		switch {
 		case ctx.Err() != nil:
 			return
@@ -40,8 +40,9 @@ func (w *Widget) Follow(ctx context.Context, interval time.Duration) {
 	}
 }
 
-// catchUp rebuilds when the Source's generation moved.
-func (w *Widget) catchUp(ctx context.Context) error {
+// CatchUp rebuilds when the Source's generation moved: what Follow does at
+// each interval, for a caller that knows the store just changed.
+func (w *Widget) CatchUp(ctx context.Context) error {
 	gen, err := w.src.Generation(ctx)
 	if err != nil || gen == w.generation.Load() {
 		return err

@@ -63,11 +63,16 @@ type env struct {
 	base string
 	dir  string
 	jpeg map[int]string // width → a JPEG file of that width (4:5)
+	// syncJob is Options.SyncJob.
+	syncJob string
 }
 
 type envOption func(*env)
 
 func withConfig(f func(*config.Config)) envOption { return func(e *env) { f(e.cfg) } }
+
+// withSyncJob names the job whose failing runs make the gallery stale.
+func withSyncJob(name string) envOption { return func(e *env) { e.syncJob = name } }
 
 // withSeed saves a token, n posts and their mirrored images before the
 // widget starts.
@@ -103,7 +108,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	for _, o := range opts {
 		o(e)
 	}
-	e.w, err = New(Options{Settings: e.cfg.Widget, PublicURL: e.cfg.Server.PublicURL, Source: e.src, Now: func() time.Time { return testNow }})
+	e.w, err = New(Options{Settings: e.cfg.Widget, PublicURL: e.cfg.Server.PublicURL, Source: e.src, Now: func() time.Time { return testNow }, SyncJob: e.syncJob})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,6 +33,8 @@ func (s storeSource) Moderation(ctx context.Context) ([]store.Moderation, error)
 	return s.st.Moderation(ctx)
 }
 
+func (s storeSource) JobRuns(ctx context.Context) ([]store.JobRun, error) { return s.st.JobRuns(ctx) }
+
 func (s storeSource) Generation(ctx context.Context) (int64, error) { return s.st.Generation(ctx) }
 
 func (s storeSource) Images(ctx context.Context) ([]Image, error) {

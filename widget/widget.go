@@ -41,6 +41,9 @@ type Source interface {
 	// Moderation lists the owner's decisions: pinned posts first, most
 	// recently pinned first, then hidden ones.
 	Moderation(ctx context.Context) ([]store.Moderation, error)
+	// JobRuns are the scheduled jobs' recorded runs: while the sync job
+	// (Options.SyncJob) is failing, the gallery is stale.
+	JobRuns(ctx context.Context) ([]store.JobRun, error)
 	// Generation is a number that changes whenever what the others return
 	// does (store.Generation); Follow rebuilds when it moved.
 	Generation(ctx context.Context) (int64, error)
@@ -72,6 +75,11 @@ type Options struct {
 	// MediaCacheBytes caps the mirrored images kept in memory (see
 	// media.go); 0 means DefaultMediaCache, negative none.
 	MediaCacheBytes int64
+	// SyncJob names the job whose recorded runs (Source.JobRuns) decide
+	// "stale": while it is failing, widget.json says so. Read from the
+	// store, so every process on the database, and one started later,
+	// says the same. "": never stale for that reason.
+	SyncJob string
 }
 
 // DefaultMediaCache is the memory given to mirrored images by default:
@@ -102,8 +110,10 @@ type Widget struct {
 	mediaBytes  atomic.Int64
 	mediaBudget int64
 
-	mu            sync.Mutex // serialises Rebuild and MarkStale
-	syncFailed    bool
+	syncJob string
+
+	mu            sync.Mutex // serialises rebuilds
+	syncFailing   bool       // as of the last rebuild that read the store
 	rebuildFailed bool
 }
 
@@ -116,7 +126,7 @@ func New(o Options) (*Widget, error) {
 	settings := o.Settings
 	settings.AllowedOrigins = slices.Clone(settings.AllowedOrigins)
 	settings.FrameAncestors = slices.Clone(settings.FrameAncestors)
-	w := &Widget{settings: settings, filter: newPostFilter(settings), base: strings.TrimRight(o.PublicURL, "/"), src: o.Source, log: o.Logger, now: o.Now}
+	w := &Widget{settings: settings, filter: newPostFilter(settings), base: strings.TrimRight(o.PublicURL, "/"), src: o.Source, log: o.Logger, now: o.Now, syncJob: o.SyncJob}
 	w.generation.Store(-1)
 	maxAge := settings.CacheMaxAge.Std()
 	if maxAge < time.Second {
@@ -189,9 +199,9 @@ func (w *Widget) rebuild(ctx context.Context) error {
 	}
 	if err == nil {
 		var s *snapshot
-		s, err = w.build(in, w.syncFailed)
+		s, err = w.build(in, in.syncFailing)
 		if err == nil {
-			w.rebuildFailed = false
+			w.syncFailing, w.rebuildFailed = in.syncFailing, false
 			w.cur.Store(s)
 			w.generation.Store(gen)
 			w.pruneMedia(s)
@@ -208,20 +218,11 @@ func (w *Widget) rebuild(ctx context.Context) error {
 	return err
 }
 
-// MarkStale records whether the last sync failed; widget.json says so in
-// "stale". Nothing else changes and the store is not read.
-func (w *Widget) MarkStale(stale bool) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.syncFailed = stale
-	w.restamp()
-}
-
 // restamp swaps in a copy of the current snapshot whose JSON carries the
 // current stale flag. w.mu is held.
 func (w *Widget) restamp() {
 	cur := w.cur.Load()
-	stale := w.syncFailed || w.rebuildFailed
+	stale := w.syncFailing || w.rebuildFailed
 	if cur == nil || cur.doc.Stale == stale {
 		return
 	}
@@ -244,6 +245,8 @@ type input struct {
 	posts     []store.Post
 	images    []Image
 	moderated []store.Moderation
+	// syncFailing: the sync job's last recorded runs failed.
+	syncFailing bool
 }
 
 func (w *Widget) load(ctx context.Context) (input, error) {
@@ -275,6 +278,17 @@ func (w *Widget) load(ctx context.Context) (input, error) {
 	}
 	if in.images, err = w.src.Images(ctx); err != nil {
 		return in, err
+	}
+	if w.syncJob != "" {
+		runs, err := w.src.JobRuns(ctx)
+		if err != nil {
+			return in, err
+		}
+		for _, r := range runs {
+			if r.Name == w.syncJob {
+				in.syncFailing = r.Failing()
+			}
+		}
 	}
 	return in, nil
 }

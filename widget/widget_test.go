@@ -571,25 +571,38 @@ func TestLastGoodServedAfterFailedRebuild(t *testing.T) {
 	}
 }
 
-func TestMarkStale(t *testing.T) {
-	e := newEnv(t, withSeed(3))
+// TestStaleWhileTheSyncJobIsFailing: "stale" follows the sync job's
+// recorded runs in the store, read at every rebuild, so it is the same on
+// every process serving the database; only widget.json changes.
+func TestStaleWhileTheSyncJobIsFailing(t *testing.T) {
+	e := newEnv(t, withSeed(3), withSyncJob("sync"))
 	js := e.get("/widget.js").Header.Get("Etag")
 	first := e.get("/widget.json")
-	e.w.MarkStale(true) // the sync failed
+	record := func(failures int) {
+		t.Helper()
+		if err := e.st.SaveJobRun(context.Background(), store.JobRun{Name: "sync", LastRun: testNow, LastOK: failures == 0, Failures: failures}); err != nil {
+			t.Fatal(err)
+		}
+		e.rebuild()
+	}
+	record(1) // the sync failed
 	r := e.get("/widget.json")
 	if !decodeJSON(t, r.text(t)).Stale || r.Header.Get("Etag") == first.Header.Get("Etag") {
-		t.Error("MarkStale(true) not reflected in widget.json or its ETag")
+		t.Error("a failing sync job not reflected in widget.json or its ETag")
 	}
 	if e.get("/widget.js").Header.Get("Etag") != js {
-		t.Error("MarkStale changed the gallery")
+		t.Error("a failing sync job changed the gallery")
 	}
-	e.rebuild() // a rebuild keeps the sync's verdict
+	if err := e.st.SaveJobRun(context.Background(), store.JobRun{Name: "validate", LastRun: testNow}); err != nil {
+		t.Fatal(err)
+	}
+	e.rebuild() // another job's success says nothing about the posts
 	if !decodeJSON(t, e.get("/widget.json").text(t)).Stale {
-		t.Error("Rebuild cleared a failed sync's stale flag")
+		t.Error("another job's run cleared the stale flag")
 	}
-	e.w.MarkStale(false)
+	record(0)
 	if r := e.get("/widget.json"); decodeJSON(t, r.text(t)).Stale || r.Header.Get("Etag") != first.Header.Get("Etag") {
-		t.Error("MarkStale(false) did not restore the fresh JSON")
+		t.Error("a good sync did not restore the fresh JSON")
 	}
 }
 

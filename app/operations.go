@@ -1,0 +1,151 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"vitrine/connection"
+	"vitrine/feed"
+	"vitrine/jobs"
+	"vitrine/store"
+)
+
+// The operations. Each is one plain method that calls the parts in order;
+// whoever starts it (a schedule, a command, a click, Meta) gets the same.
+
+// Status is the connection's one status (connection.Status).
+func (a *App) Status(ctx context.Context) (connection.Status, error) {
+	return a.Connection.Status(ctx)
+}
+
+// Connect turns an authorization code into the owner's token
+// (connection.Connect), then, in the background: the old token's failures
+// stop holding the jobs back, alerts are evaluated (an open re-auth alert
+// resolves), and a sync starts at once.
+func (a *App) Connect(ctx context.Context, code string) (store.Token, error) {
+	tok, err := a.Connection.Connect(ctx, code)
+	if err != nil {
+		return tok, err
+	}
+	a.Jobs.Go(a.afterConnect)
+	return tok, nil
+}
+
+// afterConnect is what follows a newly saved token.
+func (a *App) afterConnect(ctx context.Context) {
+	a.Jobs.ForgetFailures(ctx, jobs.JobValidate, jobs.JobRefresh, jobs.JobSync)
+	a.Alerts.Evaluate(ctx)
+	if err := a.Jobs.RunWaiting(ctx, jobs.JobSync); err != nil {
+		a.Log.Warn("app: the sync after connecting failed", "err", err)
+	}
+}
+
+// Validate checks the token with Instagram; ops hear of a change.
+func (a *App) Validate(ctx context.Context) error {
+	return a.alertAfter(ctx, a.Connection.Validate(ctx))
+}
+
+// Refresh renews the token when it is due; ops hear of a change.
+func (a *App) Refresh(ctx context.Context) error {
+	return a.alertAfter(ctx, a.Connection.Refresh(ctx))
+}
+
+// alertAfter evaluates the alerts after a look at the token (anything but
+// "nothing is connected"), so ops hear of a change within the run that
+// found it.
+func (a *App) alertAfter(ctx context.Context, err error) error {
+	if !jobs.Idle(err) {
+		a.Alerts.Evaluate(ctx)
+	}
+	return err
+}
+
+// Sync reads the owner's posts and mirrors their files (feed.Sync), then
+// shows them: the gallery is rebuilt at once. A failed sync leaves the
+// last good gallery; whether it is stale is the sync job's recorded run,
+// which the store shares with every process. progress, if set, hears how
+// far the mirror is.
+func (a *App) Sync(ctx context.Context, progress func(done, total int)) (feed.Report, error) {
+	rep, err := a.Feed.Sync(ctx, progress)
+	if err != nil {
+		return rep, a.alertAfter(ctx, err)
+	}
+	if err := a.Gallery.Rebuild(context.WithoutCancel(ctx)); err != nil {
+		a.Log.Error("app: widget rebuild after sync", "err", err)
+	}
+	releaseMemory()
+	return rep, nil
+}
+
+// SyncNow runs Sync as the sync job, recorded as its run and under its
+// lease (never alongside a scheduled one on any replica), and waits: the
+// command line's `vitrine sync`.
+func (a *App) SyncNow(ctx context.Context, progress func(done, total int)) (rep feed.Report, err error) {
+	err = a.Jobs.RunAs(ctx, jobs.JobSync, func(ctx context.Context) (err error) {
+		rep, err = a.Sync(ctx, progress)
+		return err
+	})
+	return rep, err
+}
+
+// Disconnect deletes the token, then everything it served: the cached
+// posts, the mirrored files (feed.Forget) and what the gallery holds in
+// memory. It returns the username that was connected ("" when none was).
+func (a *App) Disconnect(ctx context.Context) (string, error) {
+	username, err := a.Connection.Disconnect(ctx)
+	if err != nil {
+		return "", err
+	}
+	return username, a.forget(ctx, username)
+}
+
+// forget removes what a deleted token served, and says so in the log the
+// dashboard shows.
+func (a *App) forget(ctx context.Context, username string) error {
+	ctx = context.WithoutCancel(ctx)
+	who := ""
+	if username != "" {
+		who = " @" + username
+	}
+	err := a.Feed.Forget(ctx)
+	if err == nil {
+		err = a.Gallery.Rebuild(ctx)
+	}
+	if err != nil {
+		a.event(ctx, "disconnected", store.LevelError, "Disconnected"+who+"; the token was deleted, but removing the cached posts and images failed: "+err.Error())
+		return err
+	}
+	a.event(ctx, "disconnected", store.LevelWarn, "Disconnected"+who+"; the token, the cached posts and the mirrored images were deleted")
+	return nil
+}
+
+// AppRemoved handles Meta's deauthorize notice for userID, signed at `at`
+// (connection.AppRemoved), and has ops told in the background: Meta waits
+// for the answer. It reports whether the notice was about the connected
+// account.
+func (a *App) AppRemoved(ctx context.Context, userID string, at time.Time) (bool, error) {
+	flagged, err := a.Connection.AppRemoved(ctx, userID, at)
+	if flagged {
+		a.Jobs.Go(a.Alerts.Evaluate)
+	}
+	return flagged, err
+}
+
+// ForgetAccount handles Meta's data-deletion request for userID, signed at
+// `at`: when that is the connected account, its token is deleted
+// (connection.ForgetAccount) and then everything it served, as Disconnect
+// does. It reports whether there was anything to delete.
+func (a *App) ForgetAccount(ctx context.Context, userID string, at time.Time) (bool, error) {
+	username, deleted, err := a.Connection.ForgetAccount(ctx, userID, at)
+	if err != nil || !deleted {
+		return false, err
+	}
+	return true, a.forget(ctx, username)
+}
+
+func (a *App) event(ctx context.Context, kind, level, msg string) {
+	if err := a.Store.AddEvent(ctx, kind, level, msg); err != nil && !errors.Is(err, context.Canceled) {
+		a.Log.Warn("app: add event", "kind", kind, "err", err)
+	}
+}

@@ -1,0 +1,128 @@
+package app
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+
+	"vitrine/connection"
+	"vitrine/jobs"
+)
+
+func TestNewRejectsBadSchedule(t *testing.T) {
+	h := newHarness(t)
+	cfg := *h.cfg
+	cfg.Jobs.Sync = "every quarter hour"
+	cfg.DataDir = t.TempDir()
+	if a, err := New(cfg, nil, Options{}); err == nil || !strings.Contains(err.Error(), "sync") {
+		if a != nil {
+			a.Close()
+		}
+		t.Errorf("New with a bad schedule: %v", err)
+	}
+}
+
+func TestMetricsExposition(t *testing.T) {
+	h := newHarness(t, withPosts(5))
+	m := h.metrics()
+	if !strings.Contains(m, "vitrine_token_valid 0") || !strings.Contains(m, "vitrine_posts_cached 0") {
+		t.Errorf("before connecting:\n%s", grepMetrics(m))
+	}
+	h.connect()
+	if err := h.run(jobs.JobSync); err != nil {
+		t.Fatal(err)
+	}
+	m = h.metrics()
+	for _, want := range []string{
+		"vitrine_token_valid 1",
+		"vitrine_posts_cached 5",
+		"vitrine_token_expiry_timestamp_seconds",
+		`vitrine_last_success_timestamp_seconds{job="sync"}`,
+		"vitrine_sync_duration_seconds_count 1",
+		`vitrine_upstream_errors_total{kind="token_invalid"} 0`,
+		`vitrine_alerts_sent_total{channel="webhook"} 0`,
+		"go_goroutines",
+	} {
+		if !strings.Contains(m, want) {
+			t.Errorf("metrics lack %q:\n%s", want, grepMetrics(m))
+		}
+	}
+	h.f.RevokeTokens()
+	_ = h.run(jobs.JobValidate)
+	if m := h.metrics(); !strings.Contains(m, "vitrine_token_valid 0") || !strings.Contains(m, `vitrine_upstream_errors_total{kind="token_invalid"} 1`) {
+		t.Errorf("after revoke:\n%s", grepMetrics(m))
+	}
+}
+
+func grepMetrics(m string) string {
+	var out []string
+	for _, l := range strings.Split(m, "\n") {
+		if strings.HasPrefix(l, "vitrine_") {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// A failed sync makes this process's gallery stale at once (the others
+// follow the store); nothing connected is waiting, not a failure, and a
+// later success clears it.
+func TestSyncFailureMakesTheGalleryStale(t *testing.T) {
+	h := newHarness(t)
+	if err := h.run(jobs.JobSync); !errors.Is(err, connection.ErrNotConnected) {
+		t.Fatalf("sync without token: %v", err)
+	}
+	if r := h.jobRun(jobs.JobSync); !r.Waiting || r.Failures != 0 || !r.NotBefore.IsZero() {
+		t.Errorf("sync without token recorded as %+v, want waiting", r)
+	}
+	if h.stale() {
+		t.Fatal("stale with nothing connected")
+	}
+	h.connect()
+	h.f.FailNext(100, http.StatusInternalServerError)
+	if err := h.run(jobs.JobSync); err == nil {
+		t.Fatal("sync succeeded against a failing Instagram")
+	}
+	if !h.stale() {
+		t.Fatal("not stale after a failed sync")
+	}
+	h.f.ResetFaults()
+	if err := h.run(jobs.JobSync); err != nil {
+		t.Fatalf("sync after recovery: %v", err)
+	}
+	if h.stale() {
+		t.Error("still stale after a good sync")
+	}
+}
+
+// TestDisconnectRemovesWhatTheTokenServed: after Disconnect no cached post
+// or mirrored file is left, the gallery shows none, and the log says so.
+// A failing clean-up is reported, with the token already gone.
+func TestDisconnectRemovesWhatTheTokenServed(t *testing.T) {
+	h := newHarness(t, withPosts(3))
+	h.connect()
+	if err := h.run(jobs.JobSync); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := h.st.PostCount(h.ctx); n != 3 || h.galleryPosts() != 3 {
+		t.Fatalf("before disconnecting: %d posts cached, %d in the gallery", n, h.galleryPosts())
+	}
+	who, err := h.a.Disconnect(h.ctx)
+	if err != nil || who != h.f.Account().Username {
+		t.Fatalf("Disconnect = %q, %v", who, err)
+	}
+	if n, _ := h.st.PostCount(h.ctx); n != 0 || h.galleryPosts() != 0 {
+		t.Errorf("after disconnecting: %d posts cached, %d in the gallery", n, h.galleryPosts())
+	}
+	if ims, _ := h.st.Images(h.ctx); len(ims) != 0 {
+		t.Errorf("after disconnecting: %d image records", len(ims))
+	}
+	if files := h.mediaFiles(); len(files) != 0 {
+		t.Errorf("after disconnecting, files remain: %v", files)
+	}
+	evs, _ := h.st.Events(h.ctx, 1)
+	if len(evs) != 1 || evs[0].Kind != "disconnected" || !strings.Contains(evs[0].Message, "@"+who) {
+		t.Errorf("last event %+v", evs)
+	}
+}
