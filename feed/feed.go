@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"vitrine/imaging"
 	"vitrine/instagram"
 	"vitrine/store"
 )
@@ -110,8 +111,8 @@ type Feed struct {
 	// slot, which tests watch.
 	decodeSlots   chan struct{}
 	decodeWaiting atomic.Int32
-	// process is processImage; a test can hold or watch the decoding.
-	process func([]byte) (processed, error)
+	// render is imaging.Render; a test can hold or watch the decoding.
+	render func([]byte) (imaging.Rendered, error)
 }
 
 // New checks o.
@@ -123,7 +124,7 @@ func New(o Options) (*Feed, error) {
 		st: o.Store, ig: o.Instagram, conn: o.Connection, mediaDir: o.MediaDir, maxPosts: o.MaxPosts,
 		log: o.Logger, now: o.Now, observer: o.Observer, onSynced: o.OnSynced,
 		mirrorWorkers: 4, mirrorRate: 8, videoMaxBytes: max(o.VideoMaxBytes, 0),
-		decodeSlots: make(chan struct{}, maxConcurrentDecodes), process: processImage,
+		decodeSlots: make(chan struct{}, maxConcurrentDecodes), render: imaging.Render,
 	}
 	if o.DownloadsPerSecond > 0 {
 		f.mirrorRate = o.DownloadsPerSecond
