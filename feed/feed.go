@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"vitrine/imaging"
 	"vitrine/instagram"
+	"vitrine/mediadir"
 	"vitrine/store"
 )
 
@@ -80,7 +80,7 @@ type Feed struct {
 	st       Store
 	ig       Instagram
 	conn     Connection
-	mediaDir string
+	media    mediadir.Dir
 	maxPosts int
 	log      *slog.Logger
 	now      func() time.Time
@@ -121,7 +121,7 @@ func New(o Options) (*Feed, error) {
 		return nil, errors.New("feed: Store, Instagram, Connection and MediaDir are required")
 	}
 	f := &Feed{
-		st: o.Store, ig: o.Instagram, conn: o.Connection, mediaDir: o.MediaDir, maxPosts: o.MaxPosts,
+		st: o.Store, ig: o.Instagram, conn: o.Connection, media: mediadir.New(o.MediaDir), maxPosts: o.MaxPosts,
 		log: o.Logger, now: o.Now, observer: o.Observer, onSynced: o.OnSynced,
 		mirrorWorkers: 4, mirrorRate: 8, videoMaxBytes: max(o.VideoMaxBytes, 0),
 		decodeSlots: make(chan struct{}, maxConcurrentDecodes), render: imaging.Render,
@@ -198,7 +198,7 @@ func (f *Feed) Forget(ctx context.Context) error {
 	}
 	// The records are gone, so nothing serves these files any more; a
 	// file left behind by a failed removal is only disk space.
-	if err := os.RemoveAll(f.mediaDir); err != nil {
+	if err := f.media.RemoveAll(); err != nil {
 		return fmt.Errorf("feed: remove mirrored images: %w", err)
 	}
 	f.log.Info("feed: cached posts and mirrored images and videos deleted", "images", len(ids))

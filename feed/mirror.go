@@ -5,14 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"net/url"
-	"os"
-	"path/filepath"
-	"regexp"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -21,21 +15,18 @@ import (
 
 	"vitrine/imaging"
 	"vitrine/instagram"
+	"vitrine/mediadir"
 	"vitrine/store"
 )
 
 const (
 	// maxImageBytes is the largest image file downloaded.
 	maxImageBytes = 20 << 20
-	tempPrefix    = ".tmp-"
 	// maxConcurrentDecodes images are decoded and resized at once, however
 	// many are downloading, so that they take at most
 	// maxConcurrentDecodes × imaging.MaxDecodeBytes (160 MiB).
 	maxConcurrentDecodes = 2
 )
-
-// validMediaID keeps ids usable as directory names: Instagram's are digits.
-var validMediaID = regexp.MustCompile(`^[0-9A-Za-z_-]{1,80}$`)
 
 type mirrorTarget struct{ mediaID, postID string }
 
@@ -49,9 +40,6 @@ type mirrorItem struct {
 // videoItem is one video to mirror: a VIDEO's media_url, for the post or
 // carousel item it is.
 type videoItem struct{ mediaID, url string }
-
-// videoFile is where a media id's video is stored, under its directory.
-const videoFile = "video.mp4"
 
 type mirrorResult struct {
 	total            int // images the posts need
@@ -78,7 +66,7 @@ const avatarMaxAge = 24 * time.Hour
 func videoPlan(posts []store.Post) []videoItem {
 	var out []videoItem
 	add := func(id, mediaType, mediaURL string) {
-		if mediaType == "VIDEO" && mediaURL != "" && validMediaID.MatchString(id) {
+		if mediaType == "VIDEO" && mediaURL != "" && mediadir.ValidMediaID(id) {
 			out = append(out, videoItem{mediaID: id, url: mediaURL})
 		}
 	}
@@ -98,7 +86,7 @@ func mirrorPlan(posts []store.Post, avatarURL string) ([]*mirrorItem, map[string
 	var items []*mirrorItem
 	wanted := map[string]bool{}
 	add := func(mediaID, postID, u string) {
-		if u == "" || !validMediaID.MatchString(mediaID) || wanted[mediaID] {
+		if u == "" || !mediadir.ValidMediaID(mediaID) || wanted[mediaID] {
 			return
 		}
 		wanted[mediaID] = true
@@ -136,12 +124,12 @@ func mirrorPlan(posts []store.Post, avatarURL string) ([]*mirrorItem, map[string
 // shown. A failed download is counted and left for the next sync. Only a
 // problem with the media directory or the store is an error.
 func (f *Feed) mirror(ctx context.Context, posts []store.Post, avatarURL string, progress func(done, total int)) (mirrorResult, error) {
-	if err := os.MkdirAll(f.mediaDir, 0o755); err != nil {
+	if err := f.media.MkdirAll(); err != nil {
 		return mirrorResult{}, fmt.Errorf("mirror: media directory: %w", err)
 	}
 	if !f.tempSwept {
 		f.tempSwept = true
-		removeTempFiles(f.mediaDir) // once per process: only a crash leaves them
+		f.media.RemoveStaleTemp() // once per process: only a crash leaves them
 	}
 	items, wanted := mirrorPlan(posts, avatarURL)
 	todo, videoTodo, err := f.pruneMirror(ctx, items, wanted, videoPlan(posts))
@@ -232,10 +220,8 @@ func (f *Feed) pruneMirror(ctx context.Context, items []*mirrorItem, wanted map[
 		if im.MediaID == store.AvatarMediaID && f.now().Sub(im.MirroredAt) >= avatarMaxAge {
 			continue // fetched again; the old copy serves until then
 		}
-		if v, ok := im.Largest(); ok && hasEveryWidth(im) {
-			if _, err := os.Stat(filepath.Join(f.mediaDir, filepath.FromSlash(v.Path))); err == nil {
-				onDisk[im.MediaID] = true
-			}
+		if v, ok := im.Largest(); ok && hasEveryWidth(im) && f.media.Exists(v.Path) {
+			onDisk[im.MediaID] = true
 		}
 	}
 	if len(gone) > 0 {
@@ -243,7 +229,7 @@ func (f *Feed) pruneMirror(ctx context.Context, items []*mirrorItem, wanted map[
 			return nil, nil, err
 		}
 		for _, id := range gone {
-			_ = os.RemoveAll(filepath.Join(f.mediaDir, id))
+			_ = f.media.RemoveMedia(id)
 		}
 	}
 	var todo []*mirrorItem
@@ -279,16 +265,13 @@ func hasEveryWidth(im store.Image) bool {
 // videoMaxBytes and on disk; otherwise it removes the file and the record
 // (a missing file is then fetched again).
 func (f *Feed) pruneVideo(ctx context.Context, im store.Image, wanted bool) (kept bool, err error) {
-	path := filepath.Join(f.mediaDir, filepath.FromSlash(im.VideoPath))
-	if wanted && im.VideoBytes <= f.videoMaxBytes {
-		if _, err := os.Stat(path); err == nil {
-			return true, nil
-		}
+	if wanted && im.VideoBytes <= f.videoMaxBytes && f.media.Exists(im.VideoPath) {
+		return true, nil
 	}
 	if err := f.st.SaveVideo(ctx, im.MediaID, "", 0); err != nil {
 		return false, err
 	}
-	_ = os.Remove(path)
+	_ = f.media.RemoveFile(im.VideoPath)
 	return false, nil
 }
 
@@ -333,16 +316,13 @@ func (f *Feed) fetch(ctx context.Context, lim *rate.Limiter, jobs []func(context
 // errSkipped marks a video not mirrored on purpose: over videoMaxBytes.
 var errSkipped = errors.New("skipped")
 
-// mirrorVideo downloads a video into its media id's directory, through a
-// temporary file, and records it on the image. One over videoMaxBytes is
-// skipped, said why in the log, and not asked for again.
+// mirrorVideo downloads a video into the media directory, which keeps the
+// file it had should the download fail, and records it on the image. One
+// over videoMaxBytes is skipped, said why in the log, and not asked for
+// again.
 func (f *Feed) mirrorVideo(ctx context.Context, v videoItem) error {
-	dir := filepath.Join(f.mediaDir, v.mediaID)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("mirror: %w", err)
-	}
 	var size int64
-	err := writeFileAtomicFrom(dir, videoFile, func(w io.Writer) (err error) {
+	path, err := f.media.WriteVideo(v.mediaID, func(w io.Writer) (err error) {
 		size, err = f.ig.DownloadVideo(ctx, v.url, f.videoMaxBytes, w)
 		return err
 	})
@@ -359,13 +339,12 @@ func (f *Feed) mirrorVideo(ctx context.Context, v videoItem) error {
 		}
 		return fmt.Errorf("mirror video %s: %w", v.mediaID, err)
 	}
-	return f.st.SaveVideo(context.WithoutCancel(ctx), v.mediaID, v.mediaID+"/"+videoFile, size)
+	return f.st.SaveVideo(context.WithoutCancel(ctx), v.mediaID, path, size)
 }
 
 // mirrorOne downloads an image, renders it and stores its files and record
 // for each media id it stands for.
 func (f *Feed) mirrorOne(ctx context.Context, it *mirrorItem) error {
-	dir := f.mediaDir
 	data, _, err := f.ig.Download(ctx, it.url, maxImageBytes)
 	if err != nil {
 		if ctx.Err() == nil {
@@ -386,17 +365,13 @@ func (f *Feed) mirrorOne(ctx context.Context, it *mirrorItem) error {
 	for _, t := range it.targets {
 		rec := store.Image{MediaID: t.mediaID, PostID: t.postID, Width: img.Width, Height: img.Height,
 			Color: img.Color, MirroredAt: now}
-		sub := filepath.Join(dir, t.mediaID)
-		if err := os.MkdirAll(sub, 0o755); err != nil {
-			return fmt.Errorf("mirror: %w", err)
-		}
 		for _, v := range img.Variants {
-			name := strconv.Itoa(v.Width) + ".jpg"
-			if err := writeFileAtomic(sub, name, v.JPEG); err != nil {
+			path, err := f.media.WriteImage(t.mediaID, v.Width, v.JPEG)
+			if err != nil {
 				return fmt.Errorf("mirror: %w", err)
 			}
 			rec.Variants = append(rec.Variants, store.ImageVariant{
-				Width: v.Width, Height: v.Height, Bytes: int64(len(v.JPEG)), Path: t.mediaID + "/" + name,
+				Width: v.Width, Height: v.Height, Bytes: int64(len(v.JPEG)), Path: path,
 			})
 		}
 		if err := f.st.SaveImage(context.WithoutCancel(ctx), rec); err != nil {
@@ -420,68 +395,4 @@ func (f *Feed) decode(ctx context.Context, data []byte) (imaging.Rendered, error
 	}
 	defer func() { <-f.decodeSlots }()
 	return f.render(data)
-}
-
-// writeFileAtomic writes data to dir/name through a temporary file that is
-// synced and renamed: a crash leaves the old file or the new one, never
-// half an image.
-func writeFileAtomic(dir, name string, data []byte) error {
-	return writeFileAtomicFrom(dir, name, func(w io.Writer) error {
-		_, err := w.Write(data)
-		return err
-	})
-}
-
-// writeFileAtomicFrom is writeFileAtomic with the content written by
-// write; when write fails, the temporary file is removed and dir/name is
-// left as it was.
-func writeFileAtomicFrom(dir, name string, write func(io.Writer) error) (err error) {
-	f, err := os.CreateTemp(dir, tempPrefix+"*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			_ = os.Remove(tmp)
-		}
-	}()
-	if err = write(f); err != nil {
-		f.Close()
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Chmod(tmp, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, filepath.Join(dir, name))
-}
-
-// removeTempFiles deletes what a crash mid-write left behind (older than a
-// minute, so a concurrent `vitrine sync` is not disturbed).
-func removeTempFiles(dir string) {
-	cutoff := time.Now().Add(-time.Minute)
-	_ = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return nil
-		}
-		if d.IsDir() {
-			if path != dir && strings.Count(strings.TrimPrefix(path, dir), string(filepath.Separator)) > 1 {
-				return fs.SkipDir
-			}
-			return nil
-		}
-		if strings.HasPrefix(d.Name(), tempPrefix) {
-			if info, err := d.Info(); err == nil && info.ModTime().Before(cutoff) {
-				_ = os.Remove(path)
-			}
-		}
-		return nil
-	})
 }

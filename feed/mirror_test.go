@@ -17,6 +17,7 @@ import (
 	"vitrine/connection"
 	"vitrine/imaging"
 	"vitrine/instagram/fake"
+	"vitrine/mediadir"
 	"vitrine/store"
 	"vitrine/testkit"
 )
@@ -69,7 +70,7 @@ func checkMirrored(t *testing.T, h *harness) map[string]store.Image {
 		}
 	}
 	_ = filepath.WalkDir(h.mediaDir, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && strings.HasPrefix(d.Name(), tempPrefix) {
+		if err == nil && strings.HasPrefix(d.Name(), mediadir.TempPrefix) {
 			t.Errorf("temp file left: %s", p)
 		}
 		return nil
@@ -263,7 +264,7 @@ func TestMirrorLeavesNoTempFilesAfterCrash(t *testing.T) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	stale := filepath.Join(dir, tempPrefix+"crashed")
+	stale := filepath.Join(dir, mediadir.TempPrefix+"crashed")
 	if err := os.WriteFile(stale, []byte("half a jpeg"), 0o644); err != nil {
 		t.Fatal(err)
 	}
