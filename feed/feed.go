@@ -6,12 +6,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"vitrine/imaging"
 	"vitrine/instagram"
+	"vitrine/mediadir"
 	"vitrine/store"
 )
 
@@ -79,7 +80,7 @@ type Feed struct {
 	st       Store
 	ig       Instagram
 	conn     Connection
-	mediaDir string
+	media    mediadir.Dir
 	maxPosts int
 	log      *slog.Logger
 	now      func() time.Time
@@ -110,8 +111,8 @@ type Feed struct {
 	// slot, which tests watch.
 	decodeSlots   chan struct{}
 	decodeWaiting atomic.Int32
-	// process is processImage; a test can hold or watch the decoding.
-	process func([]byte) (processed, error)
+	// render is imaging.Render; a test can hold or watch the decoding.
+	render func([]byte) (imaging.Rendered, error)
 }
 
 // New checks o.
@@ -120,10 +121,10 @@ func New(o Options) (*Feed, error) {
 		return nil, errors.New("feed: Store, Instagram, Connection and MediaDir are required")
 	}
 	f := &Feed{
-		st: o.Store, ig: o.Instagram, conn: o.Connection, mediaDir: o.MediaDir, maxPosts: o.MaxPosts,
+		st: o.Store, ig: o.Instagram, conn: o.Connection, media: mediadir.New(o.MediaDir), maxPosts: o.MaxPosts,
 		log: o.Logger, now: o.Now, observer: o.Observer, onSynced: o.OnSynced,
 		mirrorWorkers: 4, mirrorRate: 8, videoMaxBytes: max(o.VideoMaxBytes, 0),
-		decodeSlots: make(chan struct{}, maxConcurrentDecodes), process: processImage,
+		decodeSlots: make(chan struct{}, maxConcurrentDecodes), render: imaging.Render,
 	}
 	if o.DownloadsPerSecond > 0 {
 		f.mirrorRate = o.DownloadsPerSecond
@@ -197,7 +198,7 @@ func (f *Feed) Forget(ctx context.Context) error {
 	}
 	// The records are gone, so nothing serves these files any more; a
 	// file left behind by a failed removal is only disk space.
-	if err := os.RemoveAll(f.mediaDir); err != nil {
+	if err := f.media.RemoveAll(); err != nil {
 		return fmt.Errorf("feed: remove mirrored images: %w", err)
 	}
 	f.log.Info("feed: cached posts and mirrored images and videos deleted", "images", len(ids))

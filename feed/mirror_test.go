@@ -3,15 +3,11 @@ package feed
 import (
 	"bytes"
 	"errors"
-	"fmt"
-	"image"
-	"image/color"
 	"image/jpeg"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -19,7 +15,9 @@ import (
 	"time"
 
 	"vitrine/connection"
+	"vitrine/imaging"
 	"vitrine/instagram/fake"
+	"vitrine/mediadir"
 	"vitrine/store"
 	"vitrine/testkit"
 )
@@ -52,7 +50,7 @@ func checkMirrored(t *testing.T, h *harness) map[string]store.Image {
 			t.Errorf("image %s: %+v", id, im)
 		}
 		for _, v := range im.Variants {
-			if v.Width > im.Width || (!slices.Contains(Widths, v.Width) && v.Width != im.Width) {
+			if v.Width > im.Width || (!slices.Contains(imaging.Widths, v.Width) && v.Width != im.Width) {
 				t.Errorf("image %s has a %dpx variant (source %dpx)", id, v.Width, im.Width)
 			}
 			data, err := os.ReadFile(filepath.Join(h.mediaDir, filepath.FromSlash(v.Path)))
@@ -72,7 +70,7 @@ func checkMirrored(t *testing.T, h *harness) map[string]store.Image {
 		}
 	}
 	_ = filepath.WalkDir(h.mediaDir, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && strings.HasPrefix(d.Name(), tempPrefix) {
+		if err == nil && strings.HasPrefix(d.Name(), mediadir.TempPrefix) {
 			t.Errorf("temp file left: %s", p)
 		}
 		return nil
@@ -188,10 +186,10 @@ func TestMirrorKeepsTheProfilePictureADay(t *testing.T) {
 func TestMirrorAddsNewWidths(t *testing.T) {
 	h := newHarness(t, withPosts(3))
 	h.connect()
-	saved := Widths
-	Widths = []int{320, 640, 1080} // what earlier versions wrote
+	saved := imaging.Widths
+	imaging.Widths = []int{320, 640, 1080} // what earlier versions wrote
 	_, err := h.feed.Sync(h.ctx, nil)
-	Widths = saved
+	imaging.Widths = saved
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -266,7 +264,7 @@ func TestMirrorLeavesNoTempFilesAfterCrash(t *testing.T) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	stale := filepath.Join(dir, tempPrefix+"crashed")
+	stale := filepath.Join(dir, mediadir.TempPrefix+"crashed")
 	if err := os.WriteFile(stale, []byte("half a jpeg"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -320,129 +318,6 @@ func TestForgetRemovesWhatWasServed(t *testing.T) {
 	}
 	if _, err := os.Stat(h.mediaDir); !os.IsNotExist(err) {
 		t.Errorf("media directory still there (%v)", err)
-	}
-}
-
-func TestRenderVariantsNeverUpscale(t *testing.T) {
-	for _, tc := range []struct {
-		w, h int
-		want []int
-	}{
-		{1080, 1350, []int{240, 320, 640, 1080}},
-		{800, 600, []int{240, 320, 640}},
-		{300, 300, []int{240}},
-		{200, 100, []int{200}},
-		{1100, 300, []int{240, 320, 640, 1080}},
-	} {
-		img := gradient(tc.w, tc.h)
-		var buf bytes.Buffer
-		if err := jpeg.Encode(&buf, img, nil); err != nil {
-			t.Fatal(err)
-		}
-		p, err := processImage(buf.Bytes())
-		if err != nil {
-			t.Fatal(err)
-		}
-		var got []int
-		for _, v := range p.variants {
-			got = append(got, v.width)
-			cfg, err := jpeg.DecodeConfig(bytes.NewReader(v.data))
-			if err != nil || cfg.Width != v.width || cfg.Height != v.height {
-				t.Errorf("%dx%d → %dx%d decodes as %dx%d (%v)", tc.w, tc.h, v.width, v.height, cfg.Width, cfg.Height, err)
-			}
-		}
-		if !slices.Equal(got, tc.want) {
-			t.Errorf("%dx%d: widths %v, want %v", tc.w, tc.h, got, tc.want)
-		}
-	}
-}
-
-func TestDominantColor(t *testing.T) {
-	img := image.NewRGBA(image.Rect(0, 0, 100, 100))
-	for y := range 100 {
-		for x := range 100 {
-			c := color.RGBA{200, 30, 30, 255}
-			if x < 20 {
-				c = color.RGBA{10, 10, 250, 255}
-			}
-			img.Set(x, y, c)
-		}
-	}
-	if got := dominantColor(img); got != "#c81e1e" {
-		t.Errorf("dominant colour %s, want #c81e1e", got)
-	}
-}
-
-// ScaleVariants is the cascade renderVariants encodes and
-// bench/jpegquality measures: widest first, each width from the one
-// before, a source at a target width kept only when asked.
-func TestScaleVariantsCascade(t *testing.T) {
-	src := gradient(1440, 1800)
-	var got []string
-	var prev image.Image = src
-	for v := range ScaleVariants(src, false) {
-		got = append(got, fmt.Sprintf("%dx%d", v.Width, v.Height))
-		if v.Source || v.Image == image.Image(src) || v.Image.Bounds() != image.Rect(0, 0, v.Width, v.Height) {
-			t.Errorf("%d px: a %v image, source %v", v.Width, v.Image.Bounds(), v.Source)
-		}
-		if want := scaleVariant(prev, v.Width, v.Height); !bytes.Equal(want.Pix, v.Image.(*image.RGBA).Pix) {
-			t.Errorf("%d px is not scaled from the width before", v.Width)
-		}
-		prev = v.Image
-	}
-	if want := []string{"1080x1350", "640x800", "320x400", "240x300"}; !slices.Equal(got, want) {
-		t.Errorf("variants %v, want %v", got, want)
-	}
-
-	at1080 := gradient(1080, 1080)
-	var first ScaledVariant
-	for v := range ScaleVariants(at1080, true) {
-		first = v
-		break
-	}
-	if !first.Source || first.Image != image.Image(at1080) || first.Width != 1080 {
-		t.Errorf("with keepSource, the 1080 px variant of a 1080 px source is %+v", first)
-	}
-	for v := range ScaleVariants(at1080, false) {
-		if v.Source {
-			t.Errorf("without keepSource, %d px is the source", v.Width)
-		}
-	}
-
-	var narrow []int
-	for v := range ScaleVariants(gradient(200, 100), true) {
-		narrow = append(narrow, v.Width, v.Height)
-		if !v.Source {
-			t.Error("a 200 px source at its own width is not kept")
-		}
-	}
-	if !slices.Equal(narrow, []int{200, 100}) {
-		t.Errorf("a 200×100 source gives %v, want its own width", narrow)
-	}
-}
-
-func gradient(w, h int) *image.RGBA {
-	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	for y := range h {
-		for x := range w {
-			img.Set(x, y, color.RGBA{uint8(x * 255 / w), uint8(y * 255 / h), 128, 255})
-		}
-	}
-	return img
-}
-
-func BenchmarkMirrorResize(b *testing.B) {
-	var buf bytes.Buffer
-	if err := jpeg.Encode(&buf, gradient(1080, 1350), &jpeg.Options{Quality: 90}); err != nil {
-		b.Fatal(err)
-	}
-	data := buf.Bytes()
-	b.SetBytes(int64(len(data)))
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := processImage(data); err != nil {
-			b.Fatal(err)
-		}
 	}
 }
 
@@ -513,24 +388,8 @@ func TestMirrorRefusesDecompressionBomb(t *testing.T) {
 	}
 }
 
-// Refusing the bomb reads its header only: decoding it would allocate
-// over 300 MB.
-func TestProcessImageRefusesBombUndecoded(t *testing.T) {
-	data := bomb()
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	_, err := processImage(data)
-	runtime.ReadMemStats(&after)
-	if err == nil || !strings.Contains(err.Error(), "too large to decode") {
-		t.Errorf("processImage(bomb) = %v, want it refused as too large", err)
-	}
-	if n := after.TotalAlloc - before.TotalAlloc; n > 1<<20 {
-		t.Errorf("refusing the bomb allocated %d MiB", n>>20)
-	}
-}
-
 // The largest picture Instagram serves, a 1440×1800 portrait photo, is
-// mirrored (the other sizes: TestCheckSizeAdmitsInstagramRefusesBombs).
+// mirrored (the other sizes: imaging.TestCheckSizeAdmitsInstagramRefusesBombs).
 func TestMirrorKeepsInstagramSizedImages(t *testing.T) {
 	h := newHarness(t, withPosts(-1))
 	h.connect()
@@ -544,17 +403,6 @@ func TestMirrorKeepsInstagramSizedImages(t *testing.T) {
 	}
 	if im := checkMirrored(t, h); len(im) != 1 {
 		t.Errorf("%d images mirrored", len(im))
-	}
-}
-
-// BenchmarkRefuseBomb measures what refusing a decompression bomb costs.
-func BenchmarkRefuseBomb(b *testing.B) {
-	data := bomb()
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := processImage(data); err == nil {
-			b.Fatal("the bomb was decoded")
-		}
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"vitrine/instagram/fake"
+	"vitrine/mediadir"
 )
 
 // videoIDs are the media ids of the fake's videos that have a media_url:
@@ -27,6 +28,11 @@ func videoIDs(h *harness) []string {
 	return ids
 }
 
+// videoFile is where id's video is on disk.
+func videoFile(h *harness, id string) string {
+	return filepath.Join(h.mediaDir, filepath.FromSlash(mediadir.VideoPath(id)))
+}
+
 // checkVideo says whether id's video is recorded and on disk, an MP4 of
 // the recorded size, as the CDN served it.
 func checkVideo(t *testing.T, h *harness, id string) bool {
@@ -35,7 +41,7 @@ func checkVideo(t *testing.T, h *harness, id string) bool {
 	if err != nil {
 		t.Fatal(err)
 	}
-	file := filepath.Join(h.mediaDir, id, videoFile)
+	file := videoFile(h, id)
 	data, readErr := os.ReadFile(file)
 	switch {
 	case !ok:
@@ -50,7 +56,7 @@ func checkVideo(t *testing.T, h *harness, id string) bool {
 		t.Errorf("%s: video recorded at %s but not on disk: %v", id, im.VideoPath, readErr)
 		return false
 	}
-	if im.VideoPath != id+"/"+videoFile || int64(len(data)) != im.VideoBytes || len(data) < 8 || !bytes.Equal(data[4:8], []byte("ftyp")) {
+	if im.VideoPath != mediadir.VideoPath(id) || int64(len(data)) != im.VideoBytes || len(data) < 8 || !bytes.Equal(data[4:8], []byte("ftyp")) {
 		t.Errorf("%s: recorded %s, %d bytes; on disk %d bytes starting %q", id, im.VideoPath, im.VideoBytes, len(data), data[:min(8, len(data))])
 	}
 	return true
@@ -94,7 +100,7 @@ func TestMirrorVideos(t *testing.T) {
 	}
 
 	// A video removed behind Vitrine's back is fetched again.
-	if err := os.Remove(filepath.Join(h.mediaDir, ids[0], videoFile)); err != nil {
+	if err := os.Remove(videoFile(h, ids[0])); err != nil {
 		t.Fatal(err)
 	}
 	if rep, err := h.feed.Sync(h.ctx, nil); err != nil || rep.Videos != 1 {
@@ -171,7 +177,7 @@ func TestMirrorSkipsVideoOverTheLimit(t *testing.T) {
 	}
 	entries, _ := os.ReadDir(filepath.Join(h.mediaDir, ids[0]))
 	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), tempPrefix) {
+		if strings.HasPrefix(e.Name(), mediadir.TempPrefix) {
 			t.Errorf("temp file left: %s", e.Name())
 		}
 	}
@@ -208,7 +214,7 @@ func TestMirrorPrunesVideosTheLimitNoLongerAdmits(t *testing.T) {
 			if checkVideo(t, h, id) {
 				t.Errorf("limit %d: video %s kept", limit, id)
 			}
-			if _, err := os.Stat(filepath.Join(h.mediaDir, id, videoFile)); !os.IsNotExist(err) {
+			if _, err := os.Stat(videoFile(h, id)); !os.IsNotExist(err) {
 				t.Errorf("limit %d: %s's video file still there (%v)", limit, id, err)
 			}
 		}

@@ -2,8 +2,8 @@ package widget
 
 import (
 	"context"
-	"path/filepath"
 
+	"vitrine/mediadir"
 	"vitrine/store"
 )
 
@@ -15,12 +15,12 @@ import (
 // A recorded path that would leave mediaDir (absolute, or climbing with
 // "..") is not served.
 func StoreSource(st *store.Store, mediaDir string) Source {
-	return storeSource{st: st, mediaDir: mediaDir}
+	return storeSource{st: st, media: mediadir.New(mediaDir)}
 }
 
 type storeSource struct {
-	st       *store.Store
-	mediaDir string
+	st    *store.Store
+	media mediadir.Dir
 }
 
 func (s storeSource) Posts(ctx context.Context, limit int) ([]store.Post, error) {
@@ -45,22 +45,13 @@ func (s storeSource) Images(ctx context.Context) ([]Image, error) {
 	var out []Image
 	for _, im := range images {
 		for _, v := range im.Variants {
-			if path, ok := s.resolve(v.Path); ok {
+			if path, ok := s.media.Resolve(v.Path); ok {
 				out = append(out, Image{MediaID: im.MediaID, Width: v.Width, Height: v.Height, Color: im.Color, Path: path})
 			}
 		}
-		if path, ok := s.resolve(im.VideoPath); ok {
+		if path, ok := s.media.Resolve(im.VideoPath); ok {
 			out = append(out, Image{MediaID: im.MediaID, Video: true, Path: path})
 		}
 	}
 	return out, nil
-}
-
-// resolve turns a recorded slash-separated path into one under mediaDir.
-func (s storeSource) resolve(rel string) (string, bool) {
-	local := filepath.FromSlash(rel)
-	if rel == "" || !filepath.IsLocal(local) {
-		return "", false
-	}
-	return filepath.Join(s.mediaDir, local), true
 }

@@ -1,12 +1,12 @@
 // Command jpegquality measures, on real photographs, what each JPEG
-// quality costs and keeps at each width the mirror stores (feed.Widths),
+// quality costs and keeps at each width the mirror stores (imaging.Widths),
 // so that the quality of each width is chosen from numbers.
 // bench/jpegquality.sh fetches the photographs and runs it; the results
 // are in bench/RESULTS.md.
 //
 // Each photograph of the corpus list is cropped as the list says and
 // scaled to at most 1080 px wide, as Instagram serves a post. Then the
-// mirror's own cascade (feed.ScaleVariants) scales it to each width it
+// mirror's own cascade (imaging.ScaleVariants) scales it to each width it
 // covers, and every variant is encoded with image/jpeg at each quality,
 // decoded, and scored against the unencoded variant: SSIM and MS-SSIM of
 // luma at the file's pixels, and MS-SSIM "viewed", after both are
@@ -28,7 +28,7 @@
 // higher quality measured pass. It prints markdown: per width and
 // quality, the median bytes, the corpus' bytes against quality 82, the
 // scores and the rule's verdict; the picks with other shares; then the
-// rule's pick per width beside the mirror's quality (feed.JPEGQuality)
+// rule's pick per width beside the mirror's quality (imaging.JPEGQuality)
 // and what the latter saves.
 package main
 
@@ -55,7 +55,7 @@ import (
 	"golang.org/x/image/draw"
 	_ "golang.org/x/image/webp"
 
-	"vitrine/feed"
+	"vitrine/imaging"
 )
 
 // instagramWidth is the width Instagram serves a post at; the corpus'
@@ -237,13 +237,13 @@ func (p *photo) load(root string) error {
 }
 
 // variants are src's variants as the mirror draws them
-// (feed.ScaleVariants), by width. None is the source kept as it is: the
+// (imaging.ScaleVariants), by width. None is the source kept as it is: the
 // mirror re-encodes every width of a source wider than 1080 px or not a
 // JPEG, and drawing the post at its own 1080 px leaves its pixels as
 // they are.
 func variants(src *image.RGBA) map[int]*image.RGBA {
 	out := map[int]*image.RGBA{}
-	for v := range feed.ScaleVariants(src, false) {
+	for v := range imaging.ScaleVariants(src, false) {
 		out[v.Width] = v.Image.(*image.RGBA)
 	}
 	return out
@@ -344,13 +344,13 @@ func writeRaw(name string, samples []sample) error {
 }
 
 // tiles are, for each photograph, the viewed scores of its narrowest
-// variant (feed.Widths[0]) at the baseline quality: what each photograph
+// variant (imaging.Widths[0]) at the baseline quality: what each photograph
 // looks like today as a tile drawn at about one file pixel per CSS pixel,
 // the level the rule keeps.
 func tiles(samples []sample) map[string][channels]float64 {
 	out := map[string][channels]float64{}
 	for _, s := range samples {
-		if s.width == feed.Widths[0] && s.quality == baseline {
+		if s.width == imaging.Widths[0] && s.quality == baseline {
 			out[s.photo] = s.viewed
 		}
 	}
@@ -509,10 +509,10 @@ func parseRuleChannels(s string) ([]int, error) {
 	return out, nil
 }
 
-// picks are the rule's quality for each of feed.Widths it finds one for.
+// picks are the rule's quality for each of imaging.Widths it finds one for.
 func (r rule) picks(samples []sample, qs []int, tiles map[string][channels]float64) map[int]int {
 	out := map[int]int{}
-	for _, width := range feed.Widths {
+	for _, width := range imaging.Widths {
 		if q, ok := pick(samples, width, qs, tiles, r); ok {
 			out[width] = q
 		}
@@ -553,12 +553,12 @@ func report(w io.Writer, photos []photo, samples []sample, qs []int, viewedScale
 	}
 	fmt.Fprintf(w, ".\n\n")
 	fmt.Fprintf(w, "*SSIM* and *MS-SSIM* are of luma at the file's pixels. *Viewed* is MS-SSIM after area-averaging both images by the file pixels per CSS pixel given for each width, of luma (Y) and of each chroma channel (Cb, Cr, scored at full resolution against the source's, so what 4:2:0 subsampling loses counts too; image/jpeg's decoder repeats each chroma sample instead of interpolating as libjpeg-turbo does by default, so chroma scores are if anything low). A photograph's *tile* is the viewed score of its own %d px file at quality %d; *below* counts the photographs under their own tile; *rule* says whether a quality passes the rule, or the first criterion it fails.\n\n",
-		feed.Widths[0], baseline)
+		imaging.Widths[0], baseline)
 	fmt.Fprintf(w, "**The rule**, on each of %s: over the photographs that have a width, a quality passes when their median and lowest viewed scores are at least the median and lowest tile of those same photographs, and at most %g%% of them (rounded down) are below their own tile; a score counts as lower only when it is more than %s lower. Each width gets the lowest quality measured at which it and every higher quality measured pass.\n\n",
 		r, 100*r.below, strconv.FormatFloat(tie, 'f', -1, 64))
 	tl := tiles(samples)
 	picks := r.picks(samples, qs, tl)
-	for _, width := range feed.Widths {
+	for _, width := range imaging.Widths {
 		base := summarise(samples, width, baseline, tl)
 		if base.n == 0 {
 			continue
@@ -573,7 +573,7 @@ func report(w io.Writer, photos []photo, samples []sample, qs []int, viewedScale
 		fmt.Fprintln(w, "| quality | median bytes | corpus bytes vs q82 | SSIM median | MS-SSIM median | viewed Y median | Y lowest | Y below | viewed Cb median | Cb lowest | Cb below | viewed Cr median | Cr lowest | Cr below | rule |")
 		fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
 		for _, q := range qs {
-			if q%5 != 0 && q != baseline && q != picks[width] && q != feed.JPEGQuality(width) {
+			if q%5 != 0 && q != baseline && q != picks[width] && q != imaging.JPEGQuality(width) {
 				continue
 			}
 			st := summarise(samples, width, q, tl)
@@ -582,7 +582,7 @@ func report(w io.Writer, photos []photo, samples []sample, qs []int, viewedScale
 			if q == baseline {
 				notes = append(notes, "before")
 			}
-			if q == feed.JPEGQuality(width) {
+			if q == imaging.JPEGQuality(width) {
 				notes = append(notes, "mirror")
 			}
 			if q == picks[width] {
@@ -613,7 +613,7 @@ func report(w io.Writer, photos []photo, samples []sample, qs []int, viewedScale
 		alt := rule{channels: r.channels, below: b}
 		ps := alt.picks(samples, qs, tl)
 		var ws []string
-		for _, width := range feed.Widths {
+		for _, width := range imaging.Widths {
 			if q, ok := ps[width]; ok {
 				ws = append(ws, fmt.Sprintf("%d", q))
 			} else if base := summarise(samples, width, baseline, tl); base.n > 0 {
@@ -623,10 +623,10 @@ func report(w io.Writer, photos []photo, samples []sample, qs []int, viewedScale
 		others = append(others, fmt.Sprintf("%g%%: %s", 100*b, strings.Join(ws, ", ")))
 	}
 	fmt.Fprintf(w, "With another share of photographs allowed below their own tile (`-below`), the rule would pick, for %s px: %s.\n\n",
-		joinInts(feed.Widths), strings.Join(others, "; "))
+		joinInts(imaging.Widths), strings.Join(others, "; "))
 	fmt.Fprintln(w, "| width | photographs | rule picks | the mirror uses | corpus bytes at q82 | at the mirror's quality | change | median bytes at q82 | at the mirror's quality |")
 	fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-	for _, width := range feed.Widths {
+	for _, width := range imaging.Widths {
 		base := summarise(samples, width, baseline, tl)
 		if base.n == 0 {
 			continue
@@ -635,7 +635,7 @@ func report(w io.Writer, photos []photo, samples []sample, qs []int, viewedScale
 		if q, ok := picks[width]; ok {
 			pickLabel = strconv.Itoa(q)
 		}
-		used := feed.JPEGQuality(width)
+		used := imaging.JPEGQuality(width)
 		nowBytes, change, nowMedian := "not measured", "", ""
 		if now := summarise(samples, width, used, tl); now.n > 0 {
 			nowBytes = strconv.Itoa(now.totalBytes)

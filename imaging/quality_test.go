@@ -1,4 +1,4 @@
-package feed
+package imaging
 
 import (
 	"bytes"
@@ -8,13 +8,9 @@ import (
 	"image"
 	"image/jpeg"
 	"image/png"
-	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
-
-	"vitrine/instagram/fake"
 )
 
 // quantTables returns the quantization tables of a baseline JPEG's DQT
@@ -126,34 +122,28 @@ func TestEncodedQualityReadsTheTables(t *testing.T) {
 	}
 }
 
-// Every variant the mirror writes is encoded at its width's quality. The
-// post is Instagram's widest, 1440 px, so that every width is re-encoded
-// (a 1080 px JPEG is kept as Instagram served it).
-func TestMirrorEncodesEachWidthAtItsQuality(t *testing.T) {
-	h := newHarness(t, withPosts(-1))
-	h.connect()
-	id := h.f.AddPost(fake.Post{MediaType: fake.MediaImage, Width: 1440, Height: 1800})
-	if _, err := h.feed.Sync(h.ctx, nil); err != nil {
+// Every variant is encoded at its width's quality. The source is
+// Instagram's widest, 1440 px, so that every width is re-encoded (a
+// 1080 px JPEG is kept as Instagram served it).
+func TestRenderEncodesEachWidthAtItsQuality(t *testing.T) {
+	var instagram bytes.Buffer
+	if err := jpeg.Encode(&instagram, gradient(1440, 1800), &jpeg.Options{Quality: 90}); err != nil {
 		t.Fatal(err)
 	}
-	im, ok := checkMirrored(t, h)[id]
-	if !ok {
-		t.Fatalf("post %s not mirrored", id)
+	r, err := Render(instagram.Bytes())
+	if err != nil {
+		t.Fatal(err)
 	}
 	var widths []int
-	for _, v := range im.Variants {
+	for _, v := range r.Variants {
 		widths = append(widths, v.Width)
-		data, err := os.ReadFile(filepath.Join(h.mediaDir, filepath.FromSlash(v.Path)))
+		q, err := encodedQuality(v.JPEG)
 		if err != nil {
-			t.Fatal(err)
-		}
-		q, err := encodedQuality(data)
-		if err != nil {
-			t.Errorf("%s: %v", v.Path, err)
+			t.Errorf("%d px: %v", v.Width, err)
 			continue
 		}
 		if q != wantQuality[v.Width] || q != JPEGQuality(v.Width) {
-			t.Errorf("%s is encoded at quality %d, want %d", v.Path, q, wantQuality[v.Width])
+			t.Errorf("%d px is encoded at quality %d, want %d", v.Width, q, wantQuality[v.Width])
 		}
 	}
 	if !slices.Equal(widths, Widths) {
@@ -163,25 +153,25 @@ func TestMirrorEncodesEachWidthAtItsQuality(t *testing.T) {
 
 // A JPEG already at a width is kept byte for byte, whatever its quality;
 // an image narrower than every width gets the narrowest width's quality.
-func TestRenderVariantsQualityOfKeptAndNarrowImages(t *testing.T) {
+func TestRenderQualityOfKeptAndNarrowImages(t *testing.T) {
 	var instagram bytes.Buffer
 	if err := jpeg.Encode(&instagram, gradient(1080, 1350), &jpeg.Options{Quality: 90}); err != nil {
 		t.Fatal(err)
 	}
-	p, err := processImage(instagram.Bytes())
+	r, err := Render(instagram.Bytes())
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, v := range p.variants {
-		q, err := encodedQuality(v.data)
-		if v.width == 1080 {
-			if !bytes.Equal(v.data, instagram.Bytes()) {
+	for _, v := range r.Variants {
+		q, err := encodedQuality(v.JPEG)
+		if v.Width == 1080 {
+			if !bytes.Equal(v.JPEG, instagram.Bytes()) {
 				t.Errorf("the 1080 px JPEG was re-encoded (at %d, %v)", q, err)
 			}
 			continue
 		}
-		if err != nil || q != wantQuality[v.width] {
-			t.Errorf("%d px from a 1080 px JPEG: quality %d (%v), want %d", v.width, q, err, wantQuality[v.width])
+		if err != nil || q != wantQuality[v.Width] {
+			t.Errorf("%d px from a 1080 px JPEG: quality %d (%v), want %d", v.Width, q, err, wantQuality[v.Width])
 		}
 	}
 
@@ -189,14 +179,14 @@ func TestRenderVariantsQualityOfKeptAndNarrowImages(t *testing.T) {
 	if err := png.Encode(&small, gradient(200, 100)); err != nil {
 		t.Fatal(err)
 	}
-	p, err = processImage(small.Bytes())
+	r, err = Render(small.Bytes())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(p.variants) != 1 || p.variants[0].width != 200 {
-		t.Fatalf("a 200 px PNG gave %d variants", len(p.variants))
+	if len(r.Variants) != 1 || r.Variants[0].Width != 200 {
+		t.Fatalf("a 200 px PNG gave %d variants", len(r.Variants))
 	}
-	if q, err := encodedQuality(p.variants[0].data); err != nil || q != wantQuality[240] {
+	if q, err := encodedQuality(r.Variants[0].JPEG); err != nil || q != wantQuality[240] {
 		t.Errorf("a 200 px image: quality %d (%v), want 240's, %d", q, err, wantQuality[240])
 	}
 }

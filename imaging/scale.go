@@ -1,0 +1,90 @@
+package imaging
+
+import (
+	"image"
+	"image/color"
+	"iter"
+	"math"
+	"slices"
+
+	"golang.org/x/image/draw"
+)
+
+// Widths are the sizes every image is mirrored at, as JPEG (no WebP
+// encoder is available to us). An image narrower than a width is not
+// upscaled: it gets the widths it covers, or its own width if it is
+// narrower than the smallest. 240 serves the tiles of a gallery in a
+// page's column (about 170–240 px at 1×), 320 and 640 wider tiles and
+// dense screens, 1080 the lightbox.
+var Widths = []int{240, 320, 640, 1080}
+
+// ScaledVariant is one width of an image as the mirror draws it, before it
+// is encoded.
+type ScaledVariant struct {
+	Width, Height int
+	Image         image.Image
+	// Source is set when Image is the source itself, not drawn again: the
+	// mirror keeps a JPEG already at a target width as it is.
+	Source bool
+}
+
+// ScaleVariants yields src at each width the mirror stores it at: the
+// Widths it covers (never upscaled), or its own width when it is
+// narrower than all of them. They come widest first, each scaled from the
+// one before (scaleVariant): cheaper than scaling the source every time
+// and just as sharp at these ratios. With keepSource, a target width
+// equal to src's own is src itself (Source), and the next is scaled from
+// it. Render encodes these, and bench/jpegquality measures them, so both
+// see the same pixels.
+func ScaleVariants(src image.Image, keepSource bool) iter.Seq[ScaledVariant] {
+	return func(yield func(ScaledVariant) bool) {
+		b := src.Bounds()
+		sw, sh := b.Dx(), b.Dy()
+		cur := src
+		for _, w := range slices.Backward(targetWidths(sw)) {
+			h := variantHeight(sw, sh, w)
+			v := ScaledVariant{Width: w, Height: h, Image: cur, Source: w == sw && keepSource}
+			if !v.Source {
+				v.Image = scaleVariant(cur, w, h)
+				cur = v.Image
+			}
+			if !yield(v) {
+				return
+			}
+		}
+	}
+}
+
+// scaleVariant draws src into a new w×h image as the mirror does for each
+// variant before encoding it: Catmull-Rom, onto white where src is not
+// opaque.
+func scaleVariant(src image.Image, w, h int) *image.RGBA {
+	dst := image.NewRGBA(image.Rect(0, 0, w, h))
+	op := draw.Src
+	if o, ok := src.(interface{ Opaque() bool }); !ok || !o.Opaque() {
+		draw.Draw(dst, dst.Bounds(), image.NewUniform(color.White), image.Point{}, draw.Src)
+		op = draw.Over
+	}
+	draw.CatmullRom.Scale(dst, dst.Bounds(), src, src.Bounds(), op, nil)
+	return dst
+}
+
+// variantHeight is the height of the variant tw wide of an image w×h.
+func variantHeight(w, h, tw int) int {
+	return max(1, int(math.Round(float64(h)*float64(tw)/float64(w))))
+}
+
+// targetWidths are the Widths an image of width w covers (never upscaled),
+// or w itself when it is narrower than all of them.
+func targetWidths(w int) []int {
+	var out []int
+	for _, t := range Widths {
+		if t <= w {
+			out = append(out, t)
+		}
+	}
+	if len(out) == 0 {
+		out = []int{w}
+	}
+	return out
+}
