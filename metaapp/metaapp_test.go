@@ -231,9 +231,6 @@ func TestParseSignedRequest(t *testing.T) {
 		// Padding on the payload part changes what was signed.
 		t.Error("a payload part that is not the signed bytes verified")
 	}
-	if _, err := parseSignedRequest(sig+"=."+payload, secret, testNow); err != nil {
-		t.Errorf("a padded signature is the same bytes: %v", err)
-	}
 	for name, raw := range map[string]string{
 		"wrong secret":    fake.New(fake.Options{ClientSecret: "x"}).SignedRequest("1", testNow),
 		"no dot":          sig + payload,
@@ -258,5 +255,72 @@ func TestParseSignedRequest(t *testing.T) {
 	}
 	if _, err := parseSignedRequest(good, "", testNow); err == nil {
 		t.Error("verified with no app secret configured")
+	}
+}
+
+// sign is what Meta would send for payloadPart, spelled as given.
+func sign(secret, payloadPart string) string {
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte(payloadPart))
+	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil)) + "." + payloadPart
+}
+
+// flipTrailingBits changes the unused low bits of the last character of
+// an unpadded base64url string: a lenient decoder reads the same bytes.
+func flipTrailingBits(s string) string {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	unused := map[int]int{2: 4, 3: 2}[len(s)%4] // bits the last character carries beyond the data
+	last := strings.IndexByte(alphabet, s[len(s)-1])
+	return s[:len(s)-1] + string(alphabet[last^(1<<unused-1)])
+}
+
+// Only the one canonical spelling of a request verifies: padding, line
+// breaks and stray trailing bits would let one request of Meta's be sent
+// in many forms that each look new.
+func TestSignedRequestOnlyInCanonicalForm(t *testing.T) {
+	f := fake.New(fake.Options{})
+	secret := f.ClientSecret()
+	good := f.SignedRequest("17841405793187218", testNow)
+	sig, payload, _ := strings.Cut(good, ".")
+	if len(payload)%4 == 0 {
+		t.Fatal("the test payload has no trailing bits to flip; change its user id")
+	}
+	variants := map[string]string{
+		"padded signature":             sig + "=." + payload,
+		"signature with CR LF":         sig[:20] + "\r\n" + sig[20:] + "." + payload,
+		"signature with LF at the end": sig + "\n." + payload,
+		"signature's trailing bits":    flipTrailingBits(sig) + "." + payload,
+		// The payload variants are signed as sent: only their spelling is wrong.
+		"padded payload":          sign(secret, payload+strings.Repeat("=", (4-len(payload)%4)%4)),
+		"payload with CR LF":      sign(secret, payload[:16]+"\r\n"+payload[16:]),
+		"payload's trailing bits": sign(secret, flipTrailingBits(payload)),
+	}
+	for name, raw := range variants {
+		if raw == good {
+			t.Fatalf("%s: the variant is the original", name)
+		}
+		if _, err := parseSignedRequest(raw, secret, testNow); err == nil {
+			t.Errorf("%s: verified", name)
+		}
+	}
+
+	// At the callbacks they are refused, and counted, like a bad signature.
+	h := newHarness(t)
+	h.connect(testNow.Add(-48 * time.Hour))
+	user := h.fake.Account().UserID
+	good = h.fake.SignedRequest(user, testNow)
+	sig, payload, _ = strings.Cut(good, ".")
+	for _, path := range []string{DeauthorizePath, DataDeletionPath} {
+		for _, raw := range []string{sig + "=." + payload, flipTrailingBits(sig) + "." + payload, sign(h.fake.ClientSecret(), payload[:8]+"\n"+payload[8:])} {
+			if code, _ := h.post(path, raw); code != http.StatusBadRequest {
+				t.Errorf("POST %s with a non-canonical request: %d, want 400", path, code)
+			}
+		}
+	}
+	if got := h.refused.Load(); got != 6 {
+		t.Errorf("%d refusals counted, want 6", got)
+	}
+	if s := h.status(); s.State != store.StatusValid || h.forgot.Load() != 0 || h.alerts.Load() != 0 {
+		t.Errorf("non-canonical requests changed something: state %s, forgot %d, alerts %d", s.State, h.forgot.Load(), h.alerts.Load())
 	}
 }
