@@ -56,6 +56,11 @@ type Store interface {
 	Token(ctx context.Context) (store.Token, error)
 	Posts(ctx context.Context, limit int) ([]store.Post, error)
 	AnonymiseEvents(ctx context.Context, m store.AccountMentions, replacement string) (int, error)
+	// The callbacks already answered, shared by every replica.
+	ClaimCallback(ctx context.Context, id string, issuedAt, now, staleBefore time.Time) (store.Callback, bool, error)
+	FinishCallback(ctx context.Context, id, claim string, status int, code string) error
+	ReleaseCallback(ctx context.Context, id, claim string) error
+	PruneCallbacks(ctx context.Context, cutoff time.Time) (int64, error)
 }
 
 // Options configure New.
@@ -132,22 +137,22 @@ func (a *App) verified(c *gin.Context) (notice, bool) {
 }
 
 func (a *App) deauthorize(c *gin.Context) {
-	n, ok := a.verified(c)
-	if !ok {
-		return
+	if n, ok := a.verified(c); ok {
+		a.once(c, DeauthorizePath, n, a.appRemoved)
 	}
-	ctx := c.Request.Context()
+}
+
+func (a *App) appRemoved(ctx context.Context, n notice) (string, error) {
 	flagged, err := a.o.Connection.AppRemoved(ctx, n.UserID, n.IssuedAt)
 	if err != nil {
 		a.o.Logger.Error("metaapp: deauthorize", "err", err)
-		c.JSON(http.StatusInternalServerError, gin.H{"error": "could not record the deauthorization; Meta will retry"})
-		return
+		return "", errors.New("could not record the deauthorization; Meta will retry")
 	}
 	a.o.Logger.Warn("metaapp: Meta reports the app was removed on Instagram", "connected_account", flagged)
 	if flagged && a.o.Alert != nil {
 		a.o.Alert()
 	}
-	c.JSON(http.StatusOK, gin.H{"ok": true})
+	return "", nil
 }
 
 // deletionKey is where a confirmation is kept: the code maps to when the
@@ -208,25 +213,26 @@ const anonymisedEntry = "Details removed: this entry was about an Instagram acco
 var postEventKinds = []string{"moderation"}
 
 func (a *App) dataDeletion(c *gin.Context) {
-	n, ok := a.verified(c)
-	if !ok {
-		return
+	if n, ok := a.verified(c); ok {
+		a.once(c, DataDeletionPath, n, a.deleteData)
 	}
-	ctx := c.Request.Context()
+}
+
+// deleteData does what the request asks and returns the confirmation code
+// of what that was.
+func (a *App) deleteData(ctx context.Context, n notice) (string, error) {
 	cf, err := a.forget(ctx, n)
 	if err != nil {
 		a.o.Logger.Error("metaapp: data deletion", "err", err)
-		c.JSON(http.StatusInternalServerError, gin.H{"error": "could not delete the data; Meta will retry"})
-		return
+		return "", errors.New("could not delete the data; Meta will retry")
 	}
 	code := newCode()
 	if err := a.o.Store.SetState(context.WithoutCancel(ctx), deletionKey(code), cf.encode()); err != nil {
 		a.o.Logger.Error("metaapp: record deletion", "err", err)
-		c.JSON(http.StatusInternalServerError, gin.H{"error": "could not record the deletion; Meta will retry"})
-		return
+		return "", errors.New("could not record the deletion; Meta will retry")
 	}
 	a.o.Logger.Warn("metaapp: data deletion requested by Meta", "outcome", cf.Outcome, "confirmation_code", code)
-	c.JSON(http.StatusOK, gin.H{"url": a.base + DeletionPath + "?code=" + code, "confirmation_code": code})
+	return code, nil
 }
 
 // forget does what a data-deletion request asks, and says what that was.

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -35,27 +37,88 @@ type harness struct {
 	fake    *fake.Fake
 	st      *store.Store
 	conn    *connection.Connection
+	app     *App
 	srv     *httptest.Server
 	alerts  atomic.Int32
 	refused atomic.Int32
 	forgot  atomic.Int32 // OnDisconnected calls: the posts and images go
+	// confirmations counts the deletion confirmations written.
+	confirmations atomic.Int32
+	// failPosts makes reading the posts fail: a deletion fails before it
+	// deletes anything.
+	failPosts atomic.Bool
+	logs      syncBuffer
+
+	mu  sync.Mutex
+	now time.Time
+}
+
+// Now is the clock every part of the harness reads.
+func (h *harness) Now() time.Time {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.now
+}
+
+func (h *harness) advance(d time.Duration) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.now = h.now.Add(d)
+}
+
+// syncBuffer is a log destination that concurrent requests can share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+// count is how many log lines contain s.
+func (b *syncBuffer) count(s string) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return strings.Count(b.b.String(), s)
+}
+
+// harnessStore is the real store, watched.
+type harnessStore struct {
+	*store.Store
+	h *harness
+}
+
+func (s harnessStore) SetState(ctx context.Context, key, value string) error {
+	if strings.HasPrefix(key, deletionKey("")) {
+		s.h.confirmations.Add(1)
+	}
+	return s.Store.SetState(ctx, key, value)
+}
+
+func (s harnessStore) Posts(ctx context.Context, limit int) ([]store.Post, error) {
+	if s.h.failPosts.Load() {
+		return nil, errors.New("posts: injected failure")
+	}
+	return s.Store.Posts(ctx, limit)
 }
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
 	gin.SetMode(gin.TestMode)
-	h := &harness{t: t, fake: fake.New(fake.Options{Clock: fake.NewClock(testNow)})}
+	h := &harness{t: t, fake: fake.New(fake.Options{Clock: fake.NewClock(testNow)}), now: testNow}
 	key := make([]byte, store.KeySize)
 	_, _ = rand.Read(key)
-	now := func() time.Time { return testNow }
-	st, err := store.Open(filepath.Join(t.TempDir(), "v.db"), key, store.WithClock(now))
+	st, err := store.Open(filepath.Join(t.TempDir(), "v.db"), key, store.WithClock(h.Now))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
 	h.st = st
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	h.conn, err = connection.New(connection.Options{Store: st, Instagram: nil, Logger: log, Now: now,
+	log := slog.New(slog.NewTextHandler(&h.logs, nil))
+	h.conn, err = connection.New(connection.Options{Store: st, Instagram: nil, Logger: log, Now: h.Now,
 		OnDisconnected: func(ctx context.Context) error {
 			h.forgot.Add(1)
 			_, err := st.ReplacePosts(ctx, nil) // as the feed forgets them
@@ -64,13 +127,13 @@ func newHarness(t *testing.T) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	app, err := New(Options{AppSecret: h.fake.ClientSecret(), PublicURL: "https://gallery.example.com/", Connection: h.conn, Store: st,
-		Alert: func() { h.alerts.Add(1) }, Refused: func(string) { h.refused.Add(1) }, Logger: log, Now: now})
+	h.app, err = New(Options{AppSecret: h.fake.ClientSecret(), PublicURL: "https://gallery.example.com/", Connection: h.conn,
+		Store: harnessStore{st, h}, Alert: func() { h.alerts.Add(1) }, Refused: func(string) { h.refused.Add(1) }, Logger: log, Now: h.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
 	engine := gin.New()
-	app.Register(engine)
+	h.app.Register(engine)
 	h.srv = httptest.NewServer(engine)
 	t.Cleanup(h.srv.Close)
 	return h
