@@ -9,17 +9,20 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"html/template"
 	"log/slog"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"vitrine/store"
 	"vitrine/templates"
 )
 
@@ -45,10 +48,19 @@ type Connection interface {
 	ForgetAccount(ctx context.Context, userID string, at time.Time) (bool, error)
 }
 
-// Store keeps the deletion confirmations (*store.Store).
+// Store keeps the deletion confirmations, and tells whose data a deletion
+// covers so the activity log can forget it too (*store.Store).
 type Store interface {
 	SetState(ctx context.Context, key, value string) error
 	State(ctx context.Context, key string) (string, bool, error)
+	Token(ctx context.Context) (store.Token, error)
+	Posts(ctx context.Context, limit int) ([]store.Post, error)
+	AnonymiseEvents(ctx context.Context, m store.AccountMentions, replacement string) (int, error)
+	// The callbacks already answered, shared by every replica.
+	ClaimCallback(ctx context.Context, id string, issuedAt, now, staleBefore time.Time) (store.Callback, bool, error)
+	FinishCallback(ctx context.Context, id, claim string, status int, code string) error
+	ReleaseCallback(ctx context.Context, id, claim string) error
+	PruneCallbacks(ctx context.Context, cutoff time.Time) (int64, error)
 }
 
 // Options configure New.
@@ -121,53 +133,149 @@ func (a *App) verified(c *gin.Context) (notice, bool) {
 }
 
 func (a *App) deauthorize(c *gin.Context) {
-	n, ok := a.verified(c)
-	if !ok {
-		return
+	if n, ok := a.verified(c); ok {
+		a.once(c, DeauthorizePath, n, a.appRemoved)
 	}
-	ctx := c.Request.Context()
+}
+
+func (a *App) appRemoved(ctx context.Context, n notice) (string, error) {
 	flagged, err := a.o.Connection.AppRemoved(ctx, n.UserID, n.IssuedAt)
 	if err != nil {
 		a.o.Logger.Error("metaapp: deauthorize", "err", err)
-		c.JSON(http.StatusInternalServerError, gin.H{"error": "could not record the deauthorization; Meta will retry"})
-		return
+		return "", errors.New("could not record the deauthorization; Meta will retry")
 	}
 	a.o.Logger.Warn("metaapp: Meta reports the app was removed on Instagram", "connected_account", flagged)
-	c.JSON(http.StatusOK, gin.H{"ok": true})
+	return "", nil
 }
 
 // deletionKey is where a confirmation is kept: the code maps to when the
-// deletion was done, and to nothing about whose it was.
+// request was handled and what it did, and to nothing about whose it was.
 func deletionKey(code string) string { return "metaapp.deletion." + code }
 
 var codeRE = regexp.MustCompile(`^[0-9a-f]{32}$`)
 
-func (a *App) dataDeletion(c *gin.Context) {
-	n, ok := a.verified(c)
-	if !ok {
-		return
+// confirmation is what a confirmation code stands for. Outcome says what
+// the request actually did, in words the status page shows as they are.
+type confirmation struct {
+	At      time.Time `json:"at"`
+	Deleted bool      `json:"deleted"`
+	Outcome string    `json:"outcome"`
+}
+
+// Outcomes of a data-deletion request that changed nothing.
+const (
+	outcomeNoAccount    = "nothing to delete: no account connected"
+	outcomeOtherAccount = "nothing to delete: not the connected account"
+	outcomeOlderNotice  = "nothing to delete: notice older than the current connection"
+)
+
+func deletedOutcome(posts int) string {
+	switch posts {
+	case 0:
+		return "deleted: token removed; no posts were cached"
+	case 1:
+		return "deleted: token, 1 post and its images removed"
 	}
-	ctx := c.Request.Context()
-	deleted, err := a.o.Connection.ForgetAccount(ctx, n.UserID, n.IssuedAt)
+	return "deleted: token, " + strconv.Itoa(posts) + " posts and their images removed"
+}
+
+func (cf confirmation) encode() string {
+	b, _ := json.Marshal(cf) // plain fields: can't fail
+	return string(b)
+}
+
+// decodeConfirmation reads a stored confirmation. Earlier versions stored
+// only the time, when every request was assumed to have deleted something:
+// such a record comes back with no outcome rather than that assumption.
+func decodeConfirmation(v string) confirmation {
+	var cf confirmation
+	if err := json.Unmarshal([]byte(v), &cf); err == nil {
+		return cf
+	}
+	t, _ := time.Parse(time.RFC3339, v)
+	return confirmation{At: t}
+}
+
+// anonymisedEntry replaces the activity log's entries about an account
+// whose data Meta asked to delete.
+const anonymisedEntry = "Details removed: this entry was about an Instagram account whose data Meta asked to delete."
+
+// postEventKinds are the activity log's kinds whose entries quote a post
+// without saying whose (the admin's hide and pin decisions): all of them go,
+// as one may quote a post no longer cached.
+var postEventKinds = []string{"moderation"}
+
+func (a *App) dataDeletion(c *gin.Context) {
+	if n, ok := a.verified(c); ok {
+		a.once(c, DataDeletionPath, n, a.deleteData)
+	}
+}
+
+// deleteData does what the request asks and returns the confirmation code
+// of what that was.
+func (a *App) deleteData(ctx context.Context, n notice) (string, error) {
+	cf, err := a.forget(ctx, n)
 	if err != nil {
 		a.o.Logger.Error("metaapp: data deletion", "err", err)
-		c.JSON(http.StatusInternalServerError, gin.H{"error": "could not delete the data; Meta will retry"})
-		return
+		return "", errors.New("could not delete the data; Meta will retry")
 	}
 	code := newCode()
-	if err := a.o.Store.SetState(ctx, deletionKey(code), a.o.Now().UTC().Format(time.RFC3339)); err != nil {
+	if err := a.o.Store.SetState(context.WithoutCancel(ctx), deletionKey(code), cf.encode()); err != nil {
 		a.o.Logger.Error("metaapp: record deletion", "err", err)
-		c.JSON(http.StatusInternalServerError, gin.H{"error": "could not record the deletion; Meta will retry"})
-		return
+		return "", errors.New("could not record the deletion; Meta will retry")
 	}
-	a.o.Logger.Warn("metaapp: data deletion requested by Meta", "connected_account_deleted", deleted, "confirmation_code", code)
-	c.JSON(http.StatusOK, gin.H{"url": a.base + DeletionPath + "?code=" + code, "confirmation_code": code})
+	a.o.Logger.Warn("metaapp: data deletion requested by Meta", "outcome", cf.Outcome, "confirmation_code", code)
+	return code, nil
+}
+
+// forget does what a data-deletion request asks, and says what that was.
+func (a *App) forget(ctx context.Context, n notice) (confirmation, error) {
+	tok, err := a.o.Store.Token(ctx)
+	switch {
+	case errors.Is(err, store.ErrNoToken):
+	case err != nil && !errors.Is(err, store.ErrUndecryptable): // whose it is is still known
+		return confirmation{}, err
+	}
+	tok.AccessToken = ""
+	// What identifies the account in the activity log must be read before
+	// the deletion takes it away.
+	var posts []store.Post
+	if tok.UserID != "" && tok.UserID == n.UserID {
+		if posts, err = a.o.Store.Posts(ctx, 0); err != nil {
+			return confirmation{}, err
+		}
+	}
+	deleted, err := a.o.Connection.ForgetAccount(ctx, n.UserID, n.IssuedAt)
+	if err != nil {
+		return confirmation{}, err
+	}
+	cf := confirmation{At: a.o.Now().UTC().Truncate(time.Second), Deleted: deleted}
+	switch {
+	case deleted:
+		// After ForgetAccount, so its own entry naming the account goes
+		// too; and whatever Meta does with the answer, once the data is
+		// gone the log follows.
+		m := store.AccountMentions{UserID: n.UserID, Username: tok.Username, Posts: posts, Kinds: postEventKinds}
+		if _, err := a.o.Store.AnonymiseEvents(context.WithoutCancel(ctx), m, anonymisedEntry); err != nil {
+			return confirmation{}, err
+		}
+		cf.Outcome = deletedOutcome(len(posts))
+	case tok.UserID == "":
+		cf.Outcome = outcomeNoAccount
+	case tok.UserID != n.UserID:
+		cf.Outcome = outcomeOtherAccount
+	default: // the connection's own rule: it started after Meta signed this
+		cf.Outcome = outcomeOlderNotice
+	}
+	return cf, nil
 }
 
 type deletionView struct {
-	Code   string
-	Found  bool
-	DoneAt string
+	Code    string
+	Found   bool
+	Deleted bool
+	Outcome string // "" for a record older than outcomes
+	DoneAt  string
 }
 
 func (a *App) deletionStatus(c *gin.Context) {
@@ -175,14 +283,15 @@ func (a *App) deletionStatus(c *gin.Context) {
 	v := deletionView{}
 	status := http.StatusNotFound
 	if codeRE.MatchString(code) {
-		at, ok, err := a.o.Store.State(c.Request.Context(), deletionKey(code))
+		stored, ok, err := a.o.Store.State(c.Request.Context(), deletionKey(code))
 		if err != nil {
 			a.o.Logger.Error("metaapp: read deletion", "err", err)
 			c.String(http.StatusInternalServerError, "Could not read the deletion status; try again later.\n")
 			return
 		}
 		if ok {
-			v = deletionView{Code: code, Found: true, DoneAt: doneWords(at)}
+			cf := decodeConfirmation(stored)
+			v = deletionView{Code: code, Found: true, Deleted: cf.Deleted, Outcome: cf.Outcome, DoneAt: doneWords(cf.At)}
 			status = http.StatusOK
 		}
 	}
@@ -198,12 +307,11 @@ func (a *App) deletionStatus(c *gin.Context) {
 	}
 }
 
-func doneWords(stored string) string {
-	t, err := time.Parse(time.RFC3339, stored)
-	if err != nil {
-		return stored
+func doneWords(t time.Time) string {
+	if t.IsZero() {
+		return "an unrecorded date"
 	}
-	return t.Format("2 January 2006, 15:04 UTC")
+	return t.UTC().Format("2 January 2006, 15:04 UTC")
 }
 
 func newCode() string {

@@ -7,13 +7,16 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -34,37 +37,98 @@ type harness struct {
 	fake    *fake.Fake
 	st      *store.Store
 	conn    *connection.Connection
+	app     *App
 	srv     *httptest.Server
 	alerts  atomic.Int32
 	refused atomic.Int32
 	forgot  atomic.Int32 // accounts forgotten: the posts and images go
+	// confirmations counts the deletion confirmations written.
+	confirmations atomic.Int32
+	// failPosts makes reading the posts fail: a deletion fails before it
+	// deletes anything.
+	failPosts atomic.Bool
+	logs      syncBuffer
+
+	mu  sync.Mutex
+	now time.Time
+}
+
+// Now is the clock every part of the harness reads.
+func (h *harness) Now() time.Time {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.now
+}
+
+func (h *harness) advance(d time.Duration) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.now = h.now.Add(d)
+}
+
+// syncBuffer is a log destination that concurrent requests can share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+// count is how many log lines contain s.
+func (b *syncBuffer) count(s string) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return strings.Count(b.b.String(), s)
+}
+
+// harnessStore is the real store, watched.
+type harnessStore struct {
+	*store.Store
+	h *harness
+}
+
+func (s harnessStore) SetState(ctx context.Context, key, value string) error {
+	if strings.HasPrefix(key, deletionKey("")) {
+		s.h.confirmations.Add(1)
+	}
+	return s.Store.SetState(ctx, key, value)
+}
+
+func (s harnessStore) Posts(ctx context.Context, limit int) ([]store.Post, error) {
+	if s.h.failPosts.Load() {
+		return nil, errors.New("posts: injected failure")
+	}
+	return s.Store.Posts(ctx, limit)
 }
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
 	gin.SetMode(gin.TestMode)
-	h := &harness{t: t, fake: fake.New(fake.Options{Clock: fake.NewClock(testNow)})}
+	h := &harness{t: t, fake: fake.New(fake.Options{Clock: fake.NewClock(testNow)}), now: testNow}
 	key := make([]byte, store.KeySize)
 	_, _ = rand.Read(key)
-	now := func() time.Time { return testNow }
-	st, err := store.Open(filepath.Join(t.TempDir(), "v.db"), key, store.WithClock(now))
+	st, err := store.Open(filepath.Join(t.TempDir(), "v.db"), key, store.WithClock(h.Now))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
 	h.st = st
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	h.conn, err = connection.New(connection.Options{Store: st, Instagram: nil, Logger: log, Now: now})
+	log := slog.New(slog.NewTextHandler(&h.logs, nil))
+	h.conn, err = connection.New(connection.Options{Store: st, Instagram: nil, Logger: log, Now: h.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	app, err := New(Options{AppSecret: h.fake.ClientSecret(), PublicURL: "https://gallery.example.com/", Connection: operations{h},
-		Store: st, Refused: func(string) { h.refused.Add(1) }, Logger: log, Now: now})
+	h.app, err = New(Options{AppSecret: h.fake.ClientSecret(), PublicURL: "https://gallery.example.com/", Connection: operations{h},
+		Store: harnessStore{st, h}, Refused: func(string) { h.refused.Add(1) }, Logger: log, Now: h.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
 	engine := gin.New()
-	app.Register(engine)
+	h.app.Register(engine)
 	h.srv = httptest.NewServer(engine)
 	t.Cleanup(h.srv.Close)
 	return h
@@ -84,9 +148,16 @@ func (o operations) AppRemoved(ctx context.Context, userID string, at time.Time)
 }
 
 func (o operations) ForgetAccount(ctx context.Context, userID string, at time.Time) (bool, error) {
-	_, deleted, err := o.h.conn.ForgetAccount(ctx, userID, at)
+	username, deleted, err := o.h.conn.ForgetAccount(ctx, userID, at)
 	if deleted {
 		o.h.forgot.Add(1)
+		if _, err := o.h.st.ReplacePosts(ctx, nil); err != nil { // as the feed forgets them
+			return true, err
+		}
+		// As the app says what it removed.
+		if err := o.h.st.AddEvent(ctx, "disconnected", store.LevelWarn, "Disconnected @"+username+"; the token, the cached posts and the mirrored images were deleted"); err != nil {
+			return true, err
+		}
 	}
 	return deleted, err
 }
@@ -100,6 +171,76 @@ func (h *harness) connect(connectedAt time.Time) {
 	if err != nil {
 		h.t.Fatal(err)
 	}
+}
+
+// seedPosts caches two posts of the connected account and puts entries
+// about it in the activity log, as connecting and moderating do.
+func (h *harness) seedPosts() []store.Post {
+	h.t.Helper()
+	ctx := context.Background()
+	posts := []store.Post{
+		{ID: "18000000000000001", MediaType: "IMAGE", Caption: "Spring glaze test, straight from the kiln. #ceramics",
+			Permalink: "https://www.instagram.com/p/CyoR2foxUDR/", Timestamp: testNow.Add(-time.Hour)},
+		{ID: "18000000000000002", MediaType: "IMAGE", Caption: "Blue bowls, second firing", Timestamp: testNow.Add(-2 * time.Hour)},
+	}
+	if _, err := h.st.ReplacePosts(ctx, posts); err != nil {
+		h.t.Fatal(err)
+	}
+	for _, e := range []struct{ kind, msg string }{
+		{"connected", "Connected @" + h.fake.Account().Username + " (Business account); the token expires 27 January 2027"},
+		{"sync", "Synced 2 posts (2 new, 0 changed, 0 removed); images: 2 mirrored now, 2 in all."},
+		{"moderation", "Pinned post 18000000000000001 (“Spring glaze test, straight from the kiln…”)."},
+		{"login", "Admin signed in from 192.0.2.7"},
+	} {
+		if err := h.st.AddEvent(ctx, e.kind, store.LevelInfo, e.msg); err != nil {
+			h.t.Fatal(err)
+		}
+	}
+	return posts
+}
+
+// events is the activity log, oldest first.
+func (h *harness) events() []store.Event {
+	h.t.Helper()
+	ev, err := h.st.Events(context.Background(), 0)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	slices.Reverse(ev)
+	return ev
+}
+
+// statusPage GETs the deletion status page for the query.
+func (h *harness) statusPage(rawQuery string) (int, string, http.Header) {
+	h.t.Helper()
+	resp, err := http.Get(h.srv.URL + DeletionPath + "?" + rawQuery)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), resp.Header
+}
+
+// deletion posts a data-deletion request that must be answered 200, and
+// returns its confirmation code.
+func (h *harness) deletion(signedRequest string) string {
+	h.t.Helper()
+	code, body := h.post(DataDeletionPath, signedRequest)
+	if code != http.StatusOK {
+		h.t.Fatalf("deletion: %d %s", code, body)
+	}
+	var answer struct {
+		URL  string `json:"url"`
+		Code string `json:"confirmation_code"`
+	}
+	if err := json.Unmarshal([]byte(body), &answer); err != nil {
+		h.t.Fatalf("answer %q: %v", body, err)
+	}
+	if !codeRE.MatchString(answer.Code) || answer.URL != "https://gallery.example.com"+DeletionPath+"?code="+answer.Code {
+		h.t.Errorf("answer = %+v", answer)
+	}
+	return answer.Code
 }
 
 func (h *harness) post(path, signedRequest string) (int, string) {
@@ -180,61 +321,144 @@ func TestDeauthorizeIgnoresANoticeOlderThanTheConnection(t *testing.T) {
 func TestDataDeletionDeletesAndConfirms(t *testing.T) {
 	h := newHarness(t)
 	h.connect(testNow.Add(-48 * time.Hour))
-	user := h.fake.Account().UserID
+	h.seedPosts()
+	acct := h.fake.Account()
 
-	if code, _ := h.post(DataDeletionPath, "x"+h.fake.SignedRequest(user, testNow)); code != http.StatusBadRequest {
+	if code, _ := h.post(DataDeletionPath, "x"+h.fake.SignedRequest(acct.UserID, testNow)); code != http.StatusBadRequest {
 		t.Errorf("forged deletion: %d, want 400", code)
 	}
 	if s := h.status(); !s.Connected || h.forgot.Load() != 0 {
 		t.Fatal("a forged deletion request deleted something")
 	}
 
-	code, body := h.post(DataDeletionPath, h.fake.SignedRequest(user, testNow))
-	if code != http.StatusOK {
-		t.Fatalf("deletion: %d %s", code, body)
-	}
-	var answer struct {
-		URL  string `json:"url"`
-		Code string `json:"confirmation_code"`
-	}
-	if err := json.Unmarshal([]byte(body), &answer); err != nil {
-		t.Fatalf("answer %q: %v", body, err)
-	}
-	if !codeRE.MatchString(answer.Code) || answer.URL != "https://gallery.example.com"+DeletionPath+"?code="+answer.Code {
-		t.Errorf("answer = %+v", answer)
-	}
+	code := h.deletion(h.fake.SignedRequest(acct.UserID, testNow))
 	if s := h.status(); s.Connected || h.forgot.Load() != 1 {
 		t.Errorf("after deletion: connected %v, posts and images forgotten %d times", s.Connected, h.forgot.Load())
 	}
 
-	get := func(rawQuery string) (int, string, http.Header) {
-		resp, err := http.Get(h.srv.URL + DeletionPath + "?" + rawQuery)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b), resp.Header
-	}
-	status, page, hdr := get("code=" + answer.Code)
-	if status != http.StatusOK || !strings.Contains(page, answer.Code) || !strings.Contains(page, "has been deleted") {
+	status, page, hdr := h.statusPage("code=" + code)
+	if status != http.StatusOK || !strings.Contains(page, code) || !strings.Contains(page, "has been deleted") ||
+		!strings.Contains(page, "deleted: token, 2 posts and their images removed") {
 		t.Errorf("status page = %d:\n%s", status, page)
 	}
-	if strings.Contains(page, h.fake.Account().Username) || strings.Contains(page, user) {
+	if strings.Contains(page, acct.Username) || strings.Contains(page, acct.UserID) {
 		t.Error("the status page shows whose data it was")
 	}
 	if !strings.Contains(hdr.Get("Content-Security-Policy"), "default-src 'none'") {
 		t.Errorf("CSP = %q", hdr.Get("Content-Security-Policy"))
 	}
-	for _, q := range []string{"code=" + strings.Repeat("0", 32), "code=<script>", "", "code=" + answer.Code + "x"} {
-		if status, page, _ := get(q); status != http.StatusNotFound || strings.Contains(page, "<script>") {
+	for _, q := range []string{"code=" + strings.Repeat("0", 32), "code=<script>", "", "code=" + code + "x"} {
+		if status, page, _ := h.statusPage(q); status != http.StatusNotFound || strings.Contains(page, "<script>") {
 			t.Errorf("status page for %q = %d", q, status)
 		}
 	}
 
-	// Asked again (Meta retries), with nothing left: still confirmed.
-	if code, body := h.post(DataDeletionPath, h.fake.SignedRequest(user, testNow)); code != http.StatusOK || !strings.Contains(body, "confirmation_code") {
-		t.Errorf("second deletion: %d %s", code, body)
+	// Asked again with a new notice (not a replay), with nothing left:
+	// confirmed, and said so.
+	again := h.deletion(h.fake.SignedRequest(acct.UserID, testNow.Add(time.Second)))
+	if _, page, _ := h.statusPage("code=" + again); !strings.Contains(page, outcomeNoAccount) || strings.Contains(page, "has been deleted") {
+		t.Errorf("second deletion's page:\n%s", page)
+	}
+}
+
+// The activity log forgets the account along with its data: no entry
+// names it or quotes its posts any more; the rest of the log stays.
+func TestDataDeletionAnonymisesTheActivityLog(t *testing.T) {
+	h := newHarness(t)
+	h.connect(testNow.Add(-48 * time.Hour))
+	posts := h.seedPosts()
+	acct := h.fake.Account()
+	h.deletion(h.fake.SignedRequest(acct.UserID, testNow))
+
+	var kinds []string
+	for _, e := range h.events() {
+		kinds = append(kinds, e.Kind)
+		for _, s := range []string{"@" + acct.Username, acct.UserID, posts[0].ID, "Spring glaze", posts[0].Permalink} {
+			if strings.Contains(strings.ToLower(e.Message), strings.ToLower(s)) {
+				t.Errorf("after the deletion, the %s entry %q still says %q", e.Kind, e.Message, s)
+			}
+		}
+		switch e.Kind {
+		case "sync", "login", "deletion":
+			if e.Message == anonymisedEntry {
+				t.Errorf("the %s entry, about no one, was anonymised", e.Kind)
+			}
+		case "connected", "moderation", "disconnected":
+			if e.Message != anonymisedEntry {
+				t.Errorf("the %s entry = %q, want it anonymised", e.Kind, e.Message)
+			}
+		}
+	}
+	// The entries stay, in order: the log still shows that something was
+	// connected, moderated, deleted at Meta's request and disconnected.
+	want := []string{"connected", "sync", "moderation", "login", "deletion", "disconnected"}
+	if !slices.Equal(kinds, want) {
+		t.Errorf("log kinds = %v, want %v", kinds, want)
+	}
+}
+
+// The status page tells what the request actually did: nothing, when it
+// was about another account, or older than the current connection.
+func TestDeletionStatusSaysWhatHappened(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		connect bool
+		user    string        // "" for the connected account
+		age     time.Duration // of the notice, against a connection 1 h old
+		outcome string
+	}{
+		{"other account", true, "17841400000000001", 0, outcomeOtherAccount},
+		{"older than the connection", true, "", 2 * time.Hour, outcomeOlderNotice},
+		{"no account", false, "", 0, outcomeNoAccount},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			if tc.connect {
+				h.connect(testNow.Add(-time.Hour))
+				h.seedPosts()
+			}
+			before := h.events()
+			user := tc.user
+			if user == "" {
+				user = h.fake.Account().UserID
+			}
+			code := h.deletion(h.fake.SignedRequest(user, testNow.Add(-tc.age)))
+			status, page, _ := h.statusPage("code=" + code)
+			if status != http.StatusOK || !strings.Contains(page, tc.outcome) || !strings.Contains(page, "nothing to delete") {
+				t.Errorf("status page = %d:\n%s", status, page)
+			}
+			for _, claim := range []string{"has been deleted", "no longer holds"} {
+				if strings.Contains(page, claim) {
+					t.Errorf("the page claims %q though nothing was deleted", claim)
+				}
+			}
+			if s := h.status(); s.Connected != tc.connect || h.forgot.Load() != 0 {
+				t.Errorf("connected %v, forgotten %d times", s.Connected, h.forgot.Load())
+			}
+			if n, err := h.st.PostCount(context.Background()); err != nil || (tc.connect && n != 2) {
+				t.Errorf("%d posts cached, %v", n, err)
+			}
+			if after := h.events(); !slices.Equal(after, before) {
+				t.Errorf("the activity log changed:\n%v\nwas\n%v", after, before)
+			}
+		})
+	}
+}
+
+// A confirmation recorded by an earlier version (the time alone) still
+// has its page, which does not claim what it cannot know.
+func TestDeletionStatusOfAnOlderRecord(t *testing.T) {
+	h := newHarness(t)
+	code := strings.Repeat("ab", 16)
+	if err := h.st.SetState(context.Background(), deletionKey(code), "2026-11-01T10:30:00Z"); err != nil {
+		t.Fatal(err)
+	}
+	status, page, _ := h.statusPage("code=" + code)
+	if status != http.StatusOK || !strings.Contains(page, code) || !strings.Contains(page, "1 November 2026, 10:30 UTC") {
+		t.Errorf("status page = %d:\n%s", status, page)
+	}
+	if strings.Contains(page, "has been deleted") || strings.Contains(page, "nothing to delete") {
+		t.Errorf("the page states an outcome that was never recorded:\n%s", page)
 	}
 }
 
@@ -250,9 +474,6 @@ func TestParseSignedRequest(t *testing.T) {
 	if _, err := parseSignedRequest(sig+"=."+payload+"==", secret, testNow); err == nil {
 		// Padding on the payload part changes what was signed.
 		t.Error("a payload part that is not the signed bytes verified")
-	}
-	if _, err := parseSignedRequest(sig+"=."+payload, secret, testNow); err != nil {
-		t.Errorf("a padded signature is the same bytes: %v", err)
 	}
 	for name, raw := range map[string]string{
 		"wrong secret":    fake.New(fake.Options{ClientSecret: "x"}).SignedRequest("1", testNow),
@@ -278,5 +499,72 @@ func TestParseSignedRequest(t *testing.T) {
 	}
 	if _, err := parseSignedRequest(good, "", testNow); err == nil {
 		t.Error("verified with no app secret configured")
+	}
+}
+
+// sign is what Meta would send for payloadPart, spelled as given.
+func sign(secret, payloadPart string) string {
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte(payloadPart))
+	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil)) + "." + payloadPart
+}
+
+// flipTrailingBits changes the unused low bits of the last character of
+// an unpadded base64url string: a lenient decoder reads the same bytes.
+func flipTrailingBits(s string) string {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	unused := map[int]int{2: 4, 3: 2}[len(s)%4] // bits the last character carries beyond the data
+	last := strings.IndexByte(alphabet, s[len(s)-1])
+	return s[:len(s)-1] + string(alphabet[last^(1<<unused-1)])
+}
+
+// Only the one canonical spelling of a request verifies: padding, line
+// breaks and stray trailing bits would let one request of Meta's be sent
+// in many forms that each look new.
+func TestSignedRequestOnlyInCanonicalForm(t *testing.T) {
+	f := fake.New(fake.Options{})
+	secret := f.ClientSecret()
+	good := f.SignedRequest("17841405793187218", testNow)
+	sig, payload, _ := strings.Cut(good, ".")
+	if len(payload)%4 == 0 {
+		t.Fatal("the test payload has no trailing bits to flip; change its user id")
+	}
+	variants := map[string]string{
+		"padded signature":             sig + "=." + payload,
+		"signature with CR LF":         sig[:20] + "\r\n" + sig[20:] + "." + payload,
+		"signature with LF at the end": sig + "\n." + payload,
+		"signature's trailing bits":    flipTrailingBits(sig) + "." + payload,
+		// The payload variants are signed as sent: only their spelling is wrong.
+		"padded payload":          sign(secret, payload+strings.Repeat("=", (4-len(payload)%4)%4)),
+		"payload with CR LF":      sign(secret, payload[:16]+"\r\n"+payload[16:]),
+		"payload's trailing bits": sign(secret, flipTrailingBits(payload)),
+	}
+	for name, raw := range variants {
+		if raw == good {
+			t.Fatalf("%s: the variant is the original", name)
+		}
+		if _, err := parseSignedRequest(raw, secret, testNow); err == nil {
+			t.Errorf("%s: verified", name)
+		}
+	}
+
+	// At the callbacks they are refused, and counted, like a bad signature.
+	h := newHarness(t)
+	h.connect(testNow.Add(-48 * time.Hour))
+	user := h.fake.Account().UserID
+	good = h.fake.SignedRequest(user, testNow)
+	sig, payload, _ = strings.Cut(good, ".")
+	for _, path := range []string{DeauthorizePath, DataDeletionPath} {
+		for _, raw := range []string{sig + "=." + payload, flipTrailingBits(sig) + "." + payload, sign(h.fake.ClientSecret(), payload[:8]+"\n"+payload[8:])} {
+			if code, _ := h.post(path, raw); code != http.StatusBadRequest {
+				t.Errorf("POST %s with a non-canonical request: %d, want 400", path, code)
+			}
+		}
+	}
+	if got := h.refused.Load(); got != 6 {
+		t.Errorf("%d refusals counted, want 6", got)
+	}
+	if s := h.status(); s.State != store.StatusValid || h.forgot.Load() != 0 || h.alerts.Load() != 0 {
+		t.Errorf("non-canonical requests changed something: state %s, forgot %d, alerts %d", s.State, h.forgot.Load(), h.alerts.Load())
 	}
 }

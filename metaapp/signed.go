@@ -81,8 +81,17 @@ func parseSignedRequest(raw, appSecret string, now time.Time) (notice, error) {
 	return notice{UserID: userID, IssuedAt: at}, nil
 }
 
-// decodeSegment reads base64url with or without padding: Meta sends none,
-// but a padded one means the same bytes.
+// decodeSegment reads base64url exactly as Meta writes it: no padding, no
+// line breaks (which the decoder would otherwise skip), no stray trailing
+// bits. Only the canonical spelling is accepted, so one request has one
+// form: a copy dressed up differently is refused, not handled as new.
 func decodeSegment(s string) ([]byte, error) {
-	return base64.RawURLEncoding.DecodeString(strings.TrimRight(s, "="))
+	b, err := base64.RawURLEncoding.Strict().DecodeString(s)
+	if err != nil {
+		return nil, err
+	}
+	if base64.RawURLEncoding.EncodeToString(b) != s {
+		return nil, errBadSignedRequest
+	}
+	return b, nil
 }

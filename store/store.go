@@ -1,8 +1,9 @@
 // Package store keeps Vitrine's durable state in SQLite, or in PostgreSQL
 // when several replicas share it: the owner's Instagram token (encrypted at
 // rest), the cached posts, an audit log of events, a little key/value state
-// for the jobs, and the leases and counters replicas coordinate through. It
-// knows nothing about HTTP or Instagram; callers hand it plain values.
+// for the jobs, the leases and counters replicas coordinate through, and
+// the signed callbacks from Meta already answered. It knows nothing about
+// HTTP or Instagram; callers hand it plain values.
 package store
 
 import (
@@ -298,7 +299,7 @@ func (s *Store) migrate() error {
 		}
 		return tx.AutoMigrate(&tokenRow{}, &postRow{}, &childRow{}, &eventRow{}, &stateRow{},
 			&imageRow{}, &imageVariantRow{}, &jobRunRow{}, &adminSessionRow{}, &moderationRow{},
-			&leaseRow{}, &counterRow{}, &generationRow{})
+			&leaseRow{}, &counterRow{}, &generationRow{}, &callbackRow{})
 	})
 	if err != nil {
 		return fmt.Errorf("store: migrate: %w", err)
