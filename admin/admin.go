@@ -110,9 +110,6 @@ type Options struct {
 	// or unpinned, before the answer, so the public gallery shows the
 	// change by the time the dashboard does.
 	OnModerated func(ctx context.Context) error
-	// HiddenImagesKept is how long the mirror keeps a hidden post's images
-	// (feed.HiddenImagesKept); the Posts section says so. 0: not said.
-	HiddenImagesKept time.Duration
 	// EmbedSnippet, if set, is the recommended JS embed the dashboard
 	// offers (the widget's, with the gallery's space reserved); nil: the
 	// bare script tag.
@@ -155,9 +152,8 @@ type Admin struct {
 	checkPassword func(hash, password []byte) error
 	loginKey      []byte // signs the pre-session CSRF token of the login form
 
-	// onModerated and hiddenKept: see Options.
+	// onModerated: see Options.
 	onModerated func(context.Context) error
-	hiddenKept  time.Duration
 }
 
 // Timings: an OAuth state lives ten minutes (enough to sign in on
@@ -202,7 +198,7 @@ func New(o Options) (*Admin, error) {
 		now:        o.Now,
 		origin:     u.Scheme + "://" + u.Host,
 	}
-	a.onModerated, a.hiddenKept = o.OnModerated, o.HiddenImagesKept
+	a.onModerated = o.OnModerated
 	a.embedSnippet = o.EmbedSnippet
 	if a.embedSnippet == nil {
 		a.embedSnippet = func() string { return `<script src="` + a.base + `/widget.js" async></script>` }

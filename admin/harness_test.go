@@ -167,7 +167,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		t.Fatal(err)
 	}
 	e.adm, err = New(Options{Settings: cfg.Admin, PublicURL: cfg.Server.PublicURL, Store: st, Connection: e.conn, Instagram: e.ig, Jobs: jobs,
-		LoginKey: loginKey, Refused: e.refusals.add, Logger: log, Now: e.clock.Now, HiddenImagesKept: 7 * 24 * time.Hour,
+		LoginKey: loginKey, Refused: e.refusals.add, Logger: log, Now: e.clock.Now,
 		OnModerated: func(ctx context.Context) error {
 			if ctx.Err() != nil {
 				panic("OnModerated got a context that is already done")

@@ -136,7 +136,7 @@ func New(cfg config.Config, log *slog.Logger, o Options) (_ *Vitrine, err error)
 		Logger: log, Now: o.Now, Demo: demoPanel, Refused: v.Metrics.RequestRefused,
 		// A hidden or pinned post reaches visitors with the next snapshot:
 		// build it now rather than at the next sync.
-		OnModerated: v.Gallery.Rebuild, HiddenImagesKept: feed.HiddenImagesKept,
+		OnModerated:  v.Gallery.Rebuild,
 		EmbedSnippet: func() string { return v.Gallery.Snippet(widget.EmbedOptions{}) },
 		LoginKey:     loginKey,
 	})
