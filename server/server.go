@@ -20,6 +20,7 @@ import (
 
 	"vitrine/admin"
 	"vitrine/alerts"
+	"vitrine/auth"
 	"vitrine/config"
 	"vitrine/connection"
 	"vitrine/demo"
@@ -131,14 +132,18 @@ func New(cfg config.Config, log *slog.Logger, o Options) (_ *Vitrine, err error)
 	if err != nil {
 		return nil, fmt.Errorf("login key: %w", err)
 	}
+	adminAuth, err := auth.New(auth.Options{Settings: c.Admin, PublicURL: c.Server.PublicURL, Store: v.Store,
+		Refused: v.Metrics.RequestRefused, LoginKey: loginKey, Logger: log, Now: o.Now})
+	if err != nil {
+		return nil, fmt.Errorf("auth: %w", err)
+	}
 	v.Admin, err = admin.New(admin.Options{
-		Settings: c.Admin, PublicURL: c.Server.PublicURL, Store: v.Store, Connection: v.Connection, Instagram: v.Instagram, Jobs: v.Jobs,
-		Logger: log, Now: o.Now, Demo: demoPanel, Refused: v.Metrics.RequestRefused,
+		PublicURL: c.Server.PublicURL, Auth: adminAuth, Store: v.Store, Connection: v.Connection, Instagram: v.Instagram, Jobs: v.Jobs,
+		Logger: log, Now: o.Now, Demo: demoPanel,
 		// A hidden or pinned post reaches visitors with the next snapshot:
 		// build it now rather than at the next sync.
 		OnModerated:  v.Gallery.Rebuild,
 		EmbedSnippet: func() string { return v.Gallery.Snippet(widget.EmbedOptions{}) },
-		LoginKey:     loginKey,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("admin: %w", err)
@@ -162,7 +167,7 @@ func (v *Vitrine) buildJobs(c *config.Config, log *slog.Logger, now func() time.
 	v.Metrics, err = metrics.New(metrics.Sources{
 		Status:         func(ctx context.Context) (connection.Status, error) { return v.Connection.Status(ctx) },
 		PostCount:      v.Store.PostCount,
-		RefusalReasons: append([]string{metaapp.RefusedSignedRequest}, admin.RefusalReasons...),
+		RefusalReasons: append([]string{metaapp.RefusedSignedRequest}, auth.RefusalReasons...),
 	})
 	if err != nil {
 		return err
