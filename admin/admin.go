@@ -1,7 +1,8 @@
-// Package admin is the site owner's side of Vitrine: password login,
-// server-side sessions, CSRF protection, the dashboard, the Generate popup
-// and OAuth callback that connect an Instagram account, disconnect and
-// "sync now". It never renders the public widget.
+// Package admin is the site owner's side of Vitrine: the dashboard, the
+// Generate popup and OAuth callback that connect an Instagram account,
+// disconnect, "sync now", the owner's moderation of posts and the demo
+// panel, behind the sign-in and sessions of package auth. It never renders
+// the public widget.
 package admin
 
 import (
@@ -20,20 +21,17 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"golang.org/x/crypto/bcrypt"
 
-	"vitrine/config"
+	"vitrine/auth"
 	"vitrine/connection"
 	"vitrine/jobs"
 	"vitrine/store"
 	"vitrine/templates"
 )
 
-// Store is the part of *store.Store the admin uses.
+// Store is the part of *store.Store the admin uses. The token is not in
+// it: only the connection changes that.
 type Store interface {
-	Token(ctx context.Context) (store.Token, error)
-	SaveToken(ctx context.Context, t store.Token) error
-	DeleteToken(ctx context.Context) error
 	AddEvent(ctx context.Context, kind, level, message string) error
 	Events(ctx context.Context, limit int) ([]store.Event, error)
 	PostCount(ctx context.Context) (int64, error)
@@ -48,21 +46,6 @@ type Store interface {
 	UnpinPost(ctx context.Context, postID string) (bool, error)
 	State(ctx context.Context, key string) (string, bool, error)
 	SetState(ctx context.Context, key, value string) error
-
-	CreateAdminSession(ctx context.Context, s store.AdminSession) error
-	AdminSession(ctx context.Context, idHash string) (store.AdminSession, bool, error)
-	DeleteAdminSession(ctx context.Context, idHash string) error
-	DeleteExpiredAdminSessions(ctx context.Context, now time.Time) (int64, error)
-	SetAdminSessionState(ctx context.Context, idHash, stateHash string, expires time.Time) error
-	ClearAdminSessionState(ctx context.Context, idHash, stateHash string) (bool, error)
-	TakeAdminSessionState(ctx context.Context, stateHash string) (store.AdminSession, bool, error)
-	SetAdminSessionFlash(ctx context.Context, idHash, flash string) error
-	TakeAdminSessionFlash(ctx context.Context, idHash string) (string, error)
-
-	// The login throttle's counters, shared by every replica.
-	Counters(ctx context.Context, keys ...string) ([]store.Counter, error)
-	UpdateCounters(ctx context.Context, keys []string, change func(cs []*store.Counter) error) error
-	PruneCounters(ctx context.Context, idleBefore, now time.Time) (int64, error)
 }
 
 // Connection is the Instagram connection's life as the app composes it
@@ -96,11 +79,11 @@ type Jobs interface {
 
 // Options configure New.
 type Options struct {
-	// Settings are the admin section of the config (password hash,
-	// session lifetime); PublicURL is server.public_url, whose scheme
-	// decides whether cookies are Secure.
-	Settings   config.Admin
-	PublicURL  string
+	// PublicURL is server.public_url, the base of the widget's addresses
+	// the dashboard shows.
+	PublicURL string
+	// Auth signs the owner in, keeps the sessions and checks every form.
+	Auth       *auth.Auth
 	Store      Store
 	Connection Connection
 	Instagram  Instagram
@@ -111,60 +94,35 @@ type Options struct {
 	// or unpinned, before the answer, so the public gallery shows the
 	// change by the time the dashboard does.
 	OnModerated func(ctx context.Context) error
-	// HiddenImagesKept is how long the mirror keeps a hidden post's images
-	// (feed.HiddenImagesKept); the Posts section says so. 0: not said.
-	HiddenImagesKept time.Duration
 	// EmbedSnippet, if set, is the recommended JS embed the dashboard
 	// offers (the widget's, with the gallery's space reserved); nil: the
 	// bare script tag.
 	EmbedSnippet func() string
-	// Refused, if set, counts every refused request by reason (one of
-	// RefusalReasons); the log shows only the first few each minute.
-	Refused func(reason string)
-	// LoginKey signs the login form's CSRF token. Replicas behind a load
-	// balancer need the same one, or a form one served is refused by
-	// another; server derives it from secret_key. Empty: a random key,
-	// good for this process only.
-	LoginKey []byte
-	Logger   *slog.Logger
-	Now      func() time.Time
+	Logger       *slog.Logger
+	Now          func() time.Time
 }
 
 // Admin serves the /admin pages.
 type Admin struct {
-	settings config.Admin
-	// credential fingerprints settings.PasswordHash; every session
-	// carries the one it was created under.
-	credential string
-	base       string // server.public_url without the trailing slash
-	secure     bool   // cookies carry Secure: the public URL is https
-	store      Store
-	conn       Connection
-	ig         Instagram
-	jobs       Jobs
-	demo       Demo
-	log        *slog.Logger
-	now        func() time.Time
-	tmpl       *template.Template
-	static     map[string]staticFile
-	origin     string // scheme://host of server.public_url, for Origin checks and postMessage
-	throttle   *throttle
-	refused    *refusalLog
+	base   string // server.public_url without the trailing slash
+	auth   *auth.Auth
+	store  Store
+	conn   Connection
+	ig     Instagram
+	jobs   Jobs
+	demo   Demo
+	log    *slog.Logger
+	now    func() time.Time
+	tmpl   *template.Template
+	static map[string]staticFile
 	// embedSnippet is the JS embed the dashboard offers.
 	embedSnippet func() string
-	// checkPassword is bcrypt's comparison; tests watch it.
-	checkPassword func(hash, password []byte) error
-	loginKey      []byte // signs the pre-session CSRF token of the login form
 
-	// onModerated and hiddenKept: see Options.
+	// onModerated: see Options.
 	onModerated func(context.Context) error
-	hiddenKept  time.Duration
 }
 
-// Timings: an OAuth state lives ten minutes (enough to sign in on
-// Instagram, short enough that a leaked one is soon worthless).
 const (
-	stateTTL      = 10 * time.Minute
 	eventsShown   = 12
 	pollInterval  = 5 * time.Second
 	popupName     = "vitrine-connect"
@@ -173,11 +131,8 @@ const (
 
 // New checks o and parses the templates once.
 func New(o Options) (*Admin, error) {
-	if o.Store == nil || o.Connection == nil || o.Instagram == nil {
-		return nil, errors.New("admin: Store, Connection and Instagram are required")
-	}
-	if o.Settings.PasswordHash == "" {
-		return nil, errors.New("admin: admin.password_hash is empty (run `vitrine hash-password`)")
+	if o.Auth == nil || o.Store == nil || o.Connection == nil || o.Instagram == nil {
+		return nil, errors.New("admin: Auth, Store, Connection and Instagram are required")
 	}
 	u, err := url.Parse(o.PublicURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -190,30 +145,20 @@ func New(o Options) (*Admin, error) {
 		o.Now = time.Now
 	}
 	a := &Admin{
-		settings:   o.Settings,
-		credential: credentialOf(o.Settings.PasswordHash),
-		base:       strings.TrimRight(o.PublicURL, "/"),
-		secure:     u.Scheme == "https",
-		store:      o.Store,
-		conn:       o.Connection,
-		ig:         o.Instagram,
-		jobs:       o.Jobs,
-		demo:       o.Demo,
-		log:        o.Logger,
-		now:        o.Now,
-		origin:     u.Scheme + "://" + u.Host,
+		base:  strings.TrimRight(o.PublicURL, "/"),
+		auth:  o.Auth,
+		store: o.Store,
+		conn:  o.Connection,
+		ig:    o.Instagram,
+		jobs:  o.Jobs,
+		demo:  o.Demo,
+		log:   o.Logger,
+		now:   o.Now,
 	}
-	a.onModerated, a.hiddenKept = o.OnModerated, o.HiddenImagesKept
+	a.onModerated = o.OnModerated
 	a.embedSnippet = o.EmbedSnippet
 	if a.embedSnippet == nil {
 		a.embedSnippet = func() string { return `<script src="` + a.base + `/widget.js" async></script>` }
-	}
-	a.throttle = newThrottle(o.Store, o.Now)
-	a.refused = newRefusalLog(o.Logger, o.Now, o.Refused)
-	a.checkPassword = bcrypt.CompareHashAndPassword
-	a.loginKey = o.LoginKey
-	if len(a.loginKey) == 0 {
-		a.loginKey = randomBytes(32)
 	}
 	if err := a.loadStatic(); err != nil {
 		return nil, err
@@ -229,34 +174,24 @@ func New(o Options) (*Admin, error) {
 
 // Register mounts the admin routes on r.
 func (a *Admin) Register(r gin.IRouter) {
-	g := r.Group("/admin", a.securityHeaders, a.renderErrors, a.loadSession, a.checkCSRF)
+	g := r.Group("/admin", a.securityHeaders, a.renderErrors, a.auth.LoadSession, a.auth.CheckCSRF)
 	g.GET("/static/*file", a.serveStatic)
-	g.GET("/login", a.loginPage)
-	g.POST("/login", a.login)
+	a.auth.Register(g, a.loginPage)
 	g.GET("/callback", a.callback)
 
-	auth := g.Group("", a.requireLogin)
-	auth.GET("", a.dashboard)
-	auth.GET("/status.json", a.statusJSON)
-	auth.GET("/avatar", a.avatar)
-	auth.GET("/generate", a.generate)
-	auth.GET("/connected", a.connected)
-	auth.GET("/disconnect", a.disconnectPage)
-	auth.POST("/disconnect", a.disconnect)
-	auth.POST("/sync", a.syncNow)
-	auth.POST("/posts/:id", a.moderatePost)
-	auth.POST("/logout", a.logout)
+	signedIn := g.Group("", a.auth.RequireLogin)
+	signedIn.GET("", a.dashboard)
+	signedIn.GET("/status.json", a.statusJSON)
+	signedIn.GET("/avatar", a.avatar)
+	signedIn.GET("/generate", a.generate)
+	signedIn.GET("/connected", a.connected)
+	signedIn.GET("/disconnect", a.disconnectPage)
+	signedIn.POST("/disconnect", a.disconnect)
+	signedIn.POST("/sync", a.syncNow)
+	signedIn.POST("/posts/:id", a.moderatePost)
 	if a.demo != nil {
-		auth.POST("/demo/:action", a.demoAction)
+		signedIn.POST("/demo/:action", a.demoAction)
 	}
-}
-
-// credentialOf fingerprints a password hash for the sessions: the hash
-// itself never goes into the sessions table, and a different hash (a new
-// password) gives a different fingerprint.
-func credentialOf(passwordHash string) string {
-	sum := sha256.Sum256([]byte("vitrine admin session credential\x00" + passwordHash))
-	return hex.EncodeToString(sum[:16])
 }
 
 // staticFile is one embedded asset, served with a content hash as version.

@@ -2,21 +2,21 @@ package admin
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"net/http"
 	"strings"
 
 	"github.com/gin-gonic/gin"
 
+	"vitrine/auth"
 	"vitrine/connection"
 	"vitrine/instagram"
 	"vitrine/store"
 )
 
-// generate starts the connection: a fresh 256-bit state bound to this
-// session (only its hash is stored), valid ten minutes, then a 302 to
-// Instagram's authorize page. The dashboard opens this URL in a popup.
+// generate starts the connection: a fresh state bound to this session
+// (auth.NewState), then a 302 to Instagram's authorize page. The
+// dashboard opens this URL in a popup.
 //
 // Only a navigation from Vitrine's own pages (or one typed in) starts it:
 // a link or form on another site must not overwrite the pending state and
@@ -30,9 +30,8 @@ func (a *Admin) generate(c *gin.Context) {
 		c.Error(errCrossSiteGenerate)
 		return
 	}
-	s := sessionOf(c)
-	state := randomToken()
-	if err := a.store.SetAdminSessionState(c.Request.Context(), s.IDHash, hashID(state), a.now().Add(stateTTL)); err != nil {
+	state, err := a.auth.NewState(c)
+	if err != nil {
 		c.Error(internal("start the connection", err))
 		return
 	}
@@ -42,47 +41,37 @@ func (a *Admin) generate(c *gin.Context) {
 
 // errCrossSiteGenerate refuses a connection started from another site.
 var errCrossSiteGenerate = &httpError{Status: http.StatusForbidden, Title: "Start from your dashboard",
-	Message: "Connecting Instagram starts with the Generate button on your Vitrine dashboard; a link from another site can't start it. Nothing was changed.", refusal: refusedCrossSite}
+	Message: "Connecting Instagram starts with the Generate button on your Vitrine dashboard; a link from another site can't start it. Nothing was changed.", refusal: auth.RefusedCrossSite}
 
 // Callback outcomes that are not upstream failures.
 var (
 	errStateMissing = &httpError{Status: http.StatusBadRequest, Title: "This link can't be used",
-		Message: "The answer from Instagram is missing its security check, so Vitrine ignored it. Nothing was changed. Close this window and click Generate again.", refusal: refusedOAuthState}
+		Message: "The answer from Instagram is missing its security check, so Vitrine ignored it. Nothing was changed. Close this window and click Generate again.", refusal: auth.RefusedOAuthState}
 	errStateUnknown = &httpError{Status: http.StatusBadRequest, Title: "This link can't be used",
-		Message: "This answer from Instagram doesn't belong to a connection started in this browser, or it was already used. Nothing was changed. Close this window and click Generate again.", refusal: refusedOAuthState}
+		Message: "This answer from Instagram doesn't belong to a connection started in this browser, or it was already used. Nothing was changed. Close this window and click Generate again.", refusal: auth.RefusedOAuthState}
 	errStateExpired = &httpError{Status: http.StatusBadRequest, Title: "This link has expired",
 		Message: "Connecting must be finished within 10 minutes of clicking Generate. Nothing was changed. Close this window and click Generate again."}
 	errNoSession = &httpError{Status: http.StatusBadRequest, Title: "Please sign in first",
-		Message: "This browser isn't signed in to Vitrine (or the session ended), so the answer from Instagram was ignored. Nothing was changed. Sign in and click Generate again.", refusal: refusedOAuthState}
+		Message: "This browser isn't signed in to Vitrine (or the session ended), so the answer from Instagram was ignored. Nothing was changed. Sign in and click Generate again.", refusal: auth.RefusedOAuthState}
 )
 
-// checkState consumes the callback's state: it must match this session's
-// pending state (constant-time, on hashes), be unexpired, and not have
-// been used. It runs before anything looks at the code.
+// checkState consumes the callback's state (auth.TakeState) and words a
+// refusal. It runs before anything looks at the code.
 func (a *Admin) checkState(c *gin.Context, state string) *httpError {
-	s := sessionOf(c)
-	if s == nil {
+	switch err := a.auth.TakeState(c, state); {
+	case err == nil:
+		return nil
+	case errors.Is(err, auth.ErrNoSession):
 		return errNoSession
-	}
-	if state == "" {
+	case errors.Is(err, auth.ErrStateMissing):
 		return errStateMissing
-	}
-	got := hashID(state)
-	if s.StateHash == "" || subtle.ConstantTimeCompare([]byte(got), []byte(s.StateHash)) != 1 {
+	case errors.Is(err, auth.ErrStateUnknown):
 		return errStateUnknown
-	}
-	// Match: use it up now, whatever happens next (single use).
-	cleared, err := a.store.ClearAdminSessionState(c.Request.Context(), s.IDHash, got)
-	if err != nil {
+	case errors.Is(err, auth.ErrStateExpired):
+		return errStateExpired
+	default:
 		return internal("check the connection request", err)
 	}
-	if !cleared { // a concurrent callback used it first
-		return errStateUnknown
-	}
-	if !a.now().Before(s.StateExpiresAt) {
-		return errStateExpired
-	}
-	return nil
 }
 
 // callback is the OAuth redirect_uri. Its URL carries the code and state,
@@ -93,7 +82,7 @@ func (a *Admin) checkState(c *gin.Context, state string) *httpError {
 func (a *Admin) callback(c *gin.Context) {
 	q := c.Request.URL.Query()
 	state := q.Get("state")
-	if sessionOf(c) == nil {
+	if !auth.SignedIn(c) {
 		a.callbackElsewhere(c, q)
 		return
 	}
@@ -197,7 +186,7 @@ func reasonText(err error) string {
 
 // finishCallback stores the outcome and moves to the clean result URL.
 func (a *Admin) finishCallback(c *gin.Context, f flash) {
-	if sessionOf(c) == nil {
+	if !auth.SignedIn(c) {
 		c.Error(errNoSession)
 		return
 	}
@@ -210,12 +199,12 @@ func (a *Admin) finishCallback(c *gin.Context, f flash) {
 
 func (a *Admin) finishCallbackError(c *gin.Context, he *httpError) {
 	he.Popup = true
-	if sessionOf(c) == nil {
+	if !auth.SignedIn(c) {
 		c.Error(he) // renderErrors logs it
 		return
 	}
 	if he.refusal != "" {
-		a.refused.note(he.refusal, "admin: callback refused", "why", he.Title, "ip", c.ClientIP())
+		a.auth.Refused(he.refusal, "admin: callback refused", "why", he.Title, "ip", c.ClientIP())
 	}
 	a.finishCallback(c, flash{Kind: "failed", Tone: "bad", Title: he.Title, Message: he.Message,
 		Step: he.Step, Status: he.Status})

@@ -325,6 +325,13 @@ func span(d time.Duration) string {
 	return plural(int(d/(24*time.Hour)), "day")
 }
 
+func plural(n int, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return strconv.Itoa(n) + " " + unit + "s"
+}
+
 // disconnectPage is the confirm step (the dashboard shows the same form in
 // a dialog when scripts run).
 func (a *Admin) disconnectPage(c *gin.Context) {

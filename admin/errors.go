@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/gin-gonic/gin"
+
+	"vitrine/auth"
 )
 
 // httpError is an error a handler hands to renderErrors with c.Error: the
@@ -22,8 +24,9 @@ type httpError struct {
 	// and tells the opener to refresh.
 	Popup bool
 	// refusal, when set, marks a request refused for its own sake (a
-	// forged form, a stale OAuth state): anyone can send those, so they
-	// are logged at a bounded rate under this reason.
+	// stale OAuth state, a connection started from another site): anyone
+	// can send those, so they are logged at a bounded rate under this
+	// reason (one of auth.RefusalReasons).
 	refusal string
 	cause   error
 }
@@ -58,9 +61,10 @@ func wantsJSON(c *gin.Context) bool {
 		strings.Contains(c.GetHeader("Accept"), "application/json")
 }
 
-// renderErrors is the one error path of the admin: handlers call
-// c.Error and return; this renders the last error as an HTML page, or as
-// JSON for JSON routes, with its status. Never a stack, never a 200.
+// renderErrors is the one error path of the admin, auth's middleware
+// included: handlers call c.Error and return; this renders the last error
+// as an HTML page, or as JSON for JSON routes, with its status. Never a
+// stack, never a 200.
 func (a *Admin) renderErrors(c *gin.Context) {
 	c.Next()
 	if len(c.Errors) == 0 {
@@ -68,16 +72,23 @@ func (a *Admin) renderErrors(c *gin.Context) {
 	}
 	err := c.Errors.Last().Err
 	var he *httpError
-	if !errors.As(err, &he) {
+	var ae *auth.Error
+	logged := false
+	switch {
+	case errors.As(err, &he):
+	case errors.As(err, &ae):
+		he = &httpError{Status: ae.Status, Title: ae.Title, Message: ae.Message, cause: ae.Err}
+		logged = ae.Reason != "" // a refusal auth has counted and logged
+	default:
 		he = internal("complete the request", err)
 	}
 	if he.Status < 400 {
 		he.Status = http.StatusInternalServerError
 	}
 	if he.refusal != "" {
-		a.refused.note(he.refusal, "admin: request refused", "method", c.Request.Method, "path", c.Request.URL.Path,
+		a.auth.Refused(he.refusal, "admin: request refused", "method", c.Request.Method, "path", c.Request.URL.Path,
 			"status", he.Status, "why", he.Title, "ip", c.ClientIP())
-	} else {
+	} else if !logged {
 		level := a.log.Info
 		if he.Status >= 500 {
 			level = a.log.Error

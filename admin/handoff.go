@@ -2,13 +2,13 @@ package admin
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"net/http"
 	"net/url"
 
 	"github.com/gin-gonic/gin"
 
+	"vitrine/auth"
 	"vitrine/instagram"
 	"vitrine/store"
 )
@@ -16,30 +16,22 @@ import (
 // callbackElsewhere finishes connecting in a browser that doesn't carry
 // the admin's session. On a phone, the Instagram app may take over the
 // authorize link and hand the redirect to another browser; the code would
-// otherwise be lost. The state alone proves the admin started this flow:
-// it is random, bound to a signed-in session, unexpired, and used up here.
-// This browser learns only whether it worked: Instagram's words, the
-// account and the dashboard stay with the session that started it (its
-// events and the dashboard, which refreshes itself).
+// otherwise be lost. The state alone proves the admin started this flow
+// (auth.TakeStateElsewhere). This browser learns only whether it worked:
+// Instagram's words, the account and the dashboard stay with the session
+// that started it (its events and the dashboard, which refreshes itself).
 func (a *Admin) callbackElsewhere(c *gin.Context, q url.Values) {
 	ctx := c.Request.Context()
-	state := q.Get("state")
-	if state == "" {
+	switch err := a.auth.TakeStateElsewhere(ctx, q.Get("state")); {
+	case errors.Is(err, auth.ErrStateMissing), errors.Is(err, auth.ErrStateUnknown):
 		c.Error(errNoSession)
 		return
-	}
-	s, ok, err := a.store.TakeAdminSessionState(ctx, hashID(state))
-	if err != nil {
-		c.Error(internal("check the connection request", err))
-		return
-	}
-	if !ok || !a.now().Before(s.ExpiresAt) || subtle.ConstantTimeCompare([]byte(s.Credential), []byte(a.credential)) != 1 {
-		c.Error(errNoSession)
-		return
-	}
-	if !a.now().Before(s.StateExpiresAt) {
+	case errors.Is(err, auth.ErrStateExpired):
 		a.handoffPage(c, http.StatusBadRequest, "bad", "This link has expired",
 			"Connecting must be finished within 10 minutes of clicking Generate. Return to your Vitrine dashboard and click Generate again.")
+		return
+	case err != nil:
+		c.Error(internal("check the connection request", err))
 		return
 	}
 	if e := q.Get("error"); e != "" {

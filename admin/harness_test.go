@@ -3,6 +3,7 @@ package admin
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"io"
 	"log/slog"
@@ -21,6 +22,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"golang.org/x/crypto/bcrypt"
 
+	"vitrine/auth"
 	"vitrine/config"
 	"vitrine/connection"
 	"vitrine/instagram"
@@ -159,8 +161,13 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.adm, err = New(Options{Settings: cfg.Admin, PublicURL: cfg.Server.PublicURL, Store: st, Connection: operations{e}, Instagram: e.ig, Jobs: jobs,
-		LoginKey: loginKey, Refused: e.refusals.add, Logger: log, Now: e.clock.Now, HiddenImagesKept: 7 * 24 * time.Hour,
+	adminAuth, err := auth.New(auth.Options{Settings: cfg.Admin, PublicURL: cfg.Server.PublicURL, Store: st,
+		LoginKey: loginKey, Refused: e.refusals.add, Logger: log, Now: e.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.adm, err = New(Options{PublicURL: cfg.Server.PublicURL, Auth: adminAuth, Store: st, Connection: operations{e}, Instagram: e.ig, Jobs: jobs,
+		Logger: log, Now: e.clock.Now,
 		OnModerated: func(ctx context.Context) error {
 			if ctx.Err() != nil {
 				panic("OnModerated got a context that is already done")
@@ -200,9 +207,22 @@ func (o operations) Disconnect(ctx context.Context) (string, error) {
 	return who, err
 }
 
-func (o operations) Status(ctx context.Context) (connection.Status, error) { return o.e.conn.Status(ctx) }
+func (o operations) Status(ctx context.Context) (connection.Status, error) {
+	return o.e.conn.Status(ctx)
+}
 
-// refusalCounts is what Options.Refused reported, by reason.
+// sessionCookie is the cookie that carries the admin's session id.
+const sessionCookie = "vitrine_session"
+
+// randomToken has the shape of a session id or an OAuth state: 256
+// random bits, base64url.
+func randomToken() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// refusalCounts is what auth's Options.Refused reported, by reason.
 type refusalCounts struct {
 	mu sync.Mutex
 	n  map[string]int
@@ -495,6 +515,58 @@ func (e *env) token() (store.Token, bool) {
 		e.t.Fatal(err)
 	}
 	return tok, true
+}
+
+func (e *env) sessionCookie() string {
+	for _, c := range e.client.Jar.Cookies(mustURL(e.t, e.srv.URL+"/admin")) {
+		if c.Name == sessionCookie {
+			return c.Value
+		}
+	}
+	return ""
+}
+
+func mustURL(t testing.TB, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// assertAdminHeaders checks the headers every admin page carries.
+func assertAdminHeaders(t *testing.T, r response) {
+	t.Helper()
+	h := r.Header
+	csp := h.Get("Content-Security-Policy")
+	for _, want := range []string{"default-src 'none'", "script-src 'self' 'nonce-", "frame-ancestors 'none'", "base-uri 'none'"} {
+		if !strings.Contains(csp, want) {
+			t.Errorf("CSP %q lacks %q", csp, want)
+		}
+	}
+	if strings.Contains(csp, "unsafe-inline") || strings.Contains(csp, "unsafe-eval") {
+		t.Errorf("CSP allows unsafe code: %q", csp)
+	}
+	for k, v := range map[string]string{
+		"X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer", "Cache-Control": "no-store",
+		"X-Content-Type-Options": "nosniff",
+	} {
+		if got := h.Get(k); got != v {
+			t.Errorf("%s = %q, want %q", k, got, v)
+		}
+	}
+	// Every script is external and carries this response's nonce.
+	nonce := csp[strings.Index(csp, "'nonce-")+7:]
+	nonce = nonce[:strings.Index(nonce, "'")]
+	for _, tag := range regexp.MustCompile(`<script[^>]*>`).FindAllString(r.body, -1) {
+		if !strings.Contains(tag, `nonce="`+nonce+`"`) || !strings.Contains(tag, `src="/admin/static/`) {
+			t.Errorf("script tag %s is not external with this response's nonce", tag)
+		}
+	}
+	if strings.Contains(r.body, "<style") || strings.Contains(r.body, " style=\"") || strings.Contains(r.body, " onclick=") {
+		t.Errorf("inline style or handler in the page")
+	}
 }
 
 // assertNoSecrets fails if text holds the client secret or any of values.

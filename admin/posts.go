@@ -5,19 +5,15 @@ import (
 	"errors"
 	"math"
 	"net/http"
-	"slices"
 	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"vitrine/jobs"
+	"vitrine/moderation"
 	"vitrine/store"
 )
-
-// MaxPinnedPosts is how many posts may be pinned to the front of the
-// gallery at once: a few keep "first" meaningful.
-const MaxPinnedPosts = 3
 
 // moderationTimeout bounds the widget rebuild after a change. It is not
 // the request's: a tab closed mid-request still gets the change to
@@ -72,9 +68,8 @@ func (a *Admin) postsSection(ctx context.Context) (*postsView, error) {
 		byID[d.PostID] = d
 	}
 	now := a.now()
-	v := &postsView{MaxPins: MaxPinnedPosts}
-	var pinned, others []postCard
-	for _, p := range posts {
+	v := &postsView{MaxPins: moderation.MaxPinned}
+	for _, p := range moderation.Order(posts, decisions) {
 		d := byID[p.ID]
 		card := postCard{
 			ID: p.ID, Caption: shortText(p.Caption, 90), Alt: shortText(orDefault(p.AltText, p.Caption), 120),
@@ -83,22 +78,13 @@ func (a *Admin) postsSection(ctx context.Context) (*postsView, error) {
 		}
 		if card.Hidden {
 			v.Hidden++
-			card.Note = a.hiddenNote(d.HiddenAt, now, card.Thumb != "")
+			card.Note = hiddenNote(d.HiddenAt, now, card.Thumb != "")
 		}
 		if card.Pinned {
-			pinned = append(pinned, card)
-		} else {
-			others = append(others, card)
+			v.Pinned++
 		}
+		v.Posts = append(v.Posts, card)
 	}
-	// decisions lists the pins in the gallery's order; posts is by date.
-	rank := map[string]int{}
-	for i, d := range decisions {
-		rank[d.PostID] = i
-	}
-	slices.SortStableFunc(pinned, func(x, y postCard) int { return rank[x.ID] - rank[y.ID] })
-	v.Pinned = len(pinned)
-	v.Posts = append(pinned, others...)
 	return v, nil
 }
 
@@ -123,12 +109,9 @@ func kindOf(mediaType string) string {
 
 // hiddenNote says how long the hidden post's images stay, or that they
 // went.
-func (a *Admin) hiddenNote(hiddenAt, now time.Time, mirrored bool) string {
+func hiddenNote(hiddenAt, now time.Time, mirrored bool) string {
 	note := "Hidden " + ago(now.Sub(hiddenAt))
-	if a.hiddenKept <= 0 {
-		return note
-	}
-	switch left := hiddenAt.Add(a.hiddenKept).Sub(now); {
+	switch left := moderation.ImagesGoAt(hiddenAt).Sub(now); {
 	case !mirrored:
 		return note + " · images deleted"
 	case left > 24*time.Hour:
@@ -141,14 +124,14 @@ func (a *Admin) hiddenNote(hiddenAt, now time.Time, mirrored bool) string {
 	}
 }
 
-// moderation is one of the Posts section's buttons.
-type moderation struct {
+// postAction is one of the Posts section's buttons.
+type postAction struct {
 	do    func(a *Admin, ctx context.Context, id string) (bool, error)
 	event string // "Hid post", …
 	title string // flash title
 }
 
-var moderations = map[string]moderation{
+var moderations = map[string]postAction{
 	"hide": {
 		do:    func(a *Admin, ctx context.Context, id string) (bool, error) { return a.store.HidePost(ctx, id) },
 		event: "Hid post", title: "Post hidden",
@@ -159,7 +142,7 @@ var moderations = map[string]moderation{
 	},
 	"pin": {
 		do: func(a *Admin, ctx context.Context, id string) (bool, error) {
-			return a.store.PinPost(ctx, id, MaxPinnedPosts)
+			return a.store.PinPost(ctx, id, moderation.MaxPinned)
 		},
 		event: "Pinned post", title: "Post pinned",
 	},
@@ -207,7 +190,7 @@ func (a *Admin) moderatePost(c *gin.Context) {
 		c.Error(noSuchPost())
 		return
 	case errors.Is(err, store.ErrTooManyPins):
-		c.Error(&httpError{Status: http.StatusConflict, Title: "Only " + strconv.Itoa(MaxPinnedPosts) + " posts can be pinned",
+		c.Error(&httpError{Status: http.StatusConflict, Title: "Only " + strconv.Itoa(moderation.MaxPinned) + " posts can be pinned",
 			Message: "Unpin one of the pinned posts first, then pin this one."})
 		return
 	case err != nil:
@@ -264,11 +247,8 @@ func (a *Admin) moderationMessage(ctx context.Context, action string, post store
 		if !changed {
 			return "It was hidden already."
 		}
-		if a.hiddenKept > 0 {
-			return "It no longer shows in your gallery. Its images stay on this server for " + span(a.hiddenKept) +
-				", so showing it again within that time costs nothing."
-		}
-		return "It no longer shows in your gallery."
+		return "It no longer shows in your gallery. Its images stay on this server for " + span(moderation.HiddenImagesKept) +
+			", so showing it again within that time costs nothing."
 	case "show":
 		if !changed {
 			return "It was not hidden."

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"vitrine/moderation"
 	"vitrine/store"
 )
 
@@ -215,7 +216,7 @@ func TestPinLimitRefusesAFourth(t *testing.T) {
 	e := newEnv(t)
 	csrf := e.login()
 	posts := e.seedPosts(5)
-	for _, p := range posts[:MaxPinnedPosts] {
+	for _, p := range posts[:moderation.MaxPinned] {
 		if r := e.moderate(csrf, p.ID, "pin"); r.StatusCode != http.StatusSeeOther {
 			t.Fatalf("pin %s = %d", p.ID, r.StatusCode)
 		}
@@ -231,7 +232,7 @@ func TestPinLimitRefusesAFourth(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.body), &j); err != nil || r.StatusCode != http.StatusConflict || j.Error != "Only 3 posts can be pinned" {
 		t.Errorf("a 4th pin as JSON = %d %q", r.StatusCode, r.body)
 	}
-	if got := e.decisions(); !slices.Equal(got, before) || e.rebuilds.Load() != MaxPinnedPosts {
+	if got := e.decisions(); !slices.Equal(got, before) || e.rebuilds.Load() != moderation.MaxPinned {
 		t.Errorf("the refused pin changed something: %v (was %v), %d rebuilds", got, before, e.rebuilds.Load())
 	}
 	// Unpinning one makes room.
@@ -317,7 +318,6 @@ func TestShowingAPostWhoseImagesWentStartsASync(t *testing.T) {
 }
 
 func TestHiddenNote(t *testing.T) {
-	a := &Admin{hiddenKept: 7 * 24 * time.Hour}
 	now := testStart
 	for _, c := range []struct {
 		ago      time.Duration
@@ -330,11 +330,8 @@ func TestHiddenNote(t *testing.T) {
 		{8 * 24 * time.Hour, true, "Hidden 8 days ago · images deleted at the next sync"},
 		{8 * 24 * time.Hour, false, "Hidden 8 days ago · images deleted"},
 	} {
-		if got := a.hiddenNote(now.Add(-c.ago), now, c.mirrored); got != c.want {
+		if got := hiddenNote(now.Add(-c.ago), now, c.mirrored); got != c.want {
 			t.Errorf("hidden %v ago (mirrored %v): %q, want %q", c.ago, c.mirrored, got, c.want)
 		}
-	}
-	if got := (&Admin{}).hiddenNote(now, now, true); got != "Hidden just now" {
-		t.Errorf("without a grace period: %q", got)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"vitrine/imaging"
 	"vitrine/instagram/fake"
 	"vitrine/mediadir"
+	"vitrine/moderation"
 	"vitrine/store"
 	"vitrine/testkit"
 )
@@ -428,9 +429,9 @@ func TestMirrorDecodesWebP(t *testing.T) {
 	}
 }
 
-// A hidden post's images stay HiddenImagesKept, so showing it again after a
-// slip costs no download; then the next sync deletes them, its carousel
-// items' too. Shown again, it is mirrored again.
+// A hidden post's images stay moderation.HiddenImagesKept, so showing it
+// again after a slip costs no download; then the next sync deletes them,
+// its carousel items' too. Shown again, it is mirrored again.
 func TestHiddenPostImagesGoAfterTheGracePeriod(t *testing.T) {
 	h := newHarness(t, withPosts(6))
 	h.connect()
@@ -476,7 +477,7 @@ func TestHiddenPostImagesGoAfterTheGracePeriod(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	h.clock.Advance(HiddenImagesKept - time.Minute)
+	h.clock.Advance(moderation.HiddenImagesKept - time.Minute)
 	downloads := h.f.CallsTo(".jpg")
 	if _, err := h.feed.Sync(h.ctx, nil); err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"vitrine/instagram"
+	"vitrine/moderation"
 	"vitrine/store"
 )
 
@@ -91,35 +92,15 @@ func (f *Feed) Sync(ctx context.Context, progress func(done, total int)) (Report
 	return rep, nil
 }
 
-// HiddenImagesKept is how long the mirrored images of a post the owner hid
-// are kept: long enough that showing it again after a slip costs no
-// download, short enough that what the owner took down does not stay on
-// the server.
-const HiddenImagesKept = 7 * 24 * time.Hour
-
-// withoutLongHidden leaves out the posts hidden for HiddenImagesKept or
-// longer: the mirror then wants none of their images and deletes them.
+// withoutLongHidden leaves out the posts whose images are no longer kept
+// (moderation.WithImages): the mirror then wants none of their images and
+// deletes them.
 func (f *Feed) withoutLongHidden(ctx context.Context, posts []store.Post) ([]store.Post, error) {
 	decisions, err := f.st.Moderation(ctx)
 	if err != nil {
 		return nil, err
 	}
-	gone := map[string]bool{}
-	for _, d := range decisions {
-		if d.Hidden() && f.now().Sub(d.HiddenAt) >= HiddenImagesKept {
-			gone[d.PostID] = true
-		}
-	}
-	if len(gone) == 0 {
-		return posts, nil
-	}
-	kept := make([]store.Post, 0, len(posts))
-	for _, p := range posts {
-		if !gone[p.ID] {
-			kept = append(kept, p)
-		}
-	}
-	return kept, nil
+	return moderation.WithImages(posts, decisions, f.now()), nil
 }
 
 func toPosts(media []instagram.Media) []store.Post {

@@ -19,10 +19,10 @@ import (
 
 	"vitrine/admin"
 	"vitrine/app"
+	"vitrine/auth"
 	"vitrine/config"
 	"vitrine/demo"
 	"vitrine/fastpath"
-	"vitrine/feed"
 	"vitrine/instagram/fake"
 	"vitrine/metaapp"
 	"vitrine/metrics"
@@ -70,7 +70,7 @@ func New(cfg config.Config, log *slog.Logger, o Options) (_ *Vitrine, err error)
 	// the demo, which shows it, after the scheduler.
 	var outbox *demo.Outbox
 	appOpts := app.Options{Now: o.Now, InstagramBackoff: o.InstagramBackoff,
-		RefusalReasons: append([]string{metaapp.RefusedSignedRequest}, admin.RefusalReasons...)}
+		RefusalReasons: append([]string{metaapp.RefusedSignedRequest}, auth.RefusalReasons...)}
 	if cfg.Demo {
 		outbox = demo.NewOutbox(cfg.Server.PublicURL, log)
 		appOpts.AlertOutbox = outbox.Deliver
@@ -100,14 +100,18 @@ func New(cfg config.Config, log *slog.Logger, o Options) (_ *Vitrine, err error)
 	if err != nil {
 		return nil, fmt.Errorf("login key: %w", err)
 	}
+	adminAuth, err := auth.New(auth.Options{Settings: c.Admin, PublicURL: c.Server.PublicURL, Store: v.Store,
+		Refused: v.Metrics.RequestRefused, LoginKey: loginKey, Logger: log, Now: o.Now})
+	if err != nil {
+		return nil, fmt.Errorf("auth: %w", err)
+	}
 	v.Admin, err = admin.New(admin.Options{
-		Settings: c.Admin, PublicURL: c.Server.PublicURL, Store: v.Store, Connection: v.App, Instagram: v.Instagram, Jobs: v.Jobs,
-		Logger: log, Now: o.Now, Demo: demoPanel, Refused: v.Metrics.RequestRefused,
+		PublicURL: c.Server.PublicURL, Auth: adminAuth, Store: v.Store, Connection: v.App, Instagram: v.Instagram, Jobs: v.Jobs,
+		Logger: log, Now: o.Now, Demo: demoPanel,
 		// A hidden or pinned post reaches visitors with the next snapshot:
 		// build it now rather than at the next sync.
-		OnModerated: v.Gallery.Rebuild, HiddenImagesKept: feed.HiddenImagesKept,
+		OnModerated:  v.Gallery.Rebuild,
 		EmbedSnippet: func() string { return v.Gallery.Snippet(widget.EmbedOptions{}) },
-		LoginKey:     loginKey,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("admin: %w", err)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"vitrine/config"
+	"vitrine/moderation"
 	"vitrine/store"
 )
 
@@ -158,7 +159,7 @@ func (w *Widget) model(in input, files map[string][]Image, videos map[string]boo
 				newest = p.SyncedAt
 			}
 		}
-		posts, pinned := moderate(in.posts, in.moderated)
+		posts, pinned := moderation.Apply(in.posts, in.moderated)
 		for _, p := range posts {
 			fs := files[p.ID]
 			if len(fs) == 0 || !validMediaID(p.ID) {
@@ -212,39 +213,6 @@ func choice(value string, choices []string) string {
 		}
 	}
 	return choices[0]
-}
-
-// moderate applies the owner's decisions to the posts (newest first): the
-// pinned ones come first, in the order given (most recently pinned first),
-// then the others in their order; hidden ones are left out. pinned names
-// the pinned posts.
-func moderate(posts []store.Post, decisions []store.Moderation) (out []store.Post, pinned map[string]bool) {
-	if len(decisions) == 0 {
-		return posts, nil
-	}
-	byID := make(map[string]int, len(posts))
-	for i, p := range posts {
-		byID[p.ID] = i
-	}
-	hidden := map[string]bool{}
-	pinned = map[string]bool{}
-	out = make([]store.Post, 0, len(posts))
-	for _, d := range decisions {
-		i, cached := byID[d.PostID]
-		switch {
-		case d.Hidden():
-			hidden[d.PostID] = true
-		case d.Pinned() && cached && !pinned[d.PostID]:
-			pinned[d.PostID] = true
-			out = append(out, posts[i])
-		}
-	}
-	for _, p := range posts {
-		if !hidden[p.ID] && !pinned[p.ID] {
-			out = append(out, p)
-		}
-	}
-	return out, pinned
 }
 
 // accountModel is the connected account for the header and the JSON; avatar

@@ -1,4 +1,4 @@
-package admin
+package auth
 
 // CSRF is checked by hand in one middleware instead of gorilla/csrf: the
 // token already lives in our server-side session row (so it dies with the
@@ -24,25 +24,20 @@ const (
 	maxFormSize = 64 << 10
 )
 
-func csrfRejected(msg string) *httpError {
-	return &httpError{Status: http.StatusForbidden, Title: "This form has expired",
-		Message: msg + " Reload the page and try again.", refusal: refusedCSRF}
-}
-
-// checkCSRF guards every admin request that is not GET/HEAD/OPTIONS: the
+// CheckCSRF guards every admin request that is not GET/HEAD/OPTIONS: the
 // Origin (when the browser sends one) must be ours, and the csrf_token
 // field (or X-CSRF-Token header) must equal the session's token, compared
 // in constant time. The login form carries a pre-session token instead.
-func (a *Admin) checkCSRF(c *gin.Context) {
+// It runs after LoadSession.
+func (a *Auth) CheckCSRF(c *gin.Context) {
 	switch c.Request.Method {
 	case http.MethodGet, http.MethodHead, http.MethodOptions:
 		c.Next()
 		return
 	}
 	if !a.sameOrigin(c) {
-		c.Error(&httpError{Status: http.StatusForbidden, Title: "Request refused",
-			Message: "This form was sent from another site. Open the admin page directly and try again.", refusal: refusedCrossOrigin})
-		c.Abort()
+		a.refuse(c, refusedCrossOrigin, &Error{Status: http.StatusForbidden, Title: "Request refused",
+			Message: "This form was sent from another site. Open the admin page directly and try again."})
 		return
 	}
 	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxFormSize)
@@ -51,24 +46,25 @@ func (a *Admin) checkCSRF(c *gin.Context) {
 		got = c.PostForm(csrfField)
 	}
 	var want string
-	if c.Request.URL.Path == "/admin/login" {
+	if c.Request.URL.Path == loginPath {
 		want = a.loginToken(c)
 	} else if s := sessionOf(c); s != nil {
 		want = s.CSRFToken
 	}
 	if got == "" || want == "" || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
-		c.Error(csrfRejected("The security token of this form is missing or out of date."))
-		c.Abort()
+		a.refuse(c, refusedCSRF, &Error{Status: http.StatusForbidden, Title: "This form has expired",
+			Message: "The security token of this form is missing or out of date. Reload the page and try again."})
 		return
 	}
 	c.Next()
 }
 
 // sameOrigin rejects requests a browser marks as coming from another
-// origin. Our pages send Referrer-Policy: no-referrer, which makes browsers
-// send "Origin: null" on their own form posts; then (and when Origin is
-// absent) Fetch Metadata decides, and without either the token alone does.
-func (a *Admin) sameOrigin(c *gin.Context) bool {
+// origin. The admin's pages send Referrer-Policy: no-referrer, which makes
+// browsers send "Origin: null" on their own form posts; then (and when
+// Origin is absent) Fetch Metadata decides, and without either the token
+// alone does.
+func (a *Auth) sameOrigin(c *gin.Context) bool {
 	if origin := c.GetHeader("Origin"); origin != "" && origin != "null" {
 		if origin == a.origin {
 			return true
@@ -90,7 +86,7 @@ func (a *Admin) sameOrigin(c *gin.Context) bool {
 // under a key every replica shares (Options.LoginKey), so it needs no
 // database row before sign-in.
 // "" when the browser has no such cookie.
-func (a *Admin) loginToken(c *gin.Context) string {
+func (a *Auth) loginToken(c *gin.Context) string {
 	ck, err := c.Request.Cookie(loginCookie)
 	if err != nil || ck.Value == "" {
 		return ""
@@ -98,7 +94,7 @@ func (a *Admin) loginToken(c *gin.Context) string {
 	return a.signLogin(ck.Value)
 }
 
-func (a *Admin) signLogin(nonce string) string {
+func (a *Auth) signLogin(nonce string) string {
 	m := hmac.New(sha256.New, a.loginKey)
 	m.Write([]byte("login-form:" + nonce))
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
@@ -106,13 +102,13 @@ func (a *Admin) signLogin(nonce string) string {
 
 // ensureLoginToken sets the pre-session cookie if needed and returns the
 // form token.
-func (a *Admin) ensureLoginToken(c *gin.Context) string {
+func (a *Auth) ensureLoginToken(c *gin.Context) string {
 	if t := a.loginToken(c); t != "" {
 		return t
 	}
 	nonce := randomToken()
 	http.SetCookie(c.Writer, &http.Cookie{
-		Name: loginCookie, Value: nonce, Path: "/admin/login",
+		Name: loginCookie, Value: nonce, Path: loginPath,
 		HttpOnly: true, Secure: a.secure, SameSite: http.SameSiteStrictMode,
 	})
 	return a.signLogin(nonce)

@@ -1,4 +1,4 @@
-package admin
+package auth
 
 import (
 	"crypto/rand"
@@ -49,13 +49,13 @@ func (f loginForm) send(password, clientIP string) (int, error) {
 	return resp.StatusCode, nil
 }
 
-// countChecks wraps the admin's password check, counting the calls and
+// countChecks wraps auth's password check, counting the calls and
 // the most that ran at once; each takes hold long, like bcrypt at a real
 // cost.
 func countChecks(e *env, hold time.Duration) (calls, peak *atomic.Int32) {
 	calls, peak = new(atomic.Int32), new(atomic.Int32)
 	var running atomic.Int32
-	e.adm.checkPassword = func(hash, password []byte) error {
+	e.auth.checkPassword = func(hash, password []byte) error {
 		calls.Add(1)
 		n := running.Add(1)
 		defer running.Add(-1)

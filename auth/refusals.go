@@ -1,4 +1,4 @@
-package admin
+package auth
 
 import (
 	"log/slog"
@@ -13,16 +13,20 @@ import (
 const (
 	refusedCSRF           = "csrf"
 	refusedCrossOrigin    = "cross_origin"
-	refusedCrossSite      = "cross_site_generate"
-	refusedOAuthState     = "oauth_state"
 	refusedWrongPassword  = "wrong_password"
 	refusedLoginThrottled = "login_throttled"
 	refusedLoginBusy      = "login_busy"
+
+	// The admin's own refusals, which it reports through Refused: a
+	// connection started from another site, and an OAuth answer with no
+	// state of this admin's.
+	RefusedCrossSite  = "cross_site_generate"
+	RefusedOAuthState = "oauth_state"
 )
 
-// RefusalReasons lists every reason the admin reports to Options.Refused,
-// so a metric can show each at 0 before the first refusal.
-var RefusalReasons = []string{refusedCSRF, refusedCrossOrigin, refusedCrossSite, refusedOAuthState,
+// RefusalReasons lists every reason given to Options.Refused, so a metric
+// can show each at 0 before the first refusal.
+var RefusalReasons = []string{refusedCSRF, refusedCrossOrigin, RefusedCrossSite, RefusedOAuthState,
 	refusedWrongPassword, refusedLoginThrottled, refusedLoginBusy}
 
 // Anyone on the internet can make the admin refuse a request, so refusals
@@ -52,6 +56,12 @@ type refusalLog struct {
 func newRefusalLog(log *slog.Logger, now func() time.Time, count func(string)) *refusalLog {
 	return &refusalLog{log: log, now: now, count: count, afterFunc: time.AfterFunc, suppressed: map[string]int{}}
 }
+
+// Refused counts one refused request under reason (one of
+// RefusalReasons) and logs msg and args at Warn, unless this minute has
+// logged its share of refusals already: anyone can make the admin refuse
+// requests, and the log must not grow with them.
+func (a *Auth) Refused(reason, msg string, args ...any) { a.refused.note(reason, msg, args...) }
 
 // note records one refusal: msg and args are logged at Warn unless this
 // window has already logged its share.

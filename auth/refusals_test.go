@@ -1,4 +1,4 @@
-package admin
+package auth
 
 import (
 	"fmt"
@@ -10,18 +10,19 @@ import (
 )
 
 // Anyone can make the admin refuse requests: 200 of them, of every kind
-// an unauthenticated client can send, add at most 20 log lines, and every
-// one is counted. Before, each refused POST wrote two lines, unbounded.
+// of auth's an unauthenticated client can send, add at most 20 log lines,
+// and every one is counted. Before, each refused POST wrote two lines,
+// unbounded.
 func TestRefusedRequestsDoNotFloodTheLog(t *testing.T) {
 	e := newEnv(t)
 	f := newLoginForm(e)
 	before := strings.Count(e.logs.String(), "\n")
 	kinds := []func(i int) int{
 		func(int) int { // no CSRF token, no session
-			return e.postWith(e.newClient(), "/admin/sync", url.Values{}).StatusCode
+			return e.postWith(e.newClient(), "/admin/form", url.Values{}).StatusCode
 		},
 		func(int) int { // a form from another site
-			return e.postWith(e.newClient(), "/admin/disconnect", url.Values{"csrf_token": {"x"}}, "Origin", "https://evil.example").StatusCode
+			return e.postWith(e.newClient(), "/admin/form", url.Values{"csrf_token": {"x"}}, "Origin", "https://evil.example").StatusCode
 		},
 		func(int) int { // a forged login token
 			return e.postWith(e.newClient(), "/admin/login", url.Values{"password": {"guess"}, "csrf_token": {"forged"}}).StatusCode
@@ -32,9 +33,6 @@ func TestRefusedRequestsDoNotFloodTheLog(t *testing.T) {
 				t.Fatal(err)
 			}
 			return code
-		},
-		func(int) int { // an OAuth answer nobody asked for
-			return e.getWith(e.newClient(), "/admin/callback?code=c&state=s").StatusCode
 		},
 	}
 	for i := range 200 {
@@ -49,14 +47,14 @@ func TestRefusedRequestsDoNotFloodTheLog(t *testing.T) {
 	if got := e.refusals.total(); got != 200 {
 		t.Errorf("%d refusals counted, want 200", got)
 	}
-	for _, reason := range []string{refusedCSRF, refusedCrossOrigin, refusedWrongPassword, refusedLoginThrottled, refusedOAuthState} {
+	for _, reason := range []string{refusedCSRF, refusedCrossOrigin, refusedWrongPassword, refusedLoginThrottled} {
 		if e.refusals.of(reason) == 0 {
 			t.Errorf("no refusal counted as %q", reason)
 		}
 	}
 	// The next window starts with a summary of what this one left out.
 	e.clock.Advance(refusalWindow)
-	e.postWith(e.newClient(), "/admin/sync", url.Values{})
+	e.postWith(e.newClient(), "/admin/form", url.Values{})
 	if !strings.Contains(e.logs.String(), "more requests refused, not logged one by one") {
 		t.Errorf("no summary of the refusals not logged:\n%s", e.logs.String())
 	}
@@ -66,12 +64,12 @@ func TestRefusedRequestsDoNotFloodTheLog(t *testing.T) {
 func TestRefusalSummaryComesWithoutANewRefusal(t *testing.T) {
 	e := newEnv(t)
 	fired := make(chan func(), 1)
-	e.adm.refused.afterFunc = func(_ time.Duration, f func()) *time.Timer {
+	e.auth.refused.afterFunc = func(_ time.Duration, f func()) *time.Timer {
 		fired <- f
 		return time.NewTimer(time.Hour)
 	}
 	for range refusalsLoggedPerWindow + 3 {
-		e.postWith(e.newClient(), "/admin/sync", url.Values{})
+		e.postWith(e.newClient(), "/admin/form", url.Values{})
 	}
 	select {
 	case flush := <-fired:
@@ -83,7 +81,7 @@ func TestRefusalSummaryComesWithoutANewRefusal(t *testing.T) {
 	if !strings.Contains(logs, "more requests refused") || !strings.Contains(logs, "count=3") {
 		t.Errorf("summary missing or wrong:\n%s", logs)
 	}
-	if r := e.postWith(e.newClient(), "/admin/sync", url.Values{}); r.StatusCode != http.StatusForbidden {
+	if r := e.postWith(e.newClient(), "/admin/form", url.Values{}); r.StatusCode != http.StatusForbidden {
 		t.Errorf("refused POST = %d", r.StatusCode)
 	}
 }

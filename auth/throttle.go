@@ -1,4 +1,4 @@
-package admin
+package auth
 
 import (
 	"context"
@@ -46,7 +46,7 @@ const (
 	globalCounter       = "login:global"
 )
 
-// Counters are the store's shared counters (admin.Store has them).
+// Counters are the store's shared counters (Store has them).
 type Counters interface {
 	Counters(ctx context.Context, keys ...string) ([]store.Counter, error)
 	UpdateCounters(ctx context.Context, keys []string, change func(cs []*store.Counter) error) error
