@@ -25,6 +25,7 @@ import (
 	"vitrine/auth"
 	"vitrine/connection"
 	"vitrine/jobs"
+	"vitrine/moderation"
 	"vitrine/store"
 	"vitrine/templates"
 )
@@ -48,14 +49,15 @@ type Store interface {
 	SetState(ctx context.Context, key, value string) error
 }
 
-// Connection is the Instagram connection's life as the app composes it
-// (*app.App): the callback connects with the code (and the first sync
-// starts), the dashboard shows the status and disconnects (and the posts
-// and images go).
-type Connection interface {
+// Operations are the owner's actions as the app composes them (*app.App):
+// the callback connects with the code (and the first sync starts), the
+// dashboard shows the status and disconnects (and the posts and images
+// go), and the Posts section moderates (and the gallery is rebuilt).
+type Operations interface {
 	Connect(ctx context.Context, code string) (store.Token, error)
 	Disconnect(ctx context.Context) (username string, err error)
 	Status(ctx context.Context) (connection.Status, error)
+	Moderate(ctx context.Context, postID string, action moderation.Action) (changed bool, err error)
 }
 
 // Instagram is the part of *instagram.Client the admin uses itself.
@@ -85,15 +87,11 @@ type Options struct {
 	// Auth signs the owner in, keeps the sessions and checks every form.
 	Auth       *auth.Auth
 	Store      Store
-	Connection Connection
+	Operations Operations
 	Instagram  Instagram
 	Jobs       Jobs // may be nil
 	// Demo, set only by -demo, adds a panel of fault switches.
 	Demo Demo
-	// OnModerated, if set, is called after a post is hidden, shown, pinned
-	// or unpinned, before the answer, so the public gallery shows the
-	// change by the time the dashboard does.
-	OnModerated func(ctx context.Context) error
 	// EmbedSnippet, if set, is the recommended JS embed the dashboard
 	// offers (the widget's, with the gallery's space reserved); nil: the
 	// bare script tag.
@@ -107,7 +105,7 @@ type Admin struct {
 	base   string // server.public_url without the trailing slash
 	auth   *auth.Auth
 	store  Store
-	conn   Connection
+	ops    Operations
 	ig     Instagram
 	jobs   Jobs
 	demo   Demo
@@ -117,9 +115,6 @@ type Admin struct {
 	static map[string]staticFile
 	// embedSnippet is the JS embed the dashboard offers.
 	embedSnippet func() string
-
-	// onModerated: see Options.
-	onModerated func(context.Context) error
 }
 
 const (
@@ -131,8 +126,8 @@ const (
 
 // New checks o and parses the templates once.
 func New(o Options) (*Admin, error) {
-	if o.Auth == nil || o.Store == nil || o.Connection == nil || o.Instagram == nil {
-		return nil, errors.New("admin: Auth, Store, Connection and Instagram are required")
+	if o.Auth == nil || o.Store == nil || o.Operations == nil || o.Instagram == nil {
+		return nil, errors.New("admin: Auth, Store, Operations and Instagram are required")
 	}
 	u, err := url.Parse(o.PublicURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -148,14 +143,13 @@ func New(o Options) (*Admin, error) {
 		base:  strings.TrimRight(o.PublicURL, "/"),
 		auth:  o.Auth,
 		store: o.Store,
-		conn:  o.Connection,
+		ops:   o.Operations,
 		ig:    o.Instagram,
 		jobs:  o.Jobs,
 		demo:  o.Demo,
 		log:   o.Logger,
 		now:   o.Now,
 	}
-	a.onModerated = o.OnModerated
 	a.embedSnippet = o.EmbedSnippet
 	if a.embedSnippet == nil {
 		a.embedSnippet = func() string { return `<script src="` + a.base + `/widget.js" async></script>` }

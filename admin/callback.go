@@ -136,7 +136,7 @@ func (a *Admin) callback(c *gin.Context) {
 // for the dashboard. The connection runs its network work under its own
 // time limit, so the callback's write deadline can't cut it short.
 func (a *Admin) connectWithCode(ctx context.Context, code string) (store.Token, *httpError) {
-	tok, err := a.conn.Connect(ctx, code)
+	tok, err := a.ops.Connect(ctx, code)
 	if err != nil {
 		he := connectError(err)
 		a.addEvent(ctx, "connect", store.LevelError, "Connecting Instagram failed while "+strings.ToLower(he.Step)+": "+he.Message)

@@ -170,7 +170,7 @@ func (a *Admin) statusJSON(c *gin.Context) {
 // status gathers the dashboard's live data.
 func (a *Admin) status(ctx context.Context) (statusView, error) {
 	now := a.now()
-	cs, err := a.conn.Status(ctx)
+	cs, err := a.ops.Status(ctx)
 	if err != nil {
 		return statusView{}, err
 	}
@@ -336,7 +336,7 @@ func plural(n int, unit string) string {
 // a dialog when scripts run).
 func (a *Admin) disconnectPage(c *gin.Context) {
 	msg := "Vitrine will delete the stored Instagram token, the cached posts and the mirrored images. Your website's gallery shows its placeholder until you connect again."
-	if cs, err := a.conn.Status(c.Request.Context()); err == nil && cs.Connected {
+	if cs, err := a.ops.Status(c.Request.Context()); err == nil && cs.Connected {
 		msg = "Vitrine will delete the stored token for @" + cs.Account.Username + ", the cached posts and the mirrored images. Your website's gallery shows its placeholder until you connect again."
 	}
 	a.render(c, http.StatusOK, "message.html", messageView{
@@ -347,7 +347,7 @@ func (a *Admin) disconnectPage(c *gin.Context) {
 
 func (a *Admin) disconnect(c *gin.Context) {
 	ctx := c.Request.Context()
-	if _, err := a.conn.Disconnect(ctx); err != nil {
+	if _, err := a.ops.Disconnect(ctx); err != nil {
 		c.Error(internal("delete the token and the cached posts", err))
 		return
 	}
@@ -369,7 +369,7 @@ func (a *Admin) syncNow(c *gin.Context) {
 			Message: "The background jobs aren't running in this process."})
 		return
 	}
-	if cs, err := a.conn.Status(c.Request.Context()); err != nil {
+	if cs, err := a.ops.Status(c.Request.Context()); err != nil {
 		c.Error(internal("read the connection status", err))
 		return
 	} else if !cs.Connected {

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -28,6 +29,7 @@ import (
 	"vitrine/instagram"
 	"vitrine/instagram/fake"
 	"vitrine/jobs"
+	"vitrine/moderation"
 	"vitrine/store"
 	"vitrine/testkit"
 )
@@ -52,8 +54,8 @@ type env struct {
 	srv   *httptest.Server
 
 	disconnects atomic.Int32 // accounts disconnected, their posts and images removed
-	rebuilds    atomic.Int32 // OnModerated calls
-	// rebuildErr, when set, is what OnModerated returns.
+	rebuilds    atomic.Int32 // gallery rebuilds after a decision
+	// rebuildErr, when set, is how such a rebuild fails.
 	rebuildErr atomic.Pointer[error]
 	refusals   refusalCounts
 	client     *http.Client // cookie jar, does not follow redirects
@@ -166,18 +168,8 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.adm, err = New(Options{PublicURL: cfg.Server.PublicURL, Auth: adminAuth, Store: st, Connection: operations{e}, Instagram: e.ig, Jobs: jobs,
-		Logger: log, Now: e.clock.Now,
-		OnModerated: func(ctx context.Context) error {
-			if ctx.Err() != nil {
-				panic("OnModerated got a context that is already done")
-			}
-			e.rebuilds.Add(1)
-			if err := e.rebuildErr.Load(); err != nil {
-				return *err
-			}
-			return nil
-		}})
+	e.adm, err = New(Options{PublicURL: cfg.Server.PublicURL, Auth: adminAuth, Store: st, Operations: operations{e}, Instagram: e.ig, Jobs: jobs,
+		Logger: log, Now: e.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,6 +201,32 @@ func (o operations) Disconnect(ctx context.Context) (string, error) {
 
 func (o operations) Status(ctx context.Context) (connection.Status, error) {
 	return o.e.conn.Status(ctx)
+}
+
+// Moderate saves the decision as the app does, then counts the gallery's
+// rebuild, which fails with rebuildErr when that is set.
+func (o operations) Moderate(ctx context.Context, postID string, action moderation.Action) (changed bool, err error) {
+	st := o.e.st
+	switch action {
+	case moderation.Hide:
+		changed, err = st.HidePost(ctx, postID)
+	case moderation.Show:
+		changed, err = st.ShowPost(ctx, postID)
+	case moderation.Pin:
+		changed, err = st.PinPost(ctx, postID, moderation.MaxPinned)
+	case moderation.Unpin:
+		changed, err = st.UnpinPost(ctx, postID)
+	default:
+		o.e.t.Errorf("moderate: unknown action %q", action)
+	}
+	if err != nil || !changed {
+		return changed, err
+	}
+	o.e.rebuilds.Add(1)
+	if err := o.e.rebuildErr.Load(); err != nil {
+		return true, fmt.Errorf("%w: %w", moderation.ErrNotShownYet, *err)
+	}
+	return true, nil
 }
 
 // sessionCookie is the cookie that carries the admin's session id.

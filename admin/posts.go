@@ -15,11 +15,6 @@ import (
 	"vitrine/store"
 )
 
-// moderationTimeout bounds the widget rebuild after a change. It is not
-// the request's: a tab closed mid-request still gets the change to
-// visitors now rather than at the next sync.
-const moderationTimeout = 30 * time.Second
-
 // postsView is the dashboard's Posts section: the cached posts in the
 // gallery's order (pinned first), hidden ones where they would be.
 type postsView struct {
@@ -124,32 +119,17 @@ func hiddenNote(hiddenAt, now time.Time, mirrored bool) string {
 	}
 }
 
-// postAction is one of the Posts section's buttons.
+// postAction is one of the Posts section's buttons: its words.
 type postAction struct {
-	do    func(a *Admin, ctx context.Context, id string) (bool, error)
 	event string // "Hid post", …
 	title string // flash title
 }
 
-var moderations = map[string]postAction{
-	"hide": {
-		do:    func(a *Admin, ctx context.Context, id string) (bool, error) { return a.store.HidePost(ctx, id) },
-		event: "Hid post", title: "Post hidden",
-	},
-	"show": {
-		do:    func(a *Admin, ctx context.Context, id string) (bool, error) { return a.store.ShowPost(ctx, id) },
-		event: "Showed post", title: "Post shown",
-	},
-	"pin": {
-		do: func(a *Admin, ctx context.Context, id string) (bool, error) {
-			return a.store.PinPost(ctx, id, moderation.MaxPinned)
-		},
-		event: "Pinned post", title: "Post pinned",
-	},
-	"unpin": {
-		do:    func(a *Admin, ctx context.Context, id string) (bool, error) { return a.store.UnpinPost(ctx, id) },
-		event: "Unpinned post", title: "Post unpinned",
-	},
+var moderations = map[moderation.Action]postAction{
+	moderation.Hide:  {event: "Hid post", title: "Post hidden"},
+	moderation.Show:  {event: "Showed post", title: "Post shown"},
+	moderation.Pin:   {event: "Pinned post", title: "Post pinned"},
+	moderation.Unpin: {event: "Unpinned post", title: "Post unpinned"},
 }
 
 func noSuchPost() *httpError {
@@ -163,7 +143,7 @@ func noSuchPost() *httpError {
 // flash, or JSON when asked). Doing what is done already changes nothing
 // and says so.
 func (a *Admin) moderatePost(c *gin.Context) {
-	id, action := c.Param("id"), c.PostForm("action")
+	id, action := c.Param("id"), moderation.Action(c.PostForm("action"))
 	m, ok := moderations[action]
 	if !ok {
 		c.Error(&httpError{Status: http.StatusBadRequest, Title: "Unknown action",
@@ -184,8 +164,10 @@ func (a *Admin) moderatePost(c *gin.Context) {
 		c.Error(noSuchPost())
 		return
 	}
-	changed, err := m.do(a, ctx, id)
+	changed, err := a.ops.Moderate(ctx, id, action)
+	notShown := errors.Is(err, moderation.ErrNotShownYet)
 	switch {
+	case notShown:
 	case errors.Is(err, store.ErrUnknownPost): // removed by a sync meanwhile
 		c.Error(noSuchPost())
 		return
@@ -202,10 +184,10 @@ func (a *Admin) moderatePost(c *gin.Context) {
 	if changed {
 		a.event(c, "moderation", store.LevelInfo, m.event+" "+describePost(post)+".")
 		a.log.Info("admin: post moderated", "action", action, "post", id)
-		if err := a.rebuildGallery(ctx); err != nil {
-			a.log.Error("admin: rebuild the gallery after moderating", "err", err)
-			msg, tone = "Saved, but the gallery could not be updated yet; it will be after the next sync.", "warn"
-		}
+	}
+	if notShown {
+		a.log.Error("admin: rebuild the gallery after moderating", "err", err)
+		msg, tone = "Saved, but the gallery could not be updated yet; it will be after the next sync.", "warn"
 	}
 	if wantsJSON(c) {
 		d := a.decisionOf(ctx, id)
@@ -215,16 +197,6 @@ func (a *Admin) moderatePost(c *gin.Context) {
 	}
 	a.notice(c, flash{Kind: "notice", Tone: tone, Title: m.title, Message: msg, Section: "posts"})
 	c.Redirect(http.StatusSeeOther, "/admin#posts")
-}
-
-// rebuildGallery runs OnModerated on a context of its own.
-func (a *Admin) rebuildGallery(ctx context.Context) error {
-	if a.onModerated == nil {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), moderationTimeout)
-	defer cancel()
-	return a.onModerated(ctx)
 }
 
 func (a *Admin) decisionOf(ctx context.Context, id string) store.Moderation {
@@ -241,15 +213,15 @@ func (a *Admin) decisionOf(ctx context.Context, id string) store.Moderation {
 }
 
 // moderationMessage is what the admin is told after action.
-func (a *Admin) moderationMessage(ctx context.Context, action string, post store.Post, changed bool) string {
+func (a *Admin) moderationMessage(ctx context.Context, action moderation.Action, post store.Post, changed bool) string {
 	switch action {
-	case "hide":
+	case moderation.Hide:
 		if !changed {
 			return "It was hidden already."
 		}
 		return "It no longer shows in your gallery. Its images stay on this server for " + span(moderation.HiddenImagesKept) +
 			", so showing it again within that time costs nothing."
-	case "show":
+	case moderation.Show:
 		if !changed {
 			return "It was not hidden."
 		}
@@ -263,7 +235,7 @@ func (a *Admin) moderationMessage(ctx context.Context, action string, post store
 			return "Its images were deleted while it was hidden; it is back in your gallery once a sync has fetched them again."
 		}
 		return "It is back in your gallery."
-	case "pin":
+	case moderation.Pin:
 		if !changed {
 			return "It was pinned already."
 		}

@@ -3,11 +3,13 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"vitrine/connection"
 	"vitrine/feed"
 	"vitrine/jobs"
+	"vitrine/moderation"
 	"vitrine/store"
 )
 
@@ -118,6 +120,40 @@ func (a *App) forget(ctx context.Context, username string) error {
 	}
 	a.event(ctx, "disconnected", store.LevelWarn, "Disconnected"+who+"; the token, the cached posts and the mirrored images were deleted")
 	return nil
+}
+
+// moderationRebuildTimeout bounds the gallery's rebuild after a decision:
+// not the request's limit, so a tab closed mid-request still gets the
+// change to visitors now.
+const moderationRebuildTimeout = 30 * time.Second
+
+// Moderate records the owner's decision about a post (the pin limit is
+// moderation.MaxPinned) and, when it changed anything, rebuilds the
+// gallery before returning, so visitors see it by the time the dashboard
+// does. A decision saved whose rebuild failed returns true and an error
+// that is moderation.ErrNotShownYet.
+func (a *App) Moderate(ctx context.Context, postID string, action moderation.Action) (changed bool, err error) {
+	switch action {
+	case moderation.Hide:
+		changed, err = a.Store.HidePost(ctx, postID)
+	case moderation.Show:
+		changed, err = a.Store.ShowPost(ctx, postID)
+	case moderation.Pin:
+		changed, err = a.Store.PinPost(ctx, postID, moderation.MaxPinned)
+	case moderation.Unpin:
+		changed, err = a.Store.UnpinPost(ctx, postID)
+	default:
+		return false, fmt.Errorf("app: moderate: unknown action %q", action)
+	}
+	if err != nil || !changed {
+		return changed, err
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), moderationRebuildTimeout)
+	defer cancel()
+	if err := a.Gallery.Rebuild(rctx); err != nil {
+		return true, fmt.Errorf("%w: %w", moderation.ErrNotShownYet, err)
+	}
+	return true, nil
 }
 
 // AppRemoved handles Meta's deauthorize notice for userID, signed at `at`

@@ -6,10 +6,27 @@
 package moderation
 
 import (
+	"errors"
 	"time"
 
 	"vitrine/store"
 )
+
+// Action is one of the owner's decisions about a post.
+type Action string
+
+// The actions the dashboard's Posts section offers.
+const (
+	Hide  Action = "hide"
+	Show  Action = "show"
+	Pin   Action = "pin"
+	Unpin Action = "unpin"
+)
+
+// ErrNotShownYet: the decision is saved, but the gallery could not be
+// rebuilt to show it; it will be at the next rebuild (a sync, or another
+// process's poll).
+var ErrNotShownYet = errors.New("moderation: saved, but the gallery does not show it yet")
 
 // MaxPinned is how many posts may be pinned to the front of the gallery
 // at once: a few keep "first" meaningful.

@@ -106,11 +106,8 @@ func New(cfg config.Config, log *slog.Logger, o Options) (_ *Vitrine, err error)
 		return nil, fmt.Errorf("auth: %w", err)
 	}
 	v.Admin, err = admin.New(admin.Options{
-		PublicURL: c.Server.PublicURL, Auth: adminAuth, Store: v.Store, Connection: v.App, Instagram: v.Instagram, Jobs: v.Jobs,
+		PublicURL: c.Server.PublicURL, Auth: adminAuth, Store: v.Store, Operations: v.App, Instagram: v.Instagram, Jobs: v.Jobs,
 		Logger: log, Now: o.Now, Demo: demoPanel,
-		// A hidden or pinned post reaches visitors with the next snapshot:
-		// build it now rather than at the next sync.
-		OnModerated:  v.Gallery.Rebuild,
 		EmbedSnippet: func() string { return v.Gallery.Snippet(widget.EmbedOptions{}) },
 	})
 	if err != nil {

@@ -8,6 +8,8 @@ import (
 
 	"vitrine/connection"
 	"vitrine/jobs"
+	"vitrine/moderation"
+	"vitrine/store"
 )
 
 func TestNewRejectsBadSchedule(t *testing.T) {
@@ -124,5 +126,40 @@ func TestDisconnectRemovesWhatTheTokenServed(t *testing.T) {
 	evs, _ := h.st.Events(h.ctx, 1)
 	if len(evs) != 1 || evs[0].Kind != "disconnected" || !strings.Contains(evs[0].Message, "@"+who) {
 		t.Errorf("last event %+v", evs)
+	}
+}
+
+// TestModerateShowsAtOnce: a hidden post leaves the gallery before
+// Moderate returns, a pinned one comes first, and the pin limit holds.
+func TestModerateShowsAtOnce(t *testing.T) {
+	h := newHarness(t, withPosts(5))
+	h.connect()
+	if err := h.run(jobs.JobSync); err != nil {
+		t.Fatal(err)
+	}
+	posts, err := h.st.Posts(h.ctx, 0)
+	if err != nil || len(posts) != 5 {
+		t.Fatalf("posts %d, %v", len(posts), err)
+	}
+	if changed, err := h.a.Moderate(h.ctx, posts[0].ID, moderation.Hide); !changed || err != nil {
+		t.Fatalf("hide = %v, %v", changed, err)
+	}
+	if n := h.galleryPosts(); n != 4 {
+		t.Errorf("after hiding one of 5 posts the gallery shows %d", n)
+	}
+	if changed, err := h.a.Moderate(h.ctx, posts[0].ID, moderation.Hide); changed || err != nil {
+		t.Errorf("hiding again = %v, %v; want no change", changed, err)
+	}
+	for i, p := range posts[1:] {
+		changed, err := h.a.Moderate(h.ctx, p.ID, moderation.Pin)
+		if i < moderation.MaxPinned && (!changed || err != nil) {
+			t.Fatalf("pin %d = %v, %v", i, changed, err)
+		}
+		if i >= moderation.MaxPinned && !errors.Is(err, store.ErrTooManyPins) {
+			t.Errorf("pin %d past the limit = %v, %v", i, changed, err)
+		}
+	}
+	if _, err := h.a.Moderate(h.ctx, posts[1].ID, "promote"); err == nil {
+		t.Error("an unknown action was accepted")
 	}
 }
