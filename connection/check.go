@@ -122,11 +122,11 @@ func (c *Connection) Refresh(ctx context.Context) error {
 	return nil
 }
 
-// Failed handles an error from Instagram met while using the token on the
+// InstagramFailed handles an error from Instagram met while using the token on the
 // owner's behalf (op names the work, e.g. "sync"): a dead token moves to
 // needs_reauth and ErrNeedsReauth is returned; anything else is counted
 // and returned wrapped, for backoff.
-func (c *Connection) Failed(ctx context.Context, op string, err error) error {
+func (c *Connection) InstagramFailed(ctx context.Context, op string, err error) error {
 	return c.upstreamFailure(ctx, op, err, false)
 }
 

@@ -40,7 +40,7 @@ type Instagram interface {
 // (*connection.Connection).
 type Connection interface {
 	UsableToken(ctx context.Context) (store.Token, error)
-	Failed(ctx context.Context, op string, err error) error
+	InstagramFailed(ctx context.Context, op string, err error) error
 }
 
 // Observer counts what the feed does (the metrics); safe for concurrent

@@ -55,7 +55,7 @@ func (f *Feed) Sync(ctx context.Context, progress func(done, total int)) (Report
 	t0 := time.Now()
 	media, err := f.ig.Media(ctx, tok.AccessToken, f.maxPosts)
 	if err != nil {
-		return rep, f.conn.Failed(ctx, "sync", err)
+		return rep, f.conn.InstagramFailed(ctx, "sync", err)
 	}
 	posts := toPosts(media)
 	res, err := f.st.ReplacePosts(ctx, posts)

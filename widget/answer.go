@@ -128,7 +128,7 @@ func (w *Widget) answerMedia(s *snapshot, r *request, rep *reply) {
 // widget.js speak another language when the query names one
 // (language=pt), an unknown one being widget.language's; and every
 // gallery route is filtered by the query's include_words and
-// exclude_words, from a variant built on first use (variants.go).
+// exclude_words, from a word gallery built on first use (wordgalleries.go).
 func (w *Widget) asset(s *snapshot, kind routeKind, rawQuery string) *asset {
 	if rawQuery == "" || rawQuery == "fragment=1" {
 		return s.views.pick(kind, rawQuery != "", s.json)

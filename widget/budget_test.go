@@ -134,7 +134,7 @@ func benchWidget(b *testing.B, n int) *Widget {
 	for _, p := range posts {
 		for _, id := range append([]string{p.ID}, childIDs(p)...) {
 			for _, wd := range widths {
-				src.images = append(src.images, Image{MediaID: id, Width: wd, Height: wd * 5 / 4, Color: "#336699", Path: dir + "/x.jpg"})
+				src.images = append(src.images, MirroredFile{MediaID: id, Width: wd, Height: wd * 5 / 4, Color: "#336699", Path: dir + "/x.jpg"})
 			}
 		}
 	}
@@ -194,21 +194,21 @@ func BenchmarkHandlers(b *testing.B) {
 	b.Run("widget.js/304/gin", func(b *testing.B) {
 		benchServe(b, g, "/widget.js", "Accept-Encoding", "gzip", "If-None-Match", etag)
 	})
-	// An embed's caption words: the variant is built on the first request,
-	// then served like the others (parse the query, find the variant).
+	// An embed's caption words: the word gallery is built on the first request,
+	// then served like the others (parse the query, find the word gallery).
 	b.Run("widget.js?include_words/gzip/gin", func(b *testing.B) {
 		benchServe(b, g, "/widget.js?include_words=handmade,openstudio", "Accept-Encoding", "gzip, deflate, br")
 	})
 	// A filter never asked before, of words the captions have: what a
-	// new variant of widget.js costs the server. (Made-up words all share
-	// one variant.)
+	// new word gallery of widget.js costs the server. (Made-up words all share
+	// one word gallery.)
 	b.Run("widget.js?include_words/new-variant", func(b *testing.B) {
 		s := w.cur.Load()
 		words := slices.Collect(maps.Keys(captionTokens(strings.Join(captionsOf(s.in.posts), " "))))
 		q := url.Values{}
 		for i := range b.N {
 			q.Set("include_words", words[i%len(words)]+","+words[(i/len(words))%len(words)])
-			s.variants.byKey, s.variants.keys = nil, nil // every one new
+			s.wordGalleries.byKey, s.wordGalleries.keys = nil, nil // every one new
 			_ = w.filtered(s, parseWordFilter(q), "en", kindScript, false)
 		}
 	})

@@ -37,16 +37,16 @@ var testNow = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 type source struct {
 	*store.Store
 	mu     sync.Mutex
-	images []Image
+	images []MirroredFile
 }
 
-func (s *source) Images(context.Context) ([]Image, error) {
+func (s *source) MirroredFiles(context.Context) ([]MirroredFile, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]Image(nil), s.images...), nil
+	return append([]MirroredFile(nil), s.images...), nil
 }
 
-func (s *source) setImages(ims []Image) {
+func (s *source) setImages(ims []MirroredFile) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.images = ims
@@ -141,10 +141,10 @@ func (e *env) replace(posts ...store.Post) {
 // mirror records files for the posts and their children, pointing at the
 // sample JPEGs, as the mirror job would after downloading them.
 func (e *env) mirror(posts ...store.Post) {
-	var ims []Image
+	var ims []MirroredFile
 	add := func(id string, i int) {
 		for _, w := range widths {
-			ims = append(ims, Image{MediaID: id, Width: w, Height: w * 5 / 4,
+			ims = append(ims, MirroredFile{MediaID: id, Width: w, Height: w * 5 / 4,
 				Color: fmt.Sprintf("#%02x%02x%02x", 40+i*13%200, 90+i*29%150, 120+i*7%120), Path: e.jpeg[w]})
 		}
 	}
@@ -157,16 +157,16 @@ func (e *env) mirror(posts ...store.Post) {
 	e.src.setImages(append(e.src.imagesCopy(), ims...))
 }
 
-func (s *source) imagesCopy() []Image {
+func (s *source) imagesCopy() []MirroredFile {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]Image(nil), s.images...)
+	return append([]MirroredFile(nil), s.images...)
 }
 
 // mirrorTinted is mirror with a differently tinted picture for each post,
 // for screenshots.
 func (e *env) mirrorTinted(posts ...store.Post) {
-	var ims []Image
+	var ims []MirroredFile
 	for i, p := range posts {
 		ids := []string{p.ID}
 		for _, c := range p.Children {
@@ -175,7 +175,7 @@ func (e *env) mirrorTinted(posts ...store.Post) {
 		for j, id := range ids {
 			for _, w := range widths {
 				path := writeJPEGTint(e.t, filepath.Join(e.dir, "media", id, fmt.Sprintf("%d.jpg", w)), w, w*5/4, i+j)
-				ims = append(ims, Image{MediaID: id, Width: w, Height: w * 5 / 4, Color: "#888888", Path: path})
+				ims = append(ims, MirroredFile{MediaID: id, Width: w, Height: w * 5 / 4, Color: "#888888", Path: path})
 			}
 		}
 	}

@@ -78,7 +78,7 @@ type jsonImage struct {
 	Height int    `json:"height"`
 }
 
-func jsonImages(base, id string, fs []Image) []jsonImage {
+func jsonImages(base, id string, fs []MirroredFile) []jsonImage {
 	out := make([]jsonImage, len(fs))
 	for i, f := range fs {
 		out[i] = jsonImage{URL: mediaURL(base, id, f.Width), Width: f.Width, Height: f.Height}
@@ -89,7 +89,7 @@ func jsonImages(base, id string, fs []Image) []jsonImage {
 // postJSON describes one post; fs are its mirrored images (not empty),
 // files every mirrored image by media id, for the carousel items, and
 // videos the ids whose video is mirrored.
-func postJSON(base string, p store.Post, fs []Image, files map[string][]Image, videos map[string]bool) jsonPost {
+func postJSON(base string, p store.Post, fs []MirroredFile, files map[string][]MirroredFile, videos map[string]bool) jsonPost {
 	jp := jsonPost{
 		ID:        p.ID,
 		Type:      mediaType(p.MediaType),

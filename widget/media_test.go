@@ -134,7 +134,7 @@ func TestWholeImageAsServeContent(t *testing.T) {
 	if err := os.Chtimes(e.jpeg[1080], time.Time{}, time.Unix(0, 0)); err != nil {
 		t.Fatal(err)
 	}
-	e.src.setImages(append(e.src.imagesCopy(), Image{MediaID: AvatarID, Width: 320, Height: 400, Path: e.jpeg[320]}))
+	e.src.setImages(append(e.src.imagesCopy(), MirroredFile{MediaID: AvatarID, Width: 320, Height: 400, Path: e.jpeg[320]}))
 	e.rebuild()
 	reference := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		id, file, _ := mediaSegments(strings.TrimPrefix(r.URL.Path, MediaPrefix))

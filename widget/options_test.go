@@ -179,20 +179,20 @@ func TestCaptionFiltersFromQuery(t *testing.T) {
 		t.Errorf("an over-long word: %d, filtered = %v", r.StatusCode, strings.Contains(r.text(t), "data-q="))
 	}
 
-	// Spellings of one filter share a variant; words no caption has
+	// Spellings of one filter share a word gallery; words no caption has
 	// share one too (include: nothing; exclude: the configured gallery).
 	s := e.w.cur.Load()
 	variantCount := func() int {
-		s.variants.mu.Lock()
-		defer s.variants.mu.Unlock()
-		return len(s.variants.byKey)
+		s.wordGalleries.mu.Lock()
+		defer s.wordGalleries.mu.Unlock()
+		return len(s.wordGalleries.byKey)
 	}
 	before := variantCount()
 	e.get("/widget.js?include_words=HANDMADE,,handmade")
 	if n := variantCount(); n != before {
 		t.Errorf("another spelling of a filter built a variant (%d → %d)", before, n)
 	}
-	for i := range maxVariants + 5 {
+	for i := range maxWordGalleries + 5 {
 		if got := jsonIDs("/widget.json?include_words=madeup" + strconv.Itoa(i)); len(got) != 0 {
 			t.Fatalf("a word no caption has shows %v", got)
 		}
@@ -203,16 +203,16 @@ func TestCaptionFiltersFromQuery(t *testing.T) {
 	}
 	// Real words in new combinations replace the least recently used.
 	vocabulary := []string{"morning", "light", "studio", "prints", "friday", "photography", "behind", "scenes", "autumn", "shoot", "colourways", "packing", "orders", "afternoon", "space", "weekend", "saturday", "three", "small", "batches", "swipe"}
-	for i := range maxVariants + 3 {
+	for i := range maxWordGalleries + 3 {
 		e.get("/widget.js?include_words=handmade," + vocabulary[i])
 		e.get("/widget.js?include_words=handmade") // in use: stays
 	}
-	if n := variantCount(); n != maxVariants {
-		t.Errorf("%d variants kept, want %d", n, maxVariants)
+	if n := variantCount(); n != maxWordGalleries {
+		t.Errorf("%d variants kept, want %d", n, maxWordGalleries)
 	}
-	s.variants.mu.Lock()
-	_, kept := s.variants.byKey[s.lang+"\x00handmade\x00"]
-	s.variants.mu.Unlock()
+	s.wordGalleries.mu.Lock()
+	_, kept := s.wordGalleries.byKey[s.lang+"\x00handmade\x00"]
+	s.wordGalleries.mu.Unlock()
 	if !kept {
 		t.Error("the filter asked for all along was evicted")
 	}

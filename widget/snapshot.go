@@ -28,12 +28,12 @@ type snapshot struct {
 	media      map[mediaKey]string // (id, width) → file path
 	doc        jsonDoc             // kept to re-encode the JSON when only "stale" changes
 
-	// What the snapshot was modelled from, kept to build the variants
-	// an embed's caption filter asks for (variants.go).
-	in       input
-	files    map[string][]Image
-	videos   map[string]bool
-	variants *variants
+	// What the snapshot was modelled from, kept to build the word
+	// galleries an embed's caption filter asks for (wordgalleries.go).
+	in            input
+	files         map[string][]MirroredFile
+	videos        map[string]bool
+	wordGalleries *wordGalleries
 }
 
 type mediaKey struct {
@@ -88,8 +88,8 @@ func (w *Widget) build(in input, stale bool) (*snapshot, error) {
 		return nil, err
 	}
 	s.media = media
-	in.images = nil // indexed in files; variants need only the rest
-	s.in, s.files, s.videos, s.variants = in, files, videos, &variants{}
+	in.images = nil // indexed in files; wordGalleries need only the rest
+	s.in, s.files, s.videos, s.wordGalleries = in, files, videos, &wordGalleries{}
 	return s, nil
 }
 
@@ -98,8 +98,8 @@ func (w *Widget) build(in input, stale bool) (*snapshot, error) {
 // files lists each id's images by ascending width; videos holds the ids
 // with a video. Entries with an invalid id or size, and repeated (id,
 // width) pairs, are left out.
-func indexImages(images []Image) (media map[mediaKey]string, files map[string][]Image, videos map[string]bool) {
-	media, files, videos = map[mediaKey]string{}, map[string][]Image{}, map[string]bool{}
+func indexImages(images []MirroredFile) (media map[mediaKey]string, files map[string][]MirroredFile, videos map[string]bool) {
+	media, files, videos = map[mediaKey]string{}, map[string][]MirroredFile{}, map[string]bool{}
 	for _, im := range images {
 		if im.Video {
 			if validMediaID(im.MediaID) && im.MediaID != AvatarID && im.Path != "" {
@@ -119,7 +119,7 @@ func indexImages(images []Image) (media map[mediaKey]string, files map[string][]
 		files[im.MediaID] = append(files[im.MediaID], im)
 	}
 	for _, fs := range files {
-		slices.SortFunc(fs, func(a, b Image) int { return a.Width - b.Width })
+		slices.SortFunc(fs, func(a, b MirroredFile) int { return a.Width - b.Width })
 	}
 	return media, files, videos
 }
@@ -128,7 +128,7 @@ func indexImages(images []Image) (media map[mediaKey]string, files map[string][]
 // first widget.count posts) and as the JSON document (up to
 // widget.max_posts), of the posts filter keeps. Only posts whose image is
 // mirrored are in either.
-func (w *Widget) model(in input, files map[string][]Image, videos map[string]bool, stale bool, filter postFilter) (galleryView, jsonDoc, error) {
+func (w *Widget) model(in input, files map[string][]MirroredFile, videos map[string]bool, stale bool, filter postFilter) (galleryView, jsonDoc, error) {
 	cfg, base := w.settings, w.base
 	v := galleryView{
 		Base:          base,
@@ -217,7 +217,7 @@ func choice(value string, choices []string) string {
 
 // accountModel is the connected account for the header and the JSON; avatar
 // is its mirrored profile picture by ascending width, if any.
-func accountModel(base string, tok store.Token, avatar []Image) (*accountView, *jsonAccount) {
+func accountModel(base string, tok store.Token, avatar []MirroredFile) (*accountView, *jsonAccount) {
 	acc := &accountView{
 		Username:   tok.Username,
 		Name:       tok.Name,
@@ -238,8 +238,8 @@ func accountModel(base string, tok store.Token, avatar []Image) (*accountView, *
 
 // render makes the snapshot's assets from the model: the JSON document
 // encoded, the templates executed for the page, the fragment and the
-// script, each with its responses prepared, in widget.language and, as
-// variants, in every other language (?language=).
+// script, each with its responses prepared, in widget.language and in
+// every other language (?language=).
 func (w *Widget) render(v galleryView, doc jsonDoc) (*snapshot, error) {
 	s := &snapshot{doc: doc, byLanguage: map[string]*views{}}
 	var err error

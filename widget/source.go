@@ -8,7 +8,7 @@ import (
 )
 
 // StoreSource is the Source a Vitrine serves from: the store's posts,
-// account, moderation and generation, and one Image per mirrored file.
+// account, moderation and generation, and one MirroredFile per file.
 // The store records each file's path relative to the media directory;
 // StoreSource resolves it under mediaDir, this process's own, so processes
 // sharing a database and a media volume may mount it at different places.
@@ -37,20 +37,20 @@ func (s storeSource) JobRuns(ctx context.Context) ([]store.JobRun, error) { retu
 
 func (s storeSource) Generation(ctx context.Context) (int64, error) { return s.st.Generation(ctx) }
 
-func (s storeSource) Images(ctx context.Context) ([]Image, error) {
+func (s storeSource) MirroredFiles(ctx context.Context) ([]MirroredFile, error) {
 	images, err := s.st.Images(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var out []Image
+	var out []MirroredFile
 	for _, im := range images {
 		for _, v := range im.Variants {
 			if path, ok := s.media.Resolve(v.Path); ok {
-				out = append(out, Image{MediaID: im.MediaID, Width: v.Width, Height: v.Height, Color: im.Color, Path: path})
+				out = append(out, MirroredFile{MediaID: im.MediaID, Width: v.Width, Height: v.Height, Color: im.Color, Path: path})
 			}
 		}
 		if path, ok := s.media.Resolve(im.VideoPath); ok {
-			out = append(out, Image{MediaID: im.MediaID, Video: true, Path: path})
+			out = append(out, MirroredFile{MediaID: im.MediaID, Video: true, Path: path})
 		}
 	}
 	return out, nil

@@ -20,7 +20,7 @@ import (
 func (e *env) mirrorVideos(ids ...string) []byte {
 	e.t.Helper()
 	data := append([]byte("\x00\x00\x00\x20ftypisom"), bytes.Repeat([]byte("vitrine video "), 3000)...)
-	var ims []Image
+	var ims []MirroredFile
 	for _, id := range ids {
 		path := filepath.Join(e.dir, "media", id, "video.mp4")
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
@@ -29,7 +29,7 @@ func (e *env) mirrorVideos(ids ...string) []byte {
 		if err := os.WriteFile(path, data, 0o644); err != nil {
 			e.t.Fatal(err)
 		}
-		ims = append(ims, Image{MediaID: id, Video: true, Path: path})
+		ims = append(ims, MirroredFile{MediaID: id, Video: true, Path: path})
 	}
 	e.src.setImages(append(e.src.imagesCopy(), ims...))
 	return data

@@ -27,7 +27,7 @@ type galleryView struct {
 	// measures its tiles and the window's width says nothing of them, so
 	// every image is lazy, sized by the browser as drawn (sizes=auto).
 	Included bool
-	// JSONQuery is the caption filter of a filtered variant, for Load
+	// JSONQuery is the caption filter of a word-filtered gallery, for Load
 	// more to ask /widget.json with; "" for the configured gallery.
 	JSONQuery   string
 	Captions    bool
@@ -78,7 +78,7 @@ func safeColor(c string) string {
 // pick another.
 const tileWidth = 640
 
-func postView(base string, p store.Post, jp jsonPost, fs []Image) (postItem, error) {
+func postView(base string, p store.Post, jp jsonPost, fs []MirroredFile) (postItem, error) {
 	largest := fs[len(fs)-1]
 	src := fs[0]
 	for _, f := range fs {
@@ -123,7 +123,7 @@ func postView(base string, p store.Post, jp jsonPost, fs []Image) (postItem, err
 	}, nil
 }
 
-func slide(id string, fs []Image, alt string) []any {
+func slide(id string, fs []MirroredFile, alt string) []any {
 	ws := make([]int, len(fs))
 	for i, f := range fs {
 		ws[i] = f.Width

@@ -35,9 +35,9 @@ type Source interface {
 	// Token returns the connected account; store.ErrNoToken when none is
 	// connected, which shows the placeholder.
 	Token(ctx context.Context) (store.Token, error)
-	// Images lists every mirrored file, one entry per file (per width,
+	// MirroredFiles lists every mirrored file, one entry per file (per width,
 	// and one for a video).
-	Images(ctx context.Context) ([]Image, error)
+	MirroredFiles(ctx context.Context) ([]MirroredFile, error)
 	// Moderation lists the owner's decisions: pinned posts first, most
 	// recently pinned first, then hidden ones.
 	Moderation(ctx context.Context) ([]store.Moderation, error)
@@ -49,8 +49,9 @@ type Source interface {
 	Generation(ctx context.Context) (int64, error)
 }
 
-// Image is one mirrored file on disk: a JPEG, or the MP4 of a video.
-type Image struct {
+// MirroredFile is one file the mirror wrote: a JPEG at one width, or the
+// MP4 of a video. (store.Image is the record of one picture, all widths.)
+type MirroredFile struct {
 	MediaID       string // post or carousel child id; "avatar" for the profile picture
 	Width, Height int    // of this file; unused for a video
 	Color         string // dominant colour, "#rrggbb"; unused for a video
@@ -234,7 +235,7 @@ func (w *Widget) restamp() {
 		return
 	}
 	next.json = a
-	next.variants = &variants{} // theirs say the old "stale"
+	next.wordGalleries = &wordGalleries{} // theirs say the old "stale"
 	w.cur.Store(&next)
 }
 
@@ -243,7 +244,7 @@ type input struct {
 	token     store.Token
 	connected bool
 	posts     []store.Post
-	images    []Image
+	images    []MirroredFile
 	moderated []store.Moderation
 	// syncFailing: the sync job's last recorded runs failed.
 	syncFailing bool
@@ -276,7 +277,7 @@ func (w *Widget) load(ctx context.Context) (input, error) {
 	if in.posts, err = w.src.Posts(ctx, limit); err != nil {
 		return in, err
 	}
-	if in.images, err = w.src.Images(ctx); err != nil {
+	if in.images, err = w.src.MirroredFiles(ctx); err != nil {
 		return in, err
 	}
 	if w.syncJob != "" {

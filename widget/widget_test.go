@@ -498,7 +498,7 @@ func TestPlaceholderWhenNotConnected(t *testing.T) {
 func TestAvatarWhenMirrored(t *testing.T) {
 	e := newEnv(t, withSeed(2), func(e *env) {
 		e.src.setImages(append(e.src.imagesCopy(),
-			Image{MediaID: AvatarID, Width: 150, Height: 150, Color: "#aa0000", Path: e.jpeg[320]}))
+			MirroredFile{MediaID: AvatarID, Width: 150, Height: 150, Color: "#aa0000", Path: e.jpeg[320]}))
 	})
 	page := markupOf(e.get("/widget").text(t))
 	mustContain(t, "page", page, `<img class="vitrine-av" src="`+e.base+`/media/avatar/150.jpg"`)
@@ -612,10 +612,10 @@ func TestTemplatesAllExecute(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := &Widget{settings: config.Default().Widget, base: "https://vitrine.example", tmpl: tmpl, css: css, js: js, now: func() time.Time { return testNow }}
-	fs := []Image{{MediaID: "1", Width: 320, Height: 320, Color: "#123456", Path: "/x"}}
+	fs := []MirroredFile{{MediaID: "1", Width: 320, Height: 320, Color: "#123456", Path: "/x"}}
 	full := input{connected: true, token: store.Token{Username: "u", Name: "N"},
 		posts:  []store.Post{{ID: "1", MediaType: "VIDEO", Caption: "c", Permalink: "https://www.instagram.com/p/1/"}},
-		images: append(fs, Image{MediaID: AvatarID, Width: 100, Height: 100, Path: "/a"})}
+		images: append(fs, MirroredFile{MediaID: AvatarID, Width: 100, Height: 100, Path: "/a"})}
 	var names []string
 	for _, tt := range tmpl.Templates() {
 		if tt.Name() != "widget" && !strings.HasSuffix(tt.Name(), ".html") { // the root and the file hold only definitions

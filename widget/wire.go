@@ -1,7 +1,7 @@
 package widget
 
 // WireRequest is a GET or HEAD of a public path as parsed by a front end
-// that answers without net/http (main's fast path), one header line each.
+// that answers without net/http (package fastpath), one header line each.
 type WireRequest struct {
 	Head     bool   // HEAD: the same head, no body
 	Path     string // as sent; the front end passes only paths without escapes

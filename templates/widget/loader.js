@@ -3,8 +3,9 @@
 // /widget page, where the markup is already in the document. Options come
 // from data- attributes on the embed, or from the page's query
 // (?layout=carousel&columns=4).
-// The server minifies it once at start (esbuild), so names here are for
-// the reader; the minifier keeps the expression and the property names.
+// `go generate ./widget` minifies it into loader.min.js (esbuild), which
+// the binary embeds, so names here are for the reader; the minifier keeps
+// the expression and the property names.
 (function (data) {
   const doc = document, script = doc.currentScript, pageQuery = new URLSearchParams(location.search),
     one = (parent, name) => parent.querySelector('.vitrine-' + name),

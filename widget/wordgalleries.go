@@ -13,7 +13,7 @@ import (
 // JS embed (the loader asks for widget.js?include_words=…) and the same
 // query on /widget and /widget.json. Filtering by caption needs the
 // captions of every post, which the default embed does not carry, so the
-// server filters: each filter is a variant of the snapshot, built on
+// server filters: each filter makes a word gallery of the snapshot, built on
 // first use and kept beside it, a few at most.
 
 // Limits on a filter from the query: enough for any real embed, and they
@@ -21,11 +21,11 @@ import (
 const (
 	maxFilterWords   = 10
 	maxFilterWordLen = 50
-	maxVariants      = 16
+	maxWordGalleries = 16
 )
 
 // wordFilter is a query's caption filter, normalised: lower case, sorted,
-// without repeats, so two spellings of one filter share a variant.
+// without repeats, so two spellings of one filter share a word gallery.
 type wordFilter struct {
 	include, exclude []string
 }
@@ -65,32 +65,32 @@ func (f wordFilter) query() string {
 	return "?" + v.Encode()
 }
 
-// variant is the snapshot's gallery under one caption filter, in one
+// wordGallery is the snapshot's gallery under one caption filter, in one
 // language: its model, and each asset rendered when first asked for (a
 // script embed never needs the page).
-type variant struct {
+type wordGallery struct {
 	view galleryView
 	doc  jsonDoc
 	views
 	json *asset
 }
 
-// variants holds the variants built from one snapshot, the most recently
-// used last. When it is full a new filter replaces the least recently used:
+// wordGalleries holds the word galleries built from one snapshot, the most
+// recently used last. When it is full a new filter replaces the least recently used:
 // a stream of made-up filters costs the server a render each, never
 // memory, and the filters real embeds keep asking for stay.
-type variants struct {
+type wordGalleries struct {
 	mu         sync.Mutex
-	byKey      map[string]*variant
+	byKey      map[string]*wordGallery
 	keys       []string        // least recently used first
 	vocabulary map[string]bool // every caption's words and hashtags, made on first use
 }
 
 // effective is f as it acts on these captions: words no caption has are
 // dropped (an include list left empty that way becomes one that matches
-// nothing), so made-up words share one variant instead of each making
+// nothing), so made-up words share one word gallery instead of each making
 // its own. ok is false when nothing is left to filter by.
-func (vs *variants) effective(f wordFilter, posts []store.Post) (wordFilter, bool) {
+func (vs *wordGalleries) effective(f wordFilter, posts []store.Post) (wordFilter, bool) {
 	if vs.vocabulary == nil {
 		vs.vocabulary = map[string]bool{}
 		for _, p := range posts {
@@ -120,7 +120,7 @@ func (vs *variants) effective(f wordFilter, posts []store.Post) (wordFilter, boo
 // needs on first use. It is nil when the filter changes nothing, and the
 // caller serves the snapshot's own asset.
 func (w *Widget) filtered(s *snapshot, f wordFilter, lang string, kind routeKind, fragment bool) *asset {
-	vs := s.variants
+	vs := s.wordGalleries
 	vs.mu.Lock()
 	defer vs.mu.Unlock()
 	eff, ok := vs.effective(f, s.in.posts)
@@ -128,9 +128,9 @@ func (w *Widget) filtered(s *snapshot, f wordFilter, lang string, kind routeKind
 		return nil
 	}
 	key := lang + "\x00" + strings.Join(eff.include, ",") + "\x00" + strings.Join(eff.exclude, ",")
-	v, err := w.variant(s, vs, key, eff, f, lang)
+	v, err := w.wordGallery(s, vs, key, eff, f, lang)
 	if err == nil {
-		err = w.renderVariant(v, kind, fragment)
+		err = w.renderWordGallery(v, kind, fragment)
 	}
 	if err != nil {
 		w.log.Error("widget: build a filtered gallery", "err", err)
@@ -139,11 +139,11 @@ func (w *Widget) filtered(s *snapshot, f wordFilter, lang string, kind routeKind
 	return v.pick(kind, fragment, v.json)
 }
 
-// variant finds the variant under key, or models it: the embed's words
+// wordGallery finds the word gallery under key, or models it: the embed's words
 // stand in place of the configured ones (an embed's option replaces the
 // default, like every other option). Load more asks /widget.json with the
 // words as the embed gave them (asked).
-func (w *Widget) variant(s *snapshot, vs *variants, key string, eff, asked wordFilter, lang string) (*variant, error) {
+func (w *Widget) wordGallery(s *snapshot, vs *wordGalleries, key string, eff, asked wordFilter, lang string) (*wordGallery, error) {
 	if v, ok := vs.byKey[key]; ok {
 		i := slices.Index(vs.keys, key)
 		vs.keys = append(slices.Delete(vs.keys, i, i+1), key)
@@ -161,11 +161,11 @@ func (w *Widget) variant(s *snapshot, vs *variants, key string, eff, asked wordF
 		return nil, err
 	}
 	view.JSONQuery = asked.query()
-	v := &variant{view: inLanguage(view, lang), doc: doc}
+	v := &wordGallery{view: inLanguage(view, lang), doc: doc}
 	if vs.byKey == nil {
-		vs.byKey = map[string]*variant{}
+		vs.byKey = map[string]*wordGallery{}
 	}
-	if len(vs.keys) >= maxVariants {
+	if len(vs.keys) >= maxWordGalleries {
 		delete(vs.byKey, vs.keys[0])
 		vs.keys = vs.keys[1:]
 	}
@@ -174,8 +174,8 @@ func (w *Widget) variant(s *snapshot, vs *variants, key string, eff, asked wordF
 	return v, nil
 }
 
-// renderVariant renders v's asset of kind unless it already has it.
-func (w *Widget) renderVariant(v *variant, kind routeKind, fragment bool) error {
+// renderWordGallery renders v's asset of kind unless it already has it.
+func (w *Widget) renderWordGallery(v *wordGallery, kind routeKind, fragment bool) error {
 	var err error
 	switch {
 	case kind == kindJSON && v.json == nil:
