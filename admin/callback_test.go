@@ -58,7 +58,7 @@ func TestConnectFlow(t *testing.T) {
 		t.Errorf("stored token = %#v issued %v expires %v", tok, tok.IssuedAt, tok.ExpiresAt)
 	}
 	if n, runs := e.jobs.calls(); n != 1 || len(runs) != 0 {
-		t.Errorf("OnConnected ran %d times, runs %v", n, runs)
+		t.Errorf("the jobs heard of the new token %d times, runs %v", n, runs)
 	}
 	events, _ := e.st.Events(context.Background(), 0)
 	if len(events) == 0 || events[0].Kind != "connected" || !strings.Contains(events[0].Message, "@"+tok.Username) {

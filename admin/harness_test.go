@@ -354,7 +354,7 @@ func (j *recordingJobs) Statuses() []jobs.Status {
 // tokenConnected is what the app's Connect does after saving a token.
 func (j *recordingJobs) tokenConnected(ctx context.Context) {
 	if ctx.Err() != nil {
-		panic("OnConnected got a context that is already done")
+		panic("told of a new token with a context that is already done")
 	}
 	j.mu.Lock()
 	j.connected++

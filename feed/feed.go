@@ -70,9 +70,6 @@ type Options struct {
 	// VideoMaxBytes is the largest video mirrored (widget.video_max_mb);
 	// 0 mirrors none.
 	VideoMaxBytes int64
-	// OnSynced is called after each successful sync, in the goroutine that
-	// ran it, so the widget can rebuild its snapshot.
-	OnSynced func()
 }
 
 // Feed syncs and mirrors.
@@ -85,7 +82,6 @@ type Feed struct {
 	log      *slog.Logger
 	now      func() time.Time
 	observer Observer
-	onSynced func()
 
 	// mu is held by a sync and by Forget, so a sync can't write posts
 	// back after Forget removed them; cancelSync stops the sync in
@@ -122,7 +118,7 @@ func New(o Options) (*Feed, error) {
 	}
 	f := &Feed{
 		st: o.Store, ig: o.Instagram, conn: o.Connection, media: mediadir.New(o.MediaDir), maxPosts: o.MaxPosts,
-		log: o.Logger, now: o.Now, observer: o.Observer, onSynced: o.OnSynced,
+		log: o.Logger, now: o.Now, observer: o.Observer,
 		mirrorWorkers: 4, mirrorRate: 8, videoMaxBytes: max(o.VideoMaxBytes, 0),
 		decodeSlots: make(chan struct{}, maxConcurrentDecodes), render: imaging.Render,
 	}

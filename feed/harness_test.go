@@ -33,7 +33,6 @@ type harness struct {
 	conn     *connection.Connection
 	feed     *Feed
 	mediaDir string
-	synced   atomic.Int32
 	logs     *testkit.LogBuffer // the feed's
 
 	blockCDN atomic.Value // string: CDN paths containing it answer 404
@@ -99,7 +98,7 @@ func newHarness(t testing.TB, opts ...harnessOpt) *harness {
 	}
 	h.mediaDir = filepath.Join(dir, "media")
 	h.feed, err = New(Options{Store: h.st, Instagram: ig, Connection: h.conn, MediaDir: h.mediaDir,
-		Now: h.clock.Now, Logger: slog.New(slog.NewTextHandler(h.logs, nil)), DownloadsPerSecond: 1000, OnSynced: func() { h.synced.Add(1) }})
+		Now: h.clock.Now, Logger: slog.New(slog.NewTextHandler(h.logs, nil)), DownloadsPerSecond: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -39,9 +39,10 @@ func (r Report) String() string {
 
 // Sync reads every page of the feed (up to MaxPosts) with carousel
 // children and video thumbnails, replaces the cached posts, mirrors the
-// images (and videos, up to VideoMaxBytes) while their URLs are fresh, and
-// calls OnSynced. progress, when not nil, is called with (done, total) as
-// files are mirrored: first (0, total), then once per file. Syncs never overlap, here or with
+// images (and videos, up to VideoMaxBytes) while their URLs are fresh.
+// Showing them is the caller's next step (the app rebuilds the gallery).
+// progress, when not nil, is called with (done, total) as files are
+// mirrored: first (0, total), then once per file. Syncs never overlap, here or with
 // Forget; it returns connection.ErrNotConnected or ErrNeedsReauth when
 // there is no token to use.
 func (f *Feed) Sync(ctx context.Context, progress func(done, total int)) (Report, error) {
@@ -86,9 +87,6 @@ func (f *Feed) Sync(ctx context.Context, progress func(done, total int)) (Report
 	}
 	f.log.Info("feed: synced", "posts", rep.Posts, "added", rep.Added, "updated", rep.Updated, "deleted", rep.Deleted,
 		"mirrored", rep.Mirrored, "videos", rep.Videos, "mirror_failed", rep.MirrorFailed, "duration", rep.Duration)
-	if f.onSynced != nil {
-		f.onSynced()
-	}
 	return rep, nil
 }
 

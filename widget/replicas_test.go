@@ -149,7 +149,7 @@ func TestReplicaServesWhatAnotherChanged(t *testing.T) {
 	b.follow(t, interval)
 	ctx := context.Background()
 
-	// A syncs and mirrors, then rebuilds its own gallery as OnSynced does.
+	// A syncs and mirrors, then rebuilds its own gallery as the app's Sync does.
 	if err := a.st.SaveToken(ctx, store.Token{AccessToken: "IGQ-secret", UserID: "17841", Username: "studio.lumen"}); err != nil {
 		t.Fatal(err)
 	}
@@ -213,7 +213,7 @@ func TestReplicaServesWhatAnotherChanged(t *testing.T) {
 	if _, err := a.st.HidePost(ctx, posts[0].ID); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.w.Rebuild(ctx); err != nil { // OnModerated
+	if err := a.w.Rebuild(ctx); err != nil { // as the app's Moderate does
 		t.Fatal(err)
 	}
 	testkit.Eventually(t, "B drops the post hidden on A", func() bool {
