@@ -11,7 +11,9 @@ import (
 
 	"vitrine/alerts"
 	"vitrine/connection"
+	"vitrine/jobs"
 	"vitrine/store"
+	"vitrine/testkit"
 )
 
 // code is what Instagram's redirect carries after its account approved.
@@ -55,11 +57,21 @@ func (h *harness) parkedToken() string {
 	return p.Token.AccessToken
 }
 
-// waitBackground waits for what the operations started in the background
-// (the alert, the sync after connecting).
-func (h *harness) waitBackground() {
+// waitParkedAlert waits for the alert ConnectElsewhere sends in the
+// background.
+func (h *harness) waitParkedAlert() {
 	h.t.Helper()
-	h.a.StopJobs()
+	testkit.Eventually(h.t, "the parked alert", func() bool { return h.count(alerts.AlertConnectionParked) > 0 })
+}
+
+// waitSynced waits for the sync that follows a new connection, recorded
+// as the sync job's run.
+func (h *harness) waitSynced() {
+	h.t.Helper()
+	testkit.Eventually(h.t, "the sync after connecting", func() bool {
+		runs, err := h.st.JobRuns(h.ctx)
+		return err == nil && slices.ContainsFunc(runs, func(r store.JobRun) bool { return r.Name == jobs.JobSync && !r.LastRun.IsZero() })
+	})
 }
 
 func (h *harness) count(kind string) int {
@@ -111,7 +123,7 @@ func TestConnectElsewhereParksAnotherAccountUntilConfirmed(t *testing.T) {
 	if err != nil || !ok || username != h.f.Account().Username || !until.Equal(h.clock.Now().Add(connection.ParkedFor)) {
 		t.Errorf("Parked = %q, %v, %v, %v", username, until, ok, err)
 	}
-	h.waitBackground()
+	h.waitParkedAlert()
 	if k := h.hook.kinds(); !slices.Equal(k, []string{alerts.AlertConnectionParked}) {
 		t.Fatalf("alerts %v, want one %s", k, alerts.AlertConnectionParked)
 	}
@@ -128,7 +140,7 @@ func TestConnectElsewhereParksAnotherAccountUntilConfirmed(t *testing.T) {
 	if err != nil || confirmed.AccessToken != "" || confirmed.Username != username {
 		t.Fatalf("ConfirmParked = %v, %v", confirmed, err)
 	}
-	h.waitBackground()
+	h.waitSynced()
 	now := h.token()
 	if now.AccessToken != secret || now.UserID != h.f.Account().UserID || now.Status != store.StatusValid {
 		t.Errorf("after confirming the token is %v", now)
@@ -136,7 +148,7 @@ func TestConnectElsewhereParksAnotherAccountUntilConfirmed(t *testing.T) {
 	if n, _ := h.st.PostCount(h.ctx); n != 3 || h.galleryPosts() != 3 {
 		t.Errorf("after confirming: %d posts cached, %d in the gallery", n, h.galleryPosts())
 	}
-	if r := h.jobRun("sync"); !r.LastOK {
+	if r := h.jobRun(jobs.JobSync); !r.LastOK {
 		t.Errorf("the sync after confirming: %+v", r)
 	}
 	if _, _, ok, _ := h.a.Parked(h.ctx); ok {
@@ -159,7 +171,7 @@ func TestConnectElsewhereDiscarded(t *testing.T) {
 		t.Fatalf("ConnectElsewhere: parked %v, %v", parked, err)
 	}
 	secret := h.parkedToken()
-	h.waitBackground() // the alert
+	h.waitParkedAlert()
 	if err := h.a.DiscardParked(h.ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -212,7 +224,7 @@ func TestConnectElsewhereWithNothingConnectedParksUntilItLapses(t *testing.T) {
 	if cs, _ := h.a.Status(h.ctx); cs.Connected {
 		t.Error("a lapsed parked token was connected")
 	}
-	h.waitBackground()
+	h.waitParkedAlert()
 	if n := h.count(alerts.AlertConnectionParked); n != 1 {
 		t.Errorf("%d parked alerts, want 1", n)
 	}
@@ -227,7 +239,7 @@ func TestConnectElsewhereForTheConnectedAccountCompletes(t *testing.T) {
 	if err != nil || parked || tok.AccessToken != "" || tok.UserID != h.f.Account().UserID {
 		t.Fatalf("ConnectElsewhere = %v, parked %v, %v", tok, parked, err)
 	}
-	h.waitBackground()
+	h.waitSynced()
 	now := h.token()
 	if now.AccessToken == old || now.UserID != h.f.Account().UserID {
 		t.Errorf("the token was not replaced: %v", now)
