@@ -148,7 +148,11 @@ func (a *Admin) connectWithCode(ctx context.Context, code string) (store.Token, 
 // words it for the admin.
 func (a *Admin) connectFailed(ctx context.Context, err error) *httpError {
 	he := connectError(err)
-	a.addEvent(ctx, "connect", store.LevelError, "Connecting Instagram failed while "+strings.ToLower(he.Step)+": "+he.Message)
+	while := ""
+	if he.Step != "" {
+		while = " while " + strings.ToLower(he.Step)
+	}
+	a.addEvent(ctx, "connect", store.LevelError, "Connecting Instagram failed"+while+": "+he.Message)
 	return he
 }
 
