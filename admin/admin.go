@@ -52,9 +52,16 @@ type Store interface {
 // Operations are the owner's actions as the app composes them (*app.App):
 // the callback connects with the code (and the first sync starts), the
 // dashboard shows the status and disconnects (and the posts and images
-// go), and the Posts section moderates (and the gallery is rebuilt).
+// go), and the Posts section moderates (and the gallery is rebuilt). A
+// callback in a browser without the session connects only the account
+// already connected; any other is parked until the owner confirms or
+// discards it on the dashboard.
 type Operations interface {
 	Connect(ctx context.Context, code string) (store.Token, error)
+	ConnectElsewhere(ctx context.Context, code string) (tok store.Token, parked bool, err error)
+	Parked(ctx context.Context) (username string, expires time.Time, ok bool, err error)
+	ConfirmParked(ctx context.Context) (store.Token, error)
+	DiscardParked(ctx context.Context) error
 	Disconnect(ctx context.Context) (username string, err error)
 	Status(ctx context.Context) (connection.Status, error)
 	Moderate(ctx context.Context, postID string, action moderation.Action) (changed bool, err error)
@@ -181,6 +188,8 @@ func (a *Admin) Register(r gin.IRouter) {
 	signedIn.GET("/connected", a.connected)
 	signedIn.GET("/disconnect", a.disconnectPage)
 	signedIn.POST("/disconnect", a.disconnect)
+	signedIn.POST("/parked/confirm", a.confirmParked)
+	signedIn.POST("/parked/discard", a.discardParked)
 	signedIn.POST("/sync", a.syncNow)
 	signedIn.POST("/posts/:id", a.moderatePost)
 	if a.demo != nil {

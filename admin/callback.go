@@ -138,14 +138,30 @@ func (a *Admin) callback(c *gin.Context) {
 func (a *Admin) connectWithCode(ctx context.Context, code string) (store.Token, *httpError) {
 	tok, err := a.ops.Connect(ctx, code)
 	if err != nil {
-		he := connectError(err)
-		a.addEvent(ctx, "connect", store.LevelError, "Connecting Instagram failed while "+strings.ToLower(he.Step)+": "+he.Message)
-		return store.Token{}, he
+		return store.Token{}, a.connectFailed(ctx, err)
 	}
+	a.keepAvatar(ctx, tok)
+	return tok, nil
+}
+
+// connectFailed records a failed connection in the activity log and
+// words it for the admin.
+func (a *Admin) connectFailed(ctx context.Context, err error) *httpError {
+	he := connectError(err)
+	while := ""
+	if he.Step != "" {
+		while = " while " + strings.ToLower(he.Step)
+	}
+	a.addEvent(ctx, "connect", store.LevelError, "Connecting Instagram failed"+while+": "+he.Message)
+	return he
+}
+
+// keepAvatar keeps the newly connected account's picture, within its own
+// time limit.
+func (a *Admin) keepAvatar(ctx context.Context, tok store.Token) {
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), avatarTimeout)
 	defer cancel()
 	a.saveAvatar(actx, tok.ProfilePictureURL)
-	return tok, nil
 }
 
 // connectError words a failed connection for the admin.

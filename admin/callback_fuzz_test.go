@@ -20,7 +20,9 @@ import (
 // authorization code, so the fuzzer can reach the paths behind both
 // checks. Whatever the query: no 5xx, no stack trace, and a token is
 // stored exactly when the request carries the session, its state (first
-// value) and a valid code (first value), and no error.
+// value) and a valid code (first value), and no error; without the
+// session such a request parks the token instead (nothing is connected
+// here, so its account is not the connected one).
 func FuzzCallbackParams(f *testing.F) {
 	for _, s := range []struct {
 		mode uint8
@@ -113,12 +115,19 @@ func FuzzCallbackParams(f *testing.F) {
 			t.Errorf("stack trace or panic (%q) in the answer to %q", m, raw)
 		}
 		q, _ := url.ParseQuery(raw) // what the handler reads (r.URL.Query)
-		// The pending state is enough: in another browser (a phone's) too.
-		want := q.Get("error") == "" && state != "" && q.Get("state") == state &&
+		// The pending state is enough: in another browser (a phone's) too,
+		// where it parks the token for the owner to confirm.
+		valid := q.Get("error") == "" && state != "" && q.Get("state") == state &&
 			code != "" && strings.TrimSuffix(strings.TrimSpace(q.Get("code")), "#_") == code
+		want, wantParked := valid && mode%3 == 1, valid && mode%3 != 1
 		tok, err := e.st.Token(ctx) // not e.token: its helpers belong to f
 		stored := err == nil
 		if err != nil && !errors.Is(err, store.ErrNoToken) {
+			t.Fatal(err)
+		}
+		_, err = e.st.ParkedToken(ctx)
+		parked := err == nil
+		if err != nil && !errors.Is(err, store.ErrNoParkedToken) {
 			t.Fatal(err)
 		}
 		switch {
@@ -126,16 +135,24 @@ func FuzzCallbackParams(f *testing.F) {
 			t.Errorf("a token was stored for %q (mode %d)", raw, mode%3)
 		case want && !stored:
 			t.Errorf("valid state and code, no token stored: %q → %d\n%.500s", raw, rec.Code, rec.Body.String())
+		case parked && !wantParked:
+			t.Errorf("a token was parked for %q (mode %d)", raw, mode%3)
+		case wantParked && !parked:
+			t.Errorf("valid state and code without the session, no token parked: %q → %d\n%.500s", raw, rec.Code, rec.Body.String())
 		}
 		if stored {
-			wantCode := http.StatusOK // the other browser's plain page
-			if mode%3 == 1 {
-				wantCode = http.StatusSeeOther
-			}
-			if rec.Code != wantCode || tok.AccessToken == "" {
-				t.Errorf("connected with %d, want %d", rec.Code, wantCode)
+			if rec.Code != http.StatusSeeOther || tok.AccessToken == "" {
+				t.Errorf("connected with %d, want %d", rec.Code, http.StatusSeeOther)
 			}
 			if err := e.st.DeleteToken(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if parked {
+			if rec.Code != http.StatusOK { // the other browser's plain page
+				t.Errorf("parked with %d, want %d", rec.Code, http.StatusOK)
+			}
+			if err := e.st.DiscardParkedToken(ctx); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -218,12 +218,15 @@ func TestStateChecks(t *testing.T) {
 
 // On a phone, the Instagram app may take over the authorize link and open
 // the callback in another browser, without the admin's cookie. The pending
-// state is enough to finish connecting there; that browser sees only that
-// it worked, and a replay changes nothing. Before, the code was dropped
-// ("Please sign in first").
+// state is enough to finish renewing the connected account there (another
+// account waits for confirmation: parked_test.go); that browser sees only
+// that it worked, and a replay changes nothing. Before, the code was
+// dropped ("Please sign in first").
 func TestCallbackInAnotherBrowserConnects(t *testing.T) {
 	e := newEnv(t)
 	e.login()
+	e.connect()
+	before, _ := e.token()
 	back := e.decide(e.generate(), "approve")
 	phone := e.newClient()
 	r := e.getWith(phone, back.String())
@@ -231,8 +234,11 @@ func TestCallbackInAnotherBrowserConnects(t *testing.T) {
 		t.Fatalf("callback in another browser = %d:\n%.1500s", r.StatusCode, r.body)
 	}
 	tok, ok := e.token()
-	if !ok || tok.AccessToken == "" {
-		t.Fatal("no token stored")
+	if !ok || tok.AccessToken == "" || tok.AccessToken == before.AccessToken {
+		t.Fatal("the token was not renewed")
+	}
+	if n, _ := e.jobs.calls(); n != 2 {
+		t.Errorf("OnConnected ran %d times, want 2", n)
 	}
 	for _, private := range []string{tok.Username, `href="/admin"`, "csrf_token", "Disconnect"} {
 		if strings.Contains(r.body, private) {

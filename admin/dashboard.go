@@ -27,6 +27,8 @@ type statusView struct {
 	Reason      string       `json:"reason"`
 	NeedsReauth bool         `json:"needs_reauth"`
 	Account     *accountView `json:"account,omitempty"`
+	// Parked is a connection that waits for the owner's confirmation.
+	Parked *parkedView `json:"parked,omitempty"`
 
 	ExpiresAt   string `json:"expires_at,omitempty"`
 	ExpiresIn   string `json:"expires_in"`
@@ -181,6 +183,11 @@ func (a *Admin) status(ctx context.Context) (statusView, error) {
 		if av, ok := a.loadAvatar(ctx); ok {
 			v.Account.PictureURL = avatarURL(av)
 		}
+	}
+	if who, until, ok, err := a.ops.Parked(ctx); err != nil {
+		return statusView{}, err
+	} else if ok {
+		v.Parked = &parkedView{Username: who, Until: timeOf(until, now)}
 	}
 	if v.Posts, err = a.store.PostCount(ctx); err != nil {
 		return statusView{}, err

@@ -17,9 +17,12 @@ import (
 // the admin's session. On a phone, the Instagram app may take over the
 // authorize link and hand the redirect to another browser; the code would
 // otherwise be lost. The state alone proves the admin started this flow
-// (auth.TakeStateElsewhere). This browser learns only whether it worked:
-// Instagram's words, the account and the dashboard stay with the session
-// that started it (its events and the dashboard, which refreshes itself).
+// (auth.TakeStateElsewhere), so it may only renew the account already
+// connected: any other is parked until the owner confirms it on the
+// dashboard (Operations.ConnectElsewhere). This browser learns only
+// whether it worked, or that it waits: Instagram's words and the
+// dashboard stay with the session that started it (its events and the
+// dashboard, which refreshes itself).
 func (a *Admin) callbackElsewhere(c *gin.Context, q url.Values) {
 	ctx := c.Request.Context()
 	switch err := a.auth.TakeStateElsewhere(ctx, q.Get("state")); {
@@ -53,7 +56,9 @@ func (a *Admin) callbackElsewhere(c *gin.Context, q url.Values) {
 			"The answer from Instagram has no authorization code. Return to your Vitrine dashboard and click Generate again.")
 		return
 	}
-	if _, he := a.connectWithCode(ctx, code); he != nil {
+	tok, parked, err := a.ops.ConnectElsewhere(ctx, code)
+	if err != nil {
+		he := a.connectFailed(ctx, err)
 		// Only Instagram being out of reach is a gateway error; a code it
 		// refused is this request's fault.
 		status := http.StatusBadRequest
@@ -64,6 +69,14 @@ func (a *Admin) callbackElsewhere(c *gin.Context, q url.Values) {
 			"Vitrine couldn't connect Instagram. Return to your Vitrine dashboard for the details, and click Generate to try again.")
 		return
 	}
+	if parked {
+		a.log.Info("admin: a connection finished in another browser waits for confirmation on the dashboard")
+		a.handoffPage(c, http.StatusOK, "warn", "Waiting for your confirmation",
+			"Instagram approved @"+tok.Username+", but this browser isn't signed in to Vitrine, so nothing changed yet. "+
+				"Open your Vitrine dashboard, signed in, and click Connect there. You can close this page.")
+		return
+	}
+	a.keepAvatar(ctx, tok)
 	a.log.Info("admin: Instagram connected from another browser")
 	a.handoffPage(c, http.StatusOK, "ok", "Connected",
 		"Instagram is connected. You can close this and return to your dashboard.")

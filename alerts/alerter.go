@@ -1,9 +1,11 @@
 // Package alerts tells ops when the Instagram connection needs a person:
 // one alert per change to needs_reauth, reminders while it lasts,
 // "resolved" after reconnecting, and a warning when the token nears expiry
-// while refreshing keeps failing. Channels: a signed webhook, email over
-// SMTP, and (in -demo) an outbox. What was sent is kept in the store, so a
-// restart neither repeats an alert nor forgets a reminder.
+// while refreshing keeps failing; and, once per attempt, when connecting an
+// account was finished without the admin's session and waits for the
+// owner's confirmation. Channels: a signed webhook, email over SMTP, and
+// (in -demo) an outbox. What was sent is kept in the store, so a restart
+// neither repeats an alert nor forgets a reminder.
 package alerts
 
 import (

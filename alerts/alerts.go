@@ -18,6 +18,9 @@ const (
 	AlertReminder      = "reminder"
 	AlertResolved      = "resolved"
 	AlertExpiryWarning = "expiry_warning"
+	// AlertConnectionParked: connecting an account was finished without
+	// the admin's session and waits for the owner's confirmation.
+	AlertConnectionParked = "connection_parked"
 )
 
 // expiryWarning is how long before expiry a failing refresh is reported.
@@ -168,6 +171,12 @@ func (al *Alerter) newAlert(kind string, tok store.Token, now time.Time) Alert {
 	case AlertResolved:
 		a.Subject = "Vitrine: Instagram reconnected (resolved)"
 		a.Text = fmt.Sprintf("Resolved: %s works again; a new token is in place. %s", who, a.AdminURL)
+	case AlertConnectionParked:
+		acct := orWords(a.Account, "an account")
+		a.Subject = "Vitrine: connecting " + acct + " waits for confirmation"
+		a.Text = fmt.Sprintf("Connecting the Instagram account %s was finished in a browser that isn't signed in to Vitrine, so nothing changed: "+
+			"the owner must confirm it on the dashboard, or discard it, at %s. If nobody there started it, discard it: whoever finished it had the link of a pending connection.",
+			acct, a.AdminURL)
 	case AlertExpiryWarning:
 		left := tok.ExpiresAt.Sub(now)
 		a.Subject = "Vitrine: Instagram token expires in " + connection.DaysWords(left)
@@ -184,6 +193,14 @@ func orWords(s, def string) string {
 	return s
 }
 
+// ConnectionParked tells ops that connecting @username was finished
+// without the admin's session and waits for the owner's confirmation on
+// the dashboard: once per such attempt, on every channel. Unlike the
+// connection's alerts it keeps no state: each attempt is news.
+func (al *Alerter) ConnectionParked(ctx context.Context, username string) {
+	al.send(context.WithoutCancel(ctx), al.newAlert(AlertConnectionParked, store.Token{Username: username}, al.now()))
+}
+
 // send delivers a to every configured channel and logs it as an event. It
 // reports whether the alert counts as sent: delivered on at least one
 // channel, or no channel is configured (then the event is all there is).
@@ -192,7 +209,7 @@ func (al *Alerter) send(ctx context.Context, a Alert) bool {
 	switch a.Kind {
 	case AlertResolved:
 		level = store.LevelInfo
-	case AlertExpiryWarning:
+	case AlertExpiryWarning, AlertConnectionParked:
 		level = store.LevelWarn
 	}
 	al.event(ctx, "alert", level, a.Subject)

@@ -211,7 +211,11 @@ func (al *Alerter) buildMessage(from *mail.Address, to []*mail.Address, a Alert)
 	if !a.ExpiresAt.IsZero() {
 		body.WriteString("Token expires: " + a.ExpiresAt.UTC().Format(time.RFC3339) + "\n")
 	}
-	body.WriteString("Reconnect: " + a.AdminURL + "\n\n-- \nVitrine\n")
+	action := "Reconnect"
+	if a.Kind == AlertConnectionParked {
+		action = "Confirm or discard"
+	}
+	body.WriteString(action + ": " + a.AdminURL + "\n\n-- \nVitrine\n")
 	qp := quotedprintable.NewWriter(&b)
 	_, _ = qp.Write([]byte(strings.ReplaceAll(body.String(), "\n", "\r\n")))
 	_ = qp.Close()

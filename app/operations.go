@@ -34,6 +34,69 @@ func (a *App) Connect(ctx context.Context, code string) (store.Token, error) {
 	return tok, nil
 }
 
+// ConnectElsewhere finishes a connection whose callback came without the
+// admin's session (the phone hand-off). Only the OAuth state vouches for
+// it, and whoever holds that could bring a code of their own account, so
+// it connects only the account already connected (a token renewed, then
+// as Connect). Any other account, or any when nothing is connected, is
+// parked (connection.Park) for the owner to confirm on the dashboard,
+// and ops are alerted; parked reports which happened. The token returned
+// has no access token.
+func (a *App) ConnectElsewhere(ctx context.Context, code string) (tok store.Token, parked bool, err error) {
+	tok, err = a.Connection.Exchange(ctx, code)
+	if err != nil {
+		return store.Token{}, false, err
+	}
+	cs, err := a.Connection.Status(ctx)
+	if err != nil {
+		return store.Token{}, false, err
+	}
+	if cs.Connected && tok.UserID != "" && cs.Account.UserID == tok.UserID {
+		if tok, err = a.Connection.Save(ctx, tok); err != nil {
+			return store.Token{}, false, err
+		}
+		a.Jobs.Go(a.afterConnect)
+		return tok, false, nil
+	}
+	p, err := a.Connection.Park(ctx, tok)
+	if err != nil {
+		return store.Token{}, false, err
+	}
+	username := p.Account.Username
+	a.Jobs.Go(func(ctx context.Context) { a.Alerts.ConnectionParked(ctx, username) })
+	return p.Account, true, nil
+}
+
+// Parked is the connection that waits for the owner's confirmation, for
+// the dashboard: its account's username and until when it waits. ok is
+// false when none does (one that lapsed is removed).
+func (a *App) Parked(ctx context.Context) (username string, expires time.Time, ok bool, err error) {
+	p, ok, err := a.Connection.Parked(ctx)
+	if !ok {
+		return "", time.Time{}, false, err
+	}
+	return p.Account.Username, p.Until, true, nil
+}
+
+// ConfirmParked connects the parked token (connection.ConfirmParked),
+// then, as Connect does, in the background: afterConnect. It returns
+// connection.ErrNothingParked when none waits.
+func (a *App) ConfirmParked(ctx context.Context) (store.Token, error) {
+	tok, err := a.Connection.ConfirmParked(ctx)
+	if err != nil {
+		return tok, err
+	}
+	a.Jobs.Go(a.afterConnect)
+	return tok, nil
+}
+
+// DiscardParked forgets the parked token; connection.ErrNothingParked
+// when none waits. Nothing else changes.
+func (a *App) DiscardParked(ctx context.Context) error {
+	_, err := a.Connection.DiscardParked(ctx)
+	return err
+}
+
 // afterConnect is what follows a newly saved token.
 func (a *App) afterConnect(ctx context.Context) {
 	a.Jobs.ForgetFailures(ctx, jobs.JobValidate, jobs.JobRefresh, jobs.JobSync)

@@ -36,30 +36,65 @@ func (e *StepError) Error() string {
 func (e *StepError) Unwrap() error { return e.Err }
 
 // Connect turns an authorization code into the owner's long-lived token:
-// code exchange, long-lived upgrade, profile, then one transaction that
-// replaces any earlier token. On failure nothing is written and the old
-// token, if any, stays. The work runs under its own time limit, detached
-// from ctx's cancellation (a browser that goes away must not leave a
-// half-made connection behind), and the event log records the outcome.
+// Exchange, then Save, which replaces any earlier token. On failure
+// nothing is written and the old token, if any, stays. The work runs
+// under its own time limits, detached from ctx's cancellation (a browser
+// that goes away must not leave a half-made connection behind), and the
+// event log records the outcome.
 func (c *Connection) Connect(ctx context.Context, code string) (store.Token, error) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), connectTimeout)
-	defer cancel()
-	tok, err := c.connect(ctx, code)
+	tok, err := c.Exchange(ctx, code)
 	if err != nil {
-		var se *StepError
-		if errors.As(err, &se) {
-			c.log.Warn("connection: connecting Instagram failed", "step", se.Step, "err", se.Err)
-		}
 		return store.Token{}, err
 	}
-	c.log.Info("connection: Instagram connected", "token", tok)
-	c.event(ctx, "connected", store.LevelInfo, "Connected @"+tok.Username+" ("+AccountTypeWords(tok.AccountType)+
-		"); the token expires "+dateWords(tok.ExpiresAt))
+	return c.Save(ctx, tok)
+}
+
+// Exchange is Connect's network part: code exchange, long-lived upgrade,
+// profile. It writes nothing; the token it returns carries its access
+// token, for Save or Park.
+func (c *Connection) Exchange(ctx context.Context, code string) (store.Token, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), connectTimeout)
+	defer cancel()
+	tok, err := c.exchange(ctx, code)
+	if err != nil {
+		c.logFailure(err)
+		return store.Token{}, err
+	}
+	return tok, nil
+}
+
+// Save stores tok, as Exchange returned it, as the owner's token in one
+// transaction that replaces any earlier one, and records it. The token
+// returned has no access token.
+func (c *Connection) Save(ctx context.Context, tok store.Token) (store.Token, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), connectTimeout)
+	defer cancel()
+	if err := c.st.SaveToken(ctx, tok); err != nil {
+		err = &StepError{StepSave, err}
+		c.logFailure(err)
+		return store.Token{}, err
+	}
+	c.connected(ctx, tok, "")
 	tok.AccessToken = ""
 	return tok, nil
 }
 
-func (c *Connection) connect(ctx context.Context, code string) (store.Token, error) {
+func (c *Connection) logFailure(err error) {
+	var se *StepError
+	if errors.As(err, &se) {
+		c.log.Warn("connection: connecting Instagram failed", "step", se.Step, "err", se.Err)
+	}
+}
+
+// connected logs and records a token just saved; how says how it came
+// ("" for the usual way).
+func (c *Connection) connected(ctx context.Context, tok store.Token, how string) {
+	c.log.Info("connection: Instagram connected", "token", tok)
+	c.event(ctx, "connected", store.LevelInfo, "Connected @"+tok.Username+" ("+AccountTypeWords(tok.AccountType)+
+		")"+how+"; the token expires "+dateWords(tok.ExpiresAt))
+}
+
+func (c *Connection) exchange(ctx context.Context, code string) (store.Token, error) {
 	short, err := c.ig.ExchangeCode(ctx, code)
 	if err != nil {
 		return store.Token{}, &StepError{StepExchange, err}
@@ -77,7 +112,7 @@ func (c *Connection) connect(ctx context.Context, code string) (store.Token, err
 	if userID == "" {
 		userID = short.UserID
 	}
-	tok := store.Token{
+	return store.Token{
 		AccessToken:       long.AccessToken,
 		UserID:            userID,
 		Username:          prof.Username,
@@ -94,11 +129,7 @@ func (c *Connection) connect(ctx context.Context, code string) (store.Token, err
 		StatusChangedAt:   now,
 		LastCheckedAt:     now,
 		ConnectedAt:       now,
-	}
-	if err := c.st.SaveToken(ctx, tok); err != nil {
-		return store.Token{}, &StepError{StepSave, err}
-	}
-	return tok, nil
+	}, nil
 }
 
 // Disconnect deletes the token. Removing what it served (the cached posts,

@@ -1,7 +1,8 @@
 // Package connection owns the life of the site owner's Instagram
-// connection: connecting with an authorization code, validating and
-// refreshing the token, disconnecting, and the one status everyone reads
-// (with its one "needs attention" rule). The admin pages, the scheduled
+// connection: connecting with an authorization code (or parking the token
+// for the owner to confirm), validating and refreshing the token,
+// disconnecting, and the one status everyone reads (with its one "needs
+// attention" rule). The admin pages, the scheduled
 // jobs and the command line call it; none of them derives a state of its
 // own.
 package connection
@@ -35,6 +36,11 @@ type Store interface {
 	ReplaceAccessToken(ctx context.Context, accessToken string, issuedAt, expiresAt time.Time) error
 	UpdateAccount(ctx context.Context, userID string, a store.Account) error
 	AddEvent(ctx context.Context, kind, level, message string) error
+
+	ParkToken(ctx context.Context, t store.Token, until time.Time) error
+	ParkedToken(ctx context.Context) (store.ParkedToken, error)
+	DiscardParkedToken(ctx context.Context) error
+	SaveParkedToken(ctx context.Context, p store.ParkedToken) error
 }
 
 // Instagram is what the connection needs of *instagram.Client.

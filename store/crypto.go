@@ -27,6 +27,10 @@ const cipherV1 byte = 1
 // copied from anywhere else fails authentication instead of decrypting.
 var tokenAAD = []byte("vitrine:token:v1:access_token")
 
+// parkedAAD binds a parked token's sealed record (parked.go) to its table
+// in the same way: it never opens as the token, nor the token as it.
+var parkedAAD = []byte("vitrine:token:v1:parked_token")
+
 // DeriveKey returns a 32-byte key for purpose derived from the master key
 // with HKDF-SHA256, so one secret can serve several uses (token encryption,
 // session cookies, …) without the uses sharing a key.
@@ -64,26 +68,39 @@ func newTokenCipher(key []byte) (tokenCipher, error) {
 	return tokenCipher{aead: aead}, nil
 }
 
-// seal encrypts plain under a fresh random nonce.
+// seal encrypts the access token under a fresh random nonce.
 func (c tokenCipher) seal(plain string) (version byte, nonce, ciphertext []byte) {
-	nonce = make([]byte, c.aead.NonceSize())
-	// crypto/rand.Read never returns an error (it aborts the process if the
-	// OS can't supply randomness).
-	_, _ = rand.Read(nonce)
-	return cipherV1, nonce, c.aead.Seal(nil, nonce, []byte(plain), tokenAAD)
+	return c.sealFor(tokenAAD, []byte(plain))
 }
 
 // open reverses seal; any failure is ErrUndecryptable, never a panic.
 func (c tokenCipher) open(version byte, nonce, ciphertext []byte) (string, error) {
+	plain, err := c.openFor(tokenAAD, version, nonce, ciphertext)
+	return string(plain), err
+}
+
+// sealFor encrypts plain under a fresh random nonce, bound to aad: what
+// it was sealed for.
+func (c tokenCipher) sealFor(aad, plain []byte) (version byte, nonce, ciphertext []byte) {
+	nonce = make([]byte, c.aead.NonceSize())
+	// crypto/rand.Read never returns an error (it aborts the process if the
+	// OS can't supply randomness).
+	_, _ = rand.Read(nonce)
+	return cipherV1, nonce, c.aead.Seal(nil, nonce, plain, aad)
+}
+
+// openFor reverses sealFor with the same aad; any failure is
+// ErrUndecryptable, never a panic.
+func (c tokenCipher) openFor(aad []byte, version byte, nonce, ciphertext []byte) ([]byte, error) {
 	if version != cipherV1 {
-		return "", fmt.Errorf("%w (unknown cipher version %d)", ErrUndecryptable, version)
+		return nil, fmt.Errorf("%w (unknown cipher version %d)", ErrUndecryptable, version)
 	}
 	if len(nonce) != c.aead.NonceSize() {
-		return "", fmt.Errorf("%w (nonce is %d bytes)", ErrUndecryptable, len(nonce))
+		return nil, fmt.Errorf("%w (nonce is %d bytes)", ErrUndecryptable, len(nonce))
 	}
-	plain, err := c.aead.Open(nil, nonce, ciphertext, tokenAAD)
+	plain, err := c.aead.Open(nil, nonce, ciphertext, aad)
 	if err != nil {
-		return "", ErrUndecryptable
+		return nil, ErrUndecryptable
 	}
-	return string(plain), nil
+	return plain, nil
 }

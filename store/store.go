@@ -1,9 +1,10 @@
 // Package store keeps Vitrine's durable state in SQLite, or in PostgreSQL
 // when several replicas share it: the owner's Instagram token (encrypted at
-// rest), the cached posts, an audit log of events, a little key/value state
-// for the jobs, the leases and counters replicas coordinate through, and
-// the signed callbacks from Meta already answered. It knows nothing about
-// HTTP or Instagram; callers hand it plain values.
+// rest, as is one parked for the owner to confirm), the cached posts, an
+// audit log of events, a little key/value state for the jobs, the leases
+// and counters replicas coordinate through, and the signed callbacks from
+// Meta already answered. It knows nothing about HTTP or Instagram; callers
+// hand it plain values.
 package store
 
 import (
@@ -299,7 +300,7 @@ func (s *Store) migrate() error {
 		}
 		return tx.AutoMigrate(&tokenRow{}, &postRow{}, &childRow{}, &eventRow{}, &stateRow{},
 			&imageRow{}, &imageVariantRow{}, &jobRunRow{}, &adminSessionRow{}, &moderationRow{},
-			&leaseRow{}, &counterRow{}, &generationRow{}, &callbackRow{})
+			&leaseRow{}, &counterRow{}, &generationRow{}, &callbackRow{}, &parkedRow{})
 	})
 	if err != nil {
 		return fmt.Errorf("store: migrate: %w", err)

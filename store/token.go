@@ -142,18 +142,30 @@ const tokenRowID = 1
 // the new one, whole. Empty fields get defaults: Status valid, and now for
 // IssuedAt, StatusChangedAt and ConnectedAt. UpdatedAt is always now.
 func (s *Store) SaveToken(ctx context.Context, t Token) error {
+	row, err := s.newTokenRow(t)
+	if err != nil {
+		return fmt.Errorf("store: save token: %w", err)
+	}
+	if err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error { return saveTokenRow(tx, &row) }); err != nil {
+		return fmt.Errorf("store: save token: %w", err)
+	}
+	return nil
+}
+
+// newTokenRow is t as SaveToken stores it, its access token sealed.
+func (s *Store) newTokenRow(t Token) (tokenRow, error) {
 	if t.AccessToken == "" {
-		return errors.New("store: save token: empty access token")
+		return tokenRow{}, errors.New("empty access token")
 	}
 	if t.Status == "" {
 		t.Status = StatusValid
 	}
 	if !t.Status.storable() {
-		return fmt.Errorf("store: save token: unknown status %q", t.Status)
+		return tokenRow{}, fmt.Errorf("unknown status %q", t.Status)
 	}
 	now := s.now()
 	version, nonce, ciphertext := s.aead.seal(t.AccessToken)
-	row := tokenRow{
+	return tokenRow{
 		ID:                tokenRowID,
 		CipherVersion:     version,
 		Nonce:             nonce,
@@ -176,18 +188,16 @@ func (s *Store) SaveToken(ctx context.Context, t Token) error {
 		LastError:         t.LastError,
 		ConnectedAt:       orNow(t.ConnectedAt, now),
 		UpdatedAt:         now,
+	}, nil
+}
+
+// saveTokenRow replaces the token row within tx.
+func saveTokenRow(tx *gorm.DB, row *tokenRow) error {
+	if err := tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(row).Error; err != nil {
+		return err
 	}
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(&row).Error; err != nil {
-			return err
-		}
-		// Connecting (maybe another account) changes whose gallery it is.
-		return bumpGeneration(tx)
-	})
-	if err != nil {
-		return fmt.Errorf("store: save token: %w", err)
-	}
-	return nil
+	// Connecting (maybe another account) changes whose gallery it is.
+	return bumpGeneration(tx)
 }
 
 // Token returns the stored token with AccessToken decrypted, or ErrNoToken.

@@ -199,9 +199,11 @@ func TestGenerateAsksWhichAccount(t *testing.T) {
 }
 
 // On a phone the callback may open in a browser without the admin's
-// session: the pending state alone finishes connecting, and that browser
-// sees only that it worked.
-func TestCallbackWithoutTheSessionConnects(t *testing.T) {
+// session. The pending state alone would let whoever holds it connect any
+// account, so with nothing connected (or another account) it only parks
+// the token: that browser hears it waits, and the owner's Connect on the
+// dashboard connects it.
+func TestCallbackWithoutTheSessionWaitsForTheOwner(t *testing.T) {
 	ta := newTestApp(t, testAppOptions{posts: 2})
 	admin := ta.login()
 	resp, err := admin.Get(ta.URL + "/admin/generate")
@@ -219,13 +221,25 @@ func TestCallbackWithoutTheSessionConnects(t *testing.T) {
 	}
 	callback := "/admin/callback?" + url.Values{"code": {code}, "state": {auth.Query().Get("state")}}.Encode()
 	resp, page := ta.get(callback) // no cookies
-	if resp.StatusCode != http.StatusOK || !strings.Contains(string(page), "You can close this and return to your dashboard") {
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(page), "Waiting for your confirmation") {
 		t.Fatalf("callback without the session = %d:\n%.800s", resp.StatusCode, page)
 	}
-	if s, err := ta.Connection.Status(t.Context()); err != nil || !s.Connected || s.State != store.StatusValid {
-		t.Errorf("not connected after the callback: %+v %v", s, err)
+	if s, err := ta.Connection.Status(t.Context()); err != nil || s.Connected {
+		t.Errorf("connected without the owner's confirmation: %+v %v", s, err)
 	}
 	if resp, _ := ta.get(callback); resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("the same callback again = %d, want 400", resp.StatusCode)
+	}
+
+	resp, err = admin.PostForm(ta.URL+"/admin/parked/confirm", url.Values{"csrf_token": {admin.csrf}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("confirm = %d", resp.StatusCode)
+	}
+	if s, err := ta.Connection.Status(t.Context()); err != nil || !s.Connected || s.State != store.StatusValid {
+		t.Errorf("not connected after the owner confirmed: %+v %v", s, err)
 	}
 }

@@ -193,6 +193,7 @@
   // --- Live status ---------------------------------------------------------
   var connected = body.getAttribute("data-connected") === "true";
   var username = body.getAttribute("data-username") || "";
+  var parked = body.getAttribute("data-parked") || "";
 
   function get(obj, path) {
     return path.split(".").reduce(function (o, k) { return o == null ? o : o[k]; }, obj);
@@ -200,7 +201,8 @@
 
   function apply(s) {
     var user = s.account ? s.account.username : "";
-    if (s.connected !== connected || user !== username) {
+    var waiting = s.parked ? s.parked.username : "";
+    if (s.connected !== connected || user !== username || waiting !== parked) {
       window.location.reload(); // the page's layout changes: render it anew
       return;
     }
