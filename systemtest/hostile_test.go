@@ -586,7 +586,7 @@ func TestHostile(t *testing.T) {
 	routes := []string{"/", "/healthz", "/readyz", "/metrics", "/widget", "/widget.js", "/widget.json",
 		"/media/" + postID + "/320.jpg", "/admin", "/admin/login", "/admin/callback", "/admin/status.json",
 		"/admin/avatar", "/admin/generate", "/admin/connected", "/admin/disconnect", "/admin/sync", "/admin/logout",
-		"/admin/posts/" + postID, "/admin/static/admin.css", "/admin/static/admin.js", "/admin/nope", "/nope",
+		"/admin/posts/" + postID, "/admin/parked/confirm", "/admin/parked/discard", "/admin/static/admin.css", "/admin/static/admin.js", "/admin/nope", "/nope",
 		"/instagram/deauthorize", "/instagram/data-deletion", "/instagram/deletion"}
 	badMethods := []string{"PUT", "DELETE", "PATCH", "TRACE", "OPTIONS", "PROPFIND", "CONNECT", "BREW"}
 	for i, r := range routes {
@@ -707,7 +707,7 @@ func TestHostile(t *testing.T) {
 			t.Errorf("signed out by a forged request: status.json = %d", r.status)
 		}
 	}
-	for _, path := range []string{sync, disconnect, logout, moderate} {
+	for _, path := range []string{sync, disconnect, logout, moderate, "/admin/parked/confirm", "/admin/parked/discard"} {
 		reqs = append(reqs,
 			hostileReq{name: "no CSRF token, signed in", method: "POST", target: path, as: a, header: []string{"Content-Type", form}, want: csrfRejected, after: sessionKept},
 			hostileReq{name: "wrong CSRF token", method: "POST", target: path, as: a, header: []string{"Content-Type", form}, body: "csrf_token=" + url.QueryEscape(payload(0)), want: csrfRejected, after: sessionKept},
