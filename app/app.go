@@ -36,6 +36,10 @@ type Options struct {
 	// requests under, shown at 0 from the first scrape.
 	RefusalReasons []string
 
+	// StoreOptions are added to the store's own: tests open a copy of a
+	// migrated database without migrating it again or syncing to disk.
+	StoreOptions []store.Option
+
 	// Tests shorten waits meant for the real Instagram and webhooks: the
 	// client's retry backoff, the mirror's downloads per second, and the
 	// first webhook retry. Zero: the parts' defaults.
@@ -82,6 +86,7 @@ func New(cfg config.Config, log *slog.Logger, o Options) (_ *App, err error) {
 	if o.Now != nil {
 		storeOpts = append(storeOpts, store.WithClock(o.Now))
 	}
+	storeOpts = append(storeOpts, o.StoreOptions...)
 	if a.Store, err = store.Open(c.DatabaseLocation(), key, storeOpts...); err != nil {
 		return nil, fmt.Errorf("open database %s: %w", store.Redact(c.DatabaseLocation()), err)
 	}
