@@ -89,6 +89,25 @@ func TestOpenSetsPragmas(t *testing.T) {
 	}
 }
 
+// WithSynchronousOff, for tests, turns off SQLite's waiting for the disk
+// on commit and nothing else; without it (above) it stays FULL.
+func TestWithSynchronousOff(t *testing.T) {
+	s, _ := openTest(t, WithSynchronousOff())
+	for name, want := range map[string]string{
+		"journal_mode": "wal",
+		"synchronous":  "0", // OFF
+		"foreign_keys": "1",
+		"busy_timeout": "5000",
+	} {
+		if got := pragma(t, s, name); got != want {
+			t.Errorf("PRAGMA %s = %q, want %q", name, got, want)
+		}
+	}
+	if err := s.SetState(context.Background(), "k", "v"); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestOpenCreatesParentDirAndHandlesOddPaths(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "new dir", "odd ?name#%.db")
 	s, err := Open(path, newKey(t))
