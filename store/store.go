@@ -40,6 +40,7 @@ type options struct {
 	now            func() time.Time
 	log            *slog.Logger
 	synchronousOff bool
+	noMigrate      bool
 }
 
 // Option changes how Open sets up a Store.
@@ -66,6 +67,17 @@ func WithLogger(l *slog.Logger) Option {
 // setting: the option changes nothing there.
 func WithSynchronousOff() Option {
 	return func(o *options) { o.synchronousOff = true }
+}
+
+// WithoutMigrating makes Open skip migrating: the caller vouches that the
+// database already has this version's schema, being a copy of one that
+// Open migrated (the tests' template databases, testkit). Migrating an
+// up-to-date schema changes nothing but is not free: gorm reads the whole
+// schema back, which costs more than the copy (on PostgreSQL, slow
+// information_schema queries; on SQLite, under -race, parsing). Vitrine
+// never uses it.
+func WithoutMigrating() Option {
+	return func(o *options) { o.noMigrate = true }
 }
 
 // Open opens the database at location and migrates its schema. location is
@@ -107,6 +119,9 @@ func Open(location string, key []byte, opts ...Option) (*Store, error) {
 	}
 	if err != nil {
 		return nil, err
+	}
+	if o.noMigrate {
+		return s, nil
 	}
 	if err := s.migrate(); err != nil {
 		_ = s.Close()
