@@ -26,6 +26,7 @@ import (
 	"vitrine/metrics"
 	"vitrine/store"
 	"vitrine/testkit"
+	"vitrine/testkit/teststore"
 )
 
 var testStart = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
@@ -167,12 +168,7 @@ func newHarness(t testing.TB, opts ...harnessOpt) *harness {
 	key := make([]byte, store.KeySize)
 	_, _ = rand.Read(key)
 	dir := tempDir(t)
-	st, err := store.Open(filepath.Join(dir, "vitrine.db"), key, store.WithClock(h.clock.Now))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	h.st = st
+	h.st = teststore.Open(t, teststore.SQLiteAt(t, filepath.Join(dir, "vitrine.db")), key, store.WithClock(h.clock.Now))
 
 	h.hook = newHook(t)
 	cfg := config.Default()
@@ -187,8 +183,9 @@ func newHarness(t testing.TB, opts ...harnessOpt) *harness {
 }
 
 // tempDir is a fresh directory, on tmpfs when there is one: the simulated
-// months run thousands of syncs, and with synchronous=FULL each commit is
-// an fsync that a disk makes slow and a RAM disk makes free.
+// months mirror many images and the mirror fsyncs each file, which a disk
+// makes slow and a RAM disk makes free. (The database is opened without
+// fsync, teststore.)
 func tempDir(t testing.TB) string {
 	t.Helper()
 	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
