@@ -29,7 +29,11 @@ func screenshotDir(t *testing.T) string {
 	return t.TempDir()
 }
 
-// newBrowser starts a headless Chromium for one test, bounded by timeout.
+// The browser test shares the test binary's Chromium (testkit.Chromium).
+func TestMain(m *testing.M) { testkit.Main(m) }
+
+// newBrowser opens a tab in headless Chromium for one test, bounded by
+// timeout.
 func newBrowser(t *testing.T, timeout time.Duration) context.Context {
 	t.Helper()
 	tctx, cancel := context.WithTimeout(testkit.Chromium(t), timeout)
@@ -62,6 +66,7 @@ func css(s string) chromedp.CSS { return chromedp.CSS(s) }
 // click Generate, approve in the popup, the popup closes, and the dashboard
 // shows the account without a manual reload.
 func TestBrowserConnect(t *testing.T) {
+	testkit.SkipIfShort(t, "drives Chromium")
 	ctx := newBrowser(t, 60*time.Second)
 	e := newEnv(t)
 	shots := shooter{t, screenshotDir(t)}

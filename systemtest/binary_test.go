@@ -192,7 +192,8 @@ func (b *runningBinary) loginToken(c *http.Client) string {
 }
 
 func TestMain(m *testing.M) {
-	code := m.Run()
+	code := testkit.Run(m) // the browser tests share one Chromium
+
 	if builtBinary.dir != "" {
 		os.RemoveAll(builtBinary.dir)
 	}

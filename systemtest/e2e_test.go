@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/cdproto/target"
@@ -63,9 +64,13 @@ type browser struct {
 
 func newBrowserStory(t *testing.T, base string) *browser {
 	t.Helper()
-	ctx := testkit.Chromium(t, chromedp.Flag("hide-scrollbars", true))
+	ctx := testkit.Chromium(t)
 	tctx, cancel := context.WithTimeout(ctx, 90*time.Second)
 	t.Cleanup(cancel)
+	// The screenshots (some are the README's) have no scrollbar.
+	if _, err := chromedp.Call(tctx, emulation.SetScrollbarsHidden, emulation.SetScrollbarsHiddenParams{Hidden: true}); err != nil {
+		t.Fatal(err)
+	}
 
 	b := &browser{t: t, ctx: tctx, base: base, dir: t.TempDir()}
 	if d := screenshotsDir; d != "" {
@@ -229,6 +234,7 @@ func (b *browser) approve(popup context.Context, logs *testkit.LogBuffer) {
 // the popup closes, the dashboard shows the account and its posts; a new
 // post plus Sync now updates the count; declining changes nothing.
 func TestE2EAdminConnectsAndSyncs(t *testing.T) {
+	testkit.SkipIfShort(t, "drives Chromium")
 	ta := newTestApp(t, testAppOptions{demo: true, posts: e2ePosts})
 	b := newBrowserStory(t, ta.URL)
 
@@ -394,6 +400,7 @@ func (h *hookReceiver) waitCount(t *testing.T, kind string, want int) {
 // alert (webhook and the demo outbox); reconnecting clears the banner and
 // sends one "resolved".
 func TestE2EOpsAlertedOnceAndResolved(t *testing.T) {
+	testkit.SkipIfShort(t, "drives Chromium")
 	hook := newHookReceiver(t)
 	ta := newTestApp(t, testAppOptions{demo: true, posts: e2ePosts, configure: func(c *config.Config) {
 		c.Alerts.WebhookURL = hook.srv.URL + "/hooks/vitrine"
@@ -459,6 +466,7 @@ const sr = `document.querySelector('[data-embed=js] [data-vitrine-on]').shadowRo
 // ways, every image from Vitrine's origin; the lightbox works from the
 // keyboard; with Instagram down the gallery still shows.
 func TestE2EVisitorSeesTheGallery(t *testing.T) {
+	testkit.SkipIfShort(t, "drives Chromium")
 	ta := newTestApp(t, testAppOptions{demo: true, posts: e2ePosts})
 	ta.connect()
 	b := newBrowserStory(t, ta.URL)

@@ -37,7 +37,11 @@ h1{font-size:40px;margin:0 0 4px}</style></head>
 %s
 <p style="margin-top:32px">Open Tuesday to Sunday, 7–14.</p></main></body></html>`
 
-// browser starts headless Chromium (testkit.Chromium), bounded by 90 s.
+// The browser tests share the test binary's Chromium (testkit.Chromium).
+func TestMain(m *testing.M) { testkit.Main(m) }
+
+// browser opens a tab in headless Chromium (testkit.Chromium), bounded by
+// 90 s.
 func browser(t *testing.T) context.Context {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(testkit.Chromium(t), 90*time.Second)
@@ -132,6 +136,7 @@ func wait(t *testing.T, ctx context.Context, what, js string) {
 }
 
 func TestBrowserEmbedOnAnotherOrigin(t *testing.T) {
+	testkit.SkipIfShort(t, "drives Chromium")
 	ctx := browser(t)
 	e := newEnv(t, func(e *env) {
 		e.connect()
