@@ -44,6 +44,7 @@ var builtBinary struct {
 // `go test -race`'s package cache instead of compiling cgo SQLite again.
 func vitrineBinary(t testing.TB) string {
 	t.Helper()
+	testkit.SkipIfShort(t, "runs the binary")
 	b := &builtBinary
 	b.once.Do(func() {
 		if b.dir, b.err = os.MkdirTemp("", "vitrine-test-bin-"); b.err != nil {

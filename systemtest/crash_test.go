@@ -210,9 +210,7 @@ type expectedPost struct {
 }
 
 func TestCrashSIGKILLDuringRefreshSyncAndMirroring(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs the binary through 100 SIGKILLs")
-	}
+	testkit.SkipIfShort(t, "runs the binary through 100 SIGKILLs")
 	bin := vitrineBinary(t)
 	// Two lanes share the 2 cores: most of a round is the race-enabled
 	// binary starting up, and two of those overlap well.

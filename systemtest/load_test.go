@@ -20,6 +20,7 @@ import (
 	"vitrine/instagram/fake"
 	"vitrine/jobs"
 	"vitrine/store"
+	"vitrine/testkit"
 )
 
 // loadConcurrency is how many visitors hit the widget at once, each on its
@@ -33,9 +34,7 @@ const loadConcurrency = 256
 // but 200 or 304. Then, with the jobs stopped, visitors on every public
 // route must not cause a single call to Instagram.
 func TestLoadWidgetJSWhileSyncFailsHalfItsCalls(t *testing.T) {
-	if testing.Short() {
-		t.Skip("a load test")
-	}
+	testkit.SkipIfShort(t, "a load test, 10 s of it")
 	loadFor := 10 * time.Second
 	if longTests() {
 		loadFor = time.Minute

@@ -124,9 +124,7 @@ func eventually(t *testing.T, d time.Duration, what string, cond func() bool) ti
 }
 
 func TestReplicasShareOnePostgreSQL(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the binary three times")
-	}
+	testkit.SkipIfShort(t, "runs the binary three times, on PostgreSQL")
 	testkit.CleanEnv(t)
 	dbURL := testkit.PostgresURL(t)
 
