@@ -67,7 +67,7 @@ func css(s string) chromedp.CSS { return chromedp.CSS(s) }
 // shows the account without a manual reload.
 func TestBrowserConnect(t *testing.T) {
 	testkit.SkipIfShort(t, "drives Chromium")
-	ctx := newBrowser(t, 60*time.Second)
+	ctx := newBrowser(t, 5*time.Minute) // a hung browser, not a pace: each step waits on a condition
 	e := newEnv(t)
 	shots := shooter{t, screenshotDir(t)}
 	e.jobs.work = e.syncPosts

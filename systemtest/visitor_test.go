@@ -91,7 +91,7 @@ func TestNoPageLogsAnError(t *testing.T) {
 	testkit.SkipIfShort(t, "drives Chromium")
 	ta := newTestApp(t, testAppOptions{demo: true, posts: 6})
 	ta.connect()
-	ctx, cancel := context.WithTimeout(testkit.Chromium(t), 90*time.Second)
+	ctx, cancel := context.WithTimeout(testkit.Chromium(t), 5*time.Minute) // a hung browser, not a pace
 	defer cancel()
 	var mu sync.Mutex
 	var problems []string
