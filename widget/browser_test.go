@@ -129,9 +129,12 @@ func eval[T any](t *testing.T, ctx context.Context, js string) T {
 	return v
 }
 
+// wait polls the page until js is true. The minute is for a condition
+// that never comes; a loaded machine under -race takes seconds for one
+// that does (the layouts test as a whole takes over a minute there).
 func wait(t *testing.T, ctx context.Context, what, js string) {
 	t.Helper()
-	if _, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](js, chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+	if _, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](js, chromedp.WithPollingTimeout(time.Minute))); err != nil {
 		t.Fatalf("waiting for %s (%s): %v", what, js, err)
 	}
 }
