@@ -13,6 +13,7 @@ import (
 	"vitrine/connection"
 	"vitrine/instagram"
 	"vitrine/store"
+	"vitrine/testkit"
 )
 
 // TestNinetyDays steps the fake clock 15 minutes at a time for 90 days and
@@ -20,11 +21,12 @@ import (
 // refresh hourly (the default schedules). The token must stay usable the
 // whole time, be refreshed, and no alert may go out.
 func TestNinetyDays(t *testing.T) {
+	testkit.SkipIfShort(t, "runs the jobs through 90 simulated days, thousands of runs")
 	h := newHarness(t, withPosts(3))
 	step := 15 * time.Minute
-	if testing.Short() || raceBuild {
+	if raceBuild {
 		// 8640 real syncs (HTTP, SQLite, mirroring checks) take ~15 s, and
-		// several times that under -race: -short and -race sync hourly.
+		// several times that under -race: -race syncs hourly.
 		h.cfg.Jobs.Sync = "@every 1h"
 		h.s = h.newScheduler()
 		step = time.Hour
