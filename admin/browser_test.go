@@ -29,7 +29,11 @@ func screenshotDir(t *testing.T) string {
 	return t.TempDir()
 }
 
-// newBrowser starts a headless Chromium for one test, bounded by timeout.
+// The browser test shares the test binary's Chromium (testkit.Chromium).
+func TestMain(m *testing.M) { testkit.Main(m) }
+
+// newBrowser opens a tab in headless Chromium for one test, bounded by
+// timeout.
 func newBrowser(t *testing.T, timeout time.Duration) context.Context {
 	t.Helper()
 	tctx, cancel := context.WithTimeout(testkit.Chromium(t), timeout)
@@ -62,7 +66,8 @@ func css(s string) chromedp.CSS { return chromedp.CSS(s) }
 // click Generate, approve in the popup, the popup closes, and the dashboard
 // shows the account without a manual reload.
 func TestBrowserConnect(t *testing.T) {
-	ctx := newBrowser(t, 60*time.Second)
+	testkit.SkipIfShort(t, "drives Chromium")
+	ctx := newBrowser(t, 5*time.Minute) // a hung browser, not a pace: each step waits on a condition
 	e := newEnv(t)
 	shots := shooter{t, screenshotDir(t)}
 	e.jobs.work = e.syncPosts

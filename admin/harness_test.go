@@ -12,7 +12,6 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -32,6 +31,7 @@ import (
 	"vitrine/moderation"
 	"vitrine/store"
 	"vitrine/testkit"
+	"vitrine/testkit/teststore"
 )
 
 const testPassword = "correct horse battery staple"
@@ -108,15 +108,13 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 
 	key := make([]byte, store.KeySize)
 	_, _ = rand.Read(key)
-	loc := filepath.Join(t.TempDir(), "v.db")
+	var loc string
 	if o.dbLocation != "" {
 		loc, key = o.dbLocation, o.dbKey
+	} else {
+		loc = teststore.SQLite(t)
 	}
-	st, err := store.Open(loc, key, store.WithClock(e.clock.Now), store.WithLogger(log))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
+	st := teststore.Open(t, loc, key, store.WithClock(e.clock.Now), store.WithLogger(log))
 	e.st = st
 
 	hash, err := bcrypt.GenerateFromPassword([]byte(testPassword), bcrypt.MinCost)

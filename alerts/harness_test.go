@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -18,6 +17,7 @@ import (
 	"vitrine/config"
 	"vitrine/connection"
 	"vitrine/store"
+	"vitrine/testkit/teststore"
 )
 
 const (
@@ -46,11 +46,7 @@ func newHarness(t testing.TB, opts ...func(*Options)) *harness {
 		counted: &countingObserver{sent: map[string]int{}, failed: map[string]int{}}}
 	key := make([]byte, store.KeySize)
 	_, _ = rand.Read(key)
-	st, err := store.Open(filepath.Join(t.TempDir(), "vitrine.db"), key, store.WithClock(h.now))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := teststore.Open(t, teststore.SQLite(t), key, store.WithClock(h.now))
 	h.st = st
 	h.hook = newHook(t)
 	o := Options{
@@ -63,6 +59,7 @@ func newHarness(t testing.TB, opts ...func(*Options)) *harness {
 	for _, f := range opts {
 		f(&o)
 	}
+	var err error
 	if h.al, err = New(o); err != nil {
 		t.Fatal(err)
 	}

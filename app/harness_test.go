@@ -24,6 +24,7 @@ import (
 	"vitrine/jobs"
 	"vitrine/store"
 	"vitrine/testkit"
+	"vitrine/testkit/teststore"
 )
 
 var testStart = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
@@ -157,14 +158,16 @@ func newHarness(t testing.TB, opts ...harnessOpt) *harness {
 	cfg.Instagram.AuthURL, cfg.Instagram.TokenURL, cfg.Instagram.GraphURL = ep.AuthURL, ep.TokenURL, ep.GraphURL
 	cfg.Instagram.MediaHosts = []string{ep.MediaHost}
 	h.cfg = &cfg
+	teststore.SQLiteAt(t, cfg.DatabasePath())
 	h.restart()
 	t.Cleanup(h.assertNoTokenInLogs)
 	return h
 }
 
 // tempDir is a fresh directory, on tmpfs when there is one: the simulated
-// months run thousands of syncs, and with synchronous=FULL each commit is
-// an fsync that a disk makes slow and a RAM disk makes free.
+// months mirror many images and the mirror fsyncs each file, which a disk
+// makes slow and a RAM disk makes free. (The database is a migrated copy
+// opened without fsync, teststore.)
 func tempDir(t testing.TB) string {
 	t.Helper()
 	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
@@ -184,7 +187,7 @@ func (h *harness) restart() {
 		h.a.Close()
 	}
 	log := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	a, err := New(*h.cfg, log, Options{Now: h.clock.Now,
+	a, err := New(*h.cfg, log, Options{Now: h.clock.Now, StoreOptions: teststore.Options(),
 		InstagramBackoff: time.Millisecond, DownloadsPerSecond: 1000, WebhookBackoff: time.Millisecond})
 	if err != nil {
 		h.t.Fatal(err)

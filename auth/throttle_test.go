@@ -15,6 +15,7 @@ import (
 
 	"vitrine/store"
 	"vitrine/testkit"
+	"vitrine/testkit/teststore"
 )
 
 // loginForm is a login POST with a valid pre-session CSRF token, ready to
@@ -186,7 +187,7 @@ func TestLoginThrottleKeysIPv6ByPrefix(t *testing.T) {
 func TestLoginThrottleCountsAcrossReplicas(t *testing.T) {
 	for _, b := range testkit.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
-			loc, key := b.New(t), make([]byte, store.KeySize)
+			loc, key := teststore.Location(t, b), make([]byte, store.KeySize)
 			_, _ = rand.Read(key)
 			one, two := newEnv(t, withDatabase(loc, key)), newEnv(t, withDatabase(loc, key))
 			forms := []loginForm{newLoginForm(one), newLoginForm(two)}
@@ -218,7 +219,7 @@ func TestLoginThrottleCountsAcrossReplicas(t *testing.T) {
 // Behind a load balancer without sticky sessions, the login form one
 // replica served is posted to another: its token must pass there too.
 func TestLoginFormServedByOneReplicaPostsToAnother(t *testing.T) {
-	loc, key := testkit.Backends()[0].New(t), make([]byte, store.KeySize)
+	loc, key := teststore.SQLite(t), make([]byte, store.KeySize)
 	_, _ = rand.Read(key)
 	one, two := newEnv(t, withDatabase(loc, key)), newEnv(t, withDatabase(loc, key))
 	c := one.newClient() // cookies go by host, not port: both replicas get them

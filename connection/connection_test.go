@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +15,7 @@ import (
 	"vitrine/instagram"
 	"vitrine/instagram/fake"
 	"vitrine/store"
+	"vitrine/testkit/teststore"
 )
 
 const redirectURI = "https://vitrine.example/admin/callback"
@@ -48,7 +48,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.dbPath = filepath.Join(t.TempDir(), "vitrine.db")
+	e.dbPath = teststore.SQLite(t)
 	e.st = e.open(testKey(t))
 	e.conn, err = New(Options{Store: e.st, Instagram: ig, Now: e.clock.Now, Logger: quiet})
 	if err != nil {
@@ -67,12 +67,7 @@ func testKey(t *testing.T) []byte {
 
 func (e *env) open(key []byte) *store.Store {
 	e.t.Helper()
-	st, err := store.Open(e.dbPath, key, store.WithClock(e.clock.Now))
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	e.t.Cleanup(func() { st.Close() })
-	return st
+	return teststore.Open(e.t, e.dbPath, key, store.WithClock(e.clock.Now))
 }
 
 func (e *env) code() string {

@@ -18,6 +18,7 @@ import (
 	"vitrine/instagram/fake"
 	"vitrine/store"
 	"vitrine/testkit"
+	"vitrine/testkit/teststore"
 )
 
 var testStart = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
@@ -87,11 +88,7 @@ func newHarness(t testing.TB, opts ...harnessOpt) *harness {
 	key := make([]byte, store.KeySize)
 	_, _ = rand.Read(key)
 	dir := t.TempDir()
-	h.st, err = store.Open(filepath.Join(dir, "vitrine.db"), key, store.WithClock(h.clock.Now))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.st.Close() })
+	h.st = teststore.Open(t, teststore.SQLiteAt(t, filepath.Join(dir, "vitrine.db")), key, store.WithClock(h.clock.Now))
 	h.conn, err = connection.New(connection.Options{Store: h.st, Instagram: ig, Now: h.clock.Now, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)

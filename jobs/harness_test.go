@@ -3,13 +3,13 @@ package jobs
 import (
 	"context"
 	"log/slog"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"vitrine/instagram/fake"
 	"vitrine/store"
 	"vitrine/testkit"
+	"vitrine/testkit/teststore"
 )
 
 var testStart = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
@@ -30,12 +30,7 @@ func newHarness(t testing.TB) *harness {
 	t.Helper()
 	h := &harness{t: t, ctx: context.Background(), clock: fake.NewClock(testStart), logs: testkit.NewLogBuffer()}
 	key := make([]byte, store.KeySize)
-	st, err := store.Open(filepath.Join(t.TempDir(), "vitrine.db"), key, store.WithClock(h.clock.Now))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	h.st = st
+	h.st = teststore.Open(t, teststore.SQLite(t), key, store.WithClock(h.clock.Now))
 	h.s = h.newScheduler()
 	return h
 }

@@ -12,6 +12,7 @@ import (
 
 	"vitrine/store"
 	"vitrine/testkit"
+	"vitrine/testkit/teststore"
 )
 
 // Two schedulers on one database stand for two replicas: the tests run
@@ -105,13 +106,10 @@ type replica struct {
 // of its own would, with a scheduler named who.
 func newReplica(t *testing.T, loc string, key []byte, who string, ttl time.Duration, tasks ...Task) *replica {
 	t.Helper()
-	st, err := store.Open(loc, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := teststore.Open(t, loc, key)
 	r := &replica{st: st, leases: &cuttable{Leases: st}}
 	logs := testkit.NewLogBuffer()
+	var err error
 	r.s, err = New(Options{Tasks: tasks, Runs: st, Leases: r.leases, Holder: who, LeaseTTL: ttl,
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	if err != nil {
@@ -137,7 +135,7 @@ func testKey() []byte {
 func TestOneReplicaRunsTheScheduledJobs(t *testing.T) {
 	for _, b := range testkit.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
-			loc, key := b.New(t), testKey()
+			loc, key := teststore.Location(t, b), testKey()
 			const ttl = 900 * time.Millisecond
 			log := newRunLog()
 			a := newReplica(t, loc, key, "A", ttl, log.task("tick", "@every 1s", "A", 50*time.Millisecond))
@@ -176,7 +174,7 @@ func TestOneReplicaRunsTheScheduledJobs(t *testing.T) {
 func TestAJobNeverRunsOnTwoReplicasAtOnce(t *testing.T) {
 	for _, b := range testkit.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
-			loc, key := b.New(t), testKey()
+			loc, key := teststore.Location(t, b), testKey()
 			const ttl = 1200 * time.Millisecond
 			log := newRunLog()
 			a := newReplica(t, loc, key, "A", ttl, log.task(JobRefresh, "@every 1h", "A", 200*time.Millisecond))

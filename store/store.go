@@ -39,8 +39,10 @@ type Store struct {
 }
 
 type options struct {
-	now func() time.Time
-	log *slog.Logger
+	now            func() time.Time
+	log            *slog.Logger
+	synchronousOff bool
+	noMigrate      bool
 }
 
 // Option changes how Open sets up a Store.
@@ -56,6 +58,28 @@ func WithClock(now func() time.Time) Option {
 // SQL is logged without its parameter values whichever logger is used.
 func WithLogger(l *slog.Logger) Option {
 	return func(o *options) { o.log = l }
+}
+
+// WithSynchronousOff opens an SQLite file with synchronous=OFF instead of
+// FULL: commits return without waiting for the disk. A crash of this
+// process still loses nothing, but a power cut or an OS crash can lose the
+// last commits or corrupt the file. It is for tests whose subject is not
+// durability, which it makes faster on a busy disk; Vitrine never uses it,
+// and the crash tests must not. PostgreSQL's durability is the server's
+// setting: the option changes nothing there.
+func WithSynchronousOff() Option {
+	return func(o *options) { o.synchronousOff = true }
+}
+
+// WithoutMigrating makes Open skip migrating: the caller vouches that the
+// database already has this version's schema, being a copy of one that
+// Open migrated (the tests' template databases, testkit). Migrating an
+// up-to-date schema changes nothing but is not free: gorm reads the whole
+// schema back, which costs more than the copy (on PostgreSQL, slow
+// information_schema queries; on SQLite, under -race, parsing). Vitrine
+// never uses it.
+func WithoutMigrating() Option {
+	return func(o *options) { o.noMigrate = true }
 }
 
 // Open opens the database at location and migrates its schema. location is
@@ -93,10 +117,13 @@ func Open(location string, key []byte, opts ...Option) (*Store, error) {
 		s.postgres = true
 		s.db, err = openPostgres(location, gcfg)
 	} else {
-		s.db, err = openSQLite(location, gcfg)
+		s.db, err = openSQLite(location, gcfg, o.synchronousOff)
 	}
 	if err != nil {
 		return nil, err
+	}
+	if o.noMigrate {
+		return s, nil
 	}
 	if err := s.migrate(); err != nil {
 		_ = s.Close()
@@ -123,7 +150,7 @@ func (s *Store) Backend() string {
 // of this one (PostgreSQL), rather than it being this process's own file.
 func (s *Store) Shared() bool { return s.postgres }
 
-func openSQLite(path string, gcfg *gorm.Config) (*gorm.DB, error) {
+func openSQLite(path string, gcfg *gorm.Config, synchronousOff bool) (*gorm.DB, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, fmt.Errorf("store: open: %w", err)
@@ -134,7 +161,7 @@ func openSQLite(path string, gcfg *gorm.Config) (*gorm.DB, error) {
 	if err := ownerOnly(abs); err != nil {
 		return nil, fmt.Errorf("store: open: %w", err)
 	}
-	db, err := gorm.Open(sqlite.Open(dsn(abs)), gcfg)
+	db, err := gorm.Open(sqlite.Open(dsn(abs, synchronousOff)), gcfg)
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", abs, err)
 	}
@@ -267,13 +294,18 @@ func ownerOnly(path string) error {
 //   - synchronous=FULL fsyncs the WAL on every commit: a refreshed token that
 //     is lost to a power cut may already have replaced the one Instagram
 //     still accepts, so durability beats write speed (we write rarely).
-//     Explicit because go-sqlite3 picks NORMAL for WAL otherwise.
+//     Explicit because go-sqlite3 picks NORMAL for WAL otherwise. synchronousOff
+//     (WithSynchronousOff, for tests) turns it OFF.
 //   - txlock=immediate takes the write lock at BEGIN, so a transaction that
 //     reads then writes can't fail half-way with SQLITE_BUSY.
-func dsn(path string) string {
+func dsn(path string, synchronousOff bool) string {
 	u := url.URL{Path: path}
+	sync := "FULL"
+	if synchronousOff {
+		sync = "OFF"
+	}
 	return "file:" + u.EscapedPath() +
-		"?_journal_mode=WAL&_busy_timeout=5000&_foreign_keys=on&_synchronous=FULL&_txlock=immediate"
+		"?_journal_mode=WAL&_busy_timeout=5000&_foreign_keys=on&_synchronous=" + sync + "&_txlock=immediate"
 }
 
 // migrationLockKey names the PostgreSQL advisory lock migrations take: any

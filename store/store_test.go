@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -86,6 +87,49 @@ func TestOpenSetsPragmas(t *testing.T) {
 	}
 	if err := s.IntegrityCheck(context.Background()); err != nil {
 		t.Errorf("IntegrityCheck: %v", err)
+	}
+}
+
+// WithSynchronousOff, for tests, turns off SQLite's waiting for the disk
+// on commit and nothing else; without it (above) it stays FULL.
+func TestWithSynchronousOff(t *testing.T) {
+	s, _ := openTest(t, WithSynchronousOff())
+	for name, want := range map[string]string{
+		"journal_mode": "wal",
+		"synchronous":  "0", // OFF
+		"foreign_keys": "1",
+		"busy_timeout": "5000",
+	} {
+		if got := pragma(t, s, name); got != want {
+			t.Errorf("PRAGMA %s = %q, want %q", name, got, want)
+		}
+	}
+	if err := s.SetState(context.Background(), "k", "v"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// WithoutMigrating trusts the schema to be there: on a database Open
+// migrated the store works, on an empty one its tables are missing.
+func TestWithoutMigrating(t *testing.T) {
+	ctx := context.Background()
+	_, migrated := openTest(t)
+	s, err := Open(migrated, newKey(t), WithoutMigrating())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.SetState(ctx, "k", "v"); err != nil {
+		t.Errorf("SetState on a migrated database: %v", err)
+	}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil)) // gorm logs the failure
+	empty, err := Open(filepath.Join(t.TempDir(), "v.db"), newKey(t), WithoutMigrating(), WithLogger(quiet))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer empty.Close()
+	if err := empty.SetState(ctx, "k", "v"); err == nil || !strings.Contains(err.Error(), "no such table") {
+		t.Errorf("SetState on an empty database = %v, want no such table", err)
 	}
 }
 

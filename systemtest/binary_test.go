@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
 	"sync"
 	"testing"
@@ -40,43 +39,30 @@ var builtBinary struct {
 }
 
 // vitrineBinary builds the real binary once per `go test` run and returns
-// its path. It is built with -race when this test binary is, so it reuses
-// `go test -race`'s package cache instead of compiling cgo SQLite again.
+// its path. It is built without -race even when this test binary has it:
+// nothing reads a child's race reports (the tests see it from outside, and
+// the in-process tests run the same code under -race), while the race
+// detector made each start take seconds and every sync and resize several
+// times longer, which the crash test's hundred restarts paid in minutes.
+// The price is compiling the dependencies (cgo SQLite among them) a second
+// time, without -race, when the build cache lacks them: a few minutes of
+// CPU on a cold cache, nothing on a warm one.
 func vitrineBinary(t testing.TB) string {
 	t.Helper()
+	testkit.SkipIfShort(t, "runs the binary")
 	b := &builtBinary
 	b.once.Do(func() {
 		if b.dir, b.err = os.MkdirTemp("", "vitrine-test-bin-"); b.err != nil {
 			return
 		}
 		b.path = filepath.Join(b.dir, "vitrine")
-		args := []string{"build", "-o", b.path}
-		if builtWithRace() {
-			args = append(args, "-race")
-		}
 		// The command by its import path: this package sits below it.
-		b.out, b.err = exec.Command("go", append(args, "vitrine")...).CombinedOutput()
+		b.out, b.err = exec.Command("go", "build", "-o", b.path, "vitrine").CombinedOutput()
 	})
 	if b.err != nil {
 		t.Fatalf("go build: %v\n%s", b.err, b.out)
 	}
 	return b.path
-}
-
-// builtWithRace reports whether this test binary has the race detector, so
-// the binary the tests build shares `go test -race`'s package cache instead
-// of compiling cgo SQLite a second time.
-func builtWithRace() bool {
-	info, ok := debug.ReadBuildInfo()
-	if !ok {
-		return false
-	}
-	for _, s := range info.Settings {
-		if s.Key == "-race" && s.Value == "true" {
-			return true
-		}
-	}
-	return false
 }
 
 // runningBinary is the real binary started by startBinaries, seen only
@@ -192,7 +178,8 @@ func (b *runningBinary) loginToken(c *http.Client) string {
 }
 
 func TestMain(m *testing.M) {
-	code := m.Run()
+	code := testkit.Run(m) // the browser tests share one Chromium
+
 	if builtBinary.dir != "" {
 		os.RemoveAll(builtBinary.dir)
 	}

@@ -210,12 +210,10 @@ type expectedPost struct {
 }
 
 func TestCrashSIGKILLDuringRefreshSyncAndMirroring(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs the binary through 100 SIGKILLs")
-	}
+	testkit.SkipIfShort(t, "runs the binary through 100 SIGKILLs")
 	bin := vitrineBinary(t)
-	// Two lanes share the 2 cores: most of a round is the race-enabled
-	// binary starting up, and two of those overlap well.
+	// Two lanes share the 2 cores: much of a round is the binary starting
+	// up, and two of those overlap well.
 	lanes, perLane := 2, 50
 	if longTests() {
 		perLane = 200 // give it -timeout 30m on a busy machine

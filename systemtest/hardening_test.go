@@ -22,9 +22,7 @@ import (
 // The outside review's checks, against the real binary: each failed on
 // the code it reviewed.
 func TestHardeningSeenFromOutside(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
+	testkit.SkipIfShort(t, "runs the binary")
 	testkit.CleanEnv(t)
 	f := fake.New(fake.Options{Posts: 3})
 	fakeSrv := httptest.NewServer(f)

@@ -450,7 +450,9 @@ func newHostileApp(t *testing.T) (*hostileApp, *adminClient, *adminClient) {
 	h := &hostileApp{}
 	h.permaJS.Store("")
 	h.permaQ.Store("")
-	h.ta = newTestApp(t, testAppOptions{posts: -1, wrapFake: h.wrap})
+	// Quick retries: the garbage answers are retried as often as in
+	// production, without the real-time waits between attempts.
+	h.ta = newTestApp(t, testAppOptions{posts: -1, wrapFake: h.wrap, quickRetries: true})
 	f := h.ta.fake
 	now := time.Now()
 	var ids []string

@@ -8,6 +8,8 @@ import (
 	cdpfetch "github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+
+	"vitrine/testkit"
 )
 
 // The demo's sample site, where a JS embed sits above an iframe and more
@@ -17,6 +19,7 @@ import (
 // run. The shifts are counted from the first paint, by the browser's own
 // layout-shift entries (what Lighthouse sums into CLS).
 func TestE2ESampleSiteDoesNotShift(t *testing.T) {
+	testkit.SkipIfShort(t, "drives Chromium")
 	ta := newTestApp(t, testAppOptions{demo: true, posts: e2ePosts})
 	ta.connect()
 	b := newBrowserStory(t, ta.URL)

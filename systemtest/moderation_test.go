@@ -17,6 +17,7 @@ import (
 
 	"vitrine/jobs"
 	"vitrine/server"
+	"vitrine/testkit"
 )
 
 // galleryPost is one post of /widget.json, as far as moderation shows.
@@ -172,6 +173,7 @@ func getBody(t *testing.T, ta *testApp, path string) []byte {
 // the mirrored thumbnails; the owner pins and hides without leaving the
 // page, a fourth pin is refused in words, and the gallery follows.
 func TestE2EAdminModeratesPosts(t *testing.T) {
+	testkit.SkipIfShort(t, "drives Chromium")
 	ta := newTestApp(t, testAppOptions{demo: true, posts: e2ePosts})
 	ta.connect()
 	b := newBrowserStory(t, ta.URL)

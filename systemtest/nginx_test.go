@@ -177,6 +177,7 @@ func fetch(t *testing.T, url string) fetched {
 // copy has expired: nginx serves each from its cache, as it was, while the
 // admin (never cached) is a gateway error.
 func TestNginxExampleServesTheGalleryThroughAnOutage(t *testing.T) {
+	testkit.SkipIfShort(t, "runs nginx")
 	testkit.CleanEnv(t)
 	// A gallery that expires in a second, so the test need not wait out
 	// the default minute to see nginx serve expired copies.

@@ -74,9 +74,7 @@ func TestDemoServesHealthAndTheFakeAuthorizePage(t *testing.T) {
 // TestBinaryShutsDownGracefullyOnSIGTERM runs the real binary and stops it
 // with a signal, as systemd or Docker would.
 func TestBinaryShutsDownGracefullyOnSIGTERM(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
+	testkit.SkipIfShort(t, "runs the binary")
 	testkit.CleanEnv(t)
 	cmd := exec.Command(vitrineBinary(t), "-demo", "-addr", "127.0.0.1:0")
 	stderr, err := cmd.StderrPipe()

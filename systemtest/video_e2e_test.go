@@ -9,6 +9,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+
+	"vitrine/testkit"
 )
 
 // TestE2EVisitorPlaysAVideo: a video post opened in the lightbox plays
@@ -16,6 +18,7 @@ import (
 // the lightbox pauses it, the keys keep working, and the /widget page's
 // own Content-Security-Policy lets it play too.
 func TestE2EVisitorPlaysAVideo(t *testing.T) {
+	testkit.SkipIfShort(t, "drives Chromium")
 	ta := newTestApp(t, testAppOptions{demo: true, posts: e2ePosts})
 	ta.connect()
 

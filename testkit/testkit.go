@@ -1,11 +1,13 @@
 // Package testkit holds the helpers the tests of several packages share: a
 // log buffer a test can wait on, Eventually for any other condition, a
 // clean VITRINE_* environment, the headless Chromium of the browser tests,
-// and fresh databases of each kind the store runs on. Only tests import it.
+// fresh databases of each kind the store runs on, and the line between the
+// two tiers of tests (SkipIfShort). Only tests import it.
 package testkit
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"regexp"
 	"strings"
@@ -64,16 +66,22 @@ func (b *LogBuffer) WaitFor(t testing.TB, re *regexp.Regexp) string {
 	}
 }
 
-// Eventually polls cond every few milliseconds until it holds, and fails
-// the test after 30 s: tests wait on a condition, not a guessed sleep.
+// Eventually polls cond until it holds, and fails the test after a
+// minute: tests wait on a condition, not a guessed sleep. It polls every
+// 5 ms at first, backing off to every 50 ms, so that a long wait does not
+// load the machine it waits on. A passing test comes near the minute only
+// in a race-enabled build on a loaded machine (the replicas test's three
+// binaries, say); the limit costs nothing until a test fails.
 func Eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(time.Minute)
+	pause := 5 * time.Millisecond
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("waited 30 s for %s", what)
+			t.Fatalf("waited a minute for %s", what)
 		}
-		time.Sleep(5 * time.Millisecond)
+		time.Sleep(pause)
+		pause = min(2*pause, 50*time.Millisecond)
 	}
 }
 
@@ -87,4 +95,38 @@ func CleanEnv(t testing.TB) {
 			os.Unsetenv(name)
 		}
 	}
+}
+
+// SkipIfShort skips the test under -short: `go test -short ./...` is the
+// everyday tier, every unit test of every package, quickly, and leaves to
+// the full tier (`bash .ci/run`, what CI runs) the tests that
+// drive Chromium, run the real binary or another program (crash, replicas,
+// hardening, nginx), or are long by design. reason says which.
+func SkipIfShort(t testing.TB, reason string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("full tier only (skipped with -short): " + reason)
+	}
+}
+
+// mainRuns is set while Main runs the tests.
+var mainRuns bool
+
+// Main runs a package's tests and then stops what they shared: the test
+// binary's Chromium (see Chromium, which requires it). A package whose
+// tests use Chromium has
+//
+//	func TestMain(m *testing.M) { testkit.Main(m) }
+//
+// and one with a TestMain of its own calls Run instead.
+func Main(m *testing.M) { os.Exit(Run(m)) }
+
+// Run is Main without the exit: it returns m.Run's code.
+func Run(m *testing.M) int {
+	mainRuns = true
+	code := m.Run()
+	if err := stopChromium(); err != nil {
+		fmt.Fprintf(os.Stderr, "testkit: stop Chromium: %v\n", err)
+	}
+	return code
 }

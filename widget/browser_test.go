@@ -37,10 +37,15 @@ h1{font-size:40px;margin:0 0 4px}</style></head>
 %s
 <p style="margin-top:32px">Open Tuesday to Sunday, 7–14.</p></main></body></html>`
 
-// browser starts headless Chromium (testkit.Chromium), bounded by 90 s.
+// The browser tests share the test binary's Chromium (testkit.Chromium).
+func TestMain(m *testing.M) { testkit.Main(m) }
+
+// browser opens a tab in headless Chromium (testkit.Chromium), bounded by
+// 5 minutes: a bound for a hung browser, not for the test's pace (its
+// steps wait on conditions, with limits of their own).
 func browser(t *testing.T) context.Context {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(testkit.Chromium(t), 90*time.Second)
+	ctx, cancel := context.WithTimeout(testkit.Chromium(t), 5*time.Minute)
 	t.Cleanup(cancel)
 	return ctx
 }
@@ -124,14 +129,18 @@ func eval[T any](t *testing.T, ctx context.Context, js string) T {
 	return v
 }
 
+// wait polls the page until js is true. The minute is for a condition
+// that never comes; a loaded machine under -race takes seconds for one
+// that does (the layouts test as a whole takes over a minute there).
 func wait(t *testing.T, ctx context.Context, what, js string) {
 	t.Helper()
-	if _, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](js, chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+	if _, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](js, chromedp.WithPollingTimeout(time.Minute))); err != nil {
 		t.Fatalf("waiting for %s (%s): %v", what, js, err)
 	}
 }
 
 func TestBrowserEmbedOnAnotherOrigin(t *testing.T) {
+	testkit.SkipIfShort(t, "drives Chromium")
 	ctx := browser(t)
 	e := newEnv(t, func(e *env) {
 		e.connect()

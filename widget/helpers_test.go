@@ -23,6 +23,7 @@ import (
 
 	"vitrine/config"
 	"vitrine/store"
+	"vitrine/testkit/teststore"
 )
 
 func init() { gin.SetMode(gin.TestMode) }
@@ -90,11 +91,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	dir := t.TempDir()
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
-	st, err := store.Open(filepath.Join(dir, "v.db"), key, store.WithClock(func() time.Time { return testNow }))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
+	st := teststore.Open(t, teststore.SQLiteAt(t, filepath.Join(dir, "v.db")), key, store.WithClock(func() time.Time { return testNow }))
 	cfg := config.Default()
 	cfg.DataDir = dir
 	srv := httptest.NewUnstartedServer(nil)
@@ -108,6 +105,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	for _, o := range opts {
 		o(e)
 	}
+	var err error
 	e.w, err = New(Options{Settings: e.cfg.Widget, PublicURL: e.cfg.Server.PublicURL, Source: e.src, Now: func() time.Time { return testNow }, SyncJob: e.syncJob})
 	if err != nil {
 		t.Fatal(err)

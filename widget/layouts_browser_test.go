@@ -15,6 +15,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"vitrine/config"
+	"vitrine/testkit"
 )
 
 // rootN is the shadow root of the n-th embed on the host page.
@@ -26,6 +27,7 @@ func rootN(n int) string {
 // the layouts, an aspect, a language, a media-type filter, and Load more.
 // Each paints without layout shift; the screenshots are the README's.
 func TestBrowserLayoutsAndOptions(t *testing.T) {
+	testkit.SkipIfShort(t, "drives Chromium")
 	ctx := browser(t)
 	e := newEnv(t, func(e *env) {
 		e.connect()
@@ -190,6 +192,7 @@ func TestBrowserLayoutsAndOptions(t *testing.T) {
 // The /widget page (for iframes) takes the options in its query, and
 // ?language= serves the words prepared in that language.
 func TestBrowserPageQueryOptions(t *testing.T) {
+	testkit.SkipIfShort(t, "drives Chromium")
 	ctx := browser(t)
 	e := newEnv(t, withSeed(12))
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(900, 700), chromedp.Navigate(e.base+"/widget?layout=carousel&language=de&columns=4")); err != nil {
@@ -207,6 +210,7 @@ func TestBrowserPageQueryOptions(t *testing.T) {
 // or the script, with a language too), and its Load more brings only
 // posts that match. The /widget page takes the same words in its query.
 func TestBrowserCaptionWordsPerEmbed(t *testing.T) {
+	testkit.SkipIfShort(t, "drives Chromium")
 	ctx := browser(t)
 	posts := makePosts(24)
 	e := newEnv(t, func(e *env) {
@@ -292,6 +296,7 @@ func TestBrowserCaptionWordsPerEmbed(t *testing.T) {
 // px × device pixel ratio), wherever the embed sits: in a page's column at
 // 1×, full width on a phone at 3×, and on the /widget page.
 func TestBrowserImagesMatchTheirTiles(t *testing.T) {
+	testkit.SkipIfShort(t, "drives Chromium")
 	ctx := browser(t)
 	e := newEnv(t, func(e *env) {
 		e.connect()
@@ -364,6 +369,7 @@ func TestBrowserImagesMatchTheirTiles(t *testing.T) {
 // the gallery that replaces it, so nothing below moves (CLS 0), for the
 // layouts whose height is exact, with and without Load more.
 func TestBrowserSnippetReservesTheGallery(t *testing.T) {
+	testkit.SkipIfShort(t, "drives Chromium")
 	ctx := browser(t)
 	posts := makePosts(24)
 	e := newEnv(t, func(e *env) {

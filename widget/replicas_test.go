@@ -20,6 +20,7 @@ import (
 	"vitrine/config"
 	"vitrine/store"
 	"vitrine/testkit"
+	"vitrine/testkit/teststore"
 )
 
 // countingSource counts what a widget asks of its Source: each rebuild
@@ -51,14 +52,11 @@ type replica struct {
 
 func newReplica(t *testing.T, dbPath string, key []byte, mediaDir string) *replica {
 	t.Helper()
-	st, err := store.Open(dbPath, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := teststore.Open(t, dbPath, key)
 	r := &replica{st: st, src: &countingSource{Source: StoreSource(st, mediaDir)}}
 	cfg := config.Default()
 	// Relative image URLs, so each replica's are fetched from itself.
+	var err error
 	if r.w, err = New(Options{Settings: cfg.Widget, Source: r.src}); err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +127,7 @@ func (r *replica) gallery(t *testing.T) (ids []string, username, firstImage, eta
 // change, the mirrored images included, and rebuilds for nothing else.
 func TestReplicaServesWhatAnotherChanged(t *testing.T) {
 	dir := t.TempDir()
-	dbPath := filepath.Join(dir, "vitrine.db")
+	dbPath := teststore.SQLiteAt(t, filepath.Join(dir, "vitrine.db"))
 	key := make([]byte, store.KeySize)
 	_, _ = rand.Read(key)
 	mediaA := filepath.Join(dir, "a", "media")
