@@ -15,12 +15,12 @@ import (
 	"testing"
 	"time"
 
+	"vitrine/app"
 	"vitrine/config"
 	"vitrine/connection"
 	"vitrine/instagram"
 	"vitrine/instagram/fake"
 	"vitrine/jobs"
-	"vitrine/app"
 	"vitrine/store"
 )
 
