@@ -29,6 +29,7 @@ type fastPair struct {
 func newFastPair(t *testing.T, tune func(*http.Server)) *fastPair {
 	t.Helper()
 	ta := newTestApp(t, testAppOptions{posts: 5})
+	smallPictures(ta.fake)
 	ta.connect()
 	// connect's sync may have found the background one running: wait
 	// for the gallery.

@@ -20,6 +20,7 @@ import (
 // /widget.json has no posts.
 func TestDisconnectRemovesWhatItServed(t *testing.T) {
 	ta := newTestApp(t, testAppOptions{posts: 3})
+	smallPictures(ta.fake)
 	ta.connect()
 	var doc struct {
 		Posts []struct {
@@ -66,6 +67,7 @@ func TestDisconnectRemovesWhatItServed(t *testing.T) {
 // connecting the jobs that have not run since say so, not "Failed".
 func TestJobsWaitForAConnection(t *testing.T) {
 	ta := newTestApp(t, testAppOptions{posts: 2})
+	smallPictures(ta.fake)
 	if err := ta.Jobs.RunDue(t.Context()); err != nil {
 		t.Fatalf("jobs with nothing connected: %v", err)
 	}
@@ -114,6 +116,7 @@ func TestMetaCallbacks(t *testing.T) {
 	// One clock for Vitrine and the fake, whose signed requests carry its
 	// time: a standing fake clock would sign them before the connection.
 	ta := newTestApp(t, testAppOptions{posts: 3, simulatedClock: true})
+	smallPictures(ta.fake)
 	ta.connect()
 	var doc struct {
 		Posts []struct {
@@ -203,6 +206,7 @@ func TestGenerateAsksWhichAccount(t *testing.T) {
 // sees only that it worked.
 func TestCallbackWithoutTheSessionConnects(t *testing.T) {
 	ta := newTestApp(t, testAppOptions{posts: 2})
+	smallPictures(ta.fake)
 	admin := ta.login()
 	resp, err := admin.Get(ta.URL + "/admin/generate")
 	if err != nil {

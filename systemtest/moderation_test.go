@@ -57,6 +57,7 @@ func (ta *testApp) moderatePost(admin *adminClient, id, action string) {
 // every public path; a sync and a restart keep it so.
 func TestModerationReachesTheGallery(t *testing.T) {
 	ta := newTestApp(t, testAppOptions{posts: 6})
+	smallPictures(ta.fake)
 	ta.connect()
 	before := galleryOf(t, getBody(t, ta, "/widget.json"))
 	if len(before) != 6 {

@@ -19,6 +19,7 @@ import (
 // serves its last posts meanwhile, and the token is never flagged.
 func TestInstagramQuirksSeenFromTheGallery(t *testing.T) {
 	ta := newTestApp(t, testAppOptions{posts: 30, simulatedClock: true, quickRetries: true})
+	smallPictures(ta.fake)
 	ta.fake.RefuseFields("alt_text")
 	ta.fake.SetEmptyPages(1)
 	ta.connect()
