@@ -112,6 +112,7 @@ func (p *fastPair) mediaPath(t *testing.T) string {
 // responses are identical but for Date, whichever path answered, and the
 // fast path answers the requests it is for.
 func TestFastPathAnswersAsNetHTTP(t *testing.T) {
+	t.Parallel()
 	p := newFastPair(t, nil)
 	media := p.mediaPath(t)
 	etag := func(target, ae string) string {
@@ -200,6 +201,7 @@ func headerText(h http.Header) string {
 // one connection: the answers come in order, and the connection lives on
 // with net/http after the first request the fast path leaves to it.
 func TestFastPathKeepsConnectionsInOrder(t *testing.T) {
+	t.Parallel()
 	p := newFastPair(t, nil)
 	c, err := net.Dial("tcp", p.fast)
 	if err != nil {

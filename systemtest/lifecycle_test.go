@@ -19,6 +19,7 @@ import (
 // served before (cached by browsers for a year) answers 404 at once, and
 // /widget.json has no posts.
 func TestDisconnectRemovesWhatItServed(t *testing.T) {
+	t.Parallel()
 	ta := newTestApp(t, testAppOptions{posts: 3})
 	smallPictures(ta.fake)
 	ta.connect()
@@ -66,6 +67,7 @@ func TestDisconnectRemovesWhatItServed(t *testing.T) {
 // connection: the dashboard shows it muted, not as a failure, and after
 // connecting the jobs that have not run since say so, not "Failed".
 func TestJobsWaitForAConnection(t *testing.T) {
+	t.Parallel()
 	ta := newTestApp(t, testAppOptions{posts: 2})
 	smallPictures(ta.fake)
 	if err := ta.Jobs.RunDue(t.Context()); err != nil {
@@ -113,6 +115,7 @@ func dashboardJobs(t *testing.T, ta *testApp, admin *adminClient) []dashboardJob
 // their data to be deleted and it is, with a confirmation page. Forged
 // callbacks change nothing.
 func TestMetaCallbacks(t *testing.T) {
+	t.Parallel()
 	// One clock for Vitrine and the fake, whose signed requests carry its
 	// time: a standing fake clock would sign them before the connection.
 	ta := newTestApp(t, testAppOptions{posts: 3, simulatedClock: true})
@@ -188,6 +191,7 @@ func TestMetaCallbacks(t *testing.T) {
 // Generate asks Instagram which account to connect (force_reauth=true, on
 // by default) instead of silently reusing the browser's.
 func TestGenerateAsksWhichAccount(t *testing.T) {
+	t.Parallel()
 	ta := newTestApp(t, testAppOptions{posts: 1})
 	admin := ta.login()
 	resp, err := admin.Get(ta.URL + "/admin/generate")
@@ -205,6 +209,7 @@ func TestGenerateAsksWhichAccount(t *testing.T) {
 // session: the pending state alone finishes connecting, and that browser
 // sees only that it worked.
 func TestCallbackWithoutTheSessionConnects(t *testing.T) {
+	t.Parallel()
 	ta := newTestApp(t, testAppOptions{posts: 2})
 	smallPictures(ta.fake)
 	admin := ta.login()

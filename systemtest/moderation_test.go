@@ -56,6 +56,7 @@ func (ta *testApp) moderatePost(admin *adminClient, id, action string) {
 // request of a visitor, well within the promised 2 s, already sees it on
 // every public path; a sync and a restart keep it so.
 func TestModerationReachesTheGallery(t *testing.T) {
+	t.Parallel()
 	ta := newTestApp(t, testAppOptions{posts: 6})
 	smallPictures(ta.fake)
 	ta.connect()

@@ -154,6 +154,7 @@ func (l *outageRunLog) between(job string, from, to time.Time) []store.JobRun {
 // re-auth alert goes out, and the jobs back off; when Instagram comes back,
 // syncing resumes by itself and brings the posts published meanwhile.
 func TestOutage(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	var alerts struct {
 		sync.Mutex

@@ -24,6 +24,7 @@ import (
 // ones) as 30 posts do at the default 25 a page: each post's pictures are
 // downloaded at the app's rate limit, 8 a second of real time.
 func TestInstagramQuirksSeenFromTheGallery(t *testing.T) {
+	t.Parallel()
 	const posts = 12
 	ta := newTestApp(t, testAppOptions{posts: posts, simulatedClock: true})
 	smallPictures(ta.fake)
