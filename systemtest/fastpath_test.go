@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"vitrine/fastpath"
+	"vitrine/testkit/testfake"
 )
 
 // fastPair serves one app twice: plainly through net/http, and behind the
@@ -29,7 +30,7 @@ type fastPair struct {
 func newFastPair(t *testing.T, tune func(*http.Server)) *fastPair {
 	t.Helper()
 	ta := newTestApp(t, testAppOptions{posts: 5})
-	smallPictures(ta.fake)
+	testfake.SmallPictures(ta.fake)
 	ta.connect()
 	// connect's sync may have found the background one running: wait
 	// for the gallery.

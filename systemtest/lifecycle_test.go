@@ -12,6 +12,7 @@ import (
 	"vitrine/connection"
 	"vitrine/jobs"
 	"vitrine/store"
+	"vitrine/testkit/testfake"
 )
 
 // Disconnect removes what the connection served: the cached posts, the
@@ -21,7 +22,7 @@ import (
 func TestDisconnectRemovesWhatItServed(t *testing.T) {
 	t.Parallel()
 	ta := newTestApp(t, testAppOptions{posts: 3})
-	smallPictures(ta.fake)
+	testfake.SmallPictures(ta.fake)
 	ta.connect()
 	var doc struct {
 		Posts []struct {
@@ -69,7 +70,7 @@ func TestDisconnectRemovesWhatItServed(t *testing.T) {
 func TestJobsWaitForAConnection(t *testing.T) {
 	t.Parallel()
 	ta := newTestApp(t, testAppOptions{posts: 2})
-	smallPictures(ta.fake)
+	testfake.SmallPictures(ta.fake)
 	if err := ta.Jobs.RunDue(t.Context()); err != nil {
 		t.Fatalf("jobs with nothing connected: %v", err)
 	}
@@ -119,7 +120,7 @@ func TestMetaCallbacks(t *testing.T) {
 	// One clock for Vitrine and the fake, whose signed requests carry its
 	// time: a standing fake clock would sign them before the connection.
 	ta := newTestApp(t, testAppOptions{posts: 3, simulatedClock: true})
-	smallPictures(ta.fake)
+	testfake.SmallPictures(ta.fake)
 	ta.connect()
 	var doc struct {
 		Posts []struct {
@@ -211,7 +212,7 @@ func TestGenerateAsksWhichAccount(t *testing.T) {
 func TestCallbackWithoutTheSessionConnects(t *testing.T) {
 	t.Parallel()
 	ta := newTestApp(t, testAppOptions{posts: 2})
-	smallPictures(ta.fake)
+	testfake.SmallPictures(ta.fake)
 	admin := ta.login()
 	resp, err := admin.Get(ta.URL + "/admin/generate")
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 	"vitrine/jobs"
 	"vitrine/server"
 	"vitrine/testkit"
+	"vitrine/testkit/testfake"
 )
 
 // galleryPost is one post of /widget.json, as far as moderation shows.
@@ -58,7 +59,7 @@ func (ta *testApp) moderatePost(admin *adminClient, id, action string) {
 func TestModerationReachesTheGallery(t *testing.T) {
 	t.Parallel()
 	ta := newTestApp(t, testAppOptions{posts: 6})
-	smallPictures(ta.fake)
+	testfake.SmallPictures(ta.fake)
 	ta.connect()
 	before := galleryOf(t, getBody(t, ta, "/widget.json"))
 	if len(before) != 6 {

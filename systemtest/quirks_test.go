@@ -12,6 +12,7 @@ import (
 	"vitrine/jobs"
 	"vitrine/server"
 	"vitrine/store"
+	"vitrine/testkit/testfake"
 )
 
 // An Instagram with the real one's quirks: it refuses alt_text, answers
@@ -27,7 +28,7 @@ func TestInstagramQuirksSeenFromTheGallery(t *testing.T) {
 	t.Parallel()
 	const posts = 12
 	ta := newTestApp(t, testAppOptions{posts: posts, simulatedClock: true})
-	smallPictures(ta.fake)
+	testfake.SmallPictures(ta.fake)
 	// The app's client with quickRetries' backoff and 5 posts a page,
 	// swapped in before anything runs (the jobs and admin hold it).
 	ic := server.InstagramConfig(&ta.cfg, slog.New(slog.NewTextHandler(ta.logs, nil)), ta.clock.Now)
