@@ -26,6 +26,7 @@ import (
 	"vitrine/metrics"
 	"vitrine/store"
 	"vitrine/testkit"
+	"vitrine/testkit/testfake"
 	"vitrine/testkit/teststore"
 )
 
@@ -145,6 +146,7 @@ func newHarness(t testing.TB, opts ...harnessOpt) *harness {
 		o(h, &fo, &ic)
 	}
 	h.f = fake.New(fo)
+	testfake.SmallPictures(h.f) // the jobs' tests are not about the pictures
 	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if b := h.blockCDN.Load().(string); b != "" && strings.Contains(r.URL.Path, "/cdn/") && strings.Contains(r.URL.Path, b) {
 			http.Error(w, "Not Found", http.StatusNotFound)
