@@ -24,6 +24,7 @@ import (
 	"vitrine/jobs"
 	"vitrine/store"
 	"vitrine/testkit"
+	"vitrine/testkit/testfake"
 	"vitrine/testkit/teststore"
 )
 
@@ -145,6 +146,7 @@ func newHarness(t testing.TB, opts ...harnessOpt) *harness {
 		o(h, &fo, &cfg)
 	}
 	h.f = fake.New(fo)
+	testfake.SmallPictures(h.f) // the pictures are not the subject here
 	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if b := h.blockCDN.Load().(string); b != "" && strings.Contains(r.URL.Path, "/cdn/") && strings.Contains(r.URL.Path, b) {
 			http.Error(w, "Not Found", http.StatusNotFound)

@@ -177,8 +177,23 @@ func (b *runningBinary) loginToken(c *http.Client) string {
 	return m[1]
 }
 
+// TestMain clears the developer's VITRINE_* settings from the environment
+// once, for every test (testkit.CleanEnv then finds none to clear: a
+// parallel test may not change the environment), and runs the tests with
+// one Chromium for the browser tests (testkit.Run).
+//
+// The tests that mostly wait (on the network, the app's jobs, simulated
+// hours) and share nothing with another test run in parallel, two at a
+// time by default, after the others: not those that change the
+// environment, measure the process (the heap), make timed assertions,
+// drive Chromium or run other programs.
 func TestMain(m *testing.M) {
-	code := testkit.Run(m) // the browser tests share one Chromium
+	for _, kv := range os.Environ() {
+		if name, _, _ := strings.Cut(kv, "="); strings.HasPrefix(name, "VITRINE_") && !strings.HasPrefix(name, "VITRINE_TEST_") {
+			os.Unsetenv(name)
+		}
+	}
+	code := testkit.Run(m)
 
 	if builtBinary.dir != "" {
 		os.RemoveAll(builtBinary.dir)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"vitrine/fastpath"
+	"vitrine/testkit/testfake"
 )
 
 // fastPair serves one app twice: plainly through net/http, and behind the
@@ -29,6 +30,7 @@ type fastPair struct {
 func newFastPair(t *testing.T, tune func(*http.Server)) *fastPair {
 	t.Helper()
 	ta := newTestApp(t, testAppOptions{posts: 5})
+	testfake.SmallPictures(ta.fake)
 	ta.connect()
 	// connect's sync may have found the background one running: wait
 	// for the gallery.
@@ -111,6 +113,7 @@ func (p *fastPair) mediaPath(t *testing.T) string {
 // responses are identical but for Date, whichever path answered, and the
 // fast path answers the requests it is for.
 func TestFastPathAnswersAsNetHTTP(t *testing.T) {
+	t.Parallel()
 	p := newFastPair(t, nil)
 	media := p.mediaPath(t)
 	etag := func(target, ae string) string {
@@ -199,6 +202,7 @@ func headerText(h http.Header) string {
 // one connection: the answers come in order, and the connection lives on
 // with net/http after the first request the fast path leaves to it.
 func TestFastPathKeepsConnectionsInOrder(t *testing.T) {
+	t.Parallel()
 	p := newFastPair(t, nil)
 	c, err := net.Dial("tcp", p.fast)
 	if err != nil {

@@ -559,6 +559,7 @@ func (h *hostileApp) connectThrough(t *testing.T, c *adminClient) (cb, res hosti
 // where Instagram failed), no stack traces, no input reflected as markup,
 // no token, code or client secret in any answer or log line.
 func TestHostile(t *testing.T) {
+	t.Parallel()
 	h, a, b := newHostileApp(t)
 	ta := h.ta
 	ctx := context.Background()
@@ -820,6 +821,7 @@ func TestHostile(t *testing.T) {
 // another loopback server standing in for an internal service. Vitrine
 // never connects to it, stays up, and still serves the other posts.
 func TestHostileMediaURLOffTheCDN(t *testing.T) {
+	t.Parallel()
 	var img bytes.Buffer
 	if err := jpeg.Encode(&img, image.NewGray(image.Rect(0, 0, 320, 320)), nil); err != nil {
 		t.Fatal(err)
@@ -1012,6 +1014,7 @@ func (h *hostileApp) checkLogs(t *testing.T) {
 // TestHostileDemo attacks what -demo adds: the fake Instagram mounted under
 // /_fake/instagram, the sample site, the outbox and the demo switches.
 func TestHostileDemo(t *testing.T) {
+	t.Parallel()
 	ta := newTestApp(t, testAppOptions{demo: true, posts: -1})
 	ta.connect()
 	h := &hostileApp{ta: ta}

@@ -12,6 +12,7 @@ import (
 	"vitrine/connection"
 	"vitrine/jobs"
 	"vitrine/store"
+	"vitrine/testkit/testfake"
 )
 
 // Disconnect removes what the connection served: the cached posts, the
@@ -19,7 +20,9 @@ import (
 // served before (cached by browsers for a year) answers 404 at once, and
 // /widget.json has no posts.
 func TestDisconnectRemovesWhatItServed(t *testing.T) {
+	t.Parallel()
 	ta := newTestApp(t, testAppOptions{posts: 3})
+	testfake.SmallPictures(ta.fake)
 	ta.connect()
 	var doc struct {
 		Posts []struct {
@@ -65,7 +68,9 @@ func TestDisconnectRemovesWhatItServed(t *testing.T) {
 // connection: the dashboard shows it muted, not as a failure, and after
 // connecting the jobs that have not run since say so, not "Failed".
 func TestJobsWaitForAConnection(t *testing.T) {
+	t.Parallel()
 	ta := newTestApp(t, testAppOptions{posts: 2})
+	testfake.SmallPictures(ta.fake)
 	if err := ta.Jobs.RunDue(t.Context()); err != nil {
 		t.Fatalf("jobs with nothing connected: %v", err)
 	}
@@ -111,9 +116,11 @@ func dashboardJobs(t *testing.T, ta *testApp, admin *adminClient) []dashboardJob
 // their data to be deleted and it is, with a confirmation page. Forged
 // callbacks change nothing.
 func TestMetaCallbacks(t *testing.T) {
+	t.Parallel()
 	// One clock for Vitrine and the fake, whose signed requests carry its
 	// time: a standing fake clock would sign them before the connection.
 	ta := newTestApp(t, testAppOptions{posts: 3, simulatedClock: true})
+	testfake.SmallPictures(ta.fake)
 	ta.connect()
 	var doc struct {
 		Posts []struct {
@@ -185,6 +192,7 @@ func TestMetaCallbacks(t *testing.T) {
 // Generate asks Instagram which account to connect (force_reauth=true, on
 // by default) instead of silently reusing the browser's.
 func TestGenerateAsksWhichAccount(t *testing.T) {
+	t.Parallel()
 	ta := newTestApp(t, testAppOptions{posts: 1})
 	admin := ta.login()
 	resp, err := admin.Get(ta.URL + "/admin/generate")
@@ -204,7 +212,9 @@ func TestGenerateAsksWhichAccount(t *testing.T) {
 // the token: that browser hears it waits, and the owner's Connect on the
 // dashboard connects it.
 func TestCallbackWithoutTheSessionWaitsForTheOwner(t *testing.T) {
+	t.Parallel()
 	ta := newTestApp(t, testAppOptions{posts: 2})
+	testfake.SmallPictures(ta.fake)
 	admin := ta.login()
 	resp, err := admin.Get(ta.URL + "/admin/generate")
 	if err != nil {

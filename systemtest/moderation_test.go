@@ -18,6 +18,7 @@ import (
 	"vitrine/jobs"
 	"vitrine/server"
 	"vitrine/testkit"
+	"vitrine/testkit/testfake"
 )
 
 // galleryPost is one post of /widget.json, as far as moderation shows.
@@ -56,7 +57,9 @@ func (ta *testApp) moderatePost(admin *adminClient, id, action string) {
 // request of a visitor, well within the promised 2 s, already sees it on
 // every public path; a sync and a restart keep it so.
 func TestModerationReachesTheGallery(t *testing.T) {
+	t.Parallel()
 	ta := newTestApp(t, testAppOptions{posts: 6})
+	testfake.SmallPictures(ta.fake)
 	ta.connect()
 	before := galleryOf(t, getBody(t, ta, "/widget.json"))
 	if len(before) != 6 {

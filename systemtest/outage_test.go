@@ -36,7 +36,7 @@ const (
 // this, so each hung attempt costs the test this much real time, not 20 s.
 // The other phases keep the default timeout, which no answer of the fake's
 // comes near however loaded the machine.
-const outageHangTimeout = 150 * time.Millisecond
+const outageHangTimeout = 50 * time.Millisecond
 
 // outageAttempts counts, at the app's side, the Graph requests its
 // Instagram client attempts. The fake counts those that reach it, which
@@ -154,6 +154,7 @@ func (l *outageRunLog) between(job string, from, to time.Time) []store.JobRun {
 // re-auth alert goes out, and the jobs back off; when Instagram comes back,
 // syncing resumes by itself and brings the posts published meanwhile.
 func TestOutage(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	var alerts struct {
 		sync.Mutex

@@ -3,13 +3,16 @@ package systemtest
 import (
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"testing"
 	"time"
 
+	"vitrine/app"
 	"vitrine/instagram"
 	"vitrine/instagram/fake"
 	"vitrine/jobs"
 	"vitrine/store"
+	"vitrine/testkit/testfake"
 )
 
 // An Instagram with the real one's quirks: it refuses alt_text, answers
@@ -17,8 +20,24 @@ import (
 // code 80002 asking for 20 minutes. Every post still reaches /widget.json,
 // the rate-limited sync waits as asked and then catches up, the gallery
 // serves its last posts meanwhile, and the token is never flagged.
+//
+// The feed is 12 posts read 5 a page, so that it spans pages (and empty
+// ones) as 30 posts do at the default 25 a page: each post's pictures are
+// downloaded at the app's rate limit, 8 a second of real time.
 func TestInstagramQuirksSeenFromTheGallery(t *testing.T) {
-	ta := newTestApp(t, testAppOptions{posts: 30, simulatedClock: true, quickRetries: true})
+	t.Parallel()
+	const posts = 12
+	ta := newTestApp(t, testAppOptions{posts: posts, simulatedClock: true})
+	testfake.SmallPictures(ta.fake)
+	// The app's client with quickRetries' backoff and 5 posts a page,
+	// swapped in before anything runs (the jobs and admin hold it).
+	ic := app.InstagramConfig(&ta.cfg, slog.New(slog.NewTextHandler(ta.logs, nil)), ta.clock.Now)
+	ic.Backoff, ic.PageSize = time.Millisecond, 5
+	client, err := instagram.New(ic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	*ta.Instagram = *client
 	ta.fake.RefuseFields("alt_text")
 	ta.fake.SetEmptyPages(1)
 	ta.connect()
@@ -33,8 +52,11 @@ func TestInstagramQuirksSeenFromTheGallery(t *testing.T) {
 	if got := widgetPostIDs(t, ta); len(got) != shown {
 		t.Fatalf("/widget.json has %d posts after the first sync, want %d", len(got), shown)
 	}
-	if n, err := ta.Store.PostCount(t.Context()); err != nil || n != 30 {
-		t.Errorf("%d posts cached (%v), want 30", n, err)
+	if n, err := ta.Store.PostCount(t.Context()); err != nil || n != posts {
+		t.Errorf("%d posts cached (%v), want %d", n, err, posts)
+	}
+	if pages := ta.fake.CallsTo("/me/media"); pages < 2*(posts/5+1) {
+		t.Errorf("the feed was read in %d pages, want its %d posts over several, each after an empty one", pages, posts)
 	}
 
 	newID := ta.fake.AddPost(fake.Post{MediaType: fake.MediaImage, Caption: "posted during the rate limit"})

@@ -10,6 +10,7 @@ import (
 // redirect honours X-Forwarded-Prefix, which turned "GET /widget.json/"
 // into "Location: //widget.json", a protocol-relative link to another host.
 func TestNoRedirectToAnotherHost(t *testing.T) {
+	t.Parallel()
 	ta := newTestApp(t, testAppOptions{posts: 1})
 	for _, prefix := range []string{"..", "/..", "//evil.example", "../../evil.example", "/"} {
 		for _, path := range []string{"/widget.json/", "/widget/", "/admin/", "/healthz/"} {

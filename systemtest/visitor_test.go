@@ -26,6 +26,7 @@ import (
 // TestFaviconIsServed: /favicon.ico, which browsers ask every origin for,
 // is an image, so no page's console shows a 404.
 func TestFaviconIsServed(t *testing.T) {
+	t.Parallel()
 	ta := newTestApp(t, testAppOptions{demo: true, posts: 3})
 	resp, err := http.Get(ta.URL + "/favicon.ico")
 	if err != nil {
@@ -41,6 +42,7 @@ func TestFaviconIsServed(t *testing.T) {
 // TestDemoSiteIsCompressed: the sample site is sent gzip-compressed to a
 // client that accepts it, and plain to one that does not.
 func TestDemoSiteIsCompressed(t *testing.T) {
+	t.Parallel()
 	ta := newTestApp(t, testAppOptions{demo: true, posts: 3})
 	// Go's transport would ask for gzip itself and hide the answer's encoding.
 	client := &http.Client{Transport: &http.Transport{DisableCompression: true}}
@@ -147,6 +149,7 @@ func TestNoPageLogsAnError(t *testing.T) {
 // disk, so one removed behind Vitrine's back is a 404 at once, not after
 // the cache's next look at the disk.
 func TestMediaCacheOff(t *testing.T) {
+	t.Parallel()
 	ta := newTestApp(t, testAppOptions{demo: true, posts: 3, configure: func(c *config.Config) { c.Widget.MediaCacheMB = 0 }})
 	ta.connect()
 	_, body := ta.get("/widget.json")
