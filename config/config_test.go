@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -154,14 +155,30 @@ widget:
 	}
 }
 
-// mustHash hashes pw at the lowest cost Validate accepts.
+// mustHash hashes pw at the lowest cost Validate accepts, once per test
+// binary (each hash costs tens of milliseconds of CPU, and the cases of
+// TestValidateRejectsEachBadValue each want one).
 func mustHash(t *testing.T, pw string) string {
 	t.Helper()
+	hashes.Lock()
+	defer hashes.Unlock()
+	if h, ok := hashes.m[pw]; ok {
+		return h
+	}
 	h, err := bcrypt.GenerateFromPassword([]byte(pw), MinPasswordCost)
 	if err != nil {
 		t.Fatal(err)
 	}
+	if hashes.m == nil {
+		hashes.m = map[string]string{}
+	}
+	hashes.m[pw] = string(h)
 	return string(h)
+}
+
+var hashes struct {
+	sync.Mutex
+	m map[string]string
 }
 
 // withCost is hash claiming another bcrypt cost: Validate reads the cost

@@ -21,6 +21,7 @@ import (
 	"vitrine/moderation"
 	"vitrine/store"
 	"vitrine/testkit"
+	"vitrine/testkit/testfake"
 )
 
 // checkMirrored: every image the posts need has a record whose files are on
@@ -81,6 +82,7 @@ func checkMirrored(t *testing.T, h *harness) map[string]store.Image {
 
 func TestMirrorSurvivesExpiredURLs(t *testing.T) {
 	h := newHarness(t, withPosts(8)) // an image, a carousel, a video and a post without media_url
+	testfake.SmallPictures(h.f)      // not about the pictures
 	h.connect()
 	var calls [][2]int
 	rep, err := h.feed.Sync(h.ctx, func(done, total int) { calls = append(calls, [2]int{done, total}) })
@@ -224,6 +226,7 @@ func TestMirrorAddsNewWidths(t *testing.T) {
 
 func TestMirrorRetriesFailedDownloadNextSync(t *testing.T) {
 	h := newHarness(t, withPosts(4))
+	testfake.SmallPictures(h.f) // not about the pictures
 	h.connect()
 	victim := ""
 	for _, p := range h.f.Posts() {
@@ -431,6 +434,7 @@ func TestMirrorDecodesWebP(t *testing.T) {
 // its carousel items' too. Shown again, it is mirrored again.
 func TestHiddenPostImagesGoAfterTheGracePeriod(t *testing.T) {
 	h := newHarness(t, withPosts(6))
+	testfake.SmallPictures(h.f) // not about the pictures
 	h.connect()
 	if _, err := h.feed.Sync(h.ctx, nil); err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 
 	"vitrine/instagram/fake"
 	"vitrine/mediadir"
+	"vitrine/testkit/testfake"
 )
 
 // videoIDs are the media ids of the fake's videos that have a media_url:
@@ -66,6 +67,7 @@ func checkVideo(t *testing.T, h *harness, id string) bool {
 // once: later syncs leave them be, and a deleted post's video goes.
 func TestMirrorVideos(t *testing.T) {
 	h := newHarness(t, withPosts(8)) // a video post, a carousel with a video item
+	testfake.SmallPictures(h.f)      // not about the pictures
 	h.feed.videoMaxBytes = 50 << 20
 	h.connect()
 	var last [2]int
@@ -126,6 +128,7 @@ func TestMirrorVideos(t *testing.T) {
 // widget.video_max_mb 0 mirrors no video and never asks the CDN for one.
 func TestMirrorNoVideosAtZero(t *testing.T) {
 	h := newHarness(t, withPosts(8))
+	testfake.SmallPictures(h.f) // not about the pictures
 	h.connect()
 	rep, err := h.feed.Sync(h.ctx, nil)
 	if err != nil {
@@ -145,6 +148,7 @@ func TestMirrorNoVideosAtZero(t *testing.T) {
 // post still shown by its picture, and not asked for again.
 func TestMirrorSkipsVideoOverTheLimit(t *testing.T) {
 	h := newHarness(t, withPosts(8))
+	testfake.SmallPictures(h.f) // not about the pictures
 	h.feed.videoMaxBytes = 1000 // the fake's video is 50 KB
 	h.connect()
 	rep, err := h.feed.Sync(h.ctx, nil)
@@ -188,6 +192,7 @@ func TestMirrorSkipsVideoOverTheLimit(t *testing.T) {
 func TestMirrorPrunesVideosTheLimitNoLongerAdmits(t *testing.T) {
 	for _, limit := range []int64{0, 1000} {
 		h := newHarness(t, withPosts(8))
+		testfake.SmallPictures(h.f) // not about the pictures
 		h.feed.videoMaxBytes = 50 << 20
 		h.connect()
 		if _, err := h.feed.Sync(h.ctx, nil); err != nil {
@@ -226,6 +231,7 @@ func TestMirrorPrunesVideosTheLimitNoLongerAdmits(t *testing.T) {
 // retried by the next sync.
 func TestMirrorRetriesFailedVideoNextSync(t *testing.T) {
 	h := newHarness(t, withPosts(8))
+	testfake.SmallPictures(h.f) // not about the pictures
 	h.feed.videoMaxBytes = 50 << 20
 	h.connect()
 	h.blockCDN.Store(".mp4")

@@ -242,7 +242,36 @@ var palettes = [][2]color.RGBA{
 
 func writeJPEGTint(t testing.TB, path string, w, h, tint int) string {
 	t.Helper()
-	pal := palettes[tint%len(palettes)]
+	data, err := sampleJPEG(w, h, tint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// sampleJPEGs are the sample pictures already encoded, by size and tint:
+// every env writes the same few, and encoding them was most of the
+// package's CPU time.
+var sampleJPEGs struct {
+	sync.Mutex
+	m map[[3]int][]byte
+}
+
+// sampleJPEG is a w×h gradient in palette tint, as a JPEG.
+func sampleJPEG(w, h, tint int) ([]byte, error) {
+	sampleJPEGs.Lock()
+	defer sampleJPEGs.Unlock()
+	key := [3]int{w, h, tint % len(palettes)}
+	if b, ok := sampleJPEGs.m[key]; ok {
+		return b, nil
+	}
+	pal := palettes[key[2]]
 	img := image.NewRGBA(image.Rect(0, 0, w, h))
 	lerp := func(a, b uint8, num, den int) uint8 { return uint8(int(a) + (int(b)-int(a))*num/den) }
 	for y := range h {
@@ -255,15 +284,13 @@ func writeJPEGTint(t testing.TB, path string, w, h, tint int) string {
 	}
 	var buf bytes.Buffer
 	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 70}); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
+	if sampleJPEGs.m == nil {
+		sampleJPEGs.m = map[[3]int][]byte{}
 	}
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	sampleJPEGs.m[key] = buf.Bytes()
+	return buf.Bytes(), nil
 }
 
 // response is a fetched response with its body decoded as sent.
