@@ -343,7 +343,7 @@ func TestExpiryWarningWhenRefreshKeepsFailing(t *testing.T) {
 }
 
 // TestRestartLoopStillRefreshes restarts the scheduler (Start, Stop) every
-// simulated 10 minutes across the day the refresh falls due: cron never gets
+// simulated 20 minutes across the day the refresh falls due: cron never gets
 // to fire an hourly job, but the overdue runs at start from the persisted
 // state do the work.
 func TestRestartLoopStillRefreshes(t *testing.T) {
@@ -351,7 +351,7 @@ func TestRestartLoopStillRefreshes(t *testing.T) {
 	h.connect()
 	h.clock.Advance(29*24*time.Hour + 12*time.Hour)
 	before := h.token().ExpiresAt
-	for i := 0; i < 6*24; i++ {
+	for i := 0; i < 3*24; i++ {
 		s, err := h.a.newScheduler()
 		if err != nil {
 			t.Fatal(err)
@@ -362,7 +362,7 @@ func TestRestartLoopStillRefreshes(t *testing.T) {
 			t.Fatalf("restart %d: %v", i, err)
 		}
 		cancel()
-		h.clock.Advance(10 * time.Minute)
+		h.clock.Advance(20 * time.Minute)
 	}
 	if n := h.f.CallsTo("/refresh_access_token"); n != 1 {
 		t.Errorf("%d refreshes across the restart loop, want 1", n)
