@@ -95,21 +95,7 @@ func TestSyncAndStatusCommands(t *testing.T) {
 	srv := httptest.NewServer(f)
 	defer srv.Close()
 	ep := f.Endpoints(srv.URL)
-	dataDir := t.TempDir()
-	hash, _ := bcrypt.GenerateFromPassword([]byte("pw"), config.MinPasswordCost)
-	for k, v := range map[string]string{
-		"VITRINE_DATA_DIR":                dataDir,
-		"VITRINE_SERVER_PUBLIC_URL":       publicURL,
-		"VITRINE_ADMIN_PASSWORD_HASH":     string(hash),
-		"VITRINE_INSTAGRAM_CLIENT_ID":     f.ClientID(),
-		"VITRINE_INSTAGRAM_CLIENT_SECRET": f.ClientSecret(),
-		"VITRINE_INSTAGRAM_AUTH_URL":      ep.AuthURL,
-		"VITRINE_INSTAGRAM_TOKEN_URL":     ep.TokenURL,
-		"VITRINE_INSTAGRAM_GRAPH_URL":     ep.GraphURL,
-		"VITRINE_INSTAGRAM_MEDIA_HOSTS":   ep.MediaHost,
-	} {
-		t.Setenv(k, v)
-	}
+	dataDir := configureFromEnv(t, f, ep, publicURL)
 	runCmd := func(args ...string) (int, string) {
 		var out, errOut bytes.Buffer
 		code := Run(context.Background(), args, nil, &out, &errOut)
@@ -197,4 +183,26 @@ func TestCommandHelpShowsItsFlags(t *testing.T) {
 			t.Errorf("%s -h lists serve's flags:\n%s", cmd, errOut.String())
 		}
 	}
+}
+
+// configureFromEnv points the commands' configuration (VITRINE_*) at a
+// fresh data directory and at f, served at ep, and returns the directory.
+func configureFromEnv(t *testing.T, f *fake.Fake, ep fake.Endpoints, publicURL string) string {
+	t.Helper()
+	dataDir := t.TempDir()
+	hash, _ := bcrypt.GenerateFromPassword([]byte("pw"), config.MinPasswordCost)
+	for k, v := range map[string]string{
+		"VITRINE_DATA_DIR":                dataDir,
+		"VITRINE_SERVER_PUBLIC_URL":       publicURL,
+		"VITRINE_ADMIN_PASSWORD_HASH":     string(hash),
+		"VITRINE_INSTAGRAM_CLIENT_ID":     f.ClientID(),
+		"VITRINE_INSTAGRAM_CLIENT_SECRET": f.ClientSecret(),
+		"VITRINE_INSTAGRAM_AUTH_URL":      ep.AuthURL,
+		"VITRINE_INSTAGRAM_TOKEN_URL":     ep.TokenURL,
+		"VITRINE_INSTAGRAM_GRAPH_URL":     ep.GraphURL,
+		"VITRINE_INSTAGRAM_MEDIA_HOSTS":   ep.MediaHost,
+	} {
+		t.Setenv(k, v)
+	}
+	return dataDir
 }

@@ -15,8 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/bcrypt"
-
 	"vitrine/config"
 	"vitrine/instagram/fake"
 	"vitrine/jobs"
@@ -40,21 +38,7 @@ func TestSyncCommandBesideAServerKeepsEveryMirroredFile(t *testing.T) {
 		t.Fatal("the fake's posts have no video; this test needs one")
 	}
 	ep := f.Endpoints(fsrv.URL)
-	dataDir := t.TempDir()
-	hash, _ := bcrypt.GenerateFromPassword([]byte("pw"), config.MinPasswordCost)
-	for k, v := range map[string]string{
-		"VITRINE_DATA_DIR":                dataDir,
-		"VITRINE_SERVER_PUBLIC_URL":       publicURL,
-		"VITRINE_ADMIN_PASSWORD_HASH":     string(hash),
-		"VITRINE_INSTAGRAM_CLIENT_ID":     f.ClientID(),
-		"VITRINE_INSTAGRAM_CLIENT_SECRET": f.ClientSecret(),
-		"VITRINE_INSTAGRAM_AUTH_URL":      ep.AuthURL,
-		"VITRINE_INSTAGRAM_TOKEN_URL":     ep.TokenURL,
-		"VITRINE_INSTAGRAM_GRAPH_URL":     ep.GraphURL,
-		"VITRINE_INSTAGRAM_MEDIA_HOSTS":   ep.MediaHost,
-	} {
-		t.Setenv(k, v)
-	}
+	configureFromEnv(t, f, ep, publicURL)
 	cfg, err := config.Load("")
 	if err != nil {
 		t.Fatal(err)
