@@ -328,9 +328,7 @@ func TestE2EAdminConnectsAndSyncs(t *testing.T) {
 // waitJobIdle waits until the job has run and is not running.
 func (ta *testApp) waitJobIdle(t *testing.T, name string) {
 	t.Helper()
-	// Mirroring is rate-limited, and slow under -race: the story that
-	// waits longest took 78 s as a whole on a loaded machine.
-	deadline := time.Now().Add(5 * time.Minute)
+	deadline := time.Now().Add(firstSyncPatience) // mirroring is rate-limited
 	for time.Now().Before(deadline) {
 		for _, st := range ta.Jobs.Statuses() {
 			if st.Name == name && !st.Running && !st.LastRun.IsZero() {

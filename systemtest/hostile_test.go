@@ -477,7 +477,7 @@ func newHostileApp(t *testing.T) (*hostileApp, *adminClient, *adminClient) {
 	}
 	h.check(t, "connect result page", res, false)
 	// Wait for the posts: the sync after connecting runs in the background.
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(firstSyncPatience)
 	for {
 		_, body := h.ta.get("/widget.json")
 		if strings.Count(string(body), `"permalink"`) >= 4 {
@@ -857,7 +857,7 @@ func TestHostileMediaURLOffTheCDN(t *testing.T) {
 		t.Errorf("the internal server saw %d connections and %d requests, want none", c, r)
 	}
 	var served []string
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(firstSyncPatience)
 	for {
 		served = served[:0]
 		for _, p := range outageWidget(t, h.ta).Posts {

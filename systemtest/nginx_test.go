@@ -194,7 +194,7 @@ func TestNginxExampleServesTheGalleryThroughAnOutage(t *testing.T) {
 
 	// The first sync has mirrored the images when widget.json lists posts.
 	var image string
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(firstSyncPatience)
 	for image == "" {
 		var doc struct {
 			Posts []struct {
@@ -206,7 +206,7 @@ func TestNginxExampleServesTheGalleryThroughAnOutage(t *testing.T) {
 			image = strings.TrimPrefix(doc.Posts[0].Images[0].URL, base)
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("the demo's gallery has no posts after 30 s")
+			t.Fatalf("the demo's gallery has no posts after %s", firstSyncPatience)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
