@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"vitrine/config"
+	"vitrine/appearance"
 )
 
 // The recommended JS embed reserves the gallery's height before its
@@ -62,12 +62,12 @@ func (w *Widget) Snippet(o EmbedOptions) string {
 // snapshot holds.
 func (w *Widget) ReservedHeight(o EmbedOptions) string {
 	cfg := w.settings
-	layout := choice(cfg.Layout, config.Layouts)
-	if choice(o.Layout, config.Layouts) == o.Layout {
+	layout := choice(cfg.Layout, appearance.Layouts)
+	if choice(o.Layout, appearance.Layouts) == o.Layout {
 		layout = o.Layout
 	}
-	aspect := choice(cfg.Aspect, config.Aspects)
-	if choice(o.Aspect, config.Aspects) == o.Aspect {
+	aspect := choice(cfg.Aspect, appearance.Aspects)
+	if choice(o.Aspect, appearance.Aspects) == o.Aspect {
 		aspect = o.Aspect
 	}
 	columns, narrowColumns, count := cfg.Columns, cfg.ColumnsMobile, cfg.Count

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"vitrine/appearance"
 	"vitrine/config"
 	"vitrine/moderation"
 	"vitrine/store"
@@ -134,9 +135,9 @@ func (w *Widget) model(in input, files map[string][]MirroredFile, videos map[str
 		Base:          base,
 		Columns:       cfg.Columns,
 		ColumnsMobile: cfg.ColumnsMobile,
-		Layout:        choice(cfg.Layout, config.Layouts),
-		Aspect:        strings.ReplaceAll(choice(cfg.Aspect, config.Aspects), ":", "x"),
-		Lang:          choice(cfg.Language, config.Languages),
+		Layout:        choice(cfg.Layout, appearance.Layouts),
+		Aspect:        strings.ReplaceAll(choice(cfg.Aspect, appearance.Aspects), ":", "x"),
+		Lang:          choice(cfg.Language, appearance.Languages),
 		Words:         wordsFor(cfg.Language),
 		Captions:      cfg.Captions,
 		Placeholder:   cfg.Placeholder,
