@@ -360,6 +360,36 @@ type Problem struct {
 	Key, Msg string
 }
 
+// Problems are settings refused, as an error: what an operation that
+// saves or previews settings returns when any is not allowed.
+type Problems []Problem
+
+func (ps Problems) Error() string {
+	msgs := make([]string, len(ps))
+	for i, p := range ps {
+		msgs[i] = p.Key + " " + p.Msg
+	}
+	return "gallery settings not allowed: " + strings.Join(msgs, "; ")
+}
+
+// State is the gallery's appearance as the dashboard's Appearance page
+// shows and edits it.
+type State struct {
+	// File is the config file's settings: the defaults the page starts
+	// from and a reset returns to.
+	File Settings
+	// Current is what the gallery shows: File with the saved settings
+	// over it.
+	Current Settings
+	// Saved are the options the owner set away from the file's, as kept.
+	Saved map[string]string
+	// Skipped are saved settings this version does not accept (written
+	// by another), left out of Current.
+	Skipped []Problem
+	// MaxCount is the most posts the gallery may show (widget.max_posts).
+	MaxCount int
+}
+
 // Problems checks every option's value in s, in the table's order: a
 // config file's values, before they become the defaults.
 func (s Settings) Problems() []Problem {
