@@ -79,10 +79,10 @@ type Option struct {
 	Query string // /widget query parameter ("" when none)
 	Kind  Kind
 	// Values are a Choice's or Subset's allowed values, in the order the
-	// Appearance page offers them.
-	Values    []string
-	Min, Max  int // a Number's range
-	AppliedBy Applier
+	// Appearance page offers them, and ValueLabels their words there.
+	Values, ValueLabels []string
+	Min, Max            int // a Number's range
+	AppliedBy           Applier
 	// Group is the Appearance page's section; Label and Help its words.
 	Group, Label, Help string
 
@@ -126,10 +126,10 @@ var Groups = []string{GroupLayout, GroupPosts, GroupHeader, GroupColours, GroupF
 
 // Options is the table. Its order is the Appearance page's.
 var Options = []Option{
-	{Key: "layout", Attr: "layout", Query: "layout", Kind: Choice, Values: Layouts, Group: GroupLayout,
+	{Key: "layout", Attr: "layout", Query: "layout", Kind: Choice, Values: Layouts, ValueLabels: []string{"Grid", "Carousel", "Masonry", "Highlight"}, Group: GroupLayout,
 		Label: "Layout", Help: "A grid, one scrolling row, columns of different heights, or a grid led by one large post.",
 		field: func(s *Settings) any { return &s.Layout }},
-	{Key: "aspect", Attr: "aspect", Query: "aspect", Kind: Choice, Values: Aspects, Group: GroupLayout,
+	{Key: "aspect", Attr: "aspect", Query: "aspect", Kind: Choice, Values: Aspects, ValueLabels: []string{"Square (1:1)", "Portrait (4:5)", "Each picture's own"}, Group: GroupLayout,
 		Label: "Tile shape", Help: "Square, portrait 4:5, or each picture's own shape.",
 		field: func(s *Settings) any { return &s.Aspect }},
 	{Key: "columns", Attr: "columns", Query: "columns", Kind: Number, Min: 1, Max: MaxColumns, Group: GroupLayout,
@@ -157,13 +157,13 @@ var Options = []Option{
 	{Key: "caption_length", Query: "caption_length", Kind: Number, Min: 0, Max: MaxCaptionLength, AppliedBy: Server, Group: GroupPosts,
 		Label: "Caption length", Help: "Characters shown under a post; 0 shows all. The lightbox shows the whole caption.",
 		field: func(s *Settings) any { return &s.CaptionLength }},
-	{Key: "counts", Attr: "counts", Query: "counts", Kind: Choice, Values: CountModes, Group: GroupPosts,
+	{Key: "counts", Attr: "counts", Query: "counts", Kind: Choice, Values: CountModes, ValueLabels: []string{"Off", "On hover", "Below each post"}, Group: GroupPosts,
 		Label: "Likes and comments", Help: "Off, over a tile when pointed at, or below it. Posts whose counts Instagram withholds show none.",
 		field: func(s *Settings) any { return &s.Counts }},
 	{Key: "shop_link_on_tile", Attr: "shop-link-on-tile", Query: "shop_link_on_tile", Kind: Switch, Group: GroupPosts,
 		Label: "Shop links on tiles", Help: "A post's link (set under Posts) also shows on its tile, not only in the lightbox.",
 		field: func(s *Settings) any { return &s.ShopLinkOnTile }},
-	{Key: "language", Attr: "language", Query: "language", Kind: Choice, Values: Languages, AppliedBy: Server, Group: GroupPosts,
+	{Key: "language", Attr: "language", Query: "language", Kind: Choice, Values: Languages, ValueLabels: []string{"English", "Português", "Español", "Français", "Deutsch"}, AppliedBy: Server, Group: GroupPosts,
 		Label: "Language", Help: "Of the gallery's own words (buttons, labels).",
 		field: func(s *Settings) any { return &s.Language }},
 
@@ -177,7 +177,7 @@ var Options = []Option{
 		Label: "Bio and followers", Help: "The account's biography and follower count in the header.",
 		field: func(s *Settings) any { return &s.Bio }},
 
-	{Key: "theme", Attr: "theme", Query: "theme", Kind: Choice, Values: Themes, Group: GroupColours,
+	{Key: "theme", Attr: "theme", Query: "theme", Kind: Choice, Values: Themes, ValueLabels: []string{"Light", "Dark", "Auto (the visitor's)"}, Group: GroupColours,
 		Label: "Theme", Help: "Auto follows the visitor's light or dark setting.",
 		field: func(s *Settings) any { return &s.Theme }},
 	{Key: "accent_color", Attr: "accent-color", Query: "accent_color", Kind: Colour, Group: GroupColours,
@@ -190,7 +190,7 @@ var Options = []Option{
 		Label: "Background", Help: "Empty: the theme's (transparent in light, dark grey in dark).",
 		field: func(s *Settings) any { return &s.BackgroundColor }},
 
-	{Key: "media_types", Attr: "media-types", Query: "media_types", Kind: Subset, Values: MediaTypes, Group: GroupFilter,
+	{Key: "media_types", Attr: "media-types", Query: "media_types", Kind: Subset, Values: MediaTypes, ValueLabels: []string{"Photos", "Videos and reels", "Carousels"}, Group: GroupFilter,
 		Label: "Kinds of post", Help: "Reels count as videos.",
 		field: func(s *Settings) any { return &s.MediaTypes }},
 	{Key: "include_words", Attr: "include-words", Query: "include_words", Kind: Words, AppliedBy: Server, Group: GroupFilter,

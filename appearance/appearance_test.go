@@ -41,6 +41,9 @@ func TestTableCoversEverySettingOnce(t *testing.T) {
 				t.Errorf("option %s sets field %s, whose yaml name is %q", o.Key, f.Name, f.Tag.Get("yaml"))
 			}
 		}
+		if len(o.ValueLabels) != len(o.Values) {
+			t.Errorf("option %s: %d values, %d labels", o.Key, len(o.Values), len(o.ValueLabels))
+		}
 		if o.Label == "" || !slices.Contains(Groups, o.Group) {
 			t.Errorf("option %s: label %q, group %q", o.Key, o.Label, o.Group)
 		}
