@@ -24,6 +24,7 @@ import (
 
 	"vitrine/appearance"
 	"vitrine/auth"
+	"vitrine/buildinfo"
 	"vitrine/connection"
 	"vitrine/jobs"
 	"vitrine/moderation"
@@ -181,7 +182,8 @@ func New(o Options) (*Admin, error) {
 		return nil, err
 	}
 	a.tmpl, err = templates.Admin(template.FuncMap{
-		"asset": a.assetURL,
+		"asset":   a.assetURL,
+		"version": buildinfo.Get,
 	})
 	if err != nil {
 		return nil, err

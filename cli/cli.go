@@ -38,6 +38,7 @@ var commands = []command{
 	{"hash-password", hashPasswordSummary, hashPassword},
 	{"status", statusSummary, status},
 	{"sync", syncSummary, syncNow},
+	{"version", versionSummary, version},
 }
 
 // Run is main without the process: tests call it with their own arguments,
@@ -49,6 +50,8 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		case arg == "help" || isHelpFlag(arg):
 			printUsage(stdout)
 			return ExitOK
+		case arg == "-version" || arg == "--version":
+			name, args = "version", args[1:]
 		case !strings.HasPrefix(arg, "-"):
 			name, args = arg, args[1:]
 		}
