@@ -15,7 +15,7 @@ import (
 const serveSummary = "run the server (the default command)"
 
 func serve(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writer) int {
-	o, err := parseFlags("serve", serveSummary, args, stderr, true)
+	o, err := parseFlags("serve", serveSummary, args, stderr, true, false)
 	if err != nil {
 		return ExitUsage
 	}

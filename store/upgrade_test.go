@@ -41,7 +41,7 @@ func openPreviousRelease(t *testing.T, b backend, opts ...Option) (s *Store, loc
 	switch b.Name {
 	case "sqlite":
 		loc = filepath.Join(t.TempDir(), "vitrine.db")
-		copyFile(t, filepath.Join(previousRelease, "vitrine.db"), loc)
+		copyTestFile(t, filepath.Join(previousRelease, "vitrine.db"), loc)
 		keyFile = "secret.key"
 	case "postgres":
 		loc = b.New(t) // skips without VITRINE_TEST_POSTGRES_URL
@@ -51,7 +51,7 @@ func openPreviousRelease(t *testing.T, b backend, opts ...Option) (s *Store, loc
 		t.Fatalf("no previous release's database for %s", b.Name)
 	}
 	keyDir := t.TempDir()
-	copyFile(t, filepath.Join(previousRelease, keyFile), filepath.Join(keyDir, KeyFileName))
+	copyTestFile(t, filepath.Join(previousRelease, keyFile), filepath.Join(keyDir, KeyFileName))
 	key, err := LoadOrCreateKey(keyDir, "")
 	if err != nil {
 		t.Fatal(err)
@@ -64,7 +64,7 @@ func openPreviousRelease(t *testing.T, b backend, opts ...Option) (s *Store, loc
 	return s, loc, key
 }
 
-func copyFile(t *testing.T, from, to string) {
+func copyTestFile(t *testing.T, from, to string) {
 	t.Helper()
 	b, err := os.ReadFile(from)
 	if err != nil {
