@@ -118,10 +118,19 @@ type Widget struct {
 	// MediaTypes are the kinds of post shown (IMAGE, VIDEO,
 	// CAROUSEL_ALBUM); IncludeWords keeps only posts whose caption has
 	// one of them, ExcludeWords drops those that have one.
-	MediaTypes     []string `yaml:"media_types"`
-	IncludeWords   []string `yaml:"include_words"`
-	ExcludeWords   []string `yaml:"exclude_words"`
-	Captions       bool     `yaml:"captions"`
+	MediaTypes   []string `yaml:"media_types"`
+	IncludeWords []string `yaml:"include_words"`
+	ExcludeWords []string `yaml:"exclude_words"`
+	Captions     bool     `yaml:"captions"`
+	// Counts shows each post's like and comment counts: off, hover (over
+	// the picture, when pointed at or focused) or below (under it). A
+	// count Instagram withholds shows nothing.
+	Counts string `yaml:"counts"`
+	// Bio shows the account's biography and followers in the header.
+	Bio bool `yaml:"bio"`
+	// ShopLinkOnTile shows a post's link (set on the dashboard) on its
+	// tile as well as in the lightbox.
+	ShopLinkOnTile bool     `yaml:"shop_link_on_tile"`
 	MaxPosts       int      `yaml:"max_posts"`
 	AllowedOrigins []string `yaml:"allowed_origins"`
 	FrameAncestors []string `yaml:"frame_ancestors"`
@@ -155,10 +164,11 @@ type Metrics struct {
 // gallery says it in widget.language.
 const DefaultPlaceholder = "New posts are on their way."
 
-// Gallery choices, the values widget.layout, widget.aspect,
-// widget.language and widget.media_types accept.
+// Gallery choices, the values widget.layout, widget.counts,
+// widget.aspect, widget.language and widget.media_types accept.
 var (
 	Layouts    = []string{"grid", "carousel", "masonry", "highlight"}
+	CountsShow = []string{"off", "hover", "below"}
 	Aspects    = []string{"1:1", "4:5", "original"}
 	Languages  = []string{"en", "pt", "es", "fr", "de"}
 	MediaTypes = []string{"IMAGE", "VIDEO", "CAROUSEL_ALBUM"}
@@ -197,6 +207,7 @@ func Default() Config {
 			Columns:        3,
 			ColumnsMobile:  2,
 			Layout:         "grid",
+			Counts:         "off",
 			Aspect:         "1:1",
 			Language:       "en",
 			MediaTypes:     []string{"IMAGE", "VIDEO", "CAROUSEL_ALBUM"},

@@ -258,6 +258,7 @@ func (c *Config) validateWidget(ps *problems) {
 		choices []string
 	}{
 		"widget.layout":   {w.Layout, Layouts},
+		"widget.counts":   {w.Counts, CountsShow},
 		"widget.aspect":   {w.Aspect, Aspects},
 		"widget.language": {w.Language, Languages},
 	} {
