@@ -171,8 +171,22 @@ func TestBrowserCountsBioAndShopButton(t *testing.T) {
 		}
 	}
 	touch(true)
-	t.Cleanup(func() { touch(false) })
 	wait(t, ctx, "the counts on every tile of a touch screen", `getComputedStyle(`+tile(1, "counts")+`).opacity === '1' && getComputedStyle(`+tile(2, "counts")+`).opacity === '1'`)
+	touch(false)
+
+	// An embed turns off details the gallery carries.
+	quiet := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, hostPage, `<div data-vitrine data-counts="off" data-bio="false"></div><script src="`+e.base+`/widget.js" async></script>`)
+	}))
+	t.Cleanup(quiet.Close)
+	if err := chromedp.Do(ctx, chromedp.Navigate(quiet.URL)); err != nil {
+		t.Fatal(err)
+	}
+	wait(t, ctx, "the embed with its own options", `document.querySelector('[data-vitrine-on]') && `+sr+`.querySelectorAll('.vitrine-item img').length === 6`)
+	if got := visible(tile(0, "counts")) + visible(sr+`.querySelector('.vitrine-bio')`); got != "" {
+		t.Errorf("data-counts=off and data-bio=false still show %q", got)
+	}
 
 	_, problems := wt.snapshot()
 	for _, p := range problems {

@@ -108,7 +108,7 @@ func TestDetailsOffCostNothing(t *testing.T) {
 		t.Error("a gallery without details got the extras' loader or style")
 	}
 	for what, s := range map[string]string{"widget.js": js, "page": e.get("/widget").text(t), "fragment": e.get("/widget?fragment=1").text(t)} {
-		mustNotContain(t, what, s, "vitrine-counts", "vitrine-bio", "vitrine-shop", "lb-shop", "data-counts", "data-shop", "12,345", "Lisbon")
+		mustNotContain(t, what, s, "vitrine-counts", "vitrine-bio", "vitrine-shop", "lb-shop", "data-counts", "data-shop-link-on-tile", "12,345", "Lisbon")
 	}
 	if strings.Contains(e.w.js, "lb-shop") || !strings.Contains(e.w.jsExtras, "lb-shop") {
 		t.Error("the extras are not only in the extras' loader")
@@ -167,13 +167,13 @@ func TestShopLinks(t *testing.T) {
 	if n := strings.Count(h, `class="vitrine-shop"`); n != 3 {
 		t.Errorf("%d tiles with a link element, want 3", n)
 	}
-	mustNotContain(t, "markup", h, `data-shop="tile"`, "vitrine-counts")
+	mustNotContain(t, "markup", h, `data-shop-link-on-tile`, "vitrine-counts")
 
 	e2 := newEnv(t, withDetails(3), withConfig(func(c *config.Config) { c.Widget.ShopLinkOnTile = true }))
 	e2.link(posts[0].ID, store.Link{URL: "https://shop.example/x"})
 	e2.rebuild()
 	h = jsMarkup(t, e2.get("/widget.js").text(t))
-	mustContain(t, "markup on tiles", h, ` data-shop="tile"`, `href="https://shop.example/x" target="_blank" rel="noopener">Shop this</a>`)
+	mustContain(t, "markup on tiles", h, ` data-shop-link-on-tile="true"`, `href="https://shop.example/x" target="_blank" rel="noopener">Shop this</a>`)
 
 	// Removing the last link takes the extras away again.
 	e2.link(posts[0].ID, store.Link{})
@@ -181,6 +181,31 @@ func TestShopLinks(t *testing.T) {
 	if loader, _ := splitJS(t, e2.get("/widget.js").text(t)); loader != e2.w.js {
 		t.Error("a gallery whose links were all removed still gets the extras' loader")
 	}
+}
+
+// The owner's saved settings (the Appearance page's) turn the details on
+// at the next rebuild, and the preview shows them before they are saved.
+func TestSavedSettingsShowTheDetails(t *testing.T) {
+	e := newEnv(t, withDetails(3))
+	if h := jsMarkup(t, e.get("/widget.js").text(t)); strings.Contains(h, "vitrine-counts") || strings.Contains(h, "vitrine-bio") {
+		t.Fatal("details shown before any setting asks for them")
+	}
+	look := e.cfg.Widget.Settings.Clone()
+	look.Counts, look.Bio = "hover", true
+	page, _, err := e.w.Preview(look)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustContain(t, "the preview", string(page), ` data-counts="hover"`, `class="vitrine-bio"`, ".vitrine-counts{", "lb-shop")
+	if err := e.st.SaveGallerySettings(context.Background(), map[string]string{"counts": "below", "bio": "true"}); err != nil {
+		t.Fatal(err)
+	}
+	e.rebuild()
+	loader, data := splitJS(t, e.get("/widget.js").text(t))
+	if loader != e.w.jsExtras || data.C != e.w.cssExtras {
+		t.Error("saved details did not bring their loader and style")
+	}
+	mustContain(t, "markup after saving", data.H, ` data-counts="below"`, `class="vitrine-bio"`, "<b>1,200</b>")
 }
 
 // Every option of the details on stays within the budget of a gallery

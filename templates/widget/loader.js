@@ -56,6 +56,15 @@
   if (columns > 0) gallery.style.setProperty('--vitrine-cols', Math.min(columns | 0, 12));
   if (columnsMobile > 0) gallery.style.setProperty('--vitrine-cols-m', Math.min(columnsMobile | 0, 6));
   if (captions) gallery.classList.toggle('vitrine-nocap', captions == 'false');
+  //#extras
+  // An embed may change how the details the gallery carries show (counts
+  // off, on hover or below; the biography or the links on tiles hidden
+  // or shown), though not add any the gallery's settings leave out.
+  const counts = option('counts'), bio = option('bio'), shopOnTile = host ? option('shop-link-on-tile') : pageQuery.get('shop_link_on_tile');
+  if (['off', 'hover', 'below'].indexOf(counts) >= 0) gallery.dataset.counts = counts;
+  if (bio == 'true' || bio == 'false') gallery.dataset.bio = bio;
+  if (shopOnTile == 'true' || shopOnTile == 'false') gallery.dataset.shopLinkOnTile = shopOnTile;
+  //#end
   // A media-type filter here; the caption filters are the server's.
   const types = (option('media-types') || '').toUpperCase().split(/[\s,]+/).filter(String),
     shown = type => !types.length || types.indexOf(type) >= 0;
