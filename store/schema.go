@@ -11,11 +11,14 @@ import (
 // SchemaVersion is the version of the tables this binary makes and reads.
 // It grows with every release whose migration changes them (CHANGELOG.md
 // says what each upgrade does); TestSchemaIsRecorded fails until a changed
-// schema comes with a new number.
+// schema comes with a new number (or, before that number's release, with
+// its record updated).
 //
 //   - 1: the tables of the first release, which recorded no version.
-//   - 2: gallery_settings (the Appearance page's saved settings), and the
-//     version recorded in schema_version.
+//   - 2: gallery_settings (the Appearance page's saved settings), the
+//     posts' like and comment counts, the account's biography, each
+//     post's link (post_moderation), and the version recorded in
+//     schema_version.
 const SchemaVersion = 2
 
 // schemaRow records which version the tables are at: one row, written by

@@ -293,7 +293,8 @@ func TestSchemaVersionOfNewAndUnrecordedDatabases(t *testing.T) {
 // The schema this version makes is the one recorded for SchemaVersion in
 // testdata: a change to the tables without a new version (and a line in
 // CHANGELOG.md saying what the upgrade does) fails here. After a
-// deliberate change: bump SchemaVersion, then
+// deliberate change: bump SchemaVersion (unless its release is still
+// unreleased, as the CHANGELOG says), then
 // `go test ./store -run TestSchemaIsRecorded -update-schema`.
 func TestSchemaIsRecorded(t *testing.T) {
 	s, _ := openTest(t)

@@ -11,10 +11,11 @@ import (
 	"io/fs"
 )
 
-// The widget's loader is embedded minified only: widget/loader.js is its
+// The widget's loader is embedded minified only (loader.min.js, and
+// loader.extras.min.js with its optional parts): widget/loader.js is its
 // source, for people and go generate.
 //
-//go:embed admin/*.html demo/*.html metaapp/*.html static/* widget/*.html widget/widget.css widget/loader.min.js
+//go:embed admin/*.html demo/*.html metaapp/*.html static/* widget/*.html widget/*.css widget/*.min.js
 var files embed.FS
 
 // Admin parses the admin pages with funcs. Each file is one template named
@@ -51,7 +52,8 @@ func Static() fs.FS {
 }
 
 // Widget is the public gallery's templates, CSS and loader script, at the
-// root ("gallery.html", "widget.css", "loader.min.js").
+// root ("gallery.html", "widget.css", "loader.min.js", and "extras.html",
+// "extras.css", "loader.extras.min.js" for the optional details).
 func Widget() fs.FS {
 	sub, err := fs.Sub(files, "widget")
 	if err != nil {

@@ -135,8 +135,8 @@ func (w *Widget) asset(s *snapshot, kind routeKind, rawQuery string) *asset {
 	}
 	q, _ := url.ParseQuery(rawQuery) // what URL.Query does: errors ignored
 	lang, fragment := s.lang, q.Get("fragment") == "1"
-	if _, ok := s.byLanguage[q.Get("language")]; ok {
-		lang = q.Get("language")
+	if _, ok := s.byLanguage[q.Get(languageParam)]; ok {
+		lang = q.Get(languageParam)
 	}
 	if f := parseWordFilter(q); !f.empty() {
 		if a := w.filtered(s, f, lang, kind, fragment); a != nil {

@@ -24,8 +24,8 @@ func (w *Widget) Preview(look appearance.Settings) (page []byte, contentSecurity
 	if err != nil {
 		return nil, "", err
 	}
-	script := w.js + "({})"
-	v.CSS, v.Script = template.CSS(w.css), template.JS(script)
+	script := w.loader(v) + "({})"
+	v.CSS, v.Script = template.CSS(w.style(v)), template.JS(script)
 	if page, err = w.exec("page", v); err != nil {
 		return nil, "", err
 	}

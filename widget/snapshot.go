@@ -140,6 +140,8 @@ func (w *Widget) model(in input, files map[string][]MirroredFile, videos map[str
 		Lang:          choice(cfg.Language, appearance.Languages),
 		Words:         wordsFor(cfg.Language),
 		Captions:      cfg.Captions,
+		Counts:        choice(cfg.Counts, appearance.CountModes),
+		ShopOnTile:    cfg.ShopLinkOnTile,
 		Placeholder:   w.settings.Placeholder,
 		Sizes:         tileSizes(cfg.Columns, cfg.ColumnsMobile),
 		Title:         "Instagram",
@@ -152,6 +154,7 @@ func (w *Widget) model(in input, files map[string][]MirroredFile, videos map[str
 		v.Account, doc.Account = accountModel(base, in.token, files[AvatarID])
 		v.ProfileURL = v.Account.ProfileURL
 		v.Title = "@" + v.Account.Username + " on Instagram"
+		v.Bio = cfg.Bio
 	}
 	var newest time.Time
 	if in.connected {
@@ -161,6 +164,12 @@ func (w *Widget) model(in input, files map[string][]MirroredFile, videos map[str
 			}
 		}
 		posts, pinned := moderation.Apply(in.posts, in.moderated)
+		links := map[string]store.Link{}
+		for _, d := range in.moderated {
+			if l, ok := servedLink(d.Link); ok {
+				links[d.PostID] = l
+			}
+		}
 		for _, p := range posts {
 			fs := files[p.ID]
 			if len(fs) == 0 || !validMediaID(p.ID) {
@@ -174,17 +183,26 @@ func (w *Widget) model(in input, files map[string][]MirroredFile, videos map[str
 			}
 			jp := postJSON(base, p, fs, files, videos)
 			jp.Pinned = pinned[p.ID]
+			link, linked := links[p.ID]
+			if linked {
+				jp.Link = linkJSON(link, v.Words)
+				v.Links = true
+			}
 			doc.Posts = append(doc.Posts, jp)
 			if len(v.Posts) < cfg.Count {
 				pv, err := postView(base, p, jp, fs)
 				if err != nil {
 					return v, doc, err
 				}
+				if linked {
+					pv.Link = &linkView{URL: link.URL, Label: link.Label}
+				}
 				v.Posts = append(v.Posts, pv)
 			}
 		}
 	}
 	v.More = cfg.LoadMore && len(doc.Posts) > len(v.Posts)
+	v.Extras = v.Counts != "off" || v.Bio || v.Links
 	if newest.IsZero() {
 		newest = w.now()
 	}
@@ -225,7 +243,9 @@ func accountModel(base string, tok store.Token, avatar []MirroredFile) (*account
 		ProfileURL: "https://www.instagram.com/" + tok.Username + "/",
 		Initial:    initial(tok.Name, tok.Username),
 	}
-	ja := &jsonAccount{Username: acc.Username, Name: acc.Name, ProfileURL: acc.ProfileURL}
+	acc.Biography, acc.FollowersCount = tok.Biography, max(tok.FollowersCount, 0)
+	ja := &jsonAccount{Username: acc.Username, Name: acc.Name, ProfileURL: acc.ProfileURL,
+		Biography: acc.Biography, FollowersCount: acc.FollowersCount}
 	if len(avatar) > 0 {
 		f := avatar[0] // the smallest is plenty for 44 px
 		if len(avatar) > 1 && f.Width < 88 {
@@ -303,7 +323,7 @@ func (w *Widget) renderViews(v galleryView) (*views, error) {
 // renderFragment is the bare markup with its style, for server-side
 // includes.
 func (w *Widget) renderFragment(v galleryView) (*asset, error) {
-	v.CSS, v.Included = template.CSS(w.css), true
+	v.CSS, v.Included = template.CSS(w.style(v)), true
 	frag, err := w.exec("fragment", v)
 	if err != nil {
 		return nil, err
@@ -313,8 +333,8 @@ func (w *Widget) renderFragment(v galleryView) (*asset, error) {
 
 // renderPage is the /widget page, its loader inline.
 func (w *Widget) renderPage(v galleryView) (*asset, error) {
-	v.CSS = template.CSS(w.css)
-	script := w.js + "({})"
+	v.CSS = template.CSS(w.style(v))
+	script := w.loader(v) + "({})"
 	v.Script = template.JS(script)
 	page, err := w.exec("page", v)
 	if err != nil {
@@ -329,11 +349,11 @@ func (w *Widget) renderScript(v galleryView) (*asset, error) {
 	if err != nil {
 		return nil, err
 	}
-	data, err := jsData(string(markup), w.css)
+	data, err := jsData(string(markup), w.style(v))
 	if err != nil {
 		return nil, err
 	}
-	return newAsset([]byte(w.js+"("+data+");\n"), "text/javascript; charset=utf-8", w.galleryFields(kindScript, ""))
+	return newAsset([]byte(w.loader(v)+"("+data+");\n"), "text/javascript; charset=utf-8", w.galleryFields(kindScript, ""))
 }
 
 func (w *Widget) exec(name string, v galleryView) ([]byte, error) {

@@ -29,8 +29,20 @@ type galleryView struct {
 	Included bool
 	// JSONQuery is the caption filter of a word-filtered gallery, for Load
 	// more to ask /widget.json with; "" for the configured gallery.
-	JSONQuery   string
-	Captions    bool
+	JSONQuery string
+	Captions  bool
+	// Counts is widget.counts: off, hover or below. Bio shows the
+	// account's biography and followers under the header. ShopOnTile shows
+	// a post's link on its tile; Links is whether any post has one (the
+	// lightbox then has its button). Extras is whether any of these shows:
+	// only then do the gallery's style and script carry their parts
+	// (extras.css, the loader's extras), so a gallery without them pays
+	// nothing for them.
+	Counts      string
+	Bio         bool
+	ShopOnTile  bool
+	Links       bool
+	Extras      bool
 	Placeholder string
 	Sizes       string
 	Title       string
@@ -44,6 +56,8 @@ type galleryView struct {
 type accountView struct {
 	Username, Name, ProfileURL, Initial string
 	Avatar                              *imageView
+	Biography                           string
+	FollowersCount                      int
 }
 
 type imageView struct{ Src string }
@@ -54,7 +68,13 @@ type postItem struct {
 	Width, Height                            int
 	Slides                                   string // JSON for the lightbox: [[id, w, h, [widths], alt, 1 if its video is mirrored], …]
 	Video, Carousel                          bool
+	// LikeCount and CommentsCount are nil when Instagram withheld them.
+	LikeCount, CommentsCount *int
+	Link                     *linkView // nil when the post has none
 }
+
+// linkView is the owner's link; Label "" is the gallery's words for it.
+type linkView struct{ URL, Label string }
 
 // Media types as Instagram names them.
 const (
@@ -120,6 +140,9 @@ func postView(base string, p store.Post, jp jsonPost, fs []MirroredFile) (postIt
 		Slides:    string(sl),
 		Video:     jp.Type == typeVideo,
 		Carousel:  jp.Type == typeCarousel,
+
+		LikeCount:     jp.LikeCount,
+		CommentsCount: jp.CommentsCount,
 	}, nil
 }
 

@@ -201,6 +201,8 @@ type jsonShape struct {
 		Name       string `json:"name"`
 		AvatarURL  string `json:"avatar_url"`
 		ProfileURL string `json:"profile_url"`
+		Biography  string `json:"biography"`
+		Followers  int    `json:"followers_count"`
 	} `json:"account"`
 	Posts []struct {
 		ID        string           `json:"id"`
@@ -220,7 +222,13 @@ type jsonShape struct {
 			Images []jsonShapeImage `json:"images"`
 			Video  string           `json:"video"`
 		} `json:"children"`
-		Pinned bool `json:"pinned"`
+		Pinned        bool `json:"pinned"`
+		LikeCount     *int `json:"like_count"`     // omitted when withheld
+		CommentsCount *int `json:"comments_count"` // likewise
+		Link          *struct {
+			URL   string `json:"url"`
+			Label string `json:"label"`
+		} `json:"link"` // omitted when none
 	} `json:"posts"`
 	UpdatedAt string `json:"updated_at"`
 	Stale     bool   `json:"stale"`
@@ -246,6 +254,13 @@ func decodeJSON(t *testing.T, s string) jsonShape {
 	for _, k := range []string{"version", "account", "posts", "updated_at", "stale"} {
 		if _, ok := raw[k]; !ok {
 			t.Errorf("widget.json lacks %q", k)
+		}
+	}
+	var account map[string]json.RawMessage
+	_ = json.Unmarshal(raw["account"], &account)
+	for _, k := range []string{"biography", "followers_count"} {
+		if _, ok := account[k]; account != nil && !ok {
+			t.Errorf("widget.json's account lacks %q", k)
 		}
 	}
 	var posts []map[string]json.RawMessage
@@ -607,11 +622,12 @@ func TestStaleWhileTheSyncJobIsFailing(t *testing.T) {
 }
 
 func TestTemplatesAllExecute(t *testing.T) {
-	tmpl, css, js, err := parseAssets(templates.Widget())
+	tmpl, css, js, cssExtras, jsExtras, err := parseAssets(templates.Widget())
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &Widget{settings: config.Default().Widget, base: "https://vitrine.example", tmpl: tmpl, css: css, js: js, now: func() time.Time { return testNow }}
+	w := &Widget{settings: config.Default().Widget, base: "https://vitrine.example", tmpl: tmpl, css: css, js: js,
+		cssExtras: cssExtras, jsExtras: jsExtras, now: func() time.Time { return testNow }}
 	fs := []MirroredFile{{MediaID: "1", Width: 320, Height: 320, Color: "#123456", Path: "/x"}}
 	full := input{connected: true, token: store.Token{Username: "u", Name: "N"},
 		posts:  []store.Post{{ID: "1", MediaType: "VIDEO", Caption: "c", Permalink: "https://www.instagram.com/p/1/"}},
@@ -631,9 +647,13 @@ func TestTemplatesAllExecute(t *testing.T) {
 		if len(s.page.body) == 0 || len(s.fragment.body) == 0 || len(s.js.body) == 0 || len(s.json.body) == 0 {
 			t.Fatal("empty asset")
 		}
-		v := galleryView{Base: "b", Columns: 2, Placeholder: "p", Account: &accountView{Username: "u"}}
+		v := galleryView{Base: "b", Columns: 2, Placeholder: "p", Account: &accountView{Username: "u"}, Counts: "off"}
 		for _, name := range names {
-			if err := tmpl.ExecuteTemplate(&bytes.Buffer{}, name, v); err != nil {
+			var data any = v
+			if name == "tile-extras" { // one tile's
+				data = tileView{G: v, P: postItem{ID: "1"}}
+			}
+			if err := tmpl.ExecuteTemplate(&bytes.Buffer{}, name, data); err != nil {
 				t.Errorf("template %s: %v", name, err)
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 
+	"vitrine/appearance"
 	"vitrine/store"
 )
 
@@ -23,6 +24,23 @@ const (
 	maxFilterWordLen = 50
 	maxWordGalleries = 16
 )
+
+// The query parameters the server applies itself, as the options table
+// names them.
+var (
+	languageParam     = queryParam("language")
+	includeWordsParam = queryParam("include_words")
+	excludeWordsParam = queryParam("exclude_words")
+)
+
+// queryParam is the /widget query parameter of the option with key.
+func queryParam(key string) string {
+	o, ok := appearance.Lookup(key)
+	if !ok || o.Query == "" || o.AppliedBy != appearance.Server {
+		panic("widget: the options table has no server-applied query parameter for " + key)
+	}
+	return o.Query
+}
 
 // wordFilter is a query's caption filter, normalised: lower case, sorted,
 // without repeats, so two spellings of one filter share a word gallery.
@@ -49,7 +67,7 @@ func parseWordFilter(q url.Values) wordFilter {
 		slices.Sort(out)
 		return out
 	}
-	return wordFilter{include: words("include_words"), exclude: words("exclude_words")}
+	return wordFilter{include: words(includeWordsParam), exclude: words(excludeWordsParam)}
 }
 
 // query is the filter as /widget.json's query, which the Load more button
@@ -57,10 +75,10 @@ func parseWordFilter(q url.Values) wordFilter {
 func (f wordFilter) query() string {
 	v := url.Values{}
 	if len(f.include) > 0 {
-		v.Set("include_words", strings.Join(f.include, ","))
+		v.Set(includeWordsParam, strings.Join(f.include, ","))
 	}
 	if len(f.exclude) > 0 {
-		v.Set("exclude_words", strings.Join(f.exclude, ","))
+		v.Set(excludeWordsParam, strings.Join(f.exclude, ","))
 	}
 	return "?" + v.Encode()
 }
