@@ -134,6 +134,17 @@ func (b *Browser) Cookie(name string) string {
 	return ""
 }
 
+// SetCookie plants a cookie for the server's /admin pages, as a browser
+// that was handed it (or an attacker who planted it) holds it.
+func (b *Browser) SetCookie(name, value string) {
+	b.t.Helper()
+	u, err := url.Parse(b.Base + "/admin")
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	b.Jar.SetCookies(u, []*http.Cookie{{Name: name, Value: value, Path: "/admin"}})
+}
+
 var csrfField = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
 
 // CSRFToken is the CSRF token of the first form in html; without one it

@@ -356,8 +356,18 @@ func (v *Vitrine) Track(secrets ...string) {
 	v.tokens = append(v.tokens, secrets...)
 }
 
-// Token is the stored token; ok is false when none is.
-func (v *Vitrine) Token() (tok store.Token, ok bool) {
+// Token is the stored token; without one the test fails.
+func (v *Vitrine) Token() store.Token {
+	v.T.Helper()
+	tok, ok := v.StoredToken()
+	if !ok {
+		v.T.Fatal("no token is stored")
+	}
+	return tok
+}
+
+// StoredToken is the stored token; ok is false when none is.
+func (v *Vitrine) StoredToken() (tok store.Token, ok bool) {
 	v.T.Helper()
 	tok, err := v.Store.Token(context.Background())
 	if errors.Is(err, store.ErrNoToken) {
