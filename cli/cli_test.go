@@ -169,7 +169,7 @@ func configureFromEnv(t *testing.T, v *testvitrine.Vitrine) {
 	for k, val := range map[string]string{
 		"VITRINE_DATA_DIR":                c.DataDir,
 		"VITRINE_SERVER_PUBLIC_URL":       c.Server.PublicURL,
-		"VITRINE_ADMIN_PASSWORD_HASH":     c.Admin.PasswordHash,
+		"VITRINE_ADMIN_PASSWORD_HASH":     testvitrine.PasswordHash(), // the cost the commands accept
 		"VITRINE_INSTAGRAM_CLIENT_ID":     c.Instagram.ClientID,
 		"VITRINE_INSTAGRAM_CLIENT_SECRET": c.Instagram.ClientSecret,
 		"VITRINE_INSTAGRAM_AUTH_URL":      c.Instagram.AuthURL,
