@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"vitrine/config"
+	"vitrine/appearance"
 )
 
 // The recommended JS embed reserves the gallery's height before its
@@ -61,37 +61,38 @@ func (w *Widget) Snippet(o EmbedOptions) string {
 // of the width) the gallery with options o will take, for what the current
 // snapshot holds.
 func (w *Widget) ReservedHeight(o EmbedOptions) string {
-	cfg := w.settings
-	layout := choice(cfg.Layout, config.Layouts)
-	if choice(o.Layout, config.Layouts) == o.Layout {
+	s := w.cur.Load()
+	if s == nil {
+		return px(emptyHeight)
+	}
+	cfg := s.in.look
+	layout := choice(cfg.Layout, appearance.Layouts)
+	if choice(o.Layout, appearance.Layouts) == o.Layout {
 		layout = o.Layout
 	}
-	aspect := choice(cfg.Aspect, config.Aspects)
-	if choice(o.Aspect, config.Aspects) == o.Aspect {
+	aspect := choice(cfg.Aspect, appearance.Aspects)
+	if choice(o.Aspect, appearance.Aspects) == o.Aspect {
 		aspect = o.Aspect
 	}
 	columns, narrowColumns, count := cfg.Columns, cfg.ColumnsMobile, cfg.Count
 	if o.Columns > 0 {
-		columns = min(o.Columns, 12)
+		columns = min(o.Columns, appearance.MaxColumns)
 	}
 	if o.ColumnsMobile > 0 {
-		narrowColumns = min(o.ColumnsMobile, 6)
+		narrowColumns = min(o.ColumnsMobile, appearance.MaxColumnsMobile)
 	}
 	if o.Count > 0 {
 		count = min(o.Count, count)
 	}
 	columns, narrowColumns = max(columns, 1), max(narrowColumns, 1)
 
-	s := w.cur.Load()
-	fixed, posts, more := 0.0, 0, false
-	if s != nil {
-		// The markup holds widget.count posts, with Load more when the
-		// JSON has more; an embed's count only hides some of them.
-		posts = min(count, len(s.doc.Posts))
-		more = len(s.doc.Posts) > cfg.Count && layout != "carousel"
-		if s.doc.Account != nil {
-			fixed += headerHeight
-		}
+	// The markup holds widget.count posts, with Load more when the JSON
+	// has more; an embed's count only hides some of them.
+	fixed := 0.0
+	posts := min(count, len(s.doc.Posts))
+	more := cfg.LoadMore && len(s.doc.Posts) > cfg.Count && layout != "carousel"
+	if s.doc.Account != nil {
+		fixed += headerHeight
 	}
 	if posts == 0 {
 		return px(fixed + emptyHeight)

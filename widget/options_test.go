@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"vitrine/appearance"
 	"vitrine/config"
 	"vitrine/store"
 )
@@ -105,7 +106,7 @@ func TestLayoutSettings(t *testing.T) {
 		c.Widget.Layout, c.Widget.Aspect, c.Widget.Columns, c.Widget.ColumnsMobile = "masonry", "original", 4, 1
 	}))
 	mustContain(t, "page", e.get("/widget").text(t), `data-layout="masonry" data-aspect="original"`, `style="--vitrine-cols:4;--vitrine-cols-m:1"`)
-	if got := choice("bogus", config.Layouts); got != "grid" {
+	if got := choice("bogus", appearance.Layouts); got != "grid" {
 		t.Errorf("choice(bogus) = %q", got)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"vitrine/appearance"
 	"vitrine/config"
 	"vitrine/moderation"
 	"vitrine/store"
@@ -79,7 +80,7 @@ func newAsset(body []byte, contentType string, routeFields []field) (*asset, err
 // build turns what the store holds into a snapshot. It is pure: no I/O.
 func (w *Widget) build(in input, stale bool) (*snapshot, error) {
 	media, files, videos := indexImages(in.images)
-	v, doc, err := w.model(in, files, videos, stale, w.filter)
+	v, doc, err := w.model(in, files, videos, stale, newPostFilter(in.look))
 	if err != nil {
 		return nil, err
 	}
@@ -129,17 +130,17 @@ func indexImages(images []MirroredFile) (media map[mediaKey]string, files map[st
 // widget.max_posts), of the posts filter keeps. Only posts whose image is
 // mirrored are in either.
 func (w *Widget) model(in input, files map[string][]MirroredFile, videos map[string]bool, stale bool, filter postFilter) (galleryView, jsonDoc, error) {
-	cfg, base := w.settings, w.base
+	cfg, base := in.look, w.base
 	v := galleryView{
 		Base:          base,
 		Columns:       cfg.Columns,
 		ColumnsMobile: cfg.ColumnsMobile,
-		Layout:        choice(cfg.Layout, config.Layouts),
-		Aspect:        strings.ReplaceAll(choice(cfg.Aspect, config.Aspects), ":", "x"),
-		Lang:          choice(cfg.Language, config.Languages),
+		Layout:        choice(cfg.Layout, appearance.Layouts),
+		Aspect:        strings.ReplaceAll(choice(cfg.Aspect, appearance.Aspects), ":", "x"),
+		Lang:          choice(cfg.Language, appearance.Languages),
 		Words:         wordsFor(cfg.Language),
 		Captions:      cfg.Captions,
-		Placeholder:   cfg.Placeholder,
+		Placeholder:   w.settings.Placeholder,
 		Sizes:         tileSizes(cfg.Columns, cfg.ColumnsMobile),
 		Title:         "Instagram",
 	}
@@ -168,7 +169,7 @@ func (w *Widget) model(in input, files map[string][]MirroredFile, videos map[str
 			if !filter.keeps(p) {
 				continue
 			}
-			if len(doc.Posts) >= max(cfg.MaxPosts, cfg.Count) {
+			if len(doc.Posts) >= max(w.settings.MaxPosts, cfg.Count) {
 				break
 			}
 			jp := postJSON(base, p, fs, files, videos)
@@ -183,7 +184,7 @@ func (w *Widget) model(in input, files map[string][]MirroredFile, videos map[str
 			}
 		}
 	}
-	v.More = len(doc.Posts) > len(v.Posts)
+	v.More = cfg.LoadMore && len(doc.Posts) > len(v.Posts)
 	if newest.IsZero() {
 		newest = w.now()
 	}

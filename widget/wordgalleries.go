@@ -149,7 +149,7 @@ func (w *Widget) wordGallery(s *snapshot, vs *wordGalleries, key string, eff, as
 		vs.keys = append(slices.Delete(vs.keys, i, i+1), key)
 		return v, nil
 	}
-	filter := w.filter
+	filter := newPostFilter(s.in.look)
 	if len(eff.include) > 0 {
 		filter.include = eff.include
 	}
