@@ -54,7 +54,7 @@ func TestStatusJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !s.Connected || s.State != "valid" || s.Account == nil || s.Account.Username != tok.Username ||
-		s.ExpiresDays != 59 || s.Posts != 3 || len(s.Jobs) != 3 || !s.SyncAvailable {
+		s.ExpiresDays != 59 || s.Posts != 1 || len(s.Jobs) != 3 || !s.SyncAvailable {
 		t.Errorf("status = %+v", s)
 	}
 	if !strings.HasPrefix(s.SyncResult, "Failed: ") || !strings.Contains(s.SyncResult, "unavailable") || s.SyncTone != "bad" || s.LastSync.Text != "5 minutes ago" || s.NextSync.Text != "in 10 minutes" {

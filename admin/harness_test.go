@@ -30,7 +30,7 @@ const testPassword = testvitrine.Password
 const sessionCookie = "vitrine_session"
 
 // vitrine is a served Vitrine under test (testvitrine: the server built
-// over app.New, the fake Instagram with three small posts on loopback, one
+// over app.New, the fake Instagram with one small post on loopback, one
 // clock) and the browser the test drives its admin with. The admin calls
 // the real app's operations and scheduler.
 type vitrine struct {
@@ -43,7 +43,7 @@ type vitrine struct {
 func newVitrine(t testing.TB, opts ...testvitrine.Option) *vitrine {
 	t.Helper()
 	v := &vitrine{steps: &stepHooks{}, feed: newFeedGate(t)}
-	opts = append([]testvitrine.Option{testvitrine.Served(), testvitrine.Posts(3), testvitrine.SmallPictures(),
+	opts = append([]testvitrine.Option{testvitrine.Served(), testvitrine.Posts(1), testvitrine.SmallPictures(),
 		testvitrine.QuickRetries(), testvitrine.WrapFake(func(next http.Handler) http.Handler {
 			return v.feed.wrap(v.steps.wrap(next))
 		})}, opts...)
