@@ -89,7 +89,6 @@ type Vitrine struct {
 
 	o           options
 	cfg         config.Config // what the app is built from
-	fakeSrv     *httptest.Server
 	stopServing func()
 
 	mu     sync.Mutex
@@ -199,9 +198,9 @@ func New(t testing.TB, opts ...Option) *Vitrine {
 		if o.wrapFake != nil {
 			h = o.wrapFake(h)
 		}
-		v.fakeSrv = httptest.NewServer(h)
-		t.Cleanup(v.fakeSrv.Close)
-		v.FakeURL = v.fakeSrv.URL
+		fakeSrv := httptest.NewServer(h)
+		t.Cleanup(fakeSrv.Close)
+		v.FakeURL = fakeSrv.URL
 		ep := v.Fake.Endpoints(v.FakeURL)
 		cfg.Instagram.ClientID, cfg.Instagram.ClientSecret = v.Fake.ClientID(), v.Fake.ClientSecret()
 		cfg.Instagram.AuthURL, cfg.Instagram.TokenURL, cfg.Instagram.GraphURL = ep.AuthURL, ep.TokenURL, ep.GraphURL
