@@ -417,7 +417,7 @@ func (v *Vitrine) WaitForSyncRuns(n int, patience time.Duration) {
 	for v.SyncRuns() < n || v.syncing() {
 		select {
 		case <-v.Logs.Changed():
-		case <-time.After(100 * time.Millisecond):
+		case <-time.After(10 * time.Millisecond): // the run may still hold the job after its line
 		case <-deadline:
 			v.T.Fatalf("waited %s for %d sync runs, %d finished; log:\n%s", patience, n, v.SyncRuns(), v.Logs.String())
 		}
