@@ -47,7 +47,7 @@ func TestEndpointsHeadersAndEncodings(t *testing.T) {
 				h := r.Header
 				want := map[string]string{
 					"Content-Type":                 ep.contentType,
-					"Cache-Control":                "public, max-age=60, stale-while-revalidate=600, stale-if-error=86400",
+					"Cache-Control":                "public, max-age=30, stale-while-revalidate=30, stale-if-error=86400",
 					"Vary":                         "Accept-Encoding",
 					"Cross-Origin-Resource-Policy": "cross-origin",
 					"X-Content-Type-Options":       "nosniff",
@@ -121,12 +121,13 @@ func TestEndpointsHeadersAndEncodings(t *testing.T) {
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
-// TestCacheMaxAgeFromConfig: widget.cache_max_age sets max-age on every
-// gallery answer, 200 and 304, and nothing sets s-maxage, under which a
-// CDN would no longer honour stale-if-error.
+// TestCacheMaxAgeFromConfig: widget.cache_max_age bounds, fresh and stale
+// together, what every gallery answer (200 and 304) may be kept for, and
+// nothing sets s-maxage, under which a CDN would no longer honour
+// stale-if-error.
 func TestCacheMaxAgeFromConfig(t *testing.T) {
 	e := newEnv(t, withSeed(2), withConfig(func(c *config.Config) { c.Widget.CacheMaxAge = config.Duration(5 * time.Second) }))
-	const want = "public, max-age=5, stale-while-revalidate=600, stale-if-error=86400"
+	const want = "public, max-age=3, stale-while-revalidate=2, stale-if-error=86400"
 	for _, ep := range endpoints {
 		r := e.get(ep.path, "Accept-Encoding", "gzip")
 		if got := r.Header.Get("Cache-Control"); r.StatusCode != http.StatusOK || got != want {
