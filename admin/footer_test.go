@@ -1,4 +1,4 @@
-package admin
+package admin_test
 
 import (
 	"html/template"
@@ -11,15 +11,15 @@ import (
 // The signed-in pages end with the build `vitrine version` prints; the
 // sign-in page tells a stranger nothing of it.
 func TestFooterShowsTheBuild(t *testing.T) {
-	e := newEnv(t)
+	v := newVitrine(t)
 	b := buildinfo.Get()
 	want := "Vitrine " + template.HTMLEscapeString(b.Version) + " · commit " + template.HTMLEscapeString(b.ShortCommit())
-	if login := e.get("/admin/login").body; strings.Contains(login, `class="footer`) {
+	if login := v.client.Get("/admin/login").Text; strings.Contains(login, `class="footer`) {
 		t.Errorf("the sign-in page shows the build:\n%s", login)
 	}
-	e.login()
+	v.client.SignIn(testPassword)
 	for _, path := range []string{"/admin", "/admin/appearance"} {
-		body := e.get(path).body
+		body := v.client.Get(path).Text
 		i := strings.Index(body, `<footer class="footer muted">`)
 		if i < 0 {
 			t.Errorf("%s has no footer", path)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"vitrine/appearance"
+	"vitrine/buildinfo"
 	"vitrine/jobs"
 	"vitrine/templates"
 )
@@ -25,7 +26,7 @@ func templatesOnly(t *testing.T) *Admin {
 		t.Fatal(err)
 	}
 	var err error
-	if a.tmpl, err = templates.Admin(template.FuncMap{"asset": a.assetURL}); err != nil {
+	if a.tmpl, err = templates.Admin(template.FuncMap{"asset": a.assetURL, "version": buildinfo.Get}); err != nil {
 		t.Fatal(err)
 	}
 	return a

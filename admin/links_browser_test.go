@@ -1,4 +1,4 @@
-package admin
+package admin_test
 
 import (
 	"strings"
@@ -16,15 +16,15 @@ import (
 func TestBrowserPostLink(t *testing.T) {
 	testkit.SkipIfShort(t, "drives Chromium")
 	ctx := newBrowser(t, 5*time.Minute) // a hung browser, not a pace: each step waits on a condition
-	e := newEnv(t)
-	posts := e.seedPosts(4)
+	v := newVitrine(t)
+	posts := v.CachePosts(4)
 	id := posts[1].ID
 	card := `[data-post="` + id + `"] `
 	shots := shooter{t, screenshotDir(t)}
 	step := func(name string, steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatalf("%s: %v\nserver log:\n%s", name, err, e.logs.String())
+			t.Fatalf("%s: %v\nserver log:\n%s", name, err, v.Logs.String())
 		}
 	}
 	value := func(js string) string {
@@ -38,7 +38,7 @@ func TestBrowserPostLink(t *testing.T) {
 
 	step("sign in",
 		chromedp.EmulateViewport(1100, 900),
-		chromedp.Navigate(e.srv.URL+"/admin"),
+		chromedp.Navigate(v.URL+"/admin"),
 		chromedp.WaitVisible(css("#password")),
 		chromedp.SendKeys(css("#password"), testPassword),
 		chromedp.Submit(css("#password")),
@@ -61,8 +61,8 @@ func TestBrowserPostLink(t *testing.T) {
 	if got := value(`document.querySelector('` + card + `input[name="url"]').getAttribute('aria-invalid') || ''`); got != "true" {
 		t.Error("the refused address is not marked")
 	}
-	if e.linkOf(id) != "" {
-		t.Fatalf("a refused link was saved: %q", e.linkOf(id))
+	if v.linkOf(id) != "" {
+		t.Fatalf("a refused link was saved: %q", v.linkOf(id))
 	}
 	shots.shot(ctx, "dashboard-post-link-refused")
 
@@ -72,7 +72,7 @@ func TestBrowserPostLink(t *testing.T) {
 		chromedp.Click(css(card+`button[value="save"]`)),
 		chromedp.Poll[chromedp.Void](`(document.querySelector('`+card+`.post-link-words') || {}).textContent === 'Buy the mug'`, chromedp.WithPollingTimeout(time.Minute)),
 	)
-	if got := e.linkOf(id); got != "https://shop.example/mug|Buy the mug" {
+	if got := v.linkOf(id); got != "https://shop.example/mug|Buy the mug" {
 		t.Errorf("saved %q", got)
 	}
 	if !strings.Contains(value(`document.querySelector('[data-posts-say]').textContent`), "Visitors see its button") {
@@ -85,7 +85,7 @@ func TestBrowserPostLink(t *testing.T) {
 		chromedp.Click(css(card+`button[value="remove"]`)),
 		chromedp.Poll[chromedp.Void](`!document.querySelector('`+card+`.post-link-words')`, chromedp.WithPollingTimeout(time.Minute)),
 	)
-	if got := e.linkOf(id); got != "" {
+	if got := v.linkOf(id); got != "" {
 		t.Errorf("after Remove: %q", got)
 	}
 }

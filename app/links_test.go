@@ -1,4 +1,4 @@
-package app
+package app_test
 
 import (
 	"encoding/json"
@@ -11,14 +11,15 @@ import (
 	"vitrine/jobs"
 	"vitrine/moderation"
 	"vitrine/store"
+	"vitrine/testkit/testvitrine"
 )
 
 // galleryLinks is each post's link in /widget.json as this process
 // serves it: "url|label".
-func (h *harness) galleryLinks() map[string]string {
-	h.t.Helper()
+func (v *vitrine) galleryLinks() map[string]string {
+	v.T.Helper()
 	rec := httptest.NewRecorder()
-	h.a.Gallery.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/widget.json", nil))
+	v.App.Gallery.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/widget.json", nil))
 	var doc struct {
 		Posts []struct {
 			ID   string `json:"id"`
@@ -29,7 +30,7 @@ func (h *harness) galleryLinks() map[string]string {
 		} `json:"posts"`
 	}
 	if err := json.Unmarshal(rec.Body.Bytes(), &doc); err != nil {
-		h.t.Fatalf("/widget.json %d: %v", rec.Code, err)
+		v.T.Fatalf("/widget.json %d: %v", rec.Code, err)
 	}
 	out := map[string]string{}
 	for _, p := range doc.Posts {
@@ -44,25 +45,25 @@ func (h *harness) galleryLinks() map[string]string {
 // before SetPostLink returns; refused, nothing changes; removed, it goes.
 // It stays through syncs, as hiding and pinning do.
 func TestSetPostLink(t *testing.T) {
-	h := newHarness(t, withPosts(3))
-	h.connect()
-	if err := h.run(jobs.JobSync); err != nil {
+	v := newVitrine(t, testvitrine.Posts(3))
+	v.connect()
+	if err := v.run(jobs.JobSync); err != nil {
 		t.Fatal(err)
 	}
-	posts, err := h.st.Posts(h.ctx, 0)
+	posts, err := v.Store.Posts(v.ctx, 0)
 	if err != nil || len(posts) != 3 {
 		t.Fatalf("posts %d, %v", len(posts), err)
 	}
 	id := posts[1].ID
 
-	changed, err := h.a.SetPostLink(h.ctx, id, " https://shop.example/mug ", "Buy the mug")
+	changed, err := v.App.SetPostLink(v.ctx, id, " https://shop.example/mug ", "Buy the mug")
 	if !changed || err != nil {
 		t.Fatalf("SetPostLink = %v, %v", changed, err)
 	}
-	if got := h.galleryLinks(); len(got) != 1 || got[id] != "https://shop.example/mug|Buy the mug" {
+	if got := v.galleryLinks(); len(got) != 1 || got[id] != "https://shop.example/mug|Buy the mug" {
 		t.Errorf("the gallery's links right after: %v", got)
 	}
-	if changed, err := h.a.SetPostLink(h.ctx, id, "https://shop.example/mug", "Buy the mug"); changed || err != nil {
+	if changed, err := v.App.SetPostLink(v.ctx, id, "https://shop.example/mug", "Buy the mug"); changed || err != nil {
 		t.Errorf("the same link again = %v, %v; want no change", changed, err)
 	}
 
@@ -71,42 +72,42 @@ func TestSetPostLink(t *testing.T) {
 		{"data:text/html,hi", ""},
 		{"https://shop.example/", strings.Repeat("x", moderation.MaxLinkLabel+1)},
 	} {
-		changed, err := h.a.SetPostLink(h.ctx, id, bad[0], bad[1])
+		changed, err := v.App.SetPostLink(v.ctx, id, bad[0], bad[1])
 		var le *moderation.LinkError
 		if changed || !errors.As(err, &le) {
 			t.Errorf("SetPostLink(%q, %q) = %v, %v; want a LinkError", bad[0], bad[1], changed, err)
 		}
 	}
-	if _, err := h.a.SetPostLink(h.ctx, "17999999999999999", "https://shop.example/", ""); !errors.Is(err, store.ErrUnknownPost) {
+	if _, err := v.App.SetPostLink(v.ctx, "17999999999999999", "https://shop.example/", ""); !errors.Is(err, store.ErrUnknownPost) {
 		t.Errorf("a post that is not cached: %v", err)
 	}
-	if got := h.galleryLinks(); got[id] != "https://shop.example/mug|Buy the mug" {
+	if got := v.galleryLinks(); got[id] != "https://shop.example/mug|Buy the mug" {
 		t.Errorf("after refused links: %v", got)
 	}
 
 	// A sync keeps it, as it keeps hiding and pinning.
-	if err := h.run(jobs.JobSync); err != nil {
+	if err := v.run(jobs.JobSync); err != nil {
 		t.Fatal(err)
 	}
-	if got := h.galleryLinks(); got[id] != "https://shop.example/mug|Buy the mug" {
+	if got := v.galleryLinks(); got[id] != "https://shop.example/mug|Buy the mug" {
 		t.Errorf("after a sync: %v", got)
 	}
 
 	// The default label, then removed.
-	if changed, err := h.a.SetPostLink(h.ctx, id, "https://shop.example/mug", ""); !changed || err != nil {
+	if changed, err := v.App.SetPostLink(v.ctx, id, "https://shop.example/mug", ""); !changed || err != nil {
 		t.Fatalf("the default label = %v, %v", changed, err)
 	}
-	if got := h.galleryLinks(); got[id] != "https://shop.example/mug|"+moderation.DefaultLinkLabel {
+	if got := v.galleryLinks(); got[id] != "https://shop.example/mug|"+moderation.DefaultLinkLabel {
 		t.Errorf("with the default label: %v", got)
 	}
-	if changed, err := h.a.SetPostLink(h.ctx, id, "", "ignored"); !changed || err != nil {
+	if changed, err := v.App.SetPostLink(v.ctx, id, "", "ignored"); !changed || err != nil {
 		t.Fatalf("removing = %v, %v", changed, err)
 	}
-	if got := h.galleryLinks(); len(got) != 0 {
+	if got := v.galleryLinks(); len(got) != 0 {
 		t.Errorf("after removing: %v", got)
 	}
 
-	events, err := h.st.Events(h.ctx, 0)
+	events, err := v.Store.Events(v.ctx, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

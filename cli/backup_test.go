@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,7 +16,7 @@ import (
 	"vitrine/instagram/fake"
 	"vitrine/store"
 	"vitrine/testkit"
-	"vitrine/testkit/testfake"
+	"vitrine/testkit/testvitrine"
 )
 
 // gallery is what visitors would see of a data directory's database: the
@@ -82,53 +82,42 @@ func readGallery(t *testing.T, dataDir string) gallery {
 // gallery is the original's. Over an existing database, without the key
 // or with another, restore refuses and writes nothing.
 func TestBackupDuringASyncAndRestore(t *testing.T) {
-	testkit.CleanEnv(t)
 	ctx := context.Background()
-	const publicURL = "https://gallery.example.com"
-	f := fake.New(fake.Options{RedirectURIs: []string{publicURL + "/admin/callback"}, Posts: 6})
-	testfake.SmallPictures(f)
 
 	// While armed, the first download of a picture waits: the sync has
 	// replaced the posts and is mirroring when the backup runs.
 	var armed atomic.Bool
 	reached, release := make(chan struct{}), make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, "/cdn/") && armed.CompareAndSwap(true, false) {
-			close(reached)
-			<-release
-		}
-		f.ServeHTTP(w, r)
-	}))
-	defer srv.Close()
-	dataDir := configureFromEnv(t, f, f.Endpoints(srv.URL), publicURL)
+	releaseOnce := sync.OnceFunc(func() { close(release) })
+	v := testvitrine.New(t, testvitrine.Posts(6), testvitrine.SmallPictures(), testvitrine.RealTime(),
+		testvitrine.WrapFake(func(next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if strings.HasPrefix(r.URL.Path, "/cdn/") && armed.CompareAndSwap(true, false) {
+					close(reached)
+					<-release
+				}
+				next.ServeHTTP(w, r)
+			})
+		}))
+	t.Cleanup(releaseOnce) // before the fake's server closes, should the test end early
+	f := v.Fake
+	configureFromEnv(t, v)
+	dataDir := v.Config.DataDir
 	run := func(args ...string) (int, string) {
 		var out, errOut bytes.Buffer
 		code := Run(ctx, args, nil, &out, &errOut)
 		return code, out.String() + errOut.String()
 	}
 
-	key, err := store.LoadOrCreateKey(dataDir, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(filepath.Join(dataDir, "vitrine.db"), key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	acct := f.Account()
-	err = st.SaveToken(ctx, store.Token{AccessToken: f.IssueLongLivedToken(), UserID: acct.UserID, Username: acct.Username,
-		AccountType: "Business", ExpiresAt: time.Now().Add(60 * 24 * time.Hour), Status: store.StatusValid})
-	if err != nil {
-		t.Fatal(err)
-	}
+	// Connect as the admin callback would: a long-lived token in the store.
+	acct := v.StoreToken()
 	if code, out := run("sync"); code != ExitOK {
 		t.Fatalf("first sync: exit %d\n%s", code, out)
 	}
 	hidden := f.MediaIDs()[1]
-	if _, err := st.HidePost(ctx, hidden); err != nil {
+	if _, err := v.Store.HidePost(ctx, hidden); err != nil {
 		t.Fatal(err)
 	}
-	st.Close()
 
 	f.AddPost(fake.Post{MediaType: fake.MediaImage, Caption: "new since the first sync", Timestamp: time.Now(), Width: 64, Height: 64})
 	armed.Store(true)
@@ -147,7 +136,7 @@ func TestBackupDuringASyncAndRestore(t *testing.T) {
 	}
 	backupFile := filepath.Join(t.TempDir(), "vitrine-backup.db")
 	code, out := run("backup", backupFile)
-	close(release)
+	releaseOnce()
 	if code != ExitOK || !strings.Contains(out, "7 posts of @"+acct.Username) || !strings.Contains(out, "secret.key") {
 		t.Fatalf("backup during the sync: exit %d\n%s", code, out)
 	}

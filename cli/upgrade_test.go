@@ -3,8 +3,6 @@ package cli
 import (
 	"bytes"
 	"context"
-	"net/http/httptest"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -12,31 +10,16 @@ import (
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
 
-	"vitrine/instagram/fake"
 	"vitrine/store"
-	"vitrine/testkit"
+	"vitrine/testkit/testvitrine"
 )
 
 // `vitrine serve` on a database a newer Vitrine upgraded exits 1, saying
 // both schema versions, and leaves it alone.
 func TestServeRefusesANewerSchema(t *testing.T) {
-	testkit.CleanEnv(t)
-	const publicURL = "https://gallery.example.com"
-	f := fake.New(fake.Options{RedirectURIs: []string{publicURL + "/admin/callback"}, Posts: 1})
-	srv := httptest.NewServer(f)
-	defer srv.Close()
-	dataDir := configureFromEnv(t, f, f.Endpoints(srv.URL), publicURL)
-
-	key, err := store.LoadOrCreateKey(dataDir, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dataDir, "vitrine.db")
-	st, err := store.Open(path, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st.Close()
+	v := testvitrine.New(t, testvitrine.Posts(1))
+	configureFromEnv(t, v)
+	path := v.Config.DatabasePath() // migrated, at this binary's version
 	newer := store.SchemaVersion + 1
 	setSchemaVersion(t, path, newer)
 
@@ -53,8 +36,8 @@ func TestServeRefusesANewerSchema(t *testing.T) {
 	if strings.Contains(errOut.String(), "Vitrine is listening") {
 		t.Error("it started serving")
 	}
-	if v := schemaVersion(t, path); v != newer {
-		t.Errorf("the recorded version became %d", v)
+	if got := schemaVersion(t, path); got != newer {
+		t.Errorf("the recorded version became %d", got)
 	}
 }
 
