@@ -142,6 +142,27 @@ type Widget struct {
 	// ready to send without reading the disk; 0 sends every image from
 	// disk (the kernel's page cache still keeps the popular ones).
 	MediaCacheMB int `yaml:"media_cache_mb"`
+
+	// The gallery's appearance.
+	// CaptionLength is the most characters of a caption the gallery's
+	// markup carries when captions are shown; the lightbox shows the whole
+	// caption from widget.json.
+	CaptionLength int `yaml:"caption_length"`
+	// Theme is light, dark or auto (the visitor's prefers-color-scheme).
+	Theme string `yaml:"theme"`
+	// AccentColor (the Follow button), TextColor and BackgroundColor are
+	// #rrggbb, or "" for the theme's own.
+	AccentColor     string `yaml:"accent_color"`
+	TextColor       string `yaml:"text_color"`
+	BackgroundColor string `yaml:"background_color"`
+	// Radius is the tiles' corner radius and Gap the space between tiles,
+	// in CSS pixels.
+	Radius int `yaml:"radius"`
+	Gap    int `yaml:"gap"`
+	// Header shows the account's name and picture above the posts;
+	// FollowButton the Follow button in it.
+	Header       bool `yaml:"header"`
+	FollowButton bool `yaml:"follow_button"`
 }
 
 // Metrics says who may read /metrics: clients on AllowedNetworks, and,
@@ -155,12 +176,17 @@ type Metrics struct {
 // gallery says it in widget.language.
 const DefaultPlaceholder = "New posts are on their way."
 
+// DefaultCaptionLength is widget.caption_length's default: about the three
+// lines a tile shows.
+const DefaultCaptionLength = 150
+
 // Gallery choices, the values widget.layout, widget.aspect,
 // widget.language and widget.media_types accept.
 var (
 	Layouts    = []string{"grid", "carousel", "masonry", "highlight"}
 	Aspects    = []string{"1:1", "4:5", "original"}
 	Languages  = []string{"en", "pt", "es", "fr", "de"}
+	Themes     = []string{"light", "dark", "auto"}
 	MediaTypes = []string{"IMAGE", "VIDEO", "CAROUSEL_ALBUM"}
 )
 
@@ -208,6 +234,12 @@ func Default() Config {
 			CacheMaxAge:    Duration(60 * second),
 			PollEvery:      Duration(2 * second),
 			MediaCacheMB:   16,
+			CaptionLength:  DefaultCaptionLength,
+			Theme:          "light",
+			Radius:         3,
+			Gap:            4,
+			Header:         true,
+			FollowButton:   true,
 		},
 		// Loopback only, as a Prometheus on the same host scrapes.
 		Metrics: Metrics{AllowedNetworks: []string{"127.0.0.0/8", "::1/128"}},

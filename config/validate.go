@@ -260,6 +260,7 @@ func (c *Config) validateWidget(ps *problems) {
 		"widget.layout":   {w.Layout, Layouts},
 		"widget.aspect":   {w.Aspect, Aspects},
 		"widget.language": {w.Language, Languages},
+		"widget.theme":    {w.Theme, Themes},
 	} {
 		if !slices.Contains(choice.choices, choice.value) {
 			ps.add(key, "must be one of "+strings.Join(choice.choices, ", "))
@@ -279,6 +280,20 @@ func (c *Config) validateWidget(ps *problems) {
 				ps.add(key, fmt.Sprintf("%q must be one word or #hashtag, without spaces", word))
 			}
 		}
+	}
+	for key, c := range map[string]string{"widget.accent_color": w.AccentColor, "widget.text_color": w.TextColor, "widget.background_color": w.BackgroundColor} {
+		if c != "" && !hexColorRE.MatchString(c) {
+			ps.add(key, fmt.Sprintf("%q is not a colour such as #0074cc (or empty for the theme's)", c))
+		}
+	}
+	if w.CaptionLength < 20 || w.CaptionLength > MaxCaptionLength {
+		ps.add("widget.caption_length", fmt.Sprintf("must be between 20 and %d characters", MaxCaptionLength))
+	}
+	if w.Radius < 0 || w.Radius > 40 {
+		ps.add("widget.radius", "must be between 0 and 40 (pixels)")
+	}
+	if w.Gap < 0 || w.Gap > 40 {
+		ps.add("widget.gap", "must be between 0 and 40 (pixels)")
 	}
 	if w.VideoMaxMB < 0 || w.VideoMaxMB > MaxVideoMB {
 		ps.add("widget.video_max_mb", fmt.Sprintf("must be between 0 (no videos) and %d", MaxVideoMB))
@@ -311,6 +326,11 @@ func (c *Config) validateWidget(ps *problems) {
 		}
 	}
 }
+
+// MaxCaptionLength bounds widget.caption_length: Instagram's own limit.
+const MaxCaptionLength = 2200
+
+var hexColorRE = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
 
 // MaxVideoMB bounds widget.video_max_mb: Instagram's longest reels are a
 // few hundred MiB, and every mirrored one takes that much disk.
