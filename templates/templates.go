@@ -11,10 +11,10 @@ import (
 	"io/fs"
 )
 
-// The widget's loader is embedded minified only: widget/loader.js is its
-// source, for people and go generate.
+// The widget's loader and CSS are embedded minified only: widget/loader.js
+// and widget/widget.css are their sources, for people and go generate.
 //
-//go:embed admin/*.html demo/*.html metaapp/*.html static/* widget/*.html widget/widget.css widget/loader.min.js
+//go:embed admin/*.html demo/*.html metaapp/*.html static/* widget/*.html widget/widget.min.css widget/loader.min.js
 var files embed.FS
 
 // Admin parses the admin pages with funcs. Each file is one template named
@@ -51,7 +51,7 @@ func Static() fs.FS {
 }
 
 // Widget is the public gallery's templates, CSS and loader script, at the
-// root ("gallery.html", "widget.css", "loader.min.js").
+// root ("gallery.html", "widget.min.css", "loader.min.js").
 func Widget() fs.FS {
 	sub, err := fs.Sub(files, "widget")
 	if err != nil {

@@ -128,8 +128,12 @@ func (w *Widget) answerMedia(s *snapshot, r *request, rep *reply) {
 // widget.js speak another language when the query names one
 // (language=pt), an unknown one being widget.language's; and every
 // gallery route is filtered by the query's include_words and
-// exclude_words, from a word gallery built on first use (wordgalleries.go).
+// exclude_words, and carries captions or not as captions=true|false says,
+// from a word gallery built on first use (wordgalleries.go).
 func (w *Widget) asset(s *snapshot, kind routeKind, rawQuery string) *asset {
+	if kind == kindStyle {
+		return s.style // the same for every embed: options are its attributes
+	}
 	if rawQuery == "" || rawQuery == "fragment=1" {
 		return s.views.pick(kind, rawQuery != "", s.json)
 	}
@@ -138,8 +142,12 @@ func (w *Widget) asset(s *snapshot, kind routeKind, rawQuery string) *asset {
 	if _, ok := s.byLanguage[q.Get("language")]; ok {
 		lang = q.Get("language")
 	}
-	if f := parseWordFilter(q); !f.empty() {
-		if a := w.filtered(s, f, lang, kind, fragment); a != nil {
+	captions := w.settings.Captions
+	if c := q.Get("captions"); c == "true" || c == "false" {
+		captions = c == "true"
+	}
+	if f := parseWordFilter(q); !f.empty() || captions != w.settings.Captions {
+		if a := w.filtered(s, f, lang, captions, kind, fragment); a != nil {
 			return a
 		}
 	}

@@ -11,13 +11,15 @@ import (
 	"github.com/evanw/esbuild/pkg/api"
 )
 
-var updateLoader = flag.Bool("update-loader", false, "rewrite templates/widget/loader.min.js from loader.js")
+var updateMinified = flag.Bool("update-minified", false, "rewrite templates/widget/loader.min.js and widget.min.css from their sources")
 
-// The loader's source, and where go generate writes the minified loader
-// the binary embeds and serves.
+// The loader's and the CSS's sources, and where go generate writes the
+// minified copies the binary embeds and serves.
 const (
 	loaderSourcePath   = "../templates/widget/loader.js"
 	minifiedLoaderPath = "../templates/widget/loader.min.js"
+	cssSourcePath      = "../templates/widget/widget.css"
+	minifiedCSSPath    = "../templates/widget/widget.min.css"
 )
 
 // TestMinifiedLoaderIsCurrent keeps the served loader in step with the one
@@ -31,7 +33,7 @@ func TestMinifiedLoaderIsCurrent(t *testing.T) {
 	if err != nil {
 		t.Fatalf("loader.js: %v", err)
 	}
-	if *updateLoader {
+	if *updateMinified {
 		// The widget below embeds the file as it was when this test was
 		// compiled, so after a rewrite there is nothing more to check.
 		if err := os.WriteFile(filepath.FromSlash(minifiedLoaderPath), []byte(want+"\n"), 0o644); err != nil {
@@ -75,4 +77,52 @@ func minifyLoader(src string) (string, error) {
 		return "", fmt.Errorf("minified loader is not a function expression: %.40q…", code)
 	}
 	return code, nil
+}
+
+// TestMinifiedCSSIsCurrent keeps the served CSS in step with the readable
+// source: a change to widget.css without go generate fails here.
+func TestMinifiedCSSIsCurrent(t *testing.T) {
+	src, err := os.ReadFile(filepath.FromSlash(cssSourcePath))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := minifyCSS(string(src))
+	if err != nil {
+		t.Fatalf("widget.css: %v", err)
+	}
+	if *updateMinified {
+		if err := os.WriteFile(filepath.FromSlash(minifiedCSSPath), []byte(want+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	got, err := os.ReadFile(filepath.FromSlash(minifiedCSSPath))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.TrimSpace(string(got)) != want {
+		t.Fatalf("templates/widget/widget.min.css is not widget.css minified: run go generate ./widget")
+	}
+	if e := newEnv(t); e.w.css != want {
+		t.Fatalf("the widget does not serve the minified CSS (%d B, want %d B)", len(e.w.css), len(want))
+	}
+}
+
+// minifyCSS minifies the gallery's CSS, sent inside every embed. Warnings
+// are errors: esbuild warns of what a browser would drop.
+func minifyCSS(src string) (string, error) {
+	r := api.Transform(src, api.TransformOptions{
+		Loader:           api.LoaderCSS,
+		MinifyWhitespace: true,
+		MinifySyntax:     true,
+		Charset:          api.CharsetUTF8,
+	})
+	for _, m := range append(r.Errors, r.Warnings...) {
+		line := 0
+		if m.Location != nil {
+			line = m.Location.Line
+		}
+		return "", fmt.Errorf("line %d: %s", line, m.Text)
+	}
+	return strings.TrimSpace(string(r.Code)), nil
 }

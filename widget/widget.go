@@ -23,9 +23,10 @@ import (
 	"vitrine/templates"
 )
 
-// The loader is written for its reader (templates/widget/loader.js) and sent
-// minified; after editing it, run go generate here.
-//go:generate go test -run TestMinifiedLoaderIsCurrent -update-loader .
+// The loader (templates/widget/loader.js) and the gallery's CSS
+// (widget.css) are written for their reader and sent minified; after
+// editing either, run go generate here.
+//go:generate go test -run TestMinified -update-minified .
 
 // Source is what the widget reads when, and only when, it builds a
 // snapshot, and what Follow polls. A Vitrine hands it StoreSource.
@@ -96,8 +97,12 @@ type Widget struct {
 	log      *slog.Logger
 	now      func() time.Time
 	tmpl     *template.Template
-	css      string
+	css      string // the gallery's CSS, minified
 	js       string // loader without data
+	// settingsCSS is the rule with the settings that follows css
+	// (theme.go); metrics the fixed sizes read from css (embed.go).
+	settingsCSS string
+	metrics     metrics
 	// cacheGallery is the gallery's Cache-Control value, shared read-only
 	// by its prepared responses.
 	cacheGallery []string
@@ -150,6 +155,10 @@ func New(o Options) (*Widget, error) {
 	if w.tmpl, w.css, w.js, err = parseAssets(templates.Widget()); err != nil {
 		return nil, err
 	}
+	if w.metrics, err = readMetrics(w.css); err != nil {
+		return nil, err
+	}
+	w.settingsCSS = w.settingsRule()
 	if err := w.Rebuild(context.Background()); err != nil {
 		return nil, err
 	}
@@ -162,17 +171,17 @@ func parseAssets(fsys fs.FS) (*template.Template, string, string, error) {
 	if err != nil {
 		return nil, "", "", fmt.Errorf("widget: parse templates: %w", err)
 	}
-	css, err := fs.ReadFile(fsys, "widget.css")
+	// The CSS and the loader are minified ahead of time (go generate), so
+	// the minifier's code is neither in the binary nor paged in at start.
+	css, err := fs.ReadFile(fsys, "widget.min.css")
 	if err != nil {
 		return nil, "", "", fmt.Errorf("widget: read css: %w", err)
 	}
-	// The loader is minified ahead of time (go generate), so the
-	// minifier's code is neither in the binary nor paged in at start.
 	js, err := fs.ReadFile(fsys, "loader.min.js")
 	if err != nil {
 		return nil, "", "", fmt.Errorf("widget: read loader: %w", err)
 	}
-	return tmpl, compactCSS(string(css)), strings.TrimSpace(string(js)), nil
+	return tmpl, strings.TrimSpace(string(css)), strings.TrimSpace(string(js)), nil
 }
 
 // Rebuild reads the store, builds a new snapshot and swaps it in. On error

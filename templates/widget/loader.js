@@ -1,6 +1,6 @@
 // Vitrine loader. The server appends "(data)" to this expression: data.h is
-// the gallery markup and data.c its CSS (the JS embed), or {} on the
-// /widget page, where the markup is already in the document. Options come
+// the gallery markup and data.s the URL of its stylesheet (the JS embed),
+// or {} on the /widget page, where the markup is already in the document. Options come
 // from data- attributes on the embed, or from the page's query
 // (?layout=carousel&columns=4).
 // `go generate ./widget` minifies it into loader.min.js (esbuild), which
@@ -10,186 +10,244 @@
   const doc = document, script = doc.currentScript, pageQuery = new URLSearchParams(location.search),
     one = (parent, name) => parent.querySelector('.vitrine-' + name),
     all = (parent, name) => [...parent.querySelectorAll('.vitrine-' + name)];
-  let root = doc, host;
-  if (data.h) {
-    // Its element: the one just before the script, else one beside it,
-    // else (no script known) the page's first; none: made in place.
-    const free = '[data-vitrine]:not([data-vitrine-on])', before = script && script.previousElementSibling;
-    host = script ? script.vitrineFor || (before && before.matches(free) ? before : script.parentNode.querySelector(':scope>' + free)) : doc.querySelector(free);
-    const attribute = name => host && host.getAttribute('data-' + name) || script && script.getAttribute('data-' + name);
-    // Options the server applies (another language, caption words): it
-    // builds that gallery, so load its script instead, for this element
-    // (once: the new script is marked). The language this one already
-    // speaks costs nothing.
-    const serverQuery = ['language', 'include-words', 'exclude-words'].map(function (name) {
-      const value = attribute(name);
-      return value && (name != 'language' || data.h.indexOf(' lang="' + value + '"') < 0) ? name.replace('-', '_') + '=' + encodeURIComponent(value) : '';
-    }).filter(String).join('&');
-    if (serverQuery && script && script.src && !script.hasAttribute('data-vitrine-variant')) {
+  if (!data.h) {
+    // The /widget page. Framed, it tells its parent its height whenever
+    // it changes (Load more, a narrower frame); the iframe snippet's
+    // listener sizes the frame that sent it, so it never scrolls inside.
+    draw(doc);
+    parent != window && new ResizeObserver(() => parent.postMessage({ vitrineHeight: Math.ceil(doc.documentElement.getBoundingClientRect().height) }, '*')).observe(doc.documentElement);
+    return;
+  }
+  const free = '[data-vitrine]:not([data-vitrine-on])', scriptURL = script && script.src.split('?')[0];
+  // render paints this script's gallery into host, unless the host asks
+  // for what the server applies (another language, captions, caption
+  // words): then it loads the script built with those, for that host.
+  // own is the script that came with host (its attributes count too, and
+  // what its own query asked for); none for a host found later.
+  function render(host, own) {
+    const mine = own && own.vitrineFor == host;
+    if (host.hasAttribute('data-vitrine-on') && !mine) return;
+    const attribute = name => host.getAttribute('data-' + name) || own && own.getAttribute('data-' + name),
+      plain = own || script.src == scriptURL,
+      query = ['language', 'captions', 'include-words', 'exclude-words'].map(function (name) {
+        const value = attribute(name);
+        // What these data already carry needs no other script; the
+        // language they speak costs nothing, nor captions they have.
+        return value && (!plain || (name == 'language' ? data.h.indexOf(' lang="' + value + '"') < 0 : name != 'captions' || value == 'true' && data.h.indexOf('vitrine-nocap') > 0)) ? name.replace('-', '_') + '=' + encodeURIComponent(value) : '';
+      }).filter(String).join('&');
+    if (scriptURL && !mine && (query || !plain)) {
       const variant = doc.createElement('script');
-      [].forEach.call(script.attributes, a => variant.setAttribute(a.name, a.value));
-      variant.setAttribute('data-vitrine-variant', '');
-      variant.src = script.src.split('?')[0] + '?' + serverQuery;
-      host && host.setAttribute('data-vitrine-on', '');
+      own && [].forEach.call(own.attributes, a => variant.setAttribute(a.name, a.value));
+      variant.src = scriptURL + (query ? '?' + query : '');
       variant.vitrineFor = host;
-      return script.parentNode.insertBefore(variant, script.nextSibling);
+      host.setAttribute('data-vitrine-on', 'loading');
+      return doc.head.appendChild(variant);
     }
-    if (!host) {
-      host = doc.createElement('div');
-      script && script.parentNode ? script.parentNode.insertBefore(host, script) : doc.body.appendChild(host);
+    // The shadow root keeps the host page's CSS out and ours in; the
+    // host's --vitrine-* properties inherit through it, ::part() reaches
+    // the parts. Its stylesheet is the one the snippet links, from the
+    // cache; the gallery goes in once it applies, and the space reserved
+    // until then (data-vitrine-on="loading") is released at once.
+    host.setAttribute('data-vitrine-on', 'loading');
+    const root = host.attachShadow({ mode: 'open' }), sheet = root.appendChild(doc.createElement('link')), markup = doc.createElement('template');
+    sheet.rel = 'stylesheet';
+    sheet.href = data.s;
+    sheet.onload = function () {
+      markup.innerHTML = data.h;
+      root.appendChild(markup.content);
+      host.setAttribute('data-vitrine-on', '');
+      draw(root, host, own);
+    };
+  }
+  if (script) {
+    script.vitrineRan = 1;
+    // Its element: the one just before the script, else a free one beside
+    // it; none: one made in place (not in the head).
+    const before = script.previousElementSibling;
+    let host = script.vitrineFor || (before && before.matches('[data-vitrine]') ? before : script.parentNode.querySelector(':scope>' + free));
+    if (!host && script.parentNode != doc.head) {
+      host = script.parentNode.insertBefore(doc.createElement('div'), script);
+      host.setAttribute('data-vitrine', '');
     }
-    host.setAttribute('data-vitrine-on', '');
-    // The shadow root keeps the host page's CSS out and ours in.
-    root = host.attachShadow({ mode: 'open' });
-    root.innerHTML = '<style>' + data.c + '</style>' + data.h;
+    host && render(host, script);
   }
-  const option = name => host ? host.getAttribute('data-' + name) || script && script.getAttribute('data-' + name) : pageQuery.get(name.replace('-', '_'));
-  const gallery = root.querySelector('.vitrine');
-  if (!gallery) return;
-  // Options: a value the gallery doesn't know leaves the default.
-  let count = option('count') | 0;
-  const layout = option('layout'), aspect = option('aspect'), columns = option('columns'), columnsMobile = option('columns-mobile'), captions = option('captions');
-  if (['grid', 'carousel', 'masonry', 'highlight'].indexOf(layout) >= 0) gallery.dataset.layout = layout;
-  if (aspect) gallery.dataset.aspect = { '1:1': '1x1', '4:5': '4x5', original: 'original' }[aspect] || gallery.dataset.aspect;
-  if (columns > 0) gallery.style.setProperty('--vitrine-cols', Math.min(columns | 0, 12));
-  if (columnsMobile > 0) gallery.style.setProperty('--vitrine-cols-m', Math.min(columnsMobile | 0, 6));
-  if (captions) gallery.classList.toggle('vitrine-nocap', captions == 'false');
-  // A media-type filter here; the caption filters are the server's.
-  const types = (option('media-types') || '').toUpperCase().split(/[\s,]+/).filter(String),
-    shown = type => !types.length || types.indexOf(type) >= 0;
-  all(gallery, 'item').forEach((item, i) => shown(item.dataset.t) && (!count || i < count) || item.remove());
-  // Each image asks for the file its tile is drawn at: the server's sizes
-  // can only guess the embed's width. Measured once, all read before any
-  // is written, before the images load.
-  const images = [...gallery.querySelectorAll('.vitrine-item img')], drawn = images.map(img => img.getBoundingClientRect().width);
-  images.forEach((img, i) => drawn[i] && (img.sizes = Math.ceil(drawn[i]) + 'px'));
-  // The carousel's buttons scroll a page; they hide at either end.
-  const grid = one(gallery, 'grid'), prev = one(gallery, 'go-p'), next = one(gallery, 'go-n');
-  function updateArrows() {
-    if (!prev) return;
-    prev.disabled = grid.scrollLeft < 4;
-    next.disabled = grid.scrollLeft + grid.clientWidth > grid.scrollWidth - 4;
+  // Pages that add a gallery later (single-page apps): the first script
+  // renders every element [data-vitrine] that appears once the document is
+  // parsed, and Vitrine.render(element) renders one. An element whose own
+  // script is still to run is left to it.
+  if (!window.Vitrine) {
+    window.Vitrine = { render: host => render(host) };
+    const watchPage = function () {
+      doc.querySelectorAll(free).forEach(function (host) {
+        const next = host.nextElementSibling;
+        next && next.src && next.src.split('?')[0] == scriptURL && !next.vitrineRan || render(host);
+      });
+      new MutationObserver(records => records.forEach(record => record.addedNodes.forEach(node => node.querySelectorAll && [node, ...node.querySelectorAll(free)].forEach(host => host.matches(free) && render(host))))).observe(doc.documentElement, { childList: true, subtree: true });
+    };
+    doc.readyState == 'loading' ? doc.addEventListener('DOMContentLoaded', watchPage) : watchPage();
   }
-  if (grid) {
-    prev.onclick = () => grid.scrollBy({ left: -grid.clientWidth });
-    next.onclick = () => grid.scrollBy({ left: grid.clientWidth });
-    grid.onscroll = updateArrows;
-    updateArrows();
-  }
-  const viewer = one(gallery, 'lb');
-  if (!viewer) return;
-  // The viewer shows slide `slide` of tile `tile`; slides are the tile's
-  // data-s: [id, width, height, widths, alt, video].
-  const image = one(viewer, 'lb-img'), video = one(viewer, 'lb-vid'), base = gallery.getAttribute('data-base'), links = [];
-  let tile = 0, slide = 0, slides, opener;
-  function show() {
-    const [id, width, height, widths, alt, hasVideo] = slides[slide], dir = base + '/media/' + id + '/';
-    image.removeAttribute('src');
-    image.srcset = widths.map(w => dir + w + '.jpg ' + w + 'w').join();
-    image.sizes = 'min(1080px,100vw)';
-    image.width = width; image.height = height; image.alt = alt;
-    image.src = dir + widths[widths.length - 1] + '.jpg';
-    // A mirrored video plays in place of its thumbnail: muted, and only
-    // because the visitor just opened it. Focus leaves it before it
-    // hides, or the keys would stop reaching the dialog.
-    video.pause();
-    hasVideo || root.activeElement != video || viewer.focus();
-    image.hidden = !(video.hidden = !hasVideo);
-    if (hasVideo) {
-      video.poster = image.src;
-      video.src = dir + 'video.mp4';
-      video.width = width; video.height = height;
-      video.setAttribute('aria-label', alt);
-      video.muted = true;
-      video.play().catch(() => 0);
+
+  // draw sets up a gallery's markup in root: its options, the carousel's
+  // buttons, the lightbox, Load more.
+  function draw(root, host, own) {
+    const option = name => host ? host.getAttribute('data-' + name) || own && own.getAttribute('data-' + name) : pageQuery.get(name.replace('-', '_'));
+    const gallery = root.querySelector('.vitrine');
+    if (!gallery) return;
+    // Options: a value the gallery doesn't know leaves the default.
+    let count = option('count') | 0;
+    const layout = option('layout'), aspect = option('aspect'), columns = option('columns'), columnsMobile = option('columns-mobile'), captions = option('captions'), theme = option('theme');
+    if (['grid', 'carousel', 'masonry', 'highlight'].indexOf(layout) >= 0) gallery.dataset.layout = layout;
+    if (['light', 'dark', 'auto'].indexOf(theme) >= 0) gallery.dataset.theme = theme;
+    if (aspect) gallery.dataset.aspect = { '1:1': '1x1', '4:5': '4x5', original: 'original' }[aspect] || gallery.dataset.aspect;
+    if (columns > 0) gallery.style.setProperty('--vitrine-columns', Math.min(columns | 0, 12));
+    if (columnsMobile > 0) gallery.style.setProperty('--vitrine-columns-mobile', Math.min(columnsMobile | 0, 6));
+    if (captions) gallery.classList.toggle('vitrine-nocap', captions == 'false');
+    // A media-type filter here; the caption filters are the server's.
+    const types = (option('media-types') || '').toUpperCase().split(/[\s,]+/).filter(String),
+      shown = type => !types.length || types.indexOf(type) >= 0;
+    all(gallery, 'item').forEach((item, i) => shown(item.dataset.t) && (!count || i < count) || item.remove());
+    // Each image asks for the file its tile is drawn at: the server's sizes
+    // can only guess the embed's width. Measured once, all read before any
+    // is written, before the images load.
+    const images = [...gallery.querySelectorAll('.vitrine-item img')], drawn = images.map(img => img.getBoundingClientRect().width);
+    images.forEach((img, i) => drawn[i] && (img.sizes = Math.ceil(drawn[i]) + 'px'));
+    // The carousel's buttons scroll a page; they hide at either end.
+    const grid = one(gallery, 'grid'), prev = one(gallery, 'go-p'), next = one(gallery, 'go-n');
+    function updateArrows() {
+      if (!prev) return;
+      prev.disabled = grid.scrollLeft < 4;
+      next.disabled = grid.scrollLeft + grid.clientWidth > grid.scrollWidth - 4;
     }
-    const caption = one(links[tile].parentNode, 'cap'), number = new Intl.NumberFormat(gallery.lang || 'en');
-    one(viewer, 'lb-cap').textContent = caption ? caption.textContent : '';
-    one(viewer, 'lb-n').textContent = slides.length > 1 ? number.format(slide + 1) + ' / ' + number.format(slides.length) : '';
-    one(viewer, 'lb-ig').href = links[tile].href;
-  }
-  function openTile(i, step) {
-    tile = (i + links.length) % links.length;
-    slides = JSON.parse(links[tile].getAttribute('data-s'));
-    slide = step < 0 ? slides.length - 1 : 0;
-    show();
-  }
-  function move(step) {
-    slide += step;
-    slide < 0 || slide >= slides.length ? openTile(tile + step, step) : show();
-  }
-  function watch(link) {
-    const i = links.push(link) - 1;
-    link.addEventListener('click', function (e) {
-      if (e.ctrlKey || e.metaKey || e.shiftKey || e.button) return;
+    if (grid) {
+      prev.onclick = () => grid.scrollBy({ left: -grid.clientWidth });
+      next.onclick = () => grid.scrollBy({ left: grid.clientWidth });
+      grid.onscroll = updateArrows;
+      updateArrows();
+    }
+    const viewer = one(gallery, 'lb');
+    if (!viewer) return;
+    // The viewer shows slide `slide` of tile `tile`; slides are the tile's
+    // data-s: [id, width, height, widths, alt, video].
+    const image = one(viewer, 'lb-img'), video = one(viewer, 'lb-vid'), base = gallery.getAttribute('data-base'), links = [];
+    let tile = 0, slide = 0, slides, opener, json;
+    // widget.json, asked once (for the captions and Load more), with the
+    // gallery's caption filter (data-q); asked again after a failure.
+    const posts = () => json || (json = fetch(base + '/widget.json' + (gallery.dataset.q || '')).then(r => r.json()).catch(function (e) {
+      json = 0;
+      throw e;
+    }));
+    function show() {
+      const [id, width, height, widths, alt, hasVideo] = slides[slide], dir = base + '/media/' + id + '/';
+      image.removeAttribute('src');
+      image.srcset = widths.map(w => dir + w + '.jpg ' + w + 'w').join();
+      image.sizes = 'min(1080px,100vw)';
+      image.width = width; image.height = height; image.alt = alt;
+      image.src = dir + widths[widths.length - 1] + '.jpg';
+      // A mirrored video plays in place of its thumbnail: muted, and only
+      // because the visitor just opened it. Focus leaves it before it
+      // hides, or the keys would stop reaching the dialog.
+      video.pause();
+      hasVideo || root.activeElement != video || viewer.focus();
+      image.hidden = !(video.hidden = !hasVideo);
+      if (hasVideo) {
+        video.poster = image.src;
+        video.src = dir + 'video.mp4';
+        video.width = width; video.height = height;
+        video.setAttribute('aria-label', alt);
+        video.muted = true;
+        video.play().catch(() => 0);
+      }
+      // A tile's caption is cut short, or not there: the whole one comes
+      // from widget.json.
+      const shown = tile, postID = (links[tile].querySelector('img').getAttribute('src').match(/\/media\/(\d+)\//) || [])[1],
+        caption = one(viewer, 'lb-cap'), cut = one(links[tile].parentNode, 'cap'), number = new Intl.NumberFormat(gallery.lang || 'en');
+      caption.textContent = cut ? cut.textContent : '';
+      posts().then(r => r.posts.forEach(p => p.id == postID && tile == shown && (caption.textContent = p.caption)), () => 0);
+      one(viewer, 'lb-n').textContent = slides.length > 1 ? number.format(slide + 1) + ' / ' + number.format(slides.length) : '';
+      one(viewer, 'lb-ig').href = links[tile].href;
+    }
+    function openTile(i, step) {
+      tile = (i + links.length) % links.length;
+      slides = JSON.parse(links[tile].getAttribute('data-s'));
+      slide = step < 0 ? slides.length - 1 : 0;
+      show();
+    }
+    function move(step) {
+      slide += step;
+      slide < 0 || slide >= slides.length ? openTile(tile + step, step) : show();
+    }
+    function watch(link) {
+      const i = links.push(link) - 1;
+      link.addEventListener('click', function (e) {
+        if (e.ctrlKey || e.metaKey || e.shiftKey || e.button) return;
+        e.preventDefault();
+        opener = link;
+        openTile(i, 1);
+        // Focus the dialog itself, not a control that the key which opened
+        // it could go on to activate.
+        viewer.showModal();
+        viewer.focus();
+      });
+    }
+    all(gallery, 'link').forEach(watch);
+    one(viewer, 'lb-prev').onclick = () => move(-1);
+    one(viewer, 'lb-next').onclick = () => move(1);
+    one(viewer, 'lb-x').onclick = () => viewer.close();
+    viewer.onclick = e => e.target == viewer && viewer.close();
+    viewer.onclose = function () { video.pause(); opener && opener.focus() };
+    viewer.onkeydown = function (e) {
+      const key = e.key, controls = viewer.querySelectorAll('video:not([hidden]),a[href],button'), first = controls[0], last = controls[controls.length - 1];
+      if (key == 'ArrowRight' || key == 'ArrowLeft') move(key == 'ArrowRight' ? 1 : -1);
+      // Keep Tab inside the viewer (the modal dialog makes the rest inert;
+      // this also keeps focus from leaving for the browser's own UI).
+      else if (key == 'Tab' && (root.activeElement == (e.shiftKey ? first : last) || e.shiftKey && root.activeElement == viewer)) (e.shiftKey ? last : first).focus();
+      else return;
       e.preventDefault();
-      opener = link;
-      openTile(i, 1);
-      // Focus the dialog itself, not a control that the key which opened
-      // it could go on to activate.
-      viewer.showModal();
-      viewer.focus();
-    });
-  }
-  all(gallery, 'link').forEach(watch);
-  one(viewer, 'lb-prev').onclick = () => move(-1);
-  one(viewer, 'lb-next').onclick = () => move(1);
-  one(viewer, 'lb-x').onclick = () => viewer.close();
-  viewer.onclick = e => e.target == viewer && viewer.close();
-  viewer.onclose = function () { video.pause(); opener && opener.focus() };
-  viewer.onkeydown = function (e) {
-    const key = e.key, controls = viewer.querySelectorAll('video:not([hidden]),a[href],button'), first = controls[0], last = controls[controls.length - 1];
-    if (key == 'ArrowRight' || key == 'ArrowLeft') move(key == 'ArrowRight' ? 1 : -1);
-    // Keep Tab inside the viewer (the modal dialog makes the rest inert;
-    // this also keeps focus from leaving for the browser's own UI).
-    else if (key == 'Tab' && (root.activeElement == (e.shiftKey ? first : last) || e.shiftKey && root.activeElement == viewer)) (e.shiftKey ? last : first).focus();
-    else return;
-    e.preventDefault();
-  };
-  // Load more: one request for /widget.json (with the gallery's caption
-  // filter, data-q), then each click shows the next page of it, each tile
-  // a copy of the first with the post's data.
-  const more = one(gallery, 'more'), model = all(gallery, 'item')[0];
-  let queue;
-  if (!more || !model) return;
-  count = count || all(gallery, 'item').length;
-  function showMore() {
-    let added = 0;
-    while (queue.length && added < count) {
-      const post = queue.shift();
-      if (!shown(post.type) || root.querySelector('img[src*="/' + post.id + '/"]')) continue;
-      const item = model.cloneNode(true), caption = one(item, 'cap'), link = one(item, 'link'), img = item.querySelector('img'), largest = post.images[post.images.length - 1];
-      item.dataset.t = post.type;
-      caption && (caption.textContent = post.caption);
-      link.href = post.permalink;
-      link.style.backgroundColor = post.color;
-      img.srcset = post.images.map(y => y.url + ' ' + y.width + 'w').join();
-      img.src = post.images[0].url;
-      img.width = largest.width;
-      img.height = largest.height;
-      img.alt = post.alt;
-      img.loading = 'lazy';
-      img.removeAttribute('fetchpriority');
-      // The badge copied is the first tile's: keep it only for its type.
-      const badge = link.querySelector('svg');
-      badge && post.type != model.dataset.t && badge.remove();
-      link.setAttribute('data-s', JSON.stringify((post.children.length ? post.children : [post]).map(function (p) {
-        const last = p.images[p.images.length - 1];
-        return [p.id, last.width, last.height, p.images.map(y => y.width), p.alt, p.video ? 1 : 0];
-      })));
-      grid.appendChild(item);
-      watch(link);
-      added++;
+    };
+    // Load more: each click shows the next page of widget.json, each tile a
+    // copy of the first with the post's data.
+    const more = one(gallery, 'more'), model = all(gallery, 'item')[0];
+    let queue;
+    if (!more || !model) return;
+    count = count || all(gallery, 'item').length;
+    function showMore() {
+      let added = 0;
+      while (queue.length && added < count) {
+        const post = queue.shift();
+        if (!shown(post.type) || root.querySelector('img[src*="/' + post.id + '/"]')) continue;
+        const item = model.cloneNode(true), caption = one(item, 'cap'), link = one(item, 'link'), img = item.querySelector('img'), largest = post.images[post.images.length - 1];
+        item.dataset.t = post.type;
+        caption && (caption.textContent = post.caption);
+        link.href = post.permalink;
+        link.style.backgroundColor = post.color;
+        img.srcset = post.images.map(y => y.url + ' ' + y.width + 'w').join();
+        img.src = post.images[0].url;
+        img.width = largest.width;
+        img.height = largest.height;
+        img.alt = post.alt;
+        img.loading = 'lazy';
+        img.removeAttribute('fetchpriority');
+        // The badge copied is the first tile's: keep it only for its type.
+        const badge = link.querySelector('svg');
+        badge && post.type != model.dataset.t && badge.remove();
+        link.setAttribute('data-s', JSON.stringify((post.children.length ? post.children : [post]).map(function (p) {
+          const last = p.images[p.images.length - 1];
+          return [p.id, last.width, last.height, p.images.map(y => y.width), p.alt, p.video ? 1 : 0];
+        })));
+        grid.appendChild(item);
+        watch(link);
+        added++;
+      }
+      more.hidden = !queue.length;
     }
-    more.hidden = !queue.length;
+    more.onclick = function () {
+      if (queue) return showMore();
+      more.disabled = true;
+      posts().then(function (r) {
+        queue = r.posts.slice();
+        more.disabled = false;
+        showMore();
+      }, () => { more.disabled = false });
+    };
   }
-  more.onclick = function () {
-    if (queue) return showMore();
-    more.disabled = true;
-    fetch(base + '/widget.json' + (gallery.dataset.q || '')).then(r => r.json()).then(function (r) {
-      queue = r.posts;
-      more.disabled = false;
-      showMore();
-    }, () => { more.disabled = false });
-  };
 })
