@@ -52,7 +52,9 @@
     const root = host.attachShadow({ mode: 'open' }), sheet = root.appendChild(doc.createElement('link')), markup = doc.createElement('template');
     sheet.rel = 'stylesheet';
     sheet.href = data.s;
+    // Once: moving the element loads the stylesheet again.
     sheet.onload = function () {
+      sheet.onload = null;
       markup.innerHTML = data.h;
       root.appendChild(markup.content);
       host.setAttribute('data-vitrine-on', '');
