@@ -102,8 +102,8 @@ type Options struct {
 	// Embeds, if set, are the widget's embeds the dashboard offers, as
 	// they stand now; nil: the bare script tag and iframe.
 	Embeds func() Embeds
-	Logger       *slog.Logger
-	Now          func() time.Time
+	Logger *slog.Logger
+	Now    func() time.Time
 }
 
 // Embeds are the three ways to put the gallery on a site, as snippets to
