@@ -22,6 +22,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"vitrine/appearance"
 	"vitrine/auth"
 	"vitrine/connection"
 	"vitrine/jobs"
@@ -65,6 +66,14 @@ type Operations interface {
 	Disconnect(ctx context.Context) (username string, err error)
 	Status(ctx context.Context) (connection.Status, error)
 	Moderate(ctx context.Context, postID string, action moderation.Action) (changed bool, err error)
+	// Appearance reads the gallery's settings; SaveAppearance keeps new
+	// ones (appearance.Problems when any is refused: nothing saved);
+	// ResetAppearance returns to the config file's; PreviewGallery renders
+	// the gallery page with unsaved ones, and its Content-Security-Policy.
+	Appearance(ctx context.Context) (appearance.State, error)
+	SaveAppearance(ctx context.Context, s appearance.Settings) (changed []string, err error)
+	ResetAppearance(ctx context.Context) (changed []string, err error)
+	PreviewGallery(s appearance.Settings) (page []byte, contentSecurityPolicy string, err error)
 }
 
 // Instagram is the part of *instagram.Client the admin uses itself.
@@ -102,8 +111,11 @@ type Options struct {
 	// Embeds, if set, are the widget's embeds the dashboard offers, as
 	// they stand now; nil: the bare script tag and iframe.
 	Embeds func() Embeds
-	Logger *slog.Logger
-	Now    func() time.Time
+	// GalleryCacheAge is widget.cache_max_age: how soon a saved change
+	// reaches every embed, which the Appearance page says.
+	GalleryCacheAge time.Duration
+	Logger          *slog.Logger
+	Now             func() time.Time
 }
 
 // Embeds are the three ways to put the gallery on a site, as snippets to
@@ -132,6 +144,8 @@ type Admin struct {
 	static map[string]staticFile
 	// embeds are the embeds the dashboard offers.
 	embeds func() Embeds
+	// cacheAge words Options.GalleryCacheAge.
+	cacheAge string
 }
 
 const (
@@ -166,6 +180,8 @@ func New(o Options) (*Admin, error) {
 		demo:  o.Demo,
 		log:   o.Logger,
 		now:   o.Now,
+
+		cacheAge: cacheAgeText(o.GalleryCacheAge),
 	}
 	a.embeds = o.Embeds
 	if a.embeds == nil {
@@ -208,6 +224,10 @@ func (a *Admin) Register(r gin.IRouter) {
 	signedIn.POST("/parked/discard", a.discardParked)
 	signedIn.POST("/sync", a.syncNow)
 	signedIn.POST("/posts/:id", a.moderatePost)
+	signedIn.GET("/appearance", a.appearancePage)
+	signedIn.POST("/appearance", a.saveAppearance)
+	signedIn.POST("/appearance/reset", a.resetAppearance)
+	signedIn.GET("/appearance/preview", a.appearancePreview)
 	if a.demo != nil {
 		signedIn.POST("/demo/:action", a.demoAction)
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"vitrine/appearance"
 	"vitrine/jobs"
 	"vitrine/store"
 	"vitrine/templates"
@@ -123,6 +124,16 @@ func TestTemplatesExecute(t *testing.T) {
 			dashboardView{page: pg, S: full, Flash: &flash{Tone: "ok", Title: "t", Section: "posts"}, Posts: &postsView{MaxPins: 3, Pinned: 1, Hidden: 1,
 				Posts: []postCard{{ID: "1", Caption: "c", Thumb: "/media/1/320.jpg", Pinned: true, Kind: "Album"}, {ID: "2", Hidden: true, Note: "n", Kind: "Photo"}, {ID: "3"}}}},
 			dashboardView{page: pg, S: full, Posts: &postsView{MaxPins: 3}}},
+		"appearance.html": {appearanceView{}, appearanceView{page: pg, Flash: &flash{Tone: "bad", Title: "t", Message: "m"}, Problems: 1, Customised: true,
+			Skipped: []appearance.Problem{{Key: "k", Msg: "m"}}, PreviewURL: "/admin/appearance/preview?layout=grid", CacheAge: "60 seconds",
+			Groups: []fieldGroup{{Name: "G", ID: "g", Fields: []field{
+				{Key: "a", ID: "opt-a", Label: "A", Kind: "choice", Value: "x", Choices: []fieldChoice{{Value: "x", Label: "X", Selected: true}}, Error: "e"},
+				{Key: "b", ID: "opt-b", Label: "B", Kind: "number", Value: "3", Min: 1, Max: 12, FileValue: "2"},
+				{Key: "c", ID: "opt-c", Label: "C", Kind: "switch", Value: "true", Checked: true, Help: "h"},
+				{Key: "d", ID: "opt-d", Label: "D", Kind: "colour", Value: ""},
+				{Key: "e", ID: "opt-e", Label: "E", Kind: "words", Value: "#a b"},
+				{Key: "f", ID: "opt-f", Label: "F", Kind: "subset", Value: "X", Choices: []fieldChoice{{Value: "X", Label: "x", Selected: true}, {Value: "Y", Label: "y"}}},
+			}}}}},
 		"message.html": {messageView{}, messageView{page: pg, Tone: "bad", Heading: "h", Step: "s", Popup: true, Result: "failed"},
 			messageView{page: pg, Confirm: &confirmView{Action: "/a", Button: "b", Cancel: "/admin"}}},
 	}

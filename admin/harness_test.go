@@ -32,6 +32,7 @@ import (
 	"vitrine/store"
 	"vitrine/testkit"
 	"vitrine/testkit/teststore"
+	"vitrine/widget"
 )
 
 const testPassword = "correct horse battery staple"
@@ -50,8 +51,10 @@ type env struct {
 	ig    *hookedInstagram
 	jobs  *recordingJobs // nil when the env was built without jobs or with others
 	conn  *connection.Connection
-	adm   *Admin
-	srv   *httptest.Server
+	// gallery is the widget, built when a test first asks (gallery()).
+	gallery *widget.Widget
+	adm     *Admin
+	srv     *httptest.Server
 
 	disconnects atomic.Int32 // accounts disconnected, their posts and images removed
 	rebuilds    atomic.Int32 // gallery rebuilds after a decision
@@ -167,7 +170,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		t.Fatal(err)
 	}
 	e.adm, err = New(Options{PublicURL: cfg.Server.PublicURL, Auth: adminAuth, Store: st, Operations: operations{e}, Instagram: e.ig, Jobs: jobs,
-		Logger: log, Now: e.clock.Now})
+		Logger: log, Now: e.clock.Now, GalleryCacheAge: cfg.Widget.CacheMaxAge.Std()})
 	if err != nil {
 		t.Fatal(err)
 	}

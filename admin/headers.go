@@ -13,7 +13,8 @@ const nonceKey = "vitrine.nonce"
 // securityHeaders sets the headers every admin response carries. The CSP
 // allows scripts and styles only from /admin/static or with this
 // response's nonce; pages load nothing from other origins (the profile
-// picture is our own copy, see avatar.go).
+// picture is our own copy, see avatar.go) and frame only our own (the
+// Appearance page's preview).
 func (a *Admin) securityHeaders(c *gin.Context) {
 	nonce := base64.RawURLEncoding.EncodeToString(randomBytes(18)) // URL alphabet: nothing for html/template to escape
 	c.Set(nonceKey, nonce)
@@ -30,7 +31,7 @@ func (a *Admin) securityHeaders(c *gin.Context) {
 
 func cspFor(nonce string) string {
 	return "default-src 'none'; script-src 'self' 'nonce-" + nonce + "'; style-src 'self' 'nonce-" + nonce + "'; " +
-		"img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+		"img-src 'self' data:; connect-src 'self'; frame-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 }
 
 func randomBytes(n int) []byte {

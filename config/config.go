@@ -14,6 +14,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"vitrine/appearance"
 	"vitrine/instagram"
 )
 
@@ -105,27 +106,15 @@ type SMTP struct {
 }
 
 type Widget struct {
-	Count   int `yaml:"count"`
-	Columns int `yaml:"columns"`
-	// ColumnsMobile is the columns on a narrow gallery (under 480 px).
-	ColumnsMobile int `yaml:"columns_mobile"`
-	// Layout is grid, carousel, masonry or highlight; Aspect the tiles'
-	// shape in grid, carousel and highlight: 1:1, 4:5 or original.
-	Layout string `yaml:"layout"`
-	Aspect string `yaml:"aspect"`
-	// Language of the gallery's words: en, pt, es, fr or de.
-	Language string `yaml:"language"`
-	// MediaTypes are the kinds of post shown (IMAGE, VIDEO,
-	// CAROUSEL_ALBUM); IncludeWords keeps only posts whose caption has
-	// one of them, ExcludeWords drops those that have one.
-	MediaTypes     []string `yaml:"media_types"`
-	IncludeWords   []string `yaml:"include_words"`
-	ExcludeWords   []string `yaml:"exclude_words"`
-	Captions       bool     `yaml:"captions"`
-	MaxPosts       int      `yaml:"max_posts"`
-	AllowedOrigins []string `yaml:"allowed_origins"`
-	FrameAncestors []string `yaml:"frame_ancestors"`
-	Placeholder    string   `yaml:"placeholder"`
+	// Settings are the gallery's look and choice of posts (layout,
+	// columns, colours, filters, …): the defaults the dashboard's
+	// Appearance page starts from and can reset to. Their keys sit
+	// directly under widget:.
+	appearance.Settings `yaml:",inline"`
+	MaxPosts            int      `yaml:"max_posts"`
+	AllowedOrigins      []string `yaml:"allowed_origins"`
+	FrameAncestors      []string `yaml:"frame_ancestors"`
+	Placeholder         string   `yaml:"placeholder"`
 	// VideoMaxMB is the largest video mirrored, in MiB, for the lightbox
 	// to play; 0 mirrors none (the lightbox shows the thumbnail and links
 	// to Instagram).
@@ -142,27 +131,6 @@ type Widget struct {
 	// ready to send without reading the disk; 0 sends every image from
 	// disk (the kernel's page cache still keeps the popular ones).
 	MediaCacheMB int `yaml:"media_cache_mb"`
-
-	// The gallery's appearance.
-	// CaptionLength is the most characters of a caption the gallery's
-	// markup carries when captions are shown; the lightbox shows the whole
-	// caption from widget.json.
-	CaptionLength int `yaml:"caption_length"`
-	// Theme is light, dark or auto (the visitor's prefers-color-scheme).
-	Theme string `yaml:"theme"`
-	// AccentColor (the Follow button), TextColor and BackgroundColor are
-	// #rrggbb, or "" for the theme's own.
-	AccentColor     string `yaml:"accent_color"`
-	TextColor       string `yaml:"text_color"`
-	BackgroundColor string `yaml:"background_color"`
-	// Radius is the tiles' corner radius and Gap the space between tiles,
-	// in CSS pixels.
-	Radius int `yaml:"radius"`
-	Gap    int `yaml:"gap"`
-	// Header shows the account's name and picture above the posts;
-	// FollowButton the Follow button in it.
-	Header       bool `yaml:"header"`
-	FollowButton bool `yaml:"follow_button"`
 }
 
 // Metrics says who may read /metrics: clients on AllowedNetworks, and,
@@ -175,20 +143,6 @@ type Metrics struct {
 // DefaultPlaceholder is widget.placeholder's default; left as is, the
 // gallery says it in widget.language.
 const DefaultPlaceholder = "New posts are on their way."
-
-// DefaultCaptionLength is widget.caption_length's default: about the three
-// lines a tile shows.
-const DefaultCaptionLength = 150
-
-// Gallery choices, the values widget.layout, widget.aspect,
-// widget.language and widget.media_types accept.
-var (
-	Layouts    = []string{"grid", "carousel", "masonry", "highlight"}
-	Aspects    = []string{"1:1", "4:5", "original"}
-	Languages  = []string{"en", "pt", "es", "fr", "de"}
-	Themes     = []string{"light", "dark", "auto"}
-	MediaTypes = []string{"IMAGE", "VIDEO", "CAROUSEL_ALBUM"}
-)
 
 // Default returns the configuration used before any file or environment is
 // read. Every default is safe: loopback only, nothing sent anywhere.
@@ -219,13 +173,7 @@ func Default() Config {
 			RemindEvery: Duration(24 * hour),
 		},
 		Widget: Widget{
-			Count:          12,
-			Columns:        3,
-			ColumnsMobile:  2,
-			Layout:         "grid",
-			Aspect:         "1:1",
-			Language:       "en",
-			MediaTypes:     []string{"IMAGE", "VIDEO", "CAROUSEL_ALBUM"},
+			Settings:       appearance.Defaults(),
 			MaxPosts:       100,
 			AllowedOrigins: []string{"*"},
 			FrameAncestors: []string{"*"},
@@ -234,12 +182,6 @@ func Default() Config {
 			CacheMaxAge:    Duration(60 * second),
 			PollEvery:      Duration(2 * second),
 			MediaCacheMB:   16,
-			CaptionLength:  DefaultCaptionLength,
-			Theme:          "light",
-			Radius:         3,
-			Gap:            4,
-			Header:         true,
-			FollowButton:   true,
 		},
 		// Loopback only, as a Prometheus on the same host scrapes.
 		Metrics: Metrics{AllowedNetworks: []string{"127.0.0.0/8", "::1/128"}},

@@ -38,7 +38,12 @@ func fields() []field {
 	walk = func(t reflect.Type, prefix string, index []int) {
 		for i := 0; i < t.NumField(); i++ {
 			f := t.Field(i)
-			name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			name, flags, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			if flags == "inline" && f.Type.Kind() == reflect.Struct {
+				// Its keys belong to the struct it sits in.
+				walk(f.Type, prefix, append(append([]int(nil), index...), i))
+				continue
+			}
 			if name == "" || name == "-" {
 				continue
 			}
@@ -187,7 +192,12 @@ func typePaths() map[string]string {
 	walk = func(t reflect.Type, prefix string) {
 		for i := 0; i < t.NumField(); i++ {
 			f := t.Field(i)
-			name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			name, flags, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			if f.Type.Kind() == reflect.Struct && flags == "inline" {
+				out[f.Type.String()] = prefix // its keys belong to the struct it sits in
+				walk(f.Type, prefix)
+				continue
+			}
 			if f.Type.Kind() != reflect.Struct || name == "" || name == "-" {
 				continue
 			}

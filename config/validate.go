@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/robfig/cron/v3"
 	"golang.org/x/crypto/bcrypt"
@@ -244,56 +243,13 @@ func (c *Config) validateWidget(ps *problems) {
 	if w.MaxPosts < 1 || w.MaxPosts > 1000 {
 		ps.add("widget.max_posts", "must be between 1 and 1000")
 	}
-	if w.Count < 1 || w.Count > w.MaxPosts {
-		ps.add("widget.count", "must be between 1 and widget.max_posts")
+	if w.Count > w.MaxPosts {
+		ps.add("widget.count", "must not exceed widget.max_posts")
 	}
-	if w.Columns < 1 || w.Columns > 12 {
-		ps.add("widget.columns", "must be between 1 and 12")
-	}
-	if w.ColumnsMobile < 1 || w.ColumnsMobile > 6 {
-		ps.add("widget.columns_mobile", "must be between 1 and 6")
-	}
-	for key, choice := range map[string]struct {
-		value   string
-		choices []string
-	}{
-		"widget.layout":   {w.Layout, Layouts},
-		"widget.aspect":   {w.Aspect, Aspects},
-		"widget.language": {w.Language, Languages},
-		"widget.theme":    {w.Theme, Themes},
-	} {
-		if !slices.Contains(choice.choices, choice.value) {
-			ps.add(key, "must be one of "+strings.Join(choice.choices, ", "))
-		}
-	}
-	if len(w.MediaTypes) == 0 {
-		ps.add("widget.media_types", "must name at least one of "+strings.Join(MediaTypes, ", "))
-	}
-	for _, t := range w.MediaTypes {
-		if !slices.Contains(MediaTypes, t) {
-			ps.add("widget.media_types", fmt.Sprintf("%q is not one of %s (reels count as VIDEO)", t, strings.Join(MediaTypes, ", ")))
-		}
-	}
-	for key, words := range map[string][]string{"widget.include_words": w.IncludeWords, "widget.exclude_words": w.ExcludeWords} {
-		for _, word := range words {
-			if strings.TrimSpace(word) == "" || strings.ContainsFunc(word, unicode.IsSpace) {
-				ps.add(key, fmt.Sprintf("%q must be one word or #hashtag, without spaces", word))
-			}
-		}
-	}
-	for key, c := range map[string]string{"widget.accent_color": w.AccentColor, "widget.text_color": w.TextColor, "widget.background_color": w.BackgroundColor} {
-		if c != "" && !hexColorRE.MatchString(c) {
-			ps.add(key, fmt.Sprintf("%q is not a colour such as #0074cc (or empty for the theme's)", c))
-		}
-	}
-	if w.CaptionLength < 20 || w.CaptionLength > MaxCaptionLength {
-		ps.add("widget.caption_length", fmt.Sprintf("must be between 20 and %d characters", MaxCaptionLength))
-	}
-	if w.Radius < 0 || w.Radius > 40 {
-		ps.add("widget.radius", "must be between 0 and 40 (pixels)")
-	}
-	if w.Gap < 0 || w.Gap > 40 {
-		ps.add("widget.gap", "must be between 0 and 40 (pixels)")
+	// The gallery's options are checked by their own table, which the
+	// dashboard's Appearance page uses too.
+	for _, p := range w.Settings.Problems() {
+		ps.add("widget."+p.Key, p.Msg)
 	}
 	if w.VideoMaxMB < 0 || w.VideoMaxMB > MaxVideoMB {
 		ps.add("widget.video_max_mb", fmt.Sprintf("must be between 0 (no videos) and %d", MaxVideoMB))
@@ -326,11 +282,6 @@ func (c *Config) validateWidget(ps *problems) {
 		}
 	}
 }
-
-// MaxCaptionLength bounds widget.caption_length: Instagram's own limit.
-const MaxCaptionLength = 2200
-
-var hexColorRE = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
 
 // MaxVideoMB bounds widget.video_max_mb: Instagram's longest reels are a
 // few hundred MiB, and every mirrored one takes that much disk.

@@ -109,7 +109,8 @@ func New(cfg config.Config, log *slog.Logger, o Options) (_ *Vitrine, err error)
 	v.Admin, err = admin.New(admin.Options{
 		PublicURL: c.Server.PublicURL, Auth: adminAuth, Store: v.Store, Operations: v.App, Instagram: v.Instagram, Jobs: v.Jobs,
 		Logger: log, Now: o.Now, Demo: demoPanel,
-		Embeds: func() admin.Embeds { return dashboardEmbeds(v.Gallery) },
+		Embeds:          func() admin.Embeds { return dashboardEmbeds(v.Gallery) },
+		GalleryCacheAge: cfg.Widget.CacheMaxAge.Std(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("admin: %w", err)

@@ -332,7 +332,8 @@ func (s *Store) migrate() error {
 		}
 		return tx.AutoMigrate(&tokenRow{}, &postRow{}, &childRow{}, &eventRow{}, &stateRow{},
 			&imageRow{}, &imageVariantRow{}, &jobRunRow{}, &adminSessionRow{}, &moderationRow{},
-			&leaseRow{}, &counterRow{}, &generationRow{}, &callbackRow{}, &parkedRow{})
+			&leaseRow{}, &counterRow{}, &generationRow{}, &callbackRow{}, &parkedRow{},
+			&gallerySettingRow{})
 	})
 	if err != nil {
 		return fmt.Errorf("store: migrate: %w", err)

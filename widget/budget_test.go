@@ -158,14 +158,15 @@ func TestSizeBudgets(t *testing.T) {
 	}
 }
 
-// Every option on (captions, a layout, a language other than the
-// default's words, filters, a theme and colours, videos) stays within 9 KB.
+// Every option on (captions cut to 150 characters, a layout, a language
+// other than the default's words, filters, a theme and colours, videos)
+// stays within 9 KB.
 func TestSizeBudgetEveryOptionOn(t *testing.T) {
 	for _, feed := range budgetFeeds {
 		t.Run(feed.name, func(t *testing.T) {
 			e := budgetEnv(t, feed.posts(30), withConfig(func(c *config.Config) {
 				w := &c.Widget
-				w.Captions, w.Layout, w.Aspect, w.Language, w.Columns, w.ColumnsMobile = true, "highlight", "original", "pt", 4, 1
+				w.Captions, w.CaptionLength, w.Layout, w.Aspect, w.Language, w.Columns, w.ColumnsMobile = true, 150, "highlight", "original", "pt", 4, 1
 				w.Theme, w.AccentColor, w.TextColor, w.BackgroundColor, w.Radius, w.Gap = "auto", "#b4532a", "#231f1c", "#faf7f2", 8, 6
 				w.ExcludeWords = []string{"nothing-matches"}
 			}))
@@ -296,7 +297,7 @@ func BenchmarkHandlers(b *testing.B) {
 		for i := range b.N {
 			q.Set("include_words", words[i%len(words)]+","+words[(i/len(words))%len(words)])
 			s.wordGalleries.byKey, s.wordGalleries.keys = nil, nil // every one new
-			_ = w.filtered(s, parseWordFilter(q), "en", w.settings.Captions, kindScript, false)
+			_ = w.filtered(s, parseWordFilter(q), "en", captionsChoice{s.in.look.Captions, s.in.look.CaptionLength}, kindScript, false)
 		}
 	})
 }

@@ -14,7 +14,8 @@ import (
 // text (4.5:1). The colours are computed from the readable CSS as a
 // browser would: each theme takes its side of light-dark(), the muted
 // colours are color-mix()es of the text and the background, and the host
-// page sets none of the --vitrine-* properties.
+// page sets none of the --vitrine-* properties. The light theme's
+// background is transparent, for light pages: it is measured over white.
 func TestThemeContrast(t *testing.T) {
 	src, err := os.ReadFile(filepath.FromSlash(cssSourcePath))
 	if err != nil {
@@ -35,16 +36,19 @@ func TestThemeContrast(t *testing.T) {
 		{[2]string{".vitrine-more", "color"}, [2]string{".vitrine-more:hover", "background"}},
 		{[2]string{".vitrine-empty", "color"}, [2]string{".vitrine-empty", "background"}},
 	}
+	page := rgba{255, 255, 255, 1}
 	for _, dark := range []bool{false, true} {
 		theme := map[bool]string{false: "light", true: "dark"}[dark]
 		colours := themeColours{css: css, dark: dark}
 		for _, p := range pairs {
-			fg := colours.of(t, cssDeclaration(css, p.text[0], p.text[1]))
-			bg := colours.of(t, cssDeclaration(css, p.background[0], p.background[1]))
-			ratio := contrastRatio(fg, bg)
-			t.Logf("%s: %s %s #%06x on %s %s #%06x: %.2f:1", theme, p.text[0], p.text[1], fg, p.background[0], p.background[1], bg, ratio)
+			// Every background here is on the gallery's, which is on the page.
+			under := colours.of(t, cssDeclaration(css, ".vitrine", "background")).over(page)
+			bg := colours.of(t, cssDeclaration(css, p.background[0], p.background[1])).over(under)
+			fg := colours.of(t, cssDeclaration(css, p.text[0], p.text[1])).over(bg)
+			ratio := contrastRatio(fg.rgb(), bg.rgb())
+			t.Logf("%s: %s %s #%06x on %s %s #%06x: %.2f:1", theme, p.text[0], p.text[1], fg.rgb(), p.background[0], p.background[1], bg.rgb(), ratio)
 			if ratio < 4.5 {
-				t.Errorf("%s theme: %s's text #%06x on %s's #%06x is %.2f:1, under WCAG AA's 4.5:1", theme, p.text[0], fg, p.background[0], bg, ratio)
+				t.Errorf("%s theme: %s's text #%06x on %s's #%06x is %.2f:1, under WCAG AA's 4.5:1", theme, p.text[0], fg.rgb(), p.background[0], bg.rgb(), ratio)
 			}
 		}
 	}
@@ -68,9 +72,11 @@ func TestContrastRatioMatchesWCAG(t *testing.T) {
 }
 
 // TestThemeColoursEvaluate checks the evaluator on values worked out by
-// hand (color-mix of opaque colours in srgb mixes each channel).
+// hand (color-mix of colours in srgb mixes each channel, weighted by
+// alpha).
 func TestThemeColoursEvaluate(t *testing.T) {
 	css := `.vitrine{--_a:var(--vitrine-x, light-dark(#262626, #f2f2f2));--_b:light-dark(#fff,#121212)}`
+	white := rgba{255, 255, 255, 1}
 	for _, c := range []struct {
 		v    string
 		dark bool
@@ -81,27 +87,46 @@ func TestThemeColoursEvaluate(t *testing.T) {
 		{"var(--_a)", true, 0xf2f2f2},
 		{"color-mix(in srgb, var(--_a) 68%, var(--_b))", false, 0x6b6b6b},
 		{"color-mix(in srgb,#0074cc 85%,#000)", false, 0x0063ad},
+		{"color-mix(in srgb, #262626 68%, transparent)", false, 0x6b6b6b}, // over white
+		{"transparent", false, 0xffffff},
 	} {
-		if got := (themeColours{css: css, dark: c.dark}).of(t, c.v); got != c.want {
+		if got := (themeColours{css: css, dark: c.dark}).of(t, c.v).over(white).rgb(); got != c.want {
 			t.Errorf("%s (dark %v) = #%06x, want #%06x", c.v, c.dark, got, c.want)
 		}
 	}
 }
 
+// rgba is a colour with straight alpha, its channels 0–255.
+type rgba struct{ r, g, b, a float64 }
+
+// over is c drawn over an opaque colour.
+func (c rgba) over(under rgba) rgba {
+	mix := func(x, y float64) float64 { return x*c.a + y*(1-c.a) }
+	return rgba{mix(c.r, under.r), mix(c.g, under.g), mix(c.b, under.b), 1}
+}
+
+// rgb is an opaque c as 0xrrggbb.
+func (c rgba) rgb() uint32 {
+	b := func(v float64) uint32 { return uint32(math.Round(min(max(v, 0), 255))) }
+	return b(c.r)<<16 | b(c.g)<<8 | b(c.b)
+}
+
 // themeColours evaluates the colour values the gallery's CSS uses, in one
-// theme: #hex, light-dark(), color-mix(in srgb, …), and var() of the
-// gallery's own --_ properties (declared on .vitrine) or, for a
+// theme: #hex, transparent, light-dark(), color-mix(in srgb, …), and var()
+// of the gallery's own --_ properties (declared on .vitrine) or, for a
 // --vitrine-* property a host page would set, its fallback.
 type themeColours struct {
 	css  string
 	dark bool
 }
 
-func (c themeColours) of(t *testing.T, v string) uint32 {
+func (c themeColours) of(t *testing.T, v string) rgba {
 	t.Helper()
 	v = strings.TrimSpace(v)
 	name, args, ok := cssFunction(v)
 	switch {
+	case v == "transparent":
+		return rgba{}
 	case strings.HasPrefix(v, "#"):
 		h := strings.TrimPrefix(v, "#")
 		if len(h) == 3 {
@@ -111,7 +136,7 @@ func (c themeColours) of(t *testing.T, v string) uint32 {
 		if err != nil || len(h) != 6 {
 			t.Fatalf("colour %q", v)
 		}
-		return uint32(n)
+		return rgba{float64(n >> 16 & 0xff), float64(n >> 8 & 0xff), float64(n & 0xff), 1}
 	case ok && name == "light-dark" && len(args) == 2:
 		if c.dark {
 			return c.of(t, args[1])
@@ -136,15 +161,17 @@ func (c themeColours) of(t *testing.T, v string) uint32 {
 			a, share = a[:i], p/100
 		}
 		x, y := c.of(t, a), c.of(t, b)
-		var out uint32
-		for shift := 0; shift <= 16; shift += 8 {
-			ch := share*float64(x>>shift&0xff) + (1-share)*float64(y>>shift&0xff)
-			out |= uint32(math.Round(ch)) << shift
+		// Premultiplied by alpha, as CSS Color 5 mixes.
+		out := rgba{a: share*x.a + (1-share)*y.a}
+		if out.a == 0 {
+			return out
 		}
+		ch := func(p, q float64) float64 { return (share*p*x.a + (1-share)*q*y.a) / out.a }
+		out.r, out.g, out.b = ch(x.r, y.r), ch(x.g, y.g), ch(x.b, y.b)
 		return out
 	}
 	t.Fatalf("cannot evaluate the colour %q", v)
-	return 0
+	return rgba{}
 }
 
 // cssFunction splits "name(a, b(c, d))" into name and its top-level

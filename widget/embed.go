@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"strings"
 
-	"vitrine/config"
+	"vitrine/appearance"
 )
 
 // The recommended JS embed reserves the gallery's height before its script
@@ -196,16 +196,20 @@ type reserve struct {
 	anyCaption             bool    // some post in the markup has one
 }
 
-// reserveFor gathers the reserve of snapshot s (nil: none yet).
+// reserveFor gathers the reserve of snapshot s (nil: none yet, the config
+// file's settings).
 func (w *Widget) reserveFor(s *snapshot) reserve {
-	cfg := w.settings
+	cfg := w.settings.Settings
+	if s != nil {
+		cfg = s.in.look
+	}
 	r := reserve{
 		m:             w.metrics,
-		layout:        choice(cfg.Layout, config.Layouts),
-		aspect:        choice(cfg.Aspect, config.Aspects),
-		columns:       min(max(cfg.Columns, 1), 12),
-		columnsMobile: min(max(cfg.ColumnsMobile, 1), 6),
-		gap:           float64(w.gap()),
+		layout:        choice(cfg.Layout, appearance.Layouts),
+		aspect:        choice(cfg.Aspect, appearance.Aspects),
+		columns:       min(max(cfg.Columns, 1), appearance.MaxColumns),
+		columnsMobile: min(max(cfg.ColumnsMobile, 1), appearance.MaxColumnsMobile),
+		gap:           float64(gapOf(cfg)),
 		captions:      cfg.Captions,
 		mean:          1,
 	}
@@ -233,20 +237,20 @@ func (w *Widget) ReservedHeight(o EmbedOptions, width float64) float64 {
 		return r.fixed + r.m.empty
 	}
 	layout, aspect := r.layout, r.aspect
-	if choice(o.Layout, config.Layouts) == o.Layout {
+	if choice(o.Layout, appearance.Layouts) == o.Layout {
 		layout = o.Layout
 	}
-	if choice(o.Aspect, config.Aspects) == o.Aspect {
+	if choice(o.Aspect, appearance.Aspects) == o.Aspect {
 		aspect = o.Aspect
 	}
 	columns, n := r.columns, r.posts
 	if width <= r.m.narrow {
 		columns = r.columnsMobile
 		if o.ColumnsMobile > 0 {
-			columns = min(o.ColumnsMobile, 6)
+			columns = min(o.ColumnsMobile, appearance.MaxColumnsMobile)
 		}
 	} else if o.Columns > 0 {
-		columns = min(o.Columns, 12)
+		columns = min(o.Columns, appearance.MaxColumns)
 	}
 	if o.Count > 0 {
 		n = min(o.Count, n)
@@ -336,16 +340,16 @@ func (w *Widget) reservationCSS(s *snapshot) string {
 	ratios := map[string]string{"1:1": "1", "4:5": "1.25", "original": short(r.mean)}
 	fmt.Fprintf(&b, "[data-vitrine]{--vitrine-c:var(--vitrine-columns,%d);--vitrine-m:var(--vitrine-columns-mobile,%d);--vitrine-g:var(--vitrine-gap,%s);--vitrine-n:%d;--vitrine-r:%s;--vitrine-k:%s;%s}\n",
 		r.columns, r.columnsMobile, px(r.gap), r.posts, ratios[r.aspect], shownCaption, r.layoutValues(r.layout).declarations())
-	for _, l := range config.Layouts {
+	for _, l := range appearance.Layouts {
 		fmt.Fprintf(&b, "[data-vitrine][data-layout=%s]{%s}\n", l, r.layoutValues(l).declarations())
 	}
-	for _, a := range config.Aspects {
+	for _, a := range appearance.Aspects {
 		fmt.Fprintf(&b, "[data-vitrine][data-aspect=%q]{--vitrine-r:%s}\n", a, ratios[a])
 	}
-	for c := 1; c <= 12; c++ {
+	for c := 1; c <= appearance.MaxColumns; c++ {
 		fmt.Fprintf(&b, "[data-vitrine][data-columns=\"%d\"]{--vitrine-c:%d}\n", c, c)
 	}
-	for c := 1; c <= 6; c++ {
+	for c := 1; c <= appearance.MaxColumnsMobile; c++ {
 		fmt.Fprintf(&b, "[data-vitrine][data-columns-mobile=\"%d\"]{--vitrine-m:%d}\n", c, c)
 	}
 	for n := 1; n < r.posts; n++ {

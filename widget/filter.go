@@ -4,7 +4,7 @@ import (
 	"strings"
 	"unicode"
 
-	"vitrine/config"
+	"vitrine/appearance"
 	"vitrine/store"
 )
 
@@ -15,7 +15,7 @@ type postFilter struct {
 	include, exclude []string        // lower case
 }
 
-func newPostFilter(cfg config.Widget) postFilter {
+func newPostFilter(cfg appearance.Settings) postFilter {
 	f := postFilter{types: map[string]bool{}}
 	for _, t := range cfg.MediaTypes {
 		f.types[t] = true

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -224,6 +225,19 @@ func TestReplicaServesWhatAnotherChanged(t *testing.T) {
 	if got := b.src.posts.Load(); got != rebuilds {
 		t.Errorf("B rebuilt %d more times after catching up", got-rebuilds)
 	}
+
+	// The owner saves an appearance on A (the Appearance page); B serves
+	// it without a restart.
+	if err := a.st.SaveGallerySettings(ctx, map[string]string{"layout": "carousel", "language": "de"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.w.Rebuild(ctx); err != nil { // as the app's SaveAppearance does
+		t.Fatal(err)
+	}
+	testkit.Eventually(t, "B serves the appearance saved on A", func() bool {
+		_, page := b.get(t, "/widget")
+		return strings.Contains(string(page), `data-layout="carousel"`) && strings.Contains(string(page), `lang="de"`)
+	})
 
 	// A's own rebuild moved A's generation too: A, following as well,
 	// does not rebuild its own changes a second time.

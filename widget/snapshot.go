@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"vitrine/appearance"
 	"vitrine/config"
 	"vitrine/moderation"
 	"vitrine/store"
@@ -81,7 +82,7 @@ func newAsset(body []byte, contentType string, routeFields []field) (*asset, err
 // build turns what the store holds into a snapshot. It is pure: no I/O.
 func (w *Widget) build(in input, stale bool) (*snapshot, error) {
 	media, files, videos := indexImages(in.images)
-	v, doc, err := w.model(in, files, videos, stale, w.filter)
+	v, doc, err := w.model(in, files, videos, stale, newPostFilter(in.look))
 	if err != nil {
 		return nil, err
 	}
@@ -131,22 +132,23 @@ func indexImages(images []MirroredFile) (media map[mediaKey]string, files map[st
 // widget.max_posts), of the posts filter keeps. Only posts whose image is
 // mirrored are in either.
 func (w *Widget) model(in input, files map[string][]MirroredFile, videos map[string]bool, stale bool, filter postFilter) (galleryView, jsonDoc, error) {
-	cfg, base := w.settings, w.base
+	cfg, base := in.look, w.base
 	v := galleryView{
 		Base:          base,
 		Columns:       cfg.Columns,
 		ColumnsMobile: cfg.ColumnsMobile,
-		Layout:        choice(cfg.Layout, config.Layouts),
-		Aspect:        strings.ReplaceAll(choice(cfg.Aspect, config.Aspects), ":", "x"),
-		Lang:          choice(cfg.Language, config.Languages),
+		Layout:        choice(cfg.Layout, appearance.Layouts),
+		Aspect:        strings.ReplaceAll(choice(cfg.Aspect, appearance.Aspects), ":", "x"),
+		Lang:          choice(cfg.Language, appearance.Languages),
 		Words:         wordsFor(cfg.Language),
 		Captions:      cfg.Captions,
-		Theme:         w.theme(),
+		Theme:         choice(cfg.Theme, appearance.Themes),
 		Header:        cfg.Header,
 		Follow:        cfg.FollowButton,
-		Placeholder:   cfg.Placeholder,
+		Placeholder:   w.settings.Placeholder,
 		Sizes:         tileSizes(cfg.Columns, cfg.ColumnsMobile),
 		Title:         "Instagram",
+		CSS:           w.styled(cfg),
 	}
 	if v.Placeholder == config.DefaultPlaceholder {
 		v.Placeholder = v.Words.Placeholder
@@ -173,7 +175,7 @@ func (w *Widget) model(in input, files map[string][]MirroredFile, videos map[str
 			if !filter.keeps(p) {
 				continue
 			}
-			if len(doc.Posts) >= max(cfg.MaxPosts, cfg.Count) {
+			if len(doc.Posts) >= max(w.settings.MaxPosts, cfg.Count) {
 				break
 			}
 			jp := postJSON(base, p, fs, files, videos)
@@ -188,7 +190,7 @@ func (w *Widget) model(in input, files map[string][]MirroredFile, videos map[str
 			}
 		}
 	}
-	v.More = len(doc.Posts) > len(v.Posts)
+	v.More = cfg.LoadMore && len(doc.Posts) > len(v.Posts)
 	if newest.IsZero() {
 		newest = w.now()
 	}
@@ -259,7 +261,7 @@ func (w *Widget) render(v galleryView, doc jsonDoc) (*snapshot, error) {
 		s.byLanguage[code] = vs
 	}
 	s.views, s.lang, s.view = s.byLanguage[v.Lang], v.Lang, v
-	if s.style, err = newAsset([]byte(w.styled()+"\n"+w.reservationCSS(s)), "text/css; charset=utf-8", w.galleryFields(kindStyle, "")); err != nil {
+	if s.style, err = newAsset([]byte(string(v.CSS)+"\n"+w.reservationCSS(s)), "text/css; charset=utf-8", w.galleryFields(kindStyle, "")); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -310,7 +312,7 @@ func (w *Widget) renderViews(v galleryView) (*views, error) {
 // renderFragment is the bare markup with its style, for server-side
 // includes.
 func (w *Widget) renderFragment(v galleryView) (*asset, error) {
-	v.CSS, v.Included = template.CSS(w.styled()), true
+	v.Included = true
 	frag, err := w.exec("fragment", v)
 	if err != nil {
 		return nil, err
@@ -320,7 +322,6 @@ func (w *Widget) renderFragment(v galleryView) (*asset, error) {
 
 // renderPage is the /widget page, its loader inline.
 func (w *Widget) renderPage(v galleryView) (*asset, error) {
-	v.CSS = template.CSS(w.styled())
 	script := w.js + "({})"
 	v.Script = template.JS(script)
 	page, err := w.exec("page", v)

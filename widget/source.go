@@ -35,6 +35,10 @@ func (s storeSource) Moderation(ctx context.Context) ([]store.Moderation, error)
 
 func (s storeSource) JobRuns(ctx context.Context) ([]store.JobRun, error) { return s.st.JobRuns(ctx) }
 
+func (s storeSource) GallerySettings(ctx context.Context) (map[string]string, error) {
+	return s.st.GallerySettings(ctx)
+}
+
 func (s storeSource) Generation(ctx context.Context) (int64, error) { return s.st.Generation(ctx) }
 
 func (s storeSource) MirroredFiles(ctx context.Context) ([]MirroredFile, error) {

@@ -1,10 +1,11 @@
 package widget
 
 import (
+	"html/template"
 	"strconv"
 	"strings"
 
-	"vitrine/config"
+	"vitrine/appearance"
 )
 
 // The server's appearance settings reach the gallery as the fallbacks of
@@ -15,18 +16,18 @@ import (
 // --vitrine-* property, so a host page's value, on the embed's element or
 // any ancestor, inherits into the gallery and wins.
 
-// settingsRule is the rule that follows the gallery's CSS with w's
-// settings.
-func (w *Widget) settingsRule() string {
-	cfg := w.settings
+// settingsRule is the rule that follows the gallery's CSS with the
+// settings look.
+func settingsRule(look appearance.Settings) string {
+	cfg := look
 	var b strings.Builder
 	read := func(private, public, value string) {
 		b.WriteString("--_" + private + ":var(--vitrine-" + public + "," + value + ");")
 	}
-	read("columns", "columns", strconv.Itoa(min(max(cfg.Columns, 1), 12)))
-	read("columns-mobile", "columns-mobile", strconv.Itoa(min(max(cfg.ColumnsMobile, 1), 6)))
-	read("gap", "gap", strconv.Itoa(w.gap())+"px")
-	read("radius", "radius", strconv.Itoa(min(max(cfg.Radius, 0), 40))+"px")
+	read("columns", "columns", strconv.Itoa(min(max(cfg.Columns, 1), appearance.MaxColumns)))
+	read("columns-mobile", "columns-mobile", strconv.Itoa(min(max(cfg.ColumnsMobile, 1), appearance.MaxColumnsMobile)))
+	read("gap", "gap", strconv.Itoa(gapOf(look))+"px")
+	read("radius", "radius", strconv.Itoa(min(max(cfg.Radius, 0), appearance.MaxRadius))+"px")
 	// A colour that is not #rrggbb is the theme's: config validation says
 	// so, and a bad value must never reach the CSS.
 	for _, c := range [...][2]string{{"accent", cfg.AccentColor}, {"text", cfg.TextColor}, {"background", cfg.BackgroundColor}} {
@@ -37,12 +38,11 @@ func (w *Widget) settingsRule() string {
 	return ".vitrine{" + strings.TrimSuffix(b.String(), ";") + "}"
 }
 
-// gap is widget.gap within its bounds, in pixels.
-func (w *Widget) gap() int { return min(max(w.settings.Gap, 0), 40) }
+// gapOf is look's gap within its bounds, in pixels.
+func gapOf(look appearance.Settings) int { return min(max(look.Gap, 0), appearance.MaxGap) }
 
-// theme is widget.theme, light when it is none of the themes.
-func (w *Widget) theme() string { return choice(w.settings.Theme, config.Themes) }
-
-// styled is the gallery's CSS with the settings, as the page, the fragment
-// and widget.css carry it.
-func (w *Widget) styled() string { return w.css + w.settingsCSS }
+// styled is the gallery's CSS with the settings look, as the page, the
+// fragment and widget.css carry it.
+func (w *Widget) styled(look appearance.Settings) template.CSS {
+	return template.CSS(w.css + settingsRule(look))
+}

@@ -40,8 +40,8 @@ type galleryView struct {
 	ProfileURL  string
 	Account     *accountView
 	Posts       []postItem
-	CSS         template.CSS
-	Script      template.JS // the /widget page only
+	CSS         template.CSS // the gallery's, with the settings (theme.go)
+	Script      template.JS  // the /widget page only
 }
 
 type accountView struct {

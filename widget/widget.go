@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"vitrine/appearance"
 	"vitrine/config"
 	"vitrine/store"
 	"vitrine/templates"
@@ -45,6 +46,10 @@ type Source interface {
 	// JobRuns are the scheduled jobs' recorded runs: while the sync job
 	// (Options.SyncJob) is failing, the gallery is stale.
 	JobRuns(ctx context.Context) ([]store.JobRun, error)
+	// GallerySettings are the owner's saved appearance settings
+	// (appearance.Settings.Overrides of the config file's); the gallery
+	// applies them over Options.Settings.
+	GallerySettings(ctx context.Context) (map[string]string, error)
 	// Generation is a number that changes whenever what the others return
 	// does (store.Generation); Follow rebuilds when it moved.
 	Generation(ctx context.Context) (int64, error)
@@ -67,6 +72,8 @@ const AvatarID = store.AvatarMediaID
 // Options configure New. Source is required. The settings are copied:
 // changing them after New changes nothing.
 type Options struct {
+	// Settings are the config file's; its appearance settings are the
+	// defaults the owner's saved ones (Source.GallerySettings) apply over.
 	Settings config.Widget
 	// PublicURL is server.public_url, the origin of the gallery's image
 	// URLs; "" makes them relative.
@@ -91,7 +98,6 @@ const DefaultMediaCache = 16 << 20
 // Widget holds the current snapshot and serves it.
 type Widget struct {
 	settings config.Widget
-	filter   postFilter
 	base     string // PublicURL without the trailing slash
 	src      Source
 	log      *slog.Logger
@@ -99,10 +105,8 @@ type Widget struct {
 	tmpl     *template.Template
 	css      string // the gallery's CSS, minified
 	js       string // loader without data
-	// settingsCSS is the rule with the settings that follows css
-	// (theme.go); metrics the fixed sizes read from css (embed.go).
-	settingsCSS string
-	metrics     metrics
+	// metrics are the fixed sizes read from css (embed.go).
+	metrics metrics
 	// cacheGallery is the gallery's Cache-Control value, shared read-only
 	// by its prepared responses.
 	cacheGallery []string
@@ -130,9 +134,10 @@ func New(o Options) (*Widget, error) {
 		return nil, errors.New("widget: new: Source is required")
 	}
 	settings := o.Settings
+	settings.Settings = settings.Settings.Clone()
 	settings.AllowedOrigins = slices.Clone(settings.AllowedOrigins)
 	settings.FrameAncestors = slices.Clone(settings.FrameAncestors)
-	w := &Widget{settings: settings, filter: newPostFilter(settings), base: strings.TrimRight(o.PublicURL, "/"), src: o.Source, log: o.Logger, now: o.Now, syncJob: o.SyncJob}
+	w := &Widget{settings: settings, base: strings.TrimRight(o.PublicURL, "/"), src: o.Source, log: o.Logger, now: o.Now, syncJob: o.SyncJob}
 	w.generation.Store(-1)
 	maxAge := settings.CacheMaxAge.Std()
 	if maxAge < time.Second {
@@ -158,7 +163,6 @@ func New(o Options) (*Widget, error) {
 	if w.metrics, err = readMetrics(w.css); err != nil {
 		return nil, err
 	}
-	w.settingsCSS = w.settingsRule()
 	if err := w.Rebuild(context.Background()); err != nil {
 		return nil, err
 	}
@@ -250,6 +254,9 @@ func (w *Widget) restamp() {
 
 // input is what one snapshot is built from.
 type input struct {
+	// look is the gallery's appearance: the config file's with the
+	// owner's saved settings over it.
+	look      appearance.Settings
 	token     store.Token
 	connected bool
 	posts     []store.Post
@@ -261,6 +268,15 @@ type input struct {
 
 func (w *Widget) load(ctx context.Context) (input, error) {
 	var in input
+	saved, err := w.src.GallerySettings(ctx)
+	if err != nil {
+		return in, err
+	}
+	var skipped []appearance.Problem
+	if in.look, skipped = w.settings.Settings.With(saved); len(skipped) > 0 {
+		// Saved by another version, most likely: the rest still applies.
+		w.log.Warn("widget: saved gallery settings this version does not accept are left out", "settings", skipped)
+	}
 	tok, err := w.src.Token(ctx)
 	switch {
 	case errors.Is(err, store.ErrNoToken):
@@ -276,7 +292,7 @@ func (w *Widget) load(ctx context.Context) (input, error) {
 	if in.moderated, err = w.src.Moderation(ctx); err != nil {
 		return in, err
 	}
-	limit := max(w.settings.MaxPosts, w.settings.Count)
+	limit := max(w.settings.MaxPosts, in.look.Count)
 	if len(in.moderated) > 0 {
 		// Every cached post (the feed keeps at most max_posts): a pinned
 		// post further down still comes first, and hidden ones don't

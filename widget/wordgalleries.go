@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 
+	"vitrine/appearance"
 	"vitrine/store"
 )
 
@@ -26,6 +27,25 @@ const (
 	maxFilterWordLen = 50
 	maxWordGalleries = 16
 )
+
+// The query parameters the server applies itself, as the options table
+// names them.
+var (
+	languageParam     = queryParam("language")
+	captionsParam     = queryParam("captions")
+	captionLenParam   = queryParam("caption_length")
+	includeWordsParam = queryParam("include_words")
+	excludeWordsParam = queryParam("exclude_words")
+)
+
+// queryParam is the /widget query parameter of the option with key.
+func queryParam(key string) string {
+	o, ok := appearance.Lookup(key)
+	if !ok || o.Query == "" || o.AppliedBy != appearance.Server {
+		panic("widget: the options table has no server-applied query parameter for " + key)
+	}
+	return o.Query
+}
 
 // wordFilter is a query's caption filter, normalised: lower case, sorted,
 // without repeats, so two spellings of one filter share a word gallery.
@@ -52,7 +72,7 @@ func parseWordFilter(q url.Values) wordFilter {
 		slices.Sort(out)
 		return out
 	}
-	return wordFilter{include: words("include_words"), exclude: words("exclude_words")}
+	return wordFilter{include: words(includeWordsParam), exclude: words(excludeWordsParam)}
 }
 
 // query is the filter as /widget.json's query, which the Load more button
@@ -60,10 +80,10 @@ func parseWordFilter(q url.Values) wordFilter {
 func (f wordFilter) query() string {
 	v := url.Values{}
 	if len(f.include) > 0 {
-		v.Set("include_words", strings.Join(f.include, ","))
+		v.Set(includeWordsParam, strings.Join(f.include, ","))
 	}
 	if len(f.exclude) > 0 {
-		v.Set("exclude_words", strings.Join(f.exclude, ","))
+		v.Set(excludeWordsParam, strings.Join(f.exclude, ","))
 	}
 	if len(v) == 0 {
 		return ""
@@ -121,20 +141,27 @@ func (vs *wordGalleries) effective(f wordFilter, posts []store.Post) (wordFilter
 	return out, !out.empty()
 }
 
+// captionsChoice is whether the markup carries captions, and cut to how
+// many characters (0: whole).
+type captionsChoice struct {
+	shown  bool
+	length int
+}
+
 // filtered answers the asset of kind (the fragment when fragment is set)
-// for the gallery filtered by f in the language lang, with or without
-// captions, building what it needs on first use. It is nil when neither
-// the filter nor captions change anything, and the caller serves the
-// snapshot's own asset.
-func (w *Widget) filtered(s *snapshot, f wordFilter, lang string, captions bool, kind routeKind, fragment bool) *asset {
+// for the gallery filtered by f in the language lang, with captions as
+// captions says, building what it needs on first use. It is nil when
+// neither the filter nor the captions change anything, and the caller
+// serves the snapshot's own asset.
+func (w *Widget) filtered(s *snapshot, f wordFilter, lang string, captions captionsChoice, kind routeKind, fragment bool) *asset {
 	vs := s.wordGalleries
 	vs.mu.Lock()
 	defer vs.mu.Unlock()
 	eff, ok := vs.effective(f, s.in.posts)
-	if !ok && captions == w.settings.Captions {
+	if !ok && captions == (captionsChoice{s.in.look.Captions, s.in.look.CaptionLength}) {
 		return nil
 	}
-	key := lang + "\x00" + strings.Join(eff.include, ",") + "\x00" + strings.Join(eff.exclude, ",") + "\x00" + strconv.FormatBool(captions)
+	key := lang + "\x00" + strings.Join(eff.include, ",") + "\x00" + strings.Join(eff.exclude, ",") + "\x00" + strconv.FormatBool(captions.shown) + "\x00" + strconv.Itoa(captions.length)
 	v, err := w.wordGallery(s, vs, key, eff, f, lang, captions)
 	if err == nil {
 		err = w.renderWordGallery(v, kind, fragment)
@@ -150,24 +177,26 @@ func (w *Widget) filtered(s *snapshot, f wordFilter, lang string, captions bool,
 // stand in place of the configured ones (an embed's option replaces the
 // default, like every other option). Load more asks /widget.json with the
 // words as the embed gave them (asked).
-func (w *Widget) wordGallery(s *snapshot, vs *wordGalleries, key string, eff, asked wordFilter, lang string, captions bool) (*wordGallery, error) {
+func (w *Widget) wordGallery(s *snapshot, vs *wordGalleries, key string, eff, asked wordFilter, lang string, captions captionsChoice) (*wordGallery, error) {
 	if v, ok := vs.byKey[key]; ok {
 		i := slices.Index(vs.keys, key)
 		vs.keys = append(slices.Delete(vs.keys, i, i+1), key)
 		return v, nil
 	}
-	filter := w.filter
+	filter := newPostFilter(s.in.look)
 	if len(eff.include) > 0 {
 		filter.include = eff.include
 	}
 	if len(eff.exclude) > 0 {
 		filter.exclude = eff.exclude
 	}
-	view, doc, err := w.model(s.in, s.files, s.videos, s.doc.Stale, filter)
+	in := s.in
+	in.look.Captions, in.look.CaptionLength = captions.shown, captions.length
+	view, doc, err := w.model(in, s.files, s.videos, s.doc.Stale, filter)
 	if err != nil {
 		return nil, err
 	}
-	view.JSONQuery, view.Captions = asked.query(), captions
+	view.JSONQuery = asked.query()
 	v := &wordGallery{view: inLanguage(view, lang), doc: doc}
 	if vs.byKey == nil {
 		vs.byKey = map[string]*wordGallery{}

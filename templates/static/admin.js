@@ -41,6 +41,50 @@
     return;
   }
 
+  // --- Appearance page ----------------------------------------------------
+  // The preview frame follows the form as it changes, before anything is
+  // saved: the form's settings go to /admin/appearance/preview as a query
+  // (the CSRF token stays out of it: a GET changes nothing).
+  if (body.hasAttribute("data-appearance")) {
+    var form = document.querySelector("[data-appearance-form]");
+    var frame = document.querySelector("iframe[data-preview]");
+    var unsaved = document.querySelector("[data-unsaved]");
+    var timer = 0;
+    var previewQuery = function () {
+      var q = new URLSearchParams();
+      new FormData(form).forEach(function (value, key) { if (key !== "csrf_token") { q.append(key, value); } });
+      return q.toString();
+    };
+    var saved = previewQuery();
+    var refresh = function () {
+      var query = previewQuery();
+      if (unsaved) { unsaved.hidden = query === saved; }
+      // replace: the previews are not pages of the admin's history.
+      frame.contentWindow.location.replace("/admin/appearance/preview?" + query);
+    };
+    var changed = function () { clearTimeout(timer); timer = setTimeout(refresh, 150); };
+    form.addEventListener("input", changed);
+    form.addEventListener("change", changed);
+    // A colour picker beside each colour field writes #rrggbb into it;
+    // the field (which may be empty: the theme's colour) is what is sent.
+    Array.prototype.forEach.call(form.querySelectorAll("[data-colour-for]"), function (picker) {
+      var text = document.getElementById(picker.getAttribute("data-colour-for"));
+      picker.hidden = false; // without script it would do nothing
+      picker.addEventListener("input", function () { text.value = picker.value; picker.classList.remove("opt-swatch-unset"); changed(); });
+      text.addEventListener("input", function () {
+        if (/^#[0-9a-f]{6}$/i.test(text.value)) { picker.value = text.value.toLowerCase(); }
+        picker.classList.toggle("opt-swatch-unset", text.value === "");
+      });
+    });
+    Array.prototype.forEach.call(document.querySelectorAll("[data-preview-width]"), function (btn, _, all) {
+      btn.addEventListener("click", function () {
+        Array.prototype.forEach.call(all, function (b) { b.setAttribute("aria-pressed", String(b === btn)); });
+        document.querySelector(".preview-stage").setAttribute("data-stage", btn.getAttribute("data-preview-width"));
+      });
+    });
+    return;
+  }
+
   if (!body.hasAttribute("data-dashboard")) { return; }
 
   // --- Dashboard ------------------------------------------------------------
