@@ -93,6 +93,11 @@ func (w *Widget) build(in input, stale bool) (*snapshot, error) {
 	s.media = media
 	in.images = nil // indexed in files; wordGalleries need only the rest
 	s.in, s.files, s.videos, s.wordGalleries = in, files, videos, &wordGalleries{}
+	// widget.css: the gallery's CSS with the settings, then the space of
+	// each embed, which reservationCSS reads off the finished snapshot.
+	if s.style, err = newAsset([]byte(string(v.CSS)+"\n"+w.reservationCSS(s)), "text/css; charset=utf-8", w.galleryFields(kindStyle, "")); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -261,9 +266,6 @@ func (w *Widget) render(v galleryView, doc jsonDoc) (*snapshot, error) {
 		s.byLanguage[code] = vs
 	}
 	s.views, s.lang, s.view = s.byLanguage[v.Lang], v.Lang, v
-	if s.style, err = newAsset([]byte(string(v.CSS)+"\n"+w.reservationCSS(s)), "text/css; charset=utf-8", w.galleryFields(kindStyle, "")); err != nil {
-		return nil, err
-	}
 	return s, nil
 }
 
