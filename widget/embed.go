@@ -114,7 +114,7 @@ type EmbedOptions struct {
 	Columns, ColumnsMobile   int
 	Count                    int
 	Theme                    string // light, dark, auto
-	Captions                 string // "true", "false"
+	Captions, Header         string // "true", "false"
 }
 
 // attributes are o as data- attributes, each with its leading space.
@@ -133,6 +133,7 @@ func (o EmbedOptions) attributes() string {
 	attr("language", o.Language)
 	attr("theme", o.Theme)
 	attr("captions", o.Captions)
+	attr("header", o.Header)
 	return b.String()
 }
 
@@ -189,7 +190,8 @@ type reserve struct {
 	columns, columnsMobile int
 	gap                    float64
 	posts                  int     // posts in the markup
-	fixed                  float64 // the header, when shown
+	account                bool    // an account is connected: the header can show
+	header                 bool    // the header is shown
 	more                   bool    // Load more is shown (not in a carousel)
 	mean                   float64 // mean height/width of the posts' pictures
 	captions               bool    // captions shown
@@ -218,9 +220,7 @@ func (w *Widget) reserveFor(s *snapshot) reserve {
 	}
 	r.posts = len(s.view.Posts)
 	r.more = s.view.More
-	if s.view.Account != nil && s.view.Header {
-		r.fixed = r.m.header
-	}
+	r.account, r.header = s.view.Account != nil, s.view.Header
 	r.mean = s.meanShape(r.posts)
 	for _, p := range s.view.Posts {
 		r.anyCaption = r.anyCaption || p.Caption != ""
@@ -233,8 +233,12 @@ func (w *Widget) reserveFor(s *snapshot) reserve {
 // what the current snapshot holds.
 func (w *Widget) ReservedHeight(o EmbedOptions, width float64) float64 {
 	r := w.reserveFor(w.cur.Load())
+	header := 0.0
+	if r.account && (o.Header == "true" || o.Header != "false" && r.header) {
+		header = r.m.header
+	}
 	if r.posts == 0 {
-		return r.fixed + r.m.empty
+		return header + r.m.empty
 	}
 	layout, aspect := r.layout, r.aspect
 	if choice(o.Layout, appearance.Layouts) == o.Layout {
@@ -278,19 +282,19 @@ func (w *Widget) ReservedHeight(o EmbedOptions, width float64) float64 {
 	if captions && r.anyCaption {
 		caption = r.m.captionRow
 	}
-	return rows*(ratio*(width-(c-1)*r.gap)/c+caption) + (rows-1)*r.gap + v.fixed
+	return rows*(ratio*(width-(c-1)*r.gap)/c+caption) + (rows-1)*r.gap + v.fixed + header
 }
 
 // layoutValues are what a layout sets in the reservation: its rows at the
 // wide and narrow columns (CSS), its tiles' height/width (CSS) and its
-// fixed height (the header, and Load more but in a carousel).
+// fixed height (Load more, but in a carousel).
 type layoutValues struct {
 	rowsWide, rowsNarrow, ratio string
 	fixed                       float64
 }
 
 func (r reserve) layoutValues(layout string) layoutValues {
-	v := layoutValues{ratio: "var(--vitrine-r)", fixed: r.fixed}
+	v := layoutValues{ratio: "var(--vitrine-r)"}
 	if r.more && layout != "carousel" {
 		v.fixed += r.m.more
 	}
@@ -325,8 +329,16 @@ func (w *Widget) reservationCSS(s *snapshot) string {
 	var b strings.Builder
 	b.WriteString("/* Vitrine: the space of each gallery until its script paints it. */\n")
 	const pending = `[data-vitrine]:not([data-vitrine-on=""])::before`
+	// The header's height, which data-header may change.
+	header := func(shown bool) string {
+		if shown && r.account {
+			return px(r.m.header)
+		}
+		return "0px"
+	}
+	fmt.Fprintf(&b, "[data-vitrine]{--vitrine-h:%s}\n[data-vitrine][data-header=true]{--vitrine-h:%s}\n[data-vitrine][data-header=false]{--vitrine-h:0px}\n", header(r.header), header(true))
 	if r.posts == 0 {
-		fmt.Fprintf(&b, "%s{content:\"\";display:block;padding-top:%s}\n", pending, px(r.fixed+r.m.empty))
+		fmt.Fprintf(&b, "%s{content:\"\";display:block;padding-top:calc(var(--vitrine-h) + %s)}\n", pending, px(r.m.empty))
 		return b.String()
 	}
 	caption := "0px"
@@ -357,9 +369,9 @@ func (w *Widget) reservationCSS(s *snapshot) string {
 	}
 	fmt.Fprintf(&b, "[data-vitrine][data-captions=true]{--vitrine-k:%s}\n[data-vitrine][data-captions=false]{--vitrine-k:0px}\n", caption)
 	// Rows R of tiles t·(W − (C−1)·gap)/C high, each with its caption k,
-	// gaps between them, and the fixed parts.
+	// gaps between them, Load more f and the header h.
 	height := func(rows, columns string) string {
-		return "calc(var(" + rows + ")*(var(--vitrine-t)*(100% - (var(" + columns + ") - 1)*var(--vitrine-g))/var(" + columns + ") + var(--vitrine-k)) + (var(" + rows + ") - 1)*var(--vitrine-g) + var(--vitrine-f))"
+		return "calc(var(" + rows + ")*(var(--vitrine-t)*(100% - (var(" + columns + ") - 1)*var(--vitrine-g))/var(" + columns + ") + var(--vitrine-k)) + (var(" + rows + ") - 1)*var(--vitrine-g) + var(--vitrine-f) + var(--vitrine-h))"
 	}
 	// The narrow height up to the breakpoint, the wide one beyond it: each
 	// is kept by a clamp that is 0 on the other side of the breakpoint (its

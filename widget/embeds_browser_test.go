@@ -231,7 +231,7 @@ func TestBrowserHostStylesTheGallery(t *testing.T) {
 	testkit.SkipIfShort(t, "drives Chromium")
 	ctx := browser(t)
 	e := newEnv(t, withSeed(12), withConfig(func(c *config.Config) {
-		c.Widget.AccentColor, c.Widget.Radius = "#2b6a3a", 0
+		c.Widget.AccentColor, c.Widget.Radius, c.Widget.Count = "#2b6a3a", 0, 6
 	}))
 	style := `<style>
 body{--vitrine-text:#3b2f2f;--vitrine-font:Georgia,serif}
@@ -241,11 +241,14 @@ body{--vitrine-text:#3b2f2f;--vitrine-font:Georgia,serif}
 #styled::part(header){padding-left:7px}
 </style>`
 	snippet := e.w.Snippet(EmbedOptions{})
-	host := hostServer(t, style, strings.Replace(snippet, "<div data-vitrine", `<div id="styled" data-vitrine`, 1)+snippet)
+	// The same options as data- attributes, which the embed's own element
+	// carries: they win over the page's.
+	attributes := `<div style="--vitrine-accent:#000" data-vitrine data-accent-color="#225588" data-text-color="#101010" data-background-color="#eeeeee" data-radius="10" data-gap="0" data-follow-button="false"></div><div data-vitrine data-header="false" data-radius="99" data-accent-color="red"></div>`
+	host := hostServer(t, style, strings.Replace(snippet, "<div data-vitrine", `<div id="styled" data-vitrine`, 1)+snippet+attributes)
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1200, 900), chromedp.Navigate(host.URL)); err != nil {
 		t.Fatal(err)
 	}
-	wait(t, ctx, "two galleries", `[...document.querySelectorAll('[data-vitrine-on=""]')].filter(e => e.shadowRoot.querySelector('.vitrine-follow')).length === 2`)
+	wait(t, ctx, "four galleries", `[...document.querySelectorAll('[data-vitrine-on=""]')].filter(e => e.shadowRoot.querySelector('.vitrine-follow')).length === 4`)
 	computed := func(n int, sel, property string) string {
 		return eval[string](t, ctx, fmt.Sprintf(`getComputedStyle(%s.querySelector('%s')).getPropertyValue('%s')`, rootN(n), sel, property))
 	}
@@ -271,6 +274,18 @@ body{--vitrine-text:#3b2f2f;--vitrine-font:Georgia,serif}
 		{1, ".vitrine", "color", "rgb(59, 47, 47)"},
 		{1, ".vitrine", "font-family", "Georgia, serif"},
 		{1, ".vitrine-grid", "row-gap", "4px"},
+		// data- attributes.
+		{2, ".vitrine-follow", "display", "none"},
+		{2, ".vitrine-more", "border-top-color", "rgb(34, 85, 136)"},
+		{2, ".vitrine", "color", "rgb(16, 16, 16)"},
+		{2, ".vitrine", "background-color", "rgb(238, 238, 238)"},
+		{2, ".vitrine-link", "border-top-left-radius", "10px"},
+		{2, ".vitrine-more", "border-top-left-radius", "22px"},
+		{2, ".vitrine-grid", "row-gap", "0px"},
+		{3, ".vitrine-head", "display", "none"},
+		// Values the table does not allow leave the server's.
+		{3, ".vitrine-link", "border-top-left-radius", "0px"},
+		{3, ".vitrine-more", "border-top-color", "rgb(43, 106, 58)"},
 	} {
 		if got := computed(c.n, c.sel, c.property); got != c.want {
 			t.Errorf("gallery %d: %s's %s is %q, want %q", c.n, c.sel, c.property, got, c.want)

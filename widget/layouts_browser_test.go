@@ -391,6 +391,7 @@ func TestBrowserSnippetReservesTheGallery(t *testing.T) {
 		{EmbedOptions{Aspect: "4:5", Columns: 4, ColumnsMobile: 1, Count: 5}, ""},
 		{EmbedOptions{Theme: "dark", Count: 9}, "--vitrine-columns:4;--vitrine-gap:10px;--vitrine-columns-mobile:3"},
 		{EmbedOptions{Layout: "grid", Columns: 5}, "--vitrine-columns:2"},
+		{EmbedOptions{Header: "false", Theme: "auto", Count: 8}, ""},
 	}
 	var body strings.Builder
 	for i, c := range cases {

@@ -9,7 +9,16 @@
 (function (data) {
   const doc = document, script = doc.currentScript, pageQuery = new URLSearchParams(location.search),
     one = (parent, name) => parent.querySelector('.vitrine-' + name),
-    all = (parent, name) => [...parent.querySelectorAll('.vitrine-' + name)];
+    all = (parent, name) => [...parent.querySelectorAll('.vitrine-' + name)],
+    // An embed's option: its element's data- attribute, else its script's.
+    attribute = (host, own, name) => host.getAttribute('data-' + name) || own && own.getAttribute('data-' + name);
+  // BEGIN options: written by go generate from the options table
+  // (appearance.Options): the data- attributes of the options the server
+  // applies, and the values the browser's choices and numbers may take.
+  const serverOptions = ["captions","language","include-words","exclude-words"],
+    choices = {layout:["grid","carousel","masonry","highlight"],aspect:["1:1","4:5","original"],theme:["light","dark","auto"]},
+    ranges = {columns:[1,12],"columns-mobile":[1,6],gap:[0,32],radius:[0,32],count:[1,1000]};
+  // END options
   if (!data.h) {
     // The /widget page. Framed, it tells its parent its height whenever
     // it changes (Load more, a narrower frame); the iframe snippet's
@@ -22,33 +31,31 @@
   // render paints this script's gallery into host, unless the host asks
   // for what the server applies (another language, captions, caption
   // words): then it loads the script built with those, for that host.
-  // own is the script that came with host (its attributes count too, and
-  // what its own query asked for); none for a host found later.
+  // own is the script that came with host (its attributes count too);
+  // none for a host found later, which these data serve as they are.
   function render(host, own) {
     const mine = own && own.vitrineFor == host;
     if (host.hasAttribute('data-vitrine-on') && !mine) return;
-    const attribute = name => host.getAttribute('data-' + name) || own && own.getAttribute('data-' + name),
-      plain = own || script.src == scriptURL,
-      query = ['language', 'captions', 'include-words', 'exclude-words'].map(function (name) {
-        const value = attribute(name);
+    // Claimed: no other script takes it; its space stays reserved until
+    // the gallery is in (data-vitrine-on="").
+    host.setAttribute('data-vitrine-on', 'loading');
+    const query = serverOptions.map(name => {
+        const value = attribute(host, own, name);
         // What these data already carry needs no other script; the
         // language they speak costs nothing, nor captions they have.
-        return value && (!plain || (name == 'language' ? data.h.indexOf(' lang="' + value + '"') < 0 : name != 'captions' || value == 'true' && data.h.indexOf('vitrine-nocap') > 0)) ? name.replace('-', '_') + '=' + encodeURIComponent(value) : '';
+        return value && (name == 'language' ? data.h.indexOf(' lang="' + value + '"') < 0 : name != 'captions' || value == 'true' && data.h.indexOf('vitrine-nocap') > 0) ? name.replace(/-/g, '_') + '=' + encodeURIComponent(value) : '';
       }).filter(String).join('&');
-    if (scriptURL && !mine && (query || !plain)) {
+    if (scriptURL && !mine && query) {
       const variant = doc.createElement('script');
       own && [].forEach.call(own.attributes, a => variant.setAttribute(a.name, a.value));
-      variant.src = scriptURL + (query ? '?' + query : '');
+      variant.src = scriptURL + '?' + query;
       variant.vitrineFor = host;
-      host.setAttribute('data-vitrine-on', 'loading');
       return doc.head.appendChild(variant);
     }
     // The shadow root keeps the host page's CSS out and ours in; the
     // host's --vitrine-* properties inherit through it, ::part() reaches
     // the parts. Its stylesheet is the one the snippet links, from the
-    // cache; the gallery goes in once it applies, and the space reserved
-    // until then (data-vitrine-on="loading") is released at once.
-    host.setAttribute('data-vitrine-on', 'loading');
+    // cache; the gallery goes in once it applies.
     const root = host.attachShadow({ mode: 'open' }), sheet = root.appendChild(doc.createElement('link')), markup = doc.createElement('template');
     sheet.rel = 'stylesheet';
     sheet.href = data.s;
@@ -79,8 +86,8 @@
   // script is still to run is left to it.
   if (!window.Vitrine) {
     window.Vitrine = { render: host => render(host) };
-    const watchPage = function () {
-      doc.querySelectorAll(free).forEach(function (host) {
+    const watchPage = () => {
+      doc.querySelectorAll(free).forEach(host => {
         const next = host.nextElementSibling;
         next && next.src && next.src.split('?')[0] == scriptURL && !next.vitrineRan || render(host);
       });
@@ -92,18 +99,34 @@
   // draw sets up a gallery's markup in root: its options, the carousel's
   // buttons, the lightbox, Load more.
   function draw(root, host, own) {
-    const option = name => host ? host.getAttribute('data-' + name) || own && own.getAttribute('data-' + name) : pageQuery.get(name.replace('-', '_'));
-    const gallery = root.querySelector('.vitrine');
+    const option = name => host ? attribute(host, own, name) : pageQuery.get(name.replace(/-/g, '_')),
+      // An option's value when the table allows it; a value the gallery
+      // doesn't know leaves the default.
+      allowed = name => {
+        const value = option(name), range = ranges[name];
+        return value && (range ? value >= range[0] && value <= range[1] && value % 1 == 0 : choices[name].indexOf(value) >= 0) ? value : '';
+      },
+      gallery = root.querySelector('.vitrine');
     if (!gallery) return;
-    // Options: a value the gallery doesn't know leaves the default.
-    let count = option('count') | 0;
-    const layout = option('layout'), aspect = option('aspect'), columns = option('columns'), columnsMobile = option('columns-mobile'), captions = option('captions'), theme = option('theme');
-    if (['grid', 'carousel', 'masonry', 'highlight'].indexOf(layout) >= 0) gallery.dataset.layout = layout;
-    if (['light', 'dark', 'auto'].indexOf(theme) >= 0) gallery.dataset.theme = theme;
-    if (aspect) gallery.dataset.aspect = { '1:1': '1x1', '4:5': '4x5', original: 'original' }[aspect] || gallery.dataset.aspect;
-    if (columns > 0) gallery.style.setProperty('--vitrine-columns', Math.min(columns | 0, 12));
-    if (columnsMobile > 0) gallery.style.setProperty('--vitrine-columns-mobile', Math.min(columnsMobile | 0, 6));
-    if (captions) gallery.classList.toggle('vitrine-nocap', captions == 'false');
+    let count = allowed('count') | 0;
+    const layout = allowed('layout'), aspect = allowed('aspect'), theme = allowed('theme');
+    layout && (gallery.dataset.layout = layout);
+    aspect && (gallery.dataset.aspect = aspect.replace(':', 'x'));
+    theme && (gallery.dataset.theme = theme);
+    // The rest are the custom properties and classes the CSS reads, set
+    // on the gallery itself: an embed's own option wins over the page's.
+    ['columns', 'columns-mobile', 'gap', 'radius'].forEach((name, i) => {
+      const value = allowed(name);
+      value && gallery.style.setProperty('--vitrine-' + name, value + (i > 1 ? 'px' : ''));
+    });
+    ['accent', 'text', 'background'].forEach(name => {
+      const value = option(name + '-color');
+      /^#[\da-f]{6}$/i.test(value) && gallery.style.setProperty('--vitrine-' + name, value);
+    });
+    [['captions', 'nocap'], ['header', 'nohead'], ['follow-button', 'nofollow']].forEach(([name, off]) => {
+      const value = option(name);
+      value && gallery.classList.toggle('vitrine-' + off, value == 'false');
+    });
     // A media-type filter here; the caption filters are the server's.
     const types = (option('media-types') || '').toUpperCase().split(/[\s,]+/).filter(String),
       shown = type => !types.length || types.indexOf(type) >= 0;
@@ -134,7 +157,7 @@
     let tile = 0, slide = 0, slides, opener, json;
     // widget.json, asked once (for the captions and Load more), with the
     // gallery's caption filter (data-q); asked again after a failure.
-    const posts = () => json || (json = fetch(base + '/widget.json' + (gallery.dataset.q || '')).then(r => r.json()).catch(function (e) {
+    const posts = () => json || (json = fetch(base + '/widget.json' + (gallery.dataset.q || '')).then(r => r.json()).catch(e => {
       json = 0;
       throw e;
     }));
@@ -160,11 +183,10 @@
         video.play().catch(() => 0);
       }
       // A tile's caption is cut short, or not there: the whole one comes
-      // from widget.json.
-      const shown = tile, postID = (links[tile].querySelector('img').getAttribute('src').match(/\/media\/(\d+)\//) || [])[1],
-        caption = one(viewer, 'lb-cap'), cut = one(links[tile].parentNode, 'cap'), number = new Intl.NumberFormat(gallery.lang || 'en');
+      // from widget.json, the post with the tile's link.
+      const link = links[tile], caption = one(viewer, 'lb-cap'), cut = one(link.parentNode, 'cap'), number = new Intl.NumberFormat(gallery.lang || 'en');
       caption.textContent = cut ? cut.textContent : '';
-      posts().then(r => r.posts.forEach(p => p.id == postID && tile == shown && (caption.textContent = p.caption)), () => 0);
+      posts().then(r => r.posts.forEach(p => p.permalink == link.href && links[tile] == link && (caption.textContent = p.caption)), () => 0);
       one(viewer, 'lb-n').textContent = slides.length > 1 ? number.format(slide + 1) + ' / ' + number.format(slides.length) : '';
       one(viewer, 'lb-ig').href = links[tile].href;
     }
