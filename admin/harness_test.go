@@ -73,6 +73,7 @@ type envOptions struct {
 	noJobs     bool
 	jobs       func(*env) Jobs
 	publicURL  string
+	embeds     func(*env) Embeds // Options.Embeds; nil: none
 }
 
 // withPublicURL gives the admin another server.public_url than the test
@@ -169,8 +170,12 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var embeds func() Embeds
+	if o.embeds != nil {
+		embeds = func() Embeds { return o.embeds(e) }
+	}
 	e.adm, err = New(Options{PublicURL: cfg.Server.PublicURL, Auth: adminAuth, Store: st, Operations: operations{e}, Instagram: e.ig, Jobs: jobs,
-		Logger: log, Now: e.clock.Now, GalleryCacheAge: cfg.Widget.CacheMaxAge.Std()})
+		Logger: log, Now: e.clock.Now, GalleryCacheAge: cfg.Widget.CacheMaxAge.Std(), Embeds: embeds})
 	if err != nil {
 		t.Fatal(err)
 	}
