@@ -24,6 +24,7 @@ import (
 
 	"vitrine/appearance"
 	"vitrine/auth"
+	"vitrine/buildinfo"
 	"vitrine/connection"
 	"vitrine/jobs"
 	"vitrine/moderation"
@@ -53,7 +54,8 @@ type Store interface {
 // Operations are the owner's actions as the app composes them (*app.App):
 // the callback connects with the code (and the first sync starts), the
 // dashboard shows the status and disconnects (and the posts and images
-// go), and the Posts section moderates (and the gallery is rebuilt). A
+// go), and the Posts section moderates and links posts (and the gallery
+// is rebuilt). A
 // callback in a browser without the session connects only the account
 // already connected; any other is parked until the owner confirms or
 // discards it on the dashboard.
@@ -66,6 +68,8 @@ type Operations interface {
 	Disconnect(ctx context.Context) (username string, err error)
 	Status(ctx context.Context) (connection.Status, error)
 	Moderate(ctx context.Context, postID string, action moderation.Action) (changed bool, err error)
+	// SetPostLink checks, saves and logs a post's link ("" removes it).
+	SetPostLink(ctx context.Context, postID, rawURL, label string) (changed bool, err error)
 	// Appearance reads the gallery's settings; SaveAppearance keeps new
 	// ones (appearance.Problems when any is refused: nothing saved);
 	// ResetAppearance returns to the config file's; PreviewGallery renders
@@ -197,7 +201,8 @@ func New(o Options) (*Admin, error) {
 		return nil, err
 	}
 	a.tmpl, err = templates.Admin(template.FuncMap{
-		"asset": a.assetURL,
+		"asset":   a.assetURL,
+		"version": buildinfo.Get,
 	})
 	if err != nil {
 		return nil, err
@@ -224,6 +229,7 @@ func (a *Admin) Register(r gin.IRouter) {
 	signedIn.POST("/parked/discard", a.discardParked)
 	signedIn.POST("/sync", a.syncNow)
 	signedIn.POST("/posts/:id", a.moderatePost)
+	signedIn.POST("/posts/:id/link", a.setPostLink)
 	signedIn.GET("/appearance", a.appearancePage)
 	signedIn.POST("/appearance", a.saveAppearance)
 	signedIn.POST("/appearance/reset", a.resetAppearance)

@@ -1,4 +1,4 @@
-package admin
+package admin_test
 
 import (
 	"testing"
@@ -15,12 +15,12 @@ import (
 func TestBrowserAppearance(t *testing.T) {
 	testkit.SkipIfShort(t, "drives Chromium")
 	ctx := newBrowser(t, 3*time.Minute)
-	e := newEnv(t)
+	v := newVitrine(t)
 	shots := shooter{t, screenshotDir(t)}
 	step := func(name string, steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatalf("%s: %v\nserver log:\n%s", name, err, e.logs.String())
+			t.Fatalf("%s: %v\nserver log:\n%s", name, err, v.Logs.String())
 		}
 	}
 	// The frame's document while it loads the next preview may be blank:
@@ -34,12 +34,12 @@ func TestBrowserAppearance(t *testing.T) {
 	}
 
 	step("sign in and open the page",
-		chromedp.Navigate(e.srv.URL+"/admin/login"),
+		chromedp.Navigate(v.URL+"/admin/login"),
 		chromedp.WaitVisible(css("#password")),
 		chromedp.SendKeys(css("#password"), testPassword),
 		chromedp.Submit(css("#password")),
 		chromedp.WaitVisible(css(".account, .empty")),
-		chromedp.Navigate(e.srv.URL+"/admin/appearance"),
+		chromedp.Navigate(v.URL+"/admin/appearance"),
 		chromedp.WaitVisible(css("#opt-layout")),
 	)
 	wait("the preview shows the saved grid", preview+`.querySelector(".vitrine")?.dataset.layout == "grid"`)
@@ -53,7 +53,7 @@ func TestBrowserAppearance(t *testing.T) {
 	step("pick German", chromedp.SetValue(css("#opt-language"), "de"),
 		chromedp.Evaluate[chromedp.Void](`document.querySelector("#opt-language").dispatchEvent(new Event("change", {bubbles: true}))`))
 	wait("the preview speaks German", preview+`.documentElement?.lang == "de"`)
-	if saved := e.savedSettings(); len(saved) != 0 {
+	if saved := v.savedSettings(); len(saved) != 0 {
 		t.Errorf("previewing saved %v", saved)
 	}
 	if unsaved, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`!document.querySelector("[data-unsaved]").hidden`)); !unsaved {
@@ -68,7 +68,7 @@ func TestBrowserAppearance(t *testing.T) {
 	shots.shot(ctx, "appearance-preview-phone")
 
 	step("save", chromedp.Click(css(`.appearance-actions button[type="submit"]`)), chromedp.WaitVisible(css(".alert-ok")))
-	saved := e.savedSettings()
+	saved := v.savedSettings()
 	if saved["layout"] != "carousel" || saved["language"] != "de" || len(saved) != 2 {
 		t.Errorf("saved %v, want layout carousel and language de", saved)
 	}

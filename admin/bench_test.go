@@ -1,4 +1,4 @@
-package admin
+package admin_test
 
 import (
 	"net/http"
@@ -8,11 +8,11 @@ import (
 // BenchmarkDashboard renders the signed-in dashboard of a connected
 // account over loopback: session lookup, store reads, template execution.
 func BenchmarkDashboard(b *testing.B) {
-	e := newEnv(b)
-	e.login()
-	e.connect()
+	v := newVitrine(b)
+	v.client.SignIn(testPassword)
+	v.connect()
 	for b.Loop() {
-		if r := e.get("/admin"); r.StatusCode != http.StatusOK {
+		if r := v.client.Get("/admin"); r.StatusCode != http.StatusOK {
 			b.Fatalf("GET /admin = %d", r.StatusCode)
 		}
 	}
@@ -20,11 +20,11 @@ func BenchmarkDashboard(b *testing.B) {
 
 // BenchmarkStatusJSON is the dashboard's 5-second poll.
 func BenchmarkStatusJSON(b *testing.B) {
-	e := newEnv(b)
-	e.login()
-	e.connect()
+	v := newVitrine(b)
+	v.client.SignIn(testPassword)
+	v.connect()
 	for b.Loop() {
-		if r := e.get("/admin/status.json"); r.StatusCode != http.StatusOK {
+		if r := v.client.Get("/admin/status.json"); r.StatusCode != http.StatusOK {
 			b.Fatalf("GET /admin/status.json = %d", r.StatusCode)
 		}
 	}

@@ -1,8 +1,7 @@
-package admin
+package admin_test
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,7 +11,7 @@ import (
 	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
 
-	"vitrine/jobs"
+	"vitrine/admin"
 	"vitrine/store"
 	"vitrine/testkit"
 )
@@ -68,19 +67,18 @@ func css(s string) chromedp.CSS { return chromedp.CSS(s) }
 func TestBrowserConnect(t *testing.T) {
 	testkit.SkipIfShort(t, "drives Chromium")
 	ctx := newBrowser(t, 5*time.Minute) // a hung browser, not a pace: each step waits on a condition
-	e := newEnv(t)
+	v := newVitrine(t)
 	shots := shooter{t, screenshotDir(t)}
-	e.jobs.work = e.syncPosts
 
 	step := func(name string, steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatalf("%s: %v\nserver log:\n%s", name, err, e.logs.String())
+			t.Fatalf("%s: %v\nserver log:\n%s", name, err, v.Logs.String())
 		}
 	}
 
 	step("open the login page",
-		chromedp.Navigate(e.srv.URL+"/admin"),
+		chromedp.Navigate(v.URL+"/admin"),
 		chromedp.WaitVisible(css("#password")),
 	)
 	shots.shot(ctx, "login")
@@ -115,8 +113,8 @@ func TestBrowserConnect(t *testing.T) {
 		t.Fatalf("consent page in the popup: %v", err)
 	}
 	name, err := chromedp.Run(popup, chromedp.Evaluate[string]("window.name"))
-	if err != nil || name != popupName {
-		t.Errorf("popup window.name = %q (%v), want %q", name, err, popupName)
+	if err != nil || name != admin.PopupName {
+		t.Errorf("popup window.name = %q (%v), want %q", name, err, admin.PopupName)
 	}
 	shots.shot(popup, "popup-consent")
 	gone, err := chromedp.Detached(popup)
@@ -129,7 +127,7 @@ func TestBrowserConnect(t *testing.T) {
 	select {
 	case <-gone:
 	case <-ctx.Done():
-		t.Fatalf("the popup did not close\nserver log:\n%s", e.logs.String())
+		t.Fatalf("the popup did not close\nserver log:\n%s", v.Logs.String())
 	}
 
 	// The dashboard hears about it and shows the account.
@@ -139,10 +137,10 @@ func TestBrowserConnect(t *testing.T) {
 		t.Fatalf("account name = %q, %v", user, err)
 	}
 	url, _ := chromedp.Run(ctx, chromedp.Location())
-	if url != e.srv.URL+"/admin" {
+	if url != v.URL+"/admin" {
 		t.Errorf("dashboard URL = %s", url)
 	}
-	if tok, ok := e.token(); !ok || tok.Username != "vitrine.studio" {
+	if tok, ok := v.StoredToken(); !ok || tok.Username != "vitrine.studio" {
 		t.Fatalf("token not stored: %v", ok)
 	}
 	step("posts are counted", chromedp.WaitVisible(css(".tile .big")))
@@ -157,7 +155,7 @@ func TestBrowserConnect(t *testing.T) {
 	step("cancel", chromedp.Click(css("[data-dialog-cancel]")), chromedp.WaitNotVisible(css("#disconnect-dialog")))
 
 	// Re-auth needed: the banner appears live, without a reload.
-	if _, err := e.st.UpdateTokenStatus(context.Background(), store.StatusNeedsReauth, "password changed"); err != nil {
+	if _, err := v.Store.UpdateTokenStatus(context.Background(), store.StatusNeedsReauth, "password changed"); err != nil {
 		t.Fatal(err)
 	}
 	step("banner appears", chromedp.WaitVisible(css(".banner")))
@@ -166,7 +164,7 @@ func TestBrowserConnect(t *testing.T) {
 	// Narrow screens.
 	step("phone width", chromedp.EmulateViewport(390, 844), chromedp.Reload(), chromedp.WaitVisible(css(".banner")))
 	shots.shot(ctx, "dashboard-needs-reauth-390")
-	if _, err := e.st.UpdateTokenStatus(context.Background(), store.StatusValid, ""); err != nil {
+	if _, err := v.Store.UpdateTokenStatus(context.Background(), store.StatusValid, ""); err != nil {
 		t.Fatal(err)
 	}
 	step("banner goes", chromedp.WaitNotVisible(css(".banner")))
@@ -175,7 +173,7 @@ func TestBrowserConnect(t *testing.T) {
 	// A callback that can't be trusted: the error page.
 	step("forged callback",
 		chromedp.EmulateViewport(1280, 900),
-		chromedp.Navigate(e.srv.URL+"/admin/callback?code=AQBforged&state=forged"),
+		chromedp.Navigate(v.URL+"/admin/callback?code=AQBforged&state=forged"),
 		chromedp.WaitVisible(css(".msg-icon")),
 	)
 	loc, _ := chromedp.Run(ctx, chromedp.Location())
@@ -185,40 +183,10 @@ func TestBrowserConnect(t *testing.T) {
 	shots.shot(ctx, "callback-error")
 
 	step("signed out",
-		chromedp.Navigate(e.srv.URL+"/admin"),
+		chromedp.Navigate(v.URL+"/admin"),
 		chromedp.Click(css(".topbar button[type=submit]")),
 		chromedp.WaitVisible(css(".alert-info")),
 	)
 	step("phone width login", chromedp.EmulateViewport(390, 844))
 	shots.shot(ctx, "login-390")
-}
-
-// syncPosts is a real (if small) sync for the browser test: read the feed
-// with the stored token and cache it, and report it as the sync job.
-func (e *env) syncPosts(ctx context.Context) error {
-	tok, err := e.st.Token(ctx)
-	if err != nil {
-		return err
-	}
-	media, err := e.ig.Media(ctx, tok.AccessToken, 0)
-	if err != nil {
-		return err
-	}
-	posts := make([]store.Post, len(media))
-	for i, m := range media {
-		posts[i] = store.Post{ID: m.ID, MediaType: m.MediaType, Caption: m.Caption, Permalink: m.Permalink,
-			MediaURL: m.MediaURL, ThumbnailURL: m.ThumbnailURL, Timestamp: m.Timestamp, Position: i}
-	}
-	if _, err := e.st.ReplacePosts(ctx, posts); err != nil {
-		return fmt.Errorf("sync: %w", err)
-	}
-	now := e.clock.Now()
-	e.jobs.mu.Lock()
-	e.jobs.statuses = []jobs.Status{
-		{Name: "validate", LastRun: now.Add(-20 * time.Minute), NextRun: now.Add(40 * time.Minute), LastOK: true, LastDuration: 180 * time.Millisecond},
-		{Name: "refresh", NextRun: now.Add(30 * 24 * time.Hour)},
-		{Name: "sync", LastRun: now, NextRun: now.Add(15 * time.Minute), LastOK: true, LastDuration: 900 * time.Millisecond},
-	}
-	e.jobs.mu.Unlock()
-	return e.st.AddEvent(ctx, "sync", store.LevelInfo, fmt.Sprintf("Fetched %d posts", len(posts)))
 }

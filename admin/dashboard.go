@@ -154,6 +154,7 @@ func (a *Admin) dashboard(c *gin.Context) {
 			c.Error(internal("read the cached posts", err))
 			return
 		}
+		v.Posts.keepDraft(f)
 	}
 	a.render(c, http.StatusOK, "dashboard.html", v)
 }

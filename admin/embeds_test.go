@@ -1,4 +1,4 @@
-package admin
+package admin_test
 
 import (
 	"html"
@@ -8,37 +8,19 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"vitrine/widget"
 )
 
-// withGalleryEmbeds gives the admin the embeds of the env's gallery, as
-// the server does.
-func withGalleryEmbeds() envOption {
-	return func(o *envOptions) {
-		o.embeds = func(e *env) Embeds {
-			w, opts := e.widget(), widget.EmbedOptions{}
-			return Embeds{
-				JS: w.Snippet(opts), Iframe: w.SnippetIframe(), Fragment: w.SnippetFragment(),
-				ReservedPhone:   int(math.Ceil(w.ReservedHeight(opts, 360))),
-				ReservedDesktop: int(math.Ceil(w.ReservedHeight(opts, 1000))),
-				FrameHeight:     w.FrameHeight(),
-			}
-		}
-	}
-}
-
 // The dashboard offers the three embeds, each with a copy button and a
 // line on when to use it, and the heights they keep.
 func TestDashboardOffersTheThreeEmbeds(t *testing.T) {
-	e := newEnv(t, withGalleryEmbeds())
-	e.login()
-	e.connect()
-	w := e.widget()
-	if err := w.Rebuild(t.Context()); err != nil { // the account connected since
-		t.Fatal(err)
-	}
-	page := e.get("/admin").body
+	v := newVitrine(t)
+	v.ConnectAndSync(time.Minute)
+	v.client.SignIn(testPassword)
+	page := v.client.Get("/admin").Text
+	w := v.Gallery
 	for _, c := range []struct{ id, snippet, when string }{
 		{"snippet-js", w.Snippet(widget.EmbedOptions{}), "For most sites"},
 		{"snippet-html", w.SnippetIframe(), "Where a site builder takes an iframe"},
@@ -55,8 +37,8 @@ func TestDashboardOffersTheThreeEmbeds(t *testing.T) {
 			t.Errorf("%s is not the widget's snippet %s: %v", c.id, c.snippet, code)
 		}
 	}
-	if len(w.Snippet(widget.EmbedOptions{})) > 200 || strings.Contains(w.Snippet(widget.EmbedOptions{}), "calc(") {
-		t.Errorf("the JS snippet is no short, readable line: %s", w.Snippet(widget.EmbedOptions{}))
+	if js := w.Snippet(widget.EmbedOptions{}); len(js) > 200 || strings.Contains(js, "calc(") {
+		t.Errorf("the JS snippet is no short, readable line: %s", js)
 	}
 	for _, want := range []string{
 		"Keeps " + strconv.Itoa(int(math.Ceil(w.ReservedHeight(widget.EmbedOptions{}, 1000)))) + " px in a 1000 px column",
@@ -72,33 +54,29 @@ func TestDashboardOffersTheThreeEmbeds(t *testing.T) {
 // only the iframe snippet needs copying again; a change that does not
 // says nothing of it.
 func TestAppearanceSaveSaysWhenTheHeightsChange(t *testing.T) {
-	e := newEnv(t, withGalleryEmbeds())
-	csrf := e.login()
-	e.connect()
-	w := e.widget()
-	if err := w.Rebuild(t.Context()); err != nil { // the account connected since
-		t.Fatal(err)
-	}
-	frameBefore := w.FrameHeight()
+	v := newVitrine(t)
+	v.ConnectAndSync(time.Minute)
+	csrf := v.client.SignIn(testPassword)
+	frameBefore := v.Gallery.FrameHeight()
 
-	s := e.cfg.Widget.Settings.Clone()
+	s := v.Config.Widget.Settings.Clone()
 	s.Theme = "dark"
-	if r := e.post("/admin/appearance", appearanceForm(csrf, s)); r.StatusCode != http.StatusSeeOther {
+	if r := v.client.Post("/admin/appearance", appearanceForm(csrf, s)); r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("save = %d", r.StatusCode)
 	}
-	if page := e.get("/admin/appearance").body; !strings.Contains(page, "Saved.") || strings.Contains(page, "now keeps") || strings.Contains(page, "copy the iframe snippet again") {
+	if page := v.client.Get("/admin/appearance").Text; !strings.Contains(page, "Saved.") || strings.Contains(page, "now keeps") || strings.Contains(page, "copy the iframe snippet again") {
 		t.Errorf("a theme, which keeps the heights, is said to move them:\n%.3000s", page)
 	}
 
 	s.Header = false // the connected account's header: 62 px less
-	if r := e.post("/admin/appearance", appearanceForm(csrf, s)); r.StatusCode != http.StatusSeeOther {
+	if r := v.client.Post("/admin/appearance", appearanceForm(csrf, s)); r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("save = %d", r.StatusCode)
 	}
-	frameAfter := w.FrameHeight()
+	frameAfter := v.Gallery.FrameHeight()
 	if frameAfter >= frameBefore {
 		t.Fatalf("hiding the header left the iframe's height at %d (was %d)", frameAfter, frameBefore)
 	}
-	page := e.get("/admin/appearance").body
+	page := v.client.Get("/admin/appearance").Text
 	for _, want := range []string{
 		"The JavaScript embed now keeps",
 		"its stylesheet follows by itself",

@@ -1,242 +1,184 @@
-package admin
+package admin_test
 
 import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"golang.org/x/crypto/bcrypt"
 
+	"vitrine/admin"
 	"vitrine/auth"
-	"vitrine/config"
-	"vitrine/connection"
-	"vitrine/instagram"
-	"vitrine/instagram/fake"
-	"vitrine/jobs"
-	"vitrine/moderation"
 	"vitrine/store"
 	"vitrine/testkit"
-	"vitrine/testkit/teststore"
-	"vitrine/widget"
+	"vitrine/testkit/testvitrine"
 )
 
-const testPassword = "correct horse battery staple"
+const testPassword = testvitrine.Password
 
-var testStart = time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+// sessionCookie is the cookie that carries the admin's session id.
+const sessionCookie = "vitrine_session"
 
-// env is the whole admin in-process: temp SQLite, the fake Instagram on a
-// loopback server, the real instagram.Client pointed at it, and our gin
-// engine on another loopback server. One clock drives all of them.
-type env struct {
-	t     testing.TB
-	clock *fake.Clock
-	fake  *fake.Fake
-	st    *store.Store
-	cfg   *config.Config
-	ig    *hookedInstagram
-	jobs  *recordingJobs // nil when the env was built without jobs or with others
-	conn  *connection.Connection
-	// gallery is the widget, built when a test first asks (gallery()).
-	gallery *widget.Widget
-	adm     *Admin
-	srv     *httptest.Server
-
-	disconnects atomic.Int32 // accounts disconnected, their posts and images removed
-	rebuilds    atomic.Int32 // gallery rebuilds after a decision
-	// rebuildErr, when set, is how such a rebuild fails.
-	rebuildErr atomic.Pointer[error]
-	refusals   refusalCounts
-	client     *http.Client // cookie jar, does not follow redirects
-	logs       *testkit.LogBuffer
+// vitrine is a served Vitrine under test (testvitrine: the server built
+// over app.New, the fake Instagram with one small post on loopback, one
+// clock) and the browser the test drives its admin with. The admin calls
+// the real app's operations and scheduler.
+type vitrine struct {
+	*testvitrine.Vitrine
+	client *testkit.Browser // without a session until signed in
+	steps  *stepHooks
+	feed   *feedGate
 }
 
-type envOption func(*envOptions)
-
-type envOptions struct {
-	dbLocation string // "" is a fresh SQLite file
-	dbKey      []byte
-	noJobs     bool
-	jobs       func(*env) Jobs
-	publicURL  string
-	embeds     func(*env) Embeds // Options.Embeds; nil: none
-}
-
-// withPublicURL gives the admin another server.public_url than the test
-// listener's address.
-func withPublicURL(u string) envOption { return func(o *envOptions) { o.publicURL = u } }
-
-// withDatabase opens the env's store on the database at loc, with key, as
-// one more replica on it.
-func withDatabase(loc string, key []byte) envOption {
-	return func(o *envOptions) { o.dbLocation, o.dbKey = loc, key }
-}
-
-func withoutJobs() envOption { return func(o *envOptions) { o.noJobs = true } }
-
-// withJobs gives the admin the jobs newJobs makes (with the env's store
-// and clock ready) instead of a recordingJobs.
-func withJobs(newJobs func(*env) Jobs) envOption { return func(o *envOptions) { o.jobs = newJobs } }
-
-func newEnv(t testing.TB, opts ...envOption) *env {
+func newVitrine(t testing.TB, opts ...testvitrine.Option) *vitrine {
 	t.Helper()
-	var o envOptions
-	for _, opt := range opts {
-		opt(&o)
-	}
-	gin.SetMode(gin.TestMode)
-	e := &env{t: t, clock: fake.NewClock(testStart), logs: testkit.NewLogBuffer()}
-	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	v := &vitrine{steps: &stepHooks{}, feed: newFeedGate(t)}
+	opts = append([]testvitrine.Option{testvitrine.Served(), testvitrine.Posts(1), testvitrine.SmallPictures(),
+		testvitrine.QuickRetries(), testvitrine.WrapFake(func(next http.Handler) http.Handler {
+			return v.feed.wrap(v.steps.wrap(next))
+		})}, opts...)
+	v.Vitrine = testvitrine.New(t, opts...)
+	v.client = v.Browser()
+	return v
+}
 
-	engine := gin.New()
-	e.srv = httptest.NewServer(engine)
-	t.Cleanup(e.srv.Close)
+// stepHooks run a function before the requests of one step of the code
+// exchange, so a test can make Instagram fail between two steps of one
+// callback (revoke the tokens once the long-lived one is issued, say).
+type stepHooks struct {
+	mu                   sync.Mutex
+	beforeLong, beforeMe func()
+}
 
-	e.fake = fake.New(fake.Options{RedirectURIs: []string{e.srv.URL + "/admin/callback"}, Clock: e.clock, Posts: 3})
-	fsrv := httptest.NewServer(e.fake)
-	t.Cleanup(fsrv.Close)
+func (h *stepHooks) set(long, me func()) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.beforeLong, h.beforeMe = long, me
+}
 
-	key := make([]byte, store.KeySize)
-	_, _ = rand.Read(key)
-	var loc string
-	if o.dbLocation != "" {
-		loc, key = o.dbLocation, o.dbKey
-	} else {
-		loc = teststore.SQLite(t)
-	}
-	st := teststore.Open(t, loc, key, store.WithClock(e.clock.Now), store.WithLogger(log))
-	e.st = st
-
-	hash, err := bcrypt.GenerateFromPassword([]byte(testPassword), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := config.Default()
-	cfg.Server.PublicURL = e.srv.URL
-	if o.publicURL != "" {
-		cfg.Server.PublicURL = o.publicURL
-	}
-	cfg.Admin.PasswordHash = string(hash)
-	ep := e.fake.Endpoints(fsrv.URL)
-	cfg.Instagram.ClientID, cfg.Instagram.ClientSecret = e.fake.ClientID(), e.fake.ClientSecret()
-	cfg.Instagram.AuthURL, cfg.Instagram.TokenURL, cfg.Instagram.GraphURL = ep.AuthURL, ep.TokenURL, ep.GraphURL
-	cfg.Instagram.MediaHosts = []string{ep.MediaHost}
-	e.cfg = &cfg
-
-	client, err := instagram.New(instagram.Config{
-		ClientID: cfg.Instagram.ClientID, ClientSecret: cfg.Instagram.ClientSecret,
-		RedirectURI: cfg.RedirectURI(), AuthURL: ep.AuthURL, TokenURL: ep.TokenURL, GraphURL: ep.GraphURL,
-		MediaHosts: cfg.Instagram.MediaHosts,
-		Timeout:    5 * time.Second, MaxRetries: 1, Backoff: time.Millisecond, Logger: log, Now: e.clock.Now,
+func (h *stepHooks) wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.mu.Lock()
+		long, me := h.beforeLong, h.beforeMe
+		h.mu.Unlock()
+		switch p := r.URL.Path; {
+		case long != nil && strings.HasSuffix(p, "/access_token") && !strings.HasSuffix(p, "/oauth/access_token"):
+			long()
+		case me != nil && strings.HasSuffix(p, "/me"):
+			me()
+		}
+		next.ServeHTTP(w, r)
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.ig = &hookedInstagram{Client: client}
+}
 
-	var jobs Jobs
-	switch {
-	case o.jobs != nil:
-		jobs = o.jobs(e)
-	case !o.noJobs:
-		e.jobs = &recordingJobs{}
-		jobs = e.jobs
-	}
-	e.conn, err = connection.New(connection.Options{Store: st, Instagram: e.ig, Logger: log, Now: e.clock.Now})
+// feedGate holds the reads of the feed (/me/media) while closed, so a test
+// can look at a sync that is running; closed, a read waits until it opens
+// or the test ends, then fails with 503 if failing is set.
+type feedGate struct {
+	mu      sync.Mutex
+	open    chan struct{}
+	failing bool
+	done    chan struct{}
+	held    chan struct{} // receives when a read is held
+}
+
+func newFeedGate(t testing.TB) *feedGate {
+	g := &feedGate{open: make(chan struct{}), done: make(chan struct{}), held: make(chan struct{}, 1)}
+	close(g.open)
+	t.Cleanup(func() { close(g.done) })
+	return g
+}
+
+// hold closes the gate; the function it returns opens it again.
+func (g *feedGate) hold() (release func()) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	ch := make(chan struct{})
+	g.open = ch
+	return sync.OnceFunc(func() { close(ch) })
+}
+
+func (g *feedGate) fail(failing bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.failing = failing
+}
+
+func (g *feedGate) wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasSuffix(r.URL.Path, "/me/media") {
+			next.ServeHTTP(w, r)
+			return
+		}
+		g.mu.Lock()
+		open := g.open
+		g.mu.Unlock()
+		select {
+		case <-open:
+		default:
+			select {
+			case g.held <- struct{}{}:
+			default:
+			}
+			select {
+			case <-open:
+			case <-g.done:
+			}
+		}
+		g.mu.Lock()
+		failing := g.failing
+		g.mu.Unlock()
+		if failing {
+			http.Error(w, `{"error":{"message":"Service unavailable","code":2}}`, http.StatusServiceUnavailable)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// serveAdmin serves, on a loopback server of its own, an admin over v's
+// store and client that calls ops and jobs (nil: none) instead of v's app,
+// for what v's own admin never meets: no scheduler, or a rebuild that
+// fails. It returns a browser for that server.
+func serveAdmin(t testing.TB, v *vitrine, ops admin.Operations, jobs admin.Jobs) *testkit.Browser {
+	t.Helper()
+	gin.SetMode(gin.TestMode)
+	engine := gin.New()
+	srv := httptest.NewServer(engine)
+	t.Cleanup(srv.Close)
+	key, err := store.LoadOrCreateKey(v.Config.DataDir, v.Config.SecretKey)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// As server does: replicas sharing the key sign login forms alike.
+	// As the server does: replicas sharing the key sign login forms alike.
 	loginKey, err := store.DeriveKey(key, "login-form-v1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	adminAuth, err := auth.New(auth.Options{Settings: cfg.Admin, PublicURL: cfg.Server.PublicURL, Store: st,
-		LoginKey: loginKey, Refused: e.refusals.add, Logger: log, Now: e.clock.Now})
+	log := slog.New(slog.NewTextHandler(v.Logs, nil))
+	a, err := auth.New(auth.Options{Settings: v.Config.Admin, PublicURL: srv.URL, Store: v.Store, LoginKey: loginKey,
+		Logger: log, Now: v.Clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var embeds func() Embeds
-	if o.embeds != nil {
-		embeds = func() Embeds { return o.embeds(e) }
-	}
-	e.adm, err = New(Options{PublicURL: cfg.Server.PublicURL, Auth: adminAuth, Store: st, Operations: operations{e}, Instagram: e.ig, Jobs: jobs,
-		Logger: log, Now: e.clock.Now, GalleryCacheAge: cfg.Widget.CacheMaxAge.Std(), Embeds: embeds})
+	adm, err := admin.New(admin.Options{PublicURL: srv.URL, Auth: a, Store: v.Store, Operations: ops, Instagram: v.Instagram,
+		Jobs: jobs, Logger: log, Now: v.Clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.adm.Register(engine)
-	e.client = e.newClient()
-	return e
+	adm.Register(engine)
+	return testkit.NewBrowser(t, srv.URL)
 }
-
-// operations are the app's, as far as the admin reaches: the connection's
-// answer, then what follows it (the jobs told of a new token; the posts
-// and images of a disconnected one removed), counted.
-type operations struct{ e *env }
-
-func (o operations) Connect(ctx context.Context, code string) (store.Token, error) {
-	tok, err := o.e.conn.Connect(ctx, code)
-	if err == nil && o.e.jobs != nil {
-		o.e.jobs.tokenConnected(ctx)
-	}
-	return tok, err
-}
-
-func (o operations) Disconnect(ctx context.Context) (string, error) {
-	who, err := o.e.conn.Disconnect(ctx)
-	if err == nil {
-		o.e.disconnects.Add(1)
-	}
-	return who, err
-}
-
-func (o operations) Status(ctx context.Context) (connection.Status, error) {
-	return o.e.conn.Status(ctx)
-}
-
-// Moderate saves the decision as the app does, then counts the gallery's
-// rebuild, which fails with rebuildErr when that is set.
-func (o operations) Moderate(ctx context.Context, postID string, action moderation.Action) (changed bool, err error) {
-	st := o.e.st
-	switch action {
-	case moderation.Hide:
-		changed, err = st.HidePost(ctx, postID)
-	case moderation.Show:
-		changed, err = st.ShowPost(ctx, postID)
-	case moderation.Pin:
-		changed, err = st.PinPost(ctx, postID, moderation.MaxPinned)
-	case moderation.Unpin:
-		changed, err = st.UnpinPost(ctx, postID)
-	default:
-		o.e.t.Errorf("moderate: unknown action %q", action)
-	}
-	if err != nil || !changed {
-		return changed, err
-	}
-	o.e.rebuilds.Add(1)
-	if err := o.e.rebuildErr.Load(); err != nil {
-		return true, fmt.Errorf("%w: %w", moderation.ErrNotShownYet, *err)
-	}
-	return true, nil
-}
-
-// sessionCookie is the cookie that carries the admin's session id.
-const sessionCookie = "vitrine_session"
 
 // randomToken has the shape of a session id or an OAuth state: 256
 // random bits, base64url.
@@ -246,262 +188,76 @@ func randomToken() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// refusalCounts is what auth's Options.Refused reported, by reason.
-type refusalCounts struct {
-	mu sync.Mutex
-	n  map[string]int
-}
-
-func (r *refusalCounts) add(reason string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.n == nil {
-		r.n = map[string]int{}
-	}
-	r.n[reason]++
-}
-
-func (r *refusalCounts) of(reason string) int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.n[reason]
-}
-
-func (r *refusalCounts) total() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	n := 0
-	for _, v := range r.n {
-		n += v
-	}
-	return n
-}
-
-// newClient is a browser without a session: own cookie jar, no redirects
-// followed (tests look at each hop).
-func (e *env) newClient() *http.Client {
-	jar, _ := cookiejar.New(nil)
-	return &http.Client{
-		Jar:           jar,
-		Timeout:       20 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+// syncRuns waits until want sync runs have finished and fails the test if
+// more did.
+func (v *vitrine) syncRuns(want int) {
+	v.T.Helper()
+	v.WaitForSyncRuns(want, time.Minute)
+	if n := v.SyncRuns(); n != want {
+		v.T.Errorf("%d sync runs, want %d", n, want)
 	}
 }
 
-// hookedInstagram is the real client with optional hooks run before each
-// step, so a test can flip a fault on the fake between two calls of one
-// callback (e.g. revoke tokens after the long-lived exchange).
-type hookedInstagram struct {
-	*instagram.Client
-	mu                   sync.Mutex
-	beforeLong, beforeMe func()
-}
-
-func (h *hookedInstagram) hooks() (func(), func()) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.beforeLong, h.beforeMe
-}
-
-func (h *hookedInstagram) setHooks(long, me func()) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.beforeLong, h.beforeMe = long, me
-}
-
-func (h *hookedInstagram) ExchangeLongLived(ctx context.Context, s string) (instagram.LongLivedToken, error) {
-	if f, _ := h.hooks(); f != nil {
-		f()
+// refusals is what the metrics count of refused requests, by reason.
+func (v *vitrine) refusals() map[string]int {
+	v.T.Helper()
+	rec := httptest.NewRecorder()
+	v.Metrics.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	out := map[string]int{}
+	for _, m := range regexp.MustCompile(`(?m)^vitrine_requests_refused_total\{reason="([^"]+)"\} (\d+)$`).FindAllStringSubmatch(rec.Body.String(), -1) {
+		var n int
+		fmt.Sscan(m[2], &n)
+		out[m[1]] = n
 	}
-	return h.Client.ExchangeLongLived(ctx, s)
+	return out
 }
 
-func (h *hookedInstagram) Me(ctx context.Context, tok string) (instagram.Profile, error) {
-	if _, f := h.hooks(); f != nil {
-		f()
-	}
-	return h.Client.Me(ctx, tok)
-}
-
-// recordingJobs is a tiny real Jobs: it records calls and reports what the
-// test sets.
-type recordingJobs struct {
-	mu        sync.Mutex
-	connected int
-	runs      []string
-	busy      bool // RunInBackground finds the job running
-	statuses  []jobs.Status
-	// work, when set, is what RunInBackground and a new connection do
-	// (the browser test syncs posts for real with it), synchronously:
-	// nothing outlives the test.
-	work func(ctx context.Context) error
-}
-
-func (j *recordingJobs) RunInBackground(name string) (bool, error) {
-	j.mu.Lock()
-	j.runs = append(j.runs, name)
-	work, busy := j.work, j.busy
-	j.mu.Unlock()
-	if busy {
-		return false, nil
-	}
-	if work != nil {
-		_ = work(context.Background())
-	}
-	return true, nil
-}
-
-func (j *recordingJobs) Statuses() []jobs.Status {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	return append([]jobs.Status(nil), j.statuses...)
-}
-
-// tokenConnected is what the app's Connect does after saving a token.
-func (j *recordingJobs) tokenConnected(ctx context.Context) {
-	if ctx.Err() != nil {
-		panic("told of a new token with a context that is already done")
-	}
-	j.mu.Lock()
-	j.connected++
-	work := j.work
-	j.mu.Unlock()
-	if work != nil {
-		_ = work(ctx)
-	}
-}
-
-func (j *recordingJobs) calls() (int, []string) {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	return j.connected, append([]string(nil), j.runs...)
-}
-
-// response is a finished request with its body read.
-type response struct {
-	*http.Response
-	body string
-}
-
-func (e *env) do(c *http.Client, req *http.Request) response {
-	e.t.Helper()
-	resp, err := c.Do(req)
+// lastEvent is the newest event of kind in the dashboard's log: the real
+// app's background work (a sync, an alert) writes its own around the
+// admin's.
+func (v *vitrine) lastEvent(kind string) store.Event {
+	v.T.Helper()
+	evs, err := v.Store.Events(context.Background(), 0)
 	if err != nil {
-		e.t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
+		v.T.Fatal(err)
 	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		e.t.Fatal(err)
+	for _, e := range evs {
+		if e.Kind == kind {
+			return e
+		}
 	}
-	return response{resp, string(b)}
-}
-
-func (e *env) url(path string) string {
-	if strings.HasPrefix(path, "http") {
-		return path
-	}
-	return e.srv.URL + path
-}
-
-func (e *env) getWith(c *http.Client, path string, header ...string) response {
-	e.t.Helper()
-	req, err := http.NewRequest(http.MethodGet, e.url(path), nil)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	return e.do(c, req)
-}
-
-func (e *env) get(path string, header ...string) response {
-	e.t.Helper()
-	return e.getWith(e.client, path, header...)
-}
-
-func (e *env) postWith(c *http.Client, path string, form url.Values, header ...string) response {
-	e.t.Helper()
-	req, err := http.NewRequest(http.MethodPost, e.url(path), strings.NewReader(form.Encode()))
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	return e.do(c, req)
-}
-
-func (e *env) post(path string, form url.Values, header ...string) response {
-	e.t.Helper()
-	return e.postWith(e.client, path, form, header...)
-}
-
-var csrfRE = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
-
-func csrfFrom(t testing.TB, html string) string {
-	t.Helper()
-	m := csrfRE.FindStringSubmatch(html)
-	if m == nil {
-		t.Fatalf("no csrf_token in page:\n%.2000s", html)
-	}
-	return m[1]
-}
-
-// loginWith signs c in and returns the session's CSRF token.
-func (e *env) loginWith(c *http.Client) string {
-	e.t.Helper()
-	page := e.getWith(c, "/admin/login")
-	if page.StatusCode != http.StatusOK {
-		e.t.Fatalf("GET /admin/login = %d", page.StatusCode)
-	}
-	r := e.postWith(c, "/admin/login", url.Values{"password": {testPassword}, "csrf_token": {csrfFrom(e.t, page.body)}})
-	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/admin" {
-		e.t.Fatalf("login = %d %q:\n%.1000s", r.StatusCode, r.Header.Get("Location"), r.body)
-	}
-	dash := e.getWith(c, "/admin")
-	if dash.StatusCode != http.StatusOK {
-		e.t.Fatalf("GET /admin after login = %d", dash.StatusCode)
-	}
-	return csrfFrom(e.t, dash.body)
-}
-
-func (e *env) login() string {
-	e.t.Helper()
-	return e.loginWith(e.client)
+	return store.Event{}
 }
 
 // generate starts a connection and returns Instagram's authorize URL.
-func (e *env) generate() *url.URL {
-	e.t.Helper()
-	r := e.get("/admin/generate")
+func (v *vitrine) generate() *url.URL {
+	v.T.Helper()
+	r := v.client.Get("/admin/generate")
 	if r.StatusCode != http.StatusFound {
-		e.t.Fatalf("generate = %d:\n%.1000s", r.StatusCode, r.body)
+		v.T.Fatalf("generate = %d:\n%.1000s", r.StatusCode, r.Text)
 	}
 	u, err := url.Parse(r.Header.Get("Location"))
 	if err != nil {
-		e.t.Fatal(err)
+		v.T.Fatal(err)
 	}
 	return u
 }
 
 // decide posts the fake's consent form like a browser would, and returns
 // the redirect back to our callback.
-func (e *env) decide(auth *url.URL, decision string) *url.URL {
-	e.t.Helper()
-	form := auth.Query()
+func (v *vitrine) decide(authorize *url.URL, decision string) *url.URL {
+	v.T.Helper()
+	form := authorize.Query()
 	form.Set("decision", decision)
-	action := *auth
+	action := *authorize
 	action.RawQuery = ""
-	r := e.postWith(e.newClient(), action.String(), form)
+	r := v.Browser().Post(action.String(), form)
 	if r.StatusCode != http.StatusFound {
-		e.t.Fatalf("authorize %s = %d:\n%.1000s", decision, r.StatusCode, r.body)
+		v.T.Fatalf("authorize %s = %d:\n%.1000s", decision, r.StatusCode, r.Text)
 	}
 	u, err := url.Parse(r.Header.Get("Location"))
 	if err != nil {
-		e.t.Fatal(err)
+		v.T.Fatal(err)
 	}
 	u.Fragment = "" // a browser keeps "#_" to itself
 	return u
@@ -509,45 +265,24 @@ func (e *env) decide(auth *url.URL, decision string) *url.URL {
 
 // callback follows Instagram's redirect to our callback and then to the
 // result page, and returns both answers.
-func (e *env) callback(u *url.URL) (cb, result response) {
-	e.t.Helper()
-	cb = e.get(u.String())
+func (v *vitrine) callback(u *url.URL) (cb, result testkit.Response) {
+	v.T.Helper()
+	cb = v.client.Get(u.String())
 	if cb.StatusCode != http.StatusSeeOther {
 		return cb, cb
 	}
 	if loc := cb.Header.Get("Location"); loc != "/admin/connected" {
-		e.t.Fatalf("callback redirected to %q, want /admin/connected", loc)
+		v.T.Fatalf("callback redirected to %q, want /admin/connected", loc)
 	}
-	return cb, e.get("/admin/connected")
+	return cb, v.client.Get("/admin/connected")
 }
 
 // connect runs the whole Generate → approve → callback path and returns
 // the result page.
-func (e *env) connect() response {
-	e.t.Helper()
-	_, res := e.callback(e.decide(e.generate(), "approve"))
+func (v *vitrine) connect() testkit.Response {
+	v.T.Helper()
+	_, res := v.callback(v.decide(v.generate(), "approve"))
 	return res
-}
-
-func (e *env) token() (store.Token, bool) {
-	e.t.Helper()
-	tok, err := e.st.Token(context.Background())
-	if errors.Is(err, store.ErrNoToken) {
-		return store.Token{}, false
-	}
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return tok, true
-}
-
-func (e *env) sessionCookie() string {
-	for _, c := range e.client.Jar.Cookies(mustURL(e.t, e.srv.URL+"/admin")) {
-		if c.Name == sessionCookie {
-			return c.Value
-		}
-	}
-	return ""
 }
 
 func mustURL(t testing.TB, s string) *url.URL {
@@ -559,8 +294,18 @@ func mustURL(t testing.TB, s string) *url.URL {
 	return u
 }
 
+// assertNoSecrets fails if text holds the client secret or any of values.
+func (v *vitrine) assertNoSecrets(what, text string, values ...string) {
+	v.T.Helper()
+	for _, s := range append([]string{v.Fake.ClientSecret()}, values...) {
+		if s != "" && strings.Contains(text, s) {
+			v.T.Errorf("%s contains a secret (%.6s…)", what, s)
+		}
+	}
+}
+
 // assertAdminHeaders checks the headers every admin page carries.
-func assertAdminHeaders(t *testing.T, r response) {
+func assertAdminHeaders(t *testing.T, r testkit.Response) {
 	t.Helper()
 	h := r.Header
 	csp := h.Get("Content-Security-Policy")
@@ -583,22 +328,12 @@ func assertAdminHeaders(t *testing.T, r response) {
 	// Every script is external and carries this response's nonce.
 	nonce := csp[strings.Index(csp, "'nonce-")+7:]
 	nonce = nonce[:strings.Index(nonce, "'")]
-	for _, tag := range regexp.MustCompile(`<script[^>]*>`).FindAllString(r.body, -1) {
+	for _, tag := range regexp.MustCompile(`<script[^>]*>`).FindAllString(r.Text, -1) {
 		if !strings.Contains(tag, `nonce="`+nonce+`"`) || !strings.Contains(tag, `src="/admin/static/`) {
 			t.Errorf("script tag %s is not external with this response's nonce", tag)
 		}
 	}
-	if strings.Contains(r.body, "<style") || strings.Contains(r.body, " style=\"") || strings.Contains(r.body, " onclick=") {
+	if strings.Contains(r.Text, "<style") || strings.Contains(r.Text, " style=\"") || strings.Contains(r.Text, " onclick=") {
 		t.Errorf("inline style or handler in the page")
-	}
-}
-
-// assertNoSecrets fails if text holds the client secret or any of values.
-func (e *env) assertNoSecrets(what, text string, values ...string) {
-	e.t.Helper()
-	for _, v := range append([]string{e.fake.ClientSecret()}, values...) {
-		if v != "" && strings.Contains(text, v) {
-			e.t.Errorf("%s contains a secret (%.6s…)", what, v)
-		}
 	}
 }

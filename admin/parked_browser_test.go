@@ -1,4 +1,4 @@
-package admin
+package admin_test
 
 import (
 	"strings"
@@ -14,19 +14,18 @@ import (
 // and Connect makes it the connection.
 func TestBrowserParkedConnection(t *testing.T) {
 	ctx := newBrowser(t, 90*time.Second)
-	e := newEnv(t)
+	v := newVitrine(t)
 	shots := shooter{t, screenshotDir(t)}
-	e.jobs.work = e.syncPosts
-	e.connectOther()
+	v.connectOther()
 
 	step := func(name string, steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatalf("%s: %v\nserver log:\n%s", name, err, e.logs.String())
+			t.Fatalf("%s: %v\nserver log:\n%s", name, err, v.Logs.String())
 		}
 	}
 	step("sign in",
-		chromedp.Navigate(e.srv.URL+"/admin"),
+		chromedp.Navigate(v.URL+"/admin"),
 		chromedp.WaitVisible(css("#password")),
 		chromedp.SendKeys(css("#password"), testPassword),
 		chromedp.Submit(css("#password")),
@@ -35,7 +34,7 @@ func TestBrowserParkedConnection(t *testing.T) {
 
 	// Generate in another tab of the admin's browser, approved elsewhere.
 	tab, cancelTab := chromedp.NewContext(ctx)
-	if err := chromedp.Do(tab, chromedp.Navigate(e.srv.URL+"/admin/generate"), chromedp.WaitVisible(css(`button[value="approve"]`))); err != nil {
+	if err := chromedp.Do(tab, chromedp.Navigate(v.URL+"/admin/generate"), chromedp.WaitVisible(css(`button[value="approve"]`))); err != nil {
 		t.Fatalf("generate: %v", err)
 	}
 	loc, err := chromedp.Run(tab, chromedp.Location())
@@ -43,7 +42,7 @@ func TestBrowserParkedConnection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	back := e.decide(mustURL(t, loc), "approve")
+	back := v.decide(mustURL(t, loc), "approve")
 
 	// The phone: a browser without the admin's cookie.
 	phone, cancelPhone := chromedp.NewContext(ctx, chromedp.WithNewBrowserContext())
@@ -83,7 +82,7 @@ func TestBrowserParkedConnection(t *testing.T) {
 	if n, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll(".parked").length`)); n != 0 {
 		t.Error("the dashboard still asks after Connect")
 	}
-	if tok, _ := e.token(); tok.Username != "vitrine.studio" {
+	if tok, _ := v.StoredToken(); tok.Username != "vitrine.studio" {
 		t.Errorf("connected %v", tok)
 	}
 	shots.shot(ctx, "dashboard-parked-confirmed")

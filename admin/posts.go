@@ -36,6 +36,7 @@ type postCard struct {
 	Pinned    bool
 	// Note says what hiding did to the images, for a hidden post.
 	Note string
+	Link linkCard
 }
 
 // postsSection reads what the Posts section shows.
@@ -69,7 +70,7 @@ func (a *Admin) postsSection(ctx context.Context) (*postsView, error) {
 		card := postCard{
 			ID: p.ID, Caption: shortText(p.Caption, 90), Alt: shortText(orDefault(p.AltText, p.Caption), 120),
 			Permalink: p.Permalink, Kind: kindOf(p.MediaType), Date: timeOf(p.Timestamp, now),
-			Thumb: thumbs[p.ID], Hidden: d.Hidden(), Pinned: d.Pinned(),
+			Thumb: thumbs[p.ID], Hidden: d.Hidden(), Pinned: d.Pinned(), Link: newLinkCard(d.Link),
 		}
 		if card.Hidden {
 			v.Hidden++

@@ -35,6 +35,8 @@ type flash struct {
 	// Section, when "posts", shows a dashboard notice in the Posts section,
 	// where the form that caused it sent the browser back to.
 	Section string `json:"section,omitempty"`
+	// Draft is a post's link that was refused, for its form.
+	Draft *linkDraft `json:"draft,omitempty"`
 }
 
 func (a *Admin) setFlash(c *gin.Context, f flash) error {

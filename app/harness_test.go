@@ -1,4 +1,4 @@
-package app
+package app_test
 
 import (
 	"context"
@@ -7,12 +7,9 @@ import (
 	"errors"
 	"io"
 	"io/fs"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -20,15 +17,9 @@ import (
 
 	"vitrine/alerts"
 	"vitrine/config"
-	"vitrine/instagram/fake"
-	"vitrine/jobs"
 	"vitrine/store"
-	"vitrine/testkit"
-	"vitrine/testkit/testfake"
-	"vitrine/testkit/teststore"
+	"vitrine/testkit/testvitrine"
 )
-
-var testStart = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 
 const (
 	testPublicURL = "https://vitrine.example"
@@ -97,149 +88,45 @@ func (h *hook) last() alerts.Alert {
 	return h.alerts[len(h.alerts)-1]
 }
 
-// harness is one App on the fake Instagram on loopback, a temp-file
-// store and a webhook receiver, all on the fake's clock. Its short names
-// are the app's parts.
-type harness struct {
-	t     testing.TB
-	ctx   context.Context
-	f     *fake.Fake
-	clock *fake.Clock
-	srv   *httptest.Server
-	cfg   *config.Config
-	hook  *hook
-	logs  *testkit.LogBuffer
-
-	a  *App
-	st *store.Store
-	s  *jobs.Scheduler
-
-	blockCDN atomic.Value // string: CDN paths containing it answer 404
-
-	mu     sync.Mutex
-	tokens []string
+// vitrine is a Vitrine under test (testvitrine: the app built by app.New
+// on the fake Instagram on loopback and a copy of a migrated database, on
+// the fake's clock) with what the app's tests add: a webhook receiver for
+// ops' alerts.
+type vitrine struct {
+	*testvitrine.Vitrine
+	ctx  context.Context
+	hook *hook
 }
 
-type harnessOpt func(*harness, *fake.Options, *config.Config)
-
-func withPosts(n int) harnessOpt {
-	return func(_ *harness, o *fake.Options, _ *config.Config) { o.Posts = n }
-}
-
-func withClientTimeout(d time.Duration) harnessOpt {
-	return func(_ *harness, _ *fake.Options, c *config.Config) { c.Instagram.Timeout = config.Duration(d) }
-}
-
-func newHarness(t testing.TB, opts ...harnessOpt) *harness {
+func newVitrine(t testing.TB, opts ...testvitrine.Option) *vitrine {
 	t.Helper()
-	h := &harness{t: t, ctx: context.Background(), clock: fake.NewClock(testStart), logs: testkit.NewLogBuffer()}
-	h.blockCDN.Store("")
-	fo := fake.Options{Clock: h.clock, Posts: 6}
-	h.hook = newHook(t)
-	cfg := config.Default()
-	cfg.DataDir = tempDir(t)
-	cfg.Server.PublicURL = testPublicURL
-	cfg.Alerts.WebhookURL = h.hook.srv.URL + "/hooks/T000/B000/secretpath"
-	cfg.Alerts.WebhookSecret = testSecret
-	cfg.Instagram.Timeout = config.Duration(5 * time.Second)
-	for _, o := range opts {
-		o(h, &fo, &cfg)
-	}
-	h.f = fake.New(fo)
-	testfake.SmallPictures(h.f) // the pictures are not the subject here
-	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if b := h.blockCDN.Load().(string); b != "" && strings.Contains(r.URL.Path, "/cdn/") && strings.Contains(r.URL.Path, b) {
-			http.Error(w, "Not Found", http.StatusNotFound)
-			return
-		}
-		h.f.ServeHTTP(w, r)
-	}))
-	t.Cleanup(h.srv.Close)
-	ep := h.f.Endpoints(h.srv.URL)
-	cfg.Instagram.ClientID, cfg.Instagram.ClientSecret = h.f.ClientID(), h.f.ClientSecret()
-	cfg.Instagram.AuthURL, cfg.Instagram.TokenURL, cfg.Instagram.GraphURL = ep.AuthURL, ep.TokenURL, ep.GraphURL
-	cfg.Instagram.MediaHosts = []string{ep.MediaHost}
-	h.cfg = &cfg
-	teststore.SQLiteAt(t, cfg.DatabasePath())
-	h.restart()
-	t.Cleanup(h.assertNoTokenInLogs)
-	return h
+	hk := newHook(t)
+	opts = append([]testvitrine.Option{testvitrine.Posts(6), testvitrine.SmallPictures(), testvitrine.DebugLog(),
+		testvitrine.Configure(func(c *config.Config) {
+			c.Server.PublicURL = testPublicURL
+			c.Alerts.WebhookURL = hk.srv.URL + "/hooks/T000/B000/secretpath"
+			c.Alerts.WebhookSecret = testSecret
+		})}, opts...)
+	return &vitrine{Vitrine: testvitrine.New(t, opts...), ctx: context.Background(), hook: hk}
 }
 
-// tempDir is a fresh directory, on tmpfs when there is one: the simulated
-// months mirror many images and the mirror fsyncs each file, which a disk
-// makes slow and a RAM disk makes free. (The database is a migrated copy
-// opened without fsync, teststore.)
-func tempDir(t testing.TB) string {
-	t.Helper()
-	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
-		if dir, err := os.MkdirTemp("/dev/shm", "vitrine-app-test-"); err == nil {
-			t.Cleanup(func() { os.RemoveAll(dir) })
-			return dir
-		}
-	}
-	return t.TempDir()
+func withClientTimeout(d time.Duration) testvitrine.Option {
+	return testvitrine.Configure(func(c *config.Config) { c.Instagram.Timeout = config.Duration(d) })
 }
-
-// restart builds the app anew from h.cfg on the same data directory, as a
-// restarted process does; the previous one is closed.
-func (h *harness) restart() {
-	h.t.Helper()
-	if h.a != nil {
-		h.a.Close()
-	}
-	log := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	a, err := New(*h.cfg, log, Options{Now: h.clock.Now, StoreOptions: teststore.Options(),
-		InstagramBackoff: time.Millisecond, DownloadsPerSecond: 1000, WebhookBackoff: time.Millisecond})
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	h.t.Cleanup(func() { a.Close() })
-	h.a, h.st, h.s = a, a.Store, a.Jobs
-}
-
-// afterConnect runs what follows a saved token (Connect's background
-// part), and waits for it.
-func (h *harness) afterConnect() { h.a.afterConnect(h.ctx) }
 
 // connect stores a freshly issued 60-day token, as admin's callback does.
-func (h *harness) connect() string {
-	h.t.Helper()
-	tok := h.f.IssueLongLivedToken()
-	h.mu.Lock()
-	h.tokens = append(h.tokens, tok)
-	h.mu.Unlock()
-	now := h.clock.Now()
-	a := h.f.Account()
-	err := h.st.SaveToken(h.ctx, store.Token{
-		AccessToken: tok, UserID: a.UserID, Username: a.Username, AccountType: a.AccountType,
-		IssuedAt: now, ExpiresAt: now.Add(60 * 24 * time.Hour),
-	})
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	return tok
+func (v *vitrine) connect() string { return v.StoreToken().AccessToken }
+
+func (v *vitrine) run(name string) error {
+	v.T.Helper()
+	return v.Jobs.RunNow(v.ctx, name)
 }
 
-func (h *harness) token() store.Token {
-	h.t.Helper()
-	tok, err := h.st.Token(h.ctx)
+func (v *vitrine) jobRun(name string) store.JobRun {
+	v.T.Helper()
+	runs, err := v.Store.JobRuns(v.ctx)
 	if err != nil {
-		h.t.Fatal(err)
-	}
-	return tok
-}
-
-func (h *harness) run(name string) error {
-	h.t.Helper()
-	return h.s.RunNow(h.ctx, name)
-}
-
-func (h *harness) jobRun(name string) store.JobRun {
-	h.t.Helper()
-	runs, err := h.st.JobRuns(h.ctx)
-	if err != nil {
-		h.t.Fatal(err)
+		v.T.Fatal(err)
 	}
 	for _, r := range runs {
 		if r.Name == name {
@@ -249,66 +136,39 @@ func (h *harness) jobRun(name string) store.JobRun {
 	return store.JobRun{}
 }
 
-// assertNoTokenInLogs: no log line, event or job error may carry a token.
-func (h *harness) assertNoTokenInLogs() {
-	h.mu.Lock()
-	tokens := append([]string(nil), h.tokens...)
-	h.mu.Unlock()
-	var texts []string
-	texts = append(texts, h.logs.String())
-	if evs, err := h.st.Events(context.Background(), 0); err == nil {
-		for _, e := range evs {
-			texts = append(texts, e.Message)
-		}
-	}
-	if runs, err := h.st.JobRuns(context.Background()); err == nil {
-		for _, r := range runs {
-			texts = append(texts, r.LastError)
-		}
-	}
-	for _, tok := range tokens {
-		for _, text := range texts {
-			if strings.Contains(text, tok) || strings.Contains(text, tok[:24]) {
-				h.t.Errorf("a token leaked into logs, events or job errors")
-				return
-			}
-		}
-	}
-}
-
-func (h *harness) metrics() string {
-	h.t.Helper()
+func (v *vitrine) metrics() string {
+	v.T.Helper()
 	rec := httptest.NewRecorder()
-	h.a.Metrics.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	v.App.Metrics.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	if rec.Code != http.StatusOK {
-		h.t.Fatalf("/metrics: %d", rec.Code)
+		v.T.Fatalf("/metrics: %d", rec.Code)
 	}
 	return rec.Body.String()
 }
 
 // gallery is /widget.json as this process serves it.
-func (h *harness) gallery() (stale bool, posts int) {
-	h.t.Helper()
+func (v *vitrine) gallery() (stale bool, posts int) {
+	v.T.Helper()
 	rec := httptest.NewRecorder()
-	h.a.Gallery.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/widget.json", nil))
+	v.App.Gallery.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/widget.json", nil))
 	var doc struct {
 		Stale bool              `json:"stale"`
 		Posts []json.RawMessage `json:"posts"`
 	}
 	if err := json.Unmarshal(rec.Body.Bytes(), &doc); err != nil {
-		h.t.Fatalf("/widget.json %d: %v", rec.Code, err)
+		v.T.Fatalf("/widget.json %d: %v", rec.Code, err)
 	}
 	return doc.Stale, len(doc.Posts)
 }
 
-func (h *harness) stale() bool       { s, _ := h.gallery(); return s }
-func (h *harness) galleryPosts() int { _, n := h.gallery(); return n }
+func (v *vitrine) stale() bool       { s, _ := v.gallery(); return s }
+func (v *vitrine) galleryPosts() int { _, n := v.gallery(); return n }
 
 // mediaFiles lists the files under the media directory.
-func (h *harness) mediaFiles() []string {
-	h.t.Helper()
+func (v *vitrine) mediaFiles() []string {
+	v.T.Helper()
 	var out []string
-	err := filepath.WalkDir(h.cfg.MediaDir(), func(path string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(v.Config.MediaDir(), func(path string, d fs.DirEntry, err error) error {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil
 		}
@@ -319,7 +179,7 @@ func (h *harness) mediaFiles() []string {
 		return nil
 	})
 	if err != nil {
-		h.t.Fatal(err)
+		v.T.Fatal(err)
 	}
 	return out
 }

@@ -1,9 +1,11 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"vitrine/connection"
@@ -211,12 +213,63 @@ func (a *App) Moderate(ctx context.Context, postID string, action moderation.Act
 	if err != nil || !changed {
 		return changed, err
 	}
+	return true, a.rebuildAfterDecision(ctx)
+}
+
+// SetPostLink attaches the owner's link to a post, checked by
+// moderation.CheckLink (a *moderation.LinkError when refused, and nothing
+// is saved), or removes it when rawURL is "". A change is recorded in the
+// activity log and the gallery is rebuilt before returning, as Moderate
+// does; a change saved whose rebuild failed returns true and an error
+// that is moderation.ErrNotShownYet.
+func (a *App) SetPostLink(ctx context.Context, postID, rawURL, label string) (changed bool, err error) {
+	var link store.Link
+	if strings.TrimSpace(rawURL) != "" {
+		if link, err = moderation.CheckLink(rawURL, label); err != nil {
+			return false, err
+		}
+	}
+	post, cached, err := a.Store.Post(ctx, postID)
+	if err != nil {
+		return false, err
+	}
+	if !cached {
+		return false, store.ErrUnknownPost
+	}
+	if changed, err = a.Store.SetPostLink(ctx, postID, link); err != nil || !changed {
+		return changed, err
+	}
+	if link.URL == "" {
+		a.event(ctx, "moderation", store.LevelInfo, "Removed the link of post "+describePost(post)+".")
+	} else {
+		a.event(ctx, "moderation", store.LevelInfo, "Linked post "+describePost(post)+" to "+link.URL+
+			" (“"+cmp.Or(link.Label, moderation.DefaultLinkLabel)+"”).")
+	}
+	return true, a.rebuildAfterDecision(ctx)
+}
+
+// rebuildAfterDecision rebuilds the gallery after one of the owner's
+// decisions, within its own time limit.
+func (a *App) rebuildAfterDecision(ctx context.Context) error {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), moderationRebuildTimeout)
 	defer cancel()
 	if err := a.Gallery.Rebuild(rctx); err != nil {
-		return true, fmt.Errorf("%w: %w", moderation.ErrNotShownYet, err)
+		return fmt.Errorf("%w: %w", moderation.ErrNotShownYet, err)
 	}
-	return true, nil
+	return nil
+}
+
+// describePost names a post for the activity log: its id and the start of
+// its caption, which the owner recognises.
+func describePost(p store.Post) string {
+	c := strings.Join(strings.Fields(p.Caption), " ")
+	if r := []rune(c); len(r) > 40 {
+		c = strings.TrimSpace(string(r[:40])) + "…"
+	}
+	if c == "" {
+		return p.ID
+	}
+	return p.ID + " (“" + c + "”)"
 }
 
 // AppRemoved handles Meta's deauthorize notice for userID, signed at `at`

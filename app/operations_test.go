@@ -1,4 +1,4 @@
-package app
+package app_test
 
 import (
 	"errors"
@@ -6,18 +6,20 @@ import (
 	"strings"
 	"testing"
 
+	"vitrine/app"
 	"vitrine/connection"
 	"vitrine/jobs"
 	"vitrine/moderation"
 	"vitrine/store"
+	"vitrine/testkit/testvitrine"
 )
 
 func TestNewRejectsBadSchedule(t *testing.T) {
-	h := newHarness(t)
-	cfg := *h.cfg
+	v := newVitrine(t)
+	cfg := v.Config
 	cfg.Jobs.Sync = "every quarter hour"
 	cfg.DataDir = t.TempDir()
-	if a, err := New(cfg, nil, Options{}); err == nil || !strings.Contains(err.Error(), "sync") {
+	if a, err := app.New(cfg, nil, app.Options{}); err == nil || !strings.Contains(err.Error(), "sync") {
 		if a != nil {
 			a.Close()
 		}
@@ -26,16 +28,16 @@ func TestNewRejectsBadSchedule(t *testing.T) {
 }
 
 func TestMetricsExposition(t *testing.T) {
-	h := newHarness(t, withPosts(5))
-	m := h.metrics()
+	v := newVitrine(t, testvitrine.Posts(5))
+	m := v.metrics()
 	if !strings.Contains(m, "vitrine_token_valid 0") || !strings.Contains(m, "vitrine_posts_cached 0") {
 		t.Errorf("before connecting:\n%s", grepMetrics(m))
 	}
-	h.connect()
-	if err := h.run(jobs.JobSync); err != nil {
+	v.connect()
+	if err := v.run(jobs.JobSync); err != nil {
 		t.Fatal(err)
 	}
-	m = h.metrics()
+	m = v.metrics()
 	for _, want := range []string{
 		"vitrine_token_valid 1",
 		"vitrine_posts_cached 5",
@@ -50,9 +52,9 @@ func TestMetricsExposition(t *testing.T) {
 			t.Errorf("metrics lack %q:\n%s", want, grepMetrics(m))
 		}
 	}
-	h.f.RevokeTokens()
-	_ = h.run(jobs.JobValidate)
-	if m := h.metrics(); !strings.Contains(m, "vitrine_token_valid 0") || !strings.Contains(m, `vitrine_upstream_errors_total{kind="token_invalid"} 1`) {
+	v.Fake.RevokeTokens()
+	_ = v.run(jobs.JobValidate)
+	if m := v.metrics(); !strings.Contains(m, "vitrine_token_valid 0") || !strings.Contains(m, `vitrine_upstream_errors_total{kind="token_invalid"} 1`) {
 		t.Errorf("after revoke:\n%s", grepMetrics(m))
 	}
 }
@@ -71,29 +73,29 @@ func grepMetrics(m string) string {
 // follow the store); nothing connected is waiting, not a failure, and a
 // later success clears it.
 func TestSyncFailureMakesTheGalleryStale(t *testing.T) {
-	h := newHarness(t)
-	if err := h.run(jobs.JobSync); !errors.Is(err, connection.ErrNotConnected) {
+	v := newVitrine(t)
+	if err := v.run(jobs.JobSync); !errors.Is(err, connection.ErrNotConnected) {
 		t.Fatalf("sync without token: %v", err)
 	}
-	if r := h.jobRun(jobs.JobSync); !r.Waiting || r.Failures != 0 || !r.NotBefore.IsZero() {
+	if r := v.jobRun(jobs.JobSync); !r.Waiting || r.Failures != 0 || !r.NotBefore.IsZero() {
 		t.Errorf("sync without token recorded as %+v, want waiting", r)
 	}
-	if h.stale() {
+	if v.stale() {
 		t.Fatal("stale with nothing connected")
 	}
-	h.connect()
-	h.f.FailNext(100, http.StatusInternalServerError)
-	if err := h.run(jobs.JobSync); err == nil {
+	v.connect()
+	v.Fake.FailNext(100, http.StatusInternalServerError)
+	if err := v.run(jobs.JobSync); err == nil {
 		t.Fatal("sync succeeded against a failing Instagram")
 	}
-	if !h.stale() {
+	if !v.stale() {
 		t.Fatal("not stale after a failed sync")
 	}
-	h.f.ResetFaults()
-	if err := h.run(jobs.JobSync); err != nil {
+	v.Fake.ResetFaults()
+	if err := v.run(jobs.JobSync); err != nil {
 		t.Fatalf("sync after recovery: %v", err)
 	}
-	if h.stale() {
+	if v.stale() {
 		t.Error("still stale after a good sync")
 	}
 }
@@ -102,28 +104,28 @@ func TestSyncFailureMakesTheGalleryStale(t *testing.T) {
 // or mirrored file is left, the gallery shows none, and the log says so.
 // A failing clean-up is reported, with the token already gone.
 func TestDisconnectRemovesWhatTheTokenServed(t *testing.T) {
-	h := newHarness(t, withPosts(3))
-	h.connect()
-	if err := h.run(jobs.JobSync); err != nil {
+	v := newVitrine(t, testvitrine.Posts(3))
+	v.connect()
+	if err := v.run(jobs.JobSync); err != nil {
 		t.Fatal(err)
 	}
-	if n, _ := h.st.PostCount(h.ctx); n != 3 || h.galleryPosts() != 3 {
-		t.Fatalf("before disconnecting: %d posts cached, %d in the gallery", n, h.galleryPosts())
+	if n, _ := v.Store.PostCount(v.ctx); n != 3 || v.galleryPosts() != 3 {
+		t.Fatalf("before disconnecting: %d posts cached, %d in the gallery", n, v.galleryPosts())
 	}
-	who, err := h.a.Disconnect(h.ctx)
-	if err != nil || who != h.f.Account().Username {
+	who, err := v.App.Disconnect(v.ctx)
+	if err != nil || who != v.Fake.Account().Username {
 		t.Fatalf("Disconnect = %q, %v", who, err)
 	}
-	if n, _ := h.st.PostCount(h.ctx); n != 0 || h.galleryPosts() != 0 {
-		t.Errorf("after disconnecting: %d posts cached, %d in the gallery", n, h.galleryPosts())
+	if n, _ := v.Store.PostCount(v.ctx); n != 0 || v.galleryPosts() != 0 {
+		t.Errorf("after disconnecting: %d posts cached, %d in the gallery", n, v.galleryPosts())
 	}
-	if ims, _ := h.st.Images(h.ctx); len(ims) != 0 {
+	if ims, _ := v.Store.Images(v.ctx); len(ims) != 0 {
 		t.Errorf("after disconnecting: %d image records", len(ims))
 	}
-	if files := h.mediaFiles(); len(files) != 0 {
+	if files := v.mediaFiles(); len(files) != 0 {
 		t.Errorf("after disconnecting, files remain: %v", files)
 	}
-	evs, _ := h.st.Events(h.ctx, 1)
+	evs, _ := v.Store.Events(v.ctx, 1)
 	if len(evs) != 1 || evs[0].Kind != "disconnected" || !strings.Contains(evs[0].Message, "@"+who) {
 		t.Errorf("last event %+v", evs)
 	}
@@ -132,26 +134,26 @@ func TestDisconnectRemovesWhatTheTokenServed(t *testing.T) {
 // TestModerateShowsAtOnce: a hidden post leaves the gallery before
 // Moderate returns, a pinned one comes first, and the pin limit holds.
 func TestModerateShowsAtOnce(t *testing.T) {
-	h := newHarness(t, withPosts(5))
-	h.connect()
-	if err := h.run(jobs.JobSync); err != nil {
+	v := newVitrine(t, testvitrine.Posts(5))
+	v.connect()
+	if err := v.run(jobs.JobSync); err != nil {
 		t.Fatal(err)
 	}
-	posts, err := h.st.Posts(h.ctx, 0)
+	posts, err := v.Store.Posts(v.ctx, 0)
 	if err != nil || len(posts) != 5 {
 		t.Fatalf("posts %d, %v", len(posts), err)
 	}
-	if changed, err := h.a.Moderate(h.ctx, posts[0].ID, moderation.Hide); !changed || err != nil {
+	if changed, err := v.App.Moderate(v.ctx, posts[0].ID, moderation.Hide); !changed || err != nil {
 		t.Fatalf("hide = %v, %v", changed, err)
 	}
-	if n := h.galleryPosts(); n != 4 {
+	if n := v.galleryPosts(); n != 4 {
 		t.Errorf("after hiding one of 5 posts the gallery shows %d", n)
 	}
-	if changed, err := h.a.Moderate(h.ctx, posts[0].ID, moderation.Hide); changed || err != nil {
+	if changed, err := v.App.Moderate(v.ctx, posts[0].ID, moderation.Hide); changed || err != nil {
 		t.Errorf("hiding again = %v, %v; want no change", changed, err)
 	}
 	for i, p := range posts[1:] {
-		changed, err := h.a.Moderate(h.ctx, p.ID, moderation.Pin)
+		changed, err := v.App.Moderate(v.ctx, p.ID, moderation.Pin)
 		if i < moderation.MaxPinned && (!changed || err != nil) {
 			t.Fatalf("pin %d = %v, %v", i, changed, err)
 		}
@@ -159,7 +161,7 @@ func TestModerateShowsAtOnce(t *testing.T) {
 			t.Errorf("pin %d past the limit = %v, %v", i, changed, err)
 		}
 	}
-	if _, err := h.a.Moderate(h.ctx, posts[1].ID, "promote"); err == nil {
+	if _, err := v.App.Moderate(v.ctx, posts[1].ID, "promote"); err == nil {
 		t.Error("an unknown action was accepted")
 	}
 }

@@ -4,14 +4,10 @@ import (
 	"crypto/rand"
 	"errors"
 	"html/template"
-	"io"
 	"log/slog"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
-	"net/url"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -45,7 +41,7 @@ type env struct {
 
 	refusals refusalCounts
 	formRuns atomic.Int32 // POSTs the guarded form handler served
-	client   *http.Client // cookie jar, does not follow redirects
+	client   *testkit.Browser
 	logs     *testkit.LogBuffer
 }
 
@@ -115,7 +111,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		t.Fatal(err)
 	}
 	handler = e.routes(e.auth)
-	e.client = e.newClient()
+	e.client = e.newBrowser()
 	return e
 }
 
@@ -232,127 +228,5 @@ func (r *refusalCounts) total() int {
 	return n
 }
 
-// newClient is a browser without a session: own cookie jar, no redirects
-// followed (tests look at each hop).
-func (e *env) newClient() *http.Client {
-	jar, _ := cookiejar.New(nil)
-	return &http.Client{
-		Jar:           jar,
-		Timeout:       20 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
-}
-
-// response is a finished request with its body read.
-type response struct {
-	*http.Response
-	body string
-}
-
-func (e *env) do(c *http.Client, req *http.Request) response {
-	e.t.Helper()
-	resp, err := c.Do(req)
-	if err != nil {
-		e.t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return response{resp, string(b)}
-}
-
-func (e *env) url(path string) string {
-	if strings.HasPrefix(path, "http") {
-		return path
-	}
-	return e.srv.URL + path
-}
-
-func (e *env) getWith(c *http.Client, path string, header ...string) response {
-	e.t.Helper()
-	req, err := http.NewRequest(http.MethodGet, e.url(path), nil)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	return e.do(c, req)
-}
-
-func (e *env) get(path string, header ...string) response {
-	e.t.Helper()
-	return e.getWith(e.client, path, header...)
-}
-
-func (e *env) postWith(c *http.Client, path string, form url.Values, header ...string) response {
-	e.t.Helper()
-	req, err := http.NewRequest(http.MethodPost, e.url(path), strings.NewReader(form.Encode()))
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	return e.do(c, req)
-}
-
-func (e *env) post(path string, form url.Values, header ...string) response {
-	e.t.Helper()
-	return e.postWith(e.client, path, form, header...)
-}
-
-var csrfRE = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
-
-func csrfFrom(t testing.TB, html string) string {
-	t.Helper()
-	m := csrfRE.FindStringSubmatch(html)
-	if m == nil {
-		t.Fatalf("no csrf_token in page:\n%.2000s", html)
-	}
-	return m[1]
-}
-
-// loginWith signs c in and returns the session's CSRF token.
-func (e *env) loginWith(c *http.Client) string {
-	e.t.Helper()
-	page := e.getWith(c, "/admin/login")
-	if page.StatusCode != http.StatusOK {
-		e.t.Fatalf("GET /admin/login = %d", page.StatusCode)
-	}
-	r := e.postWith(c, "/admin/login", url.Values{"password": {testPassword}, "csrf_token": {csrfFrom(e.t, page.body)}})
-	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/admin" {
-		e.t.Fatalf("login = %d %q:\n%.1000s", r.StatusCode, r.Header.Get("Location"), r.body)
-	}
-	home := e.getWith(c, "/admin")
-	if home.StatusCode != http.StatusOK {
-		e.t.Fatalf("GET /admin after login = %d", home.StatusCode)
-	}
-	return csrfFrom(e.t, home.body)
-}
-
-func (e *env) login() string {
-	e.t.Helper()
-	return e.loginWith(e.client)
-}
-
-func (e *env) sessionCookie() string {
-	for _, c := range e.client.Jar.Cookies(mustURL(e.t, e.srv.URL+"/admin")) {
-		if c.Name == sessionCookie {
-			return c.Value
-		}
-	}
-	return ""
-}
-
-func mustURL(t testing.TB, s string) *url.URL {
-	t.Helper()
-	u, err := url.Parse(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return u
-}
+// newBrowser is a browser without a session, for the env's server.
+func (e *env) newBrowser() *testkit.Browser { return testkit.NewBrowser(e.t, e.srv.URL) }

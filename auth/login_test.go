@@ -13,17 +13,18 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"vitrine/config"
+	"vitrine/testkit"
 )
 
 // RequireLogin sends a browser to the sign-in form, and answers 401 to
 // scripts.
 func TestRequireLogin(t *testing.T) {
 	e := newEnv(t)
-	r := e.get("/admin")
+	r := e.client.Get("/admin")
 	if r.StatusCode != http.StatusFound || r.Header.Get("Location") != "/admin/login" {
 		t.Errorf("GET /admin logged out = %d %q, want 302 /admin/login", r.StatusCode, r.Header.Get("Location"))
 	}
-	for _, r := range []response{e.get("/admin/status.json"), e.get("/admin", "Accept", "application/json")} {
+	for _, r := range []testkit.Response{e.client.Get("/admin/status.json"), e.client.Get("/admin", "Accept", "application/json")} {
 		if r.StatusCode != http.StatusUnauthorized || !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
 			t.Errorf("%s logged out = %d %s, want 401 for the JSON error page", r.Request.URL, r.StatusCode, r.Header.Get("Content-Type"))
 		}
@@ -32,12 +33,12 @@ func TestRequireLogin(t *testing.T) {
 
 func TestLoginOK(t *testing.T) {
 	e := newEnv(t)
-	page := e.get("/admin/login")
-	if page.StatusCode != http.StatusOK || !strings.Contains(page.body, `type="password"`) {
+	page := e.client.Get("/admin/login")
+	if page.StatusCode != http.StatusOK || !strings.Contains(page.Text, `type="password"`) {
 		t.Fatalf("login page = %d", page.StatusCode)
 	}
-	form := url.Values{"password": {testPassword}, "csrf_token": {csrfFrom(t, page.body)}}
-	r := e.post("/admin/login", form)
+	form := url.Values{"password": {testPassword}, "csrf_token": {testkit.CSRFToken(t, page.Text)}}
+	r := e.client.Post("/admin/login", form)
 	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/admin" {
 		t.Fatalf("login = %d %q", r.StatusCode, r.Header.Get("Location"))
 	}
@@ -56,11 +57,11 @@ func TestLoginOK(t *testing.T) {
 	if len(sc.Value) < 43 {
 		t.Errorf("session id is %d characters, want ≥ 43 (256 bits)", len(sc.Value))
 	}
-	if home := e.get("/admin"); home.StatusCode != http.StatusOK || !strings.Contains(home.body, "Signed in") {
-		t.Fatalf("signed-in page = %d:\n%.1500s", home.StatusCode, home.body)
+	if home := e.client.Get("/admin"); home.StatusCode != http.StatusOK || !strings.Contains(home.Text, "Signed in") {
+		t.Fatalf("signed-in page = %d:\n%.1500s", home.StatusCode, home.Text)
 	}
 	// Signed in, the login page sends you on.
-	if r := e.get("/admin/login"); r.StatusCode != http.StatusFound || r.Header.Get("Location") != "/admin" {
+	if r := e.client.Get("/admin/login"); r.StatusCode != http.StatusFound || r.Header.Get("Location") != "/admin" {
 		t.Errorf("login page when signed in = %d %q", r.StatusCode, r.Header.Get("Location"))
 	}
 	if strings.Contains(e.logs.String(), testPassword) {
@@ -71,8 +72,8 @@ func TestLoginOK(t *testing.T) {
 func TestSecureCookieWithHTTPS(t *testing.T) {
 	// The public URL decides, not the (plain http) test listener.
 	e := newEnv(t, withPublicURL("https://photos.example"))
-	page := e.get("/admin/login")
-	r := e.post("/admin/login", url.Values{"password": {testPassword}, "csrf_token": {csrfFrom(t, page.body)}},
+	page := e.client.Get("/admin/login")
+	r := e.client.Post("/admin/login", url.Values{"password": {testPassword}, "csrf_token": {testkit.CSRFToken(t, page.Text)}},
 		"Origin", "https://photos.example")
 	if r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("sign-in = %d", r.StatusCode)
@@ -93,14 +94,14 @@ func TestSecureCookieWithHTTPS(t *testing.T) {
 
 func TestLoginRotatesSession(t *testing.T) {
 	e := newEnv(t)
-	e.login()
-	old := e.sessionCookie()
+	e.client.SignIn(testPassword)
+	old := e.client.Cookie(sessionCookie)
 	// Another browser holding that id (planted, or the same browser signing
 	// in again) gets a fresh id at sign-in, and the old one dies.
-	b := e.newClient()
-	token := csrfFrom(t, e.getWith(b, "/admin/login").body)
-	b.Jar.SetCookies(mustURL(t, e.srv.URL+"/admin"), []*http.Cookie{{Name: sessionCookie, Value: old, Path: "/admin"}})
-	r := e.postWith(b, "/admin/login", url.Values{"password": {testPassword}, "csrf_token": {token}})
+	b := e.newBrowser()
+	token := testkit.CSRFToken(t, b.Get("/admin/login").Text)
+	b.SetCookie(sessionCookie, old)
+	r := b.Post("/admin/login", url.Values{"password": {testPassword}, "csrf_token": {token}})
 	if r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("login = %d", r.StatusCode)
 	}
@@ -113,28 +114,28 @@ func TestLoginRotatesSession(t *testing.T) {
 	if cur == "" || cur == old {
 		t.Fatal("session id not rotated at login")
 	}
-	if r := e.get("/admin"); r.StatusCode != http.StatusFound {
+	if r := e.client.Get("/admin"); r.StatusCode != http.StatusFound {
 		t.Errorf("old session id still works: %d", r.StatusCode)
 	}
-	if r := e.getWith(b, "/admin"); r.StatusCode != http.StatusOK {
+	if r := b.Get("/admin"); r.StatusCode != http.StatusOK {
 		t.Errorf("new session id does not work: %d", r.StatusCode)
 	}
 }
 
 func TestLoginWrongAndThrottled(t *testing.T) {
 	e := newEnv(t)
-	page := e.get("/admin/login")
-	token := csrfFrom(t, page.body)
-	try := func(pw string) response {
+	page := e.client.Get("/admin/login")
+	token := testkit.CSRFToken(t, page.Text)
+	try := func(pw string) testkit.Response {
 		t.Helper()
-		return e.post("/admin/login", url.Values{"password": {pw}, "csrf_token": {token}})
+		return e.client.Post("/admin/login", url.Values{"password": {pw}, "csrf_token": {token}})
 	}
 	for i := 1; i <= freeAttempts; i++ {
 		r := try("wrong-" + strings.Repeat("x", i))
-		if r.StatusCode != http.StatusUnauthorized || !strings.Contains(r.body, "isn&#39;t right") {
-			t.Fatalf("wrong try %d = %d:\n%.1500s", i, r.StatusCode, r.body)
+		if r.StatusCode != http.StatusUnauthorized || !strings.Contains(r.Text, "isn&#39;t right") {
+			t.Fatalf("wrong try %d = %d:\n%.1500s", i, r.StatusCode, r.Text)
 		}
-		if e.sessionCookie() != "" {
+		if e.client.Cookie(sessionCookie) != "" {
 			t.Fatal("a session cookie after a wrong password")
 		}
 	}
@@ -143,8 +144,8 @@ func TestLoginWrongAndThrottled(t *testing.T) {
 	if r.StatusCode != http.StatusTooManyRequests || r.Header.Get("Retry-After") != "1" {
 		t.Fatalf("throttled try = %d Retry-After %q", r.StatusCode, r.Header.Get("Retry-After"))
 	}
-	if !strings.Contains(r.body, "Too many wrong passwords") || !strings.Contains(r.body, "1 second") {
-		t.Errorf("throttled page does not say why:\n%.1500s", r.body)
+	if !strings.Contains(r.Text, "Too many wrong passwords") || !strings.Contains(r.Text, "1 second") {
+		t.Errorf("throttled page does not say why:\n%.1500s", r.Text)
 	}
 	e.clock.Advance(time.Second)
 	if r := try("still-wrong"); r.StatusCode != http.StatusUnauthorized {
@@ -174,27 +175,27 @@ func TestLoginWrongAndThrottled(t *testing.T) {
 
 func TestLogoutRevokesSession(t *testing.T) {
 	e := newEnv(t)
-	csrf := e.login()
-	id := e.sessionCookie()
-	r := e.post("/admin/logout", url.Values{"csrf_token": {csrf}})
+	csrf := e.client.SignIn(testPassword)
+	id := e.client.Cookie(sessionCookie)
+	r := e.client.Post("/admin/logout", url.Values{"csrf_token": {csrf}})
 	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/admin/login?signed_out=1" {
 		t.Fatalf("logout = %d %q", r.StatusCode, r.Header.Get("Location"))
 	}
-	if e.get("/admin/login?signed_out=1").StatusCode != http.StatusOK {
+	if e.client.Get("/admin/login?signed_out=1").StatusCode != http.StatusOK {
 		t.Error("signed-out page")
 	}
-	c := e.newClient()
-	c.Jar.SetCookies(mustURL(t, e.srv.URL+"/admin"), []*http.Cookie{{Name: sessionCookie, Value: id, Path: "/admin"}})
-	if r := e.getWith(c, "/admin"); r.StatusCode != http.StatusFound {
+	c := e.newBrowser()
+	c.SetCookie(sessionCookie, id)
+	if r := c.Get("/admin"); r.StatusCode != http.StatusFound {
 		t.Errorf("session works after logout: %d", r.StatusCode)
 	}
 }
 
 func TestSessionExpires(t *testing.T) {
 	e := newEnv(t)
-	e.login()
+	e.client.SignIn(testPassword)
 	e.clock.Advance(12*time.Hour + time.Second)
-	if r := e.get("/admin"); r.StatusCode != http.StatusFound || r.Header.Get("Location") != "/admin/login" {
+	if r := e.client.Get("/admin"); r.StatusCode != http.StatusFound || r.Header.Get("Location") != "/admin/login" {
 		t.Errorf("after the TTL: %d %q", r.StatusCode, r.Header.Get("Location"))
 	}
 }
@@ -204,7 +205,7 @@ func TestSessionExpires(t *testing.T) {
 // refusal.
 func TestCSRF(t *testing.T) {
 	e := newEnv(t)
-	csrf := e.login()
+	csrf := e.client.SignIn(testPassword)
 	for _, p := range []string{"/admin/login", "/admin/logout", "/admin/form"} {
 		for name, tc := range map[string]struct {
 			form   url.Values
@@ -220,13 +221,13 @@ func TestCSRF(t *testing.T) {
 				// The login token differs; still refused for the origin.
 				tc.form.Set("csrf_token", "whatever")
 			}
-			if r := e.post(p, tc.form, tc.header...); r.StatusCode != http.StatusForbidden {
+			if r := e.client.Post(p, tc.form, tc.header...); r.StatusCode != http.StatusForbidden {
 				t.Errorf("POST %s (%s) = %d, want 403", p, name, r.StatusCode)
 			}
 		}
 	}
 	// Nothing happened: still signed in, the form never ran.
-	if r := e.get("/admin"); r.StatusCode != http.StatusOK {
+	if r := e.client.Get("/admin"); r.StatusCode != http.StatusOK {
 		t.Errorf("signed out by a refused POST: %d", r.StatusCode)
 	}
 	if n := e.formRuns.Load(); n != 0 {
@@ -236,18 +237,18 @@ func TestCSRF(t *testing.T) {
 		t.Errorf("refusals not counted: csrf %d, cross_origin %d", e.refusals.of(refusedCSRF), e.refusals.of(refusedCrossOrigin))
 	}
 	// The header works for scripts.
-	if r := e.post("/admin/form", nil, "X-CSRF-Token", "nope", "Accept", "application/json"); r.StatusCode != http.StatusForbidden {
+	if r := e.client.Post("/admin/form", nil, "X-CSRF-Token", "nope", "Accept", "application/json"); r.StatusCode != http.StatusForbidden {
 		t.Errorf("a wrong X-CSRF-Token = %d, want 403", r.StatusCode)
 	}
-	if r := e.post("/admin/form", nil, "X-CSRF-Token", csrf); r.StatusCode != http.StatusSeeOther {
+	if r := e.client.Post("/admin/form", nil, "X-CSRF-Token", csrf); r.StatusCode != http.StatusSeeOther {
 		t.Errorf("the right X-CSRF-Token = %d, want 303", r.StatusCode)
 	}
 	// Same origin passes, also as the "null" Origin that no-referrer pages
 	// send with their form posts.
-	if r := e.post("/admin/form", url.Values{"csrf_token": {csrf}}, "Origin", "null", "Sec-Fetch-Site", "same-origin"); r.StatusCode != http.StatusSeeOther {
+	if r := e.client.Post("/admin/form", url.Values{"csrf_token": {csrf}}, "Origin", "null", "Sec-Fetch-Site", "same-origin"); r.StatusCode != http.StatusSeeOther {
 		t.Errorf("same-origin POST with Origin null = %d, want 303", r.StatusCode)
 	}
-	if r := e.post("/admin/logout", url.Values{"csrf_token": {csrf}}, "Origin", e.srv.URL); r.StatusCode != http.StatusSeeOther {
+	if r := e.client.Post("/admin/logout", url.Values{"csrf_token": {csrf}}, "Origin", e.srv.URL); r.StatusCode != http.StatusSeeOther {
 		t.Errorf("same-origin logout = %d", r.StatusCode)
 	}
 }
@@ -255,14 +256,14 @@ func TestCSRF(t *testing.T) {
 // A flash set by one request is shown by the next page, once.
 func TestFlashIsShownOnce(t *testing.T) {
 	e := newEnv(t)
-	csrf := e.login()
-	if r := e.post("/admin/form", url.Values{"csrf_token": {csrf}}); r.StatusCode != http.StatusSeeOther {
+	csrf := e.client.SignIn(testPassword)
+	if r := e.client.Post("/admin/form", url.Values{"csrf_token": {csrf}}); r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("form = %d", r.StatusCode)
 	}
-	if r := e.get("/admin"); !strings.Contains(r.body, `class="flash">Saved<`) {
-		t.Errorf("the flash is not on the next page:\n%s", r.body)
+	if r := e.client.Get("/admin"); !strings.Contains(r.Text, `class="flash">Saved<`) {
+		t.Errorf("the flash is not on the next page:\n%s", r.Text)
 	}
-	if r := e.get("/admin"); strings.Contains(r.body, "Saved") {
+	if r := e.client.Get("/admin"); strings.Contains(r.Text, "Saved") {
 		t.Error("the flash is shown twice")
 	}
 }
@@ -272,8 +273,8 @@ func TestFlashIsShownOnce(t *testing.T) {
 // (before, it kept working for up to the session's 12 hours).
 func TestSessionEndsWhenThePasswordChanges(t *testing.T) {
 	e := newEnv(t)
-	e.login()
-	cookie := e.sessionCookie()
+	e.client.SignIn(testPassword)
+	cookie := e.client.Cookie(sessionCookie)
 	statusWith := func(h http.Handler) int {
 		req := httptest.NewRequest(http.MethodGet, e.srv.URL+"/admin/status.json", nil)
 		req.AddCookie(&http.Cookie{Name: sessionCookie, Value: cookie})

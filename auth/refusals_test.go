@@ -19,13 +19,13 @@ func TestRefusedRequestsDoNotFloodTheLog(t *testing.T) {
 	before := strings.Count(e.logs.String(), "\n")
 	kinds := []func(i int) int{
 		func(int) int { // no CSRF token, no session
-			return e.postWith(e.newClient(), "/admin/form", url.Values{}).StatusCode
+			return e.newBrowser().Post("/admin/form", url.Values{}).StatusCode
 		},
 		func(int) int { // a form from another site
-			return e.postWith(e.newClient(), "/admin/form", url.Values{"csrf_token": {"x"}}, "Origin", "https://evil.example").StatusCode
+			return e.newBrowser().Post("/admin/form", url.Values{"csrf_token": {"x"}}, "Origin", "https://evil.example").StatusCode
 		},
 		func(int) int { // a forged login token
-			return e.postWith(e.newClient(), "/admin/login", url.Values{"password": {"guess"}, "csrf_token": {"forged"}}).StatusCode
+			return e.newBrowser().Post("/admin/login", url.Values{"password": {"guess"}, "csrf_token": {"forged"}}).StatusCode
 		},
 		func(i int) int { // wrong passwords, then throttled
 			code, err := f.send("wrong guess", fmt.Sprintf("192.0.2.%d", i%7+1))
@@ -54,7 +54,7 @@ func TestRefusedRequestsDoNotFloodTheLog(t *testing.T) {
 	}
 	// The next window starts with a summary of what this one left out.
 	e.clock.Advance(refusalWindow)
-	e.postWith(e.newClient(), "/admin/form", url.Values{})
+	e.newBrowser().Post("/admin/form", url.Values{})
 	if !strings.Contains(e.logs.String(), "more requests refused, not logged one by one") {
 		t.Errorf("no summary of the refusals not logged:\n%s", e.logs.String())
 	}
@@ -69,7 +69,7 @@ func TestRefusalSummaryComesWithoutANewRefusal(t *testing.T) {
 		return time.NewTimer(time.Hour)
 	}
 	for range refusalsLoggedPerWindow + 3 {
-		e.postWith(e.newClient(), "/admin/form", url.Values{})
+		e.newBrowser().Post("/admin/form", url.Values{})
 	}
 	select {
 	case flush := <-fired:
@@ -81,7 +81,7 @@ func TestRefusalSummaryComesWithoutANewRefusal(t *testing.T) {
 	if !strings.Contains(logs, "more requests refused") || !strings.Contains(logs, "count=3") {
 		t.Errorf("summary missing or wrong:\n%s", logs)
 	}
-	if r := e.postWith(e.newClient(), "/admin/form", url.Values{}); r.StatusCode != http.StatusForbidden {
+	if r := e.newBrowser().Post("/admin/form", url.Values{}); r.StatusCode != http.StatusForbidden {
 		t.Errorf("refused POST = %d", r.StatusCode)
 	}
 }

@@ -11,18 +11,18 @@ import (
 // the first callback that brings it, and lives ten minutes.
 func TestOAuthState(t *testing.T) {
 	e := newEnv(t)
-	e.login()
+	e.client.SignIn(testPassword)
 	newState := func() string {
 		t.Helper()
-		r := e.get("/admin/state")
-		if r.StatusCode != http.StatusOK || len(r.body) < 43 {
-			t.Fatalf("new state = %d %q, want 256 bits", r.StatusCode, r.body)
+		r := e.client.Get("/admin/state")
+		if r.StatusCode != http.StatusOK || len(r.Text) < 43 {
+			t.Fatalf("new state = %d %q, want 256 bits", r.StatusCode, r.Text)
 		}
-		return r.body
+		return r.Text
 	}
 	take := func(state string) string {
 		t.Helper()
-		return e.get("/admin/take?state=" + url.QueryEscape(state)).body
+		return e.client.Get("/admin/take?state=" + url.QueryEscape(state)).Text
 	}
 	check := func(name, got string, want error) {
 		t.Helper()
@@ -34,7 +34,7 @@ func TestOAuthState(t *testing.T) {
 	state := newState()
 	check("missing", take(""), ErrStateMissing)
 	check("forged", take("forged-"+state), ErrStateUnknown)
-	check("another browser's session", e.getWith(e.newClient(), "/admin/take?state="+url.QueryEscape(state)).body, ErrNoSession)
+	check("another browser's session", e.newBrowser().Get("/admin/take?state="+url.QueryEscape(state)).Text, ErrNoSession)
 	check("the right state", take(state), nil)
 	check("replayed", take(state), ErrStateUnknown)
 
@@ -53,11 +53,11 @@ func TestOAuthState(t *testing.T) {
 // once, while it and its session live.
 func TestOAuthStateElsewhere(t *testing.T) {
 	e := newEnv(t)
-	e.login()
-	newState := func() string { t.Helper(); return e.get("/admin/state").body }
+	e.client.SignIn(testPassword)
+	newState := func() string { t.Helper(); return e.client.Get("/admin/state").Text }
 	phone := func(state string) string {
 		t.Helper()
-		return e.getWith(e.newClient(), "/admin/elsewhere?state="+url.QueryEscape(state)).body
+		return e.newBrowser().Get("/admin/elsewhere?state=" + url.QueryEscape(state)).Text
 	}
 	check := func(name, got string, want error) {
 		t.Helper()
@@ -71,7 +71,7 @@ func TestOAuthStateElsewhere(t *testing.T) {
 	check("forged", phone("forged-"+state), ErrStateUnknown)
 	check("the right state", phone(state), nil)
 	check("replayed", phone(state), ErrStateUnknown)
-	check("replayed in the admin's own browser", e.get("/admin/take?state="+url.QueryEscape(state)).body, ErrStateUnknown)
+	check("replayed in the admin's own browser", e.client.Get("/admin/take?state="+url.QueryEscape(state)).Text, ErrStateUnknown)
 
 	state = newState()
 	e.clock.Advance(stateTTL + time.Second)

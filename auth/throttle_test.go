@@ -23,18 +23,18 @@ import (
 // trusts X-Forwarded-For, as gin does by default).
 type loginForm struct {
 	e      *env
-	client *http.Client
+	client *testkit.Browser
 	token  string
 }
 
 func newLoginForm(e *env) loginForm {
-	c := e.newClient()
-	return loginForm{e: e, client: c, token: csrfFrom(e.t, e.getWith(c, "/admin/login").body)}
+	c := e.newBrowser()
+	return loginForm{e: e, client: c, token: testkit.CSRFToken(e.t, c.Get("/admin/login").Text)}
 }
 
 func (f loginForm) send(password, clientIP string) (int, error) {
 	form := url.Values{"password": {password}, "csrf_token": {f.token}}
-	req, err := http.NewRequest(http.MethodPost, f.e.url("/admin/login"), strings.NewReader(form.Encode()))
+	req, err := http.NewRequest(http.MethodPost, f.client.URL("/admin/login"), strings.NewReader(form.Encode()))
 	if err != nil {
 		return 0, err
 	}
@@ -42,7 +42,7 @@ func (f loginForm) send(password, clientIP string) (int, error) {
 	if clientIP != "" {
 		req.Header.Set("X-Forwarded-For", clientIP)
 	}
-	resp, err := f.client.Do(req)
+	resp, err := f.client.Client.Do(req)
 	if err != nil {
 		return 0, err
 	}
@@ -222,10 +222,10 @@ func TestLoginFormServedByOneReplicaPostsToAnother(t *testing.T) {
 	loc, key := teststore.SQLite(t), make([]byte, store.KeySize)
 	_, _ = rand.Read(key)
 	one, two := newEnv(t, withDatabase(loc, key)), newEnv(t, withDatabase(loc, key))
-	c := one.newClient() // cookies go by host, not port: both replicas get them
-	token := csrfFrom(t, one.getWith(c, "/admin/login").body)
-	r := two.postWith(c, "/admin/login", url.Values{"password": {testPassword}, "csrf_token": {token}})
+	c := one.newBrowser() // cookies go by host, not port: both replicas get them
+	token := testkit.CSRFToken(t, c.Get("/admin/login").Text)
+	r := c.Post(two.srv.URL+"/admin/login", url.Values{"password": {testPassword}, "csrf_token": {token}})
 	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/admin" {
-		t.Fatalf("the form from replica 1 posted to replica 2 = %d %q:\n%.500s", r.StatusCode, r.Header.Get("Location"), r.body)
+		t.Fatalf("the form from replica 1 posted to replica 2 = %d %q:\n%.500s", r.StatusCode, r.Header.Get("Location"), r.Text)
 	}
 }

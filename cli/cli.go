@@ -38,6 +38,9 @@ var commands = []command{
 	{"hash-password", hashPasswordSummary, hashPassword},
 	{"status", statusSummary, status},
 	{"sync", syncSummary, syncNow},
+	{"backup", backupSummary, backup},
+	{"restore", restoreSummary, restore},
+	{"version", versionSummary, version},
 }
 
 // Run is main without the process: tests call it with their own arguments,
@@ -49,6 +52,8 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		case arg == "help" || isHelpFlag(arg):
 			printUsage(stdout)
 			return ExitOK
+		case arg == "-version" || arg == "--version":
+			name, args = "version", args[1:]
 		case !strings.HasPrefix(arg, "-"):
 			name, args = arg, args[1:]
 		}
@@ -85,16 +90,23 @@ type options struct {
 	configPath  string
 	addr        string
 	demo        bool
-	demoConnect bool // -demo starts connected, as if Generate had been clicked
-	demoPosts   int  // posts of the demo's fake account
+	demoConnect bool   // -demo starts connected, as if Generate had been clicked
+	demoPosts   int    // posts of the demo's fake account
+	file        string // the command's one FILE operand (backup, restore)
 }
 
-func parseFlags(name, summary string, args []string, stderr io.Writer, withServe bool) (options, error) {
+// parseFlags parses a command's flags; withFile, its one FILE operand
+// after them, into o.file.
+func parseFlags(name, summary string, args []string, stderr io.Writer, withServe, withFile bool) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("vitrine "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	operand := ""
+	if withFile {
+		operand = " FILE"
+	}
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: vitrine %s [flags]\n\n%s\n\nFlags:\n", name, summary)
+		fmt.Fprintf(stderr, "Usage: vitrine %s [flags]%s\n\n%s\n\nFlags:\n", name, operand, summary)
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&o.configPath, "config", os.Getenv(config.EnvConfigPath), "YAML config `file` (default $VITRINE_CONFIG)")
@@ -107,9 +119,21 @@ func parseFlags(name, summary string, args []string, stderr io.Writer, withServe
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "vitrine %s: unexpected argument %q\n", name, fs.Arg(0))
-		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	rest := fs.Args()
+	if withFile {
+		if len(rest) == 0 || rest[0] == "" {
+			fmt.Fprintf(stderr, "vitrine %s: which file? Usage: vitrine %s [flags] FILE\n", name, name)
+			return o, errors.New("no FILE")
+		}
+		o.file, rest = rest[0], rest[1:]
+	}
+	if len(rest) > 0 {
+		hint := ""
+		if withFile {
+			hint = " (flags go before the file)"
+		}
+		fmt.Fprintf(stderr, "vitrine %s: unexpected argument %q%s\n", name, rest[0], hint)
+		return o, fmt.Errorf("unexpected argument %q", rest[0])
 	}
 	if (o.demoConnect || o.demoPosts != 0) && !o.demo {
 		fmt.Fprintf(stderr, "vitrine %s: -demo-connect and -demo-posts need -demo\n", name)
@@ -161,7 +185,7 @@ func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 // was ever connected: reported, not created. a is nil when the command
 // should exit with code.
 func commandApp(name, summary string, args []string, validate bool, stdout, stderr io.Writer) (a *app.App, code int) {
-	o, err := parseFlags(name, summary, args, stderr, false)
+	o, err := parseFlags(name, summary, args, stderr, false, false)
 	if err != nil {
 		return nil, ExitUsage
 	}

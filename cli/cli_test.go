@@ -4,20 +4,16 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
-	"vitrine/config"
-	"vitrine/instagram/fake"
-	"vitrine/store"
 	"vitrine/testkit"
+	"vitrine/testkit/testvitrine"
 )
 
 func TestHashPasswordPrintsAHashOfStdin(t *testing.T) {
@@ -89,13 +85,9 @@ func TestStatusWithoutDatabaseSaysNotConnected(t *testing.T) {
 // TestSyncAndStatusCommands runs `vitrine sync` and `vitrine status` as an
 // operator would, against the fake Instagram on loopback.
 func TestSyncAndStatusCommands(t *testing.T) {
-	testkit.CleanEnv(t)
-	const publicURL = "https://gallery.example.com"
-	f := fake.New(fake.Options{RedirectURIs: []string{publicURL + "/admin/callback"}, Posts: 8})
-	srv := httptest.NewServer(f)
-	defer srv.Close()
-	ep := f.Endpoints(srv.URL)
-	dataDir := configureFromEnv(t, f, ep, publicURL)
+	v := testvitrine.New(t, testvitrine.Posts(8), testvitrine.SmallPictures(), testvitrine.RealTime())
+	f := v.Fake
+	configureFromEnv(t, v)
 	runCmd := func(args ...string) (int, string) {
 		var out, errOut bytes.Buffer
 		code := Run(context.Background(), args, nil, &out, &errOut)
@@ -107,23 +99,7 @@ func TestSyncAndStatusCommands(t *testing.T) {
 	}
 
 	// Connect as the admin callback would: a long-lived token in the store.
-	key, err := store.LoadOrCreateKey(dataDir, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(filepath.Join(dataDir, "vitrine.db"), key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	acct := f.Account()
-	err = st.SaveToken(context.Background(), store.Token{
-		AccessToken: f.IssueLongLivedToken(), UserID: acct.UserID, Username: acct.Username,
-		AccountType: "Business", ExpiresAt: time.Now().Add(60 * 24 * time.Hour), Status: store.StatusValid,
-	})
-	st.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	acct := v.StoreToken()
 
 	code, out := runCmd("sync")
 	if code != ExitOK || !strings.Contains(out, fmt.Sprintf("synced: %d posts", len(f.MediaIDs()))) {
@@ -185,24 +161,22 @@ func TestCommandHelpShowsItsFlags(t *testing.T) {
 	}
 }
 
-// configureFromEnv points the commands' configuration (VITRINE_*) at a
-// fresh data directory and at f, served at ep, and returns the directory.
-func configureFromEnv(t *testing.T, f *fake.Fake, ep fake.Endpoints, publicURL string) string {
+// configureFromEnv points the commands' configuration (VITRINE_*) at v's:
+// its data directory (database and key) and its fake Instagram.
+func configureFromEnv(t *testing.T, v *testvitrine.Vitrine) {
 	t.Helper()
-	dataDir := t.TempDir()
-	hash, _ := bcrypt.GenerateFromPassword([]byte("pw"), config.MinPasswordCost)
-	for k, v := range map[string]string{
-		"VITRINE_DATA_DIR":                dataDir,
-		"VITRINE_SERVER_PUBLIC_URL":       publicURL,
-		"VITRINE_ADMIN_PASSWORD_HASH":     string(hash),
-		"VITRINE_INSTAGRAM_CLIENT_ID":     f.ClientID(),
-		"VITRINE_INSTAGRAM_CLIENT_SECRET": f.ClientSecret(),
-		"VITRINE_INSTAGRAM_AUTH_URL":      ep.AuthURL,
-		"VITRINE_INSTAGRAM_TOKEN_URL":     ep.TokenURL,
-		"VITRINE_INSTAGRAM_GRAPH_URL":     ep.GraphURL,
-		"VITRINE_INSTAGRAM_MEDIA_HOSTS":   ep.MediaHost,
+	c := v.Config
+	for k, val := range map[string]string{
+		"VITRINE_DATA_DIR":                c.DataDir,
+		"VITRINE_SERVER_PUBLIC_URL":       c.Server.PublicURL,
+		"VITRINE_ADMIN_PASSWORD_HASH":     testvitrine.PasswordHash(), // the cost the commands accept
+		"VITRINE_INSTAGRAM_CLIENT_ID":     c.Instagram.ClientID,
+		"VITRINE_INSTAGRAM_CLIENT_SECRET": c.Instagram.ClientSecret,
+		"VITRINE_INSTAGRAM_AUTH_URL":      c.Instagram.AuthURL,
+		"VITRINE_INSTAGRAM_TOKEN_URL":     c.Instagram.TokenURL,
+		"VITRINE_INSTAGRAM_GRAPH_URL":     c.Instagram.GraphURL,
+		"VITRINE_INSTAGRAM_MEDIA_HOSTS":   strings.Join(c.Instagram.MediaHosts, ","),
 	} {
-		t.Setenv(k, v)
+		t.Setenv(k, val)
 	}
-	return dataDir
 }

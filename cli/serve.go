@@ -6,6 +6,7 @@ import (
 	"net"
 	"time"
 
+	"vitrine/buildinfo"
 	"vitrine/demo"
 	"vitrine/instagram/fake"
 	"vitrine/server"
@@ -14,7 +15,7 @@ import (
 const serveSummary = "run the server (the default command)"
 
 func serve(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writer) int {
-	o, err := parseFlags("serve", serveSummary, args, stderr, true)
+	o, err := parseFlags("serve", serveSummary, args, stderr, true, false)
 	if err != nil {
 		return ExitUsage
 	}
@@ -58,7 +59,8 @@ func serve(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writer)
 	serveErr := v.Start(ln)
 	defer v.StopJobs()
 
-	log.Info("Vitrine is listening", "url", cfg.Server.PublicURL, "addr", ln.Addr().String(), "data_dir", cfg.DataDir)
+	log.Info("Vitrine is listening", "url", cfg.Server.PublicURL, "addr", ln.Addr().String(), "data_dir", cfg.DataDir,
+		"version", buildinfo.Get().Version, "commit", buildinfo.Get().ShortCommit())
 	if v.Demo != nil {
 		v.Demo.Announce()
 		if o.demoConnect {

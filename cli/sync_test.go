@@ -4,23 +4,17 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"io/fs"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
 	"slices"
 	"testing"
-	"time"
 
-	"vitrine/config"
 	"vitrine/instagram/fake"
 	"vitrine/jobs"
-	"vitrine/server"
-	"vitrine/store"
-	"vitrine/testkit"
+	"vitrine/testkit/testvitrine"
 )
 
 // TestSyncCommandBesideAServerKeepsEveryMirroredFile runs `vitrine sync`
@@ -29,41 +23,19 @@ import (
 // videos) is still on disk and still listed by the server's gallery, and
 // the command's sync mirrors exactly what a scheduled one does.
 func TestSyncCommandBesideAServerKeepsEveryMirroredFile(t *testing.T) {
-	testkit.CleanEnv(t)
-	const publicURL = "https://gallery.example.com"
-	f := fake.New(fake.Options{RedirectURIs: []string{publicURL + "/admin/callback"}, Posts: 8})
-	fsrv := httptest.NewServer(f)
-	defer fsrv.Close()
-	if !slices.ContainsFunc(f.Posts(), func(p fake.Post) bool { return p.MediaType == fake.MediaVideo }) {
+	v := testvitrine.New(t, testvitrine.Served(), testvitrine.Posts(8), testvitrine.SmallPictures(),
+		testvitrine.RealTime(), testvitrine.Connected())
+	if !slices.ContainsFunc(v.Fake.Posts(), func(p fake.Post) bool { return p.MediaType == fake.MediaVideo }) {
 		t.Fatal("the fake's posts have no video; this test needs one")
 	}
-	ep := f.Endpoints(fsrv.URL)
-	configureFromEnv(t, f, ep, publicURL)
-	cfg, err := config.Load("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
+	configureFromEnv(t, v)
+	cfg := v.Config
 	ctx := context.Background()
-	v, err := server.New(*cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), server.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer v.Close()
-	acct := f.Account()
-	if err := v.Store.SaveToken(ctx, store.Token{
-		AccessToken: f.IssueLongLivedToken(), UserID: acct.UserID, Username: acct.Username,
-		AccountType: "BUSINESS", ExpiresAt: time.Now().Add(60 * 24 * time.Hour), Status: store.StatusValid,
-	}); err != nil {
-		t.Fatal(err)
-	}
 	if err := v.Jobs.RunNow(ctx, jobs.JobSync); err != nil {
 		t.Fatalf("scheduled sync: %v", err)
 	}
 	scheduled := mediaFiles(t, cfg.MediaDir())
-	videos := galleryVideos(t, v.Handler)
+	videos := galleryVideos(t, v.Server.Handler)
 	if len(videos) == 0 {
 		t.Fatalf("the server's gallery lists no video after its sync; files: %v", scheduled)
 	}
@@ -80,12 +52,12 @@ func TestSyncCommandBesideAServerKeepsEveryMirroredFile(t *testing.T) {
 	if err := v.Gallery.Rebuild(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := galleryVideos(t, v.Handler); !slices.Equal(got, videos) {
+	if got := galleryVideos(t, v.Server.Handler); !slices.Equal(got, videos) {
 		t.Errorf("after vitrine sync the gallery lists videos %v, before %v", got, videos)
 	}
 	for _, u := range videos {
 		rec := httptest.NewRecorder()
-		v.Handler.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, u, nil))
+		v.Server.Handler.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, u, nil))
 		if rec.Code != http.StatusOK {
 			t.Errorf("GET %s after vitrine sync: %d", u, rec.Code)
 		}

@@ -407,6 +407,7 @@ func TestValidateRejectsEachBadValue(t *testing.T) {
 		{"widget.allowed_origins", func(c *Config) { c.Widget.AllowedOrigins = []string{"https://x.com/path"} }},
 		{"widget.frame_ancestors", func(c *Config) { c.Widget.FrameAncestors = []string{"x; script-src *"} }},
 		{"widget.layout", func(c *Config) { c.Widget.Layout = "slideshow" }},
+		{"widget.counts", func(c *Config) { c.Widget.Counts = "always" }},
 		{"widget.aspect", func(c *Config) { c.Widget.Aspect = "16:9" }},
 		{"widget.language", func(c *Config) { c.Widget.Language = "it" }},
 		{"widget.columns_mobile", func(c *Config) { c.Widget.ColumnsMobile = 0 }},

@@ -45,11 +45,13 @@ func (c *Connection) Validate(ctx context.Context) error {
 	if err != nil {
 		return c.upstreamFailure(ctx, "validate", err, true)
 	}
-	// A renamed account or a new picture shows without reconnecting, and
-	// the mirror gets a picture URL whose signature has not expired.
+	// A renamed account, a new picture or biography shows without
+	// reconnecting, and the mirror gets a picture URL whose signature has
+	// not expired.
 	err = c.st.UpdateAccount(ctx, tok.UserID, store.Account{
 		Username: prof.Username, Name: prof.Name, AccountType: prof.AccountType,
 		ProfilePictureURL: prof.ProfilePictureURL, MediaCount: prof.MediaCount, FollowersCount: prof.FollowersCount,
+		Biography: prof.Biography,
 	})
 	if err != nil && !errors.Is(err, store.ErrNoToken) {
 		return err

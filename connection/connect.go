@@ -121,6 +121,7 @@ func (c *Connection) exchange(ctx context.Context, code string) (store.Token, er
 		ProfilePictureURL: prof.ProfilePictureURL,
 		MediaCount:        prof.MediaCount,
 		FollowersCount:    prof.FollowersCount,
+		Biography:         prof.Biography,
 		Scopes:            strings.Join(short.Permissions, ","),
 		IssuedAt:          now,
 		ExpiresAt:         long.ExpiresAt,

@@ -107,6 +107,7 @@ func toPosts(media []instagram.Media) []store.Post {
 		p := store.Post{
 			ID: m.ID, MediaType: m.MediaType, Caption: m.Caption, Permalink: m.Permalink, AltText: m.AltText,
 			MediaURL: m.MediaURL, ThumbnailURL: m.ThumbnailURL, Timestamp: m.Timestamp,
+			LikeCount: m.LikeCount, CommentsCount: m.CommentsCount,
 		}
 		for _, c := range m.Children {
 			p.Children = append(p.Children, store.Child{

@@ -238,7 +238,7 @@ func (c *Client) getMedia(ctx context.Context, u *url.URL, safe string, kind med
 		return nil, nil, false, &DownloadError{URL: safe, Message: "cannot build request", kind: ErrBadRequest}
 	}
 	req.Header.Set("Accept", kind.accept)
-	req.Header.Set("User-Agent", "vitrine")
+	req.Header.Set("User-Agent", userAgent)
 	resp, err := c.dl.Do(req)
 	if err != nil {
 		defer cancel()

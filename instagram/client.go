@@ -20,7 +20,13 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"vitrine/buildinfo"
 )
+
+// userAgent names this build in every request, to the Graph API and the
+// CDN alike, so a report from Meta can say which version sent it.
+var userAgent = buildinfo.Get().UserAgent()
 
 // Defaults for the zero values in Config.
 const (
@@ -307,7 +313,7 @@ func (c *Client) attempt(ctx context.Context, r *request, n int) (body []byte, r
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
 	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", "vitrine")
+	req.Header.Set("User-Agent", userAgent)
 
 	safeURL := redactURL(r.url)
 	start := time.Now()

@@ -101,6 +101,23 @@ func (f *flexInt) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// optCount is a count Instagram may leave out or send as null (withheld):
+// n is nil then, which is not 0. A value that is no count (negative, not
+// a number) counts as withheld too, rather than failing the page: one odd
+// post should not stop a sync.
+type optCount struct{ n *int }
+
+func (c *optCount) UnmarshalJSON(b []byte) error {
+	var f flexInt
+	if string(bytes.TrimSpace(b)) == "null" || f.UnmarshalJSON(b) != nil || f < 0 {
+		c.n = nil
+		return nil
+	}
+	n := clampInt(f)
+	c.n = &n
+	return nil
+}
+
 // flexTime parses Instagram's "2006-01-02T15:04:05-0700" (which RFC 3339
 // refuses because of the missing colon) and RFC 3339 as well. An unparsable
 // timestamp becomes the zero time rather than failing the whole page: one

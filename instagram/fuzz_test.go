@@ -52,6 +52,8 @@ func FuzzParseMediaPage(f *testing.F) {
 		`{"id":"1","user_id":17841405793187218,"followers_count":"9"}`,
 		`{"data":[{"id":"1","timestamp":"2023-13-45T99:99:99+9999"}]}`,
 		`{"error":{"code":"190"}}`,
+		`{"data":[{"id":"1","like_count":"12","comments_count":null},{"id":"2","like_count":-4,"comments_count":1e400}]}`,
+		`{"user_id":"1","username":"u","biography":"bio","followers_count":7}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -69,6 +71,11 @@ func FuzzParseMediaPage(f *testing.F) {
 		for _, m := range p.items {
 			if m.ID == "" {
 				t.Fatal("item without id accepted")
+			}
+			for _, n := range []*int{m.LikeCount, m.CommentsCount} {
+				if n != nil && *n < 0 {
+					t.Fatalf("negative count %d accepted", *n)
+				}
 			}
 		}
 		_, _ = parseProfile(body)

@@ -15,8 +15,6 @@ const (
 	opMedia    = "media"
 	opChildren = "children"
 
-	profileFields = "user_id,username,name,account_type,profile_picture_url,followers_count,follows_count,media_count"
-
 	// maxPages stops a server that keeps handing out new cursors: 4000
 	// pages of 25 is far more than any account the gallery shows.
 	maxPages = 4000
@@ -29,23 +27,24 @@ const (
 type Profile struct {
 	UserID, Username, Name, AccountType, ProfilePictureURL string
 	FollowersCount, FollowsCount, MediaCount               int
+	Biography                                              string // "" when none, or when Instagram refused the field
 }
 
 // Media is one post, or one child of a carousel (children have no
-// Permalink, Caption or Username).
+// Permalink, Caption, Username or counts).
 type Media struct {
 	ID, MediaType, Caption, MediaURL, ThumbnailURL, Permalink, Username, AltText string
 	Timestamp                                                                    time.Time // zero when absent or unparsable
-	Children                                                                     []Media
+	// LikeCount and CommentsCount are nil when Instagram withheld them (the
+	// owner hid the likes, the field was refused, the value was not a
+	// count): none, which is not 0.
+	LikeCount, CommentsCount *int
+	Children                 []Media
 }
 
 // Me validates the token and reads the profile.
 func (c *Client) Me(ctx context.Context, token string) (Profile, error) {
-	r, err := c.graphRequest(opMe, "/me", token, url.Values{"fields": {profileFields}})
-	if err != nil {
-		return Profile{}, err
-	}
-	body, err := c.do(ctx, r)
+	body, r, err := c.graphGet(ctx, opMe, "/me", token, url.Values{}, c.fields.profile)
 	if err != nil {
 		return Profile{}, err
 	}
@@ -161,32 +160,39 @@ func emptyRun(run int, p mediaPage) int {
 }
 
 // mediaPage fetches and parses one page of media items (the feed or a
-// carousel's children) with the fields fields() names. When Instagram
-// refuses an optional field, the page is asked again without it.
+// carousel's children) with the fields fields() names.
 func (c *Client) mediaPage(ctx context.Context, op, path, token string, q url.Values, fields func() string) (mediaPage, error) {
-	var body []byte
-	var r *request
-	for {
-		q.Set("fields", fields())
-		var err error
-		if r, err = c.graphRequest(op, path, token, q); err != nil {
-			return mediaPage{}, err
-		}
-		body, err = c.do(ctx, r)
-		if err == nil {
-			break
-		}
-		field, ok := c.fields.refuse(err)
-		if !ok {
-			return mediaPage{}, err
-		}
-		c.log.Warn("instagram: Instagram refused an optional field; asking without it from now on", "field", field, "op", op)
+	body, r, err := c.graphGet(ctx, op, path, token, q, fields)
+	if err != nil {
+		return mediaPage{}, err
 	}
 	p, err := parseMediaPage(body)
 	if err != nil {
 		return mediaPage{}, c.bodyError(r, err)
 	}
 	return p, nil
+}
+
+// graphGet reads path with the fields fields() names. When Instagram
+// refuses an optional field, it asks again without it: each optional
+// field refused costs one retry, once per process.
+func (c *Client) graphGet(ctx context.Context, op, path, token string, q url.Values, fields func() string) ([]byte, *request, error) {
+	for {
+		q.Set("fields", fields())
+		r, err := c.graphRequest(op, path, token, q)
+		if err != nil {
+			return nil, nil, err
+		}
+		body, err := c.do(ctx, r)
+		if err == nil {
+			return body, r, nil
+		}
+		field, ok := c.fields.refuse(err)
+		if !ok {
+			return nil, nil, err
+		}
+		c.log.Warn("instagram: Instagram refused an optional field; asking without it from now on", "field", field, "op", op)
+	}
 }
 
 // graphRequest builds a versioned Graph GET carrying the token.
@@ -214,6 +220,7 @@ type profileJSON struct {
 	FollowersCount    flexInt `json:"followers_count"`
 	FollowsCount      flexInt `json:"follows_count"`
 	MediaCount        flexInt `json:"media_count"`
+	Biography         string  `json:"biography"`
 }
 
 func parseProfile(body []byte) (Profile, error) {
@@ -238,6 +245,7 @@ func parseProfile(body []byte) (Profile, error) {
 		FollowersCount:    clampInt(p.FollowersCount),
 		FollowsCount:      clampInt(p.FollowsCount),
 		MediaCount:        clampInt(p.MediaCount),
+		Biography:         p.Biography,
 	}, nil
 }
 
@@ -247,16 +255,18 @@ func clampInt(n flexInt) int {
 }
 
 type mediaJSON struct {
-	ID           flexID   `json:"id"`
-	MediaType    string   `json:"media_type"`
-	Caption      string   `json:"caption"`
-	MediaURL     string   `json:"media_url"`
-	ThumbnailURL string   `json:"thumbnail_url"`
-	Permalink    string   `json:"permalink"`
-	Username     string   `json:"username"`
-	AltText      string   `json:"alt_text"`
-	Timestamp    flexTime `json:"timestamp"`
-	Children     *struct {
+	ID            flexID   `json:"id"`
+	MediaType     string   `json:"media_type"`
+	Caption       string   `json:"caption"`
+	MediaURL      string   `json:"media_url"`
+	ThumbnailURL  string   `json:"thumbnail_url"`
+	Permalink     string   `json:"permalink"`
+	Username      string   `json:"username"`
+	AltText       string   `json:"alt_text"`
+	Timestamp     flexTime `json:"timestamp"`
+	LikeCount     optCount `json:"like_count"`
+	CommentsCount optCount `json:"comments_count"`
+	Children      *struct {
 		Data []mediaJSON `json:"data"`
 	} `json:"children"`
 }
@@ -315,14 +325,16 @@ func parseMediaPage(body []byte) (mediaPage, error) {
 
 func (m mediaJSON) toMedia() Media {
 	return Media{
-		ID:           string(m.ID),
-		MediaType:    strings.ToUpper(strings.TrimSpace(m.MediaType)),
-		Caption:      m.Caption,
-		MediaURL:     m.MediaURL,
-		ThumbnailURL: m.ThumbnailURL,
-		Permalink:    m.Permalink,
-		Username:     m.Username,
-		AltText:      m.AltText,
-		Timestamp:    time.Time(m.Timestamp),
+		ID:            string(m.ID),
+		MediaType:     strings.ToUpper(strings.TrimSpace(m.MediaType)),
+		Caption:       m.Caption,
+		MediaURL:      m.MediaURL,
+		ThumbnailURL:  m.ThumbnailURL,
+		Permalink:     m.Permalink,
+		Username:      m.Username,
+		AltText:       m.AltText,
+		Timestamp:     time.Time(m.Timestamp),
+		LikeCount:     m.LikeCount.n,
+		CommentsCount: m.CommentsCount.n,
 	}
 }

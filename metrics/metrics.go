@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"vitrine/buildinfo"
 	"vitrine/connection"
 	"vitrine/instagram"
 )
@@ -98,6 +99,16 @@ func New(src Sources) (*Metrics, error) {
 			Help: "1 while this process holds the jobs lease and runs the scheduled jobs, 0 while another replica does.",
 		}),
 	}
+	// The usual *_build_info pattern: a constant 1 whose labels say which
+	// build runs, so a dashboard can show it and join it to other series.
+	b := buildinfo.Get()
+	build := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "vitrine_build_info",
+		Help: "Always 1; the labels are this build's version (a tag or dev), commit, date and Go version, as `vitrine version` prints them.",
+		ConstLabels: prometheus.Labels{"version": b.Version, "commit": b.Commit, "modified": fmt.Sprint(b.Modified),
+			"date": b.Date, "goversion": b.GoVersion},
+	})
+	build.Set(1)
 	for _, r := range append([]string{RefusedScrape}, src.RefusalReasons...) {
 		m.refused.WithLabelValues(r)
 	}
@@ -111,7 +122,7 @@ func New(src Sources) (*Metrics, error) {
 	for _, c := range []prometheus.Collector{
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.lastSuccess, m.jobRuns, m.syncDuration, m.upstreamErrors, m.alertsSent, m.alertFailures,
-		m.refreshes, m.imagesMirrored, m.refused, m.leaseHeld, &gauges{src: src},
+		m.refreshes, m.imagesMirrored, m.refused, m.leaseHeld, &gauges{src: src}, build,
 	} {
 		if err := m.registry.Register(c); err != nil {
 			return nil, fmt.Errorf("metrics: register: %w", err)

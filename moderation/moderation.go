@@ -1,6 +1,7 @@
 // Package moderation holds the rules of the owner's decisions about posts:
 // how many may be pinned, that pinned posts come first and hidden ones
-// are left out, and how long a hidden post's images stay. The store keeps
+// are left out, how long a hidden post's images stay, and what a post's
+// link may be (link.go). The store keeps
 // the decisions, admin takes them, and the gallery and the mirror follow
 // them through this package, so each rule is written once.
 package moderation

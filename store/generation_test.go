@@ -63,6 +63,19 @@ func TestGenerationMovesWithWhatTheGalleryShows(t *testing.T) {
 	step("validate: the account was renamed", true, func() error {
 		return s.UpdateAccount(ctx, tok.UserID, Account{Username: "vitrine.shop", Name: tok.Name})
 	})
+	step("validate: a new biography", true, func() error {
+		return s.UpdateAccount(ctx, tok.UserID, Account{Username: "vitrine.shop", Name: tok.Name, Biography: "Handmade"})
+	})
+	step("validate: new followers", true, func() error {
+		return s.UpdateAccount(ctx, tok.UserID, Account{Username: "vitrine.shop", Name: tok.Name, Biography: "Handmade", FollowersCount: 12})
+	})
+	step("validate: the same header", false, func() error {
+		return s.UpdateAccount(ctx, tok.UserID, Account{Username: "vitrine.shop", Name: tok.Name, Biography: "Handmade", FollowersCount: 12, MediaCount: 3})
+	})
+	shop := Link{URL: "https://shop.example/mug", Label: "Buy"}
+	step("link a post", true, func() error { _, err := s.SetPostLink(ctx, "p1", shop); return err })
+	step("the same link again (no change)", false, func() error { _, err := s.SetPostLink(ctx, "p1", shop); return err })
+	step("remove the link", true, func() error { _, err := s.SetPostLink(ctx, "p1", Link{}); return err })
 	step("token status and checks", false, func() error {
 		if _, err := s.UpdateTokenStatus(ctx, StatusRefreshDue, "due"); err != nil {
 			return err

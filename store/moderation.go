@@ -10,14 +10,27 @@ import (
 	"gorm.io/gorm/clause"
 )
 
-// Moderation is the owner's decision about one post: hidden from the
-// gallery, or pinned to its front. It lives in its own table keyed by post
-// id, not in the posts rows, because every sync rewrites those.
+// Moderation is the owner's decisions about one post: hidden from the
+// gallery, or pinned to its front, and a link of the owner's attached to
+// it. It lives in its own table keyed by post id, not in the posts rows,
+// because every sync rewrites those.
 type Moderation struct {
 	PostID   string
 	HiddenAt time.Time // zero unless hidden
 	PinnedAt time.Time // zero unless pinned
+	Link     Link      // zero unless the owner attached one
 }
+
+// Link is a link the owner attached to a post, such as where to buy what
+// it shows: an address and the words of its button ("" for the gallery's
+// own). The store keeps what it is given; the rules of what is accepted
+// are the moderation package's.
+type Link struct {
+	URL, Label string
+}
+
+// HasLink reports whether the owner attached a link to the post.
+func (m Moderation) HasLink() bool { return m.Link.URL != "" }
 
 // Hidden reports whether the post is left out of the gallery.
 func (m Moderation) Hidden() bool { return !m.HiddenAt.IsZero() }
@@ -40,7 +53,9 @@ type moderationRow struct {
 	PinnedAt *time.Time
 	// PinSeq orders the pins, newest highest: two pins in the same clock
 	// tick (a frozen test clock, a coarse one) still have an order.
-	PinSeq int64 `gorm:"not null;default:0"`
+	PinSeq    int64  `gorm:"not null;default:0"`
+	LinkURL   string `gorm:"not null;default:''"`
+	LinkLabel string `gorm:"not null;default:''"`
 }
 
 func (moderationRow) TableName() string { return "post_moderation" }
@@ -53,11 +68,16 @@ func (r moderationRow) moderation() Moderation {
 	if r.PinnedAt != nil {
 		m.PinnedAt = *r.PinnedAt
 	}
+	m.Link = Link{URL: r.LinkURL, Label: r.LinkLabel}
 	return m
 }
 
+// empty reports whether the row holds no decision left.
+func (r moderationRow) empty() bool { return r.HiddenAt == nil && r.PinnedAt == nil && r.LinkURL == "" }
+
 // Moderation returns every decision on record: the pinned posts first, most
-// recently pinned first, then the hidden ones by post id. It may name posts
+// recently pinned first, then the others (hidden, or with a link) by post
+// id. It may name posts
 // that are no longer cached (a decision outlives a sync that briefly misses
 // its post); callers match it against the posts they have.
 func (s *Store) Moderation(ctx context.Context) ([]Moderation, error) {
@@ -139,6 +159,23 @@ func (s *Store) UnpinPost(ctx context.Context, postID string) (changed bool, err
 	})
 }
 
+// SetPostLink attaches link to a cached post, replacing the one it had; a
+// zero Link removes it. changed is false when the post had that link
+// already. Like hiding and pinning, the link stays through syncs, and
+// through a sync that misses the post for a while.
+func (s *Store) SetPostLink(ctx context.Context, postID string, link Link) (changed bool, err error) {
+	return s.moderate(ctx, "link", postID, func(_ *gorm.DB, r *moderationRow, _ time.Time) (bool, error) {
+		if link.URL == "" {
+			link.Label = ""
+		}
+		if r.LinkURL == link.URL && r.LinkLabel == link.Label {
+			return false, nil
+		}
+		r.LinkURL, r.LinkLabel = link.URL, link.Label
+		return true, nil
+	})
+}
+
 // DeleteModeration forgets every decision, for when the account's data
 // goes (disconnect, a data deletion request).
 func (s *Store) DeleteModeration(ctx context.Context) error {
@@ -186,7 +223,7 @@ func (s *Store) moderate(ctx context.Context, op, postID string,
 		if changed, err = change(tx, &row, now); err != nil || !changed {
 			return err
 		}
-		if row.HiddenAt == nil && row.PinnedAt == nil {
+		if row.empty() {
 			err = tx.Where("post_id = ?", postID).Delete(&moderationRow{}).Error
 		} else {
 			err = tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(&row).Error

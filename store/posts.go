@@ -24,6 +24,9 @@ type Post struct {
 	Position     int     // 0 is the newest, as Instagram lists them
 	Children     []Child // carousel items, in order
 	SyncedAt     time.Time
+	// LikeCount and CommentsCount are as of the last sync; nil when
+	// Instagram withheld them, which is not 0.
+	LikeCount, CommentsCount *int
 }
 
 // Child is one item of a carousel post.
@@ -53,6 +56,9 @@ type postRow struct {
 	Timestamp    time.Time `gorm:"not null"`
 	Position     int       `gorm:"not null;index"`
 	SyncedAt     time.Time `gorm:"not null"`
+	// NULL when withheld.
+	LikeCount     *int
+	CommentsCount *int
 	// Children is here for the foreign key AutoMigrate creates; rows are
 	// written and read explicitly, never through the association.
 	Children []childRow `gorm:"foreignKey:PostID;constraint:OnDelete:CASCADE"`
@@ -194,21 +200,26 @@ func postRows(posts []Post, now time.Time) ([]postRow, map[string][]childRow, er
 		}
 		children[p.ID] = kids
 		rows = append(rows, postRow{
-			ID:           p.ID,
-			MediaType:    p.MediaType,
-			Caption:      p.Caption,
-			Permalink:    p.Permalink,
-			AltText:      p.AltText,
-			MediaURL:     p.MediaURL,
-			ThumbnailURL: p.ThumbnailURL,
-			Timestamp:    p.Timestamp.UTC(),
-			Position:     len(rows),
-			SyncedAt:     now,
+			ID:            p.ID,
+			MediaType:     p.MediaType,
+			Caption:       p.Caption,
+			Permalink:     p.Permalink,
+			AltText:       p.AltText,
+			MediaURL:      p.MediaURL,
+			ThumbnailURL:  p.ThumbnailURL,
+			Timestamp:     p.Timestamp.UTC(),
+			Position:      len(rows),
+			SyncedAt:      now,
+			LikeCount:     p.LikeCount,
+			CommentsCount: p.CommentsCount,
 		})
 	}
 	return rows, children, nil
 }
 
+// sameContent leaves the counts out: they move with every like, and a post
+// whose only change is its counts is not news in the sync's report. They
+// are written all the same.
 func sameContent(p Post, r postRow) bool {
 	return p.MediaType == r.MediaType && p.Caption == r.Caption && p.Permalink == r.Permalink &&
 		p.AltText == r.AltText && p.MediaURL == r.MediaURL && p.ThumbnailURL == r.ThumbnailURL &&
@@ -251,7 +262,7 @@ func (s *Store) Post(ctx context.Context, id string) (p Post, ok bool, err error
 	p = Post{
 		ID: row.ID, MediaType: row.MediaType, Caption: row.Caption, Permalink: row.Permalink, AltText: row.AltText,
 		MediaURL: row.MediaURL, ThumbnailURL: row.ThumbnailURL, Timestamp: row.Timestamp, Position: row.Position,
-		SyncedAt: row.SyncedAt,
+		SyncedAt: row.SyncedAt, LikeCount: row.LikeCount, CommentsCount: row.CommentsCount,
 	}
 	for _, c := range kids {
 		p.Children = append(p.Children, Child{ID: c.ID, PostID: c.PostID, Position: c.Position, MediaType: c.MediaType,
@@ -310,17 +321,19 @@ func loadPosts(db *gorm.DB, limit int) ([]Post, error) {
 	posts := make([]Post, len(rows))
 	for i, r := range rows {
 		posts[i] = Post{
-			ID:           r.ID,
-			MediaType:    r.MediaType,
-			Caption:      r.Caption,
-			Permalink:    r.Permalink,
-			AltText:      r.AltText,
-			MediaURL:     r.MediaURL,
-			ThumbnailURL: r.ThumbnailURL,
-			Timestamp:    r.Timestamp,
-			Position:     r.Position,
-			Children:     byPost[r.ID],
-			SyncedAt:     r.SyncedAt,
+			ID:            r.ID,
+			MediaType:     r.MediaType,
+			Caption:       r.Caption,
+			Permalink:     r.Permalink,
+			AltText:       r.AltText,
+			MediaURL:      r.MediaURL,
+			ThumbnailURL:  r.ThumbnailURL,
+			Timestamp:     r.Timestamp,
+			Position:      r.Position,
+			Children:      byPost[r.ID],
+			SyncedAt:      r.SyncedAt,
+			LikeCount:     r.LikeCount,
+			CommentsCount: r.CommentsCount,
 		}
 	}
 	return posts, nil

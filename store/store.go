@@ -86,7 +86,8 @@ func WithoutMigrating() Option {
 // either a postgres:// (or postgresql://) URL, or the path of an SQLite file,
 // created with its parent directory if needed. key is the 32-byte secret from
 // LoadOrCreateKey; it encrypts the Instagram token. Errors never show the
-// URL's password.
+// URL's password. A database that a newer Vitrine has migrated is refused
+// with a *NewerSchemaError, and left as it was.
 func Open(location string, key []byte, opts ...Option) (*Store, error) {
 	o := options{now: time.Now, log: slog.Default()}
 	for _, opt := range opts {
@@ -322,7 +323,8 @@ const moderationLockKey = migrationLockKey + 1
 // immediate transaction's write lock (the DSN's txlock), which the others
 // wait for within busy_timeout. Whoever comes second finds the tables made
 // and changes nothing. DDL is transactional on both, so a migration that
-// fails leaves the schema as it was.
+// fails leaves the schema as it was. A database whose recorded version is
+// newer than SchemaVersion is refused before anything is changed.
 func (s *Store) migrate() error {
 	err := s.db.Transaction(func(tx *gorm.DB) error {
 		if s.postgres {
@@ -330,15 +332,45 @@ func (s *Store) migrate() error {
 				return fmt.Errorf("lock: %w", err)
 			}
 		}
-		return tx.AutoMigrate(&tokenRow{}, &postRow{}, &childRow{}, &eventRow{}, &stateRow{},
+		found, err := schemaVersion(tx)
+		if err != nil {
+			return err
+		}
+		if found > SchemaVersion {
+			return &NewerSchemaError{Found: found, Known: SchemaVersion}
+		}
+		if err := tx.AutoMigrate(&tokenRow{}, &postRow{}, &childRow{}, &eventRow{}, &stateRow{},
 			&imageRow{}, &imageVariantRow{}, &jobRunRow{}, &adminSessionRow{}, &moderationRow{},
 			&leaseRow{}, &counterRow{}, &generationRow{}, &callbackRow{}, &parkedRow{},
-			&gallerySettingRow{})
+			&gallerySettingRow{}, &schemaRow{}); err != nil {
+			return err
+		}
+		if found == SchemaVersion {
+			return nil
+		}
+		// A step that AutoMigrate cannot make (a column renamed, data
+		// moved) goes here, run when found is below the version that
+		// needs it.
+		return tx.Save(&schemaRow{ID: schemaRowID, Version: SchemaVersion, MigratedAt: s.now()}).Error
 	})
+	var newer *NewerSchemaError
+	if errors.As(err, &newer) {
+		return newer
+	}
 	if err != nil {
 		return fmt.Errorf("store: migrate: %w", err)
 	}
 	return nil
+}
+
+// SchemaVersion returns the version the database's tables are at, as
+// recorded by the migration that made them.
+func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
+	v, err := schemaVersion(s.db.WithContext(ctx))
+	if err != nil {
+		return 0, fmt.Errorf("store: %w", err)
+	}
+	return v, nil
 }
 
 // Close closes the database. SQLite checkpoints the WAL when the last

@@ -40,6 +40,7 @@ type Token struct {
 
 	UserID, Username, Name, AccountType, ProfilePictureURL string
 	MediaCount, FollowersCount                             int
+	Biography                                              string
 	Scopes                                                 string
 
 	// IssuedAt is when this token was obtained or last refreshed; Instagram
@@ -116,6 +117,7 @@ type tokenRow struct {
 	ProfilePictureURL string `gorm:"not null"`
 	MediaCount        int    `gorm:"not null"`
 	FollowersCount    int    `gorm:"not null"`
+	Biography         string `gorm:"not null;default:''"`
 	Scopes            string `gorm:"not null"`
 
 	IssuedAt  time.Time `gorm:"not null"`
@@ -177,6 +179,7 @@ func (s *Store) newTokenRow(t Token) (tokenRow, error) {
 		ProfilePictureURL: t.ProfilePictureURL,
 		MediaCount:        t.MediaCount,
 		FollowersCount:    t.FollowersCount,
+		Biography:         t.Biography,
 		Scopes:            t.Scopes,
 		IssuedAt:          orNow(t.IssuedAt, now),
 		ExpiresAt:         t.ExpiresAt.UTC(),
@@ -221,6 +224,7 @@ func (s *Store) Token(ctx context.Context) (Token, error) {
 		ProfilePictureURL: row.ProfilePictureURL,
 		MediaCount:        row.MediaCount,
 		FollowersCount:    row.FollowersCount,
+		Biography:         row.Biography,
 		Scopes:            row.Scopes,
 		IssuedAt:          row.IssuedAt,
 		ExpiresAt:         row.ExpiresAt,
@@ -311,6 +315,7 @@ func (s *Store) MarkTokenChecked(ctx context.Context, at time.Time, lastErr stri
 type Account struct {
 	Username, Name, AccountType, ProfilePictureURL string
 	MediaCount, FollowersCount                     int
+	Biography                                      string
 }
 
 // UpdateAccount stores a fresh profile of the account userID. When another
@@ -320,7 +325,7 @@ type Account struct {
 func (s *Store) UpdateAccount(ctx context.Context, userID string, a Account) error {
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var before tokenRow
-		err := tx.Select("username", "name").Where("id = ? AND user_id = ?", tokenRowID, userID).Take(&before).Error
+		err := tx.Select("username", "name", "biography", "followers_count").Where("id = ? AND user_id = ?", tokenRowID, userID).Take(&before).Error
 		if errors.Is(err, gorm.ErrRecordNotFound) {
 			return ErrNoToken
 		}
@@ -334,14 +339,16 @@ func (s *Store) UpdateAccount(ctx context.Context, userID string, a Account) err
 			"profile_picture_url": a.ProfilePictureURL,
 			"media_count":         a.MediaCount,
 			"followers_count":     a.FollowersCount,
+			"biography":           a.Biography,
 			"updated_at":          s.now(),
 		}).Error
 		if err != nil {
 			return err
 		}
-		// Validate stores a fresh profile every time; the gallery shows
-		// only the names, so only a new name makes a new generation.
-		if before.Username == a.Username && before.Name == a.Name {
+		// Validate stores a fresh profile every time; only what the
+		// gallery's header may show makes a new generation.
+		if before.Username == a.Username && before.Name == a.Name &&
+			before.Biography == a.Biography && before.FollowersCount == a.FollowersCount {
 			return nil
 		}
 		return bumpGeneration(tx)

@@ -26,6 +26,7 @@ func aToken(mods ...func(*Token)) Token {
 		ProfilePictureURL: "https://cdn.example/pp.jpg",
 		MediaCount:        42,
 		FollowersCount:    1234,
+		Biography:         "Ceramics & light ✨\nHandmade in Lisbon.",
 		Scopes:            "instagram_business_basic",
 		IssuedAt:          time.Date(2026, 11, 1, 8, 0, 0, 0, time.UTC),
 		ExpiresAt:         time.Date(2026, 12, 31, 8, 0, 0, 0, time.UTC),
@@ -83,7 +84,7 @@ func tokensEqual(a, b Token) bool {
 // comparison and failure messages in these tests only.
 func fieldsOf(t Token) string {
 	return fmt.Sprintf("%q", []any{t.AccessToken, t.UserID, t.Username, t.Name, t.AccountType, t.ProfilePictureURL,
-		t.MediaCount, t.FollowersCount, t.Scopes, t.Status, t.StatusReason, t.LastError})
+		t.MediaCount, t.FollowersCount, t.Biography, t.Scopes, t.Status, t.StatusReason, t.LastError})
 }
 
 func TestSaveTokenDefaultsAndReplaces(t *testing.T) {
@@ -457,7 +458,7 @@ func TestUpdateAccount(t *testing.T) {
 		c := newClock()
 		s, _ := b.open(t, WithClock(c.Now))
 		fresh := Account{Username: "vitrine.renamed", Name: "Renamed", AccountType: "MEDIA_CREATOR",
-			ProfilePictureURL: "https://cdn.example/pp2.jpg?oe=1", MediaCount: 43, FollowersCount: 1300}
+			ProfilePictureURL: "https://cdn.example/pp2.jpg?oe=1", MediaCount: 43, FollowersCount: 1300, Biography: "New bio"}
 		if err := s.UpdateAccount(ctx, "17841400000000001", fresh); !errors.Is(err, ErrNoToken) {
 			t.Fatalf("without a token: err = %v, want ErrNoToken", err)
 		}
@@ -487,7 +488,7 @@ func TestUpdateAccount(t *testing.T) {
 		}
 		want := stored
 		want.Username, want.Name, want.AccountType, want.ProfilePictureURL = fresh.Username, fresh.Name, fresh.AccountType, fresh.ProfilePictureURL
-		want.MediaCount, want.FollowersCount = fresh.MediaCount, fresh.FollowersCount
+		want.MediaCount, want.FollowersCount, want.Biography = fresh.MediaCount, fresh.FollowersCount, fresh.Biography
 		want.UpdatedAt = c.Now()
 		if !tokensEqual(got, want) {
 			t.Errorf("after UpdateAccount (the token itself, status and times kept):\n got %s %v\nwant %s %v",

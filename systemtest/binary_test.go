@@ -170,11 +170,7 @@ func cookieClient() *http.Client {
 func (b *runningBinary) loginToken(c *http.Client) string {
 	b.t.Helper()
 	_, _, page := b.request(c, http.MethodGet, "/admin/login", nil)
-	m := csrfFieldRE.FindStringSubmatch(page)
-	if m == nil {
-		b.t.Fatalf("no csrf_token on the sign-in form:\n%.500s", page)
-	}
-	return m[1]
+	return testkit.CSRFToken(b.t, page)
 }
 
 // TestMain clears the developer's VITRINE_* settings from the environment

@@ -34,6 +34,7 @@ import (
 	"vitrine/jobs"
 	"vitrine/store"
 	"vitrine/testkit"
+	"vitrine/testkit/testvitrine"
 )
 
 // e2ePosts is the fake account's size in the stories: more than the
@@ -239,37 +240,37 @@ func (b *browser) approve(popup context.Context, logs *testkit.LogBuffer) {
 // post plus Sync now updates the count; declining changes nothing.
 func TestE2EAdminConnectsAndSyncs(t *testing.T) {
 	testkit.SkipIfShort(t, "drives Chromium")
-	ta := newTestApp(t, testAppOptions{demo: true, posts: e2ePosts})
-	b := newBrowserStory(t, ta.URL)
+	v := testvitrine.New(t, testvitrine.Demo(), testvitrine.Posts(e2ePosts), testvitrine.RealTime())
+	b := newBrowserStory(t, v.URL)
 
-	b.signIn(ta.logs)
-	b.do(b.ctx, "the empty dashboard", ta.logs, chromedp.WaitVisible(chromedp.CSS(".empty a[data-popup]")))
+	b.signIn(v.Logs)
+	b.do(b.ctx, "the empty dashboard", v.Logs, chromedp.WaitVisible(chromedp.CSS(".empty a[data-popup]")))
 	b.shot(b.ctx, "e2e-admin-empty", false)
 
-	popup := b.popup(".empty a[data-popup]", ta.logs)
+	popup := b.popup(".empty a[data-popup]", v.Logs)
 	b.shot(popup, "authorize", true)
-	b.approve(popup, ta.logs)
+	b.approve(popup, v.Logs)
 
-	b.do(b.ctx, "the dashboard shows the account", ta.logs, chromedp.WaitVisible(chromedp.CSS(".account-name")))
+	b.do(b.ctx, "the dashboard shows the account", v.Logs, chromedp.WaitVisible(chromedp.CSS(".account-name")))
 	if user := evalJS[string](b, `document.querySelector('.account-name').textContent`); !strings.Contains(user, "@vitrine.studio") {
 		t.Fatalf("account shown: %q", user)
 	}
-	want := len(ta.fake.MediaIDs())
+	want := len(v.Fake.MediaIDs())
 	b.waitJS("the first sync's posts", fmt.Sprintf(`document.querySelector('[data-bind=posts]').textContent.trim() === '%d'`, want))
-	if tok, err := ta.Store.Token(context.Background()); err != nil || tok.Username != "vitrine.studio" || tok.Status != store.StatusValid {
+	if tok, err := v.Store.Token(context.Background()); err != nil || tok.Username != "vitrine.studio" || tok.Status != store.StatusValid {
 		t.Fatalf("stored token: %v %v", tok, err)
 	}
 	// The first sync goes on mirroring images after the count shows; Sync
 	// now before it ends would answer "already running".
-	ta.waitJobIdle(t, jobs.JobSync)
+	waitJobIdle(t, v, jobs.JobSync)
 	b.waitJS("the sync's result", `document.querySelector('[data-bind="last_sync.text"]').textContent.trim() !== 'never'`)
-	b.do(b.ctx, "top of the page", ta.logs, chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`))
+	b.do(b.ctx, "top of the page", v.Logs, chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`))
 	b.shot(b.ctx, "dashboard", true)
 
 	// Something new on Instagram, then Sync now.
-	b.do(b.ctx, "post on Instagram", ta.logs, chromedp.Click(chromedp.CSS(`[data-demo-action="post"]`)))
+	b.do(b.ctx, "post on Instagram", v.Logs, chromedp.Click(chromedp.CSS(`[data-demo-action="post"]`)))
 	b.waitJS("the post's flash", `!!document.querySelector('.flash') && document.querySelector('.flash').textContent.includes('new post')`)
-	b.do(b.ctx, "sync now", ta.logs, chromedp.Click(chromedp.CSS(`form[data-async="sync"] button`)))
+	b.do(b.ctx, "sync now", v.Logs, chromedp.Click(chromedp.CSS(`form[data-async="sync"] button`)))
 	b.waitJS("the toast", `!document.querySelector('[data-toast]').hidden`)
 	if toast := evalJS[string](b, `document.querySelector('[data-toast]').textContent`); !strings.Contains(toast, "Fetching posts now") {
 		t.Fatalf("Sync now says %q", toast)
@@ -277,28 +278,28 @@ func TestE2EAdminConnectsAndSyncs(t *testing.T) {
 	b.waitJS("the new count", fmt.Sprintf(`document.querySelector('[data-bind=posts]').textContent.trim() === '%d'`, want+1))
 	// The sync runs in the background; the gallery follows once its
 	// images are mirrored.
-	ta.waitJobIdle(t, jobs.JobSync)
+	waitJobIdle(t, v, jobs.JobSync)
 	var doc struct {
 		Posts []struct{ Caption string } `json:"posts"`
 	}
-	_, body := ta.get("/widget.json")
+	_, body := v.Get("/widget.json")
 	if err := json.Unmarshal(body, &doc); err != nil || len(doc.Posts) == 0 || !strings.Contains(doc.Posts[0].Caption, "fresh from the kiln") {
 		t.Fatalf("the gallery does not lead with the new post: %v\n%.300s", err, body)
 	}
 
 	// A month later the refresh job renews the token; "Skip ahead" ages it
 	// here and at the fake instead of waiting.
-	before, err := ta.Store.Token(context.Background())
+	before, err := v.Store.Token(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.do(b.ctx, "skip ahead 31 days", ta.logs, chromedp.Click(chromedp.CSS(`[data-demo-action="age"]`)))
+	b.do(b.ctx, "skip ahead 31 days", v.Logs, chromedp.Click(chromedp.CSS(`[data-demo-action="age"]`)))
 	// The page before the click has a flash too: wait for the new one.
 	b.waitJS("the refresh's flash", `!!document.querySelector('.flash') && document.querySelector('.flash').textContent.includes('new 60-day token')`)
 	if got := evalJS[string](b, `document.querySelector('[data-bind="last_refresh.text"]').textContent`); got != "just now" {
 		t.Errorf("Refreshed %q, want just now", got)
 	}
-	after, err := ta.Store.Token(context.Background())
+	after, err := v.Store.Token(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -308,8 +309,8 @@ func TestE2EAdminConnectsAndSyncs(t *testing.T) {
 	}
 
 	// Declining on Instagram: a friendly word in the popup, nothing changed.
-	popup = b.popup(`.account-side a[data-popup]`, ta.logs)
-	b.do(popup, "decline", ta.logs,
+	popup = b.popup(`.account-side a[data-popup]`, v.Logs)
+	b.do(popup, "decline", v.Logs,
 		chromedp.Click(chromedp.CSS(`button[value="deny"]`)),
 		chromedp.WaitVisible(chromedp.CSS("[data-close-window]")),
 	)
@@ -317,7 +318,7 @@ func TestE2EAdminConnectsAndSyncs(t *testing.T) {
 		t.Errorf("decline page says: %q", msg)
 	}
 	b.shot(popup, "e2e-admin-declined", false)
-	if tok, err := ta.Store.Token(context.Background()); err != nil || tok.Username != "vitrine.studio" || tok.Status != store.StatusValid {
+	if tok, err := v.Store.Token(context.Background()); err != nil || tok.Username != "vitrine.studio" || tok.Status != store.StatusValid {
 		t.Errorf("declining changed the token: %v %v", tok, err)
 	}
 	if got := evalJS[string](b, `document.querySelector('.account-name').textContent`); !strings.Contains(got, "@vitrine.studio") {
@@ -326,11 +327,11 @@ func TestE2EAdminConnectsAndSyncs(t *testing.T) {
 }
 
 // waitJobIdle waits until the job has run and is not running.
-func (ta *testApp) waitJobIdle(t *testing.T, name string) {
+func waitJobIdle(t *testing.T, v *testvitrine.Vitrine, name string) {
 	t.Helper()
 	deadline := time.Now().Add(firstSyncPatience) // mirroring is rate-limited
 	for time.Now().Before(deadline) {
-		for _, st := range ta.Jobs.Statuses() {
+		for _, st := range v.Jobs.Statuses() {
 			if st.Name == name && !st.Running && !st.LastRun.IsZero() {
 				return
 			}
@@ -392,10 +393,10 @@ func (h *hookReceiver) count(kind string) int {
 // second alert; it returns once the webhook has answered (or was never
 // called), and the alerts are worked out one at a time, so any run that
 // began before it has finished too.
-func (h *hookReceiver) waitCount(t *testing.T, ta *testApp, kind string, want int) {
+func (h *hookReceiver) waitCount(t *testing.T, v *testvitrine.Vitrine, kind string, want int) {
 	t.Helper()
 	testkit.Eventually(t, fmt.Sprintf("%d %q alerts at the webhook", want, kind), func() bool { return h.count(kind) >= want })
-	ta.Alerts.Evaluate(context.Background())
+	v.Alerts.Evaluate(context.Background())
 	if got := h.count(kind); got != want {
 		t.Fatalf("webhook received %d %q alerts, want %d", got, kind, want)
 	}
@@ -408,17 +409,17 @@ func (h *hookReceiver) waitCount(t *testing.T, ta *testApp, kind string, want in
 func TestE2EOpsAlertedOnceAndResolved(t *testing.T) {
 	testkit.SkipIfShort(t, "drives Chromium")
 	hook := newHookReceiver(t)
-	ta := newTestApp(t, testAppOptions{demo: true, posts: e2ePosts, configure: func(c *config.Config) {
+	v := testvitrine.New(t, testvitrine.Demo(), testvitrine.Posts(e2ePosts), testvitrine.RealTime(), testvitrine.Configure(func(c *config.Config) {
 		c.Alerts.WebhookURL = hook.srv.URL + "/hooks/vitrine"
 		c.Alerts.WebhookSecret = "shared-secret"
-	}})
-	ta.connect()
-	b := newBrowserStory(t, ta.URL)
-	b.signIn(ta.logs)
-	b.do(b.ctx, "a healthy dashboard", ta.logs, chromedp.WaitVisible(chromedp.CSS(".account-name")), chromedp.WaitNotVisible(chromedp.CSS(".banner")))
+	}))
+	v.ConnectAndSync(firstSyncPatience)
+	b := newBrowserStory(t, v.URL)
+	b.signIn(v.Logs)
+	b.do(b.ctx, "a healthy dashboard", v.Logs, chromedp.WaitVisible(chromedp.CSS(".account-name")), chromedp.WaitNotVisible(chromedp.CSS(".banner")))
 
 	// Revoke at the fake; the demo switch runs validate at once.
-	b.do(b.ctx, "revoke the token", ta.logs,
+	b.do(b.ctx, "revoke the token", v.Logs,
 		chromedp.Click(chromedp.CSS(`[data-demo-action="revoke"]`)),
 		chromedp.WaitVisible(chromedp.CSS(".banner")),
 	)
@@ -426,40 +427,40 @@ func TestE2EOpsAlertedOnceAndResolved(t *testing.T) {
 	if !strings.Contains(banner, "Instagram needs you to reconnect") || !strings.Contains(banner, "Reason:") {
 		t.Errorf("banner says %q", banner)
 	}
-	if tok, _ := ta.Store.Token(context.Background()); tok.Status != store.StatusNeedsReauth {
+	if tok, _ := v.Store.Token(context.Background()); tok.Status != store.StatusNeedsReauth {
 		t.Fatalf("token status %q after revocation", tok.Status)
 	}
-	b.do(b.ctx, "top of the page", ta.logs, chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`))
+	b.do(b.ctx, "top of the page", v.Logs, chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`))
 	b.shot(b.ctx, "dashboard-needs-reauth", true)
-	hook.waitCount(t, ta, alerts.AlertNeedsReauth, 1)
+	hook.waitCount(t, v, alerts.AlertNeedsReauth, 1)
 
 	// Validate again: still broken, but ops were told already.
-	if err := ta.Jobs.RunNow(context.Background(), jobs.JobValidate); err == nil {
+	if err := v.Jobs.RunNow(context.Background(), jobs.JobValidate); err == nil {
 		t.Error("validate succeeded with a revoked token")
 	}
-	hook.waitCount(t, ta, alerts.AlertNeedsReauth, 1)
+	hook.waitCount(t, v, alerts.AlertNeedsReauth, 1)
 
 	// The demo outbox shows the same alert.
-	b.do(b.ctx, "the outbox", ta.logs,
-		chromedp.Navigate(ta.URL+"/demo/outbox"),
+	b.do(b.ctx, "the outbox", v.Logs,
+		chromedp.Navigate(v.URL+"/demo/outbox"),
 		chromedp.WaitVisible(chromedp.CSS(`li[data-kind="needs_reauth"]`)),
 	)
 	b.shot(b.ctx, "e2e-ops-outbox", false)
 
 	// Reconnect from the banner.
-	b.do(b.ctx, "back to the dashboard", ta.logs, chromedp.Navigate(ta.URL+"/admin"), chromedp.WaitVisible(chromedp.CSS(".banner")))
-	popup := b.popup(".banner a[data-popup]", ta.logs)
-	b.approve(popup, ta.logs)
-	b.do(b.ctx, "the banner goes", ta.logs, chromedp.WaitNotVisible(chromedp.CSS(".banner")))
+	b.do(b.ctx, "back to the dashboard", v.Logs, chromedp.Navigate(v.URL+"/admin"), chromedp.WaitVisible(chromedp.CSS(".banner")))
+	popup := b.popup(".banner a[data-popup]", v.Logs)
+	b.approve(popup, v.Logs)
+	b.do(b.ctx, "the banner goes", v.Logs, chromedp.WaitNotVisible(chromedp.CSS(".banner")))
 	b.waitJS("Reconnect is no longer the primary action", `document.querySelector('.account-side [data-primary-when]').classList.contains('btn-secondary')`)
-	hook.waitCount(t, ta, alerts.AlertResolved, 1)
-	hook.waitCount(t, ta, alerts.AlertNeedsReauth, 1)
-	if tok, _ := ta.Store.Token(context.Background()); tok.Status != store.StatusValid {
+	hook.waitCount(t, v, alerts.AlertResolved, 1)
+	hook.waitCount(t, v, alerts.AlertNeedsReauth, 1)
+	if tok, _ := v.Store.Token(context.Background()); tok.Status != store.StatusValid {
 		t.Errorf("token status %q after reconnecting", tok.Status)
 	}
 	b.shot(b.ctx, "e2e-ops-resolved", false)
-	for _, secret := range []string{ta.cfg.Instagram.ClientSecret, "shared-secret"} {
-		if strings.Contains(ta.logs.String(), secret) {
+	for _, secret := range []string{v.Config.Instagram.ClientSecret, "shared-secret"} {
+		if strings.Contains(v.Logs.String(), secret) {
 			t.Errorf("the log contains a secret (%q)", secret)
 		}
 	}
@@ -473,12 +474,12 @@ const sr = `document.querySelector('[data-embed=js] [data-vitrine-on]').shadowRo
 // keyboard; with Instagram down the gallery still shows.
 func TestE2EVisitorSeesTheGallery(t *testing.T) {
 	testkit.SkipIfShort(t, "drives Chromium")
-	ta := newTestApp(t, testAppOptions{demo: true, posts: e2ePosts})
-	ta.connect()
-	b := newBrowserStory(t, ta.URL)
-	count := ta.cfg.Widget.Count
+	v := testvitrine.New(t, testvitrine.Demo(), testvitrine.Posts(e2ePosts), testvitrine.RealTime())
+	v.ConnectAndSync(firstSyncPatience)
+	b := newBrowserStory(t, v.URL)
+	count := v.Config.Widget.Count
 
-	b.do(b.ctx, "open the sample site", ta.logs, chromedp.Navigate(ta.URL+"/demo"))
+	b.do(b.ctx, "open the sample site", v.Logs, chromedp.Navigate(v.URL+"/demo"))
 	b.waitJS("the JS embed", fmt.Sprintf(`!!document.querySelector('[data-embed=js] [data-vitrine-on]') && %s.querySelectorAll('.vitrine-item img').length === %d`, sr, count))
 	b.waitJS("the iframe", fmt.Sprintf(`(d => d && d.querySelectorAll('.vitrine-item img').length === %d)(document.querySelector('[data-embed=iframe] iframe').contentDocument)`, count))
 	if n := evalJS[int](b, `document.querySelectorAll('[data-embed=fragment] .vitrine-item img').length`); n != count {
@@ -487,9 +488,9 @@ func TestE2EVisitorSeesTheGallery(t *testing.T) {
 	b.shot(b.ctx, "demo-site", true)
 
 	// Scroll everything into view so lazy images load, then check origins.
-	b.do(b.ctx, "scroll", ta.logs, chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, document.body.scrollHeight)`))
+	b.do(b.ctx, "scroll", v.Logs, chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, document.body.scrollHeight)`))
 	b.waitJS("every embed image loaded", `[...`+sr+`.querySelectorAll('.vitrine-item img')].every(i => i.complete && i.naturalWidth > 0)`)
-	b.do(b.ctx, "scroll back", ta.logs, chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`))
+	b.do(b.ctx, "scroll back", v.Logs, chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`))
 	b.mu.Lock()
 	images := append([]string(nil), b.images...)
 	b.mu.Unlock()
@@ -497,17 +498,17 @@ func TestE2EVisitorSeesTheGallery(t *testing.T) {
 		t.Errorf("only %d image requests", len(images))
 	}
 	for _, u := range images {
-		if !strings.HasPrefix(u, ta.URL+"/media/") {
+		if !strings.HasPrefix(u, v.URL+"/media/") {
 			t.Errorf("an image came from elsewhere than Vitrine: %s", u)
 		}
 	}
 
 	// The lightbox, from the keyboard.
-	b.do(b.ctx, "focus a post", ta.logs, chromedp.Evaluate[chromedp.Void](sr+`.querySelectorAll('.vitrine-link')[0].focus()`))
-	b.do(b.ctx, "press Enter", ta.logs, chromedp.KeyEvent(kb.Enter))
+	b.do(b.ctx, "focus a post", v.Logs, chromedp.Evaluate[chromedp.Void](sr+`.querySelectorAll('.vitrine-link')[0].focus()`))
+	b.do(b.ctx, "press Enter", v.Logs, chromedp.KeyEvent(kb.Enter))
 	b.waitJS("the lightbox", sr+`.querySelector('.vitrine-lb').open && `+sr+`.querySelector('.vitrine-lb-img').complete && `+sr+`.querySelector('.vitrine-lb-img').naturalWidth > 0`)
 	b.shot(b.ctx, "demo-lightbox", true)
-	b.do(b.ctx, "press Esc", ta.logs, chromedp.KeyEvent(kb.Escape))
+	b.do(b.ctx, "press Esc", v.Logs, chromedp.KeyEvent(kb.Escape))
 	b.waitJS("the lightbox to close", `!`+sr+`.querySelector('.vitrine-lb').open`)
 
 	// Instagram goes down: the sync fails, the gallery stays.
@@ -515,21 +516,21 @@ func TestE2EVisitorSeesTheGallery(t *testing.T) {
 		Stale bool       `json:"stale"`
 		Posts []struct{} `json:"posts"`
 	}
-	_, body := ta.get("/widget.json")
+	_, body := v.Get("/widget.json")
 	if err := json.Unmarshal(body, &doc); err != nil || doc.Stale || len(doc.Posts) < count {
 		t.Fatalf("before the outage widget.json has stale=%v and %d posts (%v)", doc.Stale, len(doc.Posts), err)
 	}
 	before := len(doc.Posts)
-	ta.fake.FailFor(5*time.Minute, http.StatusServiceUnavailable) // as the demo's "Break Instagram"
-	if err := ta.Jobs.RunNow(context.Background(), jobs.JobSync); err == nil {
+	v.Fake.FailFor(5*time.Minute, http.StatusServiceUnavailable) // as the demo's "Break Instagram"
+	if err := v.Jobs.RunNow(context.Background(), jobs.JobSync); err == nil {
 		t.Fatal("sync succeeded while Instagram was down")
 	}
 	doc.Posts = nil
-	_, body = ta.get("/widget.json")
+	_, body = v.Get("/widget.json")
 	if err := json.Unmarshal(body, &doc); err != nil || !doc.Stale || len(doc.Posts) != before {
 		t.Fatalf("during the outage widget.json has stale=%v and %d posts (%v)", doc.Stale, len(doc.Posts), err)
 	}
-	b.do(b.ctx, "reload during the outage", ta.logs, chromedp.Reload())
+	b.do(b.ctx, "reload during the outage", v.Logs, chromedp.Reload())
 	b.waitJS("the gallery during the outage", fmt.Sprintf(`!!document.querySelector('[data-embed=js] [data-vitrine-on]') && %s.querySelectorAll('.vitrine-item img').length === %d && [...%s.querySelectorAll('.vitrine-item img')].slice(0, 3).every(i => i.complete && i.naturalWidth > 0)`, sr, count, sr))
 	b.shot(b.ctx, "e2e-visitor-outage", false)
 }

@@ -16,12 +16,13 @@ import (
 
 	"vitrine/fastpath"
 	"vitrine/testkit/testfake"
+	"vitrine/testkit/testvitrine"
 )
 
 // fastPair serves one app twice: plainly through net/http, and behind the
 // fast path, as server.Vitrine.Start does.
 type fastPair struct {
-	ta          *testApp
+	v           *testvitrine.Vitrine
 	plain, fast string       // host:port
 	fl          net.Listener // the fast path in front of fastSrv
 	fastSrv     *http.Server
@@ -29,13 +30,13 @@ type fastPair struct {
 
 func newFastPair(t *testing.T, tune func(*http.Server)) *fastPair {
 	t.Helper()
-	ta := newTestApp(t, testAppOptions{posts: 5})
-	testfake.SmallPictures(ta.fake)
-	ta.connect()
+	v := testvitrine.New(t, testvitrine.Served(), testvitrine.Posts(5), testvitrine.RealTime())
+	testfake.SmallPictures(v.Fake)
+	v.ConnectAndSync(firstSyncPatience)
 	// connect's sync may have found the background one running: wait
 	// for the gallery.
 	for deadline := time.Now().Add(60 * time.Second); ; {
-		if _, body := ta.get("/widget.json"); bytes.Count(body, []byte(`"permalink"`)) == 5 {
+		if _, body := v.Get("/widget.json"); bytes.Count(body, []byte(`"permalink"`)) == 5 {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -43,20 +44,20 @@ func newFastPair(t *testing.T, tune func(*http.Server)) *fastPair {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	p := &fastPair{ta: ta}
+	p := &fastPair{v: v}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	for _, fast := range []bool{false, true} {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
 		}
-		srv := &http.Server{Handler: ta.Handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute, WriteTimeout: time.Minute}
+		srv := &http.Server{Handler: v.Server.Handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute, WriteTimeout: time.Minute}
 		if tune != nil {
 			tune(srv)
 		}
 		var l net.Listener = ln
 		if fast {
-			l = fastpath.Listen(ln, srv, ta.Gallery, quiet)
+			l = fastpath.Listen(ln, srv, v.Gallery, quiet)
 			p.fl, p.fastSrv, p.fast = l, srv, ln.Addr().String()
 		} else {
 			p.plain = ln.Addr().String()
@@ -106,7 +107,7 @@ func (p *fastPair) mediaPath(t *testing.T) string {
 	if err := json.Unmarshal(body, &doc); err != nil || len(doc.Posts) == 0 || len(doc.Posts[0].Images) == 0 {
 		t.Fatalf("widget.json: %v\n%.300s", err, body)
 	}
-	return doc.Posts[0].Images[0].URL[len(p.ta.URL):]
+	return doc.Posts[0].Images[0].URL[len(p.v.URL):]
 }
 
 // TestFastPathAnswersAsNetHTTP sends the same bytes to both servers: the

@@ -82,11 +82,7 @@ func TestHardeningSeenFromOutside(t *testing.T) {
 			t.Fatalf("sign in = %d %q:\n%.500s", code, hdr.Get("Location"), page)
 		}
 		_, _, dash := b.request(c, http.MethodGet, "/admin", nil)
-		m := csrfFieldRE.FindStringSubmatch(dash)
-		if m == nil {
-			t.Fatalf("no CSRF token on the dashboard:\n%.500s", dash)
-		}
-		return c, m[1]
+		return c, testkit.CSRFToken(t, dash)
 	}
 	owner, _ := signIn()
 	laptop, laptopCSRF := signIn()

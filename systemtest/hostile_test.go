@@ -29,6 +29,7 @@ import (
 	"vitrine/jobs"
 	"vitrine/store"
 	"vitrine/testkit"
+	"vitrine/testkit/testvitrine"
 )
 
 // hostilePayloads are what an attacker types into URLs, headers, forms and
@@ -72,7 +73,7 @@ type hostileReq struct {
 	targetFn func(t *testing.T) string
 	header   []string // name, value pairs; "Host" replaces the default
 	body     string
-	as       *adminClient // nil: anonymous
+	as       *testkit.Browser // nil: anonymous
 	// upstream: the request makes Vitrine talk to an Instagram that is
 	// sabotaged or says no; the admin then answers 502/504 on purpose
 	// ("Instagram refused", "Sync failed"), which is allowed.
@@ -96,7 +97,7 @@ type hostileResp struct {
 // the test can make it serve markup, garbage, or echo secrets, and can
 // record every token it hands out.
 type hostileApp struct {
-	ta      *testApp
+	v       *testvitrine.Vitrine
 	garbage atomic.Pointer[garbageMode]
 	// markup makes the account's username and name and some posts'
 	// permalinks hostile, as served by the (wrapped) fake.
@@ -207,16 +208,16 @@ func (h *hostileApp) injectMarkup(r *http.Request, body []byte) []byte {
 }
 
 func (h *hostileApp) secrets() []string {
-	out := []string{h.ta.fake.ClientSecret()}
+	out := []string{h.v.Fake.ClientSecret()}
 	h.mu.Lock()
 	out = append(out, h.tokens...)
 	out = append(out, h.codes...)
 	h.mu.Unlock()
-	if tok, err := h.ta.Store.Token(context.Background()); err == nil {
+	if tok, err := h.v.Store.Token(context.Background()); err == nil {
 		out = append(out, tok.AccessToken)
 	}
 	// The key that encrypts the token at rest.
-	if b, err := os.ReadFile(filepath.Join(h.ta.cfg.DataDir, store.KeyFileName)); err == nil {
+	if b, err := os.ReadFile(filepath.Join(h.v.Config.DataDir, store.KeyFileName)); err == nil {
 		out = append(out, strings.TrimSpace(string(b)))
 	}
 	return out
@@ -224,7 +225,7 @@ func (h *hostileApp) secrets() []string {
 
 func (h *hostileApp) token(t *testing.T) string {
 	t.Helper()
-	tok, err := h.ta.Store.Token(context.Background())
+	tok, err := h.v.Store.Token(context.Background())
 	if err != nil {
 		t.Fatalf("stored token: %v", err)
 	}
@@ -238,7 +239,7 @@ func (h *hostileApp) send(t *testing.T, r hostileReq, target string) (hostileRes
 	if method == "" {
 		method = http.MethodGet
 	}
-	u, err := url.Parse(h.ta.URL)
+	u, err := url.Parse(h.v.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -446,14 +447,14 @@ func statusIn(codes ...int) func(int) bool {
 
 // newHostileApp starts a connected Vitrine whose fake Instagram serves
 // hostile captions, alt texts, username, name and permalinks.
-func newHostileApp(t *testing.T) (*hostileApp, *adminClient, *adminClient) {
+func newHostileApp(t *testing.T) (*hostileApp, *testkit.Browser, *testkit.Browser) {
 	h := &hostileApp{}
 	h.permaJS.Store("")
 	h.permaQ.Store("")
 	// Quick retries: the garbage answers are retried as often as in
 	// production, without the real-time waits between attempts.
-	h.ta = newTestApp(t, testAppOptions{posts: -1, wrapFake: h.wrap, quickRetries: true})
-	f := h.ta.fake
+	h.v = testvitrine.New(t, testvitrine.Served(), testvitrine.Posts(-1), testvitrine.RealTime(), testvitrine.QuickRetries(), testvitrine.WrapFake(h.wrap))
+	f := h.v.Fake
 	now := time.Now()
 	var ids []string
 	for i := range 4 {
@@ -469,7 +470,7 @@ func newHostileApp(t *testing.T) (*hostileApp, *adminClient, *adminClient) {
 	h.permaQ.Store(ids[1])
 	h.markup.Store(true)
 
-	a, b := h.ta.login(), h.ta.login()
+	a, b := h.v.SignedIn(), h.v.SignedIn()
 	// Connect through the real popup path, as the admin would.
 	cb, res := h.connectThrough(t, a)
 	if cb.status != http.StatusSeeOther || res.status != http.StatusOK || !strings.Contains(string(res.body), `data-result="connected"`) {
@@ -479,12 +480,12 @@ func newHostileApp(t *testing.T) (*hostileApp, *adminClient, *adminClient) {
 	// Wait for the posts: the sync after connecting runs in the background.
 	deadline := time.Now().Add(firstSyncPatience)
 	for {
-		_, body := h.ta.get("/widget.json")
+		_, body := h.v.Get("/widget.json")
 		if strings.Count(string(body), `"permalink"`) >= 4 {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no gallery after connecting: %.1000s\nlog:\n%s", body, h.ta.logs.String())
+			t.Fatalf("no gallery after connecting: %.1000s\nlog:\n%s", body, h.v.Logs.String())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -493,7 +494,7 @@ func newHostileApp(t *testing.T) (*hostileApp, *adminClient, *adminClient) {
 	// markup only where they are shown: these galleries show them.
 	for _, c := range []struct {
 		path string
-		as   *adminClient
+		as   *testkit.Browser
 		want []string
 	}{
 		{"/widget?captions=true", nil, []string{"&lt;vtx-1&gt;", "&lt;vtx-u&gt;", "&lt;vtx-n"}},
@@ -511,7 +512,7 @@ func newHostileApp(t *testing.T) (*hostileApp, *adminClient, *adminClient) {
 }
 
 // state starts a connection for c (Generate) and returns its OAuth state.
-func (h *hostileApp) state(t *testing.T, c *adminClient) string {
+func (h *hostileApp) state(t *testing.T, c *testkit.Browser) string {
 	t.Helper()
 	resp, ok := h.send(t, hostileReq{name: "generate", as: c}, "/admin/generate")
 	if !ok || resp.status != http.StatusFound {
@@ -527,7 +528,7 @@ func (h *hostileApp) state(t *testing.T, c *adminClient) string {
 // code is what Instagram's redirect would carry after the admin approved.
 func (h *hostileApp) code(t *testing.T) string {
 	t.Helper()
-	c, err := h.ta.fake.Authorize(h.ta.cfg.RedirectURI(), strings.Join(h.ta.cfg.Instagram.Scopes, ","))
+	c, err := h.v.Fake.Authorize(h.v.Config.RedirectURI(), strings.Join(h.v.Config.Instagram.Scopes, ","))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -537,12 +538,12 @@ func (h *hostileApp) code(t *testing.T) string {
 	return c
 }
 
-func (h *hostileApp) callbackTarget(t *testing.T, c *adminClient) string {
+func (h *hostileApp) callbackTarget(t *testing.T, c *testkit.Browser) string {
 	return "/admin/callback?" + url.Values{"code": {h.code(t)}, "state": {h.state(t, c)}}.Encode()
 }
 
 // connectThrough runs Generate → approve → callback → result for c.
-func (h *hostileApp) connectThrough(t *testing.T, c *adminClient) (cb, res hostileResp) {
+func (h *hostileApp) connectThrough(t *testing.T, c *testkit.Browser) (cb, res hostileResp) {
 	t.Helper()
 	target := h.callbackTarget(t, c)
 	cb, _ = h.send(t, hostileReq{name: "callback", as: c}, target)
@@ -562,9 +563,9 @@ func (h *hostileApp) connectThrough(t *testing.T, c *adminClient) (cb, res hosti
 func TestHostile(t *testing.T) {
 	t.Parallel()
 	h, a, b := newHostileApp(t)
-	ta := h.ta
+	v := h.v
 	ctx := context.Background()
-	postID := ta.fake.MediaIDs()[0]
+	postID := v.Fake.MediaIDs()[0]
 	tokenAtStart := h.token(t)
 	tokenKept := func(t *testing.T) {
 		t.Helper()
@@ -579,7 +580,7 @@ func TestHostile(t *testing.T) {
 	// with a hostile caption was hidden (the audit log names it).
 	reqs := []hostileReq{{name: "hide a hostile post", method: "POST", target: "/admin/posts/" + postID, as: a,
 		header: []string{"Content-Type", "application/x-www-form-urlencoded"},
-		body:   "action=hide&csrf_token=" + url.QueryEscape(a.csrf), want: statusIn(http.StatusSeeOther)}}
+		body:   "action=hide&csrf_token=" + url.QueryEscape(a.CSRF), want: statusIn(http.StatusSeeOther)}}
 	for _, p := range []string{"/widget", "/widget?fragment=1", "/widget.js", "/widget.js?captions=true", "/widget.json", "/admin", "/admin/status.json",
 		"/admin/disconnect", "/admin/connected"} {
 		reqs = append(reqs, hostileReq{name: "hostile content", target: p, as: a, want: statusIn(200, 302)})
@@ -623,7 +624,7 @@ func TestHostile(t *testing.T) {
 			"signed_request=" + mb[:200_000],
 			"signed_request=a.b&signed_request=c.d",
 			"",
-			"signed_request=" + url.QueryEscape(ta.fake.SignedRequest(ta.fake.Account().UserID, time.Now())[3:]),
+			"signed_request=" + url.QueryEscape(v.Fake.SignedRequest(v.Fake.Account().UserID, time.Now())[3:]),
 		} {
 			reqs = append(reqs, hostileReq{name: fmt.Sprintf("bad signed request %d", i), method: "POST", target: path,
 				header: []string{"Content-Type", formType}, body: body, want: statusIn(400, 413), after: tokenKept})
@@ -642,14 +643,14 @@ func TestHostile(t *testing.T) {
 		t.Fatal("the legit callback did not connect")
 	}
 	tokenAtStart = h.token(t)
-	cb := func(name string, as *adminClient, fn func(t *testing.T) string, upstream bool) hostileReq {
+	cb := func(name string, as *testkit.Browser, fn func(t *testing.T) string, upstream bool) hostileReq {
 		return hostileReq{name: "callback: " + name, targetFn: fn, as: as, follow: true, upstream: upstream, after: tokenKept}
 	}
 	fixed := func(q string) func(*testing.T) string {
 		return func(*testing.T) string { return "/admin/callback?" + q }
 	}
 	forged := "AQB" + strings.Repeat("x", 120)
-	for _, as := range []*adminClient{nil, a} {
+	for _, as := range []*testkit.Browser{nil, a} {
 		who := "anonymous"
 		if as != nil {
 			who = "signed in"
@@ -715,18 +716,18 @@ func TestHostile(t *testing.T) {
 		reqs = append(reqs,
 			hostileReq{name: "no CSRF token, signed in", method: "POST", target: path, as: a, header: []string{"Content-Type", form}, want: csrfRejected, after: sessionKept},
 			hostileReq{name: "wrong CSRF token", method: "POST", target: path, as: a, header: []string{"Content-Type", form}, body: "csrf_token=" + url.QueryEscape(payload(0)), want: csrfRejected, after: sessionKept},
-			hostileReq{name: "another session's CSRF token", method: "POST", target: path, as: a, header: []string{"Content-Type", form}, body: "csrf_token=" + b.csrf, want: csrfRejected, after: sessionKept},
-			hostileReq{name: "right token, other origin", method: "POST", target: path, as: a, header: []string{"Content-Type", form, "Origin", "https://evil.example"}, body: "csrf_token=" + a.csrf, want: csrfRejected, after: sessionKept},
-			hostileReq{name: "right token, cross-site fetch", method: "POST", target: path, as: a, header: []string{"Content-Type", form, "Sec-Fetch-Site", "cross-site"}, body: "csrf_token=" + a.csrf, want: csrfRejected, after: sessionKept},
-			hostileReq{name: "token in the query only", method: "POST", target: path + "?csrf_token=" + a.csrf, as: a, header: []string{"Content-Type", form}, want: csrfRejected, after: sessionKept},
+			hostileReq{name: "another session's CSRF token", method: "POST", target: path, as: a, header: []string{"Content-Type", form}, body: "csrf_token=" + b.CSRF, want: csrfRejected, after: sessionKept},
+			hostileReq{name: "right token, other origin", method: "POST", target: path, as: a, header: []string{"Content-Type", form, "Origin", "https://evil.example"}, body: "csrf_token=" + a.CSRF, want: csrfRejected, after: sessionKept},
+			hostileReq{name: "right token, cross-site fetch", method: "POST", target: path, as: a, header: []string{"Content-Type", form, "Sec-Fetch-Site", "cross-site"}, body: "csrf_token=" + a.CSRF, want: csrfRejected, after: sessionKept},
+			hostileReq{name: "token in the query only", method: "POST", target: path + "?csrf_token=" + a.CSRF, as: a, header: []string{"Content-Type", form}, want: csrfRejected, after: sessionKept},
 			hostileReq{name: "wrong X-CSRF-Token header", method: "POST", target: path, as: a, header: []string{"X-CSRF-Token", strings.Repeat("x", 43)}, want: csrfRejected, after: sessionKept},
 			hostileReq{name: "no CSRF token, anonymous", method: "POST", target: path, header: []string{"Content-Type", form}, want: csrfRejected, after: sessionKept},
-			hostileReq{name: "oversized form", method: "POST", target: path, as: a, header: []string{"Content-Type", form}, body: "csrf_token=" + a.csrf + "&x=" + mb, want: statusIn(403, 413), after: sessionKept},
+			hostileReq{name: "oversized form", method: "POST", target: path, as: a, header: []string{"Content-Type", form}, body: "csrf_token=" + a.CSRF + "&x=" + mb, want: statusIn(403, 413), after: sessionKept},
 		)
 	}
 	reqs = append(reqs,
 		hostileReq{name: "login without CSRF token", method: "POST", target: "/admin/login", header: []string{"Content-Type", form}, body: "password=" + testPassword, want: csrfRejected},
-		hostileReq{name: "login with another browser's CSRF token", method: "POST", target: "/admin/login", header: []string{"Content-Type", form, "Cookie", "vitrine_login=" + payload(2)}, body: "password=" + testPassword + "&csrf_token=" + a.csrf, want: csrfRejected},
+		hostileReq{name: "login with another browser's CSRF token", method: "POST", target: "/admin/login", header: []string{"Content-Type", form, "Cookie", "vitrine_login=" + payload(2)}, body: "password=" + testPassword + "&csrf_token=" + a.CSRF, want: csrfRejected},
 		hostileReq{name: "login form as JSON", method: "POST", target: "/admin/login", header: []string{"Content-Type", "application/json"}, body: `{"password":"demo","csrf_token":"x"}`, want: csrfRejected},
 		hostileReq{name: "login, garbage multipart", method: "POST", target: "/admin/login", header: []string{"Content-Type", "multipart/form-data; boundary=zz"}, body: "--zz\r\nContent-Disposition: form-data; name=\"password\"\r\n\r\n" + payload(1), want: csrfRejected},
 		hostileReq{name: "login, 1 MB password", method: "POST", target: "/admin/login", header: []string{"Content-Type", form}, body: "password=" + mb, want: statusIn(403, 413)},
@@ -747,7 +748,7 @@ func TestHostile(t *testing.T) {
 	for i, c := range garbageCookies {
 		reqs = append(reqs,
 			hostileReq{name: fmt.Sprintf("garbage cookie %d on the dashboard", i), target: "/admin", header: []string{"Cookie", c}, want: statusIn(302, 400)},
-			hostileReq{name: fmt.Sprintf("garbage cookie %d on a POST", i), method: "POST", target: []string{sync, disconnect, logout}[i%3], header: []string{"Cookie", c, "Content-Type", form}, body: "csrf_token=" + a.csrf, want: statusIn(403, 400), after: sessionKept},
+			hostileReq{name: fmt.Sprintf("garbage cookie %d on a POST", i), method: "POST", target: []string{sync, disconnect, logout}[i%3], header: []string{"Cookie", c, "Content-Type", form}, body: "csrf_token=" + a.CSRF, want: statusIn(403, 400), after: sessionKept},
 		)
 	}
 	reqs = append(reqs,
@@ -804,7 +805,7 @@ func TestHostile(t *testing.T) {
 
 	// Nothing the requests did changed the connection or signed anyone out.
 	sessionKept(t)
-	if n, _ := ta.Store.PostCount(ctx); n < 4 {
+	if n, _ := v.Store.PostCount(ctx); n < 4 {
 		t.Errorf("%d posts cached after the hostile requests", n)
 	}
 	t.Run("garbage from Instagram", func(t *testing.T) { h.garbageFromInstagram(t, a) })
@@ -843,16 +844,16 @@ func TestHostileMediaURLOffTheCDN(t *testing.T) {
 	internalHost := strings.TrimPrefix(internal.URL, "http://")
 
 	h := &hostileApp{}
-	h.ta = newTestApp(t, testAppOptions{posts: -1, wrapFake: h.wrap})
+	h.v = testvitrine.New(t, testvitrine.Served(), testvitrine.Posts(-1), testvitrine.RealTime(), testvitrine.WrapFake(h.wrap))
 	now := time.Now()
 	var ids []string
 	for i := range 3 {
-		ids = append(ids, h.ta.fake.AddPost(fake.Post{Caption: fmt.Sprintf("Post %d", i), Width: 320, Height: 320,
+		ids = append(ids, h.v.Fake.AddPost(fake.Post{Caption: fmt.Sprintf("Post %d", i), Width: 320, Height: 320,
 			Timestamp: now.Add(-time.Duration(i+1) * time.Hour)}))
 	}
 	const signature = "oh=00_AfInternalSignature"
 	h.offCDN.Store(&offCDNMedia{postID: ids[1], url: internal.URL + "/latest/meta-data/role.jpg?" + signature + "&oe=1"})
-	h.ta.connect()
+	h.v.ConnectAndSync(firstSyncPatience)
 
 	if c, r := conns.Load(), requests.Load(); c != 0 || r != 0 {
 		t.Errorf("the internal server saw %d connections and %d requests, want none", c, r)
@@ -861,7 +862,7 @@ func TestHostileMediaURLOffTheCDN(t *testing.T) {
 	deadline := time.Now().Add(firstSyncPatience)
 	for {
 		served = served[:0]
-		for _, p := range outageWidget(t, h.ta).Posts {
+		for _, p := range outageWidget(t, h.v).Posts {
 			served = append(served, p.ID)
 		}
 		if len(served) >= 2 || time.Now().After(deadline) {
@@ -872,10 +873,10 @@ func TestHostileMediaURLOffTheCDN(t *testing.T) {
 	if want := []string{ids[0], ids[2]}; !slices.Equal(served, want) {
 		t.Errorf("/widget.json serves %v, want the posts with CDN images, %v", served, want)
 	}
-	if resp, _ := h.ta.get("/healthz"); resp.StatusCode != http.StatusOK {
+	if resp, _ := h.v.Get("/healthz"); resp.StatusCode != http.StatusOK {
 		t.Errorf("/healthz = %d", resp.StatusCode)
 	}
-	logs := h.ta.logs.String()
+	logs := h.v.Logs.String()
 	if !strings.Contains(logs, "host "+internalHost+" is not one of the media hosts") {
 		t.Errorf("the log does not say which host was refused:\n%s", logs)
 	}
@@ -886,7 +887,7 @@ func TestHostileMediaURLOffTheCDN(t *testing.T) {
 
 // garbageFromInstagram connects and syncs while the fake answers with
 // broken, mistyped, oversized or secret-echoing bodies.
-func (h *hostileApp) garbageFromInstagram(t *testing.T, a *adminClient) {
+func (h *hostileApp) garbageFromInstagram(t *testing.T, a *testkit.Browser) {
 	jsonBody := func(s string) func(*http.Request, int, []byte) (int, string, []byte) {
 		return func(*http.Request, int, []byte) (int, string, []byte) { return 200, "application/json", []byte(s) }
 	}
@@ -968,7 +969,7 @@ func (h *hostileApp) garbageFromInstagram(t *testing.T, a *adminClient) {
 		r, _ := h.send(t, hostileReq{name: "sync", as: a}, "/admin/status.json")
 		h.check(t, "status before sync", r, false)
 		sync, _ := h.send(t, hostileReq{name: "sync now", method: "POST", as: a,
-			header: []string{"Content-Type", "application/x-www-form-urlencoded"}, body: "csrf_token=" + a.csrf}, "/admin/sync")
+			header: []string{"Content-Type", "application/x-www-form-urlencoded"}, body: "csrf_token=" + a.CSRF}, "/admin/sync")
 		n++
 		t.Logf("%s: sync now = %d", m.name, sync.status)
 		h.check(t, "sync now: "+m.name, sync, true)
@@ -976,7 +977,7 @@ func (h *hostileApp) garbageFromInstagram(t *testing.T, a *adminClient) {
 			t.Errorf("sync now with %s: %d, want 303 (started)", m.name, sync.status)
 		}
 		// The sync runs in the background: let it meet the garbage.
-		h.ta.waitJobIdle(t, jobs.JobSync)
+		waitJobIdle(t, h.v, jobs.JobSync)
 		for _, p := range []string{"/widget", "/widget.js", "/widget.json", "/admin"} {
 			r, _ := h.send(t, hostileReq{name: p, as: a}, p)
 			n++
@@ -989,12 +990,12 @@ func (h *hostileApp) garbageFromInstagram(t *testing.T, a *adminClient) {
 	h.garbage.Store(nil)
 	// Instagram behaves again: a sync now works and the gallery is fresh.
 	sync, _ := h.send(t, hostileReq{name: "sync now", method: "POST", as: a,
-		header: []string{"Content-Type", "application/x-www-form-urlencoded"}, body: "csrf_token=" + a.csrf}, "/admin/sync")
+		header: []string{"Content-Type", "application/x-www-form-urlencoded"}, body: "csrf_token=" + a.CSRF}, "/admin/sync")
 	if sync.status != http.StatusSeeOther {
 		t.Errorf("sync now after the garbage = %d:\n%.1000s", sync.status, sync.body)
 	}
-	h.ta.waitJobIdle(t, jobs.JobSync)
-	if _, body := h.ta.get("/widget.json"); !bytes.Contains(body, []byte(`"stale":false`)) {
+	waitJobIdle(t, h.v, jobs.JobSync)
+	if _, body := h.v.Get("/widget.json"); !bytes.Contains(body, []byte(`"stale":false`)) {
 		t.Errorf("still stale after a good sync: %.300s", body)
 	}
 	t.Logf("%d requests while Instagram served garbage", n)
@@ -1003,7 +1004,7 @@ func (h *hostileApp) garbageFromInstagram(t *testing.T, a *adminClient) {
 // checkLogs: no token, code or client secret in any log line.
 func (h *hostileApp) checkLogs(t *testing.T) {
 	t.Helper()
-	logs := h.ta.logs.String()
+	logs := h.v.Logs.String()
 	for _, s := range h.secrets() {
 		if s != "" && strings.Contains(logs, s) {
 			i := strings.Index(logs, s)
@@ -1016,14 +1017,14 @@ func (h *hostileApp) checkLogs(t *testing.T) {
 // /_fake/instagram, the sample site, the outbox and the demo switches.
 func TestHostileDemo(t *testing.T) {
 	t.Parallel()
-	ta := newTestApp(t, testAppOptions{demo: true, posts: -1})
-	ta.connect()
-	h := &hostileApp{ta: ta}
-	a := ta.login()
+	v := testvitrine.New(t, testvitrine.Demo(), testvitrine.Posts(-1), testvitrine.RealTime())
+	v.ConnectAndSync(firstSyncPatience)
+	h := &hostileApp{v: v}
+	a := v.SignedIn()
 	tok := h.token(t)
 	f := "/_fake/instagram"
-	client := url.QueryEscape(ta.fake.ClientID())
-	redirect := url.QueryEscape(ta.cfg.RedirectURI())
+	client := url.QueryEscape(v.Fake.ClientID())
+	redirect := url.QueryEscape(v.Config.RedirectURI())
 	var reqs []hostileReq
 	for i, p := range []string{
 		f + "/oauth/authorize?client_id=" + url.QueryEscape(payload(0)) + "&redirect_uri=" + url.QueryEscape(payload(1)) + "&state=" + url.QueryEscape(payload(2)),
@@ -1060,9 +1061,9 @@ func TestHostileDemo(t *testing.T) {
 		hostileReq{name: "demo action, anonymous", method: "POST", target: "/admin/demo/post", header: []string{"Content-Type", form}, want: statusIn(403)},
 		hostileReq{name: "demo action, no CSRF", method: "POST", target: "/admin/demo/revoke", as: a, header: []string{"Content-Type", form}, want: statusIn(403)},
 		hostileReq{name: "demo action, wrong CSRF", method: "POST", target: "/admin/demo/expire", as: a, header: []string{"Content-Type", form}, body: "csrf_token=" + url.QueryEscape(payload(10)), want: statusIn(403)},
-		hostileReq{name: "demo action, unknown", method: "POST", target: "/admin/demo/" + url.PathEscape(payload(11)), as: a, header: []string{"Content-Type", form}, body: "csrf_token=" + a.csrf, want: statusIn(404)},
-		hostileReq{name: "demo action, traversal", method: "POST", target: "/admin/demo/..%2fsync", as: a, header: []string{"Content-Type", form}, body: "csrf_token=" + a.csrf, want: statusIn(404)},
-		hostileReq{name: "demo action, 1 MB name", method: "POST", target: "/admin/demo/" + big(1_000_000-30), as: a, header: []string{"Content-Type", form}, body: "csrf_token=" + a.csrf, want: statusIn(404)},
+		hostileReq{name: "demo action, unknown", method: "POST", target: "/admin/demo/" + url.PathEscape(payload(11)), as: a, header: []string{"Content-Type", form}, body: "csrf_token=" + a.CSRF, want: statusIn(404)},
+		hostileReq{name: "demo action, traversal", method: "POST", target: "/admin/demo/..%2fsync", as: a, header: []string{"Content-Type", form}, body: "csrf_token=" + a.CSRF, want: statusIn(404)},
+		hostileReq{name: "demo action, 1 MB name", method: "POST", target: "/admin/demo/" + big(1_000_000-30), as: a, header: []string{"Content-Type", form}, body: "csrf_token=" + a.CSRF, want: statusIn(404)},
 		hostileReq{name: "demo action, GET", target: "/admin/demo/revoke", as: a, want: statusIn(404, 405)},
 	)
 	h.run(t, reqs)
@@ -1070,7 +1071,7 @@ func TestHostileDemo(t *testing.T) {
 	if got := h.token(t); got != tok {
 		t.Error("the stored token changed")
 	}
-	if st, err := ta.Store.Token(context.Background()); err != nil || st.Status != store.StatusValid {
+	if st, err := v.Store.Token(context.Background()); err != nil || st.Status != store.StatusValid {
 		t.Errorf("token %s after the hostile requests (a demo switch ran?)", st.Status)
 	}
 	h.checkLogs(t)
@@ -1092,7 +1093,7 @@ func TestHostileDecompressionBomb(t *testing.T) {
 	var hostile atomic.Value // the id of the post whose picture is the bomb
 	hostile.Store("")
 	var served atomic.Int32
-	ta := newTestApp(t, testAppOptions{posts: 3, wrapFake: func(next http.Handler) http.Handler {
+	v := testvitrine.New(t, testvitrine.Served(), testvitrine.Posts(3), testvitrine.RealTime(), testvitrine.WrapFake(func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if id := hostile.Load().(string); id != "" && strings.HasSuffix(r.URL.Path, "/"+id+"_n.jpg") {
 				served.Add(1)
@@ -1102,8 +1103,8 @@ func TestHostileDecompressionBomb(t *testing.T) {
 			}
 			next.ServeHTTP(w, r)
 		})
-	}})
-	id := ta.fake.AddPost(fake.Post{MediaType: fake.MediaImage, Caption: "a bomb"})
+	}))
+	id := v.Fake.AddPost(fake.Post{MediaType: fake.MediaImage, Caption: "a bomb"})
 	hostile.Store(id)
 
 	// Garbage is collected early, so that the heap is mostly what is live.
@@ -1128,7 +1129,7 @@ func TestHostileDecompressionBomb(t *testing.T) {
 			}
 		}
 	}()
-	ta.connect()
+	v.ConnectAndSync(firstSyncPatience)
 	close(stop)
 	<-stopped
 
@@ -1140,7 +1141,7 @@ func TestHostileDecompressionBomb(t *testing.T) {
 	if growth >= 120<<20 {
 		t.Errorf("the heap grew by %d MiB during the sync", growth>>20)
 	}
-	resp, body := ta.get("/widget.json")
+	resp, body := v.Get("/widget.json")
 	var doc widgetDoc
 	if resp.StatusCode != http.StatusOK || json.Unmarshal(body, &doc) != nil {
 		t.Fatalf("/widget.json = %d:\n%.300s", resp.StatusCode, body)
@@ -1149,12 +1150,12 @@ func TestHostileDecompressionBomb(t *testing.T) {
 	for _, p := range doc.Posts {
 		listed[p.ID] = len(p.Images) > 0
 	}
-	for _, p := range ta.fake.Posts() {
+	for _, p := range v.Fake.Posts() {
 		if want := p.ID != id && !p.NoMediaURL; listed[p.ID] != want {
 			t.Errorf("post %s (%s, the bomb: %v) listed with its picture: %v, want %v", p.ID, p.MediaType, p.ID == id, listed[p.ID], want)
 		}
 	}
-	if !strings.Contains(ta.logs.String(), "image 6300×6300 16-bit PNG is too large to decode") {
-		t.Errorf("the refusal is not logged:\n%s", ta.logs.String())
+	if !strings.Contains(v.Logs.String(), "image 6300×6300 16-bit PNG is too large to decode") {
+		t.Errorf("the refusal is not logged:\n%s", v.Logs.String())
 	}
 }

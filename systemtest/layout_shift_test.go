@@ -10,6 +10,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"vitrine/testkit"
+	"vitrine/testkit/testvitrine"
 )
 
 // The demo's sample site, where a JS embed sits above an iframe and more
@@ -20,9 +21,9 @@ import (
 // layout-shift entries (what Lighthouse sums into CLS).
 func TestE2ESampleSiteDoesNotShift(t *testing.T) {
 	testkit.SkipIfShort(t, "drives Chromium")
-	ta := newTestApp(t, testAppOptions{demo: true, posts: e2ePosts})
-	ta.connect()
-	b := newBrowserStory(t, ta.URL)
+	v := testvitrine.New(t, testvitrine.Demo(), testvitrine.Posts(e2ePosts), testvitrine.RealTime())
+	v.ConnectAndSync(firstSyncPatience)
+	b := newBrowserStory(t, v.URL)
 	const observe = `window.__shifts = []; new PerformanceObserver(l => l.getEntries().forEach(x => x.hadRecentInput || window.__shifts.push(x.value + ' ' + x.sources.map(s => s.node && (s.node.id || s.node.className || s.node.nodeName)).join(',')))).observe({type: 'layout-shift', buffered: true})`
 	if _, err := chromedp.Call(b.ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: observe}); err != nil {
 		t.Fatal(err)
@@ -58,7 +59,7 @@ func TestE2ESampleSiteDoesNotShift(t *testing.T) {
 		if vp.mobile {
 			opts = append(opts, chromedp.EmulateMobile)
 		}
-		b.do(b.ctx, "open the sample site on "+vp.name, ta.logs, chromedp.EmulateViewport(vp.width, vp.height, opts...), chromedp.Navigate(ta.URL+"/demo?"+vp.name))
+		b.do(b.ctx, "open the sample site on "+vp.name, v.Logs, chromedp.EmulateViewport(vp.width, vp.height, opts...), chromedp.Navigate(v.URL+"/demo?"+vp.name))
 		b.waitJS("every JS embed painted, its first row loaded", `document.querySelectorAll('[data-vitrine]').length > 0 && [...document.querySelectorAll('[data-vitrine]')].every(e => e.shadowRoot && [...e.shadowRoot.querySelectorAll('.vitrine-item img')].slice(0, 2).every(i => i.complete && i.naturalWidth > 0))`)
 		// The iframe has told the page its height, which its snippet set.
 		b.waitJS("the iframe sized to its gallery", `(f => f.contentDocument && f.contentDocument.querySelector('.vitrine-item') && Math.abs(f.getBoundingClientRect().height - f.contentDocument.documentElement.getBoundingClientRect().height) <= 2)(document.querySelector('[data-embed=iframe] iframe'))`)
@@ -71,7 +72,7 @@ func TestE2ESampleSiteDoesNotShift(t *testing.T) {
 	if _, err := chromedp.Call(b.ctx, cdpfetch.Disable, cdp.Empty{}); err != nil {
 		t.Fatal(err)
 	}
-	b.do(b.ctx, "the sample site on a phone", ta.logs, chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(3), chromedp.EmulateMobile), chromedp.Navigate(ta.URL+"/demo"))
+	b.do(b.ctx, "the sample site on a phone", v.Logs, chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(3), chromedp.EmulateMobile), chromedp.Navigate(v.URL+"/demo"))
 	b.waitJS("the first embed", `(e => e && e.shadowRoot && e.shadowRoot.querySelector('.vitrine-item img'))(document.querySelector('[data-vitrine]'))`)
 	b.shot(b.ctx, "e2e-sample-site-phone", false)
 }

@@ -12,7 +12,9 @@ import (
 	"vitrine/connection"
 	"vitrine/jobs"
 	"vitrine/store"
+	"vitrine/testkit"
 	"vitrine/testkit/testfake"
+	"vitrine/testkit/testvitrine"
 )
 
 // Disconnect removes what the connection served: the cached posts, the
@@ -21,25 +23,25 @@ import (
 // /widget.json has no posts.
 func TestDisconnectRemovesWhatItServed(t *testing.T) {
 	t.Parallel()
-	ta := newTestApp(t, testAppOptions{posts: 3})
-	testfake.SmallPictures(ta.fake)
-	ta.connect()
+	v := testvitrine.New(t, testvitrine.Served(), testvitrine.Posts(3), testvitrine.RealTime())
+	testfake.SmallPictures(v.Fake)
+	v.ConnectAndSync(firstSyncPatience)
 	var doc struct {
 		Posts []struct {
 			Images []struct{ URL string } `json:"images"`
 		} `json:"posts"`
 	}
-	_, body := ta.get("/widget.json")
+	_, body := v.Get("/widget.json")
 	if err := json.Unmarshal(body, &doc); err != nil || len(doc.Posts) == 0 || len(doc.Posts[0].Images) == 0 {
 		t.Fatalf("widget.json before disconnecting: %v\n%.300s", err, body)
 	}
-	media := strings.TrimPrefix(doc.Posts[0].Images[0].URL, ta.URL)
-	if resp, _ := ta.get(media); resp.StatusCode != http.StatusOK {
+	media := strings.TrimPrefix(doc.Posts[0].Images[0].URL, v.URL)
+	if resp, _ := v.Get(media); resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET %s before disconnecting = %d", media, resp.StatusCode)
 	}
 
-	admin := ta.login()
-	resp, err := admin.PostForm(ta.URL+"/admin/disconnect", url.Values{"csrf_token": {admin.csrf}})
+	admin := v.SignedIn()
+	resp, err := admin.PostForm(v.URL+"/admin/disconnect", url.Values{"csrf_token": {admin.CSRF}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,18 +50,18 @@ func TestDisconnectRemovesWhatItServed(t *testing.T) {
 		t.Fatalf("disconnect = %d", resp.StatusCode)
 	}
 
-	if resp, _ := ta.get(media); resp.StatusCode != http.StatusNotFound {
+	if resp, _ := v.Get(media); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("GET %s after disconnecting = %d, want 404", media, resp.StatusCode)
 	}
-	_, body = ta.get("/widget.json")
+	_, body = v.Get("/widget.json")
 	doc.Posts = nil
 	if err := json.Unmarshal(body, &doc); err != nil || len(doc.Posts) != 0 {
 		t.Errorf("widget.json after disconnecting: %v\n%.300s", err, body)
 	}
-	if n, err := ta.Store.PostCount(t.Context()); err != nil || n != 0 {
+	if n, err := v.Store.PostCount(t.Context()); err != nil || n != 0 {
 		t.Errorf("%d posts cached after disconnecting (%v)", n, err)
 	}
-	if _, err := os.Stat(ta.cfg.MediaDir()); !os.IsNotExist(err) {
+	if _, err := os.Stat(v.Config.MediaDir()); !os.IsNotExist(err) {
 		t.Errorf("mirrored images still on disk (%v)", err)
 	}
 }
@@ -69,20 +71,20 @@ func TestDisconnectRemovesWhatItServed(t *testing.T) {
 // connecting the jobs that have not run since say so, not "Failed".
 func TestJobsWaitForAConnection(t *testing.T) {
 	t.Parallel()
-	ta := newTestApp(t, testAppOptions{posts: 2})
-	testfake.SmallPictures(ta.fake)
-	if err := ta.Jobs.RunDue(t.Context()); err != nil {
+	v := testvitrine.New(t, testvitrine.Served(), testvitrine.Posts(2), testvitrine.RealTime())
+	testfake.SmallPictures(v.Fake)
+	if err := v.Jobs.RunDue(t.Context()); err != nil {
 		t.Fatalf("jobs with nothing connected: %v", err)
 	}
-	admin := ta.login()
-	for _, j := range dashboardJobs(t, ta, admin) {
+	admin := v.SignedIn()
+	for _, j := range dashboardJobs(t, v, admin) {
 		if j.Result != "Waiting for a connection" || j.Tone != "muted" {
 			t.Errorf("before connecting, %s: %q (%s)", j.Name, j.Result, j.Tone)
 		}
 	}
-	ta.connect()
-	ta.waitJobIdle(t, jobs.JobSync)
-	for _, j := range dashboardJobs(t, ta, admin) {
+	v.ConnectAndSync(firstSyncPatience)
+	waitJobIdle(t, v, jobs.JobSync)
+	for _, j := range dashboardJobs(t, v, admin) {
 		want := "Not run yet"
 		if j.Name == jobs.JobSync {
 			want = "OK"
@@ -97,9 +99,9 @@ type dashboardJob struct {
 	Name, Result, Tone string
 }
 
-func dashboardJobs(t *testing.T, ta *testApp, admin *adminClient) []dashboardJob {
+func dashboardJobs(t *testing.T, v *testvitrine.Vitrine, admin *testkit.Browser) []dashboardJob {
 	t.Helper()
-	resp, err := admin.Get(ta.URL + "/admin/status.json")
+	resp, err := admin.Client.Get(v.URL + "/admin/status.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,21 +121,21 @@ func TestMetaCallbacks(t *testing.T) {
 	t.Parallel()
 	// One clock for Vitrine and the fake, whose signed requests carry its
 	// time: a standing fake clock would sign them before the connection.
-	ta := newTestApp(t, testAppOptions{posts: 3, simulatedClock: true})
-	testfake.SmallPictures(ta.fake)
-	ta.connect()
+	v := testvitrine.New(t, testvitrine.Served(), testvitrine.Posts(3), testvitrine.StartAt(time.Now()))
+	testfake.SmallPictures(v.Fake)
+	v.ConnectAndSync(firstSyncPatience)
 	var doc struct {
 		Posts []struct {
 			Images []struct{ URL string } `json:"images"`
 		} `json:"posts"`
 	}
-	_, body := ta.get("/widget.json")
+	_, body := v.Get("/widget.json")
 	if err := json.Unmarshal(body, &doc); err != nil || len(doc.Posts) != 3 || len(doc.Posts[0].Images) == 0 {
 		t.Fatalf("widget.json after connecting: %v\n%.300s", err, body)
 	}
-	media := strings.TrimPrefix(doc.Posts[0].Images[0].URL, ta.URL)
+	media := strings.TrimPrefix(doc.Posts[0].Images[0].URL, v.URL)
 	status := func() connection.Status {
-		s, err := ta.Connection.Status(t.Context())
+		s, err := v.Connection.Status(t.Context())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -141,9 +143,9 @@ func TestMetaCallbacks(t *testing.T) {
 	}
 
 	for _, path := range []string{"/instagram/deauthorize", "/instagram/data-deletion"} {
-		forged := ta.fake.SignedRequest(ta.fake.Account().UserID, ta.clock.Now())
+		forged := v.Fake.SignedRequest(v.Fake.Account().UserID, v.Clock.Now())
 		forged = forged[:len(forged)-2] + "AA"
-		resp, err := http.PostForm(ta.URL+path, url.Values{"signed_request": {forged}})
+		resp, err := http.PostForm(v.URL+path, url.Values{"signed_request": {forged}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -156,34 +158,34 @@ func TestMetaCallbacks(t *testing.T) {
 		t.Fatalf("forged callbacks changed the connection: %s", s.State)
 	}
 
-	ta.clock.Advance(time.Minute) // the owner removes the app a minute after connecting
-	code, err := ta.fake.RemoveApp(t.Context(), ta.URL+"/instagram/deauthorize")
+	v.Clock.Advance(time.Minute) // the owner removes the app a minute after connecting
+	code, err := v.Fake.RemoveApp(t.Context(), v.URL+"/instagram/deauthorize")
 	if err != nil || code != http.StatusOK {
 		t.Fatalf("deauthorize callback = %d %v", code, err)
 	}
 	if s := status(); s.State != store.StatusNeedsReauth || s.Reason != connection.ReasonAppRemoved {
 		t.Errorf("after the app was removed: %s %q", s.State, s.Reason)
 	}
-	if resp, _ := ta.get(media); resp.StatusCode != http.StatusOK {
+	if resp, _ := v.Get(media); resp.StatusCode != http.StatusOK {
 		t.Errorf("the gallery stopped serving its images after a deauthorize: %d", resp.StatusCode)
 	}
 
-	statusURL, confirmation, err := ta.fake.RequestDataDeletion(t.Context(), ta.URL+"/instagram/data-deletion")
+	statusURL, confirmation, err := v.Fake.RequestDataDeletion(t.Context(), v.URL+"/instagram/data-deletion")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if s := status(); s.Connected {
 		t.Error("still connected after the data deletion")
 	}
-	if resp, _ := ta.get(media); resp.StatusCode != http.StatusNotFound {
+	if resp, _ := v.Get(media); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("GET %s after the data deletion = %d, want 404", media, resp.StatusCode)
 	}
-	_, body = ta.get("/widget.json")
+	_, body = v.Get("/widget.json")
 	doc.Posts = nil
 	if err := json.Unmarshal(body, &doc); err != nil || len(doc.Posts) != 0 {
 		t.Errorf("widget.json after the data deletion: %v\n%.300s", err, body)
 	}
-	resp, page := ta.get(strings.TrimPrefix(statusURL, ta.URL))
+	resp, page := v.Get(strings.TrimPrefix(statusURL, v.URL))
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(page), confirmation) {
 		t.Errorf("the status URL %s = %d:\n%.500s", statusURL, resp.StatusCode, page)
 	}
@@ -193,9 +195,9 @@ func TestMetaCallbacks(t *testing.T) {
 // by default) instead of silently reusing the browser's.
 func TestGenerateAsksWhichAccount(t *testing.T) {
 	t.Parallel()
-	ta := newTestApp(t, testAppOptions{posts: 1})
-	admin := ta.login()
-	resp, err := admin.Get(ta.URL + "/admin/generate")
+	v := testvitrine.New(t, testvitrine.Served(), testvitrine.Posts(1), testvitrine.RealTime())
+	admin := v.SignedIn()
+	resp, err := admin.Client.Get(v.URL + "/admin/generate")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,10 +215,10 @@ func TestGenerateAsksWhichAccount(t *testing.T) {
 // dashboard connects it.
 func TestCallbackWithoutTheSessionWaitsForTheOwner(t *testing.T) {
 	t.Parallel()
-	ta := newTestApp(t, testAppOptions{posts: 2})
-	testfake.SmallPictures(ta.fake)
-	admin := ta.login()
-	resp, err := admin.Get(ta.URL + "/admin/generate")
+	v := testvitrine.New(t, testvitrine.Served(), testvitrine.Posts(2), testvitrine.RealTime())
+	testfake.SmallPictures(v.Fake)
+	admin := v.SignedIn()
+	resp, err := admin.Client.Get(v.URL + "/admin/generate")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,23 +227,23 @@ func TestCallbackWithoutTheSessionWaitsForTheOwner(t *testing.T) {
 	if err != nil || auth.Query().Get("state") == "" {
 		t.Fatalf("generate = %d Location %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
-	code, err := ta.fake.Authorize(ta.cfg.RedirectURI(), strings.Join(ta.cfg.Instagram.Scopes, ","))
+	code, err := v.Fake.Authorize(v.Config.RedirectURI(), strings.Join(v.Config.Instagram.Scopes, ","))
 	if err != nil {
 		t.Fatal(err)
 	}
 	callback := "/admin/callback?" + url.Values{"code": {code}, "state": {auth.Query().Get("state")}}.Encode()
-	resp, page := ta.get(callback) // no cookies
+	resp, page := v.Get(callback) // no cookies
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(page), "Waiting for your confirmation") {
 		t.Fatalf("callback without the session = %d:\n%.800s", resp.StatusCode, page)
 	}
-	if s, err := ta.Connection.Status(t.Context()); err != nil || s.Connected {
+	if s, err := v.Connection.Status(t.Context()); err != nil || s.Connected {
 		t.Errorf("connected without the owner's confirmation: %+v %v", s, err)
 	}
-	if resp, _ := ta.get(callback); resp.StatusCode != http.StatusBadRequest {
+	if resp, _ := v.Get(callback); resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("the same callback again = %d, want 400", resp.StatusCode)
 	}
 
-	resp, err = admin.PostForm(ta.URL+"/admin/parked/confirm", url.Values{"csrf_token": {admin.csrf}})
+	resp, err = admin.PostForm(v.URL+"/admin/parked/confirm", url.Values{"csrf_token": {admin.CSRF}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,7 +251,7 @@ func TestCallbackWithoutTheSessionWaitsForTheOwner(t *testing.T) {
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("confirm = %d", resp.StatusCode)
 	}
-	if s, err := ta.Connection.Status(t.Context()); err != nil || !s.Connected || s.State != store.StatusValid {
+	if s, err := v.Connection.Status(t.Context()); err != nil || !s.Connected || s.State != store.StatusValid {
 		t.Errorf("not connected after the owner confirmed: %+v %v", s, err)
 	}
 }

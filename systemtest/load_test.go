@@ -19,8 +19,8 @@ import (
 	"vitrine/instagram"
 	"vitrine/instagram/fake"
 	"vitrine/jobs"
-	"vitrine/store"
 	"vitrine/testkit"
+	"vitrine/testkit/testvitrine"
 )
 
 // loadConcurrency is how many visitors hit the widget at once, each on its
@@ -48,14 +48,14 @@ func TestLoadWidgetJSWhileSyncFailsHalfItsCalls(t *testing.T) {
 
 	// A first good sync, so there is a gallery to serve.
 	if err := la.Jobs.RunNow(ctx, jobs.JobSync); err != nil {
-		t.Fatalf("first sync: %v\n%s", err, la.logs.String())
+		t.Fatalf("first sync: %v\n%s", err, la.Logs.String())
 	}
 	var doc widgetDoc
 	if err := json.Unmarshal(la.get(t, "/widget.json"), &doc); err != nil || len(doc.Posts) == 0 {
 		t.Fatalf("no gallery after the first sync (%v)", err)
 	}
 	la.Jobs.Start()
-	callsBefore := la.fake.Calls()
+	callsBefore := la.Fake.Calls()
 
 	// Sync every second, as "Sync now" does, with something new in the
 	// feed each time, until syncsEach syncs have succeeded and as many
@@ -82,7 +82,7 @@ func TestLoadWidgetJSWhileSyncFailsHalfItsCalls(t *testing.T) {
 			}
 			la.changeFeed(n)
 			if n%2 == 0 {
-				la.fake.FailRatio(0.5, http.StatusTooManyRequests)
+				la.Fake.FailRatio(0.5, http.StatusTooManyRequests)
 			}
 			err := la.Jobs.RunNow(syncCtx, jobs.JobSync)
 			switch {
@@ -107,7 +107,7 @@ func TestLoadWidgetJSWhileSyncFailsHalfItsCalls(t *testing.T) {
 
 	loadStart := time.Now()
 	res := la.visit(syncerDone, 0, func(i int) (string, bool) { return "/widget.js", i%3 == 0 })
-	callsDuring := la.fake.Calls() - callsBefore
+	callsDuring := la.Fake.Calls() - callsBefore
 
 	t.Logf("%v of load: %s; syncs: %d ok, %d failed, %d found one running; %d upstream calls",
 		time.Since(loadStart).Round(time.Millisecond), res, syncs.ok, syncs.failed, syncs.busy, callsDuring)
@@ -144,26 +144,24 @@ func TestLoadWidgetJSWhileSyncFailsHalfItsCalls(t *testing.T) {
 			paths = append(paths, "/media/"+path)
 		}
 	}
-	calls := la.fake.Calls()
+	calls := la.Fake.Calls()
 	now := make(chan struct{})
 	close(now)
 	res = la.visit(now, 10*loadConcurrency, func(i int) (string, bool) { return paths[i%len(paths)], i%4 == 0 })
 	t.Logf("visitors alone on %d routes: %s", len(paths), res)
 	res.check(t)
-	if n := la.fake.Calls() - calls; n != 0 {
+	if n := la.Fake.Calls() - calls; n != 0 {
 		t.Errorf("visitors caused %d calls to Instagram", n)
 	}
 }
 
-// loadApp is a whole Vitrine in this process, served on loopback like
-// `vitrine serve`, against a fake Instagram on its own listener. It logs at
-// info, as in production, not at debug like testApp: debug logging turns
-// the fast path off.
-// loadApp is a testApp whose fake account has a few small pictures
+// loadApp is a Vitrine under test (served, logging at info as in
+// production: debug logging turns the fast path off) whose fake account
+// has a few small pictures
 // (resizing big ones under -race would eat the CPU the visitors need, and
 // this test is about the visitors), connected as after Generate, with the
 // jobs not started.
-type loadApp struct{ *testApp }
+type loadApp struct{ *testvitrine.Vitrine }
 
 func newLoadApp(t *testing.T) *loadApp {
 	t.Helper()
@@ -172,30 +170,22 @@ func newLoadApp(t *testing.T) *loadApp {
 	// off for minutes after a failure, and with Instagram failing every
 	// other call a second job calling each second would take all the good
 	// turns and leave sync only the bad ones.
-	ta := newTestApp(t, testAppOptions{posts: -1})
+	v := testvitrine.New(t, testvitrine.Served(), testvitrine.Posts(-1), testvitrine.RealTime(), testvitrine.Connected())
 	for i := range 8 {
-		ta.fake.AddPost(fake.Post{Caption: fmt.Sprintf("post %d #load", i), Width: 320, Height: 320 + 40*(i%3)})
+		v.Fake.AddPost(fake.Post{Caption: fmt.Sprintf("post %d #load", i), Width: 320, Height: 320 + 40*(i%3)})
 	}
-	acct := ta.fake.Account()
-	err := ta.Store.SaveToken(context.Background(), store.Token{
-		AccessToken: ta.fake.IssueLongLivedToken(), UserID: acct.UserID, Username: acct.Username,
-		AccountType: acct.AccountType, ExpiresAt: time.Now().Add(60 * 24 * time.Hour), Status: store.StatusValid,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &loadApp{ta}
+	return &loadApp{v}
 }
 
 // changeFeed edits a caption every time and adds a post every third time
 // (dropping the oldest past twelve), so successful syncs change the gallery.
 func (la *loadApp) changeFeed(n int) {
-	ids := la.fake.MediaIDs()
-	la.fake.SetCaption(ids[n%len(ids)], fmt.Sprintf("edited at tick %d ✨", n))
+	ids := la.Fake.MediaIDs()
+	la.Fake.SetCaption(ids[n%len(ids)], fmt.Sprintf("edited at tick %d ✨", n))
 	if n%3 == 0 {
-		la.fake.AddPost(fake.Post{Caption: fmt.Sprintf("new at tick %d", n), Width: 320, Height: 320})
-		if ids := la.fake.MediaIDs(); len(ids) > 12 {
-			la.fake.DeletePost(ids[len(ids)-1])
+		la.Fake.AddPost(fake.Post{Caption: fmt.Sprintf("new at tick %d", n), Width: 320, Height: 320})
+		if ids := la.Fake.MediaIDs(); len(ids) > 12 {
+			la.Fake.DeletePost(ids[len(ids)-1])
 		}
 	}
 }

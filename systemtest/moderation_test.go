@@ -19,6 +19,7 @@ import (
 	"vitrine/server"
 	"vitrine/testkit"
 	"vitrine/testkit/testfake"
+	"vitrine/testkit/testvitrine"
 )
 
 // galleryPost is one post of /widget.json, as far as moderation shows.
@@ -40,15 +41,15 @@ func galleryOf(t *testing.T, body []byte) []galleryPost {
 
 // moderatePost sends the Posts section's form as a browser without
 // scripts does, and expects the redirect back to the dashboard.
-func (ta *testApp) moderatePost(admin *adminClient, id, action string) {
-	ta.t.Helper()
-	resp, err := admin.PostForm(ta.URL+"/admin/posts/"+id, url.Values{"csrf_token": {admin.csrf}, "action": {action}})
+func moderatePost(v *testvitrine.Vitrine, admin *testkit.Browser, id, action string) {
+	v.T.Helper()
+	resp, err := admin.PostForm(v.URL+"/admin/posts/"+id, url.Values{"csrf_token": {admin.CSRF}, "action": {action}})
 	if err != nil {
-		ta.t.Fatal(err)
+		v.T.Fatal(err)
 	}
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/admin#posts" {
-		ta.t.Fatalf("%s %s = %d %q, want 303 to /admin#posts", action, id, resp.StatusCode, resp.Header.Get("Location"))
+		v.T.Fatalf("%s %s = %d %q, want 303 to /admin#posts", action, id, resp.StatusCode, resp.Header.Get("Location"))
 	}
 }
 
@@ -58,23 +59,23 @@ func (ta *testApp) moderatePost(admin *adminClient, id, action string) {
 // every public path; a sync and a restart keep it so.
 func TestModerationReachesTheGallery(t *testing.T) {
 	t.Parallel()
-	ta := newTestApp(t, testAppOptions{posts: 6})
-	testfake.SmallPictures(ta.fake)
-	ta.connect()
-	before := galleryOf(t, getBody(t, ta, "/widget.json"))
+	v := testvitrine.New(t, testvitrine.Served(), testvitrine.Posts(6), testvitrine.RealTime())
+	testfake.SmallPictures(v.Fake)
+	v.ConnectAndSync(firstSyncPatience)
+	before := galleryOf(t, getBody(t, v, "/widget.json"))
 	if len(before) != 6 {
 		t.Fatalf("%d posts in the gallery before moderating, want 6", len(before))
 	}
 	hidden, pinned, newest := before[0].ID, before[4].ID, before[1].ID
 	jsETag := func() string {
-		resp, _ := ta.get("/widget.js")
+		resp, _ := v.Get("/widget.js")
 		return resp.Header.Get("Etag")
 	}
 	etagBefore := jsETag()
 
-	admin := ta.login()
-	ta.moderatePost(admin, hidden, "hide")
-	ta.moderatePost(admin, pinned, "pin")
+	admin := v.SignedIn()
+	moderatePost(v, admin, hidden, "hide")
+	moderatePost(v, admin, pinned, "pin")
 
 	check := func(when string, get func(path string) []byte) {
 		t.Helper()
@@ -105,14 +106,14 @@ func TestModerationReachesTheGallery(t *testing.T) {
 			}
 		}
 	}
-	fromApp := func(path string) []byte { return getBody(t, ta, path) }
+	fromApp := func(path string) []byte { return getBody(t, v, path) }
 	check("right after the forms", fromApp)
 	if jsETag() == etagBefore {
 		t.Error("/widget.js kept its ETag: visitors' caches would keep the old gallery")
 	}
 
 	// The audit log names both.
-	events, err := ta.Store.Events(t.Context(), 0)
+	events, err := v.Store.Events(t.Context(), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,14 +128,14 @@ func TestModerationReachesTheGallery(t *testing.T) {
 	}
 
 	// A sync rewrites every post; the decisions are not in those rows.
-	if err := ta.Jobs.RunNow(t.Context(), jobs.JobSync); err != nil {
+	if err := v.Jobs.RunNow(t.Context(), jobs.JobSync); err != nil {
 		t.Fatal(err)
 	}
 	check("after a sync", fromApp)
 
 	// A restart builds its gallery from the database alone.
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	again, err := server.New(ta.cfg, log, server.Options{})
+	again, err := server.New(v.Config, log, server.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,17 +156,17 @@ func TestModerationReachesTheGallery(t *testing.T) {
 	})
 
 	// Undone, the gallery is Instagram's order again.
-	ta.moderatePost(admin, hidden, "show")
-	ta.moderatePost(admin, pinned, "unpin")
-	after := galleryOf(t, getBody(t, ta, "/widget.json"))
+	moderatePost(v, admin, hidden, "show")
+	moderatePost(v, admin, pinned, "unpin")
+	after := galleryOf(t, getBody(t, v, "/widget.json"))
 	if !slices.Equal(after, before) {
 		t.Errorf("after undoing: %v, want %v", after, before)
 	}
 }
 
-func getBody(t *testing.T, ta *testApp, path string) []byte {
+func getBody(t *testing.T, v *testvitrine.Vitrine, path string) []byte {
 	t.Helper()
-	resp, body := ta.get(path)
+	resp, body := v.Get(path)
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET %s = %d", path, resp.StatusCode)
 	}
@@ -177,20 +178,20 @@ func getBody(t *testing.T, ta *testApp, path string) []byte {
 // page, a fourth pin is refused in words, and the gallery follows.
 func TestE2EAdminModeratesPosts(t *testing.T) {
 	testkit.SkipIfShort(t, "drives Chromium")
-	ta := newTestApp(t, testAppOptions{demo: true, posts: e2ePosts})
-	ta.connect()
-	b := newBrowserStory(t, ta.URL)
-	b.signIn(ta.logs)
-	ids := galleryOf(t, getBody(t, ta, "/widget.json"))
+	v := testvitrine.New(t, testvitrine.Demo(), testvitrine.Posts(e2ePosts), testvitrine.RealTime())
+	v.ConnectAndSync(firstSyncPatience)
+	b := newBrowserStory(t, v.URL)
+	b.signIn(v.Logs)
+	ids := galleryOf(t, getBody(t, v, "/widget.json"))
 	if len(ids) < 8 {
 		t.Fatalf("%d posts in the gallery", len(ids))
 	}
-	b.waitJS("the Posts section", fmt.Sprintf(`document.querySelectorAll('[data-posts] .post').length === %d`, len(ta.fake.MediaIDs())))
+	b.waitJS("the Posts section", fmt.Sprintf(`document.querySelectorAll('[data-posts] .post').length === %d`, len(v.Fake.MediaIDs())))
 	card := func(id string) string { return `document.querySelector('[data-post="` + id + `"]')` }
 	click := func(id, action string) {
 		t.Helper()
 		sel := `[data-post="` + id + `"] button[value="` + action + `"]`
-		b.do(b.ctx, action+" "+id, ta.logs, chromedp.Click(chromedp.CSS(sel)))
+		b.do(b.ctx, action+" "+id, v.Logs, chromedp.Click(chromedp.CSS(sel)))
 	}
 	said := func() string { return evalJS[string](b, `document.querySelector('[data-posts-say]').textContent`) }
 
@@ -218,21 +219,21 @@ func TestE2EAdminModeratesPosts(t *testing.T) {
 		t.Errorf("the Posts section starts with %v, want %v (the last pinned first)", order, want)
 	}
 	var got []string
-	for _, p := range galleryOf(t, getBody(t, ta, "/widget.json"))[:4] {
+	for _, p := range galleryOf(t, getBody(t, v, "/widget.json"))[:4] {
 		got = append(got, p.ID)
 	}
 	if want := []string{ids[7].ID, ids[2].ID, ids[5].ID, ids[0].ID}; !slices.Equal(got, want) {
 		t.Errorf("/widget.json starts with %v, want %v", got, want)
 	}
 
-	b.do(b.ctx, "scroll to the Posts section", ta.logs, chromedp.Evaluate[chromedp.Void](`document.getElementById('posts').scrollIntoView()`))
+	b.do(b.ctx, "scroll to the Posts section", v.Logs, chromedp.Evaluate[chromedp.Void](`document.getElementById('posts').scrollIntoView()`))
 	b.waitJS("the thumbnails", `[...document.querySelectorAll('[data-posts] .post-thumb img')].slice(0, 8).every(i => i.complete && i.naturalWidth > 0)`)
-	b.do(b.ctx, "scroll to the Posts section", ta.logs, chromedp.Evaluate[chromedp.Void](`document.getElementById('posts').scrollIntoView()`))
+	b.do(b.ctx, "scroll to the Posts section", v.Logs, chromedp.Evaluate[chromedp.Void](`document.getElementById('posts').scrollIntoView()`))
 	b.shot(b.ctx, "e2e-admin-posts", false)
-	b.do(b.ctx, "phone width", ta.logs, chromedp.EmulateViewport(390, 844),
+	b.do(b.ctx, "phone width", v.Logs, chromedp.EmulateViewport(390, 844),
 		chromedp.Evaluate[chromedp.Void](`document.getElementById('posts').scrollIntoView()`))
 	b.waitJS("the thumbnails at phone width", `[...document.querySelectorAll('[data-posts] .post-thumb img')].slice(0, 4).every(i => i.complete && i.naturalWidth > 0)`)
-	b.do(b.ctx, "scroll to the Posts section", ta.logs, chromedp.Evaluate[chromedp.Void](`document.getElementById('posts').scrollIntoView()`))
+	b.do(b.ctx, "scroll to the Posts section", v.Logs, chromedp.Evaluate[chromedp.Void](`document.getElementById('posts').scrollIntoView()`))
 	b.shot(b.ctx, "e2e-admin-posts-phone", false)
 
 	// Without scripts the buttons are plain form posts: the browser comes
@@ -240,9 +241,9 @@ func TestE2EAdminModeratesPosts(t *testing.T) {
 	if _, err := chromedp.Call(b.ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
 		t.Fatal(err)
 	}
-	b.do(b.ctx, "reload without scripts", ta.logs, chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`[data-posts]`)))
+	b.do(b.ctx, "reload without scripts", v.Logs, chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`[data-posts]`)))
 	click(ids[2].ID, "unpin")
-	b.do(b.ctx, "the notice in the Posts section", ta.logs, chromedp.WaitVisible(chromedp.CSS(`[data-posts] .posts-say.alert-ok`)))
+	b.do(b.ctx, "the notice in the Posts section", v.Logs, chromedp.WaitVisible(chromedp.CSS(`[data-posts] .posts-say.alert-ok`)))
 	if s := said(); !strings.Contains(s, "Post unpinned") {
 		t.Errorf("after unpinning without scripts the Posts section says %q", s)
 	}

@@ -22,6 +22,7 @@ import (
 	"vitrine/instagram/fake"
 	"vitrine/jobs"
 	"vitrine/store"
+	"vitrine/testkit/testvitrine"
 )
 
 // The backoff design of jobs/scheduler.go: after the n-th consecutive
@@ -170,71 +171,71 @@ func TestOutage(t *testing.T) {
 	defer webhook.Close()
 
 	gate, ln := newOutageGate(t)
-	ta := newTestApp(t, testAppOptions{
-		posts:          -1, // only the small posts below: mirroring 1080 px images under -race is slow
-		simulatedClock: true,
-		configure: func(c *config.Config) {
+	v := testvitrine.New(t, testvitrine.Served(),
+		testvitrine.Posts(-1), // only the small posts below: mirroring 1080 px images under -race is slow
+		testvitrine.StartAt(time.Now()),
+		testvitrine.Configure(func(c *config.Config) {
 			// Graph reads, refresh and the CDN (its URLs follow the host
 			// asked) go through the gate; the code exchange does not.
 			c.Instagram.GraphURL = gate.URL()
 			c.Instagram.MediaHosts = []string{gate.addr}
 			c.Alerts.WebhookURL = webhook.URL
-		},
-	})
-	gate.serve(ln, ta.fake)
+		}),
+	)
+	gate.serve(ln, v.Fake)
 	// The app's Instagram client with its Graph requests counted and the
 	// timeout given, swapped in place while no job runs (the scheduler and
-	// admin hold ta.Instagram). As quickRetries has it: as many attempts
+	// admin hold v.Instagram). As quickRetries has it: as many attempts
 	// per call as in production, without their real-time waits (up to
 	// 1.75 s per failing call, ~60 calls).
 	tally := &outageAttempts{}
-	log := slog.New(slog.NewTextHandler(ta.logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	log := slog.New(slog.NewTextHandler(v.Logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	useClient := func(timeout time.Duration) {
 		t.Helper()
-		ic := app.InstagramConfig(&ta.cfg, log, ta.clock.Now)
+		ic := app.InstagramConfig(&v.Config, log, v.Clock.Now)
 		ic.Backoff, ic.Timeout, ic.HTTPClient = time.Millisecond, timeout, tally.client()
 		c, err := instagram.New(ic)
 		if err != nil {
 			t.Fatal(err)
 		}
-		*ta.Instagram = *c
+		*v.Instagram = *c
 	}
 	useClient(instagram.DefaultTimeout)
 
-	now := ta.clock.Now()
+	now := v.Clock.Now()
 	before := []string{ // oldest first
-		ta.fake.AddPost(fake.Post{Caption: "Before the outage, one", Width: 320, Height: 320, Timestamp: now.Add(-2 * time.Hour)}),
-		ta.fake.AddPost(fake.Post{Caption: "Before the outage, two", Width: 320, Height: 320, Timestamp: now.Add(-time.Hour)}),
+		v.Fake.AddPost(fake.Post{Caption: "Before the outage, one", Width: 320, Height: 320, Timestamp: now.Add(-2 * time.Hour)}),
+		v.Fake.AddPost(fake.Post{Caption: "Before the outage, two", Width: 320, Height: 320, Timestamp: now.Add(-time.Hour)}),
 	}
-	ta.connectSettled()
-	if err := ta.Jobs.RunDue(ctx); err != nil { // validate and refresh, for a clean start
+	v.ConnectAndSync(firstSyncPatience)
+	if err := v.Jobs.RunDue(ctx); err != nil { // validate and refresh, for a clean start
 		t.Fatal(err)
 	}
-	doc := outageWidget(t, ta)
+	doc := outageWidget(t, v)
 	if doc.Stale || len(doc.Posts) != 2 {
 		t.Fatalf("before the outage: stale %v, %d posts", doc.Stale, len(doc.Posts))
 	}
 
-	start := ta.clock.Now()
+	start := v.Clock.Now()
 	runs := &outageRunLog{last: map[string]store.JobRun{}, runs: map[string][]store.JobRun{}}
-	runs.record(t, ta.Store)
+	runs.record(t, v.Store)
 	// step moves the simulated clock a minute at a time up to `until`
 	// after the outage began and runs what the scheduler finds due (cron
 	// does not fire on a simulated clock); every failure must be
 	// Instagram being unavailable.
 	step := func(until time.Duration, done func() bool) {
 		t.Helper()
-		for ta.clock.Now().Before(start.Add(until)) {
-			ta.clock.Advance(time.Minute)
-			if err := ta.Jobs.RunDue(ctx); err != nil {
+		for v.Clock.Now().Before(start.Add(until)) {
+			v.Clock.Advance(time.Minute)
+			if err := v.Jobs.RunDue(ctx); err != nil {
 				for _, e := range outageUnjoin(err) {
 					if !errors.Is(e, instagram.ErrUnavailable) || errors.Is(e, connection.ErrNeedsReauth) {
 						t.Fatalf("%s into the outage: a job failed with something else than Instagram being unavailable: %v",
-							ta.clock.Now().Sub(start), e)
+							v.Clock.Now().Sub(start), e)
 					}
 				}
 			}
-			runs.record(t, ta.Store)
+			runs.record(t, v.Store)
 			if done != nil && done() {
 				return
 			}
@@ -244,37 +245,37 @@ func TestOutage(t *testing.T) {
 	// while Instagram is down.
 	servingStale := func(phase string) {
 		t.Helper()
-		doc := outageWidget(t, ta)
+		doc := outageWidget(t, v)
 		if !doc.Stale || len(doc.Posts) != 2 || doc.Posts[0].ID != before[1] || doc.Posts[1].ID != before[0] {
 			t.Errorf("%s: /widget.json stale %v with %d posts, want the 2 last good ones flagged stale", phase, doc.Stale, len(doc.Posts))
 		}
 		for _, path := range []string{"/widget", "/widget?fragment=1", "/widget.js"} {
-			resp, body := ta.get(path)
+			resp, body := v.Get(path)
 			if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "Before the outage, one") ||
 				!strings.Contains(string(body), "/media/"+before[1]+"/") {
 				t.Errorf("%s: %s = %d without the last good posts", phase, path, resp.StatusCode)
 			}
 		}
 		for _, id := range before {
-			if resp, _ := ta.get("/media/" + id + "/320.jpg"); resp.StatusCode != http.StatusOK {
+			if resp, _ := v.Get("/media/" + id + "/320.jpg"); resp.StatusCode != http.StatusOK {
 				t.Errorf("%s: mirrored image of %s = %d", phase, id, resp.StatusCode)
 			}
 		}
-		tok, err := ta.Store.Token(ctx)
+		tok, err := v.Store.Token(ctx)
 		if err != nil || tok.Status != store.StatusValid {
 			t.Errorf("%s: token %s (%s), err %v; an outage is not an expiry", phase, tok.Status, tok.StatusReason, err)
 		}
-		if st := outageDashboard(t, ta); st.State != string(store.StatusValid) || st.NeedsReauth {
+		if st := outageDashboard(t, v); st.State != string(store.StatusValid) || st.NeedsReauth {
 			t.Errorf("%s: dashboard says %q, needs_reauth %v", phase, st.State, st.NeedsReauth)
 		}
-		outageNoAlerts(t, ta, phase, &alerts.Mutex, &alerts.bodies)
+		outageNoAlerts(t, v, phase, &alerts.Mutex, &alerts.bodies)
 	}
 
 	// counts returns the requests that reached Instagram and those the
 	// client attempted since the outage began.
-	callsAt0, attemptsAt0 := ta.fake.Calls(), tally.n.Load()
+	callsAt0, attemptsAt0 := v.Fake.Calls(), tally.n.Load()
 	counts := func() (calls, attempts int64) {
-		return ta.fake.Calls() - callsAt0, tally.n.Load() - attemptsAt0
+		return v.Fake.Calls() - callsAt0, tally.n.Load() - attemptsAt0
 	}
 
 	// Phase 1, 0–10 h: nothing listens on graph.instagram.com.
@@ -288,10 +289,10 @@ func TestOutage(t *testing.T) {
 
 	// Phase 2, 10–20 h: Instagram answers 500 (its transient error).
 	// FailFor runs a little past 20 h: the phase ends when the hangs start.
-	ta.fake.FailFor(10*time.Hour+time.Minute, http.StatusInternalServerError)
-	gate.open(ta.fake)
+	v.Fake.FailFor(10*time.Hour+time.Minute, http.StatusInternalServerError)
+	gate.open(v.Fake)
 	step(12*time.Hour, nil)
-	added := ta.fake.AddPost(fake.Post{Caption: "Posted during the outage", Width: 320, Height: 320})
+	added := v.Fake.AddPost(fake.Post{Caption: "Posted during the outage", Width: 320, Height: 320})
 	step(20*time.Hour, nil)
 	servingStale("HTTP 500")
 	callsAt20h, attemptsAt20h := counts()
@@ -299,8 +300,8 @@ func TestOutage(t *testing.T) {
 	// Phase 3, 20–24 h: every request hangs for 20 s, far past the
 	// client's timeout (a real 20 s: the fake answers nothing until the
 	// client gives up and hangs up).
-	ta.fake.ResetFaults()
-	ta.fake.SetLatency(20 * time.Second)
+	v.Fake.ResetFaults()
+	v.Fake.SetLatency(20 * time.Second)
 	useClient(outageHangTimeout)
 	step(24*time.Hour, nil)
 	servingStale("hanging requests")
@@ -308,12 +309,12 @@ func TestOutage(t *testing.T) {
 
 	// Instagram is back. Nobody clicks anything: the scheduler alone must
 	// pick it up, at the latest when the longest backoff has passed.
-	ta.fake.ResetFaults()
+	v.Fake.ResetFaults()
 	useClient(instagram.DefaultTimeout)
-	back := ta.clock.Now()
-	step(26*time.Hour, func() bool { return !outageWidget(t, ta).Stale })
-	recovered := ta.clock.Now().Sub(back)
-	doc = outageWidget(t, ta)
+	back := v.Clock.Now()
+	step(26*time.Hour, func() bool { return !outageWidget(t, v).Stale })
+	recovered := v.Clock.Now().Sub(back)
+	doc = outageWidget(t, v)
 	if doc.Stale {
 		t.Fatalf("still stale %s after Instagram came back", recovered)
 	}
@@ -323,16 +324,16 @@ func TestOutage(t *testing.T) {
 	if len(doc.Posts) != 3 || doc.Posts[0].ID != added {
 		t.Errorf("after recovery /widget.json has %d posts (first %q), want 3 with the new %s first", len(doc.Posts), outageFirstID(doc), added)
 	}
-	if _, body := ta.get("/widget"); !strings.Contains(string(body), "Posted during the outage") {
+	if _, body := v.Get("/widget"); !strings.Contains(string(body), "Posted during the outage") {
 		t.Error("the post published during the outage is not in /widget")
 	}
-	if resp, _ := ta.get("/media/" + added + "/320.jpg"); resp.StatusCode != http.StatusOK {
+	if resp, _ := v.Get("/media/" + added + "/320.jpg"); resp.StatusCode != http.StatusOK {
 		t.Errorf("the new post's image: %d", resp.StatusCode)
 	}
 	t.Logf("syncing resumed by itself %s after Instagram came back", recovered)
 
-	outageNoAlerts(t, ta, "after recovery", &alerts.Mutex, &alerts.bodies)
-	if tok, _ := ta.Store.Token(ctx); tok.Status != store.StatusValid {
+	outageNoAlerts(t, v, "after recovery", &alerts.Mutex, &alerts.bodies)
+	if tok, _ := v.Store.Token(ctx); tok.Status != store.StatusValid {
 		t.Errorf("after recovery the token is %s", tok.Status)
 	}
 
@@ -412,9 +413,9 @@ type outageWidgetJSON struct {
 	} `json:"posts"`
 }
 
-func outageWidget(t *testing.T, ta *testApp) outageWidgetJSON {
+func outageWidget(t *testing.T, v *testvitrine.Vitrine) outageWidgetJSON {
 	t.Helper()
-	resp, body := ta.get("/widget.json")
+	resp, body := v.Get("/widget.json")
 	var doc outageWidgetJSON
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("/widget.json = %d", resp.StatusCode)
@@ -440,10 +441,10 @@ type outageStatusJSON struct {
 
 // outageDashboard signs in (sessions expire on the simulated clock, so
 // afresh each time) and reads /admin/status.json.
-func outageDashboard(t *testing.T, ta *testApp) outageStatusJSON {
+func outageDashboard(t *testing.T, v *testvitrine.Vitrine) outageStatusJSON {
 	t.Helper()
-	c := ta.login()
-	resp, err := c.Get(ta.URL + "/admin/status.json")
+	c := v.SignedIn()
+	resp, err := c.Client.Get(v.URL + "/admin/status.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -460,14 +461,14 @@ func outageDashboard(t *testing.T, ta *testApp) outageStatusJSON {
 
 // outageNoAlerts checks that ops heard nothing: no webhook, no alert or token
 // event in the log the dashboard shows.
-func outageNoAlerts(t *testing.T, ta *testApp, phase string, mu *sync.Mutex, bodies *[]string) {
+func outageNoAlerts(t *testing.T, v *testvitrine.Vitrine, phase string, mu *sync.Mutex, bodies *[]string) {
 	t.Helper()
 	mu.Lock()
 	if len(*bodies) > 0 {
 		t.Errorf("%s: %d alerts sent, first: %s", phase, len(*bodies), (*bodies)[0])
 	}
 	mu.Unlock()
-	events, err := ta.Store.Events(context.Background(), 0)
+	events, err := v.Store.Events(context.Background(), 0)
 	if err != nil {
 		t.Fatal(err)
 	}

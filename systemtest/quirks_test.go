@@ -13,6 +13,7 @@ import (
 	"vitrine/jobs"
 	"vitrine/store"
 	"vitrine/testkit/testfake"
+	"vitrine/testkit/testvitrine"
 )
 
 // An Instagram with the real one's quirks: it refuses alt_text, answers
@@ -27,76 +28,76 @@ import (
 func TestInstagramQuirksSeenFromTheGallery(t *testing.T) {
 	t.Parallel()
 	const posts = 12
-	ta := newTestApp(t, testAppOptions{posts: posts, simulatedClock: true})
-	testfake.SmallPictures(ta.fake)
+	v := testvitrine.New(t, testvitrine.Served(), testvitrine.Posts(posts), testvitrine.StartAt(time.Now()))
+	testfake.SmallPictures(v.Fake)
 	// The app's client with quickRetries' backoff and 5 posts a page,
 	// swapped in before anything runs (the jobs and admin hold it).
-	ic := app.InstagramConfig(&ta.cfg, slog.New(slog.NewTextHandler(ta.logs, nil)), ta.clock.Now)
+	ic := app.InstagramConfig(&v.Config, slog.New(slog.NewTextHandler(v.Logs, nil)), v.Clock.Now)
 	ic.Backoff, ic.PageSize = time.Millisecond, 5
 	client, err := instagram.New(ic)
 	if err != nil {
 		t.Fatal(err)
 	}
-	*ta.Instagram = *client
-	ta.fake.RefuseFields("alt_text")
-	ta.fake.SetEmptyPages(1)
-	ta.connect()
+	*v.Instagram = *client
+	v.Fake.RefuseFields("alt_text")
+	v.Fake.SetEmptyPages(1)
+	v.ConnectAndSync(firstSyncPatience)
 	// Every post with a picture (one of the fake's is copyright-flagged:
 	// Instagram gives no media_url, so there is nothing to show).
 	var shown int
-	for _, p := range ta.fake.Posts() {
+	for _, p := range v.Fake.Posts() {
 		if !p.NoMediaURL {
 			shown++
 		}
 	}
-	if got := widgetPostIDs(t, ta); len(got) != shown {
+	if got := widgetPostIDs(t, v); len(got) != shown {
 		t.Fatalf("/widget.json has %d posts after the first sync, want %d", len(got), shown)
 	}
-	if n, err := ta.Store.PostCount(t.Context()); err != nil || n != posts {
+	if n, err := v.Store.PostCount(t.Context()); err != nil || n != posts {
 		t.Errorf("%d posts cached (%v), want %d", n, err, posts)
 	}
-	if pages := ta.fake.CallsTo("/me/media"); pages < 2*(posts/5+1) {
+	if pages := v.Fake.CallsTo("/me/media"); pages < 2*(posts/5+1) {
 		t.Errorf("the feed was read in %d pages, want its %d posts over several, each after an empty one", pages, posts)
 	}
 
-	newID := ta.fake.AddPost(fake.Post{MediaType: fake.MediaImage, Caption: "posted during the rate limit"})
-	ta.fake.RateLimitFor(20 * time.Minute)
-	if err := ta.Jobs.RunWaiting(t.Context(), jobs.JobSync); !errors.Is(err, instagram.ErrRateLimited) {
+	newID := v.Fake.AddPost(fake.Post{MediaType: fake.MediaImage, Caption: "posted during the rate limit"})
+	v.Fake.RateLimitFor(20 * time.Minute)
+	if err := v.Jobs.RunWaiting(t.Context(), jobs.JobSync); !errors.Is(err, instagram.ErrRateLimited) {
 		t.Fatalf("sync while rate limited: %v, want rate limited", err)
 	}
-	if got := widgetPostIDs(t, ta); len(got) != shown {
+	if got := widgetPostIDs(t, v); len(got) != shown {
 		t.Errorf("the gallery lost its posts during the rate limit: %d", len(got))
 	}
 	// Due again only once Instagram said access returns.
-	ta.clock.Advance(10 * time.Minute)
-	if err := ta.Jobs.RunDue(t.Context()); err != nil && !errors.Is(err, instagram.ErrRateLimited) {
+	v.Clock.Advance(10 * time.Minute)
+	if err := v.Jobs.RunDue(t.Context()); err != nil && !errors.Is(err, instagram.ErrRateLimited) {
 		t.Fatal(err) // validate, due now, meets the rate limit too
 	}
-	if got := widgetPostIDs(t, ta); len(got) != shown {
+	if got := widgetPostIDs(t, v); len(got) != shown {
 		t.Fatalf("sync ran before the 20 minutes Instagram asked for: %d posts", len(got))
 	}
-	ta.clock.Advance(11 * time.Minute)
-	if err := ta.Jobs.RunDue(t.Context()); err != nil {
+	v.Clock.Advance(11 * time.Minute)
+	if err := v.Jobs.RunDue(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	got := widgetPostIDs(t, ta)
+	got := widgetPostIDs(t, v)
 	if len(got) != shown+1 || got[0] != newID {
 		t.Errorf("after the rate limit: %d posts, first %q; want %d with %s first", len(got), got[0], shown+1, newID)
 	}
-	tok, err := ta.Store.Token(t.Context())
+	tok, err := v.Store.Token(t.Context())
 	if err != nil || tok.Status != store.StatusValid {
 		t.Errorf("token %s (%v), want valid throughout", tok.Status, err)
 	}
 }
 
-func widgetPostIDs(t *testing.T, ta *testApp) []string {
+func widgetPostIDs(t *testing.T, v *testvitrine.Vitrine) []string {
 	t.Helper()
 	var doc struct {
 		Posts []struct {
 			ID string `json:"id"`
 		} `json:"posts"`
 	}
-	_, body := ta.get("/widget.json?count=100")
+	_, body := v.Get("/widget.json?count=100")
 	if err := json.Unmarshal(body, &doc); err != nil {
 		t.Fatalf("widget.json: %v\n%.300s", err, body)
 	}

@@ -14,6 +14,7 @@ import (
 	"vitrine/jobs"
 	"vitrine/server"
 	"vitrine/testkit"
+	"vitrine/testkit/testvitrine"
 )
 
 // TestEveryProcessAgreesWhenTheGalleryIsStale: while Instagram fails every
@@ -22,14 +23,14 @@ import (
 // once a sync succeeds again, all of them say false. The flag comes from
 // what the store knows, not from the memory of the process that synced.
 func TestEveryProcessAgreesWhenTheGalleryIsStale(t *testing.T) {
-	ta := newTestApp(t, testAppOptions{posts: 6, quickRetries: true, configure: func(c *config.Config) {
+	v := testvitrine.New(t, testvitrine.Served(), testvitrine.Posts(6), testvitrine.RealTime(), testvitrine.QuickRetries(), testvitrine.Configure(func(c *config.Config) {
 		c.Widget.PollEvery = config.Duration(100 * time.Millisecond)
-	}})
-	ta.connect()
+	}))
+	v.ConnectAndSync(firstSyncPatience)
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	newProcess := func() *server.Vitrine {
-		v, err := server.New(ta.cfg, log, server.Options{})
+		v, err := server.New(v.Config, log, server.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -38,15 +39,15 @@ func TestEveryProcessAgreesWhenTheGalleryIsStale(t *testing.T) {
 		return v
 	}
 	other := newProcess()
-	if stale(t, ta.Handler) || stale(t, other.Handler) {
+	if stale(t, v.Server.Handler) || stale(t, other.Handler) {
 		t.Fatal("stale before any sync failed")
 	}
 
-	ta.fake.FailFor(time.Hour, http.StatusInternalServerError)
-	if err := ta.Jobs.RunNow(ctx, jobs.JobSync); err == nil {
+	v.Fake.FailFor(time.Hour, http.StatusInternalServerError)
+	if err := v.Jobs.RunNow(ctx, jobs.JobSync); err == nil {
 		t.Fatal("the sync succeeded while Instagram answers 500")
 	}
-	if !stale(t, ta.Handler) {
+	if !stale(t, v.Server.Handler) {
 		t.Error("the process that ran the failed sync does not say stale")
 	}
 	testkit.Eventually(t, "the other process says stale", func() bool { return stale(t, other.Handler) })
@@ -55,11 +56,11 @@ func TestEveryProcessAgreesWhenTheGalleryIsStale(t *testing.T) {
 		t.Error("a process started after the failed sync does not say stale")
 	}
 
-	ta.fake.ResetFaults()
-	if err := ta.Jobs.RunNow(ctx, jobs.JobSync); err != nil {
+	v.Fake.ResetFaults()
+	if err := v.Jobs.RunNow(ctx, jobs.JobSync); err != nil {
 		t.Fatal(err)
 	}
-	if stale(t, ta.Handler) {
+	if stale(t, v.Server.Handler) {
 		t.Error("still stale after a good sync, on the process that ran it")
 	}
 	testkit.Eventually(t, "the other processes no longer say stale", func() bool {

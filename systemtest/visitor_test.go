@@ -21,14 +21,15 @@ import (
 
 	"vitrine/config"
 	"vitrine/testkit"
+	"vitrine/testkit/testvitrine"
 )
 
 // TestFaviconIsServed: /favicon.ico, which browsers ask every origin for,
 // is an image, so no page's console shows a 404.
 func TestFaviconIsServed(t *testing.T) {
 	t.Parallel()
-	ta := newTestApp(t, testAppOptions{demo: true, posts: 3})
-	resp, err := http.Get(ta.URL + "/favicon.ico")
+	v := testvitrine.New(t, testvitrine.Demo(), testvitrine.Posts(3), testvitrine.RealTime())
+	resp, err := http.Get(v.URL + "/favicon.ico")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,12 +44,12 @@ func TestFaviconIsServed(t *testing.T) {
 // client that accepts it, and plain to one that does not.
 func TestDemoSiteIsCompressed(t *testing.T) {
 	t.Parallel()
-	ta := newTestApp(t, testAppOptions{demo: true, posts: 3})
+	v := testvitrine.New(t, testvitrine.Demo(), testvitrine.Posts(3), testvitrine.RealTime())
 	// Go's transport would ask for gzip itself and hide the answer's encoding.
 	client := &http.Client{Transport: &http.Transport{DisableCompression: true}}
 	get := func(acceptEncoding string) (*http.Response, []byte) {
 		t.Helper()
-		req, _ := http.NewRequest(http.MethodGet, ta.URL+"/demo", nil)
+		req, _ := http.NewRequest(http.MethodGet, v.URL+"/demo", nil)
 		if acceptEncoding != "" {
 			req.Header.Set("Accept-Encoding", acceptEncoding)
 		}
@@ -91,8 +92,8 @@ func TestDemoSiteIsCompressed(t *testing.T) {
 // them) and any error the browser logs.
 func TestNoPageLogsAnError(t *testing.T) {
 	testkit.SkipIfShort(t, "drives Chromium")
-	ta := newTestApp(t, testAppOptions{demo: true, posts: 6})
-	ta.connect()
+	v := testvitrine.New(t, testvitrine.Demo(), testvitrine.Posts(6), testvitrine.RealTime())
+	v.ConnectAndSync(firstSyncPatience)
 	ctx, cancel := context.WithTimeout(testkit.Chromium(t), 5*time.Minute) // a hung browser, not a pace
 	defer cancel()
 	var mu sync.Mutex
@@ -118,7 +119,7 @@ func TestNoPageLogsAnError(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, page := range []string{"/widget", "/demo", "/admin/login"} {
-		if err := chromedp.Do(ctx, chromedp.Navigate(ta.URL+page)); err != nil {
+		if err := chromedp.Do(ctx, chromedp.Navigate(v.URL+page)); err != nil {
 			t.Fatal(err)
 		}
 		// Chromium asks for the icon after the first page's load event,
@@ -150,21 +151,21 @@ func TestNoPageLogsAnError(t *testing.T) {
 // the cache's next look at the disk.
 func TestMediaCacheOff(t *testing.T) {
 	t.Parallel()
-	ta := newTestApp(t, testAppOptions{demo: true, posts: 3, configure: func(c *config.Config) { c.Widget.MediaCacheMB = 0 }})
-	ta.connect()
-	_, body := ta.get("/widget.json")
+	v := testvitrine.New(t, testvitrine.Demo(), testvitrine.Posts(3), testvitrine.RealTime(), testvitrine.Configure(func(c *config.Config) { c.Widget.MediaCacheMB = 0 }))
+	v.ConnectAndSync(firstSyncPatience)
+	_, body := v.Get("/widget.json")
 	m := regexp.MustCompile(`/media/([0-9]+)/(640)\.jpg`).FindSubmatch(body)
 	if m == nil {
 		t.Fatalf("widget.json names no 640 px image:\n%s", body)
 	}
 	path := string(m[0])
-	if resp, _ := ta.get(path); resp.StatusCode != http.StatusOK {
+	if resp, _ := v.Get(path); resp.StatusCode != http.StatusOK {
 		t.Fatalf("%s: %d", path, resp.StatusCode)
 	}
-	if err := os.Remove(filepath.Join(ta.cfg.MediaDir(), string(m[1]), "640.jpg")); err != nil {
+	if err := os.Remove(filepath.Join(v.Config.MediaDir(), string(m[1]), "640.jpg")); err != nil {
 		t.Fatal(err)
 	}
-	if resp, _ := ta.get(path); resp.StatusCode != http.StatusNotFound {
+	if resp, _ := v.Get(path); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("%s after its file was removed: %d, want 404 with no memory cache", path, resp.StatusCode)
 	}
 }

@@ -7,7 +7,7 @@ import (
 )
 
 func TestAdminParsesAndStaticIsEmbedded(t *testing.T) {
-	tmpl, err := Admin(template.FuncMap{"asset": func(name string) (string, error) { return "/" + name, nil }})
+	tmpl, err := Admin(template.FuncMap{"asset": func(name string) (string, error) { return "/" + name, nil }, "version": func() any { return nil }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,9 +2,11 @@ package widget
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"time"
 
+	"vitrine/moderation"
 	"vitrine/store"
 )
 
@@ -17,7 +19,9 @@ import (
 //	    "username": "studio.lumen",
 //	    "name": "Studio Lumen",          // may be ""
 //	    "avatar_url": "https://…/media/avatar/320.jpg", // on Vitrine's origin; omitted until mirrored
-//	    "profile_url": "https://www.instagram.com/studio.lumen/"
+//	    "profile_url": "https://www.instagram.com/studio.lumen/",
+//	    "biography": "…",                // plain text, may be "" (none, or Instagram refused it)
+//	    "followers_count": 1284
 //	  },
 //	  "posts": [{                        // newest first, at most widget.max_posts, only posts whose image is mirrored
 //	    "id": "17895695668004550",
@@ -29,7 +33,11 @@ import (
 //	    "color": "#a1b2c3",              // dominant colour, a placeholder while loading
 //	    "images": [{"url": "https://…/media/17895695668004550/320.jpg", "width": 320, "height": 400}, …], // ascending width; a video's thumbnail
 //	    "video": "https://…/media/17895695668004550/video.mp4", // a VIDEO's MP4 on Vitrine's origin; omitted unless mirrored
-//	    "children": [{"id", "type", "alt", "color", "images", "video"}] // carousel items with a mirrored image; [] otherwise
+//	    "children": [{"id", "type", "alt", "color", "images", "video"}], // carousel items with a mirrored image; [] otherwise
+//	    "pinned": false,                 // the owner pinned it to the front
+//	    "like_count": 1234,              // as of the last sync; omitted when Instagram withheld it
+//	    "comments_count": 56,            // likewise
+//	    "link": {"url": "https://shop.example/mug", "label": "Shop this"} // the owner's link; omitted when none
 //	  }],
 //	  "updated_at": "2026-11-23T10:15:00Z", // when the posts were last synced (build time when none)
 //	  "stale": false                       // true while the last sync (or snapshot rebuild) failed
@@ -43,10 +51,12 @@ type jsonDoc struct {
 }
 
 type jsonAccount struct {
-	Username   string `json:"username"`
-	Name       string `json:"name"`
-	AvatarURL  string `json:"avatar_url,omitempty"`
-	ProfileURL string `json:"profile_url"`
+	Username       string `json:"username"`
+	Name           string `json:"name"`
+	AvatarURL      string `json:"avatar_url,omitempty"`
+	ProfileURL     string `json:"profile_url"`
+	Biography      string `json:"biography"`
+	FollowersCount int    `json:"followers_count"`
 }
 
 type jsonPost struct {
@@ -61,6 +71,17 @@ type jsonPost struct {
 	Video     string      `json:"video,omitempty"`
 	Children  []jsonChild `json:"children"`
 	Pinned    bool        `json:"pinned"`
+	// Pointers: a withheld count and a post without a link are left out.
+	LikeCount     *int      `json:"like_count,omitempty"`
+	CommentsCount *int      `json:"comments_count,omitempty"`
+	Link          *jsonLink `json:"link,omitempty"`
+}
+
+// jsonLink is the owner's link of a post: the label is the owner's words,
+// or the gallery's for "Shop this" in its language.
+type jsonLink struct {
+	URL   string `json:"url"`
+	Label string `json:"label"`
 }
 
 type jsonChild struct {
@@ -91,14 +112,16 @@ func jsonImages(base, id string, fs []MirroredFile) []jsonImage {
 // videos the ids whose video is mirrored.
 func postJSON(base string, p store.Post, fs []MirroredFile, files map[string][]MirroredFile, videos map[string]bool) jsonPost {
 	jp := jsonPost{
-		ID:        p.ID,
-		Type:      mediaType(p.MediaType),
-		Caption:   p.Caption,
-		Permalink: permalink(p),
-		Alt:       altText(p.AltText, p.Caption, "Instagram post"),
-		Color:     safeColor(fs[0].Color),
-		Images:    jsonImages(base, p.ID, fs),
-		Children:  []jsonChild{},
+		ID:            p.ID,
+		Type:          mediaType(p.MediaType),
+		Caption:       p.Caption,
+		Permalink:     permalink(p),
+		Alt:           altText(p.AltText, p.Caption, "Instagram post"),
+		Color:         safeColor(fs[0].Color),
+		Images:        jsonImages(base, p.ID, fs),
+		Children:      []jsonChild{},
+		LikeCount:     nonNegative(p.LikeCount),
+		CommentsCount: nonNegative(p.CommentsCount),
 	}
 	if !p.Timestamp.IsZero() {
 		jp.Timestamp = p.Timestamp.UTC().Format(time.RFC3339)
@@ -126,6 +149,32 @@ func postJSON(base string, p store.Post, fs []MirroredFile, files map[string][]M
 		}
 	}
 	return jp
+}
+
+// nonNegative is n when it is a count, nil otherwise.
+func nonNegative(n *int) *int {
+	if n == nil || *n < 0 {
+		return nil
+	}
+	c := *n
+	return &c
+}
+
+// servedLink is the owner's link as the gallery serves it; ok is false
+// when there is none, or when it is one the rules refuse (the store keeps
+// what it was given): left out rather than served.
+func servedLink(l store.Link) (store.Link, bool) {
+	if l.URL == "" {
+		return store.Link{}, false
+	}
+	checked, err := moderation.CheckLink(l.URL, l.Label)
+	return checked, err == nil
+}
+
+// linkJSON is the owner's link, its label in the gallery's words when the
+// owner gave none.
+func linkJSON(l store.Link, w words) *jsonLink {
+	return &jsonLink{URL: l.URL, Label: cmp.Or(l.Label, w.Shop)}
 }
 
 func jsonAsset(doc *jsonDoc, routeFields []field) (*asset, error) {

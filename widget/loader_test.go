@@ -16,18 +16,33 @@ import (
 	"vitrine/appearance"
 )
 
-var updateMinified = flag.Bool("update-minified", false, "rewrite templates/widget/loader.min.js and widget.min.css from their sources")
+var updateMinified = flag.Bool("update-minified", false, "rewrite templates/widget/loader.min.js, loader.extras.min.js and widget.min.css from their sources")
 
 // The loader's and the CSS's sources, and where go generate writes the
-// minified copies the binary embeds and serves.
+// minified copies the binary embeds and serves: the loader without and
+// with its extras.
 const (
-	loaderSourcePath   = "../templates/widget/loader.js"
-	minifiedLoaderPath = "../templates/widget/loader.min.js"
-	cssSourcePath      = "../templates/widget/widget.css"
-	minifiedCSSPath    = "../templates/widget/widget.min.css"
+	loaderSourcePath         = "../templates/widget/loader.js"
+	minifiedLoaderPath       = "../templates/widget/loader.min.js"
+	minifiedExtrasLoaderPath = "../templates/widget/loader.extras.min.js"
+	cssSourcePath            = "../templates/widget/widget.css"
+	minifiedCSSPath          = "../templates/widget/widget.min.css"
 )
 
-// TestMinifiedLoaderIsCurrent keeps the served loader in step with the one
+// extrasRE is one stretch of the loader's extras, its markers' lines
+// included.
+var extrasRE = regexp.MustCompile(`(?ms)^[ \t]*//#extras\n.*?^[ \t]*//#end\n`)
+
+// loaderVariants are the loader's source without its extras and with
+// them (their markers, plain comments, go with the minifier).
+func loaderVariants(src string) (plain, extras string, err error) {
+	if strings.Count(src, "//#extras\n") != len(extrasRE.FindAllString(src, -1)) || strings.Count(src, "//#extras") != strings.Count(src, "//#end") {
+		return "", "", fmt.Errorf("an //#extras marker without its //#end")
+	}
+	return extrasRE.ReplaceAllString(src, ""), src, nil
+}
+
+// TestMinifiedLoaderIsCurrent keeps the served loaders in step with the one
 // people edit, and its options block with the options table: a change to
 // either without go generate fails here.
 func TestMinifiedLoaderIsCurrent(t *testing.T) {
@@ -47,27 +62,47 @@ func TestMinifiedLoaderIsCurrent(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	want, err := minifyLoader(src)
+	plain, extras, err := loaderVariants(src)
 	if err != nil {
 		t.Fatalf("loader.js: %v", err)
 	}
-	if *updateMinified {
-		// The widget below embeds the file as it was when this test was
-		// compiled, so after a rewrite there is nothing more to check.
-		if err := os.WriteFile(filepath.FromSlash(minifiedLoaderPath), []byte(want+"\n"), 0o644); err != nil {
+	e := newEnv(t)
+	for _, v := range []struct {
+		src, path, served string
+	}{{plain, minifiedLoaderPath, e.w.js}, {extras, minifiedExtrasLoaderPath, e.w.jsExtras}} {
+		want, err := minifyLoader(v.src)
+		if err != nil {
+			t.Fatalf("loader.js for %s: %v", filepath.Base(v.path), err)
+		}
+		if *updateMinified {
+			// The widget embeds the files as they were when this test was
+			// compiled, so after a rewrite there is nothing more to check.
+			if err := os.WriteFile(filepath.FromSlash(v.path), []byte(want+"\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		got, err := os.ReadFile(filepath.FromSlash(v.path))
+		if err != nil {
 			t.Fatal(err)
 		}
-		return
+		if strings.TrimSpace(string(got)) != want {
+			t.Fatalf("templates/widget/%s is not loader.js minified: run go generate ./widget", filepath.Base(v.path))
+		}
+		if v.served != want {
+			t.Fatalf("the widget does not serve the minified %s (%d B, want %d B)", filepath.Base(v.path), len(v.served), len(want))
+		}
 	}
-	got, err := os.ReadFile(filepath.FromSlash(minifiedLoaderPath))
-	if err != nil {
-		t.Fatal(err)
+}
+
+// The extras are left out of the plain loader, and only they.
+func TestLoaderVariants(t *testing.T) {
+	plain, extras, err := loaderVariants("a();\n  //#extras\n  b();\n  //#end\nc();\n")
+	if err != nil || plain != "a();\nc();\n" || !strings.Contains(extras, "b();") {
+		t.Errorf("variants: %q, %q, %v", plain, extras, err)
 	}
-	if strings.TrimSpace(string(got)) != want {
-		t.Fatalf("templates/widget/loader.min.js is not loader.js minified: run go generate ./widget")
-	}
-	if e := newEnv(t); e.w.js != want {
-		t.Fatalf("the widget does not serve the minified loader (%d B, want %d B)", len(e.w.js), len(want))
+	if _, _, err := loaderVariants("a();\n//#extras\nb();\n"); err == nil {
+		t.Error("an unclosed //#extras was accepted")
 	}
 }
 

@@ -46,10 +46,13 @@ func newPrepared(status int, fields ...field) *prepared {
 var headerNewlineToSpace = strings.NewReplacer("\n", " ", "\r", " ")
 
 // galleryCacheControl is the gallery's Cache-Control (page, fragment,
-// widget.js, widget.json), the same for browsers and shared caches:
-//   - max-age is widget.cache_max_age (60 s by default), how long a hidden
-//     post may stay on screen; revalidating is a 304 from prepared bytes.
-//   - stale-while-revalidate lets a cache answer at once while it asks.
+// widget.js, widget.json), the same for browsers and shared caches. A
+// change (a sync, a hidden post, saved settings) must reach every visitor
+// within widget.cache_max_age (60 s by default), a copy served stale
+// included, so the age is split:
+//   - max-age, its first half (rounded up), the copy is fresh;
+//   - stale-while-revalidate, the rest, a cache answers at once with the
+//     copy while it asks; revalidating is a 304 from prepared bytes;
 //   - stale-if-error lets a CDN or proxy keep serving the gallery for a
 //     day while Vitrine is down or failing.
 //
@@ -59,8 +62,10 @@ var headerNewlineToSpace = strings.NewReplacer("\n", " ", "\r", " ")
 // that carries the gallery through an outage. A longer life at the CDN
 // would also keep a hidden post there longer.
 func galleryCacheControl(maxAge time.Duration) []string {
-	return []string{"public, max-age=" + strconv.FormatInt(int64(maxAge/time.Second), 10) +
-		", stale-while-revalidate=600, stale-if-error=86400"}
+	total := int64(maxAge / time.Second)
+	fresh := (total + 1) / 2
+	return []string{"public, max-age=" + strconv.FormatInt(fresh, 10) +
+		", stale-while-revalidate=" + strconv.FormatInt(total-fresh, 10) + ", stale-if-error=86400"}
 }
 
 // Header values shared by every response; read-only.

@@ -24,7 +24,7 @@ func (w *Widget) Preview(look appearance.Settings) (page []byte, contentSecurity
 	if err != nil {
 		return nil, "", err
 	}
-	script := w.js + "({})"
+	script := w.loader(v) + "({})"
 	v.Script = template.JS(script) // v.CSS is the gallery's with look's settings
 	if page, err = w.exec("page", v); err != nil {
 		return nil, "", err

@@ -150,10 +150,11 @@ func (w *Widget) model(in input, files map[string][]MirroredFile, videos map[str
 		Theme:         choice(cfg.Theme, appearance.Themes),
 		Header:        cfg.Header,
 		Follow:        cfg.FollowButton,
+		Counts:        choice(cfg.Counts, appearance.CountModes),
+		ShopOnTile:    cfg.ShopLinkOnTile,
 		Placeholder:   w.settings.Placeholder,
 		Sizes:         tileSizes(cfg.Columns, cfg.ColumnsMobile),
 		Title:         "Instagram",
-		CSS:           w.styled(cfg),
 	}
 	if v.Placeholder == config.DefaultPlaceholder {
 		v.Placeholder = v.Words.Placeholder
@@ -163,6 +164,7 @@ func (w *Widget) model(in input, files map[string][]MirroredFile, videos map[str
 		v.Account, doc.Account = accountModel(base, in.token, files[AvatarID])
 		v.ProfileURL = v.Account.ProfileURL
 		v.Title = "@" + v.Account.Username + " on Instagram"
+		v.Bio = cfg.Bio
 	}
 	var newest time.Time
 	if in.connected {
@@ -172,6 +174,12 @@ func (w *Widget) model(in input, files map[string][]MirroredFile, videos map[str
 			}
 		}
 		posts, pinned := moderation.Apply(in.posts, in.moderated)
+		links := map[string]store.Link{}
+		for _, d := range in.moderated {
+			if l, ok := servedLink(d.Link); ok {
+				links[d.PostID] = l
+			}
+		}
 		for _, p := range posts {
 			fs := files[p.ID]
 			if len(fs) == 0 || !validMediaID(p.ID) {
@@ -185,17 +193,27 @@ func (w *Widget) model(in input, files map[string][]MirroredFile, videos map[str
 			}
 			jp := postJSON(base, p, fs, files, videos)
 			jp.Pinned = pinned[p.ID]
+			link, linked := links[p.ID]
+			if linked {
+				jp.Link = linkJSON(link, v.Words)
+				v.Links = true
+			}
 			doc.Posts = append(doc.Posts, jp)
 			if len(v.Posts) < cfg.Count {
 				pv, err := postView(base, p, jp, fs, cfg.CaptionLength)
 				if err != nil {
 					return v, doc, err
 				}
+				if linked {
+					pv.Link = &linkView{URL: link.URL, Label: link.Label}
+				}
 				v.Posts = append(v.Posts, pv)
 			}
 		}
 	}
 	v.More = cfg.LoadMore && len(doc.Posts) > len(v.Posts)
+	v.Extras = v.Counts != "off" || v.Bio || v.Links
+	v.CSS = w.styled(v, cfg)
 	if newest.IsZero() {
 		newest = w.now()
 	}
@@ -236,7 +254,9 @@ func accountModel(base string, tok store.Token, avatar []MirroredFile) (*account
 		ProfileURL: "https://www.instagram.com/" + tok.Username + "/",
 		Initial:    initial(tok.Name, tok.Username),
 	}
-	ja := &jsonAccount{Username: acc.Username, Name: acc.Name, ProfileURL: acc.ProfileURL}
+	acc.Biography, acc.FollowersCount = tok.Biography, max(tok.FollowersCount, 0)
+	ja := &jsonAccount{Username: acc.Username, Name: acc.Name, ProfileURL: acc.ProfileURL,
+		Biography: acc.Biography, FollowersCount: acc.FollowersCount}
 	if len(avatar) > 0 {
 		f := avatar[0] // the smallest is plenty for 44 px
 		if len(avatar) > 1 && f.Width < 88 {
@@ -324,7 +344,7 @@ func (w *Widget) renderFragment(v galleryView) (*asset, error) {
 
 // renderPage is the /widget page, its loader inline.
 func (w *Widget) renderPage(v galleryView) (*asset, error) {
-	script := w.js + "({})"
+	script := w.loader(v) + "({})"
 	v.Script = template.JS(script)
 	page, err := w.exec("page", v)
 	if err != nil {
@@ -344,7 +364,7 @@ func (w *Widget) renderScript(v galleryView) (*asset, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newAsset([]byte(w.js+"("+data+");\n"), "text/javascript; charset=utf-8", w.galleryFields(kindScript, ""))
+	return newAsset([]byte(w.loader(v)+"("+data+");\n"), "text/javascript; charset=utf-8", w.galleryFields(kindScript, ""))
 }
 
 func (w *Widget) exec(name string, v galleryView) ([]byte, error) {

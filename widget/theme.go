@@ -41,8 +41,8 @@ func settingsRule(look appearance.Settings) string {
 // gapOf is look's gap within its bounds, in pixels.
 func gapOf(look appearance.Settings) int { return min(max(look.Gap, 0), appearance.MaxGap) }
 
-// styled is the gallery's CSS with the settings look, as the page, the
-// fragment and widget.css carry it.
-func (w *Widget) styled(look appearance.Settings) template.CSS {
-	return template.CSS(w.css + settingsRule(look))
+// styled is v's CSS (with the extras' when it shows them) with the
+// settings look, as the page, the fragment and widget.css carry it.
+func (w *Widget) styled(v galleryView, look appearance.Settings) template.CSS {
+	return template.CSS(w.style(v) + settingsRule(look))
 }

@@ -29,11 +29,23 @@ type galleryView struct {
 	Included bool
 	// JSONQuery is the caption filter of a word-filtered gallery, for Load
 	// more to ask /widget.json with; "" for the configured gallery.
-	JSONQuery   string
-	Captions    bool
-	Theme       string // light, dark, auto
-	Header      bool   // the account's header is shown
-	Follow      bool   // with its Follow button
+	JSONQuery string
+	Captions  bool
+	Theme     string // light, dark, auto
+	Header    bool   // the account's header is shown
+	Follow    bool   // with its Follow button
+	// Counts is widget.counts: off, hover or below. Bio shows the
+	// account's biography and followers under the header. ShopOnTile shows
+	// a post's link on its tile; Links is whether any post has one (the
+	// lightbox then has its button). Extras is whether any of these shows:
+	// only then do the gallery's style and script carry their parts
+	// (extras.css, the loader's extras), so a gallery without them pays
+	// nothing for them.
+	Counts      string
+	Bio         bool
+	ShopOnTile  bool
+	Links       bool
+	Extras      bool
 	Placeholder string
 	Sizes       string
 	Title       string
@@ -47,6 +59,8 @@ type galleryView struct {
 type accountView struct {
 	Username, Name, ProfileURL, Initial string
 	Avatar                              *imageView
+	Biography                           string
+	FollowersCount                      int
 }
 
 type imageView struct{ Src string }
@@ -57,7 +71,13 @@ type postItem struct {
 	Width, Height                            int
 	Slides                                   string // JSON for the lightbox: [[id, w, h, [widths], alt, 1 if its video is mirrored], …]
 	Video, Carousel                          bool
+	// LikeCount and CommentsCount are nil when Instagram withheld them.
+	LikeCount, CommentsCount *int
+	Link                     *linkView // nil when the post has none
 }
+
+// linkView is the owner's link; Label "" is the gallery's words for it.
+type linkView struct{ URL, Label string }
 
 // Media types as Instagram names them.
 const (
@@ -123,6 +143,9 @@ func postView(base string, p store.Post, jp jsonPost, fs []MirroredFile, caption
 		Slides:    string(sl),
 		Video:     jp.Type == typeVideo,
 		Carousel:  jp.Type == typeCarousel,
+
+		LikeCount:     jp.LikeCount,
+		CommentsCount: jp.CommentsCount,
 	}, nil
 }
 

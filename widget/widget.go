@@ -105,6 +105,10 @@ type Widget struct {
 	tmpl     *template.Template
 	css      string // the gallery's CSS, minified
 	js       string // loader without data
+	// cssExtras and jsExtras are the style and loader of a gallery that
+	// shows counts, a biography or links (galleryView.Extras): css with
+	// extras.css added, the loader with its extras.
+	cssExtras, jsExtras string
 	// metrics are the fixed sizes read from css (embed.go).
 	metrics metrics
 	// cacheGallery is the gallery's Cache-Control value, shared read-only
@@ -157,7 +161,7 @@ func New(o Options) (*Widget, error) {
 		w.mediaBudget = 0
 	}
 	var err error
-	if w.tmpl, w.css, w.js, err = parseAssets(templates.Widget()); err != nil {
+	if w.tmpl, w.css, w.js, w.cssExtras, w.jsExtras, err = parseAssets(templates.Widget()); err != nil {
 		return nil, err
 	}
 	if w.metrics, err = readMetrics(w.css); err != nil {
@@ -169,23 +173,58 @@ func New(o Options) (*Widget, error) {
 	return w, nil
 }
 
-// parseAssets reads the templates, the CSS and the loader once.
-func parseAssets(fsys fs.FS) (*template.Template, string, string, error) {
-	tmpl, err := template.New("widget").ParseFS(fsys, "*.html")
+// parseAssets reads the templates, the CSS and the loader once, each
+// plain and with the extras.
+func parseAssets(fsys fs.FS) (tmpl *template.Template, css, js, cssExtras, jsExtras string, err error) {
+	tmpl, err = template.New("widget").Funcs(template.FuncMap{"tile": newTileView}).ParseFS(fsys, "*.html")
 	if err != nil {
-		return nil, "", "", fmt.Errorf("widget: parse templates: %w", err)
+		return nil, "", "", "", "", fmt.Errorf("widget: parse templates: %w", err)
 	}
 	// The CSS and the loader are minified ahead of time (go generate), so
 	// the minifier's code is neither in the binary nor paged in at start.
-	css, err := fs.ReadFile(fsys, "widget.min.css")
-	if err != nil {
-		return nil, "", "", fmt.Errorf("widget: read css: %w", err)
+	read := map[string]*string{"widget.min.css": &css, "extras.css": &cssExtras, "loader.min.js": &js, "loader.extras.min.js": &jsExtras}
+	for name, dst := range read {
+		b, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return nil, "", "", "", "", fmt.Errorf("widget: read %s: %w", name, err)
+		}
+		*dst = strings.TrimSpace(string(b))
 	}
-	js, err := fs.ReadFile(fsys, "loader.min.js")
-	if err != nil {
-		return nil, "", "", fmt.Errorf("widget: read loader: %w", err)
+	return tmpl, css, js, css + compactCSS(cssExtras), jsExtras, nil
+}
+
+// compactCSS joins the lines; extras.css is written one rule a line.
+func compactCSS(s string) string {
+	var b strings.Builder
+	for line := range strings.Lines(s) {
+		b.WriteString(strings.TrimSpace(line))
 	}
-	return tmpl, strings.TrimSpace(string(css)), strings.TrimSpace(string(js)), nil
+	return b.String()
+}
+
+// tileView is what the "tile-extras" template renders: the gallery and
+// one of its posts.
+type tileView struct {
+	G galleryView
+	P postItem
+}
+
+func newTileView(g galleryView, p postItem) tileView { return tileView{G: g, P: p} }
+
+// style and loader are the CSS and loader script for v: with the extras
+// only when it shows one.
+func (w *Widget) style(v galleryView) string {
+	if v.Extras {
+		return w.cssExtras
+	}
+	return w.css
+}
+
+func (w *Widget) loader(v galleryView) string {
+	if v.Extras {
+		return w.jsExtras
+	}
+	return w.js
 }
 
 // Rebuild reads the store, builds a new snapshot and swaps it in. On error

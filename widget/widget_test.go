@@ -47,7 +47,7 @@ func TestEndpointsHeadersAndEncodings(t *testing.T) {
 				h := r.Header
 				want := map[string]string{
 					"Content-Type":                 ep.contentType,
-					"Cache-Control":                "public, max-age=60, stale-while-revalidate=600, stale-if-error=86400",
+					"Cache-Control":                "public, max-age=30, stale-while-revalidate=30, stale-if-error=86400",
 					"Vary":                         "Accept-Encoding",
 					"Cross-Origin-Resource-Policy": "cross-origin",
 					"X-Content-Type-Options":       "nosniff",
@@ -121,12 +121,13 @@ func TestEndpointsHeadersAndEncodings(t *testing.T) {
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
-// TestCacheMaxAgeFromConfig: widget.cache_max_age sets max-age on every
-// gallery answer, 200 and 304, and nothing sets s-maxage, under which a
-// CDN would no longer honour stale-if-error.
+// TestCacheMaxAgeFromConfig: widget.cache_max_age bounds, fresh and stale
+// together, what every gallery answer (200 and 304) may be kept for, and
+// nothing sets s-maxage, under which a CDN would no longer honour
+// stale-if-error.
 func TestCacheMaxAgeFromConfig(t *testing.T) {
 	e := newEnv(t, withSeed(2), withConfig(func(c *config.Config) { c.Widget.CacheMaxAge = config.Duration(5 * time.Second) }))
-	const want = "public, max-age=5, stale-while-revalidate=600, stale-if-error=86400"
+	const want = "public, max-age=3, stale-while-revalidate=2, stale-if-error=86400"
 	for _, ep := range endpoints {
 		r := e.get(ep.path, "Accept-Encoding", "gzip")
 		if got := r.Header.Get("Cache-Control"); r.StatusCode != http.StatusOK || got != want {
@@ -201,6 +202,8 @@ type jsonShape struct {
 		Name       string `json:"name"`
 		AvatarURL  string `json:"avatar_url"`
 		ProfileURL string `json:"profile_url"`
+		Biography  string `json:"biography"`
+		Followers  int    `json:"followers_count"`
 	} `json:"account"`
 	Posts []struct {
 		ID        string           `json:"id"`
@@ -220,7 +223,13 @@ type jsonShape struct {
 			Images []jsonShapeImage `json:"images"`
 			Video  string           `json:"video"`
 		} `json:"children"`
-		Pinned bool `json:"pinned"`
+		Pinned        bool `json:"pinned"`
+		LikeCount     *int `json:"like_count"`     // omitted when withheld
+		CommentsCount *int `json:"comments_count"` // likewise
+		Link          *struct {
+			URL   string `json:"url"`
+			Label string `json:"label"`
+		} `json:"link"` // omitted when none
 	} `json:"posts"`
 	UpdatedAt string `json:"updated_at"`
 	Stale     bool   `json:"stale"`
@@ -246,6 +255,13 @@ func decodeJSON(t *testing.T, s string) jsonShape {
 	for _, k := range []string{"version", "account", "posts", "updated_at", "stale"} {
 		if _, ok := raw[k]; !ok {
 			t.Errorf("widget.json lacks %q", k)
+		}
+	}
+	var account map[string]json.RawMessage
+	_ = json.Unmarshal(raw["account"], &account)
+	for _, k := range []string{"biography", "followers_count"} {
+		if _, ok := account[k]; account != nil && !ok {
+			t.Errorf("widget.json's account lacks %q", k)
 		}
 	}
 	var posts []map[string]json.RawMessage
@@ -449,7 +465,7 @@ func TestHostileCaptionsAreEscaped(t *testing.T) {
 }
 
 // splitJS splits widget.js into the loader and its data argument.
-func splitJS(t *testing.T, js string) (loader string, data struct{ H, C string }) {
+func splitJS(t *testing.T, js string) (loader string, data struct{ H, S string }) {
 	t.Helper()
 	i := strings.LastIndex(js, `({"h":`)
 	if i < 0 || json.Unmarshal([]byte(strings.TrimSuffix(strings.TrimSpace(js[i+1:]), ");")), &data) != nil {
@@ -617,11 +633,12 @@ func TestStaleWhileTheSyncJobIsFailing(t *testing.T) {
 }
 
 func TestTemplatesAllExecute(t *testing.T) {
-	tmpl, css, js, err := parseAssets(templates.Widget())
+	tmpl, css, js, cssExtras, jsExtras, err := parseAssets(templates.Widget())
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &Widget{settings: config.Default().Widget, base: "https://vitrine.example", tmpl: tmpl, css: css, js: js, now: func() time.Time { return testNow }}
+	w := &Widget{settings: config.Default().Widget, base: "https://vitrine.example", tmpl: tmpl, css: css, js: js,
+		cssExtras: cssExtras, jsExtras: jsExtras, now: func() time.Time { return testNow }}
 	fs := []MirroredFile{{MediaID: "1", Width: 320, Height: 320, Color: "#123456", Path: "/x"}}
 	full := input{connected: true, token: store.Token{Username: "u", Name: "N"},
 		posts:  []store.Post{{ID: "1", MediaType: "VIDEO", Caption: "c", Permalink: "https://www.instagram.com/p/1/"}},
@@ -641,9 +658,13 @@ func TestTemplatesAllExecute(t *testing.T) {
 		if len(s.page.body) == 0 || len(s.fragment.body) == 0 || len(s.js.body) == 0 || len(s.json.body) == 0 {
 			t.Fatal("empty asset")
 		}
-		v := galleryView{Base: "b", Columns: 2, Placeholder: "p", Account: &accountView{Username: "u"}}
+		v := galleryView{Base: "b", Columns: 2, Placeholder: "p", Account: &accountView{Username: "u"}, Counts: "off"}
 		for _, name := range names {
-			if err := tmpl.ExecuteTemplate(&bytes.Buffer{}, name, v); err != nil {
+			var data any = v
+			if name == "tile-extras" { // one tile's
+				data = tileView{G: v, P: postItem{ID: "1"}}
+			}
+			if err := tmpl.ExecuteTemplate(&bytes.Buffer{}, name, data); err != nil {
 				t.Errorf("template %s: %v", name, err)
 			}
 		}

@@ -61,6 +61,11 @@ type Post struct {
 	NoMediaURL    bool // copyright-flagged: media_url is absent
 	LikeCount     int
 	CommentsCount int
+	// WithholdLikeCount leaves like_count out of the post's answers, as
+	// Instagram may when the owner hid the like count; WithholdCommentsCount
+	// does the same for comments_count.
+	WithholdLikeCount     bool
+	WithholdCommentsCount bool
 	// Children of a CAROUSEL_ALBUM (IMAGE or VIDEO); they have no permalink,
 	// caption or shortcode and share the album's size and timestamp.
 	Children []Post
@@ -134,6 +139,27 @@ func (f *Fake) DeletePost(id string) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.deletePostLocked(id)
+}
+
+// SetCounts changes a top-level post's like and comment counts; false if
+// there is no such post.
+func (f *Fake) SetCounts(id string, likes, comments int) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	i := f.postIndexLocked(id)
+	if i < 0 {
+		return false
+	}
+	f.posts[i].LikeCount, f.posts[i].CommentsCount = likes, comments
+	return true
+}
+
+// SetProfile changes the account's biography and follower count, as the
+// owner's edits and new followers do.
+func (f *Fake) SetProfile(biography string, followers int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.account.Biography, f.account.FollowersCount = biography, followers
 }
 
 // SetCaption changes a top-level post's caption ("" removes it); false if
@@ -323,6 +349,9 @@ func (f *Fake) seedPosts(n int, start time.Time) {
 		}
 		if i == 7 {
 			p.NoMediaURL = true
+		}
+		if i == 5 {
+			p.WithholdLikeCount = true // the owner hid its likes
 		}
 		if i%9 != 4 {
 			p.Caption = captions[i%len(captions)]

@@ -133,7 +133,7 @@ func (f *Fake) graphLocked(rc renderCtx, segs []string, fields []field, ferr err
 	if len(segs) == 2 {
 		edge = segs[1]
 	}
-	nodeType, allowed := "User", userFields
+	nodeType, allowed := "User", f.userFieldsLocked()
 	if !isUser {
 		nodeType, allowed = "IGMedia", f.mediaFieldsLocked()
 	}
@@ -257,11 +257,11 @@ func (f *Fake) mediaLocked(rc renderCtx, p *Post, fields []field, isChild bool) 
 				out["alt_text"] = p.AltText
 			}
 		case "like_count":
-			if !isChild {
+			if !isChild && !p.WithholdLikeCount {
 				out["like_count"] = p.LikeCount
 			}
 		case "comments_count":
-			if !isChild {
+			if !isChild && !p.WithholdCommentsCount {
 				out["comments_count"] = p.CommentsCount
 			}
 		case "is_comment_enabled":

@@ -11,8 +11,9 @@ import (
 // per test like the faults.
 
 // RefuseFields makes Instagram answer "(#100) Tried accessing nonexisting
-// field (name)" for these media fields, as it may for alt_text on some
-// accounts and versions. No names: every known field is accepted again.
+// field (name)" for these fields of media or of the user, as it may for
+// alt_text, the counts or biography on some accounts and versions. No
+// names: every known field is accepted again.
 func (f *Fake) RefuseFields(names ...string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -29,12 +30,18 @@ func (f *Fake) SetEmptyPages(n int) {
 }
 
 // mediaFieldsLocked is the media fields Instagram accepts now.
-func (f *Fake) mediaFieldsLocked() map[string]bool {
+func (f *Fake) mediaFieldsLocked() map[string]bool { return f.acceptedLocked(mediaFields) }
+
+// userFieldsLocked is the user fields Instagram accepts now.
+func (f *Fake) userFieldsLocked() map[string]bool { return f.acceptedLocked(userFields) }
+
+// acceptedLocked is known without the fields RefuseFields named.
+func (f *Fake) acceptedLocked(known map[string]bool) map[string]bool {
 	if len(f.faults.refusedFields) == 0 {
-		return mediaFields
+		return known
 	}
 	allowed := map[string]bool{}
-	for name := range mediaFields {
+	for name := range known {
 		if !f.faults.refusedFields[name] {
 			allowed[name] = true
 		}

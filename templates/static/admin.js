@@ -200,6 +200,13 @@
       return resp.json().then(function (j) { return { ok: resp.ok, j: j }; });
     }).then(function (r) {
       sayInPosts(r.ok ? r.j.message : (r.j.error + ". " + r.j.message), r.ok ? "ok" : "bad");
+      // A refused link stays as typed, the wrong field marked, to correct.
+      if (!r.ok && form.hasAttribute("data-keep-input")) {
+        Array.prototype.forEach.call(buttons, function (b) { b.disabled = false; });
+        var field = r.j.field && form.querySelector("[name=\"" + r.j.field + "\"]");
+        if (field) { field.setAttribute("aria-invalid", "true"); field.focus(); }
+        return;
+      }
       return reloadPosts(id, action);
     }).then(null, function () {
       sayInPosts("Vitrine could not be reached. Check that it is running.", "bad");
@@ -229,6 +236,8 @@
         if (now && next) { now.replaceWith(document.importNode(next, true)); }
       });
       var item = id && document.querySelector("[data-post=\"" + id + "\"]");
+      var link = item && item.querySelector("details.post-link");
+      if (link && (action === "save" || action === "remove")) { link.open = true; }
       var next = item && (item.querySelector("button[value=" + action + "]") || item.querySelector("button"));
       if (next) { next.focus(); }
     });

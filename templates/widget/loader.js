@@ -1,11 +1,13 @@
 // Vitrine loader. The server appends "(data)" to this expression: data.h is
 // the gallery markup and data.s the URL of its stylesheet (the JS embed),
-// or {} on the /widget page, where the markup is already in the document. Options come
-// from data- attributes on the embed, or from the page's query
-// (?layout=carousel&columns=4).
+// or {} on the /widget page, where the markup is already in the document.
+// Options come from data- attributes on the embed, or from the page's
+// query (?layout=carousel&columns=4).
 // `go generate ./widget` minifies it into loader.min.js (esbuild), which
 // the binary embeds, so names here are for the reader; the minifier keeps
-// the expression and the property names.
+// the expression and the property names. The lines between "//#extras"
+// and "//#end" serve the gallery's optional details (counts, links): they
+// go only into loader.extras.min.js, which galleries showing them get.
 (function (data) {
   const doc = document, script = doc.currentScript, pageQuery = new URLSearchParams(location.search),
     one = (parent, name) => parent.querySelector('.vitrine-' + name),
@@ -127,6 +129,15 @@
       const value = option(name);
       value && gallery.classList.toggle('vitrine-' + off, value == 'false');
     });
+    //#extras
+    // An embed may change how the details the gallery carries show (counts
+    // off, on hover or below; the biography or the links on tiles hidden
+    // or shown), though not add any the gallery's settings leave out.
+    const counts = option('counts'), bio = option('bio'), shopOnTile = option('shop-link-on-tile');
+    if (['off', 'hover', 'below'].indexOf(counts) >= 0) gallery.dataset.counts = counts;
+    if (bio == 'true' || bio == 'false') gallery.dataset.bio = bio;
+    if (shopOnTile == 'true' || shopOnTile == 'false') gallery.dataset.shopLinkOnTile = shopOnTile;
+    //#end
     // A media-type filter here; the caption filters are the server's.
     const types = (option('media-types') || '').toUpperCase().split(/[\s,]+/).filter(String),
       shown = type => !types.length || types.indexOf(type) >= 0;
@@ -189,6 +200,14 @@
       posts().then(r => r.posts.forEach(p => p.permalink == link.href && links[tile] == link && (caption.textContent = p.caption)), () => 0);
       one(viewer, 'lb-n').textContent = slides.length > 1 ? number.format(slide + 1) + ' / ' + number.format(slides.length) : '';
       one(viewer, 'lb-ig').href = links[tile].href;
+      //#extras
+      // The post's link, when it has one, as the viewer's button.
+      const shop = one(links[tile].parentNode, 'shop'), button = one(viewer, 'lb-shop');
+      if (button) {
+        button.hidden = !shop || shop.hidden;
+        shop && (button.href = shop.href, button.textContent = shop.textContent);
+      }
+      //#end
     }
     function openTile(i, step) {
       tile = (i + links.length) % links.length;
@@ -258,6 +277,22 @@
           const last = p.images[p.images.length - 1];
           return [p.id, last.width, last.height, p.images.map(y => y.width), p.alt, p.video ? 1 : 0];
         })));
+        //#extras
+        // The copy's counts and link are the first tile's: this post's
+        // instead. A withheld count, or no link, shows nothing.
+        const counts = one(item, 'counts'), shop = one(item, 'shop'), values = [post.like_count, post.comments_count], number = new Intl.NumberFormat(gallery.lang || 'en');
+        if (counts) {
+          counts.hidden = values.every(n => n == null);
+          counts.querySelectorAll('b').forEach(function (b, i) {
+            b.parentNode.hidden = values[i] == null;
+            b.textContent = values[i] == null ? '' : number.format(values[i]);
+          });
+        }
+        if (shop) {
+          shop.hidden = !post.link;
+          post.link && (shop.href = post.link.url, shop.textContent = post.link.label);
+        }
+        //#end
         grid.appendChild(item);
         watch(link);
         added++;
