@@ -25,6 +25,12 @@ func TestThemeContrast(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The details' (counts, biography, links) CSS follows it.
+	extras, err := os.ReadFile(filepath.FromSlash("../templates/widget/extras.css"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	css += compactCSS(string(extras))
 	// The text and the background of each pair, each a rule and a
 	// property; text in a rule without a background is on the gallery's.
 	pairs := []struct{ text, background [2]string }{
@@ -35,6 +41,7 @@ func TestThemeContrast(t *testing.T) {
 		{[2]string{".vitrine-more", "color"}, [2]string{".vitrine-more", "background"}},
 		{[2]string{".vitrine-more", "color"}, [2]string{".vitrine-more:hover", "background"}},
 		{[2]string{".vitrine-empty", "color"}, [2]string{".vitrine-empty", "background"}},
+		{[2]string{".vitrine-fol", "color"}, [2]string{".vitrine", "background"}},
 	}
 	page := rgba{255, 255, 255, 1}
 	for _, dark := range []bool{false, true} {

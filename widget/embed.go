@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"vitrine/appearance"
 )
@@ -37,11 +38,16 @@ type metrics struct {
 	empty      float64 // .vitrine-empty's min-height
 	narrow     float64 // the container query's max-width for columns_mobile
 	captionRow float64 // a caption of the lines it is clamped to, with its margins
+	// From extras.css: the counts below a tile (one line and margins), and
+	// the biography under the header without its text (its margins and
+	// the followers' line) and one line of its text.
+	countsRow, bio, bioLine float64
 }
 
-// readMetrics reads the fixed sizes out of the gallery's (minified) CSS.
-// A rule that lost its size is an error at start-up, not a wrong height.
-func readMetrics(css string) (metrics, error) {
+// readMetrics reads the fixed sizes out of the gallery's (minified) CSS
+// and the details' (extras). A rule that lost its size is an error at
+// start-up, not a wrong height.
+func readMetrics(css, extras string) (metrics, error) {
 	var m metrics
 	var err error
 	px := func(selector, property string, index int) float64 {
@@ -67,6 +73,17 @@ func readMetrics(css string) (metrics, error) {
 		err = fmt.Errorf(".vitrine's font %q has no unitless line-height", font)
 	}
 	m.captionRow = margins + lines*size*lineHeight
+	xpx := func(selector, property string, index int) float64 {
+		if err != nil {
+			return 0
+		}
+		var v float64
+		v, err = cssPixels(extras, selector, property, index)
+		return v
+	}
+	m.countsRow = xpx(".vitrine-counts", "margin", 0) + xpx(".vitrine-counts", "margin", 2) + xpx(".vitrine-counts", "font-size", 0)*lineHeight
+	m.bio = xpx(".vitrine-bio", "margin", 0) + xpx(".vitrine-bio", "margin", 2) + xpx(".vitrine-fol", "margin", 0) + xpx(".vitrine-fol", "font-size", 0)*lineHeight
+	m.bioLine = xpx(".vitrine-bio", "font-size", 0) * lineHeight
 	if n := regexp.MustCompile(`@container\s*\(max-width:\s*([0-9.]+)px\)`).FindStringSubmatch(css); n != nil {
 		m.narrow, _ = strconv.ParseFloat(n[1], 64)
 	} else if err == nil {
@@ -196,6 +213,13 @@ type reserve struct {
 	mean                   float64 // mean height/width of the posts' pictures
 	captions               bool    // captions shown
 	anyCaption             bool    // some post in the markup has one
+	// The details: counts in the markup (not off), and below the tiles;
+	// the biography in the markup, and the lines its text is estimated to
+	// take (one a 60 characters of each of its lines, at most the three
+	// it is clamped to).
+	counts, countsBelow bool
+	bio                 bool
+	bioLines            float64
 }
 
 // reserveFor gathers the reserve of snapshot s (nil: none yet, the config
@@ -225,7 +249,27 @@ func (w *Widget) reserveFor(s *snapshot) reserve {
 	for _, p := range s.view.Posts {
 		r.anyCaption = r.anyCaption || p.Caption != ""
 	}
+	r.counts, r.countsBelow = s.view.Counts != "off", s.view.Counts == "below"
+	if r.bio = s.view.Bio && r.account; r.bio && s.view.Account.Biography != "" {
+		for line := range strings.Lines(s.view.Account.Biography) { // it keeps its line breaks
+			r.bioLines += max(1, math.Ceil(float64(utf8.RuneCountInString(strings.TrimSpace(line)))/60))
+		}
+		r.bioLines = min(r.bioLines, 3)
+	}
 	return r
+}
+
+// headerHeight is the header's with the biography under it, as the
+// markup shows them (0 without an account).
+func (r reserve) headerHeight(header, bio bool) float64 {
+	if !header || !r.account {
+		return 0
+	}
+	h := r.m.header
+	if bio && r.bio {
+		h += r.m.bio + r.bioLines*r.m.bioLine
+	}
+	return h
 }
 
 // ReservedHeight is the height, in CSS pixels, that the gallery embedded
@@ -233,10 +277,7 @@ func (w *Widget) reserveFor(s *snapshot) reserve {
 // what the current snapshot holds.
 func (w *Widget) ReservedHeight(o EmbedOptions, width float64) float64 {
 	r := w.reserveFor(w.cur.Load())
-	header := 0.0
-	if r.account && (o.Header == "true" || o.Header != "false" && r.header) {
-		header = r.m.header
-	}
+	header := r.headerHeight(o.Header == "true" || o.Header != "false" && r.header, true)
 	if r.posts == 0 {
 		return header + r.m.empty
 	}
@@ -281,6 +322,9 @@ func (w *Widget) ReservedHeight(o EmbedOptions, width float64) float64 {
 	caption := 0.0
 	if captions && r.anyCaption {
 		caption = r.m.captionRow
+	}
+	if r.countsBelow {
+		caption += r.m.countsRow
 	}
 	return rows*(ratio*(width-(c-1)*r.gap)/c+caption) + (rows-1)*r.gap + v.fixed + header
 }
@@ -329,14 +373,13 @@ func (w *Widget) reservationCSS(s *snapshot) string {
 	var b strings.Builder
 	b.WriteString("/* Vitrine: the space of each gallery until its script paints it. */\n")
 	const pending = `[data-vitrine]:not([data-vitrine-on=""])::before`
-	// The header's height, which data-header may change.
-	header := func(shown bool) string {
-		if shown && r.account {
-			return px(r.m.header)
-		}
-		return "0px"
+	// The header's height with the biography, which data-header and
+	// data-bio may change (no header: no biography either).
+	fmt.Fprintf(&b, "[data-vitrine]{--vitrine-h:%s}\n[data-vitrine][data-header=true]{--vitrine-h:%s}\n", px(r.headerHeight(r.header, true)), px(r.headerHeight(true, true)))
+	if r.bio {
+		fmt.Fprintf(&b, "[data-vitrine][data-bio=false]{--vitrine-h:%s}\n[data-vitrine][data-header=true][data-bio=false]{--vitrine-h:%s}\n", px(r.headerHeight(r.header, false)), px(r.headerHeight(true, false)))
 	}
-	fmt.Fprintf(&b, "[data-vitrine]{--vitrine-h:%s}\n[data-vitrine][data-header=true]{--vitrine-h:%s}\n[data-vitrine][data-header=false]{--vitrine-h:0px}\n", header(r.header), header(true))
+	b.WriteString("[data-vitrine][data-header=false]{--vitrine-h:0px}\n")
 	if r.posts == 0 {
 		fmt.Fprintf(&b, "%s{content:\"\";display:block;padding-top:calc(var(--vitrine-h) + %s)}\n", pending, px(r.m.empty))
 		return b.String()
@@ -349,9 +392,18 @@ func (w *Widget) reservationCSS(s *snapshot) string {
 	if r.captions {
 		shownCaption = caption
 	}
+	// The counts below each tile, which data-counts may move over it or
+	// turn off (not on: a gallery without them has none to show).
+	counts := "0px"
+	if r.countsBelow {
+		counts = px(r.m.countsRow)
+	}
 	ratios := map[string]string{"1:1": "1", "4:5": "1.25", "original": short(r.mean)}
-	fmt.Fprintf(&b, "[data-vitrine]{--vitrine-c:var(--vitrine-columns,%d);--vitrine-m:var(--vitrine-columns-mobile,%d);--vitrine-g:var(--vitrine-gap,%s);--vitrine-n:%d;--vitrine-r:%s;--vitrine-k:%s;%s}\n",
-		r.columns, r.columnsMobile, px(r.gap), r.posts, ratios[r.aspect], shownCaption, r.layoutValues(r.layout).declarations())
+	fmt.Fprintf(&b, "[data-vitrine]{--vitrine-c:var(--vitrine-columns,%d);--vitrine-m:var(--vitrine-columns-mobile,%d);--vitrine-g:var(--vitrine-gap,%s);--vitrine-n:%d;--vitrine-r:%s;--vitrine-k:%s;--vitrine-o:%s;%s}\n",
+		r.columns, r.columnsMobile, px(r.gap), r.posts, ratios[r.aspect], shownCaption, counts, r.layoutValues(r.layout).declarations())
+	if r.counts {
+		fmt.Fprintf(&b, "[data-vitrine][data-counts=below]{--vitrine-o:%s}\n[data-vitrine][data-counts=hover],[data-vitrine][data-counts=off]{--vitrine-o:0px}\n", px(r.m.countsRow))
+	}
 	for _, l := range appearance.Layouts {
 		fmt.Fprintf(&b, "[data-vitrine][data-layout=%s]{%s}\n", l, r.layoutValues(l).declarations())
 	}
@@ -368,10 +420,10 @@ func (w *Widget) reservationCSS(s *snapshot) string {
 		fmt.Fprintf(&b, "[data-vitrine][data-count=\"%d\"]{--vitrine-n:%d}\n", n, n)
 	}
 	fmt.Fprintf(&b, "[data-vitrine][data-captions=true]{--vitrine-k:%s}\n[data-vitrine][data-captions=false]{--vitrine-k:0px}\n", caption)
-	// Rows R of tiles t·(W − (C−1)·gap)/C high, each with its caption k,
-	// gaps between them, Load more f and the header h.
+	// Rows R of tiles t·(W − (C−1)·gap)/C high, each with its caption k
+	// and counts o, gaps between them, Load more f and the header h.
 	height := func(rows, columns string) string {
-		return "calc(var(" + rows + ")*(var(--vitrine-t)*(100% - (var(" + columns + ") - 1)*var(--vitrine-g))/var(" + columns + ") + var(--vitrine-k)) + (var(" + rows + ") - 1)*var(--vitrine-g) + var(--vitrine-f) + var(--vitrine-h))"
+		return "calc(var(" + rows + ")*(var(--vitrine-t)*(100% - (var(" + columns + ") - 1)*var(--vitrine-g))/var(" + columns + ") + var(--vitrine-k) + var(--vitrine-o)) + (var(" + rows + ") - 1)*var(--vitrine-g) + var(--vitrine-f) + var(--vitrine-h))"
 	}
 	// The narrow height up to the breakpoint, the wide one beyond it: each
 	// is kept by a clamp that is 0 on the other side of the breakpoint (its

@@ -422,3 +422,41 @@ func sameColours(a, b []string) bool {
 	}
 	return true
 }
+
+// The details the gallery shows take their space in widget.css too: the
+// counts below the tiles, the biography under the header (as the embed's
+// data-counts, data-bio and data-header leave them), so nothing moves
+// when the gallery paints.
+func TestBrowserSnippetReservesTheDetails(t *testing.T) {
+	testkit.SkipIfShort(t, "drives Chromium")
+	ctx := browser(t)
+	e := newEnv(t, withDetails(12), withConfig(func(c *config.Config) {
+		c.Widget.Counts, c.Widget.Bio, c.Widget.Count = "below", true, 9
+	}))
+	embeds := []EmbedOptions{{}, {Header: "false"}, {Columns: 2}}
+	var body strings.Builder
+	extra := []string{"", ` data-counts="hover"`, ` data-bio="false"`}
+	for i, o := range append(embeds, EmbedOptions{}, EmbedOptions{}) {
+		attrs := ""
+		if i >= len(embeds) {
+			attrs = extra[i-len(embeds)+1]
+		}
+		el := strings.Replace(e.w.Element(o), "<div data-vitrine", "<div data-vitrine"+attrs, 1)
+		twin := strings.Replace(el, "<div data-vitrine", `<div data-vitrine data-vitrine-on="held" class="twin"`, 1)
+		fmt.Fprintf(&body, `<section>%s<script src="%s" async></script><p>below</p>%s</section>`, el, e.base+ScriptPath, twin)
+	}
+	host := hostServer(t, `<link rel="stylesheet" href="`+e.base+StylePath+`">`, body.String())
+	const painted = `[...document.querySelectorAll('[data-vitrine-on=""]')]`
+	for _, width := range []int64{1100, 420} {
+		if err := chromedp.Do(ctx, chromedp.EmulateViewport(width, 900), chromedp.Navigate(host.URL)); err != nil {
+			t.Fatal(err)
+		}
+		wait(t, ctx, "five galleries", painted+`.length === 5 && `+painted+`.every(e => e.shadowRoot.querySelector('.vitrine-item'))`)
+		got := eval[[][]float64](t, ctx, painted+`.map(e => [e.getBoundingClientRect().height, e.parentNode.querySelector('.twin').getBoundingClientRect().height])`)
+		for i, g := range got {
+			if math.Abs(g[0]-g[1]) > 0.5 {
+				t.Errorf("%d px, gallery %d: %.2f px high, its reserved space %.2f", width, i, g[0], g[1])
+			}
+		}
+	}
+}

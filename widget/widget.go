@@ -164,7 +164,7 @@ func New(o Options) (*Widget, error) {
 	if w.tmpl, w.css, w.js, w.cssExtras, w.jsExtras, err = parseAssets(templates.Widget()); err != nil {
 		return nil, err
 	}
-	if w.metrics, err = readMetrics(w.css); err != nil {
+	if w.metrics, err = readMetrics(w.css, w.cssExtras[len(w.css):]); err != nil {
 		return nil, err
 	}
 	if err := w.Rebuild(context.Background()); err != nil {
