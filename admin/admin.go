@@ -112,15 +112,25 @@ type Options struct {
 	Jobs       Jobs // may be nil
 	// Demo, set only by -demo, adds a panel of fault switches.
 	Demo Demo
-	// EmbedSnippet, if set, is the recommended JS embed the dashboard
-	// offers (the widget's, with the gallery's space reserved); nil: the
-	// bare script tag.
-	EmbedSnippet func() string
+	// Embeds, if set, are the widget's embeds the dashboard offers, as
+	// they stand now; nil: the bare script tag and iframe.
+	Embeds func() Embeds
 	// GalleryCacheAge is widget.cache_max_age: how soon a saved change
 	// reaches every embed, which the Appearance page says.
 	GalleryCacheAge time.Duration
 	Logger          *slog.Logger
 	Now             func() time.Time
+}
+
+// Embeds are the three ways to put the gallery on a site, as snippets to
+// copy, with the heights that tell the owner what the space they take
+// depends on (0: unknown).
+type Embeds struct {
+	JS, Iframe, Fragment string
+	// ReservedPhone and ReservedDesktop are the heights, in CSS pixels,
+	// the JS embed reserves on a 360 px phone and in a 1,000 px column;
+	// FrameHeight is the iframe's where a host strips its script.
+	ReservedPhone, ReservedDesktop, FrameHeight int
 }
 
 // Admin serves the /admin pages.
@@ -136,8 +146,8 @@ type Admin struct {
 	now    func() time.Time
 	tmpl   *template.Template
 	static map[string]staticFile
-	// embedSnippet is the JS embed the dashboard offers.
-	embedSnippet func() string
+	// embeds are the embeds the dashboard offers.
+	embeds func() Embeds
 	// cacheAge words Options.GalleryCacheAge.
 	cacheAge string
 }
@@ -177,9 +187,15 @@ func New(o Options) (*Admin, error) {
 
 		cacheAge: cacheAgeText(o.GalleryCacheAge),
 	}
-	a.embedSnippet = o.EmbedSnippet
-	if a.embedSnippet == nil {
-		a.embedSnippet = func() string { return `<script src="` + a.base + `/widget.js" async></script>` }
+	a.embeds = o.Embeds
+	if a.embeds == nil {
+		a.embeds = func() Embeds {
+			return Embeds{
+				JS:       `<script src="` + a.base + `/widget.js" async></script>`,
+				Iframe:   `<iframe src="` + a.base + `/widget" title="Instagram posts" loading="lazy" style="width:100%;height:900px;border:0"></iframe>`,
+				Fragment: `<!--# include virtual="/widget?fragment=1" -->`,
+			}
+		}
 	}
 	if err := a.loadStatic(); err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -206,6 +207,7 @@ func (a *Admin) saveAppearance(c *gin.Context) {
 	}
 	s, texts, problems := formSettings(c.Request.PostForm, st.Current)
 	if len(problems) == 0 {
+		before := a.embeds()
 		var changed []string
 		changed, err = a.ops.SaveAppearance(ctx, s)
 		var refused appearance.Problems
@@ -223,7 +225,7 @@ func (a *Admin) saveAppearance(c *gin.Context) {
 			a.appearanceNotice(c, "info", "Nothing changed", "The gallery already looks like this.")
 			return
 		default:
-			a.appearanceNotice(c, "ok", "Saved", "The gallery here shows it now; every embed on your site follows within "+a.cacheAge+", with nothing to re-copy.")
+			a.appearanceNotice(c, "ok", "Saved", "The gallery here shows it now; every embed on your site follows within "+a.cacheAge+", with nothing to re-copy."+heightsChanged(before, a.embeds()))
 			return
 		}
 	}
@@ -237,6 +239,7 @@ func (a *Admin) saveAppearance(c *gin.Context) {
 
 // resetAppearance forgets the saved settings: the config file's apply.
 func (a *Admin) resetAppearance(c *gin.Context) {
+	before := a.embeds()
 	_, err := a.ops.ResetAppearance(c.Request.Context())
 	switch {
 	case errors.Is(err, moderation.ErrNotShownYet):
@@ -244,8 +247,24 @@ func (a *Admin) resetAppearance(c *gin.Context) {
 	case err != nil:
 		c.Error(internal("reset the gallery's settings", err))
 	default:
-		a.appearanceNotice(c, "ok", "Reset", "The gallery uses the config file's settings again.")
+		a.appearanceNotice(c, "ok", "Reset", "The gallery uses the config file's settings again."+heightsChanged(before, a.embeds()))
 	}
+}
+
+// heightsChanged says, after a save, what became of the space the embeds
+// keep: the JS embed's follows by itself (its widget.css), but the height
+// written into the iframe snippet, which holds where a site strips its
+// script, only by copying the snippet again. "" when neither moved.
+func heightsChanged(before, after Embeds) string {
+	var msg string
+	if before.ReservedDesktop != after.ReservedDesktop || before.ReservedPhone != after.ReservedPhone {
+		msg += fmt.Sprintf(" The JavaScript embed now keeps %d px in a 1000 px column (was %d) and %d px on a phone (was %d) while it loads: its stylesheet follows by itself.",
+			after.ReservedDesktop, before.ReservedDesktop, after.ReservedPhone, before.ReservedPhone)
+	}
+	if before.FrameHeight != after.FrameHeight {
+		msg += fmt.Sprintf(" The iframe snippet's height, which holds where a site strips its script, is now %d px (was %d): copy the iframe snippet again for such a site.", after.FrameHeight, before.FrameHeight)
+	}
+	return msg
 }
 
 func (a *Admin) appearanceNotice(c *gin.Context, tone, title, msg string) {

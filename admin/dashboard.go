@@ -90,15 +90,14 @@ type eventView struct {
 
 type dashboardView struct {
 	page
-	S             statusView
-	Flash         *flash
-	WidgetURL     string
-	SnippetIframe string
-	SnippetJS     string
-	PollSeconds   int
-	PopupName     string
-	PopupFeature  string
-	Demo          *demoView
+	S            statusView
+	Flash        *flash
+	WidgetURL    string
+	Embeds       Embeds
+	PollSeconds  int
+	PopupName    string
+	PopupFeature string
+	Demo         *demoView
 	// Posts is the Posts section; nil while nothing is connected or cached.
 	Posts *postsView
 }
@@ -140,16 +139,15 @@ func (a *Admin) dashboard(c *gin.Context) {
 	}
 	base := a.base
 	v := dashboardView{
-		page:          a.page(c, "Dashboard"),
-		S:             s,
-		Flash:         f,
-		WidgetURL:     base + "/widget",
-		SnippetIframe: `<iframe src="` + base + `/widget" title="Instagram posts" loading="lazy" style="width:100%;height:480px;border:0"></iframe>`,
-		SnippetJS:     a.embedSnippet(),
-		PollSeconds:   int(pollInterval / time.Second),
-		PopupName:     popupName,
-		PopupFeature:  popupFeatures,
-		Demo:          a.demoView(),
+		page:         a.page(c, "Dashboard"),
+		S:            s,
+		Flash:        f,
+		WidgetURL:    base + "/widget",
+		Embeds:       a.embeds(),
+		PollSeconds:  int(pollInterval / time.Second),
+		PopupName:    popupName,
+		PopupFeature: popupFeatures,
+		Demo:         a.demoView(),
 	}
 	if s.Connected || s.Posts > 0 {
 		if v.Posts, err = a.postsSection(c.Request.Context()); err != nil {

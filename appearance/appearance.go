@@ -151,7 +151,10 @@ var Options = []Option{
 	{Key: "load_more", Attr: "load-more", Query: "load_more", Kind: Switch, Group: GroupPosts,
 		Label: "Load more button", Help: "Shows further posts in the page, without leaving it.",
 		field: func(s *Settings) any { return &s.LoadMore }},
-	{Key: "captions", Attr: "captions", Query: "captions", Kind: Switch, Group: GroupPosts,
+	// Captions are in the markup only when shown (they would weigh more
+	// than the rest of an embed), so an embed that asks for them loads the
+	// gallery the server built with them.
+	{Key: "captions", Attr: "captions", Query: "captions", Kind: Switch, AppliedBy: Server, Group: GroupPosts,
 		Label: "Captions under posts",
 		field: func(s *Settings) any { return &s.Captions }},
 	{Key: "caption_length", Query: "caption_length", Kind: Number, Min: 0, Max: MaxCaptionLength, AppliedBy: Server, Group: GroupPosts,

@@ -14,6 +14,8 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 	"gopkg.in/yaml.v3"
+
+	"vitrine/appearance"
 )
 
 const examplePath = "../config.example.yaml"
@@ -422,6 +424,14 @@ func TestValidateRejectsEachBadValue(t *testing.T) {
 		{"widget.poll_every", func(c *Config) { c.Widget.PollEvery = Duration(2 * time.Minute) }},
 		{"widget.media_cache_mb", func(c *Config) { c.Widget.MediaCacheMB = -1 }},
 		{"widget.media_cache_mb", func(c *Config) { c.Widget.MediaCacheMB = MaxMediaCacheMB + 1 }},
+		{"widget.theme", func(c *Config) { c.Widget.Theme = "sepia" }},
+		{"widget.accent_color", func(c *Config) { c.Widget.AccentColor = "blue" }},
+		{"widget.text_color", func(c *Config) { c.Widget.TextColor = "#12345" }},
+		{"widget.background_color", func(c *Config) { c.Widget.BackgroundColor = "#fff;}x{" }},
+		{"widget.caption_length", func(c *Config) { c.Widget.CaptionLength = -1 }},
+		{"widget.caption_length", func(c *Config) { c.Widget.CaptionLength = appearance.MaxCaptionLength + 1 }},
+		{"widget.radius", func(c *Config) { c.Widget.Radius = -1 }},
+		{"widget.gap", func(c *Config) { c.Widget.Gap = appearance.MaxGap + 1 }},
 		{"metrics.allowed_networks", func(c *Config) { c.Metrics.AllowedNetworks = []string{"10.0.0.0/8", "localhost"} }},
 		{"metrics.token", func(c *Config) { c.Metrics.Token = "short" }},
 		{"metrics.token", func(c *Config) { c.Metrics.Token = "a long token with spaces in it" }},

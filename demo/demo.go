@@ -8,6 +8,8 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"html/template"
@@ -150,8 +152,16 @@ type Demo struct {
 	log    *slog.Logger
 	pages  *template.Template
 	http   *http.Client // fetches the server-side fragment, as a real site would
-	// snippet is the widget's recommended JS embed for some options.
-	snippet func(widget.EmbedOptions) string
+	// embeds are the widget's snippets.
+	embeds Embeds
+}
+
+// Embeds are the widget's embed snippets (widget.Widget's).
+type Embeds interface {
+	Snippet(widget.EmbedOptions) string
+	Element(widget.EmbedOptions) string
+	SnippetIframe() string
+	SnippetFragment() string
 }
 
 // Options are a Demo's parts; all are required.
@@ -162,13 +172,13 @@ type Options struct {
 	Jobs   *jobs.Scheduler // the fault switches run the job that notices
 	Store  *store.Store    // "Skip ahead" ages the stored token
 	Logger *slog.Logger
-	// Snippet is the widget's recommended JS embed (Widget.Snippet).
-	Snippet func(widget.EmbedOptions) string
+	// Embeds are the widget's snippets (its *widget.Widget).
+	Embeds Embeds
 }
 
 // New builds the demo from its parts.
 func New(o Options) (*Demo, error) {
-	if o.Fake == nil || o.Outbox == nil || o.Jobs == nil || o.Store == nil || o.Logger == nil || o.Snippet == nil {
+	if o.Fake == nil || o.Outbox == nil || o.Jobs == nil || o.Store == nil || o.Logger == nil || o.Embeds == nil {
 		return nil, errors.New("demo: every option is required")
 	}
 	pages, err := templates.Demo()
@@ -176,7 +186,7 @@ func New(o Options) (*Demo, error) {
 		return nil, err
 	}
 	return &Demo{
-		cfg: o.Config, fake: o.Fake, outbox: o.Outbox, sched: o.Jobs, st: o.Store, log: o.Logger, pages: pages, snippet: o.Snippet,
+		cfg: o.Config, fake: o.Fake, outbox: o.Outbox, sched: o.Jobs, st: o.Store, log: o.Logger, pages: pages, embeds: o.Embeds,
 		base: strings.TrimRight(o.Config.Server.PublicURL, "/"),
 		http: &http.Client{Timeout: 5 * time.Second},
 	}, nil
@@ -299,7 +309,7 @@ func (d *Demo) Connect(ctx context.Context, conn *connection.Connection) error {
 
 type siteView struct {
 	Base, SnippetJS, SnippetIframe, SnippetFragment string
-	LiveJS                                          template.HTML // SnippetJS itself
+	LiveJS, LiveIframe                              template.HTML // SnippetJS and SnippetIframe themselves
 	Fragment                                        template.HTML
 	FragmentError                                   string
 	Layouts                                         []layoutView
@@ -328,15 +338,14 @@ var sampleLayouts = []struct {
 func (d *Demo) site(c *gin.Context) {
 	v := siteView{
 		Base:            d.base,
-		SnippetJS:       d.snippet(widget.EmbedOptions{}),
-		SnippetIframe:   `<iframe src="` + d.base + `/widget" title="Instagram posts" loading="lazy" style="width:100%;height:480px;border:0"></iframe>`,
-		SnippetFragment: `<!--# include virtual="/widget?fragment=1" -->`,
+		SnippetJS:       d.embeds.Snippet(widget.EmbedOptions{}),
+		SnippetIframe:   d.embeds.SnippetIframe(),
+		SnippetFragment: d.embeds.SnippetFragment(),
 	}
 	// The snippets are the widget's own output, escaped there.
-	v.LiveJS = template.HTML(v.SnippetJS)
+	v.LiveJS, v.LiveIframe = template.HTML(v.SnippetJS), template.HTML(v.SnippetIframe)
 	for _, l := range sampleLayouts {
-		snippet := d.snippet(l.o)
-		v.Layouts = append(v.Layouts, layoutView{Title: l.title, Attributes: snippet[:strings.Index(snippet, "><div style=")+1] + "</div>", Live: template.HTML(snippet)})
+		v.Layouts = append(v.Layouts, layoutView{Title: l.title, Attributes: d.embeds.Element(l.o), Live: template.HTML(d.embeds.Snippet(l.o))})
 	}
 	frag, err := d.fetchFragment(c.Request.Context())
 	if err != nil {
@@ -345,7 +354,20 @@ func (d *Demo) site(c *gin.Context) {
 	}
 	// The fragment is Vitrine's own html/template output, escaped there.
 	v.Fragment = template.HTML(frag)
-	d.render(c, "site.html", v)
+	d.render(c, "site.html", v, inlineScriptHashes(v.SnippetIframe)...)
+}
+
+// inlineScriptHashes are the CSP sources ('sha256-…') of the inline
+// scripts in html: a host with a Content-Security-Policy allows the
+// iframe snippet's listener by its hash, as the sample site does.
+func inlineScriptHashes(html string) []string {
+	var out []string
+	for _, part := range strings.Split(html, "<script>")[1:] {
+		code, _, _ := strings.Cut(part, "</script>")
+		sum := sha256.Sum256([]byte(code))
+		out = append(out, "'sha256-"+base64.StdEncoding.EncodeToString(sum[:])+"'")
+	}
+	return out
 }
 
 func (d *Demo) fetchFragment(ctx context.Context) (string, error) {
@@ -373,7 +395,8 @@ func (d *Demo) outboxPage(c *gin.Context) {
 	d.render(c, "outbox.html", outboxView{Alerts: d.outbox.Alerts()})
 }
 
-func (d *Demo) render(c *gin.Context, name string, v any) {
+// render writes page name with v; scripts are more script-src sources.
+func (d *Demo) render(c *gin.Context, name string, v any, scripts ...string) {
 	var b strings.Builder
 	if err := d.pages.ExecuteTemplate(&b, name, v); err != nil {
 		d.log.Error("demo: render", "page", name, "err", err)
@@ -383,9 +406,9 @@ func (d *Demo) render(c *gin.Context, name string, v any) {
 	h := c.Writer.Header()
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
-	// The fragment carries its own <style>; widget.js injects styles into
-	// its shadow root; images and the iframe come from this origin.
-	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; frame-src 'self'; base-uri 'none'; form-action 'none'")
+	// The fragment carries its own <style>; widget.js links widget.css
+	// into its shadow root; images and the iframe come from this origin.
+	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src "+strings.Join(append([]string{"'self'"}, scripts...), " ")+"; frame-src 'self'; base-uri 'none'; form-action 'none'")
 	h.Add("Vary", "Accept-Encoding")
 	body := []byte(b.String())
 	// The sample site with its fragment is some 25 KB of HTML, 6 KB

@@ -11,6 +11,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"time"
@@ -86,7 +87,7 @@ func New(cfg config.Config, log *slog.Logger, o Options) (_ *Vitrine, err error)
 	c := &v.Config
 	var demoPanel admin.Demo
 	if cfg.Demo {
-		v.Demo, err = demo.New(demo.Options{Config: *c, Fake: o.DemoFake, Outbox: outbox, Jobs: v.Jobs, Store: v.Store, Logger: log, Snippet: v.Gallery.Snippet})
+		v.Demo, err = demo.New(demo.Options{Config: *c, Fake: o.DemoFake, Outbox: outbox, Jobs: v.Jobs, Store: v.Store, Logger: log, Embeds: v.Gallery})
 		if err != nil {
 			return nil, err
 		}
@@ -108,7 +109,7 @@ func New(cfg config.Config, log *slog.Logger, o Options) (_ *Vitrine, err error)
 	v.Admin, err = admin.New(admin.Options{
 		PublicURL: c.Server.PublicURL, Auth: adminAuth, Store: v.Store, Operations: v.App, Instagram: v.Instagram, Jobs: v.Jobs,
 		Logger: log, Now: o.Now, Demo: demoPanel,
-		EmbedSnippet:    func() string { return v.Gallery.Snippet(widget.EmbedOptions{}) },
+		Embeds:          func() admin.Embeds { return dashboardEmbeds(v.Gallery) },
 		GalleryCacheAge: cfg.Widget.CacheMaxAge.Std(),
 	})
 	if err != nil {
@@ -232,5 +233,19 @@ func NewHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
+// dashboardEmbeds are the gallery's embeds as the dashboard offers them,
+// with the heights their space depends on as the gallery stands now.
+func dashboardEmbeds(g *widget.Widget) admin.Embeds {
+	o := widget.EmbedOptions{}
+	return admin.Embeds{
+		JS:              g.Snippet(o),
+		Iframe:          g.SnippetIframe(),
+		Fragment:        g.SnippetFragment(),
+		ReservedPhone:   int(math.Ceil(g.ReservedHeight(o, 360))),
+		ReservedDesktop: int(math.Ceil(g.ReservedHeight(o, 1000))),
+		FrameHeight:     g.FrameHeight(),
 	}
 }

@@ -490,14 +490,15 @@ func newHostileApp(t *testing.T) (*hostileApp, *testkit.Browser, *testkit.Browse
 		time.Sleep(50 * time.Millisecond)
 	}
 	// The hostile content is there to be escaped (else the checks below
-	// would pass for want of anything to check).
+	// would pass for want of anything to check). Captions are in the
+	// markup only where they are shown: these galleries show them.
 	for _, c := range []struct {
 		path string
 		as   *testkit.Browser
 		want []string
 	}{
-		{"/widget", nil, []string{"&lt;vtx-1&gt;", "&lt;vtx-u&gt;", "&lt;vtx-n"}},
-		{"/widget.js", nil, []string{"&lt;vtx-1&gt;", "&lt;vtx-u&gt;"}},
+		{"/widget?captions=true", nil, []string{"&lt;vtx-1&gt;", "&lt;vtx-u&gt;", "&lt;vtx-n"}},
+		{"/widget.js?captions=true", nil, []string{"&lt;vtx-1&gt;", "&lt;vtx-u&gt;"}},
 		{"/admin", a, []string{"&lt;vtx-u&gt;", "&lt;vtx-n", "&lt;vtx-1&gt;"}}, // the last in the Posts section
 	} {
 		r, _ := h.send(t, hostileReq{name: c.path, as: c.as}, c.path)
@@ -580,14 +581,14 @@ func TestHostile(t *testing.T) {
 	reqs := []hostileReq{{name: "hide a hostile post", method: "POST", target: "/admin/posts/" + postID, as: a,
 		header: []string{"Content-Type", "application/x-www-form-urlencoded"},
 		body:   "action=hide&csrf_token=" + url.QueryEscape(a.CSRF), want: statusIn(http.StatusSeeOther)}}
-	for _, p := range []string{"/widget", "/widget?fragment=1", "/widget.js", "/widget.json", "/admin", "/admin/status.json",
+	for _, p := range []string{"/widget", "/widget?fragment=1", "/widget.js", "/widget.js?captions=true", "/widget.json", "/admin", "/admin/status.json",
 		"/admin/disconnect", "/admin/connected"} {
 		reqs = append(reqs, hostileReq{name: "hostile content", target: p, as: a, want: statusIn(200, 302)})
 	}
 
 	// Every route: a reflected payload in the query, anonymous and signed
 	// in; a 1 MB query string; a method it does not take.
-	routes := []string{"/", "/healthz", "/readyz", "/metrics", "/widget", "/widget.js", "/widget.json",
+	routes := []string{"/", "/healthz", "/readyz", "/metrics", "/widget", "/widget.js", "/widget.css", "/widget.json",
 		"/media/" + postID + "/320.jpg", "/admin", "/admin/login", "/admin/callback", "/admin/status.json",
 		"/admin/avatar", "/admin/generate", "/admin/connected", "/admin/disconnect", "/admin/sync", "/admin/logout",
 		"/admin/posts/" + postID, "/admin/parked/confirm", "/admin/parked/discard", "/admin/static/admin.css", "/admin/static/admin.js", "/admin/nope", "/nope",

@@ -61,6 +61,8 @@ func TestE2ESampleSiteDoesNotShift(t *testing.T) {
 		}
 		b.do(b.ctx, "open the sample site on "+vp.name, v.Logs, chromedp.EmulateViewport(vp.width, vp.height, opts...), chromedp.Navigate(v.URL+"/demo?"+vp.name))
 		b.waitJS("every JS embed painted, its first row loaded", `document.querySelectorAll('[data-vitrine]').length > 0 && [...document.querySelectorAll('[data-vitrine]')].every(e => e.shadowRoot && [...e.shadowRoot.querySelectorAll('.vitrine-item img')].slice(0, 2).every(i => i.complete && i.naturalWidth > 0))`)
+		// The iframe has told the page its height, which its snippet set.
+		b.waitJS("the iframe sized to its gallery", `(f => f.contentDocument && f.contentDocument.querySelector('.vitrine-item') && Math.abs(f.getBoundingClientRect().height - f.contentDocument.documentElement.getBoundingClientRect().height) <= 2)(document.querySelector('[data-embed=iframe] iframe'))`)
 		if shifts := evalJS[[]string](b, `window.__shifts`); len(shifts) > 0 {
 			t.Errorf("%s: the page moved while it loaded: %v", vp.name, shifts)
 		}

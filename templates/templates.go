@@ -11,11 +11,12 @@ import (
 	"io/fs"
 )
 
-// The widget's loader is embedded minified only (loader.min.js, and
-// loader.extras.min.js with its optional parts): widget/loader.js is its
-// source, for people and go generate.
+// The widget's loader and CSS are embedded minified only (loader.min.js,
+// and loader.extras.min.js with its optional parts; widget.min.css):
+// widget/loader.js and widget/widget.css are their sources, for people and
+// go generate. extras.css is written one rule a line.
 //
-//go:embed admin/*.html demo/*.html metaapp/*.html static/* widget/*.html widget/*.css widget/*.min.js
+//go:embed admin/*.html demo/*.html metaapp/*.html static/* widget/*.html widget/widget.min.css widget/extras.css widget/*.min.js
 var files embed.FS
 
 // Admin parses the admin pages with funcs. Each file is one template named
@@ -52,8 +53,9 @@ func Static() fs.FS {
 }
 
 // Widget is the public gallery's templates, CSS and loader script, at the
-// root ("gallery.html", "widget.css", "loader.min.js", and "extras.html",
-// "extras.css", "loader.extras.min.js" for the optional details).
+// root ("gallery.html", "widget.min.css", "loader.min.js", and
+// "extras.html", "extras.css", "loader.extras.min.js" for the optional
+// details).
 func Widget() fs.FS {
 	sub, err := fs.Sub(files, "widget")
 	if err != nil {

@@ -4,7 +4,10 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
+
+	"vitrine/appearance"
 )
 
 // request is a GET or HEAD of a public path as far as an answer depends
@@ -128,8 +131,13 @@ func (w *Widget) answerMedia(s *snapshot, r *request, rep *reply) {
 // widget.js speak another language when the query names one
 // (language=pt), an unknown one being widget.language's; and every
 // gallery route is filtered by the query's include_words and
-// exclude_words, from a word gallery built on first use (wordgalleries.go).
+// exclude_words, and carries captions or not, cut or not, as captions and
+// caption_length say, from a word gallery built on first use
+// (wordgalleries.go).
 func (w *Widget) asset(s *snapshot, kind routeKind, rawQuery string) *asset {
+	if kind == kindStyle {
+		return s.style // the same for every embed: options are its attributes
+	}
 	if rawQuery == "" || rawQuery == "fragment=1" {
 		return s.views.pick(kind, rawQuery != "", s.json)
 	}
@@ -138,8 +146,16 @@ func (w *Widget) asset(s *snapshot, kind routeKind, rawQuery string) *asset {
 	if _, ok := s.byLanguage[q.Get(languageParam)]; ok {
 		lang = q.Get(languageParam)
 	}
-	if f := parseWordFilter(q); !f.empty() {
-		if a := w.filtered(s, f, lang, kind, fragment); a != nil {
+	look := s.in.look
+	captions := captionsChoice{look.Captions, look.CaptionLength}
+	if c := q.Get(captionsParam); c == "true" || c == "false" {
+		captions.shown = c == "true"
+	}
+	if n, err := strconv.Atoi(q.Get(captionLenParam)); err == nil && n >= 0 && n <= appearance.MaxCaptionLength {
+		captions.length = n
+	}
+	if f := parseWordFilter(q); !f.empty() || captions != (captionsChoice{look.Captions, look.CaptionLength}) {
+		if a := w.filtered(s, f, lang, captions, kind, fragment); a != nil {
 			return a
 		}
 	}

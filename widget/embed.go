@@ -4,30 +4,125 @@ import (
 	"fmt"
 	"html/template"
 	"math"
+	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"vitrine/appearance"
 )
 
-// The recommended JS embed reserves the gallery's height before its
-// script runs, so nothing below it moves when it paints: its element holds
-// a placeholder whose padding-top is the gallery's height as a function of
-// the element's width (a percentage of padding is one of the width), with
-// the narrow layout's columns under 480 px. The height is exact for the
-// grid, carousel and highlight layouts with square or 4:5 tiles and no
-// captions, because their parts have fixed heights (headerHeight,
-// moreHeight in the CSS); with captions, original shapes or masonry it is
-// the nearest estimate.
+// The recommended JS embed reserves the gallery's height before its script
+// runs, so nothing below it moves when it paints. Its snippet only links
+// /widget.css: the server writes that stylesheet for the gallery it holds
+// and the settings it runs with, so the snippet stays short and never needs
+// copying again after a change. The stylesheet gives every element
+// [data-vitrine] a ::before whose padding-top is the gallery's height as a
+// function of the element's width (a percentage of padding is one of the
+// width): rows of tiles (width − gaps) / columns high, plus the header and
+// Load more, with the narrow layout's columns up to the breakpoint. The
+// columns and the gap are the same custom properties the gallery reads, so
+// a host page's --vitrine-columns or --vitrine-gap moves both; the
+// embed's data- attributes select their own values among rules written for
+// each. The height is exact for grid, carousel and highlight with square or
+// 4:5 tiles and no captions, whose parts have fixed heights in the
+// gallery's CSS (read by readMetrics); with captions, original shapes,
+// masonry or a media-type filter it is the nearest estimate.
 
-// The fixed heights the CSS gives the gallery's parts (widget.css).
-const (
-	headerHeight = 62  // .vitrine-head
-	moreHeight   = 58  // .vitrine-more with its margins
-	emptyHeight  = 180 // .vitrine-empty
-	tileGap      = 4   // --vitrine-gap
-	narrowWidth  = 480 // the container query's max-width for columns_mobile
-)
+// metrics are the fixed sizes of the gallery's parts, read from its CSS so
+// the reserved space follows the stylesheet.
+type metrics struct {
+	header     float64 // .vitrine-head's height
+	more       float64 // .vitrine-more's height and vertical margins
+	empty      float64 // .vitrine-empty's min-height
+	narrow     float64 // the container query's max-width for columns_mobile
+	captionRow float64 // a caption of the lines it is clamped to, with its margins
+	// From extras.css: the counts below a tile (one line and margins), and
+	// the biography under the header without its text (its margins and
+	// the followers' line) and one line of its text.
+	countsRow, bio, bioLine float64
+}
+
+// readMetrics reads the fixed sizes out of the gallery's (minified) CSS
+// and the details' (extras). A rule that lost its size is an error at
+// start-up, not a wrong height.
+func readMetrics(css, extras string) (metrics, error) {
+	var m metrics
+	var err error
+	px := func(selector, property string, index int) float64 {
+		if err != nil {
+			return 0
+		}
+		var v float64
+		v, err = cssPixels(css, selector, property, index)
+		return v
+	}
+	m.header = px(".vitrine-head", "height", 0)
+	m.more = px(".vitrine-more", "height", 0) + px(".vitrine-more", "margin", 0) + px(".vitrine-more", "margin", 2)
+	m.empty = px(".vitrine-empty", "min-height", 0)
+	lines := px(".vitrine-cap", "-webkit-line-clamp", 0)
+	size := px(".vitrine-cap", "font-size", 0)
+	margins := px(".vitrine-cap", "margin", 0) + px(".vitrine-cap", "margin", 2)
+	font := cssDeclaration(css, ".vitrine", "font")
+	lineHeight := 0.0
+	if fm := regexp.MustCompile(`^\S+/([0-9.]+)\s`).FindStringSubmatch(font + " "); fm != nil {
+		lineHeight, _ = strconv.ParseFloat(fm[1], 64)
+	}
+	if err == nil && lineHeight == 0 {
+		err = fmt.Errorf(".vitrine's font %q has no unitless line-height", font)
+	}
+	m.captionRow = margins + lines*size*lineHeight
+	xpx := func(selector, property string, index int) float64 {
+		if err != nil {
+			return 0
+		}
+		var v float64
+		v, err = cssPixels(extras, selector, property, index)
+		return v
+	}
+	m.countsRow = xpx(".vitrine-counts", "margin", 0) + xpx(".vitrine-counts", "margin", 2) + xpx(".vitrine-counts", "font-size", 0)*lineHeight
+	m.bio = xpx(".vitrine-bio", "margin", 0) + xpx(".vitrine-bio", "margin", 2) + xpx(".vitrine-fol", "margin", 0) + xpx(".vitrine-fol", "font-size", 0)*lineHeight
+	m.bioLine = xpx(".vitrine-bio", "font-size", 0) * lineHeight
+	if n := regexp.MustCompile(`@container\s*\(max-width:\s*([0-9.]+)px\)`).FindStringSubmatch(css); n != nil {
+		m.narrow, _ = strconv.ParseFloat(n[1], 64)
+	} else if err == nil {
+		err = fmt.Errorf("no @container (max-width: …px) query")
+	}
+	if err != nil {
+		return m, fmt.Errorf("widget: the gallery's CSS: %w", err)
+	}
+	return m, nil
+}
+
+// cssDeclaration is property's value in the rule whose selector is exactly
+// selector, "" when there is none.
+func cssDeclaration(css, selector, property string) string {
+	rule := regexp.MustCompile(`(?:^|[}\s])` + regexp.QuoteMeta(selector) + `\{([^}]*)\}`).FindStringSubmatch(css)
+	if rule == nil {
+		return ""
+	}
+	for _, d := range strings.Split(rule[1], ";") {
+		if name, value, ok := strings.Cut(d, ":"); ok && strings.TrimSpace(name) == property {
+			return strings.TrimSpace(value)
+		}
+	}
+	return ""
+}
+
+// cssPixels is the index-th word of a declaration as a number of pixels
+// ("62px" → 62; a unitless number as it is).
+func cssPixels(css, selector, property string, index int) (float64, error) {
+	words := strings.Fields(cssDeclaration(css, selector, property))
+	if index >= len(words) {
+		return 0, fmt.Errorf("%s has no %s (word %d)", selector, property, index+1)
+	}
+	v, err := strconv.ParseFloat(strings.TrimSuffix(words[index], "px"), 64)
+	if err != nil {
+		return 0, fmt.Errorf("%s's %s is %q, not pixels", selector, property, words[index])
+	}
+	return v, nil
+}
 
 // EmbedOptions are a JS embed's data- attributes that shape the gallery;
 // zero values are the config's.
@@ -35,13 +130,13 @@ type EmbedOptions struct {
 	Layout, Aspect, Language string
 	Columns, ColumnsMobile   int
 	Count                    int
+	Theme                    string // light, dark, auto
+	Captions, Header         string // "true", "false"
 }
 
-// Snippet is the recommended JS embed with o's options: the element with
-// its reserved space, then the script.
-func (w *Widget) Snippet(o EmbedOptions) string {
+// attributes are o as data- attributes, each with its leading space.
+func (o EmbedOptions) attributes() string {
 	var b strings.Builder
-	b.WriteString("<div data-vitrine")
 	attr := func(name, value string) {
 		if value != "" && value != "0" {
 			fmt.Fprintf(&b, ` data-%s="%s"`, name, template.HTMLEscapeString(value))
@@ -53,88 +148,290 @@ func (w *Widget) Snippet(o EmbedOptions) string {
 	attr("columns-mobile", strconv.Itoa(o.ColumnsMobile))
 	attr("count", strconv.Itoa(o.Count))
 	attr("language", o.Language)
-	fmt.Fprintf(&b, `><div style="padding-top:%s"></div></div><script src="%s/widget.js" async></script>`, w.ReservedHeight(o), template.HTMLEscapeString(w.base))
+	attr("theme", o.Theme)
+	attr("captions", o.Captions)
+	attr("header", o.Header)
 	return b.String()
 }
 
-// ReservedHeight is the CSS length (for padding-top, whose percentages are
-// of the width) the gallery with options o will take, for what the current
-// snapshot holds.
-func (w *Widget) ReservedHeight(o EmbedOptions) string {
-	s := w.cur.Load()
-	if s == nil {
-		return px(emptyHeight)
+// Snippet is the recommended JS embed with o's options: the stylesheet
+// that reserves the gallery's space, the element, then the script.
+func (w *Widget) Snippet(o EmbedOptions) string {
+	base := template.HTMLEscapeString(w.base)
+	return `<link rel="stylesheet" href="` + base + StylePath + `"><div data-vitrine` + o.attributes() + `></div><script src="` + base + ScriptPath + `" async></script>`
+}
+
+// Element is the embed's element alone, <div data-vitrine …></div>: what a
+// page with the stylesheet and the script already in it adds.
+func (w *Widget) Element(o EmbedOptions) string {
+	return `<div data-vitrine` + o.attributes() + `></div>`
+}
+
+// frameWidth is the width the iframe's fixed height is measured at: where
+// scripts are stripped the iframe keeps that height, a gallery a little
+// narrower scrolls inside and a wider one leaves space below.
+const frameWidth = 600
+
+// SnippetIframe is the iframe embed: the /widget page, which tells its
+// parent its height, and the few bytes that listen and size the iframe
+// that sent it (from Vitrine's origin). Where a host strips the script,
+// the iframe keeps the height the gallery has at frameWidth.
+func (w *Widget) SnippetIframe() string {
+	origin := "location.origin"
+	if u, err := url.Parse(w.base); err == nil && u.Scheme != "" && u.Host != "" {
+		origin = strconv.Quote(u.Scheme + "://" + u.Host)
 	}
-	cfg := s.in.look
-	layout := choice(cfg.Layout, appearance.Layouts)
+	return `<iframe src="` + template.HTMLEscapeString(w.base) + PagePath + `" title="Instagram posts" loading="lazy" style="width:100%;height:` + strconv.Itoa(w.FrameHeight()) + `px;border:0"></iframe>` +
+		`<script>(function(f){addEventListener("message",function(e){var h=e.source==f.contentWindow&&e.origin==` + origin + `&&e.data&&e.data.vitrineHeight;h>0&&(f.style.height=h+"px")})})(document.currentScript.previousElementSibling)</script>`
+}
+
+// SnippetFragment is the server-side include of the bare fragment, as
+// nginx's SSI writes it; other servers fetch the same path.
+func (w *Widget) SnippetFragment() string {
+	return `<!--# include virtual="` + PagePath + `?fragment=1" -->`
+}
+
+// pagePadding is the /widget page's padding around the gallery.
+const pagePadding = 8
+
+// FrameHeight is the /widget page's height at frameWidth, in whole pixels.
+func (w *Widget) FrameHeight() int {
+	return int(math.Ceil(w.ReservedHeight(EmbedOptions{}, frameWidth-2*pagePadding) + 2*pagePadding))
+}
+
+// reserve is what the reserved height is computed from: the gallery's
+// settings and what the current snapshot holds.
+type reserve struct {
+	m                      metrics
+	layout, aspect         string
+	columns, columnsMobile int
+	gap                    float64
+	posts                  int     // posts in the markup
+	account                bool    // an account is connected: the header can show
+	header                 bool    // the header is shown
+	more                   bool    // Load more is shown (not in a carousel)
+	mean                   float64 // mean height/width of the posts' pictures
+	captions               bool    // captions shown
+	anyCaption             bool    // some post in the markup has one
+	// The details: counts in the markup (not off), and below the tiles;
+	// the biography in the markup, and the lines its text is estimated to
+	// take (one a 60 characters of each of its lines, at most the three
+	// it is clamped to).
+	counts, countsBelow bool
+	bio                 bool
+	bioLines            float64
+}
+
+// reserveFor gathers the reserve of snapshot s (nil: none yet, the config
+// file's settings).
+func (w *Widget) reserveFor(s *snapshot) reserve {
+	cfg := w.settings.Settings
+	if s != nil {
+		cfg = s.in.look
+	}
+	r := reserve{
+		m:             w.metrics,
+		layout:        choice(cfg.Layout, appearance.Layouts),
+		aspect:        choice(cfg.Aspect, appearance.Aspects),
+		columns:       min(max(cfg.Columns, 1), appearance.MaxColumns),
+		columnsMobile: min(max(cfg.ColumnsMobile, 1), appearance.MaxColumnsMobile),
+		gap:           float64(gapOf(cfg)),
+		captions:      cfg.Captions,
+		mean:          1,
+	}
+	if s == nil {
+		return r
+	}
+	r.posts = len(s.view.Posts)
+	r.more = s.view.More
+	r.account, r.header = s.view.Account != nil, s.view.Header
+	r.mean = s.meanShape(r.posts)
+	for _, p := range s.view.Posts {
+		r.anyCaption = r.anyCaption || p.Caption != ""
+	}
+	r.counts, r.countsBelow = s.view.Counts != "off", s.view.Counts == "below"
+	if r.bio = s.view.Bio && r.account; r.bio && s.view.Account.Biography != "" {
+		for line := range strings.Lines(s.view.Account.Biography) { // it keeps its line breaks
+			r.bioLines += max(1, math.Ceil(float64(utf8.RuneCountInString(strings.TrimSpace(line)))/60))
+		}
+		r.bioLines = min(r.bioLines, 3)
+	}
+	return r
+}
+
+// headerHeight is the header's with the biography under it, as the
+// markup shows them (0 without an account).
+func (r reserve) headerHeight(header, bio bool) float64 {
+	if !header || !r.account {
+		return 0
+	}
+	h := r.m.header
+	if bio && r.bio {
+		h += r.m.bio + r.bioLines*r.m.bioLine
+	}
+	return h
+}
+
+// ReservedHeight is the height, in CSS pixels, that the gallery embedded
+// with options o takes at width (what /widget.css reserves there), for
+// what the current snapshot holds.
+func (w *Widget) ReservedHeight(o EmbedOptions, width float64) float64 {
+	r := w.reserveFor(w.cur.Load())
+	header := r.headerHeight(o.Header == "true" || o.Header != "false" && r.header, true)
+	if r.posts == 0 {
+		return header + r.m.empty
+	}
+	layout, aspect := r.layout, r.aspect
 	if choice(o.Layout, appearance.Layouts) == o.Layout {
 		layout = o.Layout
 	}
-	aspect := choice(cfg.Aspect, appearance.Aspects)
 	if choice(o.Aspect, appearance.Aspects) == o.Aspect {
 		aspect = o.Aspect
 	}
-	columns, narrowColumns, count := cfg.Columns, cfg.ColumnsMobile, cfg.Count
-	if o.Columns > 0 {
+	columns, n := r.columns, r.posts
+	if width <= r.m.narrow {
+		columns = r.columnsMobile
+		if o.ColumnsMobile > 0 {
+			columns = min(o.ColumnsMobile, appearance.MaxColumnsMobile)
+		}
+	} else if o.Columns > 0 {
 		columns = min(o.Columns, appearance.MaxColumns)
 	}
-	if o.ColumnsMobile > 0 {
-		narrowColumns = min(o.ColumnsMobile, appearance.MaxColumnsMobile)
-	}
 	if o.Count > 0 {
-		count = min(o.Count, count)
+		n = min(o.Count, n)
 	}
-	columns, narrowColumns = max(columns, 1), max(narrowColumns, 1)
+	captions := r.captions
+	if o.Captions == "true" || o.Captions == "false" {
+		captions = o.Captions == "true"
+	}
+	v := r.layoutValues(layout)
+	ratio := map[string]float64{"1:1": 1, "4:5": 1.25, "original": r.mean}[aspect]
+	if layout == "masonry" {
+		ratio = r.mean
+	}
+	c := float64(columns)
+	rows := math.Ceil(float64(n) / c)
+	switch layout {
+	case "carousel":
+		rows = 1
+	case "highlight":
+		rows = math.Ceil((float64(n) + 3*min(1, c-1)) / c)
+	case "masonry":
+		rows = float64(n) / c
+	}
+	caption := 0.0
+	if captions && r.anyCaption {
+		caption = r.m.captionRow
+	}
+	if r.countsBelow {
+		caption += r.m.countsRow
+	}
+	return rows*(ratio*(width-(c-1)*r.gap)/c+caption) + (rows-1)*r.gap + v.fixed + header
+}
 
-	// The markup holds widget.count posts, with Load more when the JSON
-	// has more; an embed's count only hides some of them.
-	fixed := 0.0
-	posts := min(count, len(s.doc.Posts))
-	more := cfg.LoadMore && len(s.doc.Posts) > cfg.Count && layout != "carousel"
-	if s.doc.Account != nil {
-		fixed += headerHeight
+// layoutValues are what a layout sets in the reservation: its rows at the
+// wide and narrow columns (CSS), its tiles' height/width (CSS) and its
+// fixed height (Load more, but in a carousel).
+type layoutValues struct {
+	rowsWide, rowsNarrow, ratio string
+	fixed                       float64
+}
+
+func (r reserve) layoutValues(layout string) layoutValues {
+	v := layoutValues{ratio: "var(--vitrine-r)"}
+	if r.more && layout != "carousel" {
+		v.fixed += r.m.more
 	}
-	if posts == 0 {
-		return px(fixed + emptyHeight)
-	}
-	if more {
-		fixed += moreHeight
-	}
-	ratio := 1.0 // tile height / width
-	switch {
-	case aspect == "4:5" && layout != "masonry":
-		ratio = 1.25
-	case aspect == "original" || layout == "masonry":
-		ratio = s.meanShape(posts)
-	}
-	// The grid's height at width W with c columns is rows·ratio·tile +
-	// (rows−1)·gap, tile = (W − (c−1)·gap)/c: a·W + b.
-	height := func(c int) (a, b float64) {
-		rows := math.Ceil(float64(posts) / float64(c))
-		switch {
-		case layout == "carousel":
-			rows = 1
-		case layout == "highlight" && c >= 2:
-			rows = math.Ceil(float64(posts+3) / float64(c)) // the first takes 2×2
-		case layout == "masonry":
-			rows = float64(posts) / float64(c)
+	rows := func(columns string) string {
+		switch layout {
+		case "carousel":
+			return "1"
+		case "highlight": // the first post takes 2×2 from two columns up
+			return "round(up,(var(--vitrine-n) + 3*min(1," + columns + " - 1))/" + columns + ",1)"
+		case "masonry":
+			return "calc(var(--vitrine-n)/" + columns + ")"
 		}
-		return rows * ratio / float64(c), fixed + (rows-1)*tileGap - rows*ratio*float64(c-1)*tileGap/float64(c)
+		return "round(up,var(--vitrine-n)/" + columns + ",1)"
 	}
-	wideA, wideB := height(columns)
-	narrowA, narrowB := height(narrowColumns)
-	wide, narrow := lengthOf(wideA, wideB), lengthOf(narrowA, narrowB)
-	if wideA == narrowA && wideB == narrowB {
-		return wide
+	v.rowsWide, v.rowsNarrow = rows("var(--vitrine-c)"), rows("var(--vitrine-m)")
+	if layout == "masonry" {
+		v.ratio = short(r.mean)
 	}
-	// The narrow height applies up to 480 px: a step made of min and max,
-	// whose ramp is crossed within half a pixel of width; which of the two
-	// forms depends on which height is the taller there.
-	const step = "(480.5px - 100%) * 1000000"
-	if narrowA*narrowWidth+narrowB >= wideA*narrowWidth+wideB {
-		return "max(" + wide + ", min(" + narrow + ", calc(" + step + ")))"
+	return v
+}
+
+func (v layoutValues) declarations() string {
+	return "--vitrine-rw:" + v.rowsWide + ";--vitrine-rn:" + v.rowsNarrow + ";--vitrine-t:" + v.ratio + ";--vitrine-f:" + px(v.fixed)
+}
+
+// reservationCSS is /widget.css: the space of every gallery element not yet
+// painted, for snapshot s. Custom properties carry the values (named
+// --vitrine-… for the host page's sake); the embed's data- attributes pick
+// theirs among rules written for every value they may take.
+func (w *Widget) reservationCSS(s *snapshot) string {
+	r := w.reserveFor(s)
+	var b strings.Builder
+	b.WriteString("/* Vitrine: the space of each gallery until its script paints it. */\n")
+	const pending = `[data-vitrine]:not([data-vitrine-on=""])::before`
+	// The header's height with the biography, which data-header and
+	// data-bio may change (no header: no biography either).
+	fmt.Fprintf(&b, "[data-vitrine]{--vitrine-h:%s}\n[data-vitrine][data-header=true]{--vitrine-h:%s}\n", px(r.headerHeight(r.header, true)), px(r.headerHeight(true, true)))
+	if r.bio {
+		fmt.Fprintf(&b, "[data-vitrine][data-bio=false]{--vitrine-h:%s}\n[data-vitrine][data-header=true][data-bio=false]{--vitrine-h:%s}\n", px(r.headerHeight(r.header, false)), px(r.headerHeight(true, false)))
 	}
-	return "min(" + wide + ", max(" + narrow + ", calc(-1 * " + step + ")))"
+	b.WriteString("[data-vitrine][data-header=false]{--vitrine-h:0px}\n")
+	if r.posts == 0 {
+		fmt.Fprintf(&b, "%s{content:\"\";display:block;padding-top:calc(var(--vitrine-h) + %s)}\n", pending, px(r.m.empty))
+		return b.String()
+	}
+	caption := "0px"
+	if r.anyCaption {
+		caption = px(r.m.captionRow)
+	}
+	shownCaption := "0px"
+	if r.captions {
+		shownCaption = caption
+	}
+	// The counts below each tile, which data-counts may move over it or
+	// turn off (not on: a gallery without them has none to show).
+	counts := "0px"
+	if r.countsBelow {
+		counts = px(r.m.countsRow)
+	}
+	ratios := map[string]string{"1:1": "1", "4:5": "1.25", "original": short(r.mean)}
+	fmt.Fprintf(&b, "[data-vitrine]{--vitrine-c:var(--vitrine-columns,%d);--vitrine-m:var(--vitrine-columns-mobile,%d);--vitrine-g:var(--vitrine-gap,%s);--vitrine-n:%d;--vitrine-r:%s;--vitrine-k:%s;--vitrine-o:%s;%s}\n",
+		r.columns, r.columnsMobile, px(r.gap), r.posts, ratios[r.aspect], shownCaption, counts, r.layoutValues(r.layout).declarations())
+	if r.counts {
+		fmt.Fprintf(&b, "[data-vitrine][data-counts=below]{--vitrine-o:%s}\n[data-vitrine][data-counts=hover],[data-vitrine][data-counts=off]{--vitrine-o:0px}\n", px(r.m.countsRow))
+	}
+	for _, l := range appearance.Layouts {
+		fmt.Fprintf(&b, "[data-vitrine][data-layout=%s]{%s}\n", l, r.layoutValues(l).declarations())
+	}
+	for _, a := range appearance.Aspects {
+		fmt.Fprintf(&b, "[data-vitrine][data-aspect=%q]{--vitrine-r:%s}\n", a, ratios[a])
+	}
+	for c := 1; c <= appearance.MaxColumns; c++ {
+		fmt.Fprintf(&b, "[data-vitrine][data-columns=\"%d\"]{--vitrine-c:%d}\n", c, c)
+	}
+	for c := 1; c <= appearance.MaxColumnsMobile; c++ {
+		fmt.Fprintf(&b, "[data-vitrine][data-columns-mobile=\"%d\"]{--vitrine-m:%d}\n", c, c)
+	}
+	for n := 1; n < r.posts; n++ {
+		fmt.Fprintf(&b, "[data-vitrine][data-count=\"%d\"]{--vitrine-n:%d}\n", n, n)
+	}
+	fmt.Fprintf(&b, "[data-vitrine][data-captions=true]{--vitrine-k:%s}\n[data-vitrine][data-captions=false]{--vitrine-k:0px}\n", caption)
+	// Rows R of tiles t·(W − (C−1)·gap)/C high, each with its caption k
+	// and counts o, gaps between them, Load more f and the header h.
+	height := func(rows, columns string) string {
+		return "calc(var(" + rows + ")*(var(--vitrine-t)*(100% - (var(" + columns + ") - 1)*var(--vitrine-g))/var(" + columns + ") + var(--vitrine-k) + var(--vitrine-o)) + (var(" + rows + ") - 1)*var(--vitrine-g) + var(--vitrine-f) + var(--vitrine-h))"
+	}
+	// The narrow height up to the breakpoint, the wide one beyond it: each
+	// is kept by a clamp that is 0 on the other side of the breakpoint (its
+	// ramp is crossed within a millionth of a pixel) and huge on its own.
+	edge := short(r.m.narrow+0.5) + "px"
+	fmt.Fprintf(&b, "%s{content:\"\";display:block;padding-top:max(min(%s,clamp(0px,(100%% - %s)*1000000,1000000px)),min(%s,clamp(0px,(%s - 100%%)*1000000,1000000px)))}\n",
+		pending, height("--vitrine-rw", "--vitrine-c"), edge, height("--vitrine-rn", "--vitrine-m"), edge)
+	return b.String()
 }
 
 // meanShape is the mean height/width of the first n posts' images.
@@ -150,11 +447,6 @@ func (s *snapshot) meanShape(n int) float64 {
 		return 1
 	}
 	return sum / float64(k)
-}
-
-// lengthOf is a·(the width) + b px as CSS.
-func lengthOf(a, b float64) string {
-	return "calc(" + short(100*a) + "% + " + short(b) + "px)"
 }
 
 func px(v float64) string { return short(v) + "px" }

@@ -199,7 +199,7 @@ func TestBrowserPageQueryOptions(t *testing.T) {
 		t.Fatal(err)
 	}
 	wait(t, ctx, "the page", `document.querySelector('.vitrine-item')`)
-	got := eval[string](t, ctx, `document.documentElement.lang + ' ' + document.querySelector('.vitrine').dataset.layout + ' ' + document.querySelector('.vitrine-follow').textContent + ' ' + document.querySelector('.vitrine').style.getPropertyValue('--vitrine-cols')`)
+	got := eval[string](t, ctx, `document.documentElement.lang + ' ' + document.querySelector('.vitrine').dataset.layout + ' ' + document.querySelector('.vitrine-follow').textContent + ' ' + document.querySelector('.vitrine').style.getPropertyValue('--vitrine-columns')`)
 	if got != "de carousel Folgen 4" {
 		t.Errorf("page with ?layout=carousel&language=de&columns=4: %q", got)
 	}
@@ -365,9 +365,10 @@ func TestBrowserImagesMatchTheirTiles(t *testing.T) {
 }
 
 // The recommended snippet reserves the gallery's height before the script
-// runs: at every width, a placeholder of its padding is exactly as high as
-// the gallery that replaces it, so nothing below moves (CLS 0), for the
-// layouts whose height is exact, with and without Load more.
+// runs: at every width, the space widget.css keeps for its element is
+// exactly as high as the gallery that replaces it, so nothing below moves
+// (CLS 0), for the layouts whose height is exact, with and without Load
+// more.
 func TestBrowserSnippetReservesTheGallery(t *testing.T) {
 	testkit.SkipIfShort(t, "drives Chromium")
 	ctx := browser(t)
@@ -377,19 +378,27 @@ func TestBrowserSnippetReservesTheGallery(t *testing.T) {
 		e.replace(posts...)
 		e.mirrorTinted(posts...)
 	}, withConfig(func(c *config.Config) { c.Widget.Count = 12; c.Widget.MaxPosts = 24 }))
-	options := []EmbedOptions{
-		{},
-		{Layout: "carousel", Columns: 2},
-		{Layout: "highlight", Count: 7, Language: "pt"},
-		{Aspect: "4:5", Columns: 4, ColumnsMobile: 1, Count: 5},
+	// Each embed with its options, and the host page's own custom
+	// properties on its section (which both the gallery and the reserved
+	// space follow).
+	cases := []struct {
+		o     EmbedOptions
+		style string
+	}{
+		{EmbedOptions{}, ""},
+		{EmbedOptions{Layout: "carousel", Columns: 2}, ""},
+		{EmbedOptions{Layout: "highlight", Count: 7, Language: "pt"}, ""},
+		{EmbedOptions{Aspect: "4:5", Columns: 4, ColumnsMobile: 1, Count: 5}, ""},
+		{EmbedOptions{Theme: "dark", Count: 9}, "--vitrine-columns:4;--vitrine-gap:10px;--vitrine-columns-mobile:3"},
+		{EmbedOptions{Layout: "grid", Columns: 5}, "--vitrine-columns:2"},
+		{EmbedOptions{Header: "false", Theme: "auto", Count: 8}, ""},
 	}
 	var body strings.Builder
-	for i, o := range options {
-		snippet := e.w.Snippet(o)
-		// The twin is the placeholder alone, with no script to replace it.
-		twin := snippet[:strings.Index(snippet, "<script")]
-		twin = strings.Replace(twin, "<div data-vitrine", `<div class="twin"`, 1)
-		fmt.Fprintf(&body, `<section style="width:var(--w)">%s<p id="below%d">below</p>%s</section>`, snippet, i, twin)
+	for i, c := range cases {
+		// The twin is the element alone, claimed so that no script paints
+		// it: what widget.css reserves for it.
+		twin := strings.Replace(e.w.Element(c.o), "<div data-vitrine", `<div data-vitrine data-vitrine-on="held" class="twin"`, 1)
+		fmt.Fprintf(&body, `<section style="width:var(--w);%s">%s<p id="below%d">below</p>%s</section>`, c.style, e.w.Snippet(c.o), i, twin)
 	}
 	host := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -406,11 +415,17 @@ func TestBrowserSnippetReservesTheGallery(t *testing.T) {
 		if err := chromedp.Do(ctx, viewport, chromedp.Navigate(fmt.Sprintf("%s/?w=%d", host.URL, width))); err != nil {
 			t.Fatal(err)
 		}
-		wait(t, ctx, fmt.Sprintf("%d px: the galleries", width), fmt.Sprintf(`document.querySelectorAll('[data-vitrine-on]').length === %d && [...document.querySelectorAll('[data-vitrine-on]')].every(e => e.shadowRoot && e.shadowRoot.querySelector('.vitrine-item'))`, len(options)))
-		got := eval[[][]float64](t, ctx, `[...document.querySelectorAll('[data-vitrine-on]')].map(e => [e.getBoundingClientRect().height, e.parentNode.querySelector('.twin').getBoundingClientRect().height, e.getBoundingClientRect().width])`)
+		const painted = `[...document.querySelectorAll('[data-vitrine-on=""]')]`
+		wait(t, ctx, fmt.Sprintf("%d px: the galleries", width), fmt.Sprintf(painted+`.length === %d && `+painted+`.every(e => e.shadowRoot && e.shadowRoot.querySelector('.vitrine-item'))`, len(cases)))
+		got := eval[[][]float64](t, ctx, painted+`.map(e => [e.getBoundingClientRect().height, e.parentNode.querySelector('.twin').getBoundingClientRect().height, e.getBoundingClientRect().width])`)
 		for i, g := range got {
 			if math.Abs(g[0]-g[1]) > 0.5 {
-				t.Errorf("%d px, embed %+v: the gallery is %.2f px high, its reserved space %.2f (width %.1f)", width, options[i], g[0], g[1], g[2])
+				t.Errorf("%d px, embed %+v %s: the gallery is %.2f px high, its reserved space %.2f (width %.1f)", width, cases[i].o, cases[i].style, g[0], g[1], g[2])
+			}
+			// The heights the dashboard and the iframe's fallback are
+			// computed from are the stylesheet's.
+			if go_ := e.w.ReservedHeight(cases[i].o, g[2]); cases[i].style == "" && math.Abs(go_-g[1]) > 0.5 {
+				t.Errorf("%d px, embed %+v: ReservedHeight says %.2f px, widget.css reserves %.2f", width, cases[i].o, go_, g[1])
 			}
 		}
 		if shifts := eval[float64](t, ctx, `window.__shifts`); shifts > 0 {

@@ -105,7 +105,7 @@ func TestLayoutSettings(t *testing.T) {
 	e := newEnv(t, withSeed(3), withConfig(func(c *config.Config) {
 		c.Widget.Layout, c.Widget.Aspect, c.Widget.Columns, c.Widget.ColumnsMobile = "masonry", "original", 4, 1
 	}))
-	mustContain(t, "page", e.get("/widget").text(t), `data-layout="masonry" data-aspect="original"`, `style="--vitrine-cols:4;--vitrine-cols-m:1"`)
+	mustContain(t, "page", e.get("/widget").text(t), `data-layout="masonry" data-aspect="original"`, `.vitrine{--_columns:var(--vitrine-columns,4);--_columns-mobile:var(--vitrine-columns-mobile,1);`)
 	if got := choice("bogus", appearance.Layouts); got != "grid" {
 		t.Errorf("choice(bogus) = %q", got)
 	}
@@ -212,7 +212,7 @@ func TestCaptionFiltersFromQuery(t *testing.T) {
 		t.Errorf("%d variants kept, want %d", n, maxWordGalleries)
 	}
 	s.wordGalleries.mu.Lock()
-	_, kept := s.wordGalleries.byKey[s.lang+"\x00handmade\x00"]
+	_, kept := s.wordGalleries.byKey[s.lang+"\x00handmade\x00\x00false\x000"]
 	s.wordGalleries.mu.Unlock()
 	if !kept {
 		t.Error("the filter asked for all along was evicted")

@@ -25,7 +25,7 @@ func (w *Widget) Preview(look appearance.Settings) (page []byte, contentSecurity
 		return nil, "", err
 	}
 	script := w.loader(v) + "({})"
-	v.CSS, v.Script = template.CSS(w.style(v)), template.JS(script)
+	v.Script = template.JS(script) // v.CSS is the gallery's with look's settings
 	if page, err = w.exec("page", v); err != nil {
 		return nil, "", err
 	}

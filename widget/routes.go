@@ -11,6 +11,7 @@ const (
 	PagePath    = "/widget"      // the HTML page; ?fragment=1 for the bare fragment
 	ScriptPath  = "/widget.js"   // the one-line embed
 	JSONPath    = "/widget.json" // the gallery as data
+	StylePath   = "/widget.css"  // the space each JS embed reserves until it paints
 	MediaPrefix = "/media/"      // mirrored images: MediaPrefix + id + "/" + width + ".jpg"; videos: + id + "/video.mp4"
 )
 
@@ -22,6 +23,7 @@ const (
 	kindScript
 	kindJSON
 	kindMedia
+	kindStyle
 )
 
 // route is one public path. The media route's path is a prefix, followed
@@ -37,6 +39,7 @@ var routes = [...]route{
 	{PagePath, kindPage},
 	{ScriptPath, kindScript},
 	{JSONPath, kindJSON},
+	{StylePath, kindStyle},
 	{MediaPrefix, kindMedia},
 }
 

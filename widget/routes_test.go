@@ -11,9 +11,9 @@ import (
 func TestIsPublicPath(t *testing.T) {
 	long := MediaPrefix + strings.Repeat("9", 40) + "/1080.jpg" // longer than a stack buffer for a conversion
 	for path, want := range map[string]bool{
-		PagePath: true, ScriptPath: true, JSONPath: true,
+		PagePath: true, ScriptPath: true, JSONPath: true, StylePath: true,
 		MediaPrefix + "1/640.jpg": true, MediaPrefix: true, MediaPrefix + "../widget.js": true, long: true,
-		"/": false, "/widget/": false, "/widget.css": false, "/widgets": false, "/media": false,
+		"/": false, "/widget/": false, "/widget.cs": false, "/widget.css/": false, "/widgets": false, "/media": false,
 		"/Widget": false, "/healthz": false, "/admin": false, "": false,
 	} {
 		if got := IsPublicPath(path); got != want {
@@ -49,7 +49,7 @@ func TestRoutersServeTheTable(t *testing.T) {
 				}
 			}
 		}
-		for _, target := range []string{"/widget/", "/widget.css", MediaPrefix + "1/640.jpg", MediaPrefix + "x"} {
+		for _, target := range []string{"/widget/", "/widget.htm", MediaPrefix + "1/640.jpg", MediaPrefix + "x"} {
 			if code := serveCode(h, http.MethodGet, target); code != http.StatusNotFound && code != http.StatusMovedPermanently {
 				t.Errorf("%s: GET %s: %d, want 404", name, target, code)
 			}

@@ -26,6 +26,8 @@ type snapshot struct {
 	lang       string
 	byLanguage map[string]*views
 	json       *asset
+	style      *asset              // /widget.css: the space each embed reserves
+	view       galleryView         // the gallery modelled, in widget.language
 	media      map[mediaKey]string // (id, width) → file path
 	doc        jsonDoc             // kept to re-encode the JSON when only "stale" changes
 
@@ -91,6 +93,11 @@ func (w *Widget) build(in input, stale bool) (*snapshot, error) {
 	s.media = media
 	in.images = nil // indexed in files; wordGalleries need only the rest
 	s.in, s.files, s.videos, s.wordGalleries = in, files, videos, &wordGalleries{}
+	// widget.css: the gallery's CSS with the settings, then the space of
+	// each embed, which reservationCSS reads off the finished snapshot.
+	if s.style, err = newAsset([]byte(string(v.CSS)+"\n"+w.reservationCSS(s)), "text/css; charset=utf-8", w.galleryFields(kindStyle, "")); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -140,6 +147,9 @@ func (w *Widget) model(in input, files map[string][]MirroredFile, videos map[str
 		Lang:          choice(cfg.Language, appearance.Languages),
 		Words:         wordsFor(cfg.Language),
 		Captions:      cfg.Captions,
+		Theme:         choice(cfg.Theme, appearance.Themes),
+		Header:        cfg.Header,
+		Follow:        cfg.FollowButton,
 		Counts:        choice(cfg.Counts, appearance.CountModes),
 		ShopOnTile:    cfg.ShopLinkOnTile,
 		Placeholder:   w.settings.Placeholder,
@@ -190,7 +200,7 @@ func (w *Widget) model(in input, files map[string][]MirroredFile, videos map[str
 			}
 			doc.Posts = append(doc.Posts, jp)
 			if len(v.Posts) < cfg.Count {
-				pv, err := postView(base, p, jp, fs)
+				pv, err := postView(base, p, jp, fs, cfg.CaptionLength)
 				if err != nil {
 					return v, doc, err
 				}
@@ -203,6 +213,7 @@ func (w *Widget) model(in input, files map[string][]MirroredFile, videos map[str
 	}
 	v.More = cfg.LoadMore && len(doc.Posts) > len(v.Posts)
 	v.Extras = v.Counts != "off" || v.Bio || v.Links
+	v.CSS = w.styled(v, cfg)
 	if newest.IsZero() {
 		newest = w.now()
 	}
@@ -274,7 +285,7 @@ func (w *Widget) render(v galleryView, doc jsonDoc) (*snapshot, error) {
 		}
 		s.byLanguage[code] = vs
 	}
-	s.views, s.lang = s.byLanguage[v.Lang], v.Lang
+	s.views, s.lang, s.view = s.byLanguage[v.Lang], v.Lang, v
 	return s, nil
 }
 
@@ -323,7 +334,7 @@ func (w *Widget) renderViews(v galleryView) (*views, error) {
 // renderFragment is the bare markup with its style, for server-side
 // includes.
 func (w *Widget) renderFragment(v galleryView) (*asset, error) {
-	v.CSS, v.Included = template.CSS(w.style(v)), true
+	v.Included = true
 	frag, err := w.exec("fragment", v)
 	if err != nil {
 		return nil, err
@@ -333,7 +344,6 @@ func (w *Widget) renderFragment(v galleryView) (*asset, error) {
 
 // renderPage is the /widget page, its loader inline.
 func (w *Widget) renderPage(v galleryView) (*asset, error) {
-	v.CSS = template.CSS(w.style(v))
 	script := w.loader(v) + "({})"
 	v.Script = template.JS(script)
 	page, err := w.exec("page", v)
@@ -343,13 +353,14 @@ func (w *Widget) renderPage(v galleryView) (*asset, error) {
 	return newAsset(page, "text/html; charset=utf-8", w.galleryFields(kindPage, pageCSP(w.base, script, w.settings.FrameAncestors)))
 }
 
-// renderScript is widget.js: the loader called with the markup and CSS.
+// renderScript is widget.js: the loader called with the markup and the
+// address of its stylesheet (widget.css, which the snippet links too).
 func (w *Widget) renderScript(v galleryView) (*asset, error) {
 	markup, err := w.exec("gallery", v)
 	if err != nil {
 		return nil, err
 	}
-	data, err := jsData(string(markup), w.style(v))
+	data, err := jsData(string(markup), w.base+StylePath)
 	if err != nil {
 		return nil, err
 	}
@@ -364,15 +375,16 @@ func (w *Widget) exec(name string, v galleryView) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// jsData is the argument the loader is called with: {"h": markup, "c": css}.
-func jsData(markup, css string) (string, error) {
+// jsData is the argument the loader is called with: {"h": markup, "s":
+// the stylesheet's URL}.
+func jsData(markup, stylesheet string) (string, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false) // a JavaScript response, not HTML; U+2028/9 are still escaped
 	if err := enc.Encode(struct {
 		H string `json:"h"`
-		C string `json:"c"`
-	}{markup, css}); err != nil {
+		S string `json:"s"`
+	}{markup, stylesheet}); err != nil {
 		return "", err
 	}
 	return strings.TrimSpace(buf.String()), nil
@@ -436,13 +448,4 @@ func validMediaID(id string) bool {
 		}
 	}
 	return true
-}
-
-// compactCSS joins the lines; the file is written one rule a line.
-func compactCSS(s string) string {
-	var b strings.Builder
-	for line := range strings.Lines(s) {
-		b.WriteString(strings.TrimSpace(line))
-	}
-	return b.String()
 }

@@ -31,6 +31,9 @@ type galleryView struct {
 	// more to ask /widget.json with; "" for the configured gallery.
 	JSONQuery string
 	Captions  bool
+	Theme     string // light, dark, auto
+	Header    bool   // the account's header is shown
+	Follow    bool   // with its Follow button
 	// Counts is widget.counts: off, hover or below. Bio shows the
 	// account's biography and followers under the header. ShopOnTile shows
 	// a post's link on its tile; Links is whether any post has one (the
@@ -49,8 +52,8 @@ type galleryView struct {
 	ProfileURL  string
 	Account     *accountView
 	Posts       []postItem
-	CSS         template.CSS
-	Script      template.JS // the /widget page only
+	CSS         template.CSS // the gallery's, with the settings (theme.go)
+	Script      template.JS  // the /widget page only
 }
 
 type accountView struct {
@@ -98,7 +101,7 @@ func safeColor(c string) string {
 // pick another.
 const tileWidth = 640
 
-func postView(base string, p store.Post, jp jsonPost, fs []MirroredFile) (postItem, error) {
+func postView(base string, p store.Post, jp jsonPost, fs []MirroredFile, captionLength int) (postItem, error) {
 	largest := fs[len(fs)-1]
 	src := fs[0]
 	for _, f := range fs {
@@ -130,7 +133,7 @@ func postView(base string, p store.Post, jp jsonPost, fs []MirroredFile) (postIt
 		ID:        p.ID,
 		Type:      jp.Type,
 		Permalink: jp.Permalink,
-		Caption:   jp.Caption,
+		Caption:   cutCaption(jp.Caption, captionLength),
 		Alt:       jp.Alt,
 		Color:     jp.Color,
 		Src:       mediaURL(base, p.ID, src.Width),
@@ -201,6 +204,20 @@ func altText(alt, caption, fallback string) string {
 		return fallback
 	}
 	return s
+}
+
+// cutCaption is caption cut to about n characters at a word, for the
+// tiles: they show three lines, and the lightbox the whole caption from
+// widget.json. n ≤ 0 leaves it whole.
+func cutCaption(caption string, n int) string {
+	if n <= 0 || utf8.RuneCountInString(caption) <= n {
+		return caption
+	}
+	r := string([]rune(caption)[:n])
+	if cut := strings.LastIndexFunc(r, unicode.IsSpace); cut >= len(r)/2 {
+		r = r[:cut]
+	}
+	return strings.TrimRightFunc(r, func(c rune) bool { return unicode.IsSpace(c) || unicode.IsPunct(c) }) + "…"
 }
 
 // initial is the letter the header shows when no avatar is mirrored.

@@ -24,9 +24,10 @@ import (
 	"vitrine/templates"
 )
 
-// The loader is written for its reader (templates/widget/loader.js) and sent
-// minified; after editing it, run go generate here.
-//go:generate go test -run TestMinifiedLoaderIsCurrent -update-loader .
+// The loader (templates/widget/loader.js) and the gallery's CSS
+// (widget.css) are written for their reader and sent minified; after
+// editing either, run go generate here.
+//go:generate go test -run TestMinified -update-minified .
 
 // Source is what the widget reads when, and only when, it builds a
 // snapshot, and what Follow polls. A Vitrine hands it StoreSource.
@@ -102,12 +103,14 @@ type Widget struct {
 	log      *slog.Logger
 	now      func() time.Time
 	tmpl     *template.Template
-	css      string
+	css      string // the gallery's CSS, minified
 	js       string // loader without data
 	// cssExtras and jsExtras are the style and loader of a gallery that
 	// shows counts, a biography or links (galleryView.Extras): css with
 	// extras.css added, the loader with its extras.
 	cssExtras, jsExtras string
+	// metrics are the fixed sizes read from css (embed.go).
+	metrics metrics
 	// cacheGallery is the gallery's Cache-Control value, shared read-only
 	// by its prepared responses.
 	cacheGallery []string
@@ -161,6 +164,9 @@ func New(o Options) (*Widget, error) {
 	if w.tmpl, w.css, w.js, w.cssExtras, w.jsExtras, err = parseAssets(templates.Widget()); err != nil {
 		return nil, err
 	}
+	if w.metrics, err = readMetrics(w.css, w.cssExtras[len(w.css):]); err != nil {
+		return nil, err
+	}
 	if err := w.Rebuild(context.Background()); err != nil {
 		return nil, err
 	}
@@ -174,9 +180,9 @@ func parseAssets(fsys fs.FS) (tmpl *template.Template, css, js, cssExtras, jsExt
 	if err != nil {
 		return nil, "", "", "", "", fmt.Errorf("widget: parse templates: %w", err)
 	}
-	// The loader is minified ahead of time (go generate), so the
-	// minifier's code is neither in the binary nor paged in at start.
-	read := map[string]*string{"widget.css": &css, "extras.css": &cssExtras, "loader.min.js": &js, "loader.extras.min.js": &jsExtras}
+	// The CSS and the loader are minified ahead of time (go generate), so
+	// the minifier's code is neither in the binary nor paged in at start.
+	read := map[string]*string{"widget.min.css": &css, "extras.css": &cssExtras, "loader.min.js": &js, "loader.extras.min.js": &jsExtras}
 	for name, dst := range read {
 		b, err := fs.ReadFile(fsys, name)
 		if err != nil {
@@ -184,8 +190,16 @@ func parseAssets(fsys fs.FS) (tmpl *template.Template, css, js, cssExtras, jsExt
 		}
 		*dst = strings.TrimSpace(string(b))
 	}
-	css = compactCSS(css)
 	return tmpl, css, js, css + compactCSS(cssExtras), jsExtras, nil
+}
+
+// compactCSS joins the lines; extras.css is written one rule a line.
+func compactCSS(s string) string {
+	var b strings.Builder
+	for line := range strings.Lines(s) {
+		b.WriteString(strings.TrimSpace(line))
+	}
+	return b.String()
 }
 
 // tileView is what the "tile-extras" template renders: the gallery and

@@ -368,7 +368,7 @@ func TestGalleryMarkup(t *testing.T) {
 			`<a class="vitrine-prof" href="https://www.instagram.com/studio.lumen/" target="_blank" rel="noopener">`,
 			`<span class="vitrine-user">@studio.lumen</span>`,
 			`<span class="vitrine-av vitrine-av-i" aria-hidden="true">S</span>`,
-			`style="--vitrine-cols:3;--vitrine-cols-m:2"`, `data-layout="grid" data-aspect="1x1" lang="en"`,
+			`data-layout="grid" data-aspect="1x1" data-theme="light" lang="en"`,
 			`href="https://www.instagram.com/p/C`, `rel="noopener"`,
 			`srcset="`+e.base+`/media/`+id+`/240.jpg 240w, `+e.base+`/media/`+id+`/320.jpg 320w, `+e.base+`/media/`+id+`/640.jpg 640w, `+e.base+`/media/`+id+`/1080.jpg 1080w"`,
 			`src="`+e.base+`/media/`+id+`/640.jpg"`,
@@ -377,9 +377,11 @@ func TestGalleryMarkup(t *testing.T) {
 			`alt="A sunlit desk with prints drying on a line"`,
 			`alt="Morning light over the studio ☀️ New prints drop Friday."`,
 			`aria-label="Video"`, `aria-label="Album"`,
-			`<p class="vitrine-cap" dir="auto">`,
-			`<dialog class="vitrine-lb"`,
+			`<p class="vitrine-cap" part="caption" dir="auto">`,
+			`<dialog class="vitrine-lb" part="lightbox"`,
+			`<header class="vitrine-head" part="header">`, `<a class="vitrine-follow" part="follow"`, `<a class="vitrine-link" part="tile"`,
 		)
+		mustNotContain(t, what, s, `style="--vitrine`)
 		mustNotContain(t, what, s, "cdninstagram", "vitrine-nocap", "IGQ-secret")
 		// The first row loads at once, the first image (the likely largest
 		// paint) first; the rest wait until they are near the screen.
@@ -402,8 +404,15 @@ func TestGalleryMarkup(t *testing.T) {
 			}
 		}
 	}
-	// The embed carries the same markup and the CSS as data.
-	mustContain(t, "widget.js", js, `.vitrine-grid{`, `:host{all:initial`, "attachShadow")
+	// The embed carries the same markup as data, and the address of its
+	// CSS, which the server's settings follow; the page and the fragment
+	// carry the CSS, with the settings where a host's own beat them.
+	mustContain(t, "widget.js", js, `"s":"`+e.base+`/widget.css"`, "attachShadow")
+	mustNotContain(t, "widget.js", js, `.vitrine-grid{`)
+	const settings = `.vitrine{--_columns:var(--vitrine-columns,3);--_columns-mobile:var(--vitrine-columns-mobile,2);--_gap:var(--vitrine-gap,4px);--_radius:var(--vitrine-radius,3px)}`
+	mustContain(t, "widget.css", e.get("/widget.css").text(t), `.vitrine-grid{`, `:host{all:initial`, settings)
+	mustContain(t, "page", page, `.vitrine-grid{`, settings)
+	mustContain(t, "fragment", frag, `.vitrine-grid{`, settings)
 	// Colour placeholders are the dominant colours.
 	if !regexp.MustCompile(`style="background-color:#[0-9a-f]{6}"`).MatchString(page) {
 		t.Error("no dominant-colour background")
@@ -456,7 +465,7 @@ func TestHostileCaptionsAreEscaped(t *testing.T) {
 }
 
 // splitJS splits widget.js into the loader and its data argument.
-func splitJS(t *testing.T, js string) (loader string, data struct{ H, C string }) {
+func splitJS(t *testing.T, js string) (loader string, data struct{ H, S string }) {
 	t.Helper()
 	i := strings.LastIndex(js, `({"h":`)
 	if i < 0 || json.Unmarshal([]byte(strings.TrimSuffix(strings.TrimSpace(js[i+1:]), ");")), &data) != nil {
@@ -547,7 +556,8 @@ func TestRebuildSwapsSnapshotWithoutRestart(t *testing.T) {
 	if after.StatusCode != http.StatusOK || after.Header.Get("Etag") == before.Header.Get("Etag") {
 		t.Fatalf("after rebuild: status %d, ETag %s (was %s)", after.StatusCode, after.Header.Get("Etag"), before.Header.Get("Etag"))
 	}
-	mustContain(t, "widget.js", after.text(t), "Brand new caption after a sync", "/media/"+posts[3].ID+"/640.jpg")
+	mustContain(t, "widget.js", after.text(t), "/media/"+posts[3].ID+"/640.jpg")
+	mustContain(t, "widget.json", e.get("/widget.json").text(t), "Brand new caption after a sync")
 	if n := len(decodeJSON(t, e.get("/widget.json").text(t)).Posts); n != 4 {
 		t.Errorf("%d posts after rebuild", n)
 	}

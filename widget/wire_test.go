@@ -125,7 +125,7 @@ func TestWireDeclines(t *testing.T) {
 	for _, r := range []WireRequest{
 		{Path: "/"},
 		{Path: "/widget/"},
-		{Path: "/widget.css"},
+		{Path: "/widget.htm"},
 		{Path: "/media/" + id + "/641.jpg"},
 		{Path: "/media/" + id + "/0640.jpg"},
 		{Path: "/media/" + id + "/640.jpg/x"},

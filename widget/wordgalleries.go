@@ -3,6 +3,7 @@ package widget
 import (
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -15,7 +16,9 @@ import (
 // query on /widget and /widget.json. Filtering by caption needs the
 // captions of every post, which the default embed does not carry, so the
 // server filters: each filter makes a word gallery of the snapshot, built on
-// first use and kept beside it, a few at most.
+// first use and kept beside it, a few at most. Captions are shipped only
+// where they are shown, so an embed's captions=true (or false) makes a word
+// gallery too, filtered or not.
 
 // Limits on a filter from the query: enough for any real embed, and they
 // bound what a made-up query can make the server build.
@@ -29,6 +32,8 @@ const (
 // names them.
 var (
 	languageParam     = queryParam("language")
+	captionsParam     = queryParam("captions")
+	captionLenParam   = queryParam("caption_length")
 	includeWordsParam = queryParam("include_words")
 	excludeWordsParam = queryParam("exclude_words")
 )
@@ -79,6 +84,9 @@ func (f wordFilter) query() string {
 	}
 	if len(f.exclude) > 0 {
 		v.Set(excludeWordsParam, strings.Join(f.exclude, ","))
+	}
+	if len(v) == 0 {
+		return ""
 	}
 	return "?" + v.Encode()
 }
@@ -133,20 +141,28 @@ func (vs *wordGalleries) effective(f wordFilter, posts []store.Post) (wordFilter
 	return out, !out.empty()
 }
 
+// captionsChoice is whether the markup carries captions, and cut to how
+// many characters (0: whole).
+type captionsChoice struct {
+	shown  bool
+	length int
+}
+
 // filtered answers the asset of kind (the fragment when fragment is set)
-// for the gallery filtered by f in the language lang, building what it
-// needs on first use. It is nil when the filter changes nothing, and the
-// caller serves the snapshot's own asset.
-func (w *Widget) filtered(s *snapshot, f wordFilter, lang string, kind routeKind, fragment bool) *asset {
+// for the gallery filtered by f in the language lang, with captions as
+// captions says, building what it needs on first use. It is nil when
+// neither the filter nor the captions change anything, and the caller
+// serves the snapshot's own asset.
+func (w *Widget) filtered(s *snapshot, f wordFilter, lang string, captions captionsChoice, kind routeKind, fragment bool) *asset {
 	vs := s.wordGalleries
 	vs.mu.Lock()
 	defer vs.mu.Unlock()
 	eff, ok := vs.effective(f, s.in.posts)
-	if !ok {
+	if !ok && captions == (captionsChoice{s.in.look.Captions, s.in.look.CaptionLength}) {
 		return nil
 	}
-	key := lang + "\x00" + strings.Join(eff.include, ",") + "\x00" + strings.Join(eff.exclude, ",")
-	v, err := w.wordGallery(s, vs, key, eff, f, lang)
+	key := lang + "\x00" + strings.Join(eff.include, ",") + "\x00" + strings.Join(eff.exclude, ",") + "\x00" + strconv.FormatBool(captions.shown) + "\x00" + strconv.Itoa(captions.length)
+	v, err := w.wordGallery(s, vs, key, eff, f, lang, captions)
 	if err == nil {
 		err = w.renderWordGallery(v, kind, fragment)
 	}
@@ -161,7 +177,7 @@ func (w *Widget) filtered(s *snapshot, f wordFilter, lang string, kind routeKind
 // stand in place of the configured ones (an embed's option replaces the
 // default, like every other option). Load more asks /widget.json with the
 // words as the embed gave them (asked).
-func (w *Widget) wordGallery(s *snapshot, vs *wordGalleries, key string, eff, asked wordFilter, lang string) (*wordGallery, error) {
+func (w *Widget) wordGallery(s *snapshot, vs *wordGalleries, key string, eff, asked wordFilter, lang string, captions captionsChoice) (*wordGallery, error) {
 	if v, ok := vs.byKey[key]; ok {
 		i := slices.Index(vs.keys, key)
 		vs.keys = append(slices.Delete(vs.keys, i, i+1), key)
@@ -174,7 +190,9 @@ func (w *Widget) wordGallery(s *snapshot, vs *wordGalleries, key string, eff, as
 	if len(eff.exclude) > 0 {
 		filter.exclude = eff.exclude
 	}
-	view, doc, err := w.model(s.in, s.files, s.videos, s.doc.Stale, filter)
+	in := s.in
+	in.look.Captions, in.look.CaptionLength = captions.shown, captions.length
+	view, doc, err := w.model(in, s.files, s.videos, s.doc.Stale, filter)
 	if err != nil {
 		return nil, err
 	}
