@@ -391,7 +391,8 @@ func jsData(markup, stylesheet string) (string, error) {
 }
 
 // pageCSP locks the /widget page down: only its own inline script (by
-// hash), images and videos from Vitrine, inline styles (the dominant
+// hash), images and videos from Vitrine (and data: images: the counts'
+// icons are CSS masks written inline), inline styles (the dominant
 // colours), and framing by the configured ancestors.
 func pageCSP(base, script string, ancestors []string) string {
 	sum := sha256.Sum256([]byte(script))
@@ -399,7 +400,7 @@ func pageCSP(base, script string, ancestors []string) string {
 	if base != "" {
 		ours += " " + base
 	}
-	return "default-src 'none'; img-src " + ours + "; media-src " + ours + "; connect-src " + ours + "; style-src 'unsafe-inline'; script-src 'sha256-" +
+	return "default-src 'none'; img-src " + ours + " data:; media-src " + ours + "; connect-src " + ours + "; style-src 'unsafe-inline'; script-src 'sha256-" +
 		base64.StdEncoding.EncodeToString(sum[:]) + "'; base-uri 'none'; form-action 'none'; frame-ancestors " +
 		frameAncestors(ancestors)
 }
@@ -412,7 +413,7 @@ func fragmentCSP(base string, ancestors []string) string {
 	if base != "" {
 		img += " " + base
 	}
-	return "default-src 'none'; img-src " + img + "; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors " +
+	return "default-src 'none'; img-src " + img + " data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors " +
 		frameAncestors(ancestors)
 }
 

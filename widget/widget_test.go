@@ -66,11 +66,12 @@ func TestEndpointsHeadersAndEncodings(t *testing.T) {
 				csp := h.Get("Content-Security-Policy")
 				switch ep.path {
 				case "/widget":
-					mustContain(t, "CSP", csp, "default-src 'none'", "frame-ancestors *", "script-src 'sha256-", "img-src 'self' "+e.base,
+					mustContain(t, "CSP", csp, "default-src 'none'", "frame-ancestors *", "script-src 'sha256-",
+						"img-src 'self' "+e.base+" data:;", // data: for the counts' icons, CSS masks
 						"media-src 'self' "+e.base)
 				case "/widget?fragment=1":
 					// Fetched directly, the fragment runs no script at all.
-					mustContain(t, "CSP", csp, "default-src 'none'", "frame-ancestors *", "img-src 'self' "+e.base)
+					mustContain(t, "CSP", csp, "default-src 'none'", "frame-ancestors *", "img-src 'self' "+e.base+" data:;")
 					if strings.Contains(csp, "script-src") {
 						t.Errorf("the fragment's CSP allows a script: %q", csp)
 					}
