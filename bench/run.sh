@@ -10,7 +10,7 @@
 # What it does: builds Vitrine into a temporary directory, starts it with
 # `-demo -demo-connect` (a fake Instagram in the same process, connected and
 # synced at start), waits for the gallery and its images, downloads the exact
-# bytes of /widget.js, /widget?fragment=1, /widget.json (identity and gzip)
+# bytes of /widget.js, /widget.css, /widget?fragment=1, /widget.json (identity and gzip)
 # and one /media image into a docroot, and starts nginx on another loopback
 # port serving those files with the same Content-Type and caching headers
 # (gzip_static for the pre-compressed copies). Then, one endpoint after the
@@ -174,6 +174,7 @@ fetch_pair() {
 	die "identity and gzip bodies of $1 differ"
 }
 fetch_pair "$vurl/widget.js" "$doc/widget.js"
+fetch_pair "$vurl/widget.css" "$doc/widget.css"
 fetch_pair "$vurl/widget?fragment=1" "$doc/widget"
 fetch_pair "$vurl/widget.json" "$doc/widget.json"
 curl -s -o "$doc$media" "$vurl$media"
@@ -185,7 +186,7 @@ nurl="http://127.0.0.1:$nport"
 ngx="$tmp/nginx"
 mkdir -p "$ngx"
 ncpu=$(nproc)
-cache_gallery='add_header Cache-Control "public, max-age=60, stale-while-revalidate=600, stale-if-error=86400";'
+cache_gallery='add_header Cache-Control "public, max-age=30, stale-while-revalidate=30, stale-if-error=86400";'
 common='add_header Cross-Origin-Resource-Policy cross-origin; add_header X-Content-Type-Options nosniff;'
 cat >"$ngx/nginx.conf" <<EOF
 # Written by bench/run.sh: a plain static-file nginx, tuned as one would
@@ -221,6 +222,10 @@ http {
             default_type "text/javascript; charset=utf-8";
             $cache_gallery $common add_header Access-Control-Allow-Origin *;
         }
+        location = /widget.css {
+            default_type "text/css; charset=utf-8";
+            $cache_gallery $common add_header Access-Control-Allow-Origin *;
+        }
         location = /widget.json {
             default_type "application/json; charset=utf-8";
             $cache_gallery $common add_header Access-Control-Allow-Origin *;
@@ -253,6 +258,8 @@ check_same() {
 }
 check_same /widget.js "$doc/widget.js" ""
 check_same /widget.js "$doc/widget.js.gz" gzip
+check_same /widget.css "$doc/widget.css" ""
+check_same /widget.css "$doc/widget.css.gz" gzip
 check_same "/widget?fragment=1" "$doc/widget" ""
 check_same "/widget?fragment=1" "$doc/widget.gz" gzip
 check_same /widget.json "$doc/widget.json" ""
@@ -274,7 +281,7 @@ EOF
 # A mixed run cycles through the public paths, as a page of visitors would.
 mixed_lua() {
 	cat "$tmp/report.lua"
-	printf 'local paths = {"/widget.js", "/widget?fragment=1", "/widget.json", "/widget", "%s"}\n' "$1"
+	printf 'local paths = {"/widget.js", "/widget.css", "/widget?fragment=1", "/widget.json", "/widget", "%s"}\n' "$1"
 	cat <<'EOF'
 local i = 0
 request = function()
@@ -300,7 +307,7 @@ bench_one() {
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 rows=()
-for ep in "/widget.js|1" "/widget?fragment=1|1" "/widget.json|1" "$media|0"; do
+for ep in "/widget.js|1" "/widget.css|1" "/widget?fragment=1|1" "/widget.json|1" "$media|0"; do
 	target=${ep%|*}
 	gz=${ep#*|}
 	say "bench: $target — Vitrine, then nginx ($warmup warm-up + $duration each)"
@@ -420,6 +427,7 @@ table() {
 		IFS='|' read -r target gz v n load <<<"$r"
 		case $target in
 		/widget.js) file=$doc/widget.js.gz ;;
+		/widget.css) file=$doc/widget.css.gz ;;
 		/widget\?*) file=$doc/widget.gz ;;
 		/widget.json) file=$doc/widget.json.gz ;;
 		*) file=$doc$target ;;
@@ -456,7 +464,7 @@ report() {
 		IFS='|' read -r pposts pfirst pidle pbusy phwm prps <<<"$plain"
 		echo "- The same data served by a plain Vitrine (no \`-demo\`, restarted on that data directory; $pposts posts in \`/widget.json\`): first \`/widget\` after **${pfirst} ms**; RSS **$(mib "$pidle") MiB** idle, **$(mib "$pbusy") MiB** after a $duration mixed wrk run ($prps req/s), peak $(mib "$phwm") MiB."
 	fi
-	echo "- Upstream Instagram calls during a $up_duration mixed wrk run over all five paths (${up_requests} requests, ${up_rps} req/s, ${up_errors} errors): **${busy_calls}**, from ${busy_jobs} scheduled job runs (-demo syncs every 30 s, validates every minute)${busy_paths:+: $busy_paths}. The next $up_duration, idle: ${idle_calls} calls from ${idle_jobs} job runs${idle_paths:+: $idle_paths}. Calls caused by visitors (busy minus idle): **${visitor_calls}**."
+	echo "- Upstream Instagram calls during a $up_duration mixed wrk run over all six paths (${up_requests} requests, ${up_rps} req/s, ${up_errors} errors): **${busy_calls}**, from ${busy_jobs} scheduled job runs (-demo syncs every 30 s, validates every minute)${busy_paths:+: $busy_paths}. The next $up_duration, idle: ${idle_calls} calls from ${idle_jobs} job runs${idle_paths:+: $idle_paths}. Calls caused by visitors (busy minus idle): **${visitor_calls}**."
 }
 out=$(report)
 printf '\n%s\n' "$out"
