@@ -19,8 +19,9 @@ import (
 // The Appearance page: every option of the gallery's table with a control
 // that fits it, and beside them the gallery itself, as it would look,
 // updated as a control changes (admin.js reloads the preview frame; without
-// script, the Preview button does it). Save keeps the settings in the
-// database, so every replica serves them within widget.cache_max_age.
+// script it shows the saved settings, and Save then shows the change).
+// Save keeps the settings in the database, so every replica serves them
+// within widget.cache_max_age.
 
 // appearanceView is the page's model.
 type appearanceView struct {
@@ -30,9 +31,8 @@ type appearanceView struct {
 	// PreviewURL shows the settings on the form (the saved ones, or the
 	// refused ones being corrected).
 	PreviewURL string
-	// Problems counts the fields refused by the last Save; Customised is
-	// true when any saved setting differs from the config file's.
-	Problems   int
+	// Customised is true when any saved setting differs from the config
+	// file's.
 	Customised bool
 	Skipped    []appearance.Problem
 	CacheAge   string
@@ -100,7 +100,6 @@ func (a *Admin) renderAppearance(c *gin.Context, status int, st appearance.State
 		page:       a.page(c, "Appearance"),
 		Flash:      f,
 		PreviewURL: "/admin/appearance/preview?" + previewQuery(texts, errs),
-		Problems:   len(problems),
 		Customised: len(st.Saved) > 0,
 		Skipped:    st.Skipped,
 		CacheAge:   a.cacheAge,
@@ -284,6 +283,8 @@ func (a *Admin) appearancePreview(c *gin.Context) {
 	look := st.Current
 	q := c.Request.URL.Query()
 	for _, o := range appearance.Options {
+		// The form sends a switch only when it is on: in a query from
+		// the form (any query at all), an absent switch is off.
 		if _, sent := q[o.Key]; sent || o.Kind == appearance.Switch && len(q) > 0 {
 			_ = o.Set(&look, formText(o, q))
 		}

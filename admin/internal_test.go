@@ -49,7 +49,7 @@ func TestTemplatesExecute(t *testing.T) {
 			dashboardView{page: pg, S: full, Flash: &flash{Tone: "ok", Title: "t", Section: "posts"}, Posts: &postsView{MaxPins: 3, Pinned: 1, Hidden: 1,
 				Posts: []postCard{{ID: "1", Caption: "c", Thumb: "/media/1/320.jpg", Pinned: true, Kind: "Album"}, {ID: "2", Hidden: true, Note: "n", Kind: "Photo"}, {ID: "3"}}}},
 			dashboardView{page: pg, S: full, Posts: &postsView{MaxPins: 3}}},
-		"appearance.html": {appearanceView{}, appearanceView{page: pg, Flash: &flash{Tone: "bad", Title: "t", Message: "m"}, Problems: 1, Customised: true,
+		"appearance.html": {appearanceView{}, appearanceView{page: pg, Flash: &flash{Tone: "bad", Title: "t", Message: "m"}, Customised: true,
 			Skipped: []appearance.Problem{{Key: "k", Msg: "m"}}, PreviewURL: "/admin/appearance/preview?layout=grid", CacheAge: "60 seconds",
 			Groups: []fieldGroup{{Name: "G", ID: "g", Fields: []field{
 				{Key: "a", ID: "opt-a", Label: "A", Kind: "choice", Value: "x", Choices: []fieldChoice{{Value: "x", Label: "X", Selected: true}}, Error: "e"},
