@@ -143,7 +143,7 @@ func (w *Widget) asset(s *snapshot, kind routeKind, rawQuery string) *asset {
 	}
 	q, _ := url.ParseQuery(rawQuery) // what URL.Query does: errors ignored
 	lang, fragment := s.lang, q.Get("fragment") == "1"
-	if _, ok := s.byLanguage[q.Get(languageParam)]; ok {
+	if _, ok := languages[q.Get(languageParam)]; ok {
 		lang = q.Get(languageParam)
 	}
 	look := s.in.look
@@ -159,7 +159,11 @@ func (w *Widget) asset(s *snapshot, kind routeKind, rawQuery string) *asset {
 			return a
 		}
 	}
-	return s.byLanguage[lang].pick(kind, fragment, s.json)
+	vs := w.viewsIn(s, lang)
+	if vs == nil {
+		vs = s.views
+	}
+	return vs.pick(kind, fragment, s.json)
 }
 
 // anyOrigin reports whether every origin may read widget.js and

@@ -1,11 +1,13 @@
 package widget
 
 import (
+	"context"
 	"encoding/json"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"vitrine/appearance"
@@ -97,6 +99,43 @@ func TestLanguages(t *testing.T) {
 	empty := newEnv(t, withConfig(func(c *config.Config) { c.Widget.Language = "de" }))
 	mustContain(t, "empty gallery", empty.get("/widget").text(t), "Neue Beiträge sind unterwegs.")
 	mustContain(t, "empty gallery in French", empty.get("/widget?language=fr").text(t), "De nouvelles publications arrivent bientôt.")
+}
+
+// A rebuild renders widget.language only; another language is rendered by
+// the first request for it, once, however many ask at the same moment, and
+// the next snapshot starts again without it.
+func TestOtherLanguagesRenderOnFirstUse(t *testing.T) {
+	e := newEnv(t, withSeed(3), withConfig(func(c *config.Config) { c.Widget.Language = "es" }))
+	s := e.w.cur.Load()
+	if len(s.otherLanguages) != len(languages)-1 {
+		t.Fatalf("%d other languages, want %d", len(s.otherLanguages), len(languages)-1)
+	}
+	for code, lv := range s.otherLanguages {
+		if lv.vs != nil {
+			t.Errorf("%s rendered by the rebuild", code)
+		}
+	}
+	var wg sync.WaitGroup
+	pages := make([]*asset, 8)
+	for i := range pages {
+		wg.Go(func() { pages[i] = e.w.asset(s, kindPage, "language=de") })
+	}
+	wg.Wait()
+	for _, p := range pages {
+		if p != pages[0] {
+			t.Fatal("two requests for German got two renderings")
+		}
+	}
+	mustContain(t, "German page", string(pages[0].body), `<html lang="de">`, ">Folgen<")
+	if s.otherLanguages["pt"].vs != nil || s.otherLanguages["de"].vs == nil {
+		t.Error("only the language asked for is rendered")
+	}
+	if err := e.w.Rebuild(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if next := e.w.cur.Load(); next == s || next.otherLanguages["de"].vs != nil {
+		t.Error("a new snapshot keeps the old one's German")
+	}
 }
 
 // Layout, aspect and columns from the config reach the markup; a value

@@ -11,6 +11,7 @@ import (
 	"html/template"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"vitrine/appearance"
@@ -22,14 +23,17 @@ import (
 // snapshot is everything the public handlers serve, built once per sync and
 // never modified after it is published through Widget.cur.
 type snapshot struct {
-	*views     // in widget.language
-	lang       string
-	byLanguage map[string]*views
-	json       *asset
-	style      *asset              // /widget.css: the space each embed reserves
-	view       galleryView         // the gallery modelled, in widget.language
-	media      map[mediaKey]string // (id, width) → file path
-	doc        jsonDoc             // kept to re-encode the JSON when only "stale" changes
+	*views // in widget.language
+	lang   string
+	// otherLanguages renders the views in another language on first use:
+	// most sites never ask for one, and every rebuild (each sync, on every
+	// replica) would otherwise render and compress them all.
+	otherLanguages map[string]*lazyViews
+	json           *asset
+	style          *asset              // /widget.css: the space each embed reserves
+	view           galleryView         // the gallery modelled, in widget.language
+	media          map[mediaKey]string // (id, width) → file path
+	doc            jsonDoc             // kept to re-encode the JSON when only "stale" changes
 
 	// What the snapshot was modelled from, kept to build the word
 	// galleries an embed's caption filter asks for (wordgalleries.go).
@@ -273,20 +277,47 @@ func accountModel(base string, tok store.Token, avatar []MirroredFile) (*account
 // script, each with its responses prepared, in widget.language and in
 // every other language (?language=).
 func (w *Widget) render(v galleryView, doc jsonDoc) (*snapshot, error) {
-	s := &snapshot{doc: doc, byLanguage: map[string]*views{}}
+	s := &snapshot{doc: doc, otherLanguages: map[string]*lazyViews{}, lang: v.Lang, view: v}
 	var err error
 	if s.json, err = jsonAsset(&s.doc, w.galleryFields(kindJSON, "")); err != nil {
 		return nil, err
 	}
-	for code := range languages {
-		vs, err := w.renderViews(inLanguage(v, code))
-		if err != nil {
-			return nil, err
-		}
-		s.byLanguage[code] = vs
+	if s.views, err = w.renderViews(inLanguage(v, v.Lang)); err != nil {
+		return nil, err
 	}
-	s.views, s.lang, s.view = s.byLanguage[v.Lang], v.Lang, v
+	for code := range languages {
+		if code != v.Lang {
+			s.otherLanguages[code] = &lazyViews{}
+		}
+	}
 	return s, nil
+}
+
+// lazyViews are a snapshot's views in one other language, rendered once,
+// by the first request that asks for them.
+type lazyViews struct {
+	once sync.Once
+	vs   *views
+	err  error
+}
+
+// viewsIn returns the snapshot's views in lang, rendering them on first
+// use; nil when lang is not one the gallery speaks, or rendering failed
+// (logged once; the caller serves widget.language's).
+func (w *Widget) viewsIn(s *snapshot, lang string) *views {
+	if lang == s.lang {
+		return s.views
+	}
+	lv := s.otherLanguages[lang]
+	if lv == nil {
+		return nil
+	}
+	lv.once.Do(func() {
+		if lv.vs, lv.err = w.renderViews(inLanguage(s.view, lang)); lv.err != nil {
+			w.log.Error("widget: render the gallery in another language", "language", lang, "err", lv.err)
+		}
+	})
+	return lv.vs
 }
 
 // inLanguage is v in the language code (one of languages).
