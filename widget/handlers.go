@@ -102,10 +102,34 @@ func hasConditional(h http.Header) bool {
 }
 
 // serveContent sends an image through http.ServeContent: a range or a
-// conditional request, or a file not held in memory, sent from disk.
+// conditional request, or a file not held in memory, sent from disk. A
+// range or a video takes one of the stream slots and is written at a pace
+// the client sets (stream.go).
 func (w *Widget) serveContent(rw http.ResponseWriter, r *http.Request, rep *reply) bool {
+	ranges := judgeRange(r.Header)
+	if ranges == rangeNone && r.Header["Range"] != nil {
+		r = withoutRange(r) // several ranges: the whole file
+	}
+	if ranges == rangeUnsatisfiable && r.Header["If-Range"] != nil {
+		r, ranges = withoutRange(r), rangeNone // the whole file, whichever way If-Range goes
+	}
+	if ranges != rangeNone || rep.key.width == videoWidth {
+		release, err := w.acquireStream(r.Context())
+		if err != nil {
+			if errors.Is(err, errBusy) {
+				answerBusy(rw)
+			}
+			return true // or the client has gone
+		}
+		defer release()
+		rw = newPaced(rw, w.streamChunkTimeout)
+	}
 	if mf := rep.media; mf != nil {
 		setFields(rw.Header(), mf.fields)
+		if ranges == rangeUnsatisfiable {
+			refuseRange(rw, int64(len(mf.data)))
+			return true
+		}
 		http.ServeContent(rw, r, "", mf.modTime, bytes.NewReader(mf.data))
 		return true
 	}
@@ -120,8 +144,22 @@ func (w *Widget) serveContent(rw http.ResponseWriter, r *http.Request, rep *repl
 		return false
 	}
 	setFields(rw.Header(), mediaFields(rep.key, mediaETag(rep.key, st)))
+	if ranges == rangeUnsatisfiable {
+		refuseRange(rw, st.Size())
+		return true
+	}
 	http.ServeContent(rw, r, "", st.ModTime(), f)
 	return true
+}
+
+// withoutRange is r without its Range and If-Range fields, for
+// http.ServeContent to answer with the whole file.
+func withoutRange(r *http.Request) *http.Request {
+	r2 := *r
+	r2.Header = r.Header.Clone()
+	r2.Header.Del("Range")
+	r2.Header.Del("If-Range")
+	return &r2
 }
 
 func setFields(h http.Header, fields []field) {

@@ -72,6 +72,12 @@ type envOption func(*env)
 
 func withConfig(f func(*config.Config)) envOption { return func(e *env) { f(e.cfg) } }
 
+// withWriteTimeout gives the test server the write timeout d, as the
+// real server has one.
+func withWriteTimeout(d time.Duration) envOption {
+	return func(e *env) { e.srv.Config.WriteTimeout = d }
+}
+
 // withSyncJob names the job whose failing runs make the gallery stale.
 func withSyncJob(name string) envOption { return func(e *env) { e.syncJob = name } }
 

@@ -120,6 +120,11 @@ type Widget struct {
 	// built from; -1 until one is.
 	generation atomic.Int64
 
+	// streams holds a token per range or video answer under way; the
+	// durations are stream.go's constants but in tests.
+	streams                            chan struct{}
+	streamSlotWait, streamChunkTimeout time.Duration
+
 	mediaCache  sync.Map // mediaKey → *mediaFile
 	mediaBytes  atomic.Int64
 	mediaBudget int64
@@ -141,7 +146,8 @@ func New(o Options) (*Widget, error) {
 	settings.Settings = settings.Settings.Clone()
 	settings.AllowedOrigins = slices.Clone(settings.AllowedOrigins)
 	settings.FrameAncestors = slices.Clone(settings.FrameAncestors)
-	w := &Widget{settings: settings, base: strings.TrimRight(o.PublicURL, "/"), src: o.Source, log: o.Logger, now: o.Now, syncJob: o.SyncJob}
+	w := &Widget{settings: settings, base: strings.TrimRight(o.PublicURL, "/"), src: o.Source, log: o.Logger, now: o.Now, syncJob: o.SyncJob, streams: make(chan struct{}, maxStreams),
+		streamSlotWait: streamSlotWait, streamChunkTimeout: streamChunkTimeout}
 	w.generation.Store(-1)
 	maxAge := settings.CacheMaxAge.Std()
 	if maxAge < time.Second {
