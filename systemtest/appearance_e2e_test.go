@@ -21,6 +21,7 @@ import (
 // again.
 func TestE2EOwnerShapesTheGallery(t *testing.T) {
 	testkit.SkipIfShort(t, "drives Chromium")
+	t.Parallel()
 	v := testvitrine.New(t, testvitrine.Demo(), testvitrine.Posts(e2ePosts), testvitrine.RealTime(),
 		testvitrine.Configure(func(c *config.Config) {
 			// Browsers may keep the gallery this long; the story need not

@@ -211,6 +211,7 @@ type expectedPost struct {
 
 func TestCrashSIGKILLDuringRefreshSyncAndMirroring(t *testing.T) {
 	testkit.SkipIfShort(t, "runs the binary through 100 SIGKILLs")
+	t.Parallel()
 	bin := vitrineBinary(t)
 	// Two lanes share the 2 cores: much of a round is the binary starting
 	// up, and two of those overlap well.

@@ -240,6 +240,7 @@ func (b *browser) approve(popup context.Context, logs *testkit.LogBuffer) {
 // post plus Sync now updates the count; declining changes nothing.
 func TestE2EAdminConnectsAndSyncs(t *testing.T) {
 	testkit.SkipIfShort(t, "drives Chromium")
+	t.Parallel()
 	v := testvitrine.New(t, testvitrine.Demo(), testvitrine.Posts(e2ePosts), testvitrine.RealTime())
 	b := newBrowserStory(t, v.URL)
 
@@ -408,6 +409,7 @@ func (h *hookReceiver) waitCount(t *testing.T, v *testvitrine.Vitrine, kind stri
 // sends one "resolved".
 func TestE2EOpsAlertedOnceAndResolved(t *testing.T) {
 	testkit.SkipIfShort(t, "drives Chromium")
+	t.Parallel()
 	hook := newHookReceiver(t)
 	v := testvitrine.New(t, testvitrine.Demo(), testvitrine.Posts(e2ePosts), testvitrine.RealTime(), testvitrine.Configure(func(c *config.Config) {
 		c.Alerts.WebhookURL = hook.srv.URL + "/hooks/vitrine"
@@ -474,6 +476,7 @@ const sr = `document.querySelector('[data-embed=js] [data-vitrine-on]').shadowRo
 // keyboard; with Instagram down the gallery still shows.
 func TestE2EVisitorSeesTheGallery(t *testing.T) {
 	testkit.SkipIfShort(t, "drives Chromium")
+	t.Parallel()
 	v := testvitrine.New(t, testvitrine.Demo(), testvitrine.Posts(e2ePosts), testvitrine.RealTime())
 	v.ConnectAndSync(firstSyncPatience)
 	b := newBrowserStory(t, v.URL)

@@ -23,6 +23,7 @@ import (
 // the code it reviewed.
 func TestHardeningSeenFromOutside(t *testing.T) {
 	testkit.SkipIfShort(t, "runs the binary")
+	t.Parallel()
 	testkit.CleanEnv(t)
 	f := fake.New(fake.Options{Posts: 3})
 	fakeSrv := httptest.NewServer(f)

@@ -21,6 +21,7 @@ import (
 // layout-shift entries (what Lighthouse sums into CLS).
 func TestE2ESampleSiteDoesNotShift(t *testing.T) {
 	testkit.SkipIfShort(t, "drives Chromium")
+	t.Parallel()
 	v := testvitrine.New(t, testvitrine.Demo(), testvitrine.Posts(e2ePosts), testvitrine.RealTime())
 	v.ConnectAndSync(firstSyncPatience)
 	b := newBrowserStory(t, v.URL)

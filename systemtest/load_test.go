@@ -39,6 +39,7 @@ const loadConcurrency = 256
 // machine syncs are slower, and the load runs longer.
 func TestLoadWidgetJSWhileSyncFailsHalfItsCalls(t *testing.T) {
 	testkit.SkipIfShort(t, "a load test")
+	t.Parallel()
 	syncsEach := 3 // succeeded, and as many failed
 	if longTests() {
 		syncsEach = 30

@@ -178,6 +178,7 @@ func getBody(t *testing.T, v *testvitrine.Vitrine, path string) []byte {
 // page, a fourth pin is refused in words, and the gallery follows.
 func TestE2EAdminModeratesPosts(t *testing.T) {
 	testkit.SkipIfShort(t, "drives Chromium")
+	t.Parallel()
 	v := testvitrine.New(t, testvitrine.Demo(), testvitrine.Posts(e2ePosts), testvitrine.RealTime())
 	v.ConnectAndSync(firstSyncPatience)
 	b := newBrowserStory(t, v.URL)

@@ -113,6 +113,7 @@ func doneRuns(b *runningBinary, job string) int {
 
 func TestReplicasShareOnePostgreSQL(t *testing.T) {
 	testkit.SkipIfShort(t, "runs the binary three times, on PostgreSQL")
+	t.Parallel()
 	testkit.CleanEnv(t)
 	dbURL := testkit.PostgresURL(t)
 

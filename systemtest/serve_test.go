@@ -23,6 +23,7 @@ var listeningURL = regexp.MustCompile(`msg="Vitrine is listening" url=(http://[^
 // TestDemoServesHealthAndTheFakeAuthorizePage runs the real serve path with
 // -demo on a free port, as `go run . -demo` does, and stops it by context.
 func TestDemoServesHealthAndTheFakeAuthorizePage(t *testing.T) {
+	t.Parallel()
 	testkit.CleanEnv(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -75,6 +76,7 @@ func TestDemoServesHealthAndTheFakeAuthorizePage(t *testing.T) {
 // with a signal, as systemd or Docker would.
 func TestBinaryShutsDownGracefullyOnSIGTERM(t *testing.T) {
 	testkit.SkipIfShort(t, "runs the binary")
+	t.Parallel()
 	testkit.CleanEnv(t)
 	cmd := exec.Command(vitrineBinary(t), "-demo", "-addr", "127.0.0.1:0")
 	stderr, err := cmd.StderrPipe()

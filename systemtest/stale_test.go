@@ -23,6 +23,7 @@ import (
 // once a sync succeeds again, all of them say false. The flag comes from
 // what the store knows, not from the memory of the process that synced.
 func TestEveryProcessAgreesWhenTheGalleryIsStale(t *testing.T) {
+	t.Parallel()
 	v := testvitrine.New(t, testvitrine.Served(), testvitrine.Posts(6), testvitrine.RealTime(), testvitrine.QuickRetries(), testvitrine.Configure(func(c *config.Config) {
 		c.Widget.PollEvery = config.Duration(100 * time.Millisecond)
 	}))

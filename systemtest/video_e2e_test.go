@@ -20,6 +20,7 @@ import (
 // own Content-Security-Policy lets it play too.
 func TestE2EVisitorPlaysAVideo(t *testing.T) {
 	testkit.SkipIfShort(t, "drives Chromium")
+	t.Parallel()
 	v := testvitrine.New(t, testvitrine.Demo(), testvitrine.Posts(e2ePosts), testvitrine.RealTime())
 	v.ConnectAndSync(firstSyncPatience)
 

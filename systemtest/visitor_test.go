@@ -92,6 +92,7 @@ func TestDemoSiteIsCompressed(t *testing.T) {
 // them) and any error the browser logs.
 func TestNoPageLogsAnError(t *testing.T) {
 	testkit.SkipIfShort(t, "drives Chromium")
+	t.Parallel()
 	v := testvitrine.New(t, testvitrine.Demo(), testvitrine.Posts(6), testvitrine.RealTime())
 	v.ConnectAndSync(firstSyncPatience)
 	ctx, cancel := context.WithTimeout(testkit.Chromium(t), 5*time.Minute) // a hung browser, not a pace

@@ -87,14 +87,25 @@ func Eventually(t testing.TB, what string, cond func() bool) {
 
 // CleanEnv keeps the VITRINE_* settings of the developer's shell out of a
 // test; they come back when it ends. The test suites' own VITRINE_TEST_*
-// stay (config ignores them).
+// stay (config ignores them). Under Main there are none left to keep out,
+// so it changes nothing and a parallel test may call it.
 func CleanEnv(t testing.TB) {
+	for _, name := range shellSettings() {
+		t.Setenv(name, "")
+		os.Unsetenv(name)
+	}
+}
+
+// shellSettings are the names of the VITRINE_* variables in the
+// environment, but for the suites' own VITRINE_TEST_*.
+func shellSettings() []string {
+	var names []string
 	for _, kv := range os.Environ() {
 		if name, _, _ := strings.Cut(kv, "="); strings.HasPrefix(name, "VITRINE_") && !strings.HasPrefix(name, "VITRINE_TEST_") {
-			t.Setenv(name, "")
-			os.Unsetenv(name)
+			names = append(names, name)
 		}
 	}
+	return names
 }
 
 // SkipIfShort skips the test under -short: `go test -short ./...` is the
@@ -121,9 +132,14 @@ var mainRuns bool
 // and one with a TestMain of its own calls Run instead.
 func Main(m *testing.M) { os.Exit(Run(m)) }
 
-// Run is Main without the exit: it returns m.Run's code.
+// Run is Main without the exit: it returns m.Run's code. It first takes
+// the developer's VITRINE_* settings out of the process's environment for
+// good, as CleanEnv does per test, which t.Setenv forbids in parallel ones.
 func Run(m *testing.M) int {
 	mainRuns = true
+	for _, name := range shellSettings() {
+		os.Unsetenv(name)
+	}
 	code := m.Run()
 	if err := stopChromium(); err != nil {
 		fmt.Fprintf(os.Stderr, "testkit: stop Chromium: %v\n", err)
