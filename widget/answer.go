@@ -85,7 +85,7 @@ func (w *Widget) answer(s *snapshot, r *request, rep *reply) {
 	if acceptsGzip(r.acceptEncoding) {
 		gz = 1
 	}
-	if r.ifNoneMatch != "" && etagMatch(r.ifNoneMatch, a.etag, a.etagGz) {
+	if r.ifNoneMatch != "" && a.etag != "" && etagMatch(r.ifNoneMatch, a.etag, a.etagGz) {
 		fresh = 1
 	}
 	rep.verdict, rep.res = verdictPrepared, a.responses[gz][fresh]

@@ -241,20 +241,22 @@ func TestCaptionFiltersFromQuery(t *testing.T) {
 	if n := variantCount(); n != before+1 {
 		t.Errorf("made-up words built %d variants, want 1", n-before)
 	}
-	// Real words in new combinations replace the least recently used.
+	// Real words in new combinations, each asked once, replace one another
+	// on probation; a filter asked for again is protected and stays.
 	vocabulary := []string{"morning", "light", "studio", "prints", "friday", "photography", "behind", "scenes", "autumn", "shoot", "colourways", "packing", "orders", "afternoon", "space", "weekend", "saturday", "three", "small", "batches", "swipe"}
 	for i := range maxWordGalleries + 3 {
 		e.get("/widget.js?include_words=handmade," + vocabulary[i])
 		e.get("/widget.js?include_words=handmade") // in use: stays
 	}
-	if n := variantCount(); n != maxWordGalleries {
-		t.Errorf("%d variants kept, want %d", n, maxWordGalleries)
-	}
 	s.wordGalleries.mu.Lock()
 	_, kept := s.wordGalleries.byKey[s.lang+"\x00handmade\x00\x00false\x000"]
+	onProbation, n := len(s.wordGalleries.probation), len(s.wordGalleries.byKey)
 	s.wordGalleries.mu.Unlock()
 	if !kept {
 		t.Error("the filter asked for all along was evicted")
+	}
+	if onProbation != maxOnProbation || n > maxWordGalleries || n != s.wordGalleries.len() {
+		t.Errorf("%d word galleries kept, %d on probation; want at most %d, %d on probation", n, onProbation, maxWordGalleries, maxOnProbation)
 	}
 
 	// A new snapshot starts with no variants: a hidden post leaves the

@@ -162,3 +162,22 @@ func wholeFile(fields []field, size int64, modTime time.Time) *prepared {
 	}
 	return newPrepared(http.StatusOK, fs...)
 }
+
+// busyAsset is the answer to a request the server will not build now (a
+// new caption filter over its budget): 503, come back in a second, kept
+// by no cache. It carries no ETag, so nothing revalidates it.
+func busyAsset() *asset {
+	body := []byte("Busy: try again in a second.\n")
+	res := newPrepared(http.StatusServiceUnavailable,
+		field{"Cache-Control", []string{"no-store"}},
+		field{"Content-Length", []string{strconv.Itoa(len(body))}},
+		field{"Content-Type", []string{"text/plain; charset=utf-8"}},
+		field{"Retry-After", []string{"1"}},
+		field{"X-Content-Type-Options", hdrNosniff},
+	)
+	a := &asset{body: body, gz: body}
+	for gz := range 2 {
+		a.responses[gz] = [2]*prepared{res, res}
+	}
+	return a
+}

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"vitrine/testkit"
 )
 
@@ -167,5 +169,64 @@ func TestSlowClientGetsTheWholeVideo(t *testing.T) {
 	n, _ := io.Copy(io.Discard, res.Body)
 	if n >= int64(len(data)) {
 		t.Errorf("a client that stopped reading got all %d bytes; want it cut off", n)
+	}
+}
+
+// A filtered gallery's Load more (data-q) names the words it filters on,
+// never the request's: the first requester's text must not reach the
+// visitors who share its cached answer.
+func TestFilterQueryComesFromItsWords(t *testing.T) {
+	e := newEnv(t, withSeed(12))
+	evil := "/widget?include_words=studio,morning,visit-evil.example-for-free-stuff&exclude_words=%22%3E%3Cimg/src=x%3E"
+	if r := e.get(evil); r.StatusCode != 200 {
+		t.Fatalf("%s: %d", evil, r.StatusCode)
+	}
+	page := e.get("/widget.js?include_words=morning%20studio").text(t)
+	mustContain(t, "the clean request's script", page, `data-q=\"?include_words=morning%2Cstudio\"`)
+	for _, leak := range []string{"evil", "%3Cimg", "src=x", "exclude_words"} {
+		mustNotContain(t, "the clean request's script", page, leak)
+	}
+}
+
+// New word galleries are built within a budget: over it a request is
+// told to come back (503, Retry-After, no-store), while the galleries
+// already built, the plain gallery, and a filter visitors kept asking for
+// in the last snapshot still answer.
+func TestWordGalleryBuildBudget(t *testing.T) {
+	e := newEnv(t, withSeed(12))
+	kept := "/widget.js?include_words=handmade"
+	for range 2 { // asked twice: protected
+		if r := e.get(kept); r.StatusCode != 200 {
+			t.Fatalf("%s: %d", kept, r.StatusCode)
+		}
+	}
+	e.rebuild() // a sync: the next snapshot favours it
+
+	e.w.wordGalleryBuilds = rate.NewLimiter(rate.Every(time.Hour), 3)
+	words := []string{"morning", "light", "studio", "prints", "friday", "photography", "behind", "scenes", "autumn", "shoot", "colourways", "packing"}
+	built, busy := 0, 0
+	for i, a := range words {
+		for _, b := range words[i+1:] {
+			r := e.get("/widget.js?include_words=" + a + "," + b)
+			switch r.StatusCode {
+			case 200:
+				built++
+			case http.StatusServiceUnavailable:
+				busy++
+				if r.Header.Get("Retry-After") != "1" || r.Header.Get("Cache-Control") != "no-store" || r.Header.Get("Etag") != "" {
+					t.Fatalf("busy answer's head: %v", r.Header)
+				}
+			default:
+				t.Fatalf("a new filter: %d", r.StatusCode)
+			}
+		}
+	}
+	if built != 3 || busy == 0 {
+		t.Errorf("%d new filters built, %d told to come back; want the budget's 3 built", built, busy)
+	}
+	for _, path := range []string{kept, "/widget.js", "/widget", "/widget.json", "/widget.js?include_words=morning,light"} {
+		if r := e.get(path); r.StatusCode != 200 {
+			t.Errorf("%s over budget: %d", path, r.StatusCode)
+		}
 	}
 }

@@ -18,6 +18,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"vitrine/appearance"
 	"vitrine/config"
 	"vitrine/store"
@@ -120,6 +122,11 @@ type Widget struct {
 	// built from; -1 until one is.
 	generation atomic.Int64
 
+	// busy answers a new caption filter over wordGalleryBuilds, the
+	// budget of word galleries built a second (wordgalleries.go).
+	busy              *asset
+	wordGalleryBuilds *rate.Limiter
+
 	// streams holds a token per range or video answer under way; the
 	// durations are stream.go's constants but in tests.
 	streams                            chan struct{}
@@ -146,8 +153,9 @@ func New(o Options) (*Widget, error) {
 	settings.Settings = settings.Settings.Clone()
 	settings.AllowedOrigins = slices.Clone(settings.AllowedOrigins)
 	settings.FrameAncestors = slices.Clone(settings.FrameAncestors)
-	w := &Widget{settings: settings, base: strings.TrimRight(o.PublicURL, "/"), src: o.Source, log: o.Logger, now: o.Now, syncJob: o.SyncJob, streams: make(chan struct{}, maxStreams),
-		streamSlotWait: streamSlotWait, streamChunkTimeout: streamChunkTimeout}
+	w := &Widget{settings: settings, base: strings.TrimRight(o.PublicURL, "/"), src: o.Source, log: o.Logger, now: o.Now, syncJob: o.SyncJob, streams: make(chan struct{}, maxStreams), busy: busyAsset(),
+		wordGalleryBuilds: rate.NewLimiter(wordGalleryBuildsPerSecond, wordGalleryBuildsPerSecond),
+		streamSlotWait:    streamSlotWait, streamChunkTimeout: streamChunkTimeout}
 	w.generation.Store(-1)
 	maxAge := settings.CacheMaxAge.Std()
 	if maxAge < time.Second {
@@ -260,6 +268,9 @@ func (w *Widget) rebuild(ctx context.Context) error {
 		var s *snapshot
 		s, err = w.build(in, in.syncFailing)
 		if err == nil {
+			if prev := w.cur.Load(); prev != nil {
+				s.wordGalleries = prev.wordGalleries.successor()
+			}
 			w.syncFailing, w.rebuildFailed = in.syncFailing, false
 			w.cur.Store(s)
 			w.generation.Store(gen)
@@ -293,7 +304,7 @@ func (w *Widget) restamp() {
 		return
 	}
 	next.json = a
-	next.wordGalleries = &wordGalleries{} // theirs say the old "stale"
+	next.wordGalleries = cur.wordGalleries.successor() // theirs say the old "stale"
 	w.cur.Store(&next)
 }
 

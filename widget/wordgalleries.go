@@ -25,7 +25,18 @@ import (
 const (
 	maxFilterWords   = 10
 	maxFilterWordLen = 50
+	// A snapshot keeps maxWordGalleries word galleries: the ones asked
+	// for twice or more (protected), and the newest few asked for once
+	// (on probation), so a stream of one-off filters only replaces the
+	// latter.
 	maxWordGalleries = 16
+	maxOnProbation   = 4
+	// Building a new word gallery costs about 3 ms, 10 to 100 times a
+	// prepared answer; new filters may start at most this many builds a
+	// second (with as many at once), all visitors together. Over that, a
+	// request is told to come back in a second (busyAsset). Filters the
+	// last snapshot's visitors kept asking for are rebuilt outside it.
+	wordGalleryBuildsPerSecond = 20
 )
 
 // The query parameters the server applies itself, as the options table
@@ -101,15 +112,73 @@ type wordGallery struct {
 	json *asset
 }
 
-// wordGalleries holds the word galleries built from one snapshot, the most
-// recently used last. When it is full a new filter replaces the least recently used:
-// a stream of made-up filters costs the server a render each, never
-// memory, and the filters real embeds keep asking for stay.
+// wordGalleries holds the word galleries built from one snapshot, in two
+// segments, each least recently used first: a filter asked for once waits
+// on probation; asked again, it is protected. A new filter replaces the
+// oldest on probation, so a stream of made-up filters costs the server
+// at most a budgeted render each, never memory, and never the galleries
+// real embeds keep asking for.
 type wordGalleries struct {
-	mu         sync.Mutex
-	byKey      map[string]*wordGallery
-	keys       []string        // least recently used first
-	vocabulary map[string]bool // every caption's words and hashtags, made on first use
+	mu                   sync.Mutex
+	byKey                map[string]*wordGallery
+	probation, protected []string
+	vocabulary           map[string]bool // every caption's words and hashtags, made on first use
+	// favoured are the filters the previous snapshot protected: admitted
+	// here as protected, and built without the budget.
+	favoured map[string]bool
+}
+
+// successor is the empty word galleries of the next snapshot, favouring
+// the filters these protect (and those they favoured, not yet asked for).
+func (vs *wordGalleries) successor() *wordGalleries {
+	vs.mu.Lock()
+	defer vs.mu.Unlock()
+	next := &wordGalleries{favoured: map[string]bool{}}
+	for _, k := range vs.protected {
+		next.favoured[k] = true
+	}
+	for k := range vs.favoured {
+		if _, asked := vs.byKey[k]; !asked && len(next.favoured) < maxWordGalleries {
+			next.favoured[k] = true
+		}
+	}
+	return next
+}
+
+// len is how many word galleries vs holds.
+func (vs *wordGalleries) len() int { return len(vs.probation) + len(vs.protected) }
+
+// touch records a use of the cached key: on probation it is promoted;
+// protected, it becomes the most recent.
+func (vs *wordGalleries) touch(key string) {
+	if i := slices.Index(vs.protected, key); i >= 0 {
+		vs.protected = append(slices.Delete(vs.protected, i, i+1), key)
+		return
+	}
+	if i := slices.Index(vs.probation, key); i >= 0 {
+		vs.probation = slices.Delete(vs.probation, i, i+1)
+		vs.protect(key)
+	}
+}
+
+// protect appends key to the protected segment; when that is full its
+// oldest goes back on probation.
+func (vs *wordGalleries) protect(key string) {
+	vs.protected = append(vs.protected, key)
+	if len(vs.protected) > maxWordGalleries-maxOnProbation {
+		demoted := vs.protected[0]
+		vs.protected = vs.protected[1:]
+		vs.admit(demoted)
+	}
+}
+
+// admit puts key on probation, evicting the oldest there when full.
+func (vs *wordGalleries) admit(key string) {
+	if len(vs.probation) >= maxOnProbation {
+		delete(vs.byKey, vs.probation[0])
+		vs.probation = vs.probation[1:]
+	}
+	vs.probation = append(vs.probation, key)
 }
 
 // effective is f as it acts on these captions: words no caption has are
@@ -152,7 +221,7 @@ type captionsChoice struct {
 // for the gallery filtered by f in the language lang, with captions as
 // captions says, building what it needs on first use. It is nil when
 // neither the filter nor the captions change anything, and the caller
-// serves the snapshot's own asset.
+// serves the snapshot's own asset; w.busy when building is over budget.
 func (w *Widget) filtered(s *snapshot, f wordFilter, lang string, captions captionsChoice, kind routeKind, fragment bool) *asset {
 	vs := s.wordGalleries
 	vs.mu.Lock()
@@ -162,7 +231,20 @@ func (w *Widget) filtered(s *snapshot, f wordFilter, lang string, captions capti
 		return nil
 	}
 	key := lang + "\x00" + strings.Join(eff.include, ",") + "\x00" + strings.Join(eff.exclude, ",") + "\x00" + strconv.FormatBool(captions.shown) + "\x00" + strconv.Itoa(captions.length)
-	v, err := w.wordGallery(s, vs, key, eff, f, lang, captions)
+	v, cached := vs.byKey[key]
+	if cached && v.has(kind, fragment) {
+		vs.touch(key)
+		return v.pick(kind, fragment, v.json)
+	}
+	if !vs.favoured[key] && !w.wordGalleryBuilds.Allow() {
+		return w.busy
+	}
+	var err error
+	if cached {
+		vs.touch(key)
+	} else {
+		v, err = w.wordGallery(s, vs, key, eff, lang, captions)
+	}
 	if err == nil {
 		err = w.renderWordGallery(v, kind, fragment)
 	}
@@ -173,16 +255,12 @@ func (w *Widget) filtered(s *snapshot, f wordFilter, lang string, captions capti
 	return v.pick(kind, fragment, v.json)
 }
 
-// wordGallery finds the word gallery under key, or models it: the embed's words
-// stand in place of the configured ones (an embed's option replaces the
-// default, like every other option). Load more asks /widget.json with the
-// words as the embed gave them (asked).
-func (w *Widget) wordGallery(s *snapshot, vs *wordGalleries, key string, eff, asked wordFilter, lang string, captions captionsChoice) (*wordGallery, error) {
-	if v, ok := vs.byKey[key]; ok {
-		i := slices.Index(vs.keys, key)
-		vs.keys = append(slices.Delete(vs.keys, i, i+1), key)
-		return v, nil
-	}
+// wordGallery models the word gallery under key and keeps it: the embed's
+// words stand in place of the configured ones (an embed's option replaces
+// the default, like every other option). Load more asks /widget.json with
+// the words it filters on (eff), never the request's own spelling, which
+// a shared, cacheable answer must not repeat.
+func (w *Widget) wordGallery(s *snapshot, vs *wordGalleries, key string, eff wordFilter, lang string, captions captionsChoice) (*wordGallery, error) {
 	filter := newPostFilter(s.in.look)
 	if len(eff.include) > 0 {
 		filter.include = eff.include
@@ -196,18 +274,31 @@ func (w *Widget) wordGallery(s *snapshot, vs *wordGalleries, key string, eff, as
 	if err != nil {
 		return nil, err
 	}
-	view.JSONQuery = asked.query()
+	view.JSONQuery = eff.query()
 	v := &wordGallery{view: inLanguage(view, lang), doc: doc}
 	if vs.byKey == nil {
 		vs.byKey = map[string]*wordGallery{}
 	}
-	if len(vs.keys) >= maxWordGalleries {
-		delete(vs.byKey, vs.keys[0])
-		vs.keys = vs.keys[1:]
-	}
 	vs.byKey[key] = v
-	vs.keys = append(vs.keys, key)
+	if vs.favoured[key] {
+		vs.protect(key)
+	} else {
+		vs.admit(key)
+	}
 	return v, nil
+}
+
+// has reports whether v's asset of kind is rendered.
+func (v *wordGallery) has(kind routeKind, fragment bool) bool {
+	switch {
+	case kind == kindJSON:
+		return v.json != nil
+	case kind == kindScript:
+		return v.js != nil
+	case fragment:
+		return v.fragment != nil
+	}
+	return v.page != nil
 }
 
 // renderWordGallery renders v's asset of kind unless it already has it.
