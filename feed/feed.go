@@ -101,6 +101,13 @@ type Feed struct {
 	// videoMaxBytes: not asked for again while the process lives, since
 	// neither the file nor the limit changes.
 	videosTooLarge sync.Map // media id → true
+	// imagesRefused are the images refused for their size (over the
+	// download limit, or too many pixels to decode): media id → the
+	// path of the URL refused (refusedPicture). Not fetched again while
+	// Instagram names the same picture, whose URL's query (signature,
+	// expiry) changes from sync to sync; a new path is a new picture,
+	// tried again.
+	imagesRefused sync.Map
 
 	// decodeSlots holds a token for each image being decoded (see
 	// decode); decodeWaiting counts the downloaded ones waiting for a

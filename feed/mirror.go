@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 
 	"golang.org/x/sync/errgroup"
@@ -171,6 +172,9 @@ func (f *Feed) mirrorVideo(ctx context.Context, v videoItem) error {
 // for each media id it stands for.
 func (f *Feed) mirrorOne(ctx context.Context, it *mirrorItem) error {
 	data, _, err := f.ig.Download(ctx, it.url, maxImageBytes)
+	if errors.Is(err, instagram.ErrTooLarge) {
+		f.refuse(it, err)
+	}
 	if err != nil {
 		if ctx.Err() == nil {
 			f.observer.UpstreamError(err)
@@ -179,9 +183,7 @@ func (f *Feed) mirrorOne(ctx context.Context, it *mirrorItem) error {
 	}
 	img, err := f.decode(ctx, data)
 	if errors.Is(err, imaging.ErrTooLarge) {
-		// Every one, where a sync logs only its first failure: a hostile
-		// or broken upstream is worth knowing about.
-		f.log.Warn("feed: image refused", "media_id", it.targets[0].mediaID, "reason", err)
+		f.refuse(it, err)
 	}
 	if err != nil {
 		return fmt.Errorf("mirror %s: %w", it.targets[0].mediaID, err)
@@ -202,9 +204,36 @@ func (f *Feed) mirrorOne(ctx context.Context, it *mirrorItem) error {
 		if err := f.st.SaveImage(context.WithoutCancel(ctx), rec); err != nil {
 			return err
 		}
+		f.imagesRefused.Delete(t.mediaID)
 		f.observer.ImageMirrored()
 	}
 	return nil
+}
+
+// refuse remembers it's picture as refused for reason, so later syncs do
+// not download it again (imagesRefused), and logs it: every one, where a
+// sync logs only its first failure, since a hostile or broken upstream is
+// worth knowing about.
+func (f *Feed) refuse(it *mirrorItem, reason error) {
+	for _, t := range it.targets {
+		f.imagesRefused.Store(t.mediaID, refusedPicture(it.url))
+	}
+	f.log.Warn("feed: image refused; not fetched again until Instagram gives it a new picture",
+		"media_id", it.targets[0].mediaID, "reason", reason)
+}
+
+// refusedPicture is what names a picture in Instagram's URL for it: the
+// path, without the query that signs it for a while.
+func refusedPicture(rawURL string) string {
+	path, _, _ := strings.Cut(rawURL, "?")
+	return path
+}
+
+// wasRefused reports whether the picture at rawURL is the one refused for
+// mediaID.
+func (f *Feed) wasRefused(mediaID, rawURL string) bool {
+	v, ok := f.imagesRefused.Load(mediaID)
+	return ok && v.(string) == refusedPicture(rawURL)
 }
 
 // decode renders data once one of the maxConcurrentDecodes slots is free,

@@ -387,6 +387,27 @@ func TestMirrorRefusesDecompressionBomb(t *testing.T) {
 	if !strings.Contains(logs, "image 6300×6300 16-bit PNG is too large to decode") || !strings.Contains(logs, hostile) {
 		t.Errorf("the refusal is not logged with its reason and post:\n%s", logs)
 	}
+
+	// Later syncs, whose URLs carry a new signature for the same picture,
+	// do not download it again.
+	for range 2 {
+		h.clock.Advance(time.Hour)
+		if _, err := h.feed.Sync(h.ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := swap.served.Load(); n != 1 {
+		t.Errorf("the refused picture was downloaded %d times in three syncs, want once", n)
+	}
+	// A new picture for the post (a new path) is tried: this one is fine.
+	h.feed.imagesRefused.Store(hostile, "https://cdn.example/an-older-picture_n.jpg")
+	h.swapCDN.Store(&cdnSwap{part: "/no-such-path/"})
+	if _, err := h.feed.Sync(h.ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := checkMirrored(t, h)[hostile]; !ok {
+		t.Error("a post whose refused picture was replaced is not mirrored")
+	}
 }
 
 // The largest picture Instagram serves, a 1440×1800 portrait photo, is

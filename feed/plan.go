@@ -97,9 +97,9 @@ func mirrorPlan(posts []store.Post, avatarURL string) ([]*mirrorItem, map[string
 // pruneMirror removes the images no post wants any more, with their
 // videos, and the videos that are no longer wanted as they are: those of
 // a post that stayed, when videoMaxBytes is now 0 or below their size. It
-// returns the items still to download: the images not on disk, the
-// profile picture once it is a day old, and the videos not on disk that
-// were not refused as too large.
+// returns the items still to download: the images not on disk and not
+// refused as they are, the profile picture once it is a day old, and the
+// videos not on disk that were not refused as too large.
 func (f *Feed) pruneMirror(ctx context.Context, items []*mirrorItem, wanted map[string]bool, videos []videoItem) ([]*mirrorItem, []videoItem, error) {
 	have, err := f.st.Images(ctx)
 	if err != nil {
@@ -142,7 +142,9 @@ func (f *Feed) pruneMirror(ctx context.Context, items []*mirrorItem, wanted map[
 	}
 	var todo []*mirrorItem
 	for _, it := range items {
-		it.targets = slices.DeleteFunc(it.targets, func(t mirrorTarget) bool { return onDisk[t.mediaID] })
+		it.targets = slices.DeleteFunc(it.targets, func(t mirrorTarget) bool {
+			return onDisk[t.mediaID] || f.wasRefused(t.mediaID, it.url)
+		})
 		if len(it.targets) > 0 {
 			todo = append(todo, it)
 		}
