@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# Builds the release binaries into dist/: vitrine-linux-amd64 and
+# vitrine-linux-arm64, statically linked (the cgo SQLite included, so they
+# run on any Linux, and FROM scratch), reproducible (the same commit gives
+# the same bytes), and SHA256SUMS. Then it runs the arm64 binary under
+# qemu-user: `version`, and -demo answering /healthz.
+#
+#   deploy/release.sh              both architectures
+#   deploy/release.sh amd64        one of them (no SHA256SUMS, no smoke test
+#                                  unless it is arm64)
+#
+# Environment (not VITRINE_ names: vitrine refuses unknown ones):
+#   DIST             output directory (default dist)
+#   RELEASE_VERSION  version stamp (default: the tag on HEAD, else dev)
+#   RELEASE_COMMIT   commit stamp (default: git rev-parse HEAD)
+#   RELEASE_DATE     date stamp (default: HEAD's commit date, in UTC)
+# The three RELEASE_ ones let a copy of the tree without .git build the
+# same bytes (.ci/package.sh checks reproducibility that way).
+#
+# Missing build tools (the arm64 cross compiler, qemu-user, file) are
+# installed with apt-get, as CI machines start without them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+dist=${DIST:-dist}
+arches=("$@")
+[ ${#arches[@]} -gt 0 ] || arches=(amd64 arm64)
+for a in "${arches[@]}"; do
+  case $a in amd64 | arm64) ;; *) echo "release.sh: unknown architecture $a (amd64 or arm64)" >&2; exit 2 ;; esac
+done
+
+say() { echo "release: $*"; }
+
+# need installs the Debian packages that are missing for the given commands.
+need() {
+  local missing=() cmd pkg
+  while [ $# -gt 0 ]; do
+    cmd=$1 pkg=$2; shift 2
+    command -v "$cmd" >/dev/null || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -gt 0 ] || return 0
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+    echo "release.sh: missing ${missing[*]}: install them (Debian: apt-get install ${missing[*]})" >&2
+    exit 1
+  fi
+  say "installing ${missing[*]} with apt-get"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# The static libc (libc.a) comes with libc6-dev on amd64 and with
+# libc6-dev-arm64-cross for the cross compiler.
+need gcc gcc file file
+[ -e /usr/lib/x86_64-linux-gnu/libc.a ] || need /nonexistent libc6-dev
+for a in "${arches[@]}"; do
+  if [ "$a" = arm64 ]; then
+    need aarch64-linux-gnu-gcc gcc-aarch64-linux-gnu qemu-aarch64-static qemu-user-static
+    [ -e /usr/aarch64-linux-gnu/lib/libc.a ] || need /nonexistent libc6-dev-arm64-cross
+  fi
+done
+
+# The stamps: from git unless given. The date is the commit's, not the
+# clock's, so that building again gives the same bytes.
+version=${RELEASE_VERSION:-}
+commit=${RELEASE_COMMIT:-}
+date=${RELEASE_DATE:-}
+dirty=
+if [ -z "$version" ] || [ -z "$commit" ] || [ -z "$date" ]; then
+  if ! git rev-parse --git-dir >/dev/null 2>&1; then
+    echo "release.sh: not in a git checkout: set RELEASE_VERSION, RELEASE_COMMIT and RELEASE_DATE" >&2
+    exit 2
+  fi
+  [ -n "$version" ] || version=$(git describe --tags --exact-match 2>/dev/null || echo dev)
+  [ -n "$commit" ] || commit=$(git rev-parse HEAD)
+  [ -n "$date" ] || date=$(TZ=UTC git log -1 --format=%cd --date=format-local:%Y-%m-%dT%H:%M:%SZ)
+  if [ -n "$(git status --porcelain --untracked-files=no)" ]; then
+    dirty=1
+  fi
+fi
+
+# -buildvcs=false: the toolchain's copy of the VCS state would make the bytes
+# depend on .git being there; the -X stamps say the same. A tree with
+# uncommitted changes is no release: then the toolchain records that it was
+# modified (`vitrine version` says "+modified") and the version is dev.
+buildvcs=-buildvcs=false
+if [ -n "$dirty" ]; then
+  say "WARNING: uncommitted changes: building version dev, marked modified, not reproducible"
+  version=dev
+  buildvcs=-buildvcs=true
+fi
+say "version $version, commit $commit, date $date"
+
+# -trimpath: no build directory in the binary. -buildid=: no toolchain build
+# ID (it is content-derived, but empty is simplest to compare). osusergo and
+# netgo keep glibc's NSS (which a static binary cannot load) out;
+# sqlite_omit_load_extension drops SQLite's dlopen.
+ldflags="-s -w -buildid= -linkmode external -extldflags -static"
+ldflags+=" -X vitrine/buildinfo.Version=$version -X vitrine/buildinfo.Commit=$commit -X vitrine/buildinfo.Date=$date"
+mkdir -p "$dist"
+for a in "${arches[@]}"; do
+  out="$dist/vitrine-linux-$a"
+  cc=gcc
+  [ "$a" = arm64 ] && cc=aarch64-linux-gnu-gcc
+  say "building $out (CC=$cc; the first build compiles SQLite: minutes)"
+  start=$SECONDS
+  CGO_ENABLED=1 GOOS=linux GOARCH=$a CC=$cc go build "$buildvcs" -trimpath \
+    -tags osusergo,netgo,sqlite_omit_load_extension -ldflags "$ldflags" -o "$out" .
+  desc=$(file -b "$out")
+  case $desc in
+    *"statically linked"*) ;;
+    *) echo "release.sh: $out is not static: $desc" >&2; exit 1 ;;
+  esac
+  say "built $out in $((SECONDS - start)) s, $(du -m "$out" | cut -f1) MB: $desc"
+done
+
+# SHA256SUMS names the files without the directory, for `sha256sum -c` next
+# to the downloads. Only when both are built, so a partial run cannot leave
+# a sums file that lies about the other.
+if [ ${#arches[@]} -eq 2 ]; then
+  (cd "$dist" && sha256sum vitrine-linux-amd64 vitrine-linux-arm64 >SHA256SUMS)
+  say "wrote $dist/SHA256SUMS:"
+  sed 's/^/  /' "$dist/SHA256SUMS"
+fi
+
+# The arm64 binary cannot run here natively: qemu-user runs it, to catch a
+# broken cross build before anyone downloads it.
+for a in "${arches[@]}"; do
+  [ "$a" = arm64 ] || continue
+  bin=$dist/vitrine-linux-arm64
+  say "smoke test under qemu-aarch64-static: version"
+  got=$(qemu-aarch64-static "$bin" version)
+  echo "  $got"
+  case $got in "vitrine $version (commit ${commit:0:12}"*) ;; *)
+    echo "release.sh: arm64 version line is not the stamped one" >&2; exit 1 ;; esac
+
+  # A random high loopback port (if it is taken, the log says so).
+  port=$(( (RANDOM % 20000) + 30000 ))
+  say "smoke test under qemu-aarch64-static: -demo on 127.0.0.1:$port, GET /healthz"
+  log=$(mktemp)
+  # -demo keeps its data in a fresh temporary directory and needs no
+  # config; VITRINE_CONFIG is dropped so a developer's own is not read.
+  env -u VITRINE_CONFIG qemu-aarch64-static "$bin" -demo -addr "127.0.0.1:$port" >"$log" 2>&1 &
+  pid=$!
+  ok=
+  for _ in $(seq 1 120); do
+    if body=$(curl -fsS --max-time 2 "http://127.0.0.1:$port/healthz" 2>/dev/null) && [ "$body" = ok ]; then
+      ok=1; break
+    fi
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.5
+  done
+  kill "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  if [ -z "$ok" ]; then
+    echo "release.sh: the arm64 -demo did not answer /healthz; its log:" >&2
+    cat "$log" >&2; rm -f "$log"; exit 1
+  fi
+  rm -f "$log"
+  say "arm64 -demo answered /healthz: ok"
+done
+say "done: ${arches[*]} in $dist"
