@@ -6,14 +6,16 @@
 # qemu-user: `version`, and -demo answering /healthz.
 #
 #   deploy/release.sh              both architectures
-#   deploy/release.sh amd64        one of them (no SHA256SUMS, no smoke test
-#                                  unless it is arm64)
+#   deploy/release.sh amd64        one of them (no SHA256SUMS; the smoke
+#                                  test only for arm64; dist/image/, the
+#                                  container's other inputs, only for amd64)
 #
 # Environment (not VITRINE_ names: vitrine refuses unknown ones):
 #   DIST             output directory (default dist)
 #   RELEASE_VERSION  version stamp (default: the tag on HEAD, else dev)
 #   RELEASE_COMMIT   commit stamp (default: git rev-parse HEAD)
 #   RELEASE_DATE     date stamp (default: HEAD's commit date, in UTC)
+# It writes the three to dist/release.env.
 # The three RELEASE_ ones let a copy of the tree without .git build the
 # same bytes (.ci/package.sh checks reproducibility that way).
 #
@@ -31,34 +33,32 @@ done
 
 say() { echo "release: $*"; }
 
-# need installs the Debian packages that are missing for the given commands.
-need() {
-  local missing=() cmd pkg
-  while [ $# -gt 0 ]; do
-    cmd=$1 pkg=$2; shift 2
-    command -v "$cmd" >/dev/null || missing+=("$pkg")
-  done
-  [ ${#missing[@]} -gt 0 ] || return 0
-  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
-    echo "release.sh: missing ${missing[*]}: install them (Debian: apt-get install ${missing[*]})" >&2
-    exit 1
-  fi
-  say "installing ${missing[*]} with apt-get"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-}
-
-# The static libc (libc.a) comes with libc6-dev on amd64 and with
-# libc6-dev-arm64-cross for the cross compiler.
-need gcc gcc file file
-[ -e /usr/lib/x86_64-linux-gnu/libc.a ] || need /nonexistent libc6-dev
+# The Debian packages the build needs, installed when missing (CI machines
+# start without the cross compiler and qemu). The static libc (libc.a) is
+# in libc6-dev, and in libc6-dev-arm64-cross for the cross compiler.
+pkgs=(gcc libc6-dev file curl)
 for a in "${arches[@]}"; do
-  if [ "$a" = arm64 ]; then
-    need aarch64-linux-gnu-gcc gcc-aarch64-linux-gnu qemu-aarch64-static qemu-user-static
-    [ -e /usr/aarch64-linux-gnu/lib/libc.a ] || need /nonexistent libc6-dev-arm64-cross
-  fi
+  case $a in
+    amd64) pkgs+=(ca-certificates) ;; # the container image's CA bundle comes from here
+    arm64) pkgs+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static) ;;
+  esac
 done
+if command -v dpkg-query >/dev/null; then
+  missing=()
+  for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" != 0 ]; then
+      echo "release.sh: missing Debian packages; as root: apt-get install ${missing[*]}" >&2
+      exit 1
+    fi
+    say "installing ${missing[*]} with apt-get"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+fi
 
 # The stamps: from git unless given. The date is the commit's, not the
 # clock's, so that building again gives the same bytes.
@@ -90,6 +90,9 @@ if [ -n "$dirty" ]; then
   buildvcs=-buildvcs=true
 fi
 say "version $version, commit $commit, date $date"
+mkdir -p "$dist"
+# The stamps, for building the same bytes again elsewhere (.ci/package.sh).
+printf 'RELEASE_VERSION=%s\nRELEASE_COMMIT=%s\nRELEASE_DATE=%s\n' "$version" "$commit" "$date" >"$dist/release.env"
 
 # -trimpath: no build directory in the binary. -buildid=: no toolchain build
 # ID (it is content-derived, but empty is simplest to compare). osusergo and
@@ -97,7 +100,6 @@ say "version $version, commit $commit, date $date"
 # sqlite_omit_load_extension drops SQLite's dlopen.
 ldflags="-s -w -buildid= -linkmode external -extldflags -static"
 ldflags+=" -X vitrine/buildinfo.Version=$version -X vitrine/buildinfo.Commit=$commit -X vitrine/buildinfo.Date=$date"
-mkdir -p "$dist"
 for a in "${arches[@]}"; do
   out="$dist/vitrine-linux-$a"
   cc=gcc
@@ -112,6 +114,18 @@ for a in "${arches[@]}"; do
     *) echo "release.sh: $out is not static: $desc" >&2; exit 1 ;;
   esac
   say "built $out in $((SECONDS - start)) s, $(du -m "$out" | cut -f1) MB: $desc"
+done
+
+# deploy/Containerfile's other inputs: it builds FROM scratch, so the build
+# host's CA bundle is copied next to the binary, with the empty /data
+# directory (mode 0700) that the image gives its user.
+for a in "${arches[@]}"; do
+  [ "$a" = amd64 ] || continue
+  rm -rf "$dist/image"
+  mkdir -p "$dist/image/rootfs"
+  mkdir -m 0700 "$dist/image/rootfs/data"
+  cp /etc/ssl/certs/ca-certificates.crt "$dist/image/ca-certificates.crt"
+  say "staged $dist/image/ for deploy/Containerfile (CA bundle, empty /data)"
 done
 
 # SHA256SUMS names the files without the directory, for `sha256sum -c` next
