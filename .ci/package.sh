@@ -83,12 +83,16 @@ expect_status() {
 release() { deploy/release.sh; }
 
 # ---------------------------------------------------------------- 2
-# Building both architectures twice from scratch would double the ~6
-# minutes of step 1. Instead amd64 is built once more, with the build cache
-# warm, from a copy of the tree at another path and without .git: any build
-# path, clock or VCS state in the bytes would show. The dependencies come
-# from the cache (compiled once, so this does not catch a nondeterministic
-# C compile), the Vitrine packages and the link are redone: about a minute.
+# Building both architectures twice from scratch would double step 1's
+# minutes. Instead amd64 is built once more from a copy of the tree at
+# another path, without .git, with the same stamps (dist/release.env): the
+# clock, the VCS state or the link would show in the bytes. The compiled
+# packages come from the build cache (-trimpath keeps the directory out of
+# their cache keys), so this redoes the link alone, about 20 s, and does not
+# catch a nondeterministic compile; PACKAGE_REPRO_COLD=1 builds with an
+# empty cache instead (as long as step 1's amd64 build). That a build path
+# is not in the bytes is checked directly: no path of this machine's
+# checkout, Go installation, module cache or build cache is in either binary.
 reproducible() {
   if [ -n "$(git status --porcelain --untracked-files=no)" ]; then
     echo "  skipped: the tree has uncommitted changes, which is no release build"
@@ -96,12 +100,24 @@ reproducible() {
   fi
   mkdir -p "$work/src"
   git archive HEAD | tar -x -C "$work/src"
+  local bin p
+  for bin in dist/vitrine-linux-amd64 dist/vitrine-linux-arm64; do
+    for p in "$PWD" "$(go env GOROOT)" "$(go env GOMODCACHE)" "$(go env GOCACHE)" /tmp/go-build; do
+      if grep -qaF "$p" "$bin"; then
+        echo "$bin holds the build path $p" >&2
+        return 1
+      fi
+    done
+  done
+  echo "  no build path in the binaries"
+  local cache=()
+  [ "${PACKAGE_REPRO_COLD:-0}" = 0 ] || cache=(GOCACHE="$work/gocache")
   # release.env: the first build's version, commit and date.
   set -a
   # shellcheck source=/dev/null
   . dist/release.env
   set +a
-  DIST="$work/dist" "$work/src/deploy/release.sh" amd64 | sed 's/^/  /'
+  env "${cache[@]}" DIST="$work/dist" "$work/src/deploy/release.sh" amd64 | sed 's/^/  /'
   local a b
   a=$(sha256sum <dist/vitrine-linux-amd64 | cut -d' ' -f1)
   b=$(sha256sum <"$work/dist/vitrine-linux-amd64" | cut -d' ' -f1)

@@ -100,21 +100,34 @@ printf 'RELEASE_VERSION=%s\nRELEASE_COMMIT=%s\nRELEASE_DATE=%s\n' "$version" "$c
 # sqlite_omit_load_extension drops SQLite's dlopen.
 ldflags="-s -w -buildid= -linkmode external -extldflags -static"
 ldflags+=" -X vitrine/buildinfo.Version=$version -X vitrine/buildinfo.Commit=$commit -X vitrine/buildinfo.Date=$date"
-for a in "${arches[@]}"; do
-  out="$dist/vitrine-linux-$a"
-  cc=gcc
+# build ARCH builds and checks one binary.
+build() {
+  local a=$1 out="$dist/vitrine-linux-$1" cc=gcc start=$SECONDS desc
   [ "$a" = arm64 ] && cc=aarch64-linux-gnu-gcc
-  say "building $out (CC=$cc; the first build compiles SQLite: minutes)"
-  start=$SECONDS
+  say "building $out (CC=$cc)"
   CGO_ENABLED=1 GOOS=linux GOARCH=$a CC=$cc go build "$buildvcs" -trimpath \
     -tags osusergo,netgo,sqlite_omit_load_extension -ldflags "$ldflags" -o "$out" .
   desc=$(file -b "$out")
   case $desc in
     *"statically linked"*) ;;
-    *) echo "release.sh: $out is not static: $desc" >&2; exit 1 ;;
+    *) echo "release.sh: $out is not static: $desc" >&2; return 1 ;;
   esac
   say "built $out in $((SECONDS - start)) s, $(du -m "$out" | cut -f1) MB: $desc"
+}
+# The architectures build side by side: most of a cold build is the C
+# compiler on SQLite's one large file, a single core each, so two at once
+# take much less than one after the other on two cores.
+say "building ${arches[*]} (cold, the C compiler spends minutes on SQLite)"
+pids=()
+for a in "${arches[@]}"; do
+  build "$a" &
+  pids+=($!)
 done
+failed=
+for pid in "${pids[@]}"; do
+  wait "$pid" || failed=1
+done
+[ -z "$failed" ] || { echo "release.sh: a build failed" >&2; exit 1; }
 
 # deploy/Containerfile's other inputs: it builds FROM scratch, so the build
 # host's CA bundle is copied next to the binary, with the empty /data
