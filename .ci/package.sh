@@ -79,6 +79,22 @@ expect_status() {
   echo "  GET $url: $got"
 }
 
+# need CMD PKG...: installs the Debian packages PKG when a CMD is missing
+# (CI machines start without podman, and a container image may lack
+# systemd).
+need() {
+  local missing=()
+  while [ $# -gt 0 ]; do
+    command -v "$1" >/dev/null || missing+=("$2")
+    shift 2
+  done
+  [ ${#missing[@]} -gt 0 ] || return 0
+  echo "  installing ${missing[*]} with apt-get"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
 # ---------------------------------------------------------------- 1
 release() { deploy/release.sh; }
 
@@ -100,9 +116,11 @@ reproducible() {
   fi
   mkdir -p "$work/src"
   git archive HEAD | tar -x -C "$work/src"
+  # Each path with what would follow it in a leak, so that a short
+  # checkout path cannot match by chance.
   local bin p
   for bin in dist/vitrine-linux-amd64 dist/vitrine-linux-arm64; do
-    for p in "$PWD" "$(go env GOROOT)" "$(go env GOMODCACHE)" "$(go env GOCACHE)" /tmp/go-build; do
+    for p in "$PWD/cli/" "$(go env GOROOT)/src/" "$(go env GOMODCACHE)/github.com/" /tmp/go-build; do
       if grep -qaF "$p" "$bin"; then
         echo "$bin holds the build path $p" >&2
         return 1
@@ -113,11 +131,12 @@ reproducible() {
   local cache=()
   [ "${PACKAGE_REPRO_COLD:-0}" = 0 ] || cache=(GOCACHE="$work/gocache")
   # release.env: the first build's version, commit and date.
-  set -a
-  # shellcheck source=/dev/null
-  . dist/release.env
-  set +a
-  env "${cache[@]}" DIST="$work/dist" "$work/src/deploy/release.sh" amd64 | sed 's/^/  /'
+  (
+    set -a
+    # shellcheck source=/dev/null
+    . dist/release.env
+    exec env "${cache[@]}" DIST="$work/dist" "$work/src/deploy/release.sh" amd64
+  ) | sed 's/^/  /'
   local a b
   a=$(sha256sum <dist/vitrine-linux-amd64 | cut -d' ' -f1)
   b=$(sha256sum <"$work/dist/vitrine-linux-amd64" | cut -d' ' -f1)
@@ -130,6 +149,7 @@ reproducible() {
 
 # ---------------------------------------------------------------- 3
 systemd_unit() {
+  need systemd-analyze systemd
   # verify checks that ExecStart's binary exists: a copy of the unit points
   # at the one just built.
   local bin
@@ -235,10 +255,7 @@ podman_run() {
 }
 
 container_build() {
-  if ! command -v podman >/dev/null; then
-    echo "  installing podman and runc with apt-get"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman runc >/dev/null
-  fi
+  need podman podman runc runc
   podman build -q -t "$image" -f deploy/Containerfile dist >/dev/null
   local size
   size=$(podman image inspect --format '{{.Size}}' "$image")
