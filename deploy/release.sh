@@ -119,7 +119,7 @@ build() {
 # fill two cores better than one after the other (measured on two cores
 # shared with other work: 838 s for both, from an empty build cache,
 # against 472 + 522 s in turn).
-say "building ${arches[*]} (cold, the C compiler spends minutes on SQLite)"
+say "building ${arches[*]} (from a cold build cache: minutes, mostly the C compiler on SQLite)"
 pids=()
 for a in "${arches[@]}"; do
   build "$a" &
