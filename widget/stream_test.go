@@ -7,12 +7,14 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"golang.org/x/time/rate"
 
 	"vitrine/testkit"
@@ -228,5 +230,30 @@ func TestWordGalleryBuildBudget(t *testing.T) {
 		if r := e.get(path); r.StatusCode != 200 {
 			t.Errorf("%s over budget: %d", path, r.StatusCode)
 		}
+	}
+}
+
+// An embed whose filter the server is too busy to build (503) asks again
+// a little later, and its gallery comes in then.
+func TestBrowserEmbedRetriesABusyFilter(t *testing.T) {
+	testkit.SkipIfShort(t, "drives Chromium")
+	ctx := browser(t)
+	e := newEnv(t, withSeed(12))
+	// One build every 1.5 s, the first already spent: the embed's first
+	// asking is refused, a later one is served.
+	e.w.wordGalleryBuilds = rate.NewLimiter(rate.Every(1500*time.Millisecond), 1)
+	e.w.wordGalleryBuilds.Allow()
+	host := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, hostPage, `<div data-vitrine data-include-words="handmade"></div><script src="`+e.base+`/widget.js" async></script>`)
+	}))
+	t.Cleanup(host.Close)
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1200, 900), chromedp.Navigate(host.URL)); err != nil {
+		t.Fatal(err)
+	}
+	wait(t, ctx, "the filtered gallery", `(() => { const h = document.querySelector('[data-vitrine]'); return h.shadowRoot && h.shadowRoot.querySelector('.vitrine-item'); })()`)
+	asked := eval[int](t, ctx, `performance.getEntriesByType('resource').filter(r => r.name.includes('include_words=')).length`)
+	if asked < 2 {
+		t.Errorf("the filtered script was asked for %d times; want a refusal, then a retry", asked)
 	}
 }

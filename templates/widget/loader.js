@@ -48,11 +48,17 @@
         return value && (name == 'language' ? data.h.indexOf(' lang="' + value + '"') < 0 : name != 'captions' || value == 'true' && data.h.indexOf('vitrine-nocap') > 0) ? name.replace(/-/g, '_') + '=' + encodeURIComponent(value) : '';
       }).filter(String).join('&');
     if (scriptURL && !mine && query) {
-      const variant = doc.createElement('script');
-      own && [].forEach.call(own.attributes, a => variant.setAttribute(a.name, a.value));
-      variant.src = scriptURL + '?' + query;
-      variant.vitrineFor = host;
-      return doc.head.appendChild(variant);
+      const load = tries => {
+        const variant = doc.createElement('script');
+        own && [].forEach.call(own.attributes, a => variant.setAttribute(a.name, a.value));
+        variant.src = scriptURL + '?' + query;
+        variant.vitrineFor = host;
+        // A server over its budget for new filters says come back (503):
+        // a few more times, each later.
+        variant.onerror = () => tries < 4 && setTimeout(() => (variant.remove(), load(tries + 1)), 1000 << tries);
+        doc.head.appendChild(variant);
+      };
+      return load(0);
     }
     // The shadow root keeps the host page's CSS out and ours in; the
     // host's --vitrine-* properties inherit through it, ::part() reaches
