@@ -28,7 +28,10 @@ import (
 // each. The height is exact for grid, carousel and highlight with square or
 // 4:5 tiles and no captions, whose parts have fixed heights in the
 // gallery's CSS (read by readMetrics); with captions, original shapes,
-// masonry or a media-type filter it is the nearest estimate.
+// masonry or a media-type filter it is the nearest estimate. A gallery
+// with a background of its own (the dark theme, a background colour) has
+// an inner padding, which the space takes too, and its tiles share the
+// width inside it.
 
 // metrics are the fixed sizes of the gallery's parts, read from its CSS so
 // the reserved space follows the stylesheet.
@@ -37,6 +40,7 @@ type metrics struct {
 	more       float64 // .vitrine-more's height and vertical margins
 	empty      float64 // .vitrine-empty's min-height
 	narrow     float64 // the container query's max-width for columns_mobile
+	padding    float64 // .vitrine's padding when it has a background of its own
 	captionRow float64 // a caption of the lines it is clamped to, with its margins
 	// From extras.css: the counts below a tile (one line and margins), and
 	// the biography under the header without its text (its margins and
@@ -84,6 +88,14 @@ func readMetrics(css, extras string) (metrics, error) {
 	m.countsRow = xpx(".vitrine-counts", "margin", 0) + xpx(".vitrine-counts", "margin", 2) + xpx(".vitrine-counts", "font-size", 0)*lineHeight
 	m.bio = xpx(".vitrine-bio", "margin", 0) + xpx(".vitrine-bio", "margin", 2) + xpx(".vitrine-fol", "margin", 0) + xpx(".vitrine-fol", "font-size", 0)*lineHeight
 	m.bioLine = xpx(".vitrine-bio", "font-size", 0) * lineHeight
+	for _, p := range regexp.MustCompile(`--_padding:\s*var\(--vitrine-padding,\s*([0-9.]+)px\)`).FindAllStringSubmatch(css, -1) {
+		if v, _ := strconv.ParseFloat(p[1], 64); v > 0 {
+			m.padding = v
+		}
+	}
+	if m.padding == 0 && err == nil {
+		err = fmt.Errorf("no --_padding: var(--vitrine-padding, …px) for a boxed gallery")
+	}
 	if n := regexp.MustCompile(`@container\s*\(max-width:\s*([0-9.]+)px\)`).FindStringSubmatch(css); n != nil {
 		m.narrow, _ = strconv.ParseFloat(n[1], 64)
 	} else if err == nil {
@@ -131,7 +143,9 @@ type EmbedOptions struct {
 	Columns, ColumnsMobile   int
 	Count                    int
 	Theme                    string // light, dark, auto
+	BackgroundColor          string // #rrggbb
 	Captions, Header         string // "true", "false"
+	LoadMore                 string // "true", "false"
 }
 
 // attributes are o as data- attributes, each with its leading space.
@@ -149,8 +163,10 @@ func (o EmbedOptions) attributes() string {
 	attr("count", strconv.Itoa(o.Count))
 	attr("language", o.Language)
 	attr("theme", o.Theme)
+	attr("background-color", o.BackgroundColor)
 	attr("captions", o.Captions)
 	attr("header", o.Header)
+	attr("load-more", o.LoadMore)
 	return b.String()
 }
 
@@ -195,8 +211,9 @@ func (w *Widget) SnippetFragment() string {
 const pagePadding = 8
 
 // FrameHeight is the /widget page's height at frameWidth, in whole pixels.
+// The page's padding replaces the gallery's own.
 func (w *Widget) FrameHeight() int {
-	return int(math.Ceil(w.ReservedHeight(EmbedOptions{}, frameWidth-2*pagePadding) + 2*pagePadding))
+	return int(math.Ceil(w.innerHeight(EmbedOptions{}, frameWidth-2*pagePadding) + 2*pagePadding))
 }
 
 // reserve is what the reserved height is computed from: the gallery's
@@ -209,9 +226,12 @@ type reserve struct {
 	posts                  int     // posts in the markup
 	account                bool    // an account is connected: the header can show
 	header                 bool    // the header is shown
-	more                   bool    // Load more is shown (not in a carousel)
+	more                   bool    // Load more is in the markup: the JSON has more posts
+	moreShown              bool    // and shown (not in a carousel)
 	mean                   float64 // mean height/width of the posts' pictures
 	captions               bool    // captions shown
+	theme                  string  // light, dark, auto
+	boxed                  bool    // a background colour is set
 	anyCaption             bool    // some post in the markup has one
 	// The details: counts in the markup (not off), and below the tiles;
 	// the biography in the markup, and the lines its text is estimated to
@@ -237,13 +257,15 @@ func (w *Widget) reserveFor(s *snapshot) reserve {
 		columnsMobile: min(max(cfg.ColumnsMobile, 1), appearance.MaxColumnsMobile),
 		gap:           float64(gapOf(cfg)),
 		captions:      cfg.Captions,
+		theme:         choice(cfg.Theme, appearance.Themes),
+		boxed:         colorRE.MatchString(cfg.BackgroundColor),
 		mean:          1,
 	}
 	if s == nil {
 		return r
 	}
 	r.posts = len(s.view.Posts)
-	r.more = s.view.More
+	r.more, r.moreShown = s.view.More, s.view.More && s.view.LoadMore
 	r.account, r.header = s.view.Account != nil, s.view.Header
 	r.mean = s.meanShape(r.posts)
 	for _, p := range s.view.Posts {
@@ -272,10 +294,38 @@ func (r reserve) headerHeight(header, bio bool) float64 {
 	return h
 }
 
+// padding is the gallery's inner padding with the theme an embed asks for
+// ("" its own): none for a light one without a background colour. An
+// auto theme is taken as light, as a visitor's light preference draws it.
+func (r reserve) padding(theme string) float64 {
+	if choice(theme, appearance.Themes) != theme {
+		theme = r.theme
+	}
+	if r.boxed || theme == "dark" {
+		return r.m.padding
+	}
+	return 0
+}
+
+// paddingOf is the padding of the gallery embedded with o.
+func (r reserve) paddingOf(o EmbedOptions) float64 {
+	if colorRE.MatchString(o.BackgroundColor) {
+		return r.m.padding
+	}
+	return r.padding(o.Theme)
+}
+
 // ReservedHeight is the height, in CSS pixels, that the gallery embedded
 // with options o takes at width (what /widget.css reserves there), for
 // what the current snapshot holds.
 func (w *Widget) ReservedHeight(o EmbedOptions, width float64) float64 {
+	p := w.reserveFor(w.cur.Load()).paddingOf(o)
+	return w.innerHeight(o, width-2*p) + 2*p
+}
+
+// innerHeight is the gallery's height inside its padding, width wide
+// there.
+func (w *Widget) innerHeight(o EmbedOptions, width float64) float64 {
 	r := w.reserveFor(w.cur.Load())
 	header := r.headerHeight(o.Header == "true" || o.Header != "false" && r.header, true)
 	if r.posts == 0 {
@@ -304,7 +354,6 @@ func (w *Widget) ReservedHeight(o EmbedOptions, width float64) float64 {
 	if o.Captions == "true" || o.Captions == "false" {
 		captions = o.Captions == "true"
 	}
-	v := r.layoutValues(layout)
 	ratio := map[string]float64{"1:1": 1, "4:5": 1.25, "original": r.mean}[aspect]
 	if layout == "masonry" {
 		ratio = r.mean
@@ -326,21 +375,27 @@ func (w *Widget) ReservedHeight(o EmbedOptions, width float64) float64 {
 	if r.countsBelow {
 		caption += r.m.countsRow
 	}
-	return rows*(ratio*(width-(c-1)*r.gap)/c+caption) + (rows-1)*r.gap + v.fixed + header
+	more, shown := 0.0, r.moreShown
+	if o.LoadMore == "true" || o.LoadMore == "false" {
+		shown = o.LoadMore == "true"
+	}
+	if r.more && shown && layout != "carousel" {
+		more = r.m.more
+	}
+	return rows*(ratio*(width-(c-1)*r.gap)/c+caption) + (rows-1)*r.gap + more + header
 }
 
 // layoutValues are what a layout sets in the reservation: its rows at the
-// wide and narrow columns (CSS), its tiles' height/width (CSS) and its
-// fixed height (Load more, but in a carousel).
+// wide and narrow columns, its tiles' height/width and its fixed height
+// (Load more, but in a carousel, when shown: --vitrine-l is 1), all CSS.
 type layoutValues struct {
-	rowsWide, rowsNarrow, ratio string
-	fixed                       float64
+	rowsWide, rowsNarrow, ratio, fixed string
 }
 
 func (r reserve) layoutValues(layout string) layoutValues {
-	v := layoutValues{ratio: "var(--vitrine-r)"}
+	v := layoutValues{ratio: "var(--vitrine-r)", fixed: "0px"}
 	if r.more && layout != "carousel" {
-		v.fixed += r.m.more
+		v.fixed = "calc(var(--vitrine-l)*" + px(r.m.more) + ")"
 	}
 	rows := func(columns string) string {
 		switch layout {
@@ -361,7 +416,7 @@ func (r reserve) layoutValues(layout string) layoutValues {
 }
 
 func (v layoutValues) declarations() string {
-	return "--vitrine-rw:" + v.rowsWide + ";--vitrine-rn:" + v.rowsNarrow + ";--vitrine-t:" + v.ratio + ";--vitrine-f:" + px(v.fixed)
+	return "--vitrine-rw:" + v.rowsWide + ";--vitrine-rn:" + v.rowsNarrow + ";--vitrine-t:" + v.ratio + ";--vitrine-f:" + v.fixed
 }
 
 // reservationCSS is /widget.css: the space of every gallery element not yet
@@ -380,8 +435,19 @@ func (w *Widget) reservationCSS(s *snapshot) string {
 		fmt.Fprintf(&b, "[data-vitrine][data-bio=false]{--vitrine-h:%s}\n[data-vitrine][data-header=true][data-bio=false]{--vitrine-h:%s}\n", px(r.headerHeight(r.header, false)), px(r.headerHeight(true, false)))
 	}
 	b.WriteString("[data-vitrine][data-header=false]{--vitrine-h:0px}\n")
+	// The inner padding p of a gallery with a background of its own, as
+	// the theme and background the embed asks for give it (the loader
+	// takes only a #rrggbb colour; the page's --vitrine-padding wins).
+	pad := func(p float64) string { return "{--vitrine-p:var(--vitrine-padding," + px(p) + ")}\n" }
+	fmt.Fprintf(&b, "[data-vitrine]%s[data-vitrine][data-theme=light],[data-vitrine][data-theme=auto]%s[data-vitrine][data-theme=dark],[data-vitrine][data-background-color^=\"#\"]%s",
+		pad(r.padding("")), pad(r.padding("light")), pad(r.m.padding))
+	fmt.Fprintf(&b, "@media (prefers-color-scheme:dark){")
+	if r.theme == "auto" {
+		fmt.Fprintf(&b, "[data-vitrine]%s", strings.TrimSuffix(pad(r.m.padding), "\n"))
+	}
+	fmt.Fprintf(&b, "[data-vitrine][data-theme=auto]%s}\n", strings.TrimSuffix(pad(r.m.padding), "\n"))
 	if r.posts == 0 {
-		fmt.Fprintf(&b, "%s{content:\"\";display:block;padding-top:calc(var(--vitrine-h) + %s)}\n", pending, px(r.m.empty))
+		fmt.Fprintf(&b, "%s{content:\"\";display:block;padding-top:calc(var(--vitrine-h) + %s + 2*var(--vitrine-p))}\n", pending, px(r.m.empty))
 		return b.String()
 	}
 	caption := "0px"
@@ -399,8 +465,16 @@ func (w *Widget) reservationCSS(s *snapshot) string {
 		counts = px(r.m.countsRow)
 	}
 	ratios := map[string]string{"1:1": "1", "4:5": "1.25", "original": short(r.mean)}
-	fmt.Fprintf(&b, "[data-vitrine]{--vitrine-c:var(--vitrine-columns,%d);--vitrine-m:var(--vitrine-columns-mobile,%d);--vitrine-g:var(--vitrine-gap,%s);--vitrine-n:%d;--vitrine-r:%s;--vitrine-k:%s;--vitrine-o:%s;%s}\n",
-		r.columns, r.columnsMobile, px(r.gap), r.posts, ratios[r.aspect], shownCaption, counts, r.layoutValues(r.layout).declarations())
+	shown := 0
+	if r.moreShown {
+		shown = 1
+	}
+	fmt.Fprintf(&b, "[data-vitrine]{--vitrine-c:var(--vitrine-columns,%d);--vitrine-m:var(--vitrine-columns-mobile,%d);--vitrine-g:var(--vitrine-gap,%s);--vitrine-n:%d;--vitrine-r:%s;--vitrine-k:%s;--vitrine-o:%s;--vitrine-l:%d;%s}\n",
+		r.columns, r.columnsMobile, px(r.gap), r.posts, ratios[r.aspect], shownCaption, counts, shown, r.layoutValues(r.layout).declarations())
+	// Load more, when the markup has it, shown or hidden by data-load-more.
+	if r.more {
+		b.WriteString("[data-vitrine][data-load-more=true]{--vitrine-l:1}\n[data-vitrine][data-load-more=false]{--vitrine-l:0}\n")
+	}
 	if r.counts {
 		fmt.Fprintf(&b, "[data-vitrine][data-counts=below]{--vitrine-o:%s}\n[data-vitrine][data-counts=hover],[data-vitrine][data-counts=off]{--vitrine-o:0px}\n", px(r.m.countsRow))
 	}
@@ -421,16 +495,20 @@ func (w *Widget) reservationCSS(s *snapshot) string {
 	}
 	fmt.Fprintf(&b, "[data-vitrine][data-captions=true]{--vitrine-k:%s}\n[data-vitrine][data-captions=false]{--vitrine-k:0px}\n", caption)
 	// Rows R of tiles t·(W − (C−1)·gap)/C high, each with its caption k
-	// and counts o, gaps between them, Load more f and the header h.
+	// and counts o, gaps between them, Load more f, the header h and the
+	// padding p above and below; W is the width inside the padding.
+	const inner = "(100% - 2*var(--vitrine-p))"
 	height := func(rows, columns string) string {
-		return "calc(var(" + rows + ")*(var(--vitrine-t)*(100% - (var(" + columns + ") - 1)*var(--vitrine-g))/var(" + columns + ") + var(--vitrine-k) + var(--vitrine-o)) + (var(" + rows + ") - 1)*var(--vitrine-g) + var(--vitrine-f) + var(--vitrine-h))"
+		return "calc(var(" + rows + ")*(var(--vitrine-t)*(" + inner + " - (var(" + columns + ") - 1)*var(--vitrine-g))/var(" + columns + ") + var(--vitrine-k) + var(--vitrine-o)) + (var(" + rows + ") - 1)*var(--vitrine-g) + var(--vitrine-f) + var(--vitrine-h) + 2*var(--vitrine-p))"
 	}
-	// The narrow height up to the breakpoint, the wide one beyond it: each
-	// is kept by a clamp that is 0 on the other side of the breakpoint (its
-	// ramp is crossed within a millionth of a pixel) and huge on its own.
+	// The narrow height up to the breakpoint (of the width inside the
+	// padding, which the gallery's container query reads), the wide one
+	// beyond it: each is kept by a clamp that is 0 on the other side of
+	// the breakpoint (its ramp is crossed within a millionth of a pixel)
+	// and huge on its own.
 	edge := short(r.m.narrow+0.5) + "px"
-	fmt.Fprintf(&b, "%s{content:\"\";display:block;padding-top:max(min(%s,clamp(0px,(100%% - %s)*1000000,1000000px)),min(%s,clamp(0px,(%s - 100%%)*1000000,1000000px)))}\n",
-		pending, height("--vitrine-rw", "--vitrine-c"), edge, height("--vitrine-rn", "--vitrine-m"), edge)
+	fmt.Fprintf(&b, "%s{content:\"\";display:block;padding-top:max(min(%s,clamp(0px,(%s - %s)*1000000,1000000px)),min(%s,clamp(0px,(%s - %s)*1000000,1000000px)))}\n",
+		pending, height("--vitrine-rw", "--vitrine-c"), inner, edge, height("--vitrine-rn", "--vitrine-m"), edge, inner)
 	return b.String()
 }
 
