@@ -1,6 +1,7 @@
 package widget
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -80,8 +81,7 @@ func TestBrowserEveryOptionTakesEffect(t *testing.T) {
 		value string
 	}
 	var trials []trial
-	var body strings.Builder
-	body.WriteString(`<div data-vitrine id="plain"></div><script src="` + e.base + ScriptPath + `" async></script>`)
+	attrs := map[string]string{}
 	for _, o := range appearance.Options {
 		if o.Attr == "" && o.Query == "" {
 			continue
@@ -92,39 +92,47 @@ func TestBrowserEveryOptionTakesEffect(t *testing.T) {
 		}
 		trials = append(trials, trial{o, v})
 		if o.Attr != "" {
-			fmt.Fprintf(&body, `<div data-vitrine id="o-%s" data-%s="%s"></div><script src="%s" async></script>`, o.Key, o.Attr, v, e.base+ScriptPath)
+			attrs[o.Key] = fmt.Sprintf(`data-%s="%s"`, o.Attr, v)
 		}
 	}
 	if len(trials) < 15 {
 		t.Fatalf("only %d options to try", len(trials))
 	}
-	host := hostServer(t, `<link rel="stylesheet" href="`+e.base+StylePath+`">`, body.String())
-
-	const painted = `[...document.querySelectorAll('[data-vitrine]')]`
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1000, 900), chromedp.Navigate(host.URL)); err != nil {
-		t.Fatal(err)
-	}
-	wait(t, ctx, "every gallery", painted+`.every(e => e.getAttribute('data-vitrine-on') === '' && e.shadowRoot.querySelector('.vitrine-item'))`)
-	// looks is each embed's signature at a wide and a narrow width.
-	looks := map[string]string{}
-	for _, width := range []int64{1000, 420} {
-		if err := chromedp.Do(ctx, chromedp.EmulateViewport(width, 900)); err != nil {
-			t.Fatal(err)
-		}
-		got := eval[map[string]string](t, ctx, `Object.fromEntries(`+painted+`.map(e => [e.id, `+signature+`(e, e.shadowRoot)]))`)
-		for id, sig := range got {
-			looks[id] += fmt.Sprintf("@%d:%s\n", width, sig)
-		}
-	}
+	looks := embedLooks(t, ctx, e, attrs)
 	for _, tr := range trials {
 		if tr.o.Attr == "" {
 			continue
 		}
-		look, ok := looks["o-"+tr.o.Key]
+		look, ok := looks[tr.o.Key]
 		if !ok {
 			t.Errorf("data-%s=%q: its embed did not paint", tr.o.Attr, tr.value)
-		} else if look == looks["plain"] {
+		} else if look == looks[""] {
 			t.Errorf("data-%s=%q (the server's is %q) changes nothing the embed draws: the loader ignores it", tr.o.Attr, tr.value, tr.o.Text(settings))
+		}
+	}
+
+	// The options that only narrow (the table's Narrows) cannot show what
+	// the settings leave out: with them off, an embed asking for them
+	// draws the gallery without them, as the table and the README say.
+	off := newEnv(t, func(e *env) {
+		withDetails(24)(e)
+		e.mirrorTinted(posts...)
+	}, withConfig(func(c *config.Config) {
+		c.Widget.Count, c.Widget.MaxPosts, c.Widget.Counts, c.Widget.Bio = 12, 24, "off", false
+	}))
+	narrowing := map[string]string{}
+	for _, o := range appearance.Options {
+		if o.Narrows {
+			narrowing[o.Key] = fmt.Sprintf(`data-%s="%s"`, o.Attr, otherValue(t, o, off.cfg.Widget.Settings))
+		}
+	}
+	if len(narrowing) == 0 {
+		t.Fatal("no option of the table narrows")
+	}
+	offLooks := embedLooks(t, ctx, off, narrowing)
+	for key, attr := range narrowing {
+		if offLooks[key] != offLooks[""] {
+			t.Errorf("%s shows what the settings leave out: the options table says %s only narrows", attr, key)
 		}
 	}
 
@@ -150,4 +158,33 @@ func TestBrowserEveryOptionTakesEffect(t *testing.T) {
 			t.Errorf("/widget?%s=%s (the server's is %q) changes nothing the page draws", tr.o.Query, tr.value, tr.o.Text(settings))
 		}
 	}
+}
+
+// embedLooks paints, on one host page, the gallery of e as a plain embed
+// (key "") and as one embed for each of attrs (its data- attribute), and
+// returns each one's signature at a wide and a narrow width.
+func embedLooks(t *testing.T, ctx context.Context, e *env, attrs map[string]string) map[string]string {
+	t.Helper()
+	var body strings.Builder
+	fmt.Fprintf(&body, `<div data-vitrine id="o-"></div><script src="%s" async></script>`, e.base+ScriptPath)
+	for key, attr := range attrs {
+		fmt.Fprintf(&body, `<div data-vitrine id="o-%s" %s></div><script src="%s" async></script>`, key, attr, e.base+ScriptPath)
+	}
+	host := hostServer(t, `<link rel="stylesheet" href="`+e.base+StylePath+`">`, body.String())
+	const painted = `[...document.querySelectorAll('[data-vitrine]')]`
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1000, 900), chromedp.Navigate(host.URL)); err != nil {
+		t.Fatal(err)
+	}
+	wait(t, ctx, "every gallery", painted+`.every(e => e.getAttribute('data-vitrine-on') === '' && e.shadowRoot.querySelector('.vitrine-item'))`)
+	looks := map[string]string{}
+	for _, width := range []int64{1000, 420} {
+		if err := chromedp.Do(ctx, chromedp.EmulateViewport(width, 900)); err != nil {
+			t.Fatal(err)
+		}
+		got := eval[map[string]string](t, ctx, `Object.fromEntries(`+painted+`.map(e => [e.id.slice(2), `+signature+`(e, e.shadowRoot)]))`)
+		for key, sig := range got {
+			looks[key] += fmt.Sprintf("@%d:%s\n", width, sig)
+		}
+	}
+	return looks
 }
