@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -27,8 +28,10 @@ import (
 // embed's data- attributes select their own values among rules written for
 // each. The height is exact for grid, carousel and highlight with square or
 // 4:5 tiles and no captions, whose parts have fixed heights in the
-// gallery's CSS (read by readMetrics); with captions, original shapes,
-// masonry or a media-type filter it is the nearest estimate. A gallery
+// gallery's CSS (read by readMetrics); with original shapes and masonry it
+// is computed from the pictures' shapes (to a pixel or two); with
+// captions, a biography or a media-type filter it is the nearest
+// estimate. A gallery
 // with a background of its own (the dark theme, a background colour) has
 // an inner padding, which the space takes too, and its tiles share the
 // width inside it.
@@ -223,16 +226,17 @@ type reserve struct {
 	layout, aspect         string
 	columns, columnsMobile int
 	gap                    float64
-	posts                  int     // posts in the markup
-	account                bool    // an account is connected: the header can show
-	header                 bool    // the header is shown
-	more                   bool    // Load more is in the markup: the JSON has more posts
-	moreShown              bool    // and shown (not in a carousel)
-	mean                   float64 // mean height/width of the posts' pictures
-	captions               bool    // captions shown
-	theme                  string  // light, dark, auto
-	boxed                  bool    // a background colour is set
-	anyCaption             bool    // some post in the markup has one
+	posts                  int       // posts in the markup
+	account                bool      // an account is connected: the header can show
+	header                 bool      // the header is shown
+	more                   bool      // Load more is in the markup: the JSON has more posts
+	moreShown              bool      // and shown (not in a carousel)
+	mean                   float64   // mean height/width of the posts' pictures
+	shapes                 []float64 // each post's height/width, in the markup's order
+	captions               bool      // captions shown
+	theme                  string    // light, dark, auto
+	boxed                  bool      // a background colour is set
+	anyCaption             bool      // some post in the markup has one
 	// The details: counts in the markup (not off), and below the tiles;
 	// the biography in the markup, and the lines its text is estimated to
 	// take (one a 60 characters of each of its lines, at most the three
@@ -268,6 +272,7 @@ func (w *Widget) reserveFor(s *snapshot) reserve {
 	r.more, r.moreShown = s.view.More, s.view.More && s.view.LoadMore
 	r.account, r.header = s.view.Account != nil, s.view.Header
 	r.mean = s.meanShape(r.posts)
+	r.shapes = s.shapes(r.posts)
 	for _, p := range s.view.Posts {
 		r.anyCaption = r.anyCaption || p.Caption != ""
 	}
@@ -354,10 +359,8 @@ func (w *Widget) innerHeight(o EmbedOptions, width float64) float64 {
 	if o.Captions == "true" || o.Captions == "false" {
 		captions = o.Captions == "true"
 	}
-	ratio := map[string]float64{"1:1": 1, "4:5": 1.25, "original": r.mean}[aspect]
-	if layout == "masonry" {
-		ratio = r.mean
-	}
+	narrow := width <= r.m.narrow
+	ratio := map[string]float64{"1:1": 1, "4:5": 1.25, "original": r.gridOriginal(columns)}[aspect]
 	c := float64(columns)
 	rows := math.Ceil(float64(n) / c)
 	switch layout {
@@ -366,7 +369,8 @@ func (w *Widget) innerHeight(o EmbedOptions, width float64) float64 {
 	case "highlight":
 		rows = math.Ceil((float64(n) + 3*min(1, c-1)) / c)
 	case "masonry":
-		rows = float64(n) / c
+		k, sum := r.masonryColumn(columns, narrow)
+		rows, ratio = float64(k), sum/float64(k)
 	}
 	caption := 0.0
 	if captions && r.anyCaption {
@@ -385,15 +389,16 @@ func (w *Widget) innerHeight(o EmbedOptions, width float64) float64 {
 	return rows*(ratio*(width-(c-1)*r.gap)/c+caption) + (rows-1)*r.gap + more + header
 }
 
-// layoutValues are what a layout sets in the reservation: its rows at the
-// wide and narrow columns, its tiles' height/width and its fixed height
-// (Load more, but in a carousel, when shown: --vitrine-l is 1), all CSS.
+// layoutValues are what a layout sets in the reservation: its rows and
+// its tiles' height/width at the wide and narrow columns, and its fixed
+// height (Load more, but in a carousel, when shown: --vitrine-l is 1),
+// all CSS.
 type layoutValues struct {
-	rowsWide, rowsNarrow, ratio, fixed string
+	rowsWide, rowsNarrow, ratioWide, ratioNarrow, fixed string
 }
 
 func (r reserve) layoutValues(layout string) layoutValues {
-	v := layoutValues{ratio: "var(--vitrine-r)", fixed: "0px"}
+	v := layoutValues{ratioWide: "var(--vitrine-r)", ratioNarrow: "var(--vitrine-q)", fixed: "0px"}
 	if r.more && layout != "carousel" {
 		v.fixed = "calc(var(--vitrine-l)*" + px(r.m.more) + ")"
 	}
@@ -403,20 +408,95 @@ func (r reserve) layoutValues(layout string) layoutValues {
 			return "1"
 		case "highlight": // the first post takes 2×2 from two columns up
 			return "round(up,(var(--vitrine-n) + 3*min(1," + columns + " - 1))/" + columns + ",1)"
-		case "masonry":
-			return "calc(var(--vitrine-n)/" + columns + ")"
 		}
 		return "round(up,var(--vitrine-n)/" + columns + ",1)"
 	}
 	v.rowsWide, v.rowsNarrow = rows("var(--vitrine-c)"), rows("var(--vitrine-m)")
-	if layout == "masonry" {
-		v.ratio = short(r.mean)
+	if layout == "masonry" { // its tallest column, for the columns
+		v.rowsWide, v.rowsNarrow, v.ratioWide, v.ratioNarrow = "var(--vitrine-kw)", "var(--vitrine-kn)", "var(--vitrine-sw)", "var(--vitrine-sn)"
 	}
 	return v
 }
 
 func (v layoutValues) declarations() string {
-	return "--vitrine-rw:" + v.rowsWide + ";--vitrine-rn:" + v.rowsNarrow + ";--vitrine-t:" + v.ratio + ";--vitrine-f:" + v.fixed
+	return "--vitrine-rw:" + v.rowsWide + ";--vitrine-rn:" + v.rowsNarrow + ";--vitrine-tw:" + v.ratioWide + ";--vitrine-tn:" + v.ratioNarrow + ";--vitrine-f:" + v.fixed
+}
+
+// The widths the masonry's columns are balanced at, wide and narrow: its
+// balance moves a little with the width, so it is an estimate elsewhere.
+const masonryWide, masonryNarrow = 800, 360
+
+// gridOriginal is the height/width that, times the rows, is the height of
+// a grid of pictures in their own shapes at columns: each row is as high
+// as its tallest picture.
+func (r reserve) gridOriginal(columns int) float64 {
+	if len(r.shapes) == 0 {
+		return r.mean
+	}
+	sum, rows := 0.0, 0
+	for i := 0; i < len(r.shapes); i += columns {
+		sum += slices.Max(r.shapes[i:min(i+columns, len(r.shapes))])
+		rows++
+	}
+	return sum / float64(rows)
+}
+
+// masonryColumn is the masonry's tallest column at columns: its pictures
+// and the sum of their heights/widths. The browser balances the columns:
+// it fills them in order, each as high as the lowest height that fits
+// every picture in (a picture is never split), gaps between them; that
+// height is one of the sums of a run of pictures, the lowest that fits.
+func (r reserve) masonryColumn(columns int, narrow bool) (k int, sum float64) {
+	n := len(r.shapes)
+	if n == 0 || n > 200 { // a mean, rather than a search over many runs
+		return max(1, int(math.Ceil(float64(r.posts)/float64(columns)))), r.mean * math.Ceil(float64(r.posts)/float64(columns))
+	}
+	width := float64(masonryWide)
+	if narrow {
+		width = masonryNarrow
+	}
+	w := (width - float64(columns-1)*r.gap) / float64(columns)
+	// fill puts the pictures in columns no higher than h: the columns it
+	// takes and the tallest one's pictures and shapes' sum.
+	fill := func(h float64) (cols, k int, sum float64) {
+		cols = 1
+		var height, colSum, tallest float64
+		var colK int
+		for _, s := range r.shapes {
+			add := s * w
+			if colK > 0 {
+				add += r.gap
+			}
+			if colK > 0 && height+add > h+1e-6 {
+				cols++
+				height, colSum, colK, add = 0, 0, 0, s*w
+			}
+			height += add
+			colSum += s
+			colK++
+			if height > tallest {
+				tallest, k, sum = height, colK, colSum
+			}
+		}
+		return cols, k, sum
+	}
+	var heights []float64
+	for i := range r.shapes {
+		h := -r.gap
+		for j := i; j < n; j++ {
+			h += r.shapes[j]*w + r.gap
+			heights = append(heights, h)
+		}
+	}
+	slices.Sort(heights)
+	i, _ := slices.BinarySearchFunc(heights, 0.0, func(h, _ float64) int {
+		if cols, _, _ := fill(h); cols <= columns {
+			return 1
+		}
+		return -1
+	})
+	_, k, sum = fill(heights[min(i, len(heights)-1)])
+	return k, sum
 }
 
 // reservationCSS is /widget.css: the space of every gallery element not yet
@@ -464,13 +544,25 @@ func (w *Widget) reservationCSS(s *snapshot) string {
 	if r.countsBelow {
 		counts = px(r.m.countsRow)
 	}
-	ratios := map[string]string{"1:1": "1", "4:5": "1.25", "original": short(r.mean)}
+	// A ratio for the wide columns and one for the narrow: each picture's
+	// own shape makes a grid's rows as high as their tallest, and the
+	// masonry's tallest column the one to reserve (at the settings'
+	// columns, and at each column count below).
+	ratios := map[string]string{"1:1": "--vitrine-r:1;--vitrine-q:1", "4:5": "--vitrine-r:1.25;--vitrine-q:1.25", "original": "--vitrine-r:var(--vitrine-ow);--vitrine-q:var(--vitrine-on)"}
+	wide := func(c int) string {
+		k, sum := r.masonryColumn(c, false)
+		return fmt.Sprintf("--vitrine-ow:%s;--vitrine-kw:%d;--vitrine-sw:%s", short(r.gridOriginal(c)), k, short(sum/float64(k)))
+	}
+	narrow := func(c int) string {
+		k, sum := r.masonryColumn(c, true)
+		return fmt.Sprintf("--vitrine-on:%s;--vitrine-kn:%d;--vitrine-sn:%s", short(r.gridOriginal(c)), k, short(sum/float64(k)))
+	}
 	shown := 0
 	if r.moreShown {
 		shown = 1
 	}
-	fmt.Fprintf(&b, "[data-vitrine]{--vitrine-c:var(--vitrine-columns,%d);--vitrine-m:var(--vitrine-columns-mobile,%d);--vitrine-g:var(--vitrine-gap,%s);--vitrine-n:%d;--vitrine-r:%s;--vitrine-k:%s;--vitrine-o:%s;--vitrine-l:%d;%s}\n",
-		r.columns, r.columnsMobile, px(r.gap), r.posts, ratios[r.aspect], shownCaption, counts, shown, r.layoutValues(r.layout).declarations())
+	fmt.Fprintf(&b, "[data-vitrine]{--vitrine-c:var(--vitrine-columns,%d);--vitrine-m:var(--vitrine-columns-mobile,%d);--vitrine-g:var(--vitrine-gap,%s);--vitrine-n:%d;%s;%s;%s;--vitrine-k:%s;--vitrine-o:%s;--vitrine-l:%d;%s}\n",
+		r.columns, r.columnsMobile, px(r.gap), r.posts, ratios[r.aspect], wide(r.columns), narrow(r.columnsMobile), shownCaption, counts, shown, r.layoutValues(r.layout).declarations())
 	// Load more, when the markup has it, shown or hidden by data-load-more.
 	if r.more {
 		b.WriteString("[data-vitrine][data-load-more=true]{--vitrine-l:1}\n[data-vitrine][data-load-more=false]{--vitrine-l:0}\n")
@@ -482,13 +574,13 @@ func (w *Widget) reservationCSS(s *snapshot) string {
 		fmt.Fprintf(&b, "[data-vitrine][data-layout=%s]{%s}\n", l, r.layoutValues(l).declarations())
 	}
 	for _, a := range appearance.Aspects {
-		fmt.Fprintf(&b, "[data-vitrine][data-aspect=%q]{--vitrine-r:%s}\n", a, ratios[a])
+		fmt.Fprintf(&b, "[data-vitrine][data-aspect=%q]{%s}\n", a, ratios[a])
 	}
 	for c := 1; c <= appearance.MaxColumns; c++ {
-		fmt.Fprintf(&b, "[data-vitrine][data-columns=\"%d\"]{--vitrine-c:%d}\n", c, c)
+		fmt.Fprintf(&b, "[data-vitrine][data-columns=\"%d\"]{--vitrine-c:%d;%s}\n", c, c, wide(c))
 	}
 	for c := 1; c <= appearance.MaxColumnsMobile; c++ {
-		fmt.Fprintf(&b, "[data-vitrine][data-columns-mobile=\"%d\"]{--vitrine-m:%d}\n", c, c)
+		fmt.Fprintf(&b, "[data-vitrine][data-columns-mobile=\"%d\"]{--vitrine-m:%d;%s}\n", c, c, narrow(c))
 	}
 	for n := 1; n < r.posts; n++ {
 		fmt.Fprintf(&b, "[data-vitrine][data-count=\"%d\"]{--vitrine-n:%d}\n", n, n)
@@ -498,8 +590,8 @@ func (w *Widget) reservationCSS(s *snapshot) string {
 	// and counts o, gaps between them, Load more f, the header h and the
 	// padding p above and below; W is the width inside the padding.
 	const inner = "(100% - 2*var(--vitrine-p))"
-	height := func(rows, columns string) string {
-		return "calc(var(" + rows + ")*(var(--vitrine-t)*(" + inner + " - (var(" + columns + ") - 1)*var(--vitrine-g))/var(" + columns + ") + var(--vitrine-k) + var(--vitrine-o)) + (var(" + rows + ") - 1)*var(--vitrine-g) + var(--vitrine-f) + var(--vitrine-h) + 2*var(--vitrine-p))"
+	height := func(rows, ratio, columns string) string {
+		return "calc(var(" + rows + ")*(var(" + ratio + ")*(" + inner + " - (var(" + columns + ") - 1)*var(--vitrine-g))/var(" + columns + ") + var(--vitrine-k) + var(--vitrine-o)) + (var(" + rows + ") - 1)*var(--vitrine-g) + var(--vitrine-f) + var(--vitrine-h) + 2*var(--vitrine-p))"
 	}
 	// The narrow height up to the breakpoint (of the width inside the
 	// padding, which the gallery's container query reads), the wide one
@@ -508,8 +600,19 @@ func (w *Widget) reservationCSS(s *snapshot) string {
 	// and huge on its own.
 	edge := short(r.m.narrow+0.5) + "px"
 	fmt.Fprintf(&b, "%s{content:\"\";display:block;padding-top:max(min(%s,clamp(0px,(%s - %s)*1000000,1000000px)),min(%s,clamp(0px,(%s - %s)*1000000,1000000px)))}\n",
-		pending, height("--vitrine-rw", "--vitrine-c"), inner, edge, height("--vitrine-rn", "--vitrine-m"), edge, inner)
+		pending, height("--vitrine-rw", "--vitrine-tw", "--vitrine-c"), inner, edge, height("--vitrine-rn", "--vitrine-tn", "--vitrine-m"), edge, inner)
 	return b.String()
+}
+
+// shapes are the height/width of the first n posts' images.
+func (s *snapshot) shapes(n int) []float64 {
+	var out []float64
+	for _, p := range s.doc.Posts[:min(n, len(s.doc.Posts))] {
+		if len(p.Images) > 0 && p.Images[0].Width > 0 {
+			out = append(out, float64(p.Images[0].Height)/float64(p.Images[0].Width))
+		}
+	}
+	return out
 }
 
 // meanShape is the mean height/width of the first n posts' images.
