@@ -49,6 +49,7 @@ type metrics struct {
 	// the biography under the header without its text (its margins and
 	// the followers' line) and one line of its text.
 	countsRow, bio, bioLine float64
+	bioSides                float64 // the biography's margins left and right
 }
 
 // readMetrics reads the fixed sizes out of the gallery's (minified) CSS
@@ -91,6 +92,7 @@ func readMetrics(css, extras string) (metrics, error) {
 	m.countsRow = xpx(".vitrine-counts", "margin", 0) + xpx(".vitrine-counts", "margin", 2) + xpx(".vitrine-counts", "font-size", 0)*lineHeight
 	m.bio = xpx(".vitrine-bio", "margin", 0) + xpx(".vitrine-bio", "margin", 2) + xpx(".vitrine-fol", "margin", 0) + xpx(".vitrine-fol", "font-size", 0)*lineHeight
 	m.bioLine = xpx(".vitrine-bio", "font-size", 0) * lineHeight
+	m.bioSides = 2 * xpx(".vitrine-bio", "margin", 1)
 	for _, p := range regexp.MustCompile(`--_padding:\s*var\(--vitrine-padding,\s*([0-9.]+)px\)`).FindAllStringSubmatch(css, -1) {
 		if v, _ := strconv.ParseFloat(p[1], 64); v > 0 {
 			m.padding = v
@@ -238,13 +240,21 @@ type reserve struct {
 	boxed                  bool      // a background colour is set
 	anyCaption             bool      // some post in the markup has one
 	// The details: counts in the markup (not off), and below the tiles;
-	// the biography in the markup, and the lines its text is estimated to
-	// take (one a 60 characters of each of its lines, at most the three
+	// the biography in the markup, the characters of each of its lines,
+	// and the lines its text is estimated to take where the width is
+	// unknown (one a 60 characters of each of its lines, at most the three
 	// it is clamped to).
 	counts, countsBelow bool
 	bio                 bool
+	bioChars            []int
 	bioLines            float64
 }
+
+// bioCharWidth is the mean width of a biography's character, in pixels:
+// 0.46 em of its 14 px in the system fonts (and the test's), so a line
+// takes ⌈characters × 6.5 px / its width⌉ lines. An estimate: the words
+// wrap where they fall.
+const bioCharWidth = 6.5
 
 // reserveFor gathers the reserve of snapshot s (nil: none yet, the config
 // file's settings).
@@ -279,7 +289,9 @@ func (w *Widget) reserveFor(s *snapshot) reserve {
 	r.counts, r.countsBelow = s.view.Counts != "off", s.view.Counts == "below"
 	if r.bio = s.view.Bio && r.account; r.bio && s.view.Account.Biography != "" {
 		for line := range strings.Lines(s.view.Account.Biography) { // it keeps its line breaks
-			r.bioLines += max(1, math.Ceil(float64(utf8.RuneCountInString(strings.TrimSpace(line)))/60))
+			chars := utf8.RuneCountInString(strings.TrimSpace(line))
+			r.bioChars = append(r.bioChars, chars)
+			r.bioLines += max(1, math.Ceil(float64(chars)/60))
 		}
 		r.bioLines = min(r.bioLines, 3)
 	}
@@ -287,16 +299,36 @@ func (w *Widget) reserveFor(s *snapshot) reserve {
 }
 
 // headerHeight is the header's with the biography under it, as the
-// markup shows them (0 without an account).
-func (r reserve) headerHeight(header, bio bool) float64 {
+// markup shows them (0 without an account), where the gallery is width
+// wide inside its padding (0: unknown).
+func (r reserve) headerHeight(header, bio bool, width float64) float64 {
 	if !header || !r.account {
 		return 0
 	}
 	h := r.m.header
 	if bio && r.bio {
-		h += r.m.bio + r.bioLines*r.m.bioLine
+		lines := r.bioLines
+		if width > 0 && len(r.bioChars) > 0 {
+			lines = 0
+			for _, n := range r.bioChars {
+				lines += max(1, math.Ceil(float64(n)*bioCharWidth/(width-r.m.bioSides)))
+			}
+			lines = min(lines, 3)
+		}
+		h += r.m.bio + lines*r.m.bioLine
 	}
 	return h
+}
+
+// bioCSS is the header's height with the biography, as CSS of the
+// gallery's width inside its padding: each line of it takes
+// ⌈characters × bioCharWidth / width⌉ lines, at most three in all.
+func (r reserve) bioCSS() string {
+	terms := make([]string, len(r.bioChars))
+	for i, n := range r.bioChars {
+		terms[i] = fmt.Sprintf("max(1,round(up,%d*%s/(100%% - 2*var(--vitrine-p) - %s),1))", n, px(bioCharWidth), px(r.m.bioSides))
+	}
+	return "calc(" + px(r.m.header+r.m.bio) + " + min(3," + strings.Join(terms, " + ") + ")*" + px(r.m.bioLine) + ")"
 }
 
 // padding is the gallery's inner padding with the theme an embed asks for
@@ -332,7 +364,7 @@ func (w *Widget) ReservedHeight(o EmbedOptions, width float64) float64 {
 // there.
 func (w *Widget) innerHeight(o EmbedOptions, width float64) float64 {
 	r := w.reserveFor(w.cur.Load())
-	header := r.headerHeight(o.Header == "true" || o.Header != "false" && r.header, true)
+	header := r.headerHeight(o.Header == "true" || o.Header != "false" && r.header, true, width)
 	if r.posts == 0 {
 		return header + r.m.empty
 	}
@@ -510,9 +542,18 @@ func (w *Widget) reservationCSS(s *snapshot) string {
 	const pending = `[data-vitrine]:not([data-vitrine-on=""])::before`
 	// The header's height with the biography, which data-header and
 	// data-bio may change (no header: no biography either).
-	fmt.Fprintf(&b, "[data-vitrine]{--vitrine-h:%s}\n[data-vitrine][data-header=true]{--vitrine-h:%s}\n", px(r.headerHeight(r.header, true)), px(r.headerHeight(true, true)))
+	fmt.Fprintf(&b, "[data-vitrine]{--vitrine-h:%s}\n[data-vitrine][data-header=true]{--vitrine-h:%s}\n", px(r.headerHeight(r.header, true, 0)), px(r.headerHeight(true, true, 0)))
+	// Where CSS divides a length by a length, the biography's lines
+	// follow the width; elsewhere they are the estimate above.
+	if r.bio && r.account && len(r.bioChars) > 0 {
+		b.WriteString("@supports (width:calc(1px / 1px * 1px)){")
+		if r.header {
+			fmt.Fprintf(&b, "[data-vitrine]{--vitrine-h:%s}", r.bioCSS())
+		}
+		fmt.Fprintf(&b, "[data-vitrine][data-header=true]{--vitrine-h:%s}}\n", r.bioCSS())
+	}
 	if r.bio {
-		fmt.Fprintf(&b, "[data-vitrine][data-bio=false]{--vitrine-h:%s}\n[data-vitrine][data-header=true][data-bio=false]{--vitrine-h:%s}\n", px(r.headerHeight(r.header, false)), px(r.headerHeight(true, false)))
+		fmt.Fprintf(&b, "[data-vitrine][data-bio=false]{--vitrine-h:%s}\n[data-vitrine][data-header=true][data-bio=false]{--vitrine-h:%s}\n", px(r.headerHeight(r.header, false, 0)), px(r.headerHeight(true, false, 0)))
 	}
 	b.WriteString("[data-vitrine][data-header=false]{--vitrine-h:0px}\n")
 	// The inner padding p of a gallery with a background of its own, as
