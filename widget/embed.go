@@ -251,9 +251,9 @@ type reserve struct {
 }
 
 // bioCharWidth is the mean width of a biography's character, in pixels:
-// 0.46 em of its 14 px in the system fonts (and the test's), so a line
-// takes ⌈characters × 6.5 px / its width⌉ lines. An estimate: the words
-// wrap where they fall.
+// about 0.46 em of its 14 px, as measured in Chromium here, so a line
+// takes ⌈characters × 6.5 px / its width⌉ lines. An estimate: the
+// visitor's font differs, and the words wrap where they fall.
 const bioCharWidth = 6.5
 
 // reserveFor gathers the reserve of snapshot s (nil: none yet, the config
