@@ -28,9 +28,9 @@ import (
 // embed's data- attributes select their own values among rules written for
 // each. The height is exact for grid, carousel and highlight with square or
 // 4:5 tiles and no captions, whose parts have fixed heights in the
-// gallery's CSS (read by readMetrics); with original shapes and masonry it
-// is computed from the pictures' shapes (to a pixel or two); with
-// captions, a biography or a media-type filter it is the nearest
+// gallery's CSS (read by readMetrics); with the settings' original shapes
+// or masonry it is computed from the pictures' shapes (to a pixel or two);
+// with captions, a biography or a media-type filter it is the nearest
 // estimate. A gallery
 // with a background of its own (the dark theme, a background colour) has
 // an inner padding, which the space takes too, and its tiles share the
@@ -235,10 +235,15 @@ type reserve struct {
 	moreShown              bool      // and shown (not in a carousel)
 	mean                   float64   // mean height/width of the posts' pictures
 	shapes                 []float64 // each post's height/width, in the markup's order
-	captions               bool      // captions shown
-	theme                  string    // light, dark, auto
-	boxed                  bool      // a background colour is set
-	anyCaption             bool      // some post in the markup has one
+	// byShape: the settings draw each picture in its own shape (masonry,
+	// original), so the space is computed from the shapes at every column
+	// count; an embed that alone asks for them gets the mean's estimate,
+	// which keeps widget.css small for the galleries that don't.
+	byShape    bool
+	captions   bool   // captions shown
+	theme      string // light, dark, auto
+	boxed      bool   // a background colour is set
+	anyCaption bool   // some post in the markup has one
 	// The details: counts in the markup (not off), and below the tiles;
 	// the biography in the markup, the characters of each of its lines,
 	// and the lines its text is estimated to take where the width is
@@ -283,6 +288,7 @@ func (w *Widget) reserveFor(s *snapshot) reserve {
 	r.account, r.header = s.view.Account != nil, s.view.Header
 	r.mean = s.meanShape(r.posts)
 	r.shapes = s.shapes(r.posts)
+	r.byShape = r.layout == "masonry" || r.aspect == "original"
 	for _, p := range s.view.Posts {
 		r.anyCaption = r.anyCaption || p.Caption != ""
 	}
@@ -392,7 +398,7 @@ func (w *Widget) innerHeight(o EmbedOptions, width float64) float64 {
 		captions = o.Captions == "true"
 	}
 	narrow := width <= r.m.narrow
-	ratio := map[string]float64{"1:1": 1, "4:5": 1.25, "original": r.gridOriginal(columns)}[aspect]
+	ratio := map[string]float64{"1:1": 1, "4:5": 1.25, "original": r.originalRatio(columns, narrow)}[aspect]
 	c := float64(columns)
 	rows := math.Ceil(float64(n) / c)
 	switch layout {
@@ -401,8 +407,11 @@ func (w *Widget) innerHeight(o EmbedOptions, width float64) float64 {
 	case "highlight":
 		rows = math.Ceil((float64(n) + 3*min(1, c-1)) / c)
 	case "masonry":
-		k, sum := r.masonryColumn(columns, narrow)
-		rows, ratio = float64(k), sum/float64(k)
+		rows, ratio = float64(n)/c, r.mean
+		if r.byShape {
+			k, sum := r.masonryColumn(columns, narrow)
+			rows, ratio = float64(k), sum/float64(k)
+		}
 	}
 	caption := 0.0
 	if captions && r.anyCaption {
@@ -471,6 +480,19 @@ func (r reserve) gridOriginal(columns int) float64 {
 		rows++
 	}
 	return sum / float64(rows)
+}
+
+// originalRatio is gridOriginal at columns where the settings draw the
+// pictures' shapes, else at the settings' own columns (an estimate for an
+// embed that asks for other columns).
+func (r reserve) originalRatio(columns int, narrow bool) float64 {
+	switch {
+	case r.byShape:
+		return r.gridOriginal(columns)
+	case narrow:
+		return r.gridOriginal(r.columnsMobile)
+	}
+	return r.gridOriginal(r.columns)
 }
 
 // masonryColumn is the masonry's tallest column at columns: its pictures
@@ -585,16 +607,30 @@ func (w *Widget) reservationCSS(s *snapshot) string {
 	if r.countsBelow {
 		counts = px(r.m.countsRow)
 	}
+	// perColumn is what a column count's rule adds: the shapes' values,
+	// when they depend on the columns.
+	perColumn := func(decls string) string {
+		if !r.byShape {
+			return ""
+		}
+		return ";" + decls
+	}
 	// A ratio for the wide columns and one for the narrow: each picture's
 	// own shape makes a grid's rows as high as their tallest, and the
 	// masonry's tallest column the one to reserve (at the settings'
 	// columns, and at each column count below).
 	ratios := map[string]string{"1:1": "--vitrine-r:1;--vitrine-q:1", "4:5": "--vitrine-r:1.25;--vitrine-q:1.25", "original": "--vitrine-r:var(--vitrine-ow);--vitrine-q:var(--vitrine-on)"}
 	wide := func(c int) string {
+		if !r.byShape {
+			return "--vitrine-ow:" + short(r.gridOriginal(r.columns)) + ";--vitrine-kw:calc(var(--vitrine-n)/var(--vitrine-c));--vitrine-sw:" + short(r.mean)
+		}
 		k, sum := r.masonryColumn(c, false)
 		return fmt.Sprintf("--vitrine-ow:%s;--vitrine-kw:%d;--vitrine-sw:%s", short(r.gridOriginal(c)), k, short(sum/float64(k)))
 	}
 	narrow := func(c int) string {
+		if !r.byShape {
+			return "--vitrine-on:" + short(r.gridOriginal(r.columnsMobile)) + ";--vitrine-kn:calc(var(--vitrine-n)/var(--vitrine-m));--vitrine-sn:" + short(r.mean)
+		}
 		k, sum := r.masonryColumn(c, true)
 		return fmt.Sprintf("--vitrine-on:%s;--vitrine-kn:%d;--vitrine-sn:%s", short(r.gridOriginal(c)), k, short(sum/float64(k)))
 	}
@@ -618,10 +654,10 @@ func (w *Widget) reservationCSS(s *snapshot) string {
 		fmt.Fprintf(&b, "[data-vitrine][data-aspect=%q]{%s}\n", a, ratios[a])
 	}
 	for c := 1; c <= appearance.MaxColumns; c++ {
-		fmt.Fprintf(&b, "[data-vitrine][data-columns=\"%d\"]{--vitrine-c:%d;%s}\n", c, c, wide(c))
+		fmt.Fprintf(&b, "[data-vitrine][data-columns=\"%d\"]{--vitrine-c:%d%s}\n", c, c, perColumn(wide(c)))
 	}
 	for c := 1; c <= appearance.MaxColumnsMobile; c++ {
-		fmt.Fprintf(&b, "[data-vitrine][data-columns-mobile=\"%d\"]{--vitrine-m:%d;%s}\n", c, c, narrow(c))
+		fmt.Fprintf(&b, "[data-vitrine][data-columns-mobile=\"%d\"]{--vitrine-m:%d%s}\n", c, c, perColumn(narrow(c)))
 	}
 	for n := 1; n < r.posts; n++ {
 		fmt.Fprintf(&b, "[data-vitrine][data-count=\"%d\"]{--vitrine-n:%d}\n", n, n)
