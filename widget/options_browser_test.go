@@ -114,11 +114,12 @@ func TestBrowserEveryOptionTakesEffect(t *testing.T) {
 	// The options that only narrow (the table's Narrows) cannot show what
 	// the settings leave out: with them off, an embed asking for them
 	// draws the gallery without them, as the table and the README say.
+	// Load more, off in the settings, an embed can still show.
 	off := newEnv(t, func(e *env) {
 		withDetails(24)(e)
 		e.mirrorTinted(posts...)
 	}, withConfig(func(c *config.Config) {
-		c.Widget.Count, c.Widget.MaxPosts, c.Widget.Counts, c.Widget.Bio = 12, 24, "off", false
+		c.Widget.Count, c.Widget.MaxPosts, c.Widget.Counts, c.Widget.Bio, c.Widget.LoadMore = 12, 24, "off", false, false
 	}))
 	narrowing := map[string]string{}
 	for _, o := range appearance.Options {
@@ -129,7 +130,10 @@ func TestBrowserEveryOptionTakesEffect(t *testing.T) {
 	if len(narrowing) == 0 {
 		t.Fatal("no option of the table narrows")
 	}
-	offLooks := embedLooks(t, ctx, off, narrowing)
+	offLooks := embedLooks(t, ctx, off, mergeAttrs(narrowing, map[string]string{"load_more": `data-load-more="true"`}))
+	if offLooks["load_more"] == offLooks[""] {
+		t.Error(`data-load-more="true" shows nothing where the settings turn Load more off`)
+	}
 	for key, attr := range narrowing {
 		if offLooks[key] != offLooks[""] {
 			t.Errorf("%s shows what the settings leave out: the options table says %s only narrows", attr, key)
@@ -187,4 +191,15 @@ func embedLooks(t *testing.T, ctx context.Context, e *env, attrs map[string]stri
 		}
 	}
 	return looks
+}
+
+func mergeAttrs(a, b map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range a {
+		out[k] = v
+	}
+	for k, v := range b {
+		out[k] = v
+	}
+	return out
 }
