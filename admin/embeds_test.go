@@ -60,12 +60,14 @@ func TestAppearanceSaveSaysWhenTheHeightsChange(t *testing.T) {
 	frameBefore := v.Gallery.FrameHeight()
 
 	s := v.Config.Widget.Settings.Clone()
-	s.Theme = "dark"
+	// (A dark theme or a background colour would move them: such a
+	// gallery has an inner padding.)
+	s.AccentColor = "#b4532a"
 	if r := v.client.Post("/admin/appearance", appearanceForm(csrf, s)); r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("save = %d", r.StatusCode)
 	}
 	if page := v.client.Get("/admin/appearance").Text; !strings.Contains(page, "Saved.") || strings.Contains(page, "now keeps") || strings.Contains(page, "copy the iframe snippet again") {
-		t.Errorf("a theme, which keeps the heights, is said to move them:\n%.3000s", page)
+		t.Errorf("an accent colour, which keeps the heights, is said to move them:\n%.3000s", page)
 	}
 
 	s.Header = false // the connected account's header: 62 px less

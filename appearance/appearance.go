@@ -83,6 +83,11 @@ type Option struct {
 	Values, ValueLabels []string
 	Min, Max            int // a Number's range
 	AppliedBy           Applier
+	// Narrows: the option shows details the gallery ships only when the
+	// saved settings show them (they cost a gallery without them nothing),
+	// so an embed's attribute or the page's query can hide them or change
+	// how they show, but not turn them on where the settings have them off.
+	Narrows bool
 	// Group is the Appearance page's section; Label and Help its words.
 	Group, Label, Help string
 
@@ -160,8 +165,8 @@ var Options = []Option{
 	{Key: "caption_length", Query: "caption_length", Kind: Number, Min: 0, Max: MaxCaptionLength, AppliedBy: Server, Group: GroupPosts,
 		Label: "Caption length", Help: "Characters shown under a post; 0 shows all. The lightbox shows the whole caption.",
 		field: func(s *Settings) any { return &s.CaptionLength }},
-	{Key: "counts", Attr: "counts", Query: "counts", Kind: Choice, Values: CountModes, ValueLabels: []string{"Off", "On hover", "Below each post"}, Group: GroupPosts,
-		Label: "Likes and comments", Help: "Off, over a tile when pointed at, or below it. Posts whose counts Instagram withholds show none.",
+	{Key: "counts", Attr: "counts", Query: "counts", Kind: Choice, Values: CountModes, ValueLabels: []string{"Off", "On hover", "Below each post"}, Narrows: true, Group: GroupPosts,
+		Label: "Likes and comments", Help: "Off, over a tile when pointed at, or below it. Posts whose counts Instagram withholds show none. An embed can hide them or move them, not show them when they are off here.",
 		field: func(s *Settings) any { return &s.Counts }},
 	{Key: "shop_link_on_tile", Attr: "shop-link-on-tile", Query: "shop_link_on_tile", Kind: Switch, Group: GroupPosts,
 		Label: "Shop links on tiles", Help: "A post's link (set under Posts) also shows on its tile, not only in the lightbox.",
@@ -176,8 +181,8 @@ var Options = []Option{
 	{Key: "follow_button", Attr: "follow-button", Query: "follow_button", Kind: Switch, Group: GroupHeader,
 		Label: "Follow button",
 		field: func(s *Settings) any { return &s.FollowButton }},
-	{Key: "bio", Attr: "bio", Query: "bio", Kind: Switch, Group: GroupHeader,
-		Label: "Bio and followers", Help: "The account's biography and follower count in the header.",
+	{Key: "bio", Attr: "bio", Query: "bio", Kind: Switch, Narrows: true, Group: GroupHeader,
+		Label: "Bio and followers", Help: "The account's biography and follower count in the header. An embed can hide them, not show them when they are off here.",
 		field: func(s *Settings) any { return &s.Bio }},
 
 	{Key: "theme", Attr: "theme", Query: "theme", Kind: Choice, Values: Themes, ValueLabels: []string{"Light", "Dark", "Auto (the visitor's)"}, Group: GroupColours,

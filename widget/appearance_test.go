@@ -13,7 +13,7 @@ import (
 func TestSavedSettingsApplyAtTheNextRebuild(t *testing.T) {
 	e := newEnv(t, withSeed(12), withConfig(func(c *config.Config) { c.Widget.Count = 6 }))
 	page := e.get("/widget").text(t)
-	mustContain(t, "/widget before a save", page, `data-layout="grid"`, "Load more")
+	mustContain(t, "/widget before a save", page, `data-layout="grid"`, `part="more" type="button">Load more`)
 	if n := len(shownIDs(page)); n != 6 {
 		t.Fatalf("/widget shows %d posts before a save, want the file's 6", n)
 	}
@@ -27,7 +27,9 @@ func TestSavedSettingsApplyAtTheNextRebuild(t *testing.T) {
 		// In widget.js the markup is a JSON string: its quotes escaped.
 		body := strings.ReplaceAll(e.get(path).text(t), `\"`, `"`)
 		mustContain(t, path, body, `data-layout="masonry"`)
-		mustNotContain(t, path, body, "Load more")
+		// Load more stays in the markup, hidden, for an embed that shows
+		// it (data-load-more="true").
+		mustContain(t, path, body, `part="more" type="button" hidden>Load more`)
 		if n := len(shownIDs(body)); n != 4 {
 			t.Errorf("%s shows %d posts after saving count 4", path, n)
 		}

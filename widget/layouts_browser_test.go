@@ -392,6 +392,11 @@ func TestBrowserSnippetReservesTheGallery(t *testing.T) {
 		{EmbedOptions{Theme: "dark", Count: 9}, "--vitrine-columns:4;--vitrine-gap:10px;--vitrine-columns-mobile:3"},
 		{EmbedOptions{Layout: "grid", Columns: 5}, "--vitrine-columns:2"},
 		{EmbedOptions{Header: "false", Theme: "auto", Count: 8}, ""},
+		// A gallery with a background keeps its tiles off its edges: the
+		// dark theme, a background colour, and the page's own padding.
+		{EmbedOptions{Theme: "dark", Layout: "highlight", Count: 10}, ""},
+		{EmbedOptions{BackgroundColor: "#fde8d0", Columns: 2, ColumnsMobile: 1, Count: 6}, ""},
+		{EmbedOptions{Theme: "dark", Count: 6}, "--vitrine-padding:20px"},
 	}
 	var body strings.Builder
 	for i, c := range cases {
@@ -417,10 +422,15 @@ func TestBrowserSnippetReservesTheGallery(t *testing.T) {
 		}
 		const painted = `[...document.querySelectorAll('[data-vitrine-on=""]')]`
 		wait(t, ctx, fmt.Sprintf("%d px: the galleries", width), fmt.Sprintf(painted+`.length === %d && `+painted+`.every(e => e.shadowRoot && e.shadowRoot.querySelector('.vitrine-item'))`, len(cases)))
-		got := eval[[][]float64](t, ctx, painted+`.map(e => [e.getBoundingClientRect().height, e.parentNode.querySelector('.twin').getBoundingClientRect().height, e.getBoundingClientRect().width])`)
+		got := eval[[][]float64](t, ctx, painted+`.map(e => [e.getBoundingClientRect().height, e.parentNode.querySelector('.twin').getBoundingClientRect().height, e.getBoundingClientRect().width, e.shadowRoot.querySelector('.vitrine-grid').getBoundingClientRect().left - e.getBoundingClientRect().left])`)
 		for i, g := range got {
 			if math.Abs(g[0]-g[1]) > 0.5 {
 				t.Errorf("%d px, embed %+v %s: the gallery is %.2f px high, its reserved space %.2f (width %.1f)", width, cases[i].o, cases[i].style, g[0], g[1], g[2])
+			}
+			// The padding is there to be counted: a boxed gallery's tiles
+			// stand off its edge by it.
+			if c := cases[i].o; (c.Theme == "dark" || c.BackgroundColor != "") && g[3] < 12 {
+				t.Errorf("%d px, embed %+v %s: its tiles start %.1f px inside its edge, want its padding", width, c, cases[i].style, g[3])
 			}
 			// The heights the dashboard and the iframe's fallback are
 			// computed from are the stylesheet's.

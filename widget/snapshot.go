@@ -152,6 +152,7 @@ func (w *Widget) model(in input, files map[string][]MirroredFile, videos map[str
 		Words:         wordsFor(cfg.Language),
 		Captions:      cfg.Captions,
 		Theme:         choice(cfg.Theme, appearance.Themes),
+		Boxed:         colorRE.MatchString(cfg.BackgroundColor),
 		Header:        cfg.Header,
 		Follow:        cfg.FollowButton,
 		Counts:        choice(cfg.Counts, appearance.CountModes),
@@ -215,7 +216,7 @@ func (w *Widget) model(in input, files map[string][]MirroredFile, videos map[str
 			}
 		}
 	}
-	v.More = cfg.LoadMore && len(doc.Posts) > len(v.Posts)
+	v.More, v.LoadMore = len(doc.Posts) > len(v.Posts), cfg.LoadMore
 	v.Extras = v.Counts != "off" || v.Bio || v.Links
 	v.CSS = w.styled(v, cfg)
 	if newest.IsZero() {

@@ -22,7 +22,11 @@ type galleryView struct {
 	Aspect        string // class suffix: 1x1, 4x5, original
 	Lang          string
 	Words         words
-	More          bool // the JSON holds more posts than the markup: Load more
+	// More: the JSON holds more posts than the markup, so the markup has
+	// Load more; LoadMore shows it (widget.load_more, which an embed's
+	// data-load-more may turn either way).
+	More     bool
+	LoadMore bool
 	// Included: the fragment, in another page by its server. No script
 	// measures its tiles and the window's width says nothing of them, so
 	// every image is lazy, sized by the browser as drawn (sizes=auto).
@@ -32,8 +36,11 @@ type galleryView struct {
 	JSONQuery string
 	Captions  bool
 	Theme     string // light, dark, auto
-	Header    bool   // the account's header is shown
-	Follow    bool   // with its Follow button
+	// Boxed: a background colour is set, so the gallery is a box of its
+	// own and keeps its tiles off its edges (as the dark theme does).
+	Boxed  bool
+	Header bool // the account's header is shown
+	Follow bool // with its Follow button
 	// Counts is widget.counts: off, hover or below. Bio shows the
 	// account's biography and followers under the header. ShopOnTile shows
 	// a post's link on its tile; Links is whether any post has one (the

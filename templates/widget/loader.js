@@ -127,9 +127,11 @@
       const value = allowed(name);
       value && gallery.style.setProperty('--vitrine-' + name, value + (i > 1 ? 'px' : ''));
     });
+    // A background of its own makes the gallery a box, kept off its edges
+    // by its padding (the space widget.css keeps counts it too).
     ['accent', 'text', 'background'].forEach(name => {
       const value = option(name + '-color');
-      /^#[\da-f]{6}$/i.test(value) && gallery.style.setProperty('--vitrine-' + name, value);
+      /^#[\da-f]{6}$/i.test(value) && (gallery.style.setProperty('--vitrine-' + name, value), name == 'background' && gallery.classList.add('vitrine-boxed'));
     });
     [['captions', 'nocap'], ['header', 'nohead'], ['follow-button', 'nofollow']].forEach(([name, off]) => {
       const value = option(name);
@@ -255,9 +257,12 @@
     };
     // Load more: each click shows the next page of widget.json, each tile a
     // copy of the first with the post's data.
-    const more = one(gallery, 'more'), model = all(gallery, 'item')[0];
+    const more = one(gallery, 'more'), model = all(gallery, 'item')[0], loadMore = option('load-more');
     let queue;
     if (!more || !model) return;
+    // The markup has the button whenever there are more posts; the
+    // settings or the embed show it.
+    if (loadMore == 'true' || loadMore == 'false') more.hidden = loadMore == 'false';
     count = count || all(gallery, 'item').length;
     function showMore() {
       let added = 0;
