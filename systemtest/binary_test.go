@@ -38,6 +38,12 @@ var builtBinary struct {
 	out  []byte
 }
 
+// releaseBuildFlags are deploy/release.sh's compile flags (its link flags
+// only strip and stamp): the tests run the binary as it ships, and CI's
+// release build that follows them finds every package already compiled.
+// TestBinaryIsBuiltAsReleased keeps the two the same.
+var releaseBuildFlags = []string{"-trimpath", "-tags", "osusergo,netgo,sqlite_omit_load_extension"}
+
 // vitrineBinary builds the real binary once per `go test` run and returns
 // its path. It is built without -race even when this test binary has it:
 // nothing reads a child's race reports (the tests see it from outside, and
@@ -57,7 +63,10 @@ func vitrineBinary(t testing.TB) string {
 		}
 		b.path = filepath.Join(b.dir, "vitrine")
 		// The command by its import path: this package sits below it.
-		b.out, b.err = exec.Command("go", "build", "-o", b.path, "vitrine").CombinedOutput()
+		args := append(append([]string{"build", "-buildvcs=false"}, releaseBuildFlags...), "-o", b.path, "vitrine")
+		cmd := exec.Command("go", args...)
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
+		b.out, b.err = cmd.CombinedOutput()
 	})
 	if b.err != nil {
 		t.Fatalf("go build: %v\n%s", b.err, b.out)
@@ -195,4 +204,39 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(builtBinary.dir)
 	}
 	os.Exit(code)
+}
+
+// The binary the tests run is compiled as deploy/release.sh compiles the
+// one that ships.
+func TestBinaryIsBuiltAsReleased(t *testing.T) {
+	script, err := os.ReadFile(filepath.Join("..", "deploy", "release.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	build := ""
+	for line := range strings.Lines(string(script)) {
+		if strings.Contains(line, "go build") {
+			build = line
+		}
+	}
+	if build == "" {
+		t.Fatal("deploy/release.sh has no go build line")
+	}
+	next := string(script[strings.Index(string(script), build)+len(build):])
+	build += next[:strings.IndexByte(next, '\n')+1] // its continuation line
+	for i, f := range releaseBuildFlags {
+		if f == "-tags" {
+			continue
+		}
+		want := f
+		if i > 0 && releaseBuildFlags[i-1] == "-tags" {
+			want = "-tags " + f
+		}
+		if !strings.Contains(build, want) {
+			t.Errorf("deploy/release.sh builds with\n%s\nwhich lacks %q: the tests would run another binary", build, want)
+		}
+	}
+	if !strings.Contains(build, "-buildvcs=false") && !strings.Contains(build, `"$buildvcs"`) {
+		t.Errorf("deploy/release.sh's build sets no -buildvcs:\n%s", build)
+	}
 }
