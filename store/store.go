@@ -36,6 +36,8 @@ type Store struct {
 	postgres bool // else SQLite
 
 	maxEvents int // MaxEvents; tests lower it
+
+	health health // CheckHealth's latest answer
 }
 
 type options struct {
@@ -123,6 +125,7 @@ func Open(location string, key []byte, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.health.h = Health{Up: true, Since: s.now(), CheckedAt: s.now()}
 	if o.noMigrate {
 		return s, nil
 	}
