@@ -40,10 +40,14 @@ var ErrNoSpace = errors.New("data directory full")
 type NoSpaceError struct{ Images, Videos int }
 
 func (e *NoSpaceError) Error() string {
-	what := fmt.Sprintf("%d %s", e.Images, plural(e.Images, "image", "images"))
-	if e.Videos > 0 {
-		what += fmt.Sprintf(" and %d %s", e.Videos, plural(e.Videos, "video", "videos"))
+	var parts []string
+	if e.Images > 0 || e.Videos == 0 {
+		parts = append(parts, fmt.Sprintf("%d %s", e.Images, plural(e.Images, "image", "images")))
 	}
+	if e.Videos > 0 {
+		parts = append(parts, fmt.Sprintf("%d %s", e.Videos, plural(e.Videos, "video", "videos")))
+	}
+	what := strings.Join(parts, " and ")
 	return ErrNoSpace.Error() + ": " + what + " not mirrored (the next sync tries again)"
 }
 
