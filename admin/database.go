@@ -43,11 +43,19 @@ func (a *Admin) databaseGate(c *gin.Context) {
 	c.Next()
 }
 
-// databaseAwayIfDown is he, or the "database unreachable" answer when he
-// is a server error and the database does not answer now: a handler's
-// failure while the database is away is that, not a bug.
+// databaseAwayIfDown is he, or, when he is a server error, the fault of
+// the machine it comes from: the data directory's disk full, or the
+// database not answering now. Neither is a bug, and both have words.
 func (a *Admin) databaseAwayIfDown(ctx context.Context, he *httpError) *httpError {
-	if a.db == nil || he.Status < 500 || he.Status == http.StatusServiceUnavailable {
+	if he.Status < 500 || he.Status == http.StatusServiceUnavailable {
+		return he
+	}
+	if store.IsDiskFull(he) {
+		return &httpError{Status: http.StatusServiceUnavailable, Title: "The data directory is full",
+			Message: "Vitrine could not save this: the disk of its data directory is full, and nothing was changed. " +
+				"The public gallery keeps serving; free some space, then try again.", cause: he}
+	}
+	if a.db == nil {
 		return he
 	}
 	if h := a.db.CheckHealth(context.WithoutCancel(ctx)); !h.Up {

@@ -1,21 +1,29 @@
 package systemtest
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"image/jpeg"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"vitrine/alerts"
 	"vitrine/config"
+	"vitrine/store"
 	"vitrine/testkit"
 	"vitrine/testkit/testfake"
 	"vitrine/testkit/testvitrine"
@@ -241,5 +249,151 @@ func TestDatabaseGoesAwayUnderARunningServer(t *testing.T) {
 	expect("/metrics", http.StatusOK, "vitrine_database_up 1")
 	if d := admin.Get("/admin"); !strings.Contains(d.Text, "The database was unreachable from") {
 		t.Fatalf("the dashboard's activity does not tell of the outage:\n%.3000s", d.Text)
+	}
+}
+
+// smallTmpfs mounts a tmpfs of size bytes for the test, or skips it where
+// mounting is not permitted (not root, a container without the right).
+func smallTmpfs(t *testing.T, size string) string {
+	dir := filepath.Join(t.TempDir(), "disk")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a tmpfs here (%v: %s); the injected full disk of app's tests covers the mirror", err, out)
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
+			t.Errorf("umount %s: %v: %s", dir, err, out)
+		}
+	})
+	return dir
+}
+
+// fill writes a file in dir until the disk refuses more, and returns a
+// function that removes it.
+func fill(t *testing.T, dir string) (free func()) {
+	path := filepath.Join(dir, "filler")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunk := make([]byte, 64<<10)
+	for {
+		if _, err = f.Write(chunk); err != nil {
+			break
+		}
+	}
+	f.Close()
+	if !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("filling %s: %v, want ENOSPC", dir, err)
+	}
+	// Small writes may still fit in the last blocks: fill those too.
+	for _, n := range []int{4096, 512, 1} {
+		f, _ := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+		for {
+			if _, err := f.Write(chunk[:n]); err != nil {
+				break
+			}
+		}
+		f.Close()
+	}
+	return func() {
+		if err := os.Remove(path); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestDataDirectoryOnAFullDisk runs Vitrine on a real 6 MB tmpfs that
+// fills up: the gallery keeps answering, every image it lists is whole,
+// signing in says the data directory is full (503, not 500), the SQLite
+// rows a refused write would have changed are as they were, ops are
+// told, and everything comes back once there is room.
+func TestDataDirectoryOnAFullDisk(t *testing.T) {
+	disk := smallTmpfs(t, "6m")
+	hook := newWebhook(t)
+	v := testvitrine.New(t, testvitrine.Served(), testvitrine.Posts(3), testvitrine.StartAt(time.Now()),
+		testvitrine.Configure(func(c *config.Config) {
+			c.DataDir = disk
+			c.Alerts.WebhookURL = hook.srv.URL + "/hook"
+		}))
+	testfake.SmallPictures(v.Fake)
+	v.ConnectAndSync(firstSyncPatience)
+	before, ok := v.StoredToken()
+	if !ok {
+		t.Fatal("no token after connecting")
+	}
+	ctx := t.Context()
+
+	free := fill(t, disk)
+	v.CheckFaults(ctx)
+	if k := hook.kinds(); len(k) != 1 || k[0] != alerts.AlertDiskFull {
+		t.Fatalf("alerts once the disk is full: %v, want one %s", k, alerts.AlertDiskFull)
+	}
+	for _, p := range []string{"/widget", "/widget.js", "/widget.json", "/readyz"} {
+		if resp, body := v.Get(p); resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s on a full disk = %d:\n%.300s", p, resp.StatusCode, body)
+		}
+	}
+	assertImagesWhole(t, v)
+
+	b := v.Browser()
+	form := b.Get("/admin/login")
+	login := b.Post("/admin/login", url.Values{"password": {testvitrine.Password}, "csrf_token": {testkit.CSRFToken(t, form.Text)}})
+	if login.StatusCode != http.StatusServiceUnavailable || !strings.Contains(login.Text, "data directory is full") {
+		t.Fatalf("POST /admin/login on a full disk = %d:\n%.800s", login.StatusCode, login.Text)
+	}
+
+	// A refresh on the full disk: the error names it, and the row is the
+	// old token, whole, as SQLite's rolled-back write left it.
+	v.Clock.Advance(31 * 24 * time.Hour) // the token is due for a refresh
+	err := v.Refresh(ctx)
+	if !store.IsDiskFull(err) {
+		t.Fatalf("refresh on a full disk: %v, want the disk named", err)
+	}
+	if after, ok := v.StoredToken(); !ok || after.AccessToken != before.AccessToken || !after.ExpiresAt.Equal(before.ExpiresAt) {
+		t.Fatalf("a refresh that could not be saved changed the stored token (ok %v)", ok)
+	}
+	if !strings.Contains(v.Logs.String(), "full") {
+		t.Fatalf("the log does not tell of the full disk:\n%s", v.Logs.String())
+	}
+
+	free()
+	v.CheckFaults(ctx)
+	if k := hook.kinds(); len(k) != 2 || k[1] != alerts.AlertDiskResolved {
+		t.Fatalf("alerts once there is room: %v, want %s then %s", k, alerts.AlertDiskFull, alerts.AlertDiskResolved)
+	}
+	v.SignedIn()
+	if err := v.Refresh(ctx); err != nil {
+		t.Fatalf("refresh once there is room: %v", err)
+	}
+	if after, _ := v.StoredToken(); after.AccessToken == before.AccessToken {
+		t.Fatal("the refresh once there is room kept the old token")
+	}
+}
+
+// assertImagesWhole fetches every image /widget.json lists and decodes it.
+func assertImagesWhole(t *testing.T, v *testvitrine.Vitrine) {
+	t.Helper()
+	var doc struct {
+		Posts []struct {
+			Images []struct{ URL string } `json:"images"`
+		} `json:"posts"`
+	}
+	_, body := v.Get("/widget.json")
+	if err := json.Unmarshal(body, &doc); err != nil || len(doc.Posts) == 0 {
+		t.Fatalf("/widget.json: %v\n%.300s", err, body)
+	}
+	for _, p := range doc.Posts {
+		for _, im := range p.Images {
+			resp, b := v.Get(strings.TrimPrefix(im.URL, v.URL))
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("GET %s = %d", im.URL, resp.StatusCode)
+			}
+			if _, err := jpeg.Decode(bytes.NewReader(b)); err != nil {
+				t.Fatalf("%s is not a whole JPEG: %v", im.URL, err)
+			}
+		}
 	}
 }
