@@ -81,8 +81,9 @@ func (al *Alerter) Database(ctx context.Context, h store.Health) {
 }
 
 // Disk is what the alerts need to know about the disk: full is true when
-// the latest sync found it full, or when less than LowFraction of it is
-// free; Detail words it for ops ("27 images not mirrored", "3% free").
+// the latest sync found it full, or when less than DiskLowFraction of it
+// is free; Detail words it for ops ("data directory full: 27 images not
+// mirrored", "media directory nearly full: 3.0% free (…)").
 type Disk struct {
 	Full   bool
 	Detail string
@@ -158,11 +159,11 @@ func (al *Alerter) faultAlert(kind string, since time.Time, detail string, now t
 		a.Subject = "Vitrine: the database is reachable again (resolved)"
 		a.Text = fmt.Sprintf("Resolved: Vitrine reaches its database again (unreachable since %s). %s", at, a.AdminURL)
 	case AlertDiskFull:
-		a.Subject = "Vitrine: data directory full (" + detail + ")"
+		a.Subject = "Vitrine: " + detail
 		a.Text = fmt.Sprintf("The disk of Vitrine's data directory is full or nearly full: %s. The gallery keeps serving what it has; "+
 			"new images are not mirrored until there is room, then the next sync mirrors them. %s", detail, a.AdminURL)
 	case AlertDiskReminder:
-		a.Subject = "Vitrine reminder: data directory still full (" + detail + ")"
+		a.Subject = "Vitrine reminder: " + detail
 		a.Text = fmt.Sprintf("Reminder: the disk of Vitrine's data directory is full since %s: %s. %s", at, detail, a.AdminURL)
 	case AlertDiskResolved:
 		a.Subject = "Vitrine: data directory has room again (resolved)"

@@ -31,8 +31,9 @@ type faultWatch struct {
 	// wasDown is the outage the latest check found, if any, so its end
 	// goes to the activity log once.
 	wasDown store.Health
-	// noSpace words the latest sync's full disk ("27 images not
-	// mirrored"), "" once a sync mirrored without finding it full.
+	// noSpace words the latest sync's full disk ("data directory full:
+	// 27 images not mirrored"), "" once a sync mirrored without finding
+	// it full.
 	noSpace string
 }
 
@@ -83,7 +84,7 @@ func (a *App) diskState(noSpace string) alerts.Disk {
 	}
 	for _, d := range a.Disks() {
 		if d.Total > 0 && float64(d.Free) < alerts.DiskLowFraction*float64(d.Total) {
-			return alerts.Disk{Full: true, Detail: fmt.Sprintf("%s directory nearly full, %.1f%% free (%s of %s)",
+			return alerts.Disk{Full: true, Detail: fmt.Sprintf("%s directory nearly full: %.1f%% free (%s of %s)",
 				d.Dir, 100*float64(d.Free)/float64(d.Total), bytesWords(d.Free), bytesWords(d.Total))}
 		}
 	}
@@ -109,7 +110,7 @@ func (a *App) afterSync(ctx context.Context, err error) {
 	a.faults.mu.Lock()
 	switch {
 	case errors.As(err, &full):
-		a.faults.noSpace = full.Error()
+		a.faults.noSpace = feed.ErrNoSpace.Error() + ": " + full.NotMirrored()
 	case err == nil:
 		a.faults.noSpace = ""
 	default:

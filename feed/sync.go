@@ -40,6 +40,11 @@ var ErrNoSpace = errors.New("data directory full")
 type NoSpaceError struct{ Images, Videos int }
 
 func (e *NoSpaceError) Error() string {
+	return ErrNoSpace.Error() + ": " + e.NotMirrored() + " (the next sync tries again)"
+}
+
+// NotMirrored words what waits: "27 images not mirrored".
+func (e *NoSpaceError) NotMirrored() string {
 	var parts []string
 	if e.Images > 0 || e.Videos == 0 {
 		parts = append(parts, fmt.Sprintf("%d %s", e.Images, plural(e.Images, "image", "images")))
@@ -47,8 +52,7 @@ func (e *NoSpaceError) Error() string {
 	if e.Videos > 0 {
 		parts = append(parts, fmt.Sprintf("%d %s", e.Videos, plural(e.Videos, "video", "videos")))
 	}
-	what := strings.Join(parts, " and ")
-	return ErrNoSpace.Error() + ": " + what + " not mirrored (the next sync tries again)"
+	return strings.Join(parts, " and ") + " not mirrored"
 }
 
 func (e *NoSpaceError) Is(target error) bool { return target == ErrNoSpace }
@@ -118,7 +122,7 @@ func (f *Feed) Sync(ctx context.Context, progress func(done, total int)) (Report
 		full := &NoSpaceError{Images: rep.NoSpace - rep.NoSpaceVideos, Videos: rep.NoSpaceVideos}
 		f.log.Error("feed: synced, but the media directory's disk is full", "not_mirrored", rep.NoSpace,
 			"posts", rep.Posts, "mirrored", rep.Mirrored)
-		f.event(ctx, "sync", store.LevelError, "Synced "+rep.String()+". "+sentence(full.Error())+".")
+		f.event(ctx, "sync", store.LevelError, sentence(full.Error())+". Synced "+rep.String()+".")
 		return rep, full
 	}
 	f.observer.Synced(rep.Duration)
