@@ -19,9 +19,9 @@ type Health struct {
 	// Since is when the database last changed between up and down (or
 	// when the store was opened).
 	Since time.Time
-	// LastError is the latest check's failure while down; it names the
-	// driver's error, never the database URL's password (drivers do not
-	// print it).
+	// LastError is the latest check's failure while down: the driver's
+	// error, with the database URL's password taken out should a driver
+	// ever print it.
 	LastError string
 	CheckedAt time.Time
 }
@@ -37,7 +37,7 @@ type health struct {
 // allows beyond that), records the answer and returns the new state.
 func (s *Store) CheckHealth(ctx context.Context) Health {
 	ctx, cancel := context.WithTimeout(ctx, healthCheckTimeout)
-	err := s.Ping(ctx)
+	err := redactErr(s.Ping(ctx), s.location)
 	cancel()
 	now := s.now()
 	s.health.mu.Lock()

@@ -37,7 +37,8 @@ type Store struct {
 
 	maxEvents int // MaxEvents; tests lower it
 
-	health health // CheckHealth's latest answer
+	health   health // CheckHealth's latest answer
+	location string // what Open was given, to redact from errors
 }
 
 type options struct {
@@ -126,6 +127,7 @@ func Open(location string, key []byte, opts ...Option) (*Store, error) {
 		return nil, err
 	}
 	s.health.h = Health{Up: true, Since: s.now(), CheckedAt: s.now()}
+	s.location = location
 	if o.noMigrate {
 		return s, nil
 	}
