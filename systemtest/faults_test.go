@@ -397,3 +397,59 @@ func assertImagesWhole(t *testing.T, v *testvitrine.Vitrine) {
 		}
 	}
 }
+
+// TestDatabaseGoesAwayUnderReplicas cuts PostgreSQL away from two
+// replicas sharing it (one of them runs the jobs): both keep serving the
+// gallery and stay ready, and ops hear of the outage once, from the
+// replica that runs the jobs, and of its end once.
+func TestDatabaseGoesAwayUnderReplicas(t *testing.T) {
+	t.Parallel()
+	u, err := url.Parse(testkit.PostgresURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := newDBProxy(t, u.Host)
+	u.Host = proxy.ln.Addr().String()
+	hook := newWebhook(t)
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	shared := func(c *config.Config) {
+		c.Database.URL = u.String()
+		c.SecretKey = base64.StdEncoding.EncodeToString(key)
+		c.Alerts.WebhookURL = hook.srv.URL + "/hook"
+	}
+	a := testvitrine.New(t, testvitrine.Served(), testvitrine.Posts(3), testvitrine.StartAt(time.Now()), testvitrine.Configure(shared))
+	testfake.SmallPictures(a.Fake)
+	a.ConnectAndSync(firstSyncPatience)
+	a.Jobs.Start()
+	testkit.Eventually(t, "the first replica takes the jobs lease", a.Jobs.Leader)
+	b := testvitrine.New(t, testvitrine.Served(), testvitrine.Posts(3), testvitrine.StartAt(time.Now()), testvitrine.Configure(shared),
+		testvitrine.Configure(func(c *config.Config) { c.DataDir = a.Config.DataDir })) // one media directory
+	ctx := t.Context()
+	for _, v := range []*testvitrine.Vitrine{a, b} {
+		v.CheckFaults(ctx) // each learns who tells ops while the database answers
+	}
+
+	proxy.setCut(true)
+	for _, v := range []*testvitrine.Vitrine{a, b} {
+		v.CheckFaults(ctx) // finds it away
+		v.Clock.Advance(3 * time.Minute)
+		v.CheckFaults(ctx) // away for longer than alerts.database_after
+		for _, p := range []string{"/widget.json", "/readyz"} {
+			if resp, body := v.Get(p); resp.StatusCode != http.StatusOK || p == "/widget.json" && !strings.Contains(string(body), `"images"`) {
+				t.Fatalf("GET %s on a replica while the database is away = %d:\n%.300s", p, resp.StatusCode, body)
+			}
+		}
+	}
+	if k := hook.kinds(); len(k) != 1 || k[0] != alerts.AlertDatabaseDown {
+		t.Fatalf("alerts from two replicas: %v, want one %s", k, alerts.AlertDatabaseDown)
+	}
+
+	proxy.setCut(false)
+	for _, v := range []*testvitrine.Vitrine{a, b} {
+		v.CheckFaults(ctx)
+	}
+	if k := hook.kinds(); len(k) != 2 || k[1] != alerts.AlertDatabaseResolved {
+		t.Fatalf("alerts once the database is back: %v, want %s then %s", k, alerts.AlertDatabaseDown, alerts.AlertDatabaseResolved)
+	}
+}
