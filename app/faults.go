@@ -72,7 +72,9 @@ func (a *App) CheckFaults(ctx context.Context) {
 			down.Since.UTC().Format("2006-01-02 15:04:05 MST"), h.Since.UTC().Format("15:04:05 MST"), down.LastError))
 	}
 	a.Alerts.Database(ctx, h)
-	a.Alerts.Disk(ctx, a.diskState(noSpace))
+	if h.Up { // the disk's alert keeps its state in the database
+		a.Alerts.Disk(ctx, a.diskState(noSpace))
+	}
 }
 
 // diskState is the disk as the alert sees it: full when the latest sync
