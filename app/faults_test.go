@@ -113,8 +113,14 @@ func TestFullDiskIsNamedAlertedAndRecovered(t *testing.T) {
 		!strings.Contains(v.hook.last().Subject, "image not mirrored") {
 		t.Fatalf("alerts after the disk filled: %v %q, want one %s", k, v.hook.last().Subject, alerts.AlertDiskFull)
 	}
-	if m := v.metrics(); !strings.Contains(m, fmt.Sprintf(`vitrine_mirror_failures_total{reason="no_space"} %d`, full.Images)) {
+	m := v.metrics()
+	if !strings.Contains(m, fmt.Sprintf(`vitrine_mirror_failures_total{reason="no_space"} %d`, full.Images)) {
 		t.Fatalf("metrics do not count %d failures for no_space:\n%s", full.Images, grepLines(m, "vitrine_mirror_failures_total"))
+	}
+	for _, series := range []string{`vitrine_disk_free_bytes{dir="data"}`, `vitrine_disk_size_bytes{dir="media"}`, "vitrine_database_up 1"} {
+		if !strings.Contains(m, series) {
+			t.Fatalf("metrics lack %s:\n%s", series, grepLines(m, "vitrine_d"))
+		}
 	}
 	shown := v.galleryPosts()
 	if shown == 0 || shown == 6 {
