@@ -311,6 +311,7 @@ func fill(t *testing.T, dir string) (free func()) {
 // rows a refused write would have changed are as they were, ops are
 // told, and everything comes back once there is room.
 func TestDataDirectoryOnAFullDisk(t *testing.T) {
+	testkit.SkipIfShort(t, "mounts a tmpfs (app's tests fill an injected disk in the short tier)")
 	disk := smallTmpfs(t, "6m")
 	hook := newWebhook(t)
 	v := testvitrine.New(t, testvitrine.Served(), testvitrine.Posts(3), testvitrine.StartAt(time.Now()),
