@@ -110,6 +110,9 @@ type Options struct {
 	Operations Operations
 	Instagram  Instagram
 	Jobs       Jobs // may be nil
+	// Database, when set, is checked in front of every page: while it
+	// does not answer, every page says so with a 503 that retries.
+	Database Database
 	// Demo, set only by -demo, adds a panel of fault switches.
 	Demo Demo
 	// Embeds, if set, are the widget's embeds the dashboard offers, as
@@ -141,6 +144,7 @@ type Admin struct {
 	ops    Operations
 	ig     Instagram
 	jobs   Jobs
+	db     Database
 	demo   Demo
 	log    *slog.Logger
 	now    func() time.Time
@@ -181,6 +185,7 @@ func New(o Options) (*Admin, error) {
 		ops:   o.Operations,
 		ig:    o.Instagram,
 		jobs:  o.Jobs,
+		db:    o.Database,
 		demo:  o.Demo,
 		log:   o.Logger,
 		now:   o.Now,
@@ -212,7 +217,7 @@ func New(o Options) (*Admin, error) {
 
 // Register mounts the admin routes on r.
 func (a *Admin) Register(r gin.IRouter) {
-	g := r.Group("/admin", a.securityHeaders, a.renderErrors, a.auth.LoadSession, a.auth.CheckCSRF)
+	g := r.Group("/admin", a.securityHeaders, a.renderErrors, a.databaseGate, a.auth.LoadSession, a.auth.CheckCSRF)
 	g.GET("/static/*file", a.serveStatic)
 	a.auth.Register(g, a.loginPage)
 	g.GET("/callback", a.callback)

@@ -3,7 +3,9 @@ package admin
 import (
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -29,6 +31,9 @@ type httpError struct {
 	// reason (one of auth.RefusalReasons).
 	refusal string
 	cause   error
+	// retry, when set, makes the page reload itself that often (and the
+	// answer say so in Retry-After): the database is away.
+	retry time.Duration
 }
 
 func (e *httpError) Error() string {
@@ -85,6 +90,7 @@ func (a *Admin) renderErrors(c *gin.Context) {
 	if he.Status < 400 {
 		he.Status = http.StatusInternalServerError
 	}
+	he = a.databaseAwayIfDown(c.Request.Context(), he)
 	if he.refusal != "" {
 		a.auth.Refused(he.refusal, "admin: request refused", "method", c.Request.Method, "path", c.Request.URL.Path,
 			"status", he.Status, "why", he.Title, "ip", c.ClientIP())
@@ -98,6 +104,9 @@ func (a *Admin) renderErrors(c *gin.Context) {
 	}
 	if c.Writer.Written() {
 		return
+	}
+	if he.retry > 0 {
+		c.Header("Retry-After", strconv.Itoa(int(he.retry.Seconds())))
 	}
 	if wantsJSON(c) {
 		c.JSON(he.Status, gin.H{"error": he.Title, "message": he.Message})
@@ -113,6 +122,10 @@ func (a *Admin) renderErrors(c *gin.Context) {
 	}
 	if he.Popup {
 		v.Result = "failed"
+	}
+	if he.retry > 0 {
+		v.Refresh = int(he.retry.Seconds())
+		v.Tone, v.Plain = "warn", true
 	}
 	if he.Status == http.StatusNotFound || he.Status == http.StatusForbidden {
 		v.Tone = "warn"

@@ -18,6 +18,8 @@ type page struct {
 	Nonce    string
 	CSRF     string
 	SignedIn bool
+	// Refresh, when set, reloads the page after that many seconds.
+	Refresh int
 }
 
 func (a *Admin) page(c *gin.Context, title string) page {

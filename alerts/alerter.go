@@ -85,6 +85,8 @@ type Alerter struct {
 
 	mu sync.Mutex // one evaluation at a time
 
+	faults faults // the database's and the disk's alerts
+
 	// Retries of a webhook delivery.
 	webhookBackoff time.Duration
 	webhookTries   int
@@ -123,9 +125,15 @@ type nopObserver struct{}
 func (nopObserver) AlertSent(string)   {}
 func (nopObserver) AlertFailed(string) {}
 
+// eventTimeout bounds writing an event: an alert about the database
+// being away must not wait for it.
+const eventTimeout = 5 * time.Second
+
 // event adds to the audit log; a failure to do so is logged, not fatal.
 func (al *Alerter) event(ctx context.Context, kind, level, msg string) {
-	if err := al.st.AddEvent(context.WithoutCancel(ctx), kind, level, msg); err != nil {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), eventTimeout)
+	defer cancel()
+	if err := al.st.AddEvent(ctx, kind, level, msg); err != nil {
 		al.log.Warn("alerts: add event", "kind", kind, "err", err)
 	}
 }

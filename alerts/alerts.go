@@ -207,7 +207,7 @@ func (al *Alerter) ConnectionParked(ctx context.Context, username string) {
 func (al *Alerter) send(ctx context.Context, a Alert) bool {
 	level := store.LevelError
 	switch a.Kind {
-	case AlertResolved:
+	case AlertResolved, AlertDatabaseResolved, AlertDiskResolved:
 		level = store.LevelInfo
 	case AlertExpiryWarning, AlertConnectionParked:
 		level = store.LevelWarn

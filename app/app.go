@@ -19,6 +19,7 @@ import (
 	"vitrine/feed"
 	"vitrine/instagram"
 	"vitrine/jobs"
+	"vitrine/mediadir"
 	"vitrine/metrics"
 	"vitrine/store"
 	"vitrine/widget"
@@ -46,6 +47,10 @@ type Options struct {
 	InstagramBackoff   time.Duration
 	DownloadsPerSecond float64
 	WebhookBackoff     time.Duration
+
+	// MediaCreate creates the media directory's temporary files; nil:
+	// the real file system's. Tests pass one whose disk fills up.
+	MediaCreate mediadir.CreateFunc
 }
 
 // App is one Vitrine's parts. They are exported for the server, which
@@ -69,6 +74,12 @@ type App struct {
 	// following is closed once it has.
 	stopFollowing context.CancelFunc
 	following     chan struct{}
+
+	faults faultWatch
+	// stopWatching ends the checks of the database and disk Start began,
+	// and watching is closed once they have.
+	stopWatching context.CancelFunc
+	watching     chan struct{}
 }
 
 // New opens the store under cfg.DataDir and builds every part. cfg should
@@ -102,6 +113,7 @@ func New(cfg config.Config, log *slog.Logger, o Options) (_ *App, err error) {
 		return nil, fmt.Errorf("instagram client: %w", err)
 	}
 	if a.Metrics, err = metrics.New(metrics.Sources{Status: a.Status, PostCount: a.Store.PostCount,
+		DatabaseUp: func(ctx context.Context) bool { return a.Store.CheckHealth(ctx).Up }, Disks: a.Disks,
 		RefusalReasons: o.RefusalReasons}); err != nil {
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
@@ -114,7 +126,7 @@ func New(cfg config.Config, log *slog.Logger, o Options) (_ *App, err error) {
 	if a.Feed, err = feed.New(feed.Options{
 		Store: a.Store, Instagram: a.Instagram, Connection: a.Connection, MediaDir: c.MediaDir(), MaxPosts: c.Widget.MaxPosts,
 		VideoMaxBytes: int64(c.Widget.VideoMaxMB) << 20, DownloadsPerSecond: o.DownloadsPerSecond,
-		Logger: log, Now: o.Now, Observer: a.Metrics,
+		Logger: log, Now: o.Now, Observer: a.Metrics, MediaCreate: o.MediaCreate,
 	}); err != nil {
 		return nil, fmt.Errorf("feed: %w", err)
 	}
@@ -182,12 +194,21 @@ func InstagramConfig(cfg *config.Config, log *slog.Logger, now func() time.Time)
 	}
 }
 
-// Start starts the scheduled jobs and following the gallery's changes made
-// by other processes on the same database (widget.poll_every).
+// Start starts the scheduled jobs, following the gallery's changes made
+// by other processes on the same database (widget.poll_every), and the
+// checks of the database and the disk (CheckFaults).
 func (a *App) Start() {
 	releaseMemory()
 	a.Jobs.Start()
 	a.FollowGallery()
+	if a.stopWatching == nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		a.stopWatching, a.watching = cancel, make(chan struct{})
+		go func() {
+			defer close(a.watching)
+			a.watchFaults(ctx)
+		}()
+	}
 }
 
 // FollowGallery starts following the gallery's changes, until Close. Start
@@ -213,8 +234,13 @@ func (a *App) StopJobs() {
 	}
 }
 
-// Close stops following the gallery and closes the store.
+// Close stops following the gallery and checking the database, and closes
+// the store.
 func (a *App) Close() error {
+	if a.stopWatching != nil {
+		a.stopWatching()
+		<-a.watching
+	}
 	if a.stopFollowing != nil {
 		a.stopFollowing()
 		<-a.following

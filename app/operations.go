@@ -135,6 +135,14 @@ func (a *App) alertAfter(ctx context.Context, err error) error {
 // far the mirror is.
 func (a *App) Sync(ctx context.Context, progress func(done, total int)) (feed.Report, error) {
 	rep, err := a.Feed.Sync(ctx, progress)
+	a.afterSync(ctx, err)
+	if errors.Is(err, feed.ErrNoSpace) {
+		// The posts are synced; those whose images are mirrored show now.
+		if rerr := a.Gallery.Rebuild(context.WithoutCancel(ctx)); rerr != nil {
+			a.Log.Error("app: widget rebuild after sync", "err", rerr)
+		}
+		return rep, err
+	}
 	if err != nil {
 		return rep, a.alertAfter(ctx, err)
 	}

@@ -90,6 +90,9 @@ type Alerts struct {
 	WebhookSecret string   `yaml:"webhook_secret"`
 	SMTP          SMTP     `yaml:"smtp"`
 	RemindEvery   Duration `yaml:"remind_every"`
+	// DatabaseAfter is how long the database may be unreachable before
+	// ops are alerted: a restart or a failover takes seconds.
+	DatabaseAfter Duration `yaml:"database_after"`
 }
 
 type SMTP struct {
@@ -169,8 +172,9 @@ func Default() Config {
 			Lease:         Duration(30 * second),
 		},
 		Alerts: Alerts{
-			SMTP:        SMTP{Port: 587, StartTLS: true},
-			RemindEvery: Duration(24 * hour),
+			SMTP:          SMTP{Port: 587, StartTLS: true},
+			RemindEvery:   Duration(24 * hour),
+			DatabaseAfter: Duration(2 * minute),
 		},
 		Widget: Widget{
 			Settings:       appearance.Defaults(),

@@ -403,6 +403,8 @@ func TestValidateRejectsEachBadValue(t *testing.T) {
 		{"jobs.lease", func(c *Config) { c.Jobs.Lease = Duration(500 * time.Millisecond) }},
 		{"alerts.webhook_url", func(c *Config) { c.Alerts.WebhookURL = "ftp://x" }},
 		{"alerts.smtp.to", func(c *Config) { c.Alerts.SMTP.Host = "mail"; c.Alerts.SMTP.From = "a@b.c" }},
+		{"alerts.database_after", func(c *Config) { c.Alerts.DatabaseAfter = Duration(time.Second) }},
+		{"alerts.database_after", func(c *Config) { c.Alerts.DatabaseAfter = Duration(25 * time.Hour) }},
 		{"widget.count", func(c *Config) { c.Widget.Count = 500 }},
 		{"widget.allowed_origins", func(c *Config) { c.Widget.AllowedOrigins = []string{"https://x.com/path"} }},
 		{"widget.frame_ancestors", func(c *Config) { c.Widget.FrameAncestors = []string{"x; script-src *"} }},

@@ -11,6 +11,7 @@ import (
 
 const (
 	second = time.Second
+	minute = time.Minute
 	hour   = time.Hour
 	day    = 24 * time.Hour
 )

@@ -210,6 +210,9 @@ func (c *Config) validateAlerts(ps *problems) {
 	if c.Alerts.SMTP.Host != "" {
 		c.validateSMTP(ps)
 	}
+	if d := c.Alerts.DatabaseAfter.Std(); d < 10*time.Second || d > 24*time.Hour {
+		ps.add("alerts.database_after", "must be from 10s to 24h")
+	}
 	if c.Alerts.RemindEvery.Std() < time.Minute {
 		ps.add("alerts.remind_every", "must be at least 1m")
 	}

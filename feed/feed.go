@@ -48,6 +48,9 @@ type Connection interface {
 type Observer interface {
 	UpstreamError(err error)
 	ImageMirrored()
+	// MirrorFailed counts n files a sync did not mirror, by reason
+	// (ReasonNoSpace, ReasonDownload, ReasonOther).
+	MirrorFailed(reason string, n int)
 	Synced(took time.Duration)
 }
 
@@ -70,6 +73,9 @@ type Options struct {
 	// VideoMaxBytes is the largest video mirrored (widget.video_max_mb);
 	// 0 mirrors none.
 	VideoMaxBytes int64
+	// MediaCreate creates the media directory's temporary files; nil:
+	// the real file system's. Tests pass one whose disk fills up.
+	MediaCreate mediadir.CreateFunc
 }
 
 // Feed syncs and mirrors.
@@ -124,7 +130,7 @@ func New(o Options) (*Feed, error) {
 		return nil, errors.New("feed: Store, Instagram, Connection and MediaDir are required")
 	}
 	f := &Feed{
-		st: o.Store, ig: o.Instagram, conn: o.Connection, media: mediadir.New(o.MediaDir), maxPosts: o.MaxPosts,
+		st: o.Store, ig: o.Instagram, conn: o.Connection, media: mediadir.New(o.MediaDir).WithCreate(o.MediaCreate), maxPosts: o.MaxPosts,
 		log: o.Logger, now: o.Now, observer: o.Observer,
 		mirrorWorkers: 4, mirrorRate: 8, videoMaxBytes: max(o.VideoMaxBytes, 0),
 		decodeSlots: make(chan struct{}, maxConcurrentDecodes), render: imaging.Render,
@@ -149,9 +155,10 @@ func New(o Options) (*Feed, error) {
 
 type nopObserver struct{}
 
-func (nopObserver) UpstreamError(error)  {}
-func (nopObserver) ImageMirrored()       {}
-func (nopObserver) Synced(time.Duration) {}
+func (nopObserver) UpstreamError(error)      {}
+func (nopObserver) ImageMirrored()           {}
+func (nopObserver) MirrorFailed(string, int) {}
+func (nopObserver) Synced(time.Duration)     {}
 
 // begin takes the feed for one sync: it waits for a running Forget, and
 // gives the sync a context Forget can cancel.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"syscall"
 
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/time/rate"
@@ -30,6 +31,14 @@ type mirrorResult struct {
 	mirrored, videos int // images and videos mirrored now
 	failed           int // either, to retry next sync
 	firstErr         string
+	// diskFull: a write hit ENOSPC, so nothing more was asked of the
+	// disk in this run; noSpace counts the files not mirrored because of
+	// it (those that hit it and those not tried after), also in failed.
+	diskFull       bool
+	noSpace        int
+	noSpaceVideos  int // of noSpace
+	failedByReason map[string]int
+	fetchingVideos bool
 }
 
 // mirror downloads, once, every image the posts need that is not on disk
@@ -52,7 +61,7 @@ func (f *Feed) mirror(ctx context.Context, posts []store.Post, avatarURL string,
 		return mirrorResult{}, err
 	}
 
-	res := mirrorResult{total: len(wanted)}
+	res := mirrorResult{total: len(wanted), failedByReason: map[string]int{}}
 	total, done := len(todo)+len(videoTodo), 0
 	tick := func() {
 		done++
@@ -83,7 +92,11 @@ func (f *Feed) mirror(ctx context.Context, posts []store.Post, avatarURL string,
 			}
 			jobs = append(jobs, func(ctx context.Context) error { return f.mirrorVideo(ctx, v) })
 		}
+		res.fetchingVideos = true
 		f.fetch(ctx, lim, jobs, tick, &res.videos, &res)
+	}
+	for reason, n := range res.failedByReason {
+		f.observer.MirrorFailed(reason, n)
 	}
 	return res, ctx.Err()
 }
@@ -105,6 +118,9 @@ func (f *Feed) mirroredIDs(ctx context.Context) (map[string]bool, error) {
 // (Instagram's CDN is someone else's), counting successes in *ok and
 // failures in res, and calling tick after each. An error wrapping
 // errSkipped counts as neither. It stops starting downloads when ctx ends.
+// Once a write finds the disk full, the jobs not started yet are not run
+// (each would download a file only to fail writing it) and count as not
+// mirrored for lack of space; the next sync tries them again.
 func (f *Feed) fetch(ctx context.Context, lim *rate.Limiter, jobs []func(context.Context) error, tick func(), ok *int, res *mirrorResult) {
 	var (
 		mu sync.Mutex
@@ -116,19 +132,37 @@ func (f *Feed) fetch(ctx context.Context, lim *rate.Limiter, jobs []func(context
 			break
 		}
 		g.Go(func() error {
-			err := lim.Wait(ctx)
-			if err == nil {
-				err = job(ctx)
+			mu.Lock()
+			full := res.diskFull
+			mu.Unlock()
+			err := errNotTried
+			if !full {
+				err = lim.Wait(ctx)
+				if err == nil {
+					err = job(ctx)
+				}
 			}
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
 			case errors.Is(err, errSkipped):
+			case errors.Is(err, syscall.ENOSPC):
+				if !res.diskFull {
+					res.diskFull = true
+					f.log.Warn("feed: the media directory's disk is full; nothing more is mirrored in this sync", "err", err)
+				}
+				res.failed++
+				res.noSpace++
+				if res.fetchingVideos {
+					res.noSpaceVideos++
+				}
+				res.failedByReason[ReasonNoSpace]++
 			case err != nil:
 				res.failed++
 				if res.firstErr == "" {
 					res.firstErr = err.Error()
 				}
+				res.failedByReason[failureReason(err)]++
 			default:
 				*ok++
 			}
@@ -139,8 +173,31 @@ func (f *Feed) fetch(ctx context.Context, lim *rate.Limiter, jobs []func(context
 	_ = g.Wait()
 }
 
+// Why a file was not mirrored: the reasons Observer.MirrorFailed hears,
+// which the metrics label their counts with.
+const (
+	ReasonNoSpace  = "no_space" // the media directory's disk is full
+	ReasonDownload = "download" // Instagram's CDN failed, refused or timed out
+	ReasonOther    = "other"    // decoding, the store, anything else
+)
+
 // errSkipped marks a video not mirrored on purpose: over videoMaxBytes.
 var errSkipped = errors.New("skipped")
+
+// errNotTried marks a file not asked for because the disk was found full
+// earlier in the run; it counts as a failure for lack of space.
+var errNotTried = fmt.Errorf("not tried: %w", syscall.ENOSPC)
+
+// failureReason is the metrics' reason for a failure other than a full
+// disk.
+func failureReason(err error) string {
+	var de *instagram.DownloadError
+	if errors.As(err, &de) || errors.Is(err, instagram.ErrUnavailable) || errors.Is(err, instagram.ErrURLExpired) ||
+		errors.Is(err, instagram.ErrRateLimited) || errors.Is(err, context.DeadlineExceeded) {
+		return ReasonDownload
+	}
+	return ReasonOther
+}
 
 // mirrorVideo downloads a video into the media directory, which keeps the
 // file it had should the download fail, and records it on the image. One

@@ -6,7 +6,10 @@ package feed
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
+	"syscall"
 	"time"
 
 	"vitrine/instagram"
@@ -22,7 +25,44 @@ type Report struct {
 	Mirrored                int // images downloaded and stored by this sync
 	Videos                  int // videos downloaded and stored by this sync
 	MirrorFailed            int // images and videos to be retried by the next sync
-	Duration                time.Duration
+	// NoSpace counts those of MirrorFailed not mirrored because the media
+	// directory's disk is full (NoSpaceVideos of them videos).
+	NoSpace, NoSpaceVideos int
+	Duration               time.Duration
+}
+
+// ErrNoSpace is what a sync whose mirroring found the disk full returns
+// (a *NoSpaceError): the posts are synced, some of their files are not.
+var ErrNoSpace = errors.New("data directory full")
+
+// NoSpaceError says how many files a full disk kept from being mirrored;
+// it is ErrNoSpace and syscall.ENOSPC.
+type NoSpaceError struct{ Images, Videos int }
+
+func (e *NoSpaceError) Error() string {
+	return ErrNoSpace.Error() + ": " + e.NotMirrored() + " (the next sync tries again)"
+}
+
+// NotMirrored words what waits: "27 images not mirrored".
+func (e *NoSpaceError) NotMirrored() string {
+	var parts []string
+	if e.Images > 0 || e.Videos == 0 {
+		parts = append(parts, fmt.Sprintf("%d %s", e.Images, plural(e.Images, "image", "images")))
+	}
+	if e.Videos > 0 {
+		parts = append(parts, fmt.Sprintf("%d %s", e.Videos, plural(e.Videos, "video", "videos")))
+	}
+	return strings.Join(parts, " and ") + " not mirrored"
+}
+
+func (e *NoSpaceError) Is(target error) bool { return target == ErrNoSpace }
+func (e *NoSpaceError) Unwrap() error        { return syscall.ENOSPC }
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 func (r Report) String() string {
@@ -71,9 +111,19 @@ func (f *Feed) Sync(ctx context.Context, progress func(done, total int)) (Report
 	}
 	mr, err := f.mirror(ctx, kept, tok.ProfilePictureURL, progress)
 	rep.Images, rep.Mirrored, rep.Videos, rep.MirrorFailed = mr.total, mr.mirrored, mr.videos, mr.failed
+	rep.NoSpace, rep.NoSpaceVideos = mr.noSpace, mr.noSpaceVideos
 	rep.Duration = time.Since(t0)
 	if err != nil {
 		return rep, err
+	}
+	if rep.NoSpace > 0 {
+		// Named as what it is, where the owner looks: the activity log
+		// here, the sync card from the job's failed run.
+		full := &NoSpaceError{Images: rep.NoSpace - rep.NoSpaceVideos, Videos: rep.NoSpaceVideos}
+		f.log.Error("feed: synced, but the media directory's disk is full", "not_mirrored", rep.NoSpace,
+			"posts", rep.Posts, "mirrored", rep.Mirrored)
+		f.event(ctx, "sync", store.LevelError, sentence(full.Error())+". Synced "+rep.String()+".")
+		return rep, full
 	}
 	f.observer.Synced(rep.Duration)
 	level := store.LevelInfo
@@ -118,4 +168,12 @@ func toPosts(media []instagram.Media) []store.Post {
 		posts = append(posts, p)
 	}
 	return posts
+}
+
+// sentence is s with its first letter upper-case, to start a sentence.
+func sentence(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }

@@ -48,10 +48,37 @@ func ImagePath(mediaID string, width int) string {
 func VideoPath(mediaID string) string { return mediaID + "/" + videoName }
 
 // Dir is a media directory, at root on this machine.
-type Dir struct{ root string }
+type Dir struct {
+	root   string
+	create CreateFunc // nil: CreateTemp
+}
+
+// File is a temporary file being written, as os.File is.
+type File interface {
+	io.Writer
+	Sync() error
+	Close() error
+	Name() string
+}
+
+// CreateFunc creates a temporary file in dir whose name starts with
+// prefix, as os.CreateTemp does. Tests pass one whose file system fills up.
+type CreateFunc func(dir, prefix string) (File, error)
+
+// CreateTemp is the CreateFunc of the real file system.
+func CreateTemp(dir, prefix string) (File, error) { return os.CreateTemp(dir, prefix+"*") }
 
 // New is the media directory at root, which need not exist yet.
 func New(root string) Dir { return Dir{root: root} }
+
+// WithCreate is d writing its files through create (nil: CreateTemp).
+func (d Dir) WithCreate(create CreateFunc) Dir {
+	d.create = create
+	return d
+}
+
+// Root is where the directory is on this machine.
+func (d Dir) Root() string { return d.root }
 
 // MkdirAll creates the directory if it is missing.
 func (d Dir) MkdirAll() error { return os.MkdirAll(d.root, 0o755) }
@@ -105,15 +132,19 @@ func (d Dir) write(mediaID, rel string, write func(io.Writer) error) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	return writeFileAtomic(path, write)
+	create := d.create
+	if create == nil {
+		create = CreateTemp
+	}
+	return writeFileAtomic(create, path, write)
 }
 
 // writeFileAtomic writes path's content through a temporary file beside
 // it that is synced and renamed: a crash leaves the old file or the new
-// one, never half an image. When write fails, the temporary file is
-// removed and path is left as it was.
-func writeFileAtomic(path string, write func(io.Writer) error) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), TempPrefix+"*")
+// one, never half an image. When write fails (a full disk among other
+// reasons), the temporary file is removed and path is left as it was.
+func writeFileAtomic(create CreateFunc, path string, write func(io.Writer) error) (err error) {
+	f, err := create(filepath.Dir(path), TempPrefix)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -198,5 +199,42 @@ func TestRemoveStaleTempKeepsWritesInProgress(t *testing.T) {
 		if _, err := os.Stat(path); (err == nil) != want {
 			t.Errorf("%s: kept %v, want %v", path, err == nil, want)
 		}
+	}
+}
+
+// halfFullFile stores half of what it is given, then fails as a full disk.
+type halfFullFile struct{ *os.File }
+
+func (f halfFullFile) Write(p []byte) (int, error) {
+	n, _ := f.File.Write(p[:len(p)/2])
+	return n, &os.PathError{Op: "write", Path: f.Name(), Err: syscall.ENOSPC}
+}
+
+// A write that fills the disk halfway through a file leaves the file that
+// was there whole, no temporary file, and an error that says ENOSPC, so
+// the mirror can name it.
+func TestFullDiskLeavesTheOldFileAndNoTemporary(t *testing.T) {
+	root := t.TempDir()
+	d := New(root)
+	rel, err := d.WriteImage("42", 320, []byte("the old picture"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	full := d.WithCreate(func(dir, prefix string) (File, error) {
+		f, err := os.CreateTemp(dir, prefix+"*")
+		return halfFullFile{f}, err
+	})
+	if _, err := full.WriteImage("42", 320, []byte("a new picture, larger than the old one")); !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("write on a full disk: %v, want ENOSPC", err)
+	}
+	p, _ := d.Resolve(rel)
+	if b, err := os.ReadFile(p); err != nil || string(b) != "the old picture" {
+		t.Fatalf("the file after a failed write: %q, %v", b, err)
+	}
+	if tmp := tempFiles(t, root); len(tmp) != 0 {
+		t.Fatalf("temporary files left behind: %v", tmp)
+	}
+	if free, total, err := Space(root); err != nil || total == 0 || free > total {
+		t.Fatalf("Space(%s) = %d free of %d, %v", root, free, total, err)
 	}
 }

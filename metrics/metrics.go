@@ -31,10 +31,28 @@ var alertChannels = []string{"webhook", "email"}
 type Sources struct {
 	Status    func(ctx context.Context) (connection.Status, error)
 	PostCount func(ctx context.Context) (int64, error)
+	// DatabaseUp checks whether the database answers now. While it does
+	// not, the gauges that read it are left out of the scrape rather than
+	// failing it: vitrine_database_up 0 says why.
+	DatabaseUp func(ctx context.Context) bool
+	// Disks are the directories whose free space is reported, by the
+	// label they get (data, media).
+	Disks func() []Disk
 	// RefusalReasons are the reasons RequestRefused will be given, shown
 	// at 0 from the first scrape.
 	RefusalReasons []string
 }
+
+// Disk is the space of the file system a directory is on.
+type Disk struct {
+	Dir         string // the dir label: "data" or "media"
+	Free, Total uint64 // bytes; Free is what an unprivileged writer may use
+}
+
+// Mirror failure reasons (the feed's), the label of
+// vitrine_mirror_failures_total, pre-declared so a scrape shows 0 before
+// the first failure.
+var mirrorFailureReasons = []string{"no_space", "download", "other"}
 
 // Metrics holds every collector. Its methods are safe for concurrent use.
 type Metrics struct {
@@ -50,6 +68,7 @@ type Metrics struct {
 	imagesMirrored prometheus.Counter
 	refused        *prometheus.CounterVec
 	leaseHeld      prometheus.Gauge
+	mirrorFailures *prometheus.CounterVec
 }
 
 // New registers every collector, with the Go and process collectors, on a
@@ -98,6 +117,10 @@ func New(src Sources) (*Metrics, error) {
 			Name: "vitrine_jobs_lease_held",
 			Help: "1 while this process holds the jobs lease and runs the scheduled jobs, 0 while another replica does.",
 		}),
+		mirrorFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vitrine_mirror_failures_total",
+			Help: "Images and videos a sync failed to mirror (retried by the next), by reason: no_space (the media directory's disk is full), download, other.",
+		}, []string{"reason"}),
 	}
 	// The usual *_build_info pattern: a constant 1 whose labels say which
 	// build runs, so a dashboard can show it and join it to other series.
@@ -115,6 +138,9 @@ func New(src Sources) (*Metrics, error) {
 	for _, k := range upstreamKinds {
 		m.upstreamErrors.WithLabelValues(k)
 	}
+	for _, r := range mirrorFailureReasons {
+		m.mirrorFailures.WithLabelValues(r)
+	}
 	for _, c := range alertChannels {
 		m.alertsSent.WithLabelValues(c)
 		m.alertFailures.WithLabelValues(c)
@@ -122,7 +148,7 @@ func New(src Sources) (*Metrics, error) {
 	for _, c := range []prometheus.Collector{
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.lastSuccess, m.jobRuns, m.syncDuration, m.upstreamErrors, m.alertsSent, m.alertFailures,
-		m.refreshes, m.imagesMirrored, m.refused, m.leaseHeld, &gauges{src: src}, build,
+		m.refreshes, m.imagesMirrored, m.refused, m.leaseHeld, m.mirrorFailures, &gauges{src: src}, build,
 	} {
 		if err := m.registry.Register(c); err != nil {
 			return nil, fmt.Errorf("metrics: register: %w", err)
@@ -169,6 +195,11 @@ func (m *Metrics) TokenRefreshed() { m.refreshes.Inc() }
 // ImageMirrored counts a stored image.
 func (m *Metrics) ImageMirrored() { m.imagesMirrored.Inc() }
 
+// MirrorFailed counts files a sync could not mirror, by the feed's reason.
+func (m *Metrics) MirrorFailed(reason string, n int) {
+	m.mirrorFailures.WithLabelValues(reason).Add(float64(n))
+}
+
 // Synced records a successful sync's duration.
 func (m *Metrics) Synced(took time.Duration) { m.syncDuration.Observe(took.Seconds()) }
 
@@ -210,17 +241,43 @@ var (
 		"When the Instagram token expires (Unix seconds); absent when none is connected.", nil, nil)
 	postsCachedDesc = prometheus.NewDesc("vitrine_posts_cached",
 		"Posts in the local cache the widget serves.", nil, nil)
+	databaseUpDesc = prometheus.NewDesc("vitrine_database_up",
+		"1 when the database answered at this scrape, 0 when it did not (the gallery keeps serving from memory; the admin and the jobs wait).", nil, nil)
+	diskFreeDesc = prometheus.NewDesc("vitrine_disk_free_bytes",
+		"Free bytes on the file system of the data directory (dir=data) and of the media directory (dir=media).", []string{"dir"}, nil)
+	diskSizeDesc = prometheus.NewDesc("vitrine_disk_size_bytes",
+		"Size in bytes of the file system of the data directory (dir=data) and of the media directory (dir=media).", []string{"dir"}, nil)
 )
 
 func (g *gauges) Describe(ch chan<- *prometheus.Desc) {
 	ch <- tokenValidDesc
 	ch <- tokenExpiryDesc
 	ch <- postsCachedDesc
+	ch <- databaseUpDesc
+	ch <- diskFreeDesc
+	ch <- diskSizeDesc
 }
 
 func (g *gauges) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
+	if g.src.Disks != nil {
+		for _, d := range g.src.Disks() {
+			ch <- prometheus.MustNewConstMetric(diskFreeDesc, prometheus.GaugeValue, float64(d.Free), d.Dir)
+			ch <- prometheus.MustNewConstMetric(diskSizeDesc, prometheus.GaugeValue, float64(d.Total), d.Dir)
+		}
+	}
+	if g.src.DatabaseUp != nil {
+		up := g.src.DatabaseUp(ctx)
+		v := 0.0
+		if up {
+			v = 1
+		}
+		ch <- prometheus.MustNewConstMetric(databaseUpDesc, prometheus.GaugeValue, v)
+		if !up {
+			return
+		}
+	}
 	if g.src.Status != nil {
 		s, err := g.src.Status(ctx)
 		if err != nil {

@@ -25,6 +25,7 @@ import (
 	"vitrine/demo"
 	"vitrine/fastpath"
 	"vitrine/instagram/fake"
+	"vitrine/mediadir"
 	"vitrine/metaapp"
 	"vitrine/metrics"
 	"vitrine/store"
@@ -57,6 +58,9 @@ type Options struct {
 	// InstagramBackoff, when set, replaces the Instagram client's retry
 	// backoff: tests that make Instagram fail on purpose don't wait.
 	InstagramBackoff time.Duration
+	// MediaCreate, when set, creates the media directory's temporary
+	// files: tests fill up a disk with it.
+	MediaCreate mediadir.CreateFunc
 }
 
 // New builds the app (app.New opens the store under cfg.DataDir) and the
@@ -70,7 +74,7 @@ func New(cfg config.Config, log *slog.Logger, o Options) (_ *Vitrine, err error)
 	// The demo's outbox exists before the alerts that deliver to it, and
 	// the demo, which shows it, after the scheduler.
 	var outbox *demo.Outbox
-	appOpts := app.Options{Now: o.Now, InstagramBackoff: o.InstagramBackoff,
+	appOpts := app.Options{Now: o.Now, InstagramBackoff: o.InstagramBackoff, MediaCreate: o.MediaCreate,
 		RefusalReasons: append([]string{metaapp.RefusedSignedRequest}, auth.RefusalReasons...)}
 	if cfg.Demo {
 		outbox = demo.NewOutbox(cfg.Server.PublicURL, log)
@@ -108,7 +112,8 @@ func New(cfg config.Config, log *slog.Logger, o Options) (_ *Vitrine, err error)
 	}
 	v.Admin, err = admin.New(admin.Options{
 		PublicURL: c.Server.PublicURL, Auth: adminAuth, Store: v.Store, Operations: v.App, Instagram: v.Instagram, Jobs: v.Jobs,
-		Logger: log, Now: o.Now, Demo: demoPanel,
+		Database: v.Store,
+		Logger:   log, Now: o.Now, Demo: demoPanel,
 		Embeds:          func() admin.Embeds { return dashboardEmbeds(v.Gallery) },
 		GalleryCacheAge: cfg.Widget.CacheMaxAge.Std(),
 	})
@@ -130,14 +135,7 @@ func (v *Vitrine) routes() http.Handler {
 	engine := newEngine(&v.Config, v.Log)
 	engine.Use(v.proxies.warnUntrustedForwarding)
 	engine.GET("/healthz", func(c *gin.Context) { c.String(http.StatusOK, "ok\n") })
-	engine.GET("/readyz", func(c *gin.Context) {
-		if err := v.Store.Ping(c.Request.Context()); err != nil {
-			v.Log.Error("readiness: database check failed", "err", err)
-			c.String(http.StatusServiceUnavailable, "database unavailable\n")
-			return
-		}
-		c.String(http.StatusOK, "ready\n")
-	})
+	engine.GET("/readyz", v.readyz)
 	engine.GET("/metrics", v.metricsGate(metrics.Access{AllowedNetworks: v.Config.MetricsNetworks(), Token: v.Config.Metrics.Token}),
 		gin.WrapH(v.Metrics.Handler()))
 	engine.GET("/", func(c *gin.Context) { c.Redirect(http.StatusFound, "/admin") })
@@ -149,6 +147,36 @@ func (v *Vitrine) routes() http.Handler {
 		v.Demo.Register(engine)
 	}
 	return engine
+}
+
+// readyz answers whether this process can serve visitors: it has a
+// gallery in memory (and, answering, is listening). The database is not
+// asked: visitors never reach it, and a balancer that took every replica
+// out during a database restart would darken a gallery each of them could
+// serve. ?database=1 asks about the database too, for checks that want
+// it (the admin, the jobs and the alerts need it; vitrine_database_up
+// says the same).
+func (v *Vitrine) readyz(c *gin.Context) {
+	if !v.Gallery.Ready() {
+		c.String(http.StatusServiceUnavailable, "no gallery to serve yet\n")
+		return
+	}
+	switch c.Query("database") {
+	case "":
+		c.String(http.StatusOK, "ready\n")
+		return
+	case "1":
+	default:
+		c.String(http.StatusBadRequest, "database must be 1 or absent\n")
+		return
+	}
+	if h := v.Store.CheckHealth(c.Request.Context()); !h.Up {
+		v.Log.Warn("readiness: the database does not answer", "err", h.LastError)
+		c.String(http.StatusServiceUnavailable, "ready to serve the gallery; the database is unreachable since "+
+			h.Since.UTC().Format(time.RFC3339)+"\n")
+		return
+	}
+	c.String(http.StatusOK, "ready; database up\n")
 }
 
 // favicon is the admin's icon. Browsers ask every origin for /favicon.ico

@@ -36,6 +36,9 @@ type Store struct {
 	postgres bool // else SQLite
 
 	maxEvents int // MaxEvents; tests lower it
+
+	health   health // CheckHealth's latest answer
+	location string // what Open was given, to redact from errors
 }
 
 type options struct {
@@ -123,6 +126,8 @@ func Open(location string, key []byte, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.health.h = Health{Up: true, Since: s.now(), CheckedAt: s.now()}
+	s.location = location
 	if o.noMigrate {
 		return s, nil
 	}

@@ -374,3 +374,7 @@ func (w *Widget) load(ctx context.Context) (input, error) {
 	}
 	return in, nil
 }
+
+// Ready reports whether the gallery has a snapshot to serve visitors from
+// memory, whatever the database says now.
+func (w *Widget) Ready() bool { return w.cur.Load() != nil }

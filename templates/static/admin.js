@@ -347,6 +347,8 @@
     fetch("/admin/status.json", { credentials: "same-origin", cache: "no-store", headers: { "Accept": "application/json" } })
       .then(function (resp) {
         if (resp.status === 401) { window.location.href = "/admin/login"; return null; }
+        // The database is away: the page that says so retries by itself.
+        if (resp.status === 503) { window.location.reload(); return null; }
         return resp.ok ? resp.json() : null;
       })
       .then(function (s) { if (s) { apply(s); } }, function () { /* offline: try again next tick */ })

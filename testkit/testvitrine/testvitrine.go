@@ -36,6 +36,7 @@ import (
 	"vitrine/fastpath"
 	"vitrine/instagram/fake"
 	"vitrine/jobs"
+	"vitrine/mediadir"
 	"vitrine/server"
 	"vitrine/store"
 	"vitrine/testkit"
@@ -110,6 +111,7 @@ type options struct {
 	logLevel  slog.Level
 	wrapFake  func(http.Handler) http.Handler
 	configure []func(*config.Config)
+	create    mediadir.CreateFunc
 }
 
 // Posts gives the fake's account n posts; negative: none. Without it the
@@ -158,6 +160,10 @@ func DebugLog() Option { return func(o *options) { o.logLevel = slog.LevelDebug 
 func WrapFake(wrap func(http.Handler) http.Handler) Option {
 	return func(o *options) { o.wrapFake = wrap }
 }
+
+// MediaFiles makes the mirror create its files with create: a test's
+// disk that fills up.
+func MediaFiles(create mediadir.CreateFunc) Option { return func(o *options) { o.create = create } }
 
 // Configure changes the configuration after the fixture's own settings
 // and before it is validated.
@@ -271,7 +277,7 @@ func (v *Vitrine) now() func() time.Time {
 func (v *Vitrine) build() {
 	v.T.Helper()
 	a, err := app.New(v.cfg, v.logger(), app.Options{Now: v.now(), StoreOptions: teststore.Options(),
-		InstagramBackoff: time.Millisecond, DownloadsPerSecond: 1000, WebhookBackoff: time.Millisecond})
+		InstagramBackoff: time.Millisecond, DownloadsPerSecond: 1000, WebhookBackoff: time.Millisecond, MediaCreate: v.o.create})
 	if err != nil {
 		v.T.Fatal(err)
 	}
@@ -282,7 +288,7 @@ func (v *Vitrine) build() {
 func (v *Vitrine) serve(ts *httptest.Server) {
 	v.T.Helper()
 	log := v.logger()
-	so := server.Options{Now: v.now()}
+	so := server.Options{Now: v.now(), MediaCreate: v.o.create}
 	if v.o.demo {
 		so.DemoFake = v.Fake
 	}
