@@ -96,6 +96,7 @@ func (r *Renderer) Render(data []byte, write func(Variant) error) (Rendered, err
 	if err != nil {
 		return Rendered{}, fmt.Errorf("decode %s: %w", format, err)
 	}
+	r.scratch.hold = r.hold
 	decoded := pixelBytes(src)
 	r.hold(decoded)
 	defer r.hold(-decoded)

@@ -52,7 +52,7 @@ func scaleVariants(src image.Image, keepSource bool, s *scratch) iter.Seq[Scaled
 			v := ScaledVariant{Width: w, Height: h, Image: cur, Source: w == sw && keepSource}
 			if !v.Source {
 				dst := s.rgba(i, w, h)
-				s.rows = scaleVariantInto(dst, cur, s.rows)
+				s.scaleInto(dst, cur)
 				v.Image = dst
 				cur = v.Image
 			}
@@ -71,9 +71,26 @@ func scaleVariant(src image.Image, w, h int) *image.RGBA {
 	return dst
 }
 
+// scaleInto draws src onto all of dst as scaleVariantInto does, with s's
+// row buffer, telling s.hold of the buffer draw allocates for the images
+// scaleRows leaves to it.
+func (s *scratch) scaleInto(dst *image.RGBA, src image.Image) {
+	if scalableRows(src) {
+		s.rows = scaleRows(dst, src, s.rows)
+		return
+	}
+	drawBuffer := 32 * int64(dst.Rect.Dx()) * int64(src.Bounds().Dy())
+	if s.hold != nil {
+		s.hold(drawBuffer)
+		defer s.hold(-drawBuffer)
+	}
+	scaleVariantInto(dst, src, nil)
+}
+
 // scaleVariantInto draws src onto all of dst: Catmull-Rom, onto white
 // where src is not opaque; rows is scaleRows' buffer, returned for the
-// next call.
+// next call. draw.CatmullRom draws what scaleRows does not take (PNG's
+// NRGBA, WebP's, images with transparency).
 func scaleVariantInto(dst *image.RGBA, src image.Image, rows [][4]float64) [][4]float64 {
 	if scalableRows(src) {
 		return scaleRows(dst, src, rows)
@@ -92,6 +109,9 @@ func scaleVariantInto(dst *image.RGBA, src image.Image, rows [][4]float64) [][4]
 type scratch struct {
 	rows   [][4]float64
 	pixels []*image.RGBA // by the index of their width in targetWidths
+	// hold, when set, is told of the transient buffer of a scaling left
+	// to draw (Renderer.Hold).
+	hold func(delta int64)
 }
 
 // rgba is the cascade's i-th image, w×h, reusing the last one's pixels
