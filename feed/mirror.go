@@ -29,8 +29,8 @@ const (
 	maxConcurrentDecodes = 2
 )
 
-// heldBytes counts the bytes the mirror holds at once, the most of it
-// since the process started included: each download until its image is
+// heldBytes counts the bytes the mirror holds now, and the most it has
+// held at once since the Feed was made: each download until its image is
 // rendered, and what the renderers hold (imaging.Renderer.Hold). It is
 // the mirror's own accounting of its peak, which a test bounds; the Go
 // heap is that plus garbage and the collector's headroom.
