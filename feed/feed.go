@@ -115,13 +115,17 @@ type Feed struct {
 	// tried again.
 	imagesRefused sync.Map
 
-	// decodeSlots holds a token for each image being decoded (see
-	// decode); decodeWaiting counts the downloaded ones waiting for a
-	// slot, which tests watch.
-	decodeSlots   chan struct{}
+	// renderers are the maxConcurrentDecodes renderers, each taken by
+	// the image it decodes (see decode); decodeWaiting counts the
+	// downloaded ones waiting for one, which tests watch.
+	renderers     chan *imaging.Renderer
 	decodeWaiting atomic.Int32
-	// render is imaging.Render; a test can hold or watch the decoding.
-	render func([]byte) (imaging.Rendered, error)
+	// render is (*imaging.Renderer).Render; a test can hold or watch the
+	// decoding.
+	render func(r *imaging.Renderer, data []byte, write func(imaging.Variant) error) (imaging.Rendered, error)
+	// held counts the bytes the mirror holds: downloads and what the
+	// renderers hold.
+	held heldBytes
 }
 
 // New checks o.
@@ -133,7 +137,10 @@ func New(o Options) (*Feed, error) {
 		st: o.Store, ig: o.Instagram, conn: o.Connection, media: mediadir.New(o.MediaDir).WithCreate(o.MediaCreate), maxPosts: o.MaxPosts,
 		log: o.Logger, now: o.Now, observer: o.Observer,
 		mirrorWorkers: 4, mirrorRate: 8, videoMaxBytes: max(o.VideoMaxBytes, 0),
-		decodeSlots: make(chan struct{}, maxConcurrentDecodes), render: imaging.Render,
+		renderers: make(chan *imaging.Renderer, maxConcurrentDecodes), render: (*imaging.Renderer).Render,
+	}
+	for range maxConcurrentDecodes {
+		f.renderers <- &imaging.Renderer{Hold: f.held.add}
 	}
 	if o.DownloadsPerSecond > 0 {
 		f.mirrorRate = o.DownloadsPerSecond

@@ -35,14 +35,14 @@ func watchDecodes(h *harness) *decodeWatch {
 	w := &decodeWatch{release: make(chan struct{})}
 	w.open = sync.OnceFunc(func() { close(w.release) })
 	render := h.feed.render
-	h.feed.render = func(data []byte) (imaging.Rendered, error) {
+	h.feed.render = func(r *imaging.Renderer, data []byte, write func(imaging.Variant) error) (imaging.Rendered, error) {
 		w.calls.Add(1)
 		n := w.inside.Add(1)
 		for m := w.most.Load(); n > m && !w.most.CompareAndSwap(m, n); m = w.most.Load() {
 		}
 		<-w.release
 		w.inside.Add(-1)
-		return render(data)
+		return render(r, data, write)
 	}
 	return w
 }

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"golang.org/x/sync/errgroup"
@@ -22,9 +24,28 @@ const (
 	maxImageBytes = 20 << 20
 	// maxConcurrentDecodes images are decoded and resized at once, however
 	// many are downloading, so that they take at most
-	// maxConcurrentDecodes × imaging.MaxDecodeBytes (160 MiB).
+	// maxConcurrentDecodes × imaging.MaxDecodeBytes (160 MiB), and for
+	// Instagram's photographs about 5 MiB each (a renderer's buffers and
+	// the decoded pixels). Two keep both cores of a small host busy.
 	maxConcurrentDecodes = 2
 )
+
+// heldBytes counts the bytes the mirror holds now, and the most it has
+// held at once since the Feed was made: each download until its image is
+// rendered, and what the renderers hold (imaging.Renderer.Hold). It is
+// the mirror's own accounting of its peak, which a test bounds; the Go
+// heap is that plus garbage and the collector's headroom.
+type heldBytes struct{ now, most atomic.Int64 }
+
+func (h *heldBytes) add(n int64) {
+	v := h.now.Add(n)
+	for {
+		m := h.most.Load()
+		if v <= m || h.most.CompareAndSwap(m, v) {
+			return
+		}
+	}
+}
 
 type mirrorResult struct {
 	total            int // images the posts need
@@ -78,6 +99,7 @@ func (f *Feed) mirror(ctx context.Context, posts []store.Post, avatarURL string,
 		jobs[i] = func(ctx context.Context) error { return f.mirrorOne(ctx, it) }
 	}
 	f.fetch(ctx, lim, jobs, tick, &res.mirrored, &res)
+	f.releaseRenderers()
 
 	if len(videoTodo) > 0 && ctx.Err() == nil {
 		pictured, err := f.mirroredIDs(ctx)
@@ -226,7 +248,8 @@ func (f *Feed) mirrorVideo(ctx context.Context, v videoItem) error {
 }
 
 // mirrorOne downloads an image, renders it and stores its files and record
-// for each media id it stands for.
+// for each media id it stands for. Each width is written to its files as
+// soon as it is encoded, so one image's variants are never held together.
 func (f *Feed) mirrorOne(ctx context.Context, it *mirrorItem) error {
 	data, _, err := f.ig.Download(ctx, it.url, maxImageBytes)
 	if errors.Is(err, instagram.ErrTooLarge) {
@@ -238,7 +261,21 @@ func (f *Feed) mirrorOne(ctx context.Context, it *mirrorItem) error {
 		}
 		return err
 	}
-	img, err := f.decode(ctx, data)
+	f.held.add(int64(len(data)))
+	defer f.held.add(-int64(len(data)))
+	variants := make([][]store.ImageVariant, len(it.targets))
+	img, err := f.decode(ctx, data, func(v imaging.Variant) error {
+		for i, t := range it.targets {
+			path, err := f.media.WriteImage(t.mediaID, v.Width, v.JPEG)
+			if err != nil {
+				return fmt.Errorf("mirror: %w", err)
+			}
+			variants[i] = append(variants[i], store.ImageVariant{
+				Width: v.Width, Height: v.Height, Bytes: int64(len(v.JPEG)), Path: path,
+			})
+		}
+		return nil
+	})
 	if errors.Is(err, imaging.ErrTooLarge) {
 		f.refuse(it, err)
 	}
@@ -246,18 +283,10 @@ func (f *Feed) mirrorOne(ctx context.Context, it *mirrorItem) error {
 		return fmt.Errorf("mirror %s: %w", it.targets[0].mediaID, err)
 	}
 	now := f.now()
-	for _, t := range it.targets {
+	for i, t := range it.targets {
+		slices.Reverse(variants[i]) // rendered widest first; recorded narrowest first
 		rec := store.Image{MediaID: t.mediaID, PostID: t.postID, Width: img.Width, Height: img.Height,
-			Color: img.Color, MirroredAt: now}
-		for _, v := range img.Variants {
-			path, err := f.media.WriteImage(t.mediaID, v.Width, v.JPEG)
-			if err != nil {
-				return fmt.Errorf("mirror: %w", err)
-			}
-			rec.Variants = append(rec.Variants, store.ImageVariant{
-				Width: v.Width, Height: v.Height, Bytes: int64(len(v.JPEG)), Path: path,
-			})
-		}
+			Color: img.Color, MirroredAt: now, Variants: variants[i]}
 		if err := f.st.SaveImage(context.WithoutCancel(ctx), rec); err != nil {
 			return err
 		}
@@ -293,17 +322,28 @@ func (f *Feed) wasRefused(mediaID, rawURL string) bool {
 	return ok && v.(string) == refusedPicture(rawURL)
 }
 
-// decode renders data once one of the maxConcurrentDecodes slots is free,
-// or gives up when ctx ends.
-func (f *Feed) decode(ctx context.Context, data []byte) (imaging.Rendered, error) {
+// decode renders data with one of the maxConcurrentDecodes renderers once
+// one is free, or gives up when ctx ends; write is given each variant.
+func (f *Feed) decode(ctx context.Context, data []byte, write func(imaging.Variant) error) (imaging.Rendered, error) {
 	f.decodeWaiting.Add(1)
+	var r *imaging.Renderer
 	select {
-	case f.decodeSlots <- struct{}{}:
+	case r = <-f.renderers:
 		f.decodeWaiting.Add(-1)
 	case <-ctx.Done():
 		f.decodeWaiting.Add(-1)
 		return imaging.Rendered{}, ctx.Err()
 	}
-	defer func() { <-f.decodeSlots }()
-	return f.render(data)
+	defer func() { f.renderers <- r }()
+	return f.render(r, data, write)
+}
+
+// releaseRenderers drops the renderers' buffers once the images are
+// mirrored: between syncs the process holds only what it serves.
+func (f *Feed) releaseRenderers() {
+	for range maxConcurrentDecodes {
+		r := <-f.renderers
+		r.Release()
+		defer func() { f.renderers <- r }()
+	}
 }

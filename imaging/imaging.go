@@ -39,8 +39,49 @@ type Variant struct {
 // Render decodes data, a JPEG, PNG or WebP file, and renders its JPEG
 // variants and its dominant colour. An image too large for the limits is
 // refused with ErrTooLarge from its header, without decoding it. A JPEG
-// already at one of Widths is kept byte for byte at that width.
+// already at one of Widths is kept byte for byte at that width. It holds
+// every variant at once; the mirror renders with a Renderer instead.
 func Render(data []byte) (Rendered, error) {
+	var r Renderer
+	var variants []Variant
+	out, err := r.Render(data, func(v Variant) error {
+		v.JPEG = bytes.Clone(v.JPEG)
+		variants = append(variants, v)
+		return nil
+	})
+	if err != nil {
+		return Rendered{}, err
+	}
+	slices.Reverse(variants) // narrowest first
+	out.Variants = variants
+	return out, nil
+}
+
+// Renderer renders images one after the other, keeping its buffers (the
+// scaling's rows, each width's pixels, the JPEG being encoded) for the
+// next image, and hands each variant to its caller as soon as it is
+// encoded: what it holds is one image's worth, whatever the number of
+// images, where rendering each afresh left tens of megabytes of garbage
+// per photograph for the collector. Not safe for concurrent use; the zero
+// value is ready.
+type Renderer struct {
+	// Hold, when set, is told each change of the bytes the renderer
+	// holds: the decoded pixels while an image is rendered (the decoder's
+	// own transient state aside), and its buffers as they grow or are
+	// released.
+	Hold func(delta int64)
+
+	scratch scratch
+	encoded bytes.Buffer
+	held    int64 // the buffers' bytes told to Hold
+}
+
+// Render decodes data as the package's Render does, then calls write with
+// each variant, widest first, as soon as it is encoded. The JPEG bytes
+// are the renderer's (or data itself, for a source kept as it is) and are
+// reused for the next variant: write must not keep them. The Rendered
+// returned has no Variants.
+func (r *Renderer) Render(data []byte, write func(Variant) error) (Rendered, error) {
 	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
 	if err != nil {
 		return Rendered{}, fmt.Errorf("not a JPEG, PNG or WebP image: %w", err)
@@ -55,29 +96,77 @@ func Render(data []byte) (Rendered, error) {
 	if err != nil {
 		return Rendered{}, fmt.Errorf("decode %s: %w", format, err)
 	}
+	r.scratch.hold = r.hold
+	decoded := pixelBytes(src)
+	r.hold(decoded)
+	defer r.hold(-decoded)
 	b := src.Bounds()
-	r := Rendered{Width: b.Dx(), Height: b.Dy(), Color: dominantColor(src)}
-	r.Variants, err = encodeVariants(src, data, format)
-	return r, err
+	out := Rendered{Width: b.Dx(), Height: b.Dy(), Color: dominantColor(src)}
+	for v := range scaleVariants(src, format == "jpeg", &r.scratch) {
+		encoded := data
+		if !v.Source {
+			r.encoded.Reset()
+			if err := jpeg.Encode(&r.encoded, v.Image, &jpeg.Options{Quality: JPEGQuality(v.Width)}); err != nil {
+				return Rendered{}, fmt.Errorf("encode %dpx: %w", v.Width, err)
+			}
+			encoded = r.encoded.Bytes()
+		}
+		r.holdBuffers()
+		if err := write(Variant{Width: v.Width, Height: v.Height, JPEG: encoded}); err != nil {
+			return Rendered{}, err
+		}
+	}
+	return out, nil
 }
 
-// encodeVariants encodes each of ScaleVariants as JPEG at its width's
-// quality. A JPEG already at a target width is kept as is.
-func encodeVariants(src image.Image, data []byte, format string) ([]Variant, error) {
-	var out []Variant
-	for v := range ScaleVariants(src, format == "jpeg") {
-		if v.Source {
-			out = append(out, Variant{Width: v.Width, Height: v.Height, JPEG: data})
-			continue
-		}
-		var buf bytes.Buffer
-		if err := jpeg.Encode(&buf, v.Image, &jpeg.Options{Quality: JPEGQuality(v.Width)}); err != nil {
-			return nil, fmt.Errorf("encode %dpx: %w", v.Width, err)
-		}
-		out = append(out, Variant{Width: v.Width, Height: v.Height, JPEG: buf.Bytes()})
+// Release drops the renderer's buffers, for the collector to take once
+// the images are rendered; the renderer remains usable.
+func (r *Renderer) Release() {
+	r.scratch = scratch{}
+	r.encoded = bytes.Buffer{}
+	r.holdBuffers()
+}
+
+func (r *Renderer) hold(n int64) {
+	if r.Hold != nil && n != 0 {
+		r.Hold(n)
 	}
-	slices.Reverse(out) // narrowest first
-	return out, nil
+}
+
+// holdBuffers tells Hold how much the buffers grew (or shrank) since last
+// told.
+func (r *Renderer) holdBuffers() {
+	now := r.scratch.bytes() + int64(r.encoded.Cap())
+	r.hold(now - r.held)
+	r.held = now
+}
+
+// pixelBytes is the size of img's pixel arrays.
+func pixelBytes(img image.Image) int64 {
+	switch img := img.(type) {
+	case *image.YCbCr:
+		return int64(cap(img.Y) + cap(img.Cb) + cap(img.Cr))
+	case *image.NYCbCrA:
+		return int64(cap(img.Y) + cap(img.Cb) + cap(img.Cr) + cap(img.A))
+	case *image.Gray:
+		return int64(cap(img.Pix))
+	case *image.Gray16:
+		return int64(cap(img.Pix))
+	case *image.RGBA:
+		return int64(cap(img.Pix))
+	case *image.RGBA64:
+		return int64(cap(img.Pix))
+	case *image.NRGBA:
+		return int64(cap(img.Pix))
+	case *image.NRGBA64:
+		return int64(cap(img.Pix))
+	case *image.Paletted:
+		return int64(cap(img.Pix))
+	case *image.CMYK:
+		return int64(cap(img.Pix))
+	}
+	b := img.Bounds()
+	return 8 * int64(b.Dx()) * int64(b.Dy()) // at its widest
 }
 
 // dominantColor is the mean of the most common colour bucket (4 bits per

@@ -105,7 +105,7 @@ func decodeBytes(cfg image.Config, format string) int64 {
 
 func roundUp(n, to int64) int64 { return (n + to - 1) / to * to }
 
-// variantBytes is what encodeVariants allocates for the pixels of an
+// variantBytes is what the scaling cascade holds for the pixels of an
 // image w wide and h high: an RGBA image for each variant.
 func variantBytes(w, h int) int64 {
 	var n int64

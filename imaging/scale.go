@@ -37,15 +37,23 @@ type ScaledVariant struct {
 // it. Render encodes these, and bench/jpegquality measures them, so both
 // see the same pixels.
 func ScaleVariants(src image.Image, keepSource bool) iter.Seq[ScaledVariant] {
+	return scaleVariants(src, keepSource, &scratch{})
+}
+
+// scaleVariants is ScaleVariants drawing into s's buffers: each variant's
+// image is overwritten by the next call's.
+func scaleVariants(src image.Image, keepSource bool, s *scratch) iter.Seq[ScaledVariant] {
 	return func(yield func(ScaledVariant) bool) {
 		b := src.Bounds()
 		sw, sh := b.Dx(), b.Dy()
 		cur := src
-		for _, w := range slices.Backward(targetWidths(sw)) {
+		for i, w := range slices.Backward(targetWidths(sw)) {
 			h := variantHeight(sw, sh, w)
 			v := ScaledVariant{Width: w, Height: h, Image: cur, Source: w == sw && keepSource}
 			if !v.Source {
-				v.Image = scaleVariant(cur, w, h)
+				dst := s.rgba(i, w, h)
+				s.scaleInto(dst, cur)
+				v.Image = dst
 				cur = v.Image
 			}
 			if !yield(v) {
@@ -56,17 +64,79 @@ func ScaleVariants(src image.Image, keepSource bool) iter.Seq[ScaledVariant] {
 }
 
 // scaleVariant draws src into a new w×h image as the mirror does for each
-// variant before encoding it: Catmull-Rom, onto white where src is not
-// opaque.
+// variant before encoding it.
 func scaleVariant(src image.Image, w, h int) *image.RGBA {
 	dst := image.NewRGBA(image.Rect(0, 0, w, h))
+	scaleVariantInto(dst, src, nil)
+	return dst
+}
+
+// scaleInto draws src onto all of dst as scaleVariantInto does, with s's
+// row buffer, telling s.hold of the buffer draw allocates for the images
+// scaleRows leaves to it.
+func (s *scratch) scaleInto(dst *image.RGBA, src image.Image) {
+	if scalableRows(src) {
+		s.rows = scaleRows(dst, src, s.rows)
+		return
+	}
+	drawBuffer := 32 * int64(dst.Rect.Dx()) * int64(src.Bounds().Dy())
+	if s.hold != nil {
+		s.hold(drawBuffer)
+		defer s.hold(-drawBuffer)
+	}
+	scaleVariantInto(dst, src, nil)
+}
+
+// scaleVariantInto draws src onto all of dst: Catmull-Rom, onto white
+// where src is not opaque; rows is scaleRows' buffer, returned for the
+// next call. draw.CatmullRom draws what scaleRows does not take (PNG's
+// NRGBA, WebP's, images with transparency).
+func scaleVariantInto(dst *image.RGBA, src image.Image, rows [][4]float64) [][4]float64 {
+	if scalableRows(src) {
+		return scaleRows(dst, src, rows)
+	}
 	op := draw.Src
 	if o, ok := src.(interface{ Opaque() bool }); !ok || !o.Opaque() {
 		draw.Draw(dst, dst.Bounds(), image.NewUniform(color.White), image.Point{}, draw.Src)
 		op = draw.Over
 	}
 	draw.CatmullRom.Scale(dst, dst.Bounds(), src, src.Bounds(), op, nil)
-	return dst
+	return rows
+}
+
+// scratch is what a Renderer keeps from one image to the next: the row
+// buffer of scaleRows and the pixels of each width of the cascade.
+type scratch struct {
+	rows   [][4]float64
+	pixels []*image.RGBA // by the index of their width in targetWidths
+	// hold, when set, is told of the transient buffer of a scaling left
+	// to draw (Renderer.Hold).
+	hold func(delta int64)
+}
+
+// rgba is the cascade's i-th image, w×h, reusing the last one's pixels
+// when they are large enough.
+func (s *scratch) rgba(i, w, h int) *image.RGBA {
+	for len(s.pixels) <= i {
+		s.pixels = append(s.pixels, nil)
+	}
+	if p := s.pixels[i]; p != nil && cap(p.Pix) >= 4*w*h {
+		p.Pix, p.Stride, p.Rect = p.Pix[:4*w*h], 4*w, image.Rect(0, 0, w, h)
+		return p
+	}
+	s.pixels[i] = image.NewRGBA(image.Rect(0, 0, w, h))
+	return s.pixels[i]
+}
+
+// bytes is the size of the buffers.
+func (s *scratch) bytes() int64 {
+	n := 32 * int64(cap(s.rows))
+	for _, p := range s.pixels {
+		if p != nil {
+			n += int64(cap(p.Pix))
+		}
+	}
+	return n
 }
 
 // variantHeight is the height of the variant tw wide of an image w×h.

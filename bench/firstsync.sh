@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# bench/firstsync.sh — the memory of a Vitrine's first sync: the real
+# binary against an Instagram look-alike in another process whose CDN
+# serves real-size photographs (1080×1350 JPEG, about 300 KB). Prints a
+# Markdown table: peak RSS (VmHWM), RSS once synced, the sync's time and
+# the load average. See bench/README.md ("First sync").
+#
+# Usage (from anywhere in the repository):
+#
+#   bench/firstsync.sh                            # 100 and 1,000 posts
+#   FIRSTSYNC_POSTS=100 bench/firstsync.sh        # a quick look
+#   FIRSTSYNC_BEFORE=main bench/firstsync.sh      # that revision too, in the same run
+#
+# Environment (defaults in brackets):
+#   FIRSTSYNC_POSTS    feed sizes measured [100,1000]
+#   FIRSTSYNC_BEFORE   a revision measured before this tree, built from
+#                      `git archive` in the temporary directory []
+#   FIRSTSYNC_SETTLE   wait after the sync before reading the RSS after [10s]
+#   BENCH_KEEP=1       keep the temporary directory (logs, data dirs)
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/vitrine-firstsync.XXXXXX")
+if [[ "${BENCH_KEEP:-}" != 1 ]]; then trap 'rm -rf "$tmp"' EXIT; else echo "keeping $tmp" >&2; fi
+
+build() { # build DIR OUT: the vitrine binary, copied as an install would have it
+	(cd "$1" && go build -o "$tmp/build.$$" .)
+	cp "$tmp/build.$$" "$2" && rm -f "$tmp/build.$$"
+}
+
+bins=""
+if [[ -n "${FIRSTSYNC_BEFORE:-}" ]]; then
+	rev=$(git -C "$repo" rev-parse --short "$FIRSTSYNC_BEFORE")
+	mkdir -p "$tmp/before-src"
+	git -C "$repo" archive "$rev" | tar -x -C "$tmp/before-src"
+	build "$tmp/before-src" "$tmp/vitrine-before"
+	bins="before ($rev)=$tmp/vitrine-before;"
+fi
+build "$repo" "$tmp/vitrine"
+head=$(git -C "$repo" rev-parse --short HEAD)
+dirty=$(git -C "$repo" status --porcelain -- . ':!bench/RESULTS.md' | head -1)
+bins+="this tree ($head${dirty:+, modified})=$tmp/vitrine"
+(cd "$repo" && go build -o "$tmp/firstsync" ./bench/firstsync)
+
+echo "first sync, $(nproc) cores, $(go version | awk '{print $3}'), $(date -u '+%Y-%m-%d %H:%M UTC')" >&2
+"$tmp/firstsync" -vitrine "$bins" -posts "${FIRSTSYNC_POSTS:-100,1000}" \
+	-photos "$tmp/photos" -work "$tmp/work" -settle "${FIRSTSYNC_SETTLE:-10s}"
