@@ -34,10 +34,18 @@ type health struct {
 }
 
 // CheckHealth pings the database (within a few seconds, whatever ctx
-// allows beyond that), records the answer and returns the new state.
+// allows beyond that), records the answer and returns the new state. A
+// failed ping is asked once more: a pooled connection that died while the
+// database was away fails the first query it carries and is dropped, and
+// the database answering again is what the check is about, not that one
+// connection.
 func (s *Store) CheckHealth(ctx context.Context) Health {
 	ctx, cancel := context.WithTimeout(ctx, healthCheckTimeout)
-	err := redactErr(s.Ping(ctx), s.location)
+	err := s.Ping(ctx)
+	if err != nil && ctx.Err() == nil {
+		err = s.Ping(ctx)
+	}
+	err = redactErr(err, s.location)
 	cancel()
 	now := s.now()
 	s.health.mu.Lock()
