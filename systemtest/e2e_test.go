@@ -375,6 +375,17 @@ func newHookReceiver(t *testing.T) *hookReceiver {
 	return h
 }
 
+// kinds are the kinds of the alerts received, in order.
+func (h *hookReceiver) kinds() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []string
+	for _, a := range h.got {
+		out = append(out, a.Kind)
+	}
+	return out
+}
+
 func (h *hookReceiver) count(kind string) int {
 	h.mu.Lock()
 	defer h.mu.Unlock()

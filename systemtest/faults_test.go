@@ -10,7 +10,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -107,38 +106,6 @@ func (p *dbProxy) setCut(cut bool) {
 	}
 }
 
-// webhook is a loopback receiver of Vitrine's alerts.
-type webhook struct {
-	srv    *httptest.Server
-	mu     sync.Mutex
-	alerts []alerts.Alert
-}
-
-func newWebhook(t testing.TB) *webhook {
-	h := &webhook{}
-	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var a alerts.Alert
-		if err := json.NewDecoder(r.Body).Decode(&a); err != nil {
-			t.Errorf("webhook body: %v", err)
-		}
-		h.mu.Lock()
-		h.alerts = append(h.alerts, a)
-		h.mu.Unlock()
-	}))
-	t.Cleanup(h.srv.Close)
-	return h
-}
-
-func (h *webhook) kinds() []string {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	var out []string
-	for _, a := range h.alerts {
-		out = append(out, a.Kind)
-	}
-	return out
-}
-
 // TestDatabaseGoesAwayUnderARunningServer cuts PostgreSQL away from a
 // served Vitrine and brings it back: the gallery and /readyz keep
 // answering 200 (a balancer following the README keeps the replica),
@@ -154,7 +121,7 @@ func TestDatabaseGoesAwayUnderARunningServer(t *testing.T) {
 	}
 	proxy := newDBProxy(t, u.Host)
 	u.Host = proxy.ln.Addr().String()
-	hook := newWebhook(t)
+	hook := newHookReceiver(t)
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
 	v := testvitrine.New(t, testvitrine.Served(), testvitrine.Posts(3), testvitrine.StartAt(time.Now()),
@@ -162,6 +129,7 @@ func TestDatabaseGoesAwayUnderARunningServer(t *testing.T) {
 			c.Database.URL = u.String()
 			c.SecretKey = base64.StdEncoding.EncodeToString(key)
 			c.Alerts.WebhookURL = hook.srv.URL + "/hook"
+			c.Alerts.WebhookSecret = "shared-secret" // the receiver takes signed alerts only
 			c.Alerts.DatabaseAfter = config.Duration(2 * time.Minute)
 		}))
 	testfake.SmallPictures(v.Fake)
@@ -313,11 +281,12 @@ func fill(t *testing.T, dir string) (free func()) {
 func TestDataDirectoryOnAFullDisk(t *testing.T) {
 	testkit.SkipIfShort(t, "mounts a tmpfs (app's tests fill an injected disk in the short tier)")
 	disk := smallTmpfs(t, "6m")
-	hook := newWebhook(t)
+	hook := newHookReceiver(t)
 	v := testvitrine.New(t, testvitrine.Served(), testvitrine.Posts(3), testvitrine.StartAt(time.Now()),
 		testvitrine.Configure(func(c *config.Config) {
 			c.DataDir = disk
 			c.Alerts.WebhookURL = hook.srv.URL + "/hook"
+			c.Alerts.WebhookSecret = "shared-secret" // the receiver takes signed alerts only
 		}))
 	testfake.SmallPictures(v.Fake)
 	v.ConnectAndSync(firstSyncPatience)
@@ -411,13 +380,14 @@ func TestDatabaseGoesAwayUnderReplicas(t *testing.T) {
 	}
 	proxy := newDBProxy(t, u.Host)
 	u.Host = proxy.ln.Addr().String()
-	hook := newWebhook(t)
+	hook := newHookReceiver(t)
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
 	shared := func(c *config.Config) {
 		c.Database.URL = u.String()
 		c.SecretKey = base64.StdEncoding.EncodeToString(key)
 		c.Alerts.WebhookURL = hook.srv.URL + "/hook"
+		c.Alerts.WebhookSecret = "shared-secret" // the receiver takes signed alerts only
 	}
 	a := testvitrine.New(t, testvitrine.Served(), testvitrine.Posts(3), testvitrine.StartAt(time.Now()), testvitrine.Configure(shared))
 	testfake.SmallPictures(a.Fake)
