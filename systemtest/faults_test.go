@@ -106,15 +106,11 @@ func (p *dbProxy) setCut(cut bool) {
 	}
 }
 
-// TestDatabaseGoesAwayUnderARunningServer cuts PostgreSQL away from a
-// served Vitrine and brings it back: the gallery and /readyz keep
-// answering 200 (a balancer following the README keeps the replica),
-// /readyz?database=1 and vitrine_database_up say the database is away,
-// every admin page says so with a 503 that retries (never a 500), ops
-// get one alert once alerts.database_after has passed and one "resolved",
-// and the dashboard comes back by itself.
-func TestDatabaseGoesAwayUnderARunningServer(t *testing.T) {
-	t.Parallel()
+// behindDBProxy is the test's PostgreSQL behind a proxy the test can cut,
+// a webhook for ops' alerts, and the settings that point a Vitrine at
+// both (one secret key, so replicas share the token).
+func behindDBProxy(t *testing.T) (*dbProxy, *hookReceiver, func(*config.Config)) {
+	t.Helper()
 	u, err := url.Parse(testkit.PostgresURL(t))
 	if err != nil {
 		t.Fatal(err)
@@ -124,12 +120,26 @@ func TestDatabaseGoesAwayUnderARunningServer(t *testing.T) {
 	hook := newHookReceiver(t)
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
+	return proxy, hook, func(c *config.Config) {
+		c.Database.URL = u.String()
+		c.SecretKey = base64.StdEncoding.EncodeToString(key)
+		c.Alerts.WebhookURL = hook.srv.URL + "/hook"
+		c.Alerts.WebhookSecret = "shared-secret" // the receiver takes signed alerts only
+	}
+}
+
+// TestDatabaseGoesAwayUnderARunningServer cuts PostgreSQL away from a
+// served Vitrine and brings it back: the gallery and /readyz keep
+// answering 200 (a balancer following the README keeps the replica),
+// /readyz?database=1 and vitrine_database_up say the database is away,
+// every admin page says so with a 503 that retries (never a 500), ops
+// get one alert once alerts.database_after has passed and one "resolved",
+// and the dashboard comes back by itself.
+func TestDatabaseGoesAwayUnderARunningServer(t *testing.T) {
+	t.Parallel()
+	proxy, hook, shared := behindDBProxy(t)
 	v := testvitrine.New(t, testvitrine.Served(), testvitrine.Posts(3), testvitrine.StartAt(time.Now()),
-		testvitrine.Configure(func(c *config.Config) {
-			c.Database.URL = u.String()
-			c.SecretKey = base64.StdEncoding.EncodeToString(key)
-			c.Alerts.WebhookURL = hook.srv.URL + "/hook"
-			c.Alerts.WebhookSecret = "shared-secret" // the receiver takes signed alerts only
+		testvitrine.Configure(shared), testvitrine.Configure(func(c *config.Config) {
 			c.Alerts.DatabaseAfter = config.Duration(2 * time.Minute)
 		}))
 	testfake.SmallPictures(v.Fake)
@@ -187,7 +197,7 @@ func TestDatabaseGoesAwayUnderARunningServer(t *testing.T) {
 		t.Fatalf("POST /admin/sync while the database is away = %d:\n%.600s", sync.StatusCode, sync.Text)
 	}
 	for _, r := range []string{admin.Get("/admin").Text, js.Text, login.Text} {
-		if strings.Contains(r, u.Host) || strings.Contains(r, "postgres") {
+		if strings.Contains(r, proxy.ln.Addr().String()) || strings.Contains(r, "postgres") {
 			t.Fatalf("the page names the database's address or driver:\n%.600s", r)
 		}
 	}
@@ -374,21 +384,7 @@ func assertImagesWhole(t *testing.T, v *testvitrine.Vitrine) {
 // replica that runs the jobs, and of its end once.
 func TestDatabaseGoesAwayUnderReplicas(t *testing.T) {
 	t.Parallel()
-	u, err := url.Parse(testkit.PostgresURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy := newDBProxy(t, u.Host)
-	u.Host = proxy.ln.Addr().String()
-	hook := newHookReceiver(t)
-	key := make([]byte, 32)
-	_, _ = rand.Read(key)
-	shared := func(c *config.Config) {
-		c.Database.URL = u.String()
-		c.SecretKey = base64.StdEncoding.EncodeToString(key)
-		c.Alerts.WebhookURL = hook.srv.URL + "/hook"
-		c.Alerts.WebhookSecret = "shared-secret" // the receiver takes signed alerts only
-	}
+	proxy, hook, shared := behindDBProxy(t)
 	a := testvitrine.New(t, testvitrine.Served(), testvitrine.Posts(3), testvitrine.StartAt(time.Now()), testvitrine.Configure(shared))
 	testfake.SmallPictures(a.Fake)
 	a.ConnectAndSync(firstSyncPatience)
