@@ -18,7 +18,6 @@ import (
 	"slices"
 
 	"golang.org/x/image/draw"
-	_ "golang.org/x/image/webp" // should the CDN answer WebP: decoded, then stored as JPEG
 )
 
 // Rendered is an image as the mirror stores it.
@@ -82,7 +81,7 @@ type Renderer struct {
 // reused for the next variant: write must not keep them. The Rendered
 // returned has no Variants.
 func (r *Renderer) Render(data []byte, write func(Variant) error) (Rendered, error) {
-	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
+	cfg, format, err := decodeConfig(data)
 	if err != nil {
 		return Rendered{}, fmt.Errorf("not a JPEG, PNG or WebP image: %w", err)
 	}
@@ -92,7 +91,7 @@ func (r *Renderer) Render(data []byte, write func(Variant) error) (Rendered, err
 	if err := checkSize(cfg, format); err != nil {
 		return Rendered{}, err
 	}
-	src, _, err := image.Decode(bytes.NewReader(data))
+	src, _, err := decode(data)
 	if err != nil {
 		return Rendered{}, fmt.Errorf("decode %s: %w", format, err)
 	}
