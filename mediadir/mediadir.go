@@ -44,6 +44,12 @@ func ImagePath(mediaID string, width int) string {
 	return mediaID + "/" + strconv.Itoa(width) + ".jpg"
 }
 
+// WebPPath is the recorded path of mediaID's WebP image width px wide,
+// beside the JPEG of the same width.
+func WebPPath(mediaID string, width int) string {
+	return mediaID + "/" + strconv.Itoa(width) + ".webp"
+}
+
 // VideoPath is the recorded path of mediaID's video.
 func VideoPath(mediaID string) string { return mediaID + "/" + videoName }
 
@@ -110,6 +116,16 @@ func (d Dir) Exists(rel string) bool {
 // and returns the path to record.
 func (d Dir) WriteImage(mediaID string, width int, data []byte) (string, error) {
 	rel := ImagePath(mediaID, width)
+	return rel, d.write(mediaID, rel, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+// WriteWebP stores data as mediaID's WebP image width px wide,
+// atomically, and returns the path to record.
+func (d Dir) WriteWebP(mediaID string, width int, data []byte) (string, error) {
+	rel := WebPPath(mediaID, width)
 	return rel, d.write(mediaID, rel, func(w io.Writer) error {
 		_, err := w.Write(data)
 		return err

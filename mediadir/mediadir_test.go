@@ -44,6 +44,13 @@ func TestLayoutIsThatOfEarlierReleases(t *testing.T) {
 	if data, err := os.ReadFile(filepath.Join(root, id, "240.jpg")); err != nil || string(data) != "jpeg" {
 		t.Errorf("the image on disk: %q, %v", data, err)
 	}
+	rel, err = d.WriteWebP(id, 240, []byte("webp"))
+	if err != nil || rel != id+"/240.webp" || rel != WebPPath(id, 240) {
+		t.Fatalf("WriteWebP = %q, %v", rel, err)
+	}
+	if data, err := os.ReadFile(filepath.Join(root, id, "240.webp")); err != nil || string(data) != "webp" {
+		t.Errorf("the WebP on disk: %q, %v", data, err)
+	}
 	rel, err = d.WriteVideo(id, func(w io.Writer) error { _, err := io.WriteString(w, "mp4"); return err })
 	if err != nil || rel != id+"/video.mp4" {
 		t.Fatalf("WriteVideo = %q, %v", rel, err)

@@ -32,11 +32,27 @@ type Image struct {
 	VideoBytes int64
 }
 
-// ImageVariant is one resized JPEG file.
+// ImageVariant is one width of an image: its JPEG file and, once the
+// mirror has made it (SaveWebP), a WebP of the same pixels beside it.
 type ImageVariant struct {
 	Width, Height int
 	Bytes         int64
 	Path          string // relative to the media directory, slash-separated, e.g. "1790…/640.jpg"
+	// WebPPath is the WebP's path ("1790…/640.webp"), "" while there is
+	// none; WebPBytes its size.
+	WebPPath  string
+	WebPBytes int64
+}
+
+// HasWebP reports whether every width of the image has its WebP: only
+// then may a page offer WebP for it, each width in both formats.
+func (im Image) HasWebP() bool {
+	for _, v := range im.Variants {
+		if v.WebPPath == "" {
+			return false
+		}
+	}
+	return len(im.Variants) > 0
 }
 
 // Largest returns the widest variant; ok is false when there is none.
@@ -77,6 +93,14 @@ type imageVariantRow struct {
 	Height  int    `gorm:"not null"`
 	Bytes   int64  `gorm:"not null"`
 	Path    string `gorm:"not null"`
+	// The defaults let AutoMigrate add these columns to the rows of a
+	// database made before WebP files were mirrored: none yet.
+	WebPPath  string `gorm:"column:webp_path;not null;default:''"`
+	WebPBytes int64  `gorm:"column:webp_bytes;not null;default:0"`
+}
+
+func (r imageVariantRow) variant() ImageVariant {
+	return ImageVariant{Width: r.Width, Height: r.Height, Bytes: r.Bytes, Path: r.Path, WebPPath: r.WebPPath, WebPBytes: r.WebPBytes}
 }
 
 func (imageVariantRow) TableName() string { return "image_variants" }
@@ -102,7 +126,8 @@ func (s *Store) SaveImage(ctx context.Context, im Image) error {
 	}
 	vars := make([]imageVariantRow, len(im.Variants))
 	for i, v := range im.Variants {
-		vars[i] = imageVariantRow{MediaID: im.MediaID, Width: v.Width, Height: v.Height, Bytes: v.Bytes, Path: v.Path}
+		vars[i] = imageVariantRow{MediaID: im.MediaID, Width: v.Width, Height: v.Height, Bytes: v.Bytes, Path: v.Path,
+			WebPPath: v.WebPPath, WebPBytes: v.WebPBytes}
 	}
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		upsert := clause.OnConflict{Columns: []clause.Column{{Name: "media_id"}}, DoUpdates: clause.AssignmentColumns(imageColumns)}
@@ -149,6 +174,64 @@ func (s *Store) SaveVideo(ctx context.Context, mediaID, path string, size int64)
 
 var errNoSuchImage = errors.New("no such image")
 
+// WebPFile is a WebP file the mirror wrote beside the JPEG of one width.
+type WebPFile struct {
+	Width int
+	Path  string // relative to the media directory
+	Bytes int64
+}
+
+// ErrVariantsChanged is SaveWebP's refusal of files made for widths the
+// image's record no longer has, or not for all of them: it was mirrored
+// again meanwhile (another replica, a file gone missing), and the WebP
+// must be made again from its new files.
+var ErrVariantsChanged = errors.New("store: the image's widths changed since its WebP files were made")
+
+// SaveWebP records the WebP file of each of the image's widths, in one
+// transaction: files must name every width the record has, no more, or
+// nothing is written (ErrVariantsChanged). With no files it forgets the
+// image's WebP (they went missing from disk).
+func (s *Store) SaveWebP(ctx context.Context, mediaID string, files []WebPFile) error {
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var widths []int
+		if err := tx.Model(&imageVariantRow{}).Where("media_id = ?", mediaID).Order("width").Pluck("width", &widths).Error; err != nil {
+			return err
+		}
+		if len(widths) == 0 {
+			return errNoSuchImage
+		}
+		if len(files) == 0 {
+			if err := tx.Model(&imageVariantRow{}).Where("media_id = ?", mediaID).
+				Updates(map[string]any{"webp_path": "", "webp_bytes": 0}).Error; err != nil {
+				return err
+			}
+			return bumpGeneration(tx)
+		}
+		given := make([]int, len(files))
+		for i, f := range files {
+			if f.Path == "" {
+				return fmt.Errorf("no path for the %d px WebP", f.Width)
+			}
+			given[i] = f.Width
+		}
+		slices.Sort(given)
+		if !slices.Equal(given, widths) {
+			return ErrVariantsChanged
+		}
+		for _, f := range files {
+			if err := tx.Model(&imageVariantRow{}).Where("media_id = ? AND width = ?", mediaID, f.Width).
+				Updates(map[string]any{"webp_path": f.Path, "webp_bytes": f.Bytes}).Error; err != nil {
+				return err
+			}
+		}
+		return bumpGeneration(tx)
+	})
+	if err != nil {
+		return fmt.Errorf("store: save webp %s: %w", mediaID, err)
+	}
+	return nil
+}
+
 // Images returns every mirrored image with its variants, by media id.
 func (s *Store) Images(ctx context.Context) ([]Image, error) {
 	db := s.db.WithContext(ctx)
@@ -162,7 +245,7 @@ func (s *Store) Images(ctx context.Context) ([]Image, error) {
 	}
 	byID := make(map[string][]ImageVariant, len(rows))
 	for _, v := range vars {
-		byID[v.MediaID] = append(byID[v.MediaID], ImageVariant{Width: v.Width, Height: v.Height, Bytes: v.Bytes, Path: v.Path})
+		byID[v.MediaID] = append(byID[v.MediaID], v.variant())
 	}
 	out := make([]Image, len(rows))
 	for i, r := range rows {
@@ -190,7 +273,7 @@ func (s *Store) Image(ctx context.Context, mediaID string) (im Image, ok bool, e
 	}
 	im = row.image()
 	for _, v := range vars {
-		im.Variants = append(im.Variants, ImageVariant{Width: v.Width, Height: v.Height, Bytes: v.Bytes, Path: v.Path})
+		im.Variants = append(im.Variants, v.variant())
 	}
 	return im, true, nil
 }

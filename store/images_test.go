@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 )
@@ -50,6 +51,60 @@ func TestImagesSaveReplaceDelete(t *testing.T) {
 		s.db.Model(&imageVariantRow{}).Count(&n)
 		if n != 1 {
 			t.Errorf("%d variant rows left, want 1", n)
+		}
+	})
+}
+
+func TestSaveWebPNeedsEveryWidthAndIsClearedByANewMirror(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		s, _ := b.open(t)
+		im := Image{MediaID: "m1", PostID: "p1", Width: 1080, Height: 1350, Color: "#aabbcc",
+			Variants: []ImageVariant{{Width: 320, Height: 400, Bytes: 10, Path: "m1/320.jpg"}, {Width: 640, Height: 800, Bytes: 20, Path: "m1/640.jpg"}}}
+		if err := s.SaveImage(ctx, im); err != nil {
+			t.Fatal(err)
+		}
+		gen0, _ := s.Generation(ctx)
+		both := []WebPFile{{Width: 640, Path: "m1/640.webp", Bytes: 12}, {Width: 320, Path: "m1/320.webp", Bytes: 6}}
+		for _, wrong := range [][]WebPFile{both[:1], append(both, WebPFile{Width: 1080, Path: "m1/1080.webp"})} {
+			if err := s.SaveWebP(ctx, "m1", wrong); !errors.Is(err, ErrVariantsChanged) {
+				t.Errorf("SaveWebP for widths %v: %v, want ErrVariantsChanged", wrong, err)
+			}
+		}
+		if got, _, _ := s.Image(ctx, "m1"); got.HasWebP() || got.Variants[0].WebPPath != "" {
+			t.Fatalf("a refused SaveWebP wrote: %+v", got.Variants)
+		}
+		if err := s.SaveWebP(ctx, "nope", both); err == nil {
+			t.Error("SaveWebP of an image never saved succeeded")
+		}
+		if err := s.SaveWebP(ctx, "m1", both); err != nil {
+			t.Fatal(err)
+		}
+		got, _, _ := s.Image(ctx, "m1")
+		if !got.HasWebP() || got.Variants[0].WebPPath != "m1/320.webp" || got.Variants[1].WebPBytes != 12 || got.Variants[1].Path != "m1/640.jpg" {
+			t.Errorf("after SaveWebP: %+v", got.Variants)
+		}
+		if all, _ := s.Images(ctx); len(all) != 1 || !all[0].HasWebP() {
+			t.Errorf("Images after SaveWebP: %+v", all)
+		}
+		if gen, _ := s.Generation(ctx); gen == gen0 {
+			t.Error("SaveWebP left the generation: replicas would not show the WebP files")
+		}
+		// Mirrored again (a file went missing): its WebP is made again too.
+		if err := s.SaveImage(ctx, im); err != nil {
+			t.Fatal(err)
+		}
+		if got, _, _ := s.Image(ctx, "m1"); got.HasWebP() {
+			t.Errorf("a new mirror kept the old WebP files: %+v", got.Variants)
+		}
+		if err := s.SaveWebP(ctx, "m1", both); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SaveWebP(ctx, "m1", nil); err != nil {
+			t.Fatal(err)
+		}
+		if got, _, _ := s.Image(ctx, "m1"); got.HasWebP() || got.Variants[1].WebPBytes != 0 {
+			t.Errorf("SaveWebP(nil) kept: %+v", got.Variants)
 		}
 	})
 }

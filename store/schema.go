@@ -17,8 +17,9 @@ import (
 //   - 1: the tables of the first release, which recorded no version.
 //   - 2: gallery_settings (the Appearance page's saved settings), the
 //     posts' like and comment counts, the account's biography, each
-//     post's link (post_moderation), and the version recorded in
-//     schema_version.
+//     post's link (post_moderation), each image width's WebP file
+//     (image_variants.webp_path, webp_bytes), and the version recorded
+//     in schema_version.
 const SchemaVersion = 2
 
 // schemaRow records which version the tables are at: one row, written by
