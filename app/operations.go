@@ -149,8 +149,34 @@ func (a *App) Sync(ctx context.Context, progress func(done, total int)) (feed.Re
 	if err := a.Gallery.Rebuild(context.WithoutCancel(ctx)); err != nil {
 		a.Log.Error("app: widget rebuild after sync", "err", err)
 	}
+	a.addWebP(ctx)
 	releaseMemory()
 	return rep, nil
+}
+
+// webpBudget is how long a sync goes on making WebP files once its JPEGs
+// are shown: some 300 images' worth on one core of a small host. A first
+// sync of many posts leaves the rest to the next few syncs.
+const webpBudget = 5 * time.Minute
+
+// addWebP makes the WebP files the mirrored images lack (feed.AddWebP),
+// when widget.webp asks for them, and shows them: the gallery is rebuilt
+// when any were made. A failure leaves the JPEGs serving, as before.
+func (a *App) addWebP(ctx context.Context) {
+	if !a.Config.Widget.WebP {
+		return
+	}
+	rep, err := a.Feed.AddWebP(ctx, webpBudget)
+	if err != nil {
+		a.Log.Warn("app: making WebP files failed; the images are served as JPEG", "err", err)
+		return
+	}
+	if rep.Added == 0 {
+		return
+	}
+	if err := a.Gallery.Rebuild(context.WithoutCancel(ctx)); err != nil {
+		a.Log.Error("app: widget rebuild after making WebP files", "err", err)
+	}
 }
 
 // SyncNow runs Sync as the sync job, recorded as its run and under its

@@ -22,6 +22,7 @@ type Store interface {
 	Images(ctx context.Context) ([]store.Image, error)
 	SaveImage(ctx context.Context, im store.Image) error
 	SaveVideo(ctx context.Context, mediaID, path string, size int64) error
+	SaveWebP(ctx context.Context, mediaID string, files []store.WebPFile) error
 	DeleteImages(ctx context.Context, mediaIDs []string) error
 	AddEvent(ctx context.Context, kind, level, message string) error
 	// Moderation tells which posts the owner hid, and since when.
@@ -114,6 +115,10 @@ type Feed struct {
 	// expiry) changes from sync to sync; a new path is a new picture,
 	// tried again.
 	imagesRefused sync.Map
+	// webpFailures are the images whose WebP could not be made: media id
+	// → the file it was made from (webpSource). Not tried again while
+	// that file is the same.
+	webpFailures sync.Map
 
 	// renderers are the maxConcurrentDecodes renderers, each taken by
 	// the image it decodes (see decode); decodeWaiting counts the
@@ -123,6 +128,8 @@ type Feed struct {
 	// render is (*imaging.Renderer).Render; a test can hold or watch the
 	// decoding.
 	render func(r *imaging.Renderer, data []byte, write func(imaging.Variant) error) (imaging.Rendered, error)
+	// renderWebP is (*imaging.Renderer).RenderWebP, for tests likewise.
+	renderWebP func(r *imaging.Renderer, data []byte, write func(imaging.Variant) error) error
 	// held counts the bytes the mirror holds: downloads and what the
 	// renderers hold.
 	held heldBytes
@@ -138,6 +145,7 @@ func New(o Options) (*Feed, error) {
 		log: o.Logger, now: o.Now, observer: o.Observer,
 		mirrorWorkers: 4, mirrorRate: 8, videoMaxBytes: max(o.VideoMaxBytes, 0),
 		renderers: make(chan *imaging.Renderer, maxConcurrentDecodes), render: (*imaging.Renderer).Render,
+		renderWebP: (*imaging.Renderer).RenderWebP,
 	}
 	for range maxConcurrentDecodes {
 		f.renderers <- &imaging.Renderer{Hold: f.held.add}

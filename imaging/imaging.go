@@ -29,10 +29,12 @@ type Rendered struct {
 	Variants []Variant // ascending width
 }
 
-// Variant is one width of a Rendered image, encoded as JPEG.
+// Variant is one width of a Rendered image, encoded as JPEG (Render) or
+// as WebP (RenderWebP).
 type Variant struct {
 	Width, Height int
 	JPEG          []byte
+	WebP          []byte
 }
 
 // Render decodes data, a JPEG, PNG or WebP file, and renders its JPEG
@@ -116,6 +118,45 @@ func (r *Renderer) Render(data []byte, write func(Variant) error) (Rendered, err
 		}
 	}
 	return out, nil
+}
+
+// RenderWebP decodes data, the widest JPEG the mirror keeps of an image,
+// and calls write with a WebP of each width the mirror keeps of it (those
+// data's width covers, as Render's), widest first, as soon as each is
+// encoded; the bytes are reused for the next. This is how WebP is added
+// to images mirrored as JPEG: from the mirror's own widest file, which
+// for Instagram's 1080 px posts is Instagram's file byte for byte, so the
+// narrower widths are drawn from the same pixels as their JPEGs.
+func (r *Renderer) RenderWebP(data []byte, write func(Variant) error) error {
+	cfg, format, err := decodeConfig(data)
+	if err != nil {
+		return fmt.Errorf("not an image: %w", err)
+	}
+	if format != "jpeg" {
+		return fmt.Errorf("a %s file: WebP is made from the mirror's JPEG", format)
+	}
+	if err := checkSize(cfg, format); err != nil {
+		return err
+	}
+	src, _, err := decode(data)
+	if err != nil {
+		return fmt.Errorf("decode %s: %w", format, err)
+	}
+	r.scratch.hold = r.hold
+	decoded := pixelBytes(src)
+	r.hold(decoded)
+	defer r.hold(-decoded)
+	for v := range scaleVariants(src, true, &r.scratch) {
+		r.encoded.Reset()
+		if err := EncodeWebP(&r.encoded, v.Image); err != nil {
+			return fmt.Errorf("encode %dpx: %w", v.Width, err)
+		}
+		r.holdBuffers()
+		if err := write(Variant{Width: v.Width, Height: v.Height, WebP: r.encoded.Bytes()}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Release drops the renderer's buffers, for the collector to take once

@@ -63,3 +63,43 @@ func photoLike(w, h int) *image.RGBA {
 }
 
 func clamp8(v int) uint8 { return uint8(max(0, min(255, v))) }
+
+func TestRenderWebPMakesTheWidthsTheJPEGsHave(t *testing.T) {
+	for _, size := range [][2]int{{1080, 1350}, {800, 600}, {200, 100}} {
+		var src bytes.Buffer
+		if err := jpeg.Encode(&src, photoLike(size[0], size[1]), &jpeg.Options{Quality: 90}); err != nil {
+			t.Fatal(err)
+		}
+		rendered, err := Render(src.Bytes())
+		if err != nil {
+			t.Fatal(err)
+		}
+		widest := rendered.Variants[len(rendered.Variants)-1]
+		var r Renderer
+		var got []Variant
+		err = r.RenderWebP(widest.JPEG, func(v Variant) error {
+			cfg, err := xwebp.DecodeConfig(bytes.NewReader(v.WebP))
+			if err != nil || cfg.Width != v.Width || cfg.Height != v.Height || v.JPEG != nil {
+				t.Errorf("%dx%d: the %d px WebP decodes as %dx%d (%v)", size[0], size[1], v.Width, cfg.Width, cfg.Height, err)
+			}
+			got = append(got, v)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(rendered.Variants) {
+			t.Fatalf("%dx%d: %d WebP widths for %d JPEG ones", size[0], size[1], len(got), len(rendered.Variants))
+		}
+		for i, v := range got {
+			want := rendered.Variants[len(rendered.Variants)-1-i] // widest first
+			if v.Width != want.Width || v.Height != want.Height {
+				t.Errorf("%dx%d: WebP %dx%d where the JPEG is %dx%d", size[0], size[1], v.Width, v.Height, want.Width, want.Height)
+			}
+		}
+	}
+	var r Renderer
+	if err := r.RenderWebP([]byte("RIFF\x00\x00\x00\x00WEBPVP8 "), func(Variant) error { return nil }); err == nil {
+		t.Error("RenderWebP took a WebP file as its source")
+	}
+}

@@ -1,0 +1,151 @@
+package feed
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"syscall"
+	"time"
+
+	"vitrine/imaging"
+	"vitrine/store"
+)
+
+// WebPReport is what one AddWebP did.
+type WebPReport struct {
+	Added  int // images whose WebP files were made now
+	Failed int // images tried that failed, not tried again for now
+	Left   int // images still without WebP, for a later call
+	// DiskFull: a write found the media directory's disk full, so the
+	// call stopped there.
+	DiskFull bool
+}
+
+// AddWebP makes the WebP files of mirrored images that have none yet
+// (imaging.RenderWebP, from each image's widest JPEG on disk): the images
+// mirrored by the sync just done, and those mirrored before Vitrine made
+// WebP. One image at a time, on one encoder, since each encode holds some
+// tens of megabytes for a moment; the newest mirrored first, until all
+// have them, ctx ends or budget is spent, for the next call to go on
+// with. It runs after a sync has shown the JPEGs, so a first gallery
+// never waits for it, and visitors see no change but fewer bytes: a page
+// offers an image's WebP only once all its widths have one. An image
+// whose WebP is recorded but missing on disk gets it made again; one that
+// fails is not tried again while the process lives and its JPEG is the
+// same. It never overlaps a sync or Forget.
+func (f *Feed) AddWebP(ctx context.Context, budget time.Duration) (WebPReport, error) {
+	ctx, done := f.begin(ctx)
+	defer done()
+	var rep WebPReport
+	have, err := f.st.Images(ctx)
+	if err != nil {
+		return rep, err
+	}
+	var todo []store.Image
+	for _, im := range have {
+		largest, ok := im.Largest()
+		if !ok || im.MediaID == store.AvatarMediaID || f.webpFailed(im.MediaID, largest) {
+			continue // the header's avatar is a few kilobytes, drawn by a plain <img>
+		}
+		if im.HasWebP() {
+			if f.media.Exists(largest.WebPPath) {
+				continue
+			}
+			// Gone from disk: no page may offer it until it is made again.
+			if err := f.st.SaveWebP(ctx, im.MediaID, nil); err != nil {
+				return rep, err
+			}
+		}
+		todo = append(todo, im)
+	}
+	slices.SortStableFunc(todo, func(a, b store.Image) int { return b.MirroredAt.Compare(a.MirroredAt) })
+	if len(todo) == 0 {
+		return rep, nil
+	}
+	r := <-f.renderers
+	defer func() {
+		r.Release()
+		f.renderers <- r
+	}()
+	deadline := time.Now().Add(budget)
+	for i, im := range todo {
+		if ctx.Err() != nil || !time.Now().Before(deadline) {
+			rep.Left = len(todo) - i
+			break
+		}
+		err := f.addWebP(ctx, r, im)
+		switch {
+		case err == nil:
+			rep.Added++
+		case errors.Is(err, syscall.ENOSPC):
+			rep.DiskFull, rep.Left = true, len(todo)-i
+			f.log.Warn("feed: the media directory's disk is full; no more WebP files made for now", "err", err)
+			f.observer.MirrorFailed(ReasonNoSpace, 1)
+			return rep, nil
+		case ctx.Err() != nil:
+			rep.Left = len(todo) - i
+			return rep, nil
+		case errors.Is(err, store.ErrVariantsChanged):
+			rep.Left++ // mirrored again meanwhile: made from its new files next time
+		default:
+			rep.Failed++
+			largest, _ := im.Largest()
+			f.webpFailures.Store(im.MediaID, webpSource(largest))
+			f.log.Warn("feed: WebP not made; the image is served as JPEG", "media_id", im.MediaID, "err", err)
+			f.observer.MirrorFailed(ReasonOther, 1)
+		}
+	}
+	if rep.Added+rep.Failed > 0 {
+		f.log.Info("feed: WebP files made", "images", rep.Added, "failed", rep.Failed, "left", rep.Left)
+	}
+	return rep, nil
+}
+
+// addWebP makes and records the WebP files of one image. Files written
+// for an image mirrored again meanwhile are left for the next call to
+// overwrite: its record refuses them (store.ErrVariantsChanged).
+func (f *Feed) addWebP(ctx context.Context, r *imaging.Renderer, im store.Image) error {
+	largest, _ := im.Largest()
+	path, ok := f.media.Resolve(largest.Path)
+	if !ok {
+		return fmt.Errorf("the %d px JPEG's recorded path %q is not in the media directory", largest.Width, largest.Path)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	f.held.add(int64(len(data)))
+	defer f.held.add(-int64(len(data)))
+	var files []store.WebPFile
+	err = f.renderWebP(r, data, func(v imaging.Variant) error {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		rel, err := f.media.WriteWebP(im.MediaID, v.Width, v.WebP)
+		if err != nil {
+			return err
+		}
+		files = append(files, store.WebPFile{Width: v.Width, Path: rel, Bytes: int64(len(v.WebP))})
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return f.st.SaveWebP(context.WithoutCancel(ctx), im.MediaID, files)
+}
+
+// webpSource names the file an image's WebP is made from, as it is now:
+// its path and size. A failure is remembered against it.
+func webpSource(largest store.ImageVariant) string {
+	return largest.Path + " " + strconv.FormatInt(largest.Bytes, 10)
+}
+
+// webpFailed reports whether making the WebP of mediaID failed from the
+// file it would be made from now.
+func (f *Feed) webpFailed(mediaID string, largest store.ImageVariant) bool {
+	v, ok := f.webpFailures.Load(mediaID)
+	return ok && v.(string) == webpSource(largest)
+}

@@ -1,0 +1,156 @@
+package feed
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	xwebp "golang.org/x/image/webp"
+
+	"vitrine/imaging"
+	"vitrine/store"
+)
+
+// imagesWithWebP counts the mirrored images (the avatar aside) that have
+// their WebP recorded, checking each recorded file decodes at its width.
+func (h *harness) imagesWithWebP() (with, without int) {
+	h.t.Helper()
+	images, err := h.st.Images(h.ctx)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	for _, im := range images {
+		if im.MediaID == store.AvatarMediaID {
+			if im.HasWebP() {
+				h.t.Errorf("the avatar got WebP: %+v", im.Variants)
+			}
+			continue
+		}
+		if !im.HasWebP() {
+			without++
+			continue
+		}
+		with++
+		for _, v := range im.Variants {
+			data, err := os.ReadFile(filepath.Join(h.mediaDir, filepath.FromSlash(v.WebPPath)))
+			if err != nil || int64(len(data)) != v.WebPBytes {
+				h.t.Fatalf("%s: the %d px WebP on disk: %d B, %v; recorded %d B", im.MediaID, v.Width, len(data), err, v.WebPBytes)
+			}
+			cfg, err := xwebp.DecodeConfig(bytes.NewReader(data))
+			if err != nil || cfg.Width != v.Width || cfg.Height != v.Height {
+				h.t.Errorf("%s: %s decodes as %dx%d (%v), want %dx%d", im.MediaID, v.WebPPath, cfg.Width, cfg.Height, err, v.Width, v.Height)
+			}
+			if v.WebPBytes >= v.Bytes {
+				h.t.Errorf("%s: the %d px WebP (%d B) is no smaller than its JPEG (%d B)", im.MediaID, v.Width, v.WebPBytes, v.Bytes)
+			}
+		}
+	}
+	return with, without
+}
+
+func TestAddWebPMakesEveryImagesFilesOnceAndAgainWhenMissing(t *testing.T) {
+	h := newHarness(t, withPosts(3))
+	h.connect()
+	if _, err := h.feed.Sync(h.ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if with, without := h.imagesWithWebP(); with != 0 || without == 0 {
+		t.Fatalf("after the sync alone: %d images with WebP, %d without; want none with", with, without)
+	}
+	rep, err := h.feed.AddWebP(h.ctx, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	with, without := h.imagesWithWebP()
+	if without != 0 || rep.Added != with || rep.Failed != 0 || rep.Left != 0 {
+		t.Fatalf("AddWebP = %+v; then %d images with WebP, %d without", rep, with, without)
+	}
+	if rep, err := h.feed.AddWebP(h.ctx, time.Minute); err != nil || rep != (WebPReport{}) {
+		t.Errorf("a second AddWebP = %+v, %v; want nothing to do", rep, err)
+	}
+
+	// A WebP file removed behind Vitrine's back is unrecorded, then made again.
+	images, _ := h.st.Images(h.ctx)
+	var victim store.Image
+	for _, im := range images {
+		if im.MediaID != store.AvatarMediaID {
+			victim = im
+			break
+		}
+	}
+	largest, _ := victim.Largest()
+	if err := os.Remove(filepath.Join(h.mediaDir, filepath.FromSlash(largest.WebPPath))); err != nil {
+		t.Fatal(err)
+	}
+	rep, err = h.feed.AddWebP(h.ctx, time.Minute)
+	if err != nil || rep.Added != 1 {
+		t.Fatalf("AddWebP after a file went missing = %+v, %v; want 1 added", rep, err)
+	}
+	if _, without := h.imagesWithWebP(); without != 0 {
+		t.Errorf("%d images without WebP after it was made again", without)
+	}
+}
+
+func TestAddWebPStopsAtItsBudgetAndGoesOnNextTime(t *testing.T) {
+	h := newHarness(t, withPosts(3))
+	h.connect()
+	if _, err := h.feed.Sync(h.ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	_, total := h.imagesWithWebP()
+	rep, err := h.feed.AddWebP(h.ctx, 0)
+	if err != nil || rep.Added != 0 || rep.Left != total {
+		t.Fatalf("AddWebP with no budget = %+v, %v; want all %d left", rep, err, total)
+	}
+	ctx, cancel := context.WithCancel(h.ctx)
+	made := 0
+	h.feed.renderWebP = func(r *imaging.Renderer, data []byte, write func(imaging.Variant) error) error {
+		if made++; made == 2 {
+			cancel() // the sync's job ends while the second image is encoded
+		}
+		return r.RenderWebP(data, write)
+	}
+	rep, err = h.feed.AddWebP(ctx, time.Minute)
+	if err != nil || rep.Added != 1 || rep.Left != total-1 {
+		t.Fatalf("AddWebP cancelled during its second image = %+v, %v; want 1 added, %d left", rep, err, total-1)
+	}
+	h.feed.renderWebP = (*imaging.Renderer).RenderWebP
+	if rep, err := h.feed.AddWebP(h.ctx, time.Minute); err != nil || rep.Added != total-1 {
+		t.Fatalf("the next AddWebP = %+v, %v; want the other %d", rep, err, total-1)
+	}
+}
+
+func TestAddWebPRemembersAnImageItCannotMake(t *testing.T) {
+	h := newHarness(t, withPosts(2))
+	h.connect()
+	if _, err := h.feed.Sync(h.ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	images, _ := h.st.Images(h.ctx)
+	var broken store.Image
+	for _, im := range images {
+		if im.MediaID != store.AvatarMediaID {
+			broken = im
+			break
+		}
+	}
+	largest, _ := broken.Largest()
+	// The same size, so the record still matches the file: a disk's rot.
+	if err := os.WriteFile(filepath.Join(h.mediaDir, filepath.FromSlash(largest.Path)), bytes.Repeat([]byte{0xff}, int(largest.Bytes)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := h.feed.AddWebP(h.ctx, time.Minute)
+	if err != nil || rep.Failed != 1 || rep.Added == 0 {
+		t.Fatalf("AddWebP = %+v, %v; want 1 failed, the others added", rep, err)
+	}
+	if !strings.Contains(h.logs.String(), broken.MediaID) {
+		t.Errorf("the failure is not logged with its media id:\n%s", h.logs)
+	}
+	if rep, err := h.feed.AddWebP(h.ctx, time.Minute); err != nil || rep != (WebPReport{}) {
+		t.Errorf("the next AddWebP = %+v, %v; want the failed image not tried again", rep, err)
+	}
+}
