@@ -185,17 +185,23 @@ func (w *Widget) originAllowed(origin string) bool {
 }
 
 // parseMediaName turns /media/{id}/{file} into a snapshot key, accepting
-// only a valid id and "{width}.jpg" with a plain decimal width, or
-// "video.mp4".
+// only a valid id and "{width}.jpg" or "{width}.webp" with a plain
+// decimal width, or "video.mp4".
 func parseMediaName(id, file string) (mediaKey, bool) {
 	if !validMediaID(id) {
 		return mediaKey{}, false
 	}
 	if file == videoFile {
-		return mediaKey{id, videoWidth}, true
+		return mediaKey{id, videoWidth, false}, true
 	}
-	ws, ok := strings.CutSuffix(file, ".jpg")
-	if !ok || ws == "" || len(ws) > 5 || ws[0] == '0' {
+	ws, webp := strings.CutSuffix(file, ".webp")
+	if !webp {
+		var jpg bool
+		if ws, jpg = strings.CutSuffix(file, ".jpg"); !jpg {
+			return mediaKey{}, false
+		}
+	}
+	if ws == "" || len(ws) > 5 || ws[0] == '0' {
 		return mediaKey{}, false
 	}
 	width := 0
@@ -205,7 +211,7 @@ func parseMediaName(id, file string) (mediaKey, bool) {
 		}
 		width = width*10 + int(ws[i]-'0')
 	}
-	return mediaKey{id, width}, true
+	return mediaKey{id, width, webp}, true
 }
 
 // AcceptsGzip reports whether an Accept-Encoding header value allows gzip,

@@ -107,8 +107,9 @@ func longCaptionPosts(n int) []store.Post {
 	return posts
 }
 
-// budgetEnv is a widget over feed's n posts with their images and videos
-// mirrored (every video playable: the most the embed can carry).
+// budgetEnv is a widget over feed's n posts with their images, in JPEG
+// and WebP, and videos mirrored (every video playable: the most the
+// embed can carry).
 func budgetEnv(t *testing.T, posts []store.Post, opts ...envOption) *env {
 	t.Helper()
 	e := newEnv(t, append([]envOption{func(e *env) {
@@ -128,6 +129,14 @@ func budgetEnv(t *testing.T, posts []store.Post, opts ...envOption) *env {
 		}
 	}
 	e.mirrorVideos(videos...)
+	var ids []string
+	for _, p := range posts {
+		ids = append(ids, p.ID)
+		for _, c := range p.Children {
+			ids = append(ids, c.ID)
+		}
+	}
+	e.mirrorWebP(nil, ids...)
 	e.rebuild()
 	return e
 }

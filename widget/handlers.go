@@ -170,5 +170,9 @@ func setFields(h http.Header, fields []field) {
 
 // mediaETag changes whenever the file is replaced.
 func mediaETag(key mediaKey, st os.FileInfo) []string {
-	return []string{`"` + key.id + "-" + strconv.Itoa(key.width) + "-" + strconv.FormatInt(st.Size(), 36) + "-" + strconv.FormatInt(st.ModTime().Unix(), 36) + `"`}
+	kind := "-"
+	if key.webp {
+		kind = "-w"
+	}
+	return []string{`"` + key.id + kind + strconv.Itoa(key.width) + "-" + strconv.FormatInt(st.Size(), 36) + "-" + strconv.FormatInt(st.ModTime().Unix(), 36) + `"`}
 }

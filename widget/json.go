@@ -97,14 +97,33 @@ type jsonImage struct {
 	URL    string `json:"url"`
 	Width  int    `json:"width"`
 	Height int    `json:"height"`
+	// WebP is the same width as WebP, once the mirror has made it for
+	// every width of the image; omitted until then.
+	WebP string `json:"webp,omitempty"`
 }
 
 func jsonImages(base, id string, fs []MirroredFile) []jsonImage {
 	out := make([]jsonImage, len(fs))
+	webp := allWebP(fs)
 	for i, f := range fs {
 		out[i] = jsonImage{URL: mediaURL(base, id, f.Width), Width: f.Width, Height: f.Height}
+		if webp {
+			out[i].WebP = webpURL(base, id, f.Width)
+		}
 	}
 	return out
+}
+
+// allWebP reports whether every width in fs has its WebP: only then is
+// WebP offered for the image, so that a browser taking it finds every
+// width it may pick.
+func allWebP(fs []MirroredFile) bool {
+	for _, f := range fs {
+		if !f.WebP {
+			return false
+		}
+	}
+	return len(fs) > 0
 }
 
 // postJSON describes one post; fs are its mirrored images (not empty),

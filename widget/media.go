@@ -84,7 +84,7 @@ func (w *Widget) cachedMedia(key mediaKey, path string) (*mediaFile, error) {
 	mf.checked.Store(now)
 	w.mediaBytes.Add(mf.size)
 	// The cache outlives the request: it keeps its own copy of the id.
-	owned := mediaKey{strings.Clone(key.id), key.width}
+	owned := mediaKey{strings.Clone(key.id), key.width, key.webp}
 	if prev, loaded := w.mediaCache.Swap(owned, mf); loaded {
 		w.mediaBytes.Add(-prev.(*mediaFile).size)
 	}

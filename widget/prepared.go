@@ -78,6 +78,7 @@ var (
 	hdrNosniff    = []string{"nosniff"}
 	hdrAnyOrigin  = []string{"*"}
 	hdrJPEG       = []string{"image/jpeg"}
+	hdrWebP       = []string{"image/webp"}
 	hdrMP4        = []string{"video/mp4"}
 	hdrReferrer   = []string{"strict-origin-when-cross-origin"}
 	hdrBytes      = []string{"bytes"}
@@ -141,6 +142,8 @@ func mediaFields(key mediaKey, etag []string) []field {
 	}
 	if key.width == videoWidth {
 		ctype = hdrMP4
+	} else if key.webp {
+		ctype = hdrWebP
 	}
 	return []field{
 		{"Cache-Control", cache},

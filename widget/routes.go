@@ -12,7 +12,7 @@ const (
 	ScriptPath  = "/widget.js"   // the one-line embed
 	JSONPath    = "/widget.json" // the gallery as data
 	StylePath   = "/widget.css"  // the space each JS embed reserves until it paints
-	MediaPrefix = "/media/"      // mirrored images: MediaPrefix + id + "/" + width + ".jpg"; videos: + id + "/video.mp4"
+	MediaPrefix = "/media/"      // mirrored images: MediaPrefix + id + "/" + width + ".jpg" (and ".webp"); videos: + id + "/video.mp4"
 )
 
 // routeKind is what a public path serves.
@@ -93,6 +93,11 @@ func (rt route) muxPattern() string {
 // mediaURL is where an image of the gallery is served, under base.
 func mediaURL(base, id string, width int) string {
 	return base + MediaPrefix + id + "/" + strconv.Itoa(width) + ".jpg"
+}
+
+// webpURL is where the WebP of an image of the gallery is served.
+func webpURL(base, id string, width int) string {
+	return base + MediaPrefix + id + "/" + strconv.Itoa(width) + ".webp"
 }
 
 // videoFile is the name of a mirrored video under its id; its mediaKey has

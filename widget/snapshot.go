@@ -46,6 +46,7 @@ type snapshot struct {
 type mediaKey struct {
 	id    string
 	width int
+	webp  bool // the WebP of that width, not its JPEG
 }
 
 // asset is one response body in both encodings with its responses
@@ -106,16 +107,17 @@ func (w *Widget) build(in input, stale bool) (*snapshot, error) {
 }
 
 // indexImages sorts the mirrored files out. media is what /media/ serves:
-// the file of each (id, width), and each video under (id, videoWidth);
-// files lists each id's images by ascending width; videos holds the ids
-// with a video. Entries with an invalid id or size, and repeated (id,
-// width) pairs, are left out.
+// the JPEG and the WebP of each (id, width), and each video under (id,
+// videoWidth); files lists each id's JPEGs by ascending width, each
+// marked WebP when that width has one too; videos holds the ids with a
+// video. Entries with an invalid id or size, and repeated files, are left
+// out.
 func indexImages(images []MirroredFile) (media map[mediaKey]string, files map[string][]MirroredFile, videos map[string]bool) {
 	media, files, videos = map[mediaKey]string{}, map[string][]MirroredFile{}, map[string]bool{}
 	for _, im := range images {
 		if im.Video {
 			if validMediaID(im.MediaID) && im.MediaID != AvatarID && im.Path != "" {
-				media[mediaKey{im.MediaID, videoWidth}] = im.Path
+				media[mediaKey{im.MediaID, videoWidth, false}] = im.Path
 				videos[im.MediaID] = true
 			}
 			continue
@@ -123,15 +125,20 @@ func indexImages(images []MirroredFile) (media map[mediaKey]string, files map[st
 		if !validMediaID(im.MediaID) || im.Width <= 0 || im.Height <= 0 || im.Path == "" {
 			continue
 		}
-		k := mediaKey{im.MediaID, im.Width}
+		k := mediaKey{im.MediaID, im.Width, im.WebP}
 		if _, dup := media[k]; dup {
 			continue
 		}
 		media[k] = im.Path
-		files[im.MediaID] = append(files[im.MediaID], im)
+		if !im.WebP {
+			files[im.MediaID] = append(files[im.MediaID], im)
+		}
 	}
 	for _, fs := range files {
 		slices.SortFunc(fs, func(a, b MirroredFile) int { return a.Width - b.Width })
+		for i := range fs {
+			_, fs[i].WebP = media[mediaKey{fs[i].MediaID, fs[i].Width, true}]
+		}
 	}
 	return media, files, videos
 }

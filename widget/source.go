@@ -52,6 +52,9 @@ func (s storeSource) MirroredFiles(ctx context.Context) ([]MirroredFile, error) 
 			if path, ok := s.media.Resolve(v.Path); ok {
 				out = append(out, MirroredFile{MediaID: im.MediaID, Width: v.Width, Height: v.Height, Color: im.Color, Path: path})
 			}
+			if path, ok := s.media.Resolve(v.WebPPath); ok && im.HasWebP() {
+				out = append(out, MirroredFile{MediaID: im.MediaID, Width: v.Width, Height: v.Height, Color: im.Color, Path: path, WebP: true})
+			}
 		}
 		if path, ok := s.media.Resolve(im.VideoPath); ok {
 			out = append(out, MirroredFile{MediaID: im.MediaID, Video: true, Path: path})

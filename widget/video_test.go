@@ -86,7 +86,7 @@ func TestVideoServedWithRanges(t *testing.T) {
 	if r := e.do(http.MethodHead, path); r.StatusCode != http.StatusOK || len(r.body) != 0 || r.Header.Get("Content-Length") != itoa(len(data)) {
 		t.Errorf("HEAD: %d, %d bytes, Content-Length %q", r.StatusCode, len(r.body), r.Header.Get("Content-Length"))
 	}
-	if _, cached := e.w.mediaCache.Load(mediaKey{video.ID, videoWidth}); cached {
+	if _, cached := e.w.mediaCache.Load(mediaKey{video.ID, videoWidth, false}); cached {
 		t.Error("a video is held in memory")
 	}
 	if _, _, ok := e.w.Wire(&WireRequest{Path: path}); ok {

@@ -75,9 +75,11 @@ type imageView struct{ Src string }
 type postItem struct {
 	ID, Type, Permalink, Caption, Alt, Color string
 	Src, Srcset                              string
-	Width, Height                            int
-	Slides                                   string // JSON for the lightbox: [[id, w, h, [widths], alt, 1 if its video is mirrored], …]
-	Video, Carousel                          bool
+	// WebPSrcset is Srcset's WebP twin, "" while the image has none.
+	WebPSrcset      string
+	Width, Height   int
+	Slides          string // JSON for the lightbox: [[id, w, h, [widths], alt, 1 if its video is mirrored, 1 if it has WebP], …]
+	Video, Carousel bool
 	// LikeCount and CommentsCount are nil when Instagram withheld them.
 	LikeCount, CommentsCount *int
 	Link                     *linkView // nil when the post has none
@@ -117,10 +119,14 @@ func postView(base string, p store.Post, jp jsonPost, fs []MirroredFile, caption
 		}
 	}
 	srcset := make([]string, len(fs))
+	var webpSrcset []string
 	for i, f := range fs {
 		srcset[i] = mediaURL(base, p.ID, f.Width) + " " + strconv.Itoa(f.Width) + "w"
+		if allWebP(fs) {
+			webpSrcset = append(webpSrcset, webpURL(base, p.ID, f.Width)+" "+strconv.Itoa(f.Width)+"w")
+		}
 	}
-	slides := [][]any{withVideo(slide(p.ID, fs, jp.Alt), jp.Video)}
+	slides := [][]any{slideFlags(slide(p.ID, fs, jp.Alt), jp.Video != "", allWebP(fs))}
 	if len(jp.Children) > 0 {
 		slides = slides[:0]
 		for _, c := range jp.Children {
@@ -129,7 +135,7 @@ func postView(base string, p store.Post, jp jsonPost, fs []MirroredFile, caption
 				ws[i] = im.Width
 			}
 			last := c.Images[len(c.Images)-1]
-			slides = append(slides, withVideo([]any{c.ID, last.Width, last.Height, ws, c.Alt}, c.Video))
+			slides = append(slides, slideFlags([]any{c.ID, last.Width, last.Height, ws, c.Alt}, c.Video != "", last.WebP != ""))
 		}
 	}
 	sl, err := json.Marshal(slides)
@@ -137,19 +143,20 @@ func postView(base string, p store.Post, jp jsonPost, fs []MirroredFile, caption
 		return postItem{}, err
 	}
 	return postItem{
-		ID:        p.ID,
-		Type:      jp.Type,
-		Permalink: jp.Permalink,
-		Caption:   cutCaption(jp.Caption, captionLength),
-		Alt:       jp.Alt,
-		Color:     jp.Color,
-		Src:       mediaURL(base, p.ID, src.Width),
-		Srcset:    strings.Join(srcset, ", "),
-		Width:     largest.Width,
-		Height:    largest.Height,
-		Slides:    string(sl),
-		Video:     jp.Type == typeVideo,
-		Carousel:  jp.Type == typeCarousel,
+		ID:         p.ID,
+		Type:       jp.Type,
+		Permalink:  jp.Permalink,
+		Caption:    cutCaption(jp.Caption, captionLength),
+		Alt:        jp.Alt,
+		Color:      jp.Color,
+		Src:        mediaURL(base, p.ID, src.Width),
+		Srcset:     strings.Join(srcset, ", "),
+		WebPSrcset: strings.Join(webpSrcset, ", "),
+		Width:      largest.Width,
+		Height:     largest.Height,
+		Slides:     string(sl),
+		Video:      jp.Type == typeVideo,
+		Carousel:   jp.Type == typeCarousel,
 
 		LikeCount:     jp.LikeCount,
 		CommentsCount: jp.CommentsCount,
@@ -165,13 +172,24 @@ func slide(id string, fs []MirroredFile, alt string) []any {
 	return []any{id, last.Width, last.Height, ws, alt}
 }
 
-// withVideo marks a slide whose video is mirrored (videoURL not ""): the
-// lightbox plays it from videoFile beside the images.
-func withVideo(slide []any, videoURL string) []any {
-	if videoURL != "" {
+// slideFlags marks a slide whose video is mirrored (the lightbox plays it
+// from videoFile beside the images) and one whose widths all have WebP
+// (the lightbox offers those); a slide with neither stays five long.
+func slideFlags(slide []any, video, webp bool) []any {
+	switch {
+	case webp:
+		return append(slide, oneIf(video), 1)
+	case video:
 		return append(slide, 1)
 	}
 	return slide
+}
+
+func oneIf(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // permalink keeps only links to Instagram: a post links nowhere else.

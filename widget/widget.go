@@ -65,6 +65,10 @@ type MirroredFile struct {
 	Color         string // dominant colour, "#rrggbb"; unused for a video
 	Path          string // absolute path of the file
 	Video         bool   // the MP4 of the video whose thumbnail the JPEGs are
+	// WebP: the file is the WebP of this width, beside its JPEG. In the
+	// snapshot's index of each post's files (JPEGs only), it says that
+	// the width has one.
+	WebP bool
 }
 
 // AvatarID is the MediaID under which the profile picture is mirrored. The

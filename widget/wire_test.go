@@ -163,7 +163,7 @@ func TestMediaCache(t *testing.T) {
 	if err := os.Rename(newer, e.jpeg[640]); err != nil {
 		t.Fatal(err)
 	}
-	v, _ := e.w.mediaCache.Load(mediaKey{id, 640})
+	v, _ := e.w.mediaCache.Load(mediaKey{id, 640, false})
 	v.(*mediaFile).checked.Store(0) // as if mediaRecheck had passed
 	want, _ = os.ReadFile(e.jpeg[640])
 	if _, body, ok = e.w.Wire(r); !ok || !bytes.Equal(body, want) {
@@ -179,7 +179,7 @@ func TestMediaCache(t *testing.T) {
 	// A snapshot without the post forgets its images.
 	e.src.setImages(nil)
 	e.rebuild()
-	if _, ok := e.w.mediaCache.Load(mediaKey{id, 640}); ok || e.w.mediaBytes.Load() != 0 {
+	if _, ok := e.w.mediaCache.Load(mediaKey{id, 640, false}); ok || e.w.mediaBytes.Load() != 0 {
 		t.Errorf("cache after the image left the snapshot: %d bytes", e.w.mediaBytes.Load())
 	}
 }

@@ -152,9 +152,9 @@
     all(gallery, 'item').forEach((item, i) => shown(item.dataset.t) && (!count || i < count) || item.remove());
     // Each image asks for the file its tile is drawn at: the server's sizes
     // can only guess the embed's width. Measured once, all read before any
-    // is written, before the images load.
+    // is written, before the images load; a tile's WebP <source> likewise.
     const images = [...gallery.querySelectorAll('.vitrine-item img')], drawn = images.map(img => img.getBoundingClientRect().width);
-    images.forEach((img, i) => drawn[i] && (img.sizes = Math.ceil(drawn[i]) + 'px'));
+    images.forEach((img, i) => drawn[i] && [img, img.parentNode.querySelector('source')].forEach(e => e && (e.sizes = Math.ceil(drawn[i]) + 'px')));
     // The carousel's buttons scroll a page; they hide at either end.
     const grid = one(gallery, 'grid'), prev = one(gallery, 'go-p'), next = one(gallery, 'go-n');
     function updateArrows() {
@@ -171,8 +171,8 @@
     const viewer = one(gallery, 'lb');
     if (!viewer) return;
     // The viewer shows slide `slide` of tile `tile`; slides are the tile's
-    // data-s: [id, width, height, widths, alt, video].
-    const image = one(viewer, 'lb-img'), video = one(viewer, 'lb-vid'), base = gallery.getAttribute('data-base'), links = [];
+    // data-s: [id, width, height, widths, alt, video, webp].
+    const image = one(viewer, 'lb-img'), webp = one(viewer, 'lb-webp'), video = one(viewer, 'lb-vid'), base = gallery.getAttribute('data-base'), links = [];
     let tile = 0, slide = 0, slides, opener, json;
     // widget.json, asked once (for the captions and Load more), with the
     // gallery's caption filter (data-q); asked again after a failure.
@@ -181,8 +181,12 @@
       throw e;
     }));
     function show() {
-      const [id, width, height, widths, alt, hasVideo] = slides[slide], dir = base + '/media/' + id + '/';
+      const [id, width, height, widths, alt, hasVideo, hasWebP] = slides[slide], dir = base + '/media/' + id + '/';
       image.removeAttribute('src');
+      // Without a WebP of every width, the <source> has no srcset and the
+      // browser skips it for the JPEGs.
+      webp.sizes = 'min(1080px,100vw)';
+      hasWebP ? webp.srcset = widths.map(w => dir + w + '.webp ' + w + 'w').join() : webp.removeAttribute('srcset');
       image.srcset = widths.map(w => dir + w + '.jpg ' + w + 'w').join();
       image.sizes = 'min(1080px,100vw)';
       image.width = width; image.height = height; image.alt = alt;
@@ -275,6 +279,10 @@
         link.href = post.permalink;
         link.style.backgroundColor = post.color;
         img.srcset = post.images.map(y => y.url + ' ' + y.width + 'w').join();
+        // The copy's <source> (if the first tile has WebP) offers this
+        // post's WebP, or goes when it has none yet.
+        const source = item.querySelector('source');
+        source && (largest.webp ? source.srcset = post.images.map(y => y.webp + ' ' + y.width + 'w').join() : source.remove());
         img.src = post.images[0].url;
         img.width = largest.width;
         img.height = largest.height;
@@ -286,7 +294,7 @@
         badge && post.type != model.dataset.t && badge.remove();
         link.setAttribute('data-s', JSON.stringify((post.children.length ? post.children : [post]).map(function (p) {
           const last = p.images[p.images.length - 1];
-          return [p.id, last.width, last.height, p.images.map(y => y.width), p.alt, p.video ? 1 : 0];
+          return [p.id, last.width, last.height, p.images.map(y => y.width), p.alt, p.video ? 1 : 0, last.webp ? 1 : 0];
         })));
         //#extras
         // The copy's counts and link are the first tile's: this post's
