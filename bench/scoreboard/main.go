@@ -4,12 +4,16 @@
 // tab-separated line per page and viewport (bench/scoreboard.sh makes the
 // table):
 //
-//	page viewport requests bytes image_requests image_bytes ideal_bytes drawn widget_js_requests
+//	page viewport requests bytes image_requests image_bytes ideal_bytes drawn widget_js_requests jpeg_bytes webp_requests
 //
-// image_bytes are the bodies of the /media/ JPEGs the browser fetched;
-// ideal_bytes, for every image drawn, those of the smallest variant in its
-// srcset at least as wide as its drawn CSS width times the device pixel
-// ratio (each file counted once, as the browser fetches it once).
+// image_bytes are the bodies of the /media/ images (JPEG or WebP) the
+// browser fetched; ideal_bytes, for every image drawn, those of the
+// smallest variant in the srcset it drew from (its <picture>'s WebP
+// <source> when it drew a WebP) at least as wide as its drawn CSS width
+// times the device pixel ratio (each file counted once, as the browser
+// fetches it once); jpeg_bytes, those of the JPEG of each fetched image's
+// width: what the same tiles weigh without WebP; webp_requests, how many
+// of the fetched images were WebP.
 package main
 
 import (
@@ -62,8 +66,8 @@ func main() {
 				fmt.Fprintf(os.Stderr, "scoreboard: %s at %s: %v\n", page, vp.name, err)
 				os.Exit(1)
 			}
-			fmt.Printf("%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\n", page, vp.name, r.requests, r.bytes,
-				r.imageRequests, r.imageBytes, r.idealBytes, r.drawn, r.widgetJSRequests)
+			fmt.Printf("%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\n", page, vp.name, r.requests, r.bytes,
+				r.imageRequests, r.imageBytes, r.idealBytes, r.drawn, r.widgetJSRequests, r.jpegBytes, r.webpRequests)
 		}
 	}
 }
@@ -72,6 +76,8 @@ type result struct {
 	requests, imageRequests, drawn int
 	bytes, imageBytes, idealBytes  int64
 	widgetJSRequests               int
+	jpegBytes                      int64
+	webpRequests                   int
 
 	mu            sync.Mutex
 	requestURLs   map[network.RequestID]string
@@ -88,8 +94,9 @@ type drawnImage struct {
 	DPR    float64 `json:"dpr"`
 }
 
-// mediaFile matches a mirrored variant's path, /media/{id}/{width}.jpg.
-var mediaFile = regexp.MustCompile(`/media/[^/]+/([0-9]+)\.jpg$`)
+// mediaFile matches a mirrored variant's path, /media/{id}/{width}.jpg
+// or .webp.
+var mediaFile = regexp.MustCompile(`/media/[^/]+/([0-9]+)\.(jpg|webp)$`)
 
 func measure(chrome, pageURL string, vp viewport, verbose bool) (*result, error) {
 	dir, err := os.MkdirTemp("", "vitrine-scoreboard-")
@@ -195,6 +202,14 @@ func measure(chrome, pageURL string, vp viewport, verbose bool) (*result, error)
 				n = r.transfer[id]
 			}
 			r.imageBytes += n
+			jpeg := n
+			if jpegURL, ok := strings.CutSuffix(u, ".webp"); ok {
+				r.webpRequests++
+				if jpeg, err = bodySize(jpegURL + ".jpg"); err != nil {
+					return nil, err
+				}
+			}
+			r.jpegBytes += jpeg
 		}
 	}
 	ideal := map[string]bool{}
@@ -287,7 +302,9 @@ const collectDrawn = `(() => {
 			}
 			if (el.tagName !== 'IMG' || !el.complete || !el.naturalWidth || !el.currentSrc) continue;
 			const w = el.getBoundingClientRect().width;
-			if (w > 0) out.push({src: el.currentSrc, srcset: el.getAttribute('srcset') || '', width: w, dpr});
+			// A WebP drawn came from its <picture>'s <source>.
+			const source = el.parentNode.tagName === 'PICTURE' && el.currentSrc.endsWith('.webp') && el.parentNode.querySelector('source');
+			if (w > 0) out.push({src: el.currentSrc, srcset: (source || el).getAttribute('srcset') || '', width: w, dpr});
 		}
 	};
 	walk(document, devicePixelRatio);
