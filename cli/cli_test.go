@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -176,6 +177,7 @@ func configureFromEnv(t *testing.T, v *testvitrine.Vitrine) {
 		"VITRINE_INSTAGRAM_TOKEN_URL":     c.Instagram.TokenURL,
 		"VITRINE_INSTAGRAM_GRAPH_URL":     c.Instagram.GraphURL,
 		"VITRINE_INSTAGRAM_MEDIA_HOSTS":   strings.Join(c.Instagram.MediaHosts, ","),
+		"VITRINE_WIDGET_WEBP":             strconv.FormatBool(c.Widget.WebP),
 	} {
 		t.Setenv(k, val)
 	}

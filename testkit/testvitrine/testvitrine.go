@@ -102,6 +102,7 @@ type Option func(*options)
 type options struct {
 	posts     int // the fake account's; 0: the fake's default (30)
 	small     bool
+	webp      bool
 	connected bool
 	served    bool
 	demo      bool
@@ -121,6 +122,12 @@ func Posts(n int) Option { return func(o *options) { o.posts = n } }
 // SmallPictures draws the fake's posts small (testfake.SmallPictures), for
 // tests that mirror a feed but are not about its pictures.
 func SmallPictures() Option { return func(o *options) { o.small = true } }
+
+// WebP lets each sync make its WebP files (widget.webp), as a Vitrine
+// does by default. Without it the fixture serves JPEG only: encoding takes
+// about a second of CPU per picture, which a test about something else
+// would spend at every sync.
+func WebP() Option { return func(o *options) { o.webp = true } }
 
 // Connected starts the Vitrine with the fake's account connected: a
 // token saved as the admin's callback saves it (StoreToken), and no sync.
@@ -198,6 +205,7 @@ func New(t testing.TB, opts ...Option) *Vitrine {
 	cfg.Log.Level = strings.ToLower(o.logLevel.String())
 	cfg.Instagram.Timeout = config.Duration(5 * time.Second)
 	cfg.Demo = o.demo
+	cfg.Widget.WebP = o.webp
 	if !o.demo {
 		v.Fake = fake.New(fake.Options{RedirectURIs: []string{cfg.RedirectURI()}, Posts: o.posts, Clock: v.Clock})
 		var h http.Handler = v.Fake
