@@ -1,6 +1,8 @@
 // Package imaging turns a downloaded picture into what the mirror stores
 // of it: JPEG files at a few widths (Widths), each at its own quality
-// (JPEGQuality), and a dominant colour to show while a file loads. It
+// (JPEGQuality), the WebP of each width made from them later
+// (RenderWebP, WebPQuality), and a dominant colour to show while a file
+// loads. It
 // refuses, from the header alone, an image too large to decode safely
 // (ErrTooLarge), so a hostile or broken upstream cannot exhaust memory.
 //

@@ -10,8 +10,8 @@ import (
 	"golang.org/x/image/draw"
 )
 
-// Widths are the sizes every image is mirrored at, as JPEG (no WebP
-// encoder is available to us). An image narrower than a width is not
+// Widths are the sizes every image is mirrored at, as JPEG and then as
+// WebP (RenderWebP). An image narrower than a width is not
 // upscaled: it gets the widths it covers, or its own width if it is
 // narrower than the smallest. 240 serves the tiles of a gallery in a
 // page's column (about 170–240 px at 1×), 320 and 640 wider tiles and
