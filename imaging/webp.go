@@ -2,11 +2,20 @@ package imaging
 
 import (
 	"bytes"
+	"compress/gzip"
+	"context"
+	_ "embed" // the encoder's WebAssembly
+	"errors"
 	"fmt"
 	"image"
 	"io"
+	"runtime/debug"
+	"sync"
 
-	"github.com/gen2brain/webp"
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/experimental"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+	"golang.org/x/image/draw"
 	xwebp "golang.org/x/image/webp"
 )
 
@@ -36,13 +45,13 @@ func WebPQuality(width int) int {
 	return webpQualities[len(webpQualities)-1].quality
 }
 
-// EncodeWebP writes img as a lossy WebP at the quality for its width. The
-// encoder is libwebp compiled to WebAssembly, run by wazero: no cgo, the
+// EncodeWebP writes img as a lossy WebP at the quality for its width.
+// The encoder is libwebp compiled to WebAssembly (libwebp/build.sh), run
+// by wazero: no cgo, so the static release builds stay static, and the
 // same bytes on every platform. Its first use compiles the module (a few
-// hundred milliseconds); each call then runs in its own instance, whose
-// memory (some 3 × the RGBA pixels) is released when it returns. A panic
-// inside it is returned as an error: the mirror's workers must not die of
-// one image.
+// hundred milliseconds); each call then runs in a new instance, closed
+// when it returns. A panic inside it is returned as an error: the mirror
+// must not die of one image.
 func EncodeWebP(w io.Writer, img image.Image) error {
 	return EncodeWebPAt(w, img, WebPQuality(img.Bounds().Dx()))
 }
@@ -55,16 +64,117 @@ func EncodeWebPAt(w io.Writer, img image.Image, quality int) (err error) {
 			err = fmt.Errorf("webp encoder: %v", r)
 		}
 	}()
-	if err := webp.Encode(w, img, webp.Options{Quality: quality, Method: webpMethod}); err != nil {
+	if err := encodeWebP(w, img, max(1, min(100, quality))); err != nil {
 		return fmt.Errorf("webp encoder: %w", err)
 	}
 	return nil
 }
 
-// isWebP reports whether data starts as a WebP file does. Two packages
-// register the format with image (x/image/webp, and the encoder's, which
-// decodes in WebAssembly); the mirror decodes what it downloads with the
-// former, in Go, by asking it directly.
+//go:embed libwebp/webp.wasm.gz
+var webpWasm []byte
+
+// webpModule is the encoder compiled, once per process.
+var webpModule = sync.OnceValues(func() (*webpRuntime, error) {
+	ctx := context.Background()
+	zr, err := gzip.NewReader(bytes.NewReader(webpWasm))
+	if err != nil {
+		return nil, err
+	}
+	code, err := io.ReadAll(zr)
+	if err != nil {
+		return nil, err
+	}
+	rt := wazero.NewRuntime(ctx)
+	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
+		return nil, err
+	}
+	cm, err := rt.CompileModule(ctx, code)
+	if err != nil {
+		return nil, err
+	}
+	// Compiling leaves tens of megabytes of garbage, once per process:
+	// handed back now, it is not there under the first encode's memory.
+	debug.FreeOSMemory()
+	return &webpRuntime{rt: rt, cm: cm}, nil
+})
+
+type webpRuntime struct {
+	rt wazero.Runtime
+	cm wazero.CompiledModule
+}
+
+// encodeWebP runs encode.c's encode on img in a new instance of the
+// module. The pixels are drawn straight into the instance's memory, which
+// encode frees once it has converted them, and that memory comes from
+// wasmMemory: outside the Go heap where the platform allows, grown in
+// place and returned to the system when the instance closes. On the Go
+// heap every growth copied it, and the copies piled up as garbage to
+// twice the live heap before the collector ran.
+func encodeWebP(w io.Writer, img image.Image, quality int) error {
+	wr, err := webpModule()
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	if wasmMemory != nil {
+		ctx = experimental.WithMemoryAllocator(ctx, wasmMemory)
+	}
+	mod, err := wr.rt.InstantiateModule(ctx, wr.cm, wazero.NewModuleConfig().WithName("").WithStartFunctions("_initialize"))
+	if err != nil {
+		return err
+	}
+	defer mod.Close(ctx)
+	malloc, encode := mod.ExportedFunction("malloc"), mod.ExportedFunction("encode")
+	if malloc == nil || encode == nil {
+		return errors.New("the module exports no malloc or encode")
+	}
+	b := img.Bounds()
+	width, height := b.Dx(), b.Dy()
+	if width <= 0 || height <= 0 || width > 16383 || height > 16383 {
+		return fmt.Errorf("%dx%d: WebP holds 1 to 16383 pixels a side", width, height)
+	}
+	n := 4 * width * height
+	res, err := malloc.Call(ctx, uint64(n))
+	if err != nil {
+		return err
+	}
+	in := uint32(res[0])
+	if in == 0 {
+		return fmt.Errorf("out of memory for %d bytes", n)
+	}
+	pix, ok := mod.Memory().Read(in, uint32(n))
+	if !ok {
+		return errors.New("the input is outside the module's memory")
+	}
+	// The alpha byte is ignored (encode imports RGBX): opaque pictures.
+	draw.Draw(&image.RGBA{Pix: pix, Stride: 4 * width, Rect: image.Rect(0, 0, width, height)},
+		image.Rect(0, 0, width, height), img, b.Min, draw.Src)
+	res, err = malloc.Call(ctx, 4) // a size_t, 32 bits in wasm32: the output's length
+	if err != nil || res[0] == 0 {
+		return fmt.Errorf("out of memory for the output's length: %v", err)
+	}
+	sizeAt := uint32(res[0])
+	res, err = encode.Call(ctx, uint64(in), uint64(width), uint64(height), uint64(sizeAt), uint64(quality), webpMethod)
+	if err != nil {
+		return err
+	}
+	if res[0] == 0 {
+		return errors.New("encode failed")
+	}
+	size, ok := mod.Memory().ReadUint32Le(sizeAt)
+	if !ok {
+		return errors.New("the output's length is outside the module's memory")
+	}
+	out, ok := mod.Memory().Read(uint32(res[0]), size)
+	if !ok {
+		return errors.New("the output is outside the module's memory")
+	}
+	_, err = w.Write(out) // before Close releases the memory
+	return err
+}
+
+// isWebP reports whether data starts as a WebP file does: the mirror
+// decodes what it downloads in WebP with x/image/webp, asked directly.
 func isWebP(data []byte) bool {
 	return len(data) >= 12 && string(data[:4]) == "RIFF" && string(data[8:12]) == "WEBP"
 }
