@@ -6,9 +6,10 @@
 #
 # Usage (from anywhere in the repository):
 #
-#   bench/jpegquality.sh                             # ~15 minutes on 2 cores
+#   bench/jpegquality.sh                             # JPEG and WebP
 #   JPEGQUALITY_FORMATS=jpeg bench/jpegquality.sh    # JPEG alone, ~4 minutes
-#   JPEGQUALITY_FORMATS=jpeg,webp,avif bench/jpegquality.sh   # AVIF too, ~25
+#   JPEGQUALITY_FORMATS=jpeg,webp,avif bench/jpegquality.sh   # AVIF too: 48
+#                                                    # minutes on 2 busy cores
 #   JPEGQUALITY_Q=60,70,82,90 JPEGQUALITY_WEBP_Q=60-90/10 bench/jpegquality.sh
 #                                                    # fewer qualities, faster
 #
