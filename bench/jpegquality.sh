@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # bench/jpegquality.sh — which JPEG quality each mirrored width should be
-# encoded at: bytes and MS-SSIM/SSIM per width and quality, on real
-# photographs. See bench/README.md ("JPEG quality per width").
+# encoded at, and which WebP quality matches that JPEG: bytes and
+# MS-SSIM/SSIM per width and quality, on real photographs. See
+# bench/README.md ("JPEG quality per width", "Modern formats per width").
 #
 # Usage (from anywhere in the repository):
 #
-#   bench/jpegquality.sh                             # ~4 minutes on 2 cores
-#   JPEGQUALITY_Q=60,70,82,90 bench/jpegquality.sh   # fewer qualities, faster
+#   bench/jpegquality.sh                             # JPEG and WebP
+#   JPEGQUALITY_FORMATS=jpeg bench/jpegquality.sh    # JPEG alone, ~4 minutes
+#   JPEGQUALITY_FORMATS=jpeg,webp,avif bench/jpegquality.sh   # AVIF too: 48
+#                                                    # minutes on 2 busy cores
+#   JPEGQUALITY_Q=60,70,82,90 JPEGQUALITY_WEBP_Q=60-90/10 bench/jpegquality.sh
+#                                                    # fewer qualities, faster
 #
 # The corpus: the 20 photographs listed in bench/jpegquality/corpus.tsv —
 # landscapes, macro, a bird, pets, food, objects, architecture, text in
@@ -31,7 +36,10 @@
 # name the versions measured.
 #
 # Environment (defaults in brackets):
-#   JPEGQUALITY_Q       qualities measured [50-95]
+#   JPEGQUALITY_Q       JPEG qualities measured [50-95]
+#   JPEGQUALITY_FORMATS formats measured, JPEG always among them [jpeg,webp]
+#   JPEGQUALITY_WEBP_Q  WebP qualities measured [40-65/5,66-100]
+#   JPEGQUALITY_AVIF_Q  AVIF qualities measured, lo-hi/step [50-95/5]
 #   JPEGQUALITY_CACHE   where the packages are unpacked, in a directory
 #                       named after a hash of the pinned versions, so that
 #                       a new pin fetches afresh
@@ -47,6 +55,9 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$root/bench/section.sh"
 qualities=${JPEGQUALITY_Q:-50-95}
+formats=${JPEGQUALITY_FORMATS:-jpeg,webp}
+webp_qualities=${JPEGQUALITY_WEBP_Q:-40-65/5,66-100}
+avif_qualities=${JPEGQUALITY_AVIF_Q:-50-95/5}
 results=${BENCH_RESULTS:-$root/bench/RESULTS.md}
 corpus=$root/bench/jpegquality/corpus.tsv
 command_line="$( (env | grep -E '^(JPEGQUALITY|BENCH)_' || true) | sort | tr '\n' ' ')bench/jpegquality.sh"
@@ -113,24 +124,39 @@ cleanup() { if [ "${BENCH_KEEP:-}" = 1 ]; then say "jpegquality: kept $tmp"; els
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-(cd "$root" && go build -o "$tmp/jpegquality" ./bench/jpegquality)
+# nodynamic: gen2brain's packages would use a system libwebp or libavif
+# found at run time; the release binary is static and runs their
+# WebAssembly, so that is what is measured.
+(cd "$root" && go build -tags nodynamic -o "$tmp/jpegquality" ./bench/jpegquality)
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 started=$(date -u '+%Y-%m-%d %H:%M UTC')
-"$tmp/jpegquality" -corpus "$corpus" -root "$cache" -q "$qualities" -crops "$tmp/crops" -raw "$tmp/samples.tsv" >"$tmp/table.md"
+"$tmp/jpegquality" -corpus "$corpus" -root "$cache" -q "$qualities" -formats "$formats" \
+	-webp-q "$webp_qualities" -avif-q "$avif_qualities" \
+	-crops "$tmp/crops" -raw "$tmp/samples.tsv" -modern "$tmp/modern.md" >"$tmp/table.md"
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 rev=$(cd "$root" && git rev-parse --short HEAD)
 (cd "$root" && git diff --quiet HEAD -- . ':!bench/RESULTS.md') || rev="$rev+changes"
 
-out=$(
-	printf '## JPEG quality per width\n\n'
+# section TITLE FILE prints a section of the results: how it was measured,
+# then FILE.
+section() {
+	printf '## %s\n\n' "$1"
 	printf 'Measured %s by `%s` (see [README.md](README.md)) at `%s`, %s; %s, %s cores, load average %s at the start, %s at the end.\n\n' \
 		"$started" "$command_line" "$rev" "$(go version | cut -d' ' -f3)" "$(uname -m)" "$(nproc)" "$load_start" "$load_end"
 	versions_line=$(printf '%s, ' "${versions[@]}")
 	printf 'Photographs from the Debian packages %s.\n\n' "${versions_line%, }"
-	cat "$tmp/table.md"
-)
+	cat "$2"
+}
+out=$(section "JPEG quality per width" "$tmp/table.md")
 printf '\n%s\n' "$out"
 if [ "$results" != "-" ]; then
 	write_section jpegquality "$out" "$results" "$tmp"
-	say "jpegquality: wrote $results"
 fi
+if [ -s "$tmp/modern.md" ]; then
+	modern=$(section "Modern formats per width" "$tmp/modern.md")
+	printf '\n%s\n' "$modern"
+	if [ "$results" != "-" ]; then
+		write_section modernformats "$modern" "$results" "$tmp"
+	fi
+fi
+[ "$results" = "-" ] || say "jpegquality: wrote $results"

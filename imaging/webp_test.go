@@ -103,3 +103,29 @@ func TestRenderWebPMakesTheWidthsTheJPEGsHave(t *testing.T) {
 		t.Error("RenderWebP took a WebP file as its source")
 	}
 }
+
+// EncodeWebP encodes at its width's quality from webpQualities: the same
+// bytes as EncodeWebPAt at WebPQuality, which is not what a width with
+// another quality gets.
+func TestEncodeWebPUsesItsWidthsQuality(t *testing.T) {
+	if got, want := WebPQuality(100), webpQualities[0].quality; got != want {
+		t.Errorf("WebPQuality(100) = %d, want the narrowest width's %d", got, want)
+	}
+	if got, want := WebPQuality(1440), webpQualities[len(webpQualities)-1].quality; got != want {
+		t.Errorf("WebPQuality(1440) = %d, want the widest width's %d", got, want)
+	}
+	img := photoLike(320, 320)
+	var got, at, other bytes.Buffer
+	if err := EncodeWebP(&got, img); err != nil {
+		t.Fatal(err)
+	}
+	if err := EncodeWebPAt(&at, img, WebPQuality(320)); err != nil {
+		t.Fatal(err)
+	}
+	if err := EncodeWebPAt(&other, img, WebPQuality(320)-10); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got.Bytes(), at.Bytes()) || bytes.Equal(got.Bytes(), other.Bytes()) {
+		t.Errorf("EncodeWebP gave %d bytes; at WebPQuality(320) %d, ten below %d", got.Len(), at.Len(), other.Len())
+	}
+}
