@@ -23,6 +23,7 @@ type Store interface {
 	SaveImage(ctx context.Context, im store.Image) error
 	SaveVideo(ctx context.Context, mediaID, path string, size int64) error
 	SaveWebP(ctx context.Context, mediaID string, files []store.WebPFile) error
+	DeclineWebP(ctx context.Context, mediaID string) error
 	DeleteImages(ctx context.Context, mediaIDs []string) error
 	AddEvent(ctx context.Context, kind, level, message string) error
 	// Moderation tells which posts the owner hid, and since when.

@@ -1,6 +1,7 @@
 package feed
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -16,7 +17,10 @@ import (
 
 // WebPReport is what one AddWebP did.
 type WebPReport struct {
-	Added  int // images whose WebP files were made now
+	Added int // images whose WebP files were made now, and kept
+	// Larger counts the images whose WebP was made and not kept: at some
+	// width no smaller than the JPEG (store.DeclineWebP).
+	Larger int
 	Failed int // images tried that failed, not tried again for now
 	Left   int // images still without WebP, for a later call
 	// DiskFull: a write found the media directory's disk full, so the
@@ -27,7 +31,12 @@ type WebPReport struct {
 // AddWebP makes the WebP files of mirrored images that have none yet
 // (imaging.RenderWebP, from each image's widest JPEG on disk): the images
 // mirrored by the sync just done, and those mirrored before Vitrine made
-// WebP. One image at a time, on one encoder, since each encode holds some
+// WebP. Each width is encoded at the quality that matches its JPEG's
+// (imaging.WebPQuality), and an image's WebP is kept only when every
+// width of it is smaller than its JPEG: for most photographs it is not
+// (WebP matches the JPEG's detail only at high qualities), and the image
+// is then marked so (store.DeclineWebP) and served as JPEG, never with a
+// larger file. One image at a time, on one encoder, since each encode holds some
 // tens of megabytes for a moment; the newest mirrored first, until all
 // have them, ctx ends or budget is spent, for the next call to go on
 // with. It runs after a sync has shown the JPEGs, so a first gallery
@@ -47,7 +56,7 @@ func (f *Feed) AddWebP(ctx context.Context, budget time.Duration) (WebPReport, e
 	var todo []store.Image
 	for _, im := range have {
 		largest, ok := im.Largest()
-		if !ok || im.MediaID == store.AvatarMediaID || f.webpFailed(im.MediaID, largest) {
+		if !ok || im.MediaID == store.AvatarMediaID || im.WebPDeclined() || f.webpFailed(im.MediaID, largest) {
 			continue // the header's avatar is a few kilobytes, drawn by a plain <img>
 		}
 		if im.HasWebP() {
@@ -80,6 +89,8 @@ func (f *Feed) AddWebP(ctx context.Context, budget time.Duration) (WebPReport, e
 		switch {
 		case err == nil:
 			rep.Added++
+		case errors.Is(err, errWebPLarger):
+			rep.Larger++
 		case errors.Is(err, syscall.ENOSPC):
 			rep.DiskFull, rep.Left = true, len(todo)-i
 			f.log.Warn("feed: the media directory's disk is full; no more WebP files made for now", "err", err)
@@ -98,15 +109,21 @@ func (f *Feed) AddWebP(ctx context.Context, budget time.Duration) (WebPReport, e
 			f.observer.MirrorFailed(ReasonOther, 1)
 		}
 	}
-	if rep.Added+rep.Failed > 0 {
-		f.log.Info("feed: WebP files made", "images", rep.Added, "failed", rep.Failed, "left", rep.Left)
+	if rep.Added+rep.Larger+rep.Failed > 0 {
+		f.log.Info("feed: WebP files made", "images", rep.Added, "larger_than_jpeg", rep.Larger, "failed", rep.Failed, "left", rep.Left)
 	}
 	return rep, nil
 }
 
-// addWebP makes and records the WebP files of one image. Files written
-// for an image mirrored again meanwhile are left for the next call to
-// overwrite: its record refuses them (store.ErrVariantsChanged).
+// errWebPLarger: the image's WebP was not kept, being no smaller than its
+// JPEG at some width.
+var errWebPLarger = errors.New("the WebP is no smaller than the JPEG")
+
+// addWebP makes the WebP of each width of one image, in memory (a few
+// hundred kilobytes), and writes and records them when each is smaller
+// than the JPEG of its width; otherwise it declines them (errWebPLarger).
+// Files written for an image mirrored again meanwhile are left for the
+// next call to overwrite: its record refuses them (store.ErrVariantsChanged).
 func (f *Feed) addWebP(ctx context.Context, r *imaging.Renderer, im store.Image) error {
 	largest, _ := im.Largest()
 	path, ok := f.media.Resolve(largest.Path)
@@ -119,20 +136,43 @@ func (f *Feed) addWebP(ctx context.Context, r *imaging.Renderer, im store.Image)
 	}
 	f.held.add(int64(len(data)))
 	defer f.held.add(-int64(len(data)))
-	var files []store.WebPFile
+	jpegBytes := map[int]int64{}
+	for _, v := range im.Variants {
+		jpegBytes[v.Width] = v.Bytes
+	}
+	var made []imaging.Variant
+	var madeBytes int64
+	defer func() { f.held.add(-madeBytes) }()
+	larger := false
 	err = f.renderWebP(r, data, func(v imaging.Variant) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		rel, err := f.media.WriteWebP(im.MediaID, v.Width, v.WebP)
-		if err != nil {
-			return err
+		if jpeg, ok := jpegBytes[v.Width]; ok && int64(len(v.WebP)) >= jpeg {
+			larger = true
 		}
-		files = append(files, store.WebPFile{Width: v.Width, Path: rel, Bytes: int64(len(v.WebP))})
+		v.WebP = bytes.Clone(v.WebP)
+		made = append(made, v)
+		madeBytes += int64(len(v.WebP))
+		f.held.add(int64(len(v.WebP)))
 		return nil
 	})
 	if err != nil {
 		return err
+	}
+	if larger {
+		if err := f.st.DeclineWebP(context.WithoutCancel(ctx), im.MediaID); err != nil {
+			return err
+		}
+		return errWebPLarger
+	}
+	files := make([]store.WebPFile, len(made))
+	for i, v := range made {
+		rel, err := f.media.WriteWebP(im.MediaID, v.Width, v.WebP)
+		if err != nil {
+			return err
+		}
+		files[i] = store.WebPFile{Width: v.Width, Path: rel, Bytes: int64(len(v.WebP))}
 	}
 	return f.st.SaveWebP(context.WithoutCancel(ctx), im.MediaID, files)
 }

@@ -3,6 +3,9 @@ package feed
 import (
 	"bytes"
 	"context"
+	"image"
+	"image/color"
+	"image/jpeg"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +15,7 @@ import (
 	xwebp "golang.org/x/image/webp"
 
 	"vitrine/imaging"
+	"vitrine/instagram/fake"
 	"vitrine/store"
 )
 
@@ -52,8 +56,37 @@ func (h *harness) imagesWithWebP() (with, without int) {
 	return with, without
 }
 
+// smoothPicture is a 1080×1350 gradient as Instagram would serve it, a
+// JPEG: the kind of picture whose WebP is smaller than its JPEG at every
+// width, where a photograph's is not.
+func smoothPicture(t testing.TB) []byte {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, 1080, 1350))
+	for y := range 1350 {
+		for x := range 1080 {
+			img.Set(x, y, color.RGBA{uint8(40 + x*150/1080), uint8(60 + y*120/1350), uint8(200 - x*100/1080), 255})
+		}
+	}
+	var b bytes.Buffer
+	if err := jpeg.Encode(&b, img, &jpeg.Options{Quality: 90}); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// pictureHarness is a harness whose feed has n image posts, every one
+// served by the CDN as body.
+func pictureHarness(t *testing.T, n int, body []byte) *harness {
+	h := newHarness(t, withPosts(-1))
+	h.swapCDN.Store(&cdnSwap{part: "/cdn/", body: body})
+	for range n {
+		h.f.AddPost(fake.Post{MediaType: fake.MediaImage, Width: 1080, Height: 1350})
+	}
+	return h
+}
+
 func TestAddWebPMakesEveryImagesFilesOnceAndAgainWhenMissing(t *testing.T) {
-	h := newHarness(t, withPosts(3))
+	h := pictureHarness(t, 3, smoothPicture(t))
 	h.connect()
 	if _, err := h.feed.Sync(h.ctx, nil); err != nil {
 		t.Fatal(err)
@@ -96,7 +129,7 @@ func TestAddWebPMakesEveryImagesFilesOnceAndAgainWhenMissing(t *testing.T) {
 }
 
 func TestAddWebPStopsAtItsBudgetAndGoesOnNextTime(t *testing.T) {
-	h := newHarness(t, withPosts(3))
+	h := pictureHarness(t, 3, smoothPicture(t))
 	h.connect()
 	if _, err := h.feed.Sync(h.ctx, nil); err != nil {
 		t.Fatal(err)
@@ -125,7 +158,7 @@ func TestAddWebPStopsAtItsBudgetAndGoesOnNextTime(t *testing.T) {
 }
 
 func TestAddWebPRemembersAnImageItCannotMake(t *testing.T) {
-	h := newHarness(t, withPosts(2))
+	h := pictureHarness(t, 2, smoothPicture(t))
 	h.connect()
 	if _, err := h.feed.Sync(h.ctx, nil); err != nil {
 		t.Fatal(err)
@@ -152,5 +185,36 @@ func TestAddWebPRemembersAnImageItCannotMake(t *testing.T) {
 	}
 	if rep, err := h.feed.AddWebP(h.ctx, time.Minute); err != nil || rep != (WebPReport{}) {
 		t.Errorf("the next AddWebP = %+v, %v; want the failed image not tried again", rep, err)
+	}
+}
+
+// A photograph's WebP, at the quality that matches its JPEG's detail, is
+// no smaller than the JPEG: it is made once, not kept, not offered, and
+// not made again at the next sync.
+func TestAddWebPKeepsNoWebPLargerThanItsJPEG(t *testing.T) {
+	h := pictureHarness(t, 2, photo(t))
+	h.connect()
+	if _, err := h.feed.Sync(h.ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := h.feed.AddWebP(h.ctx, time.Minute)
+	if err != nil || rep.Larger != 2 || rep.Added != 0 {
+		t.Fatalf("AddWebP over photographs = %+v, %v; want both larger than their JPEGs", rep, err)
+	}
+	images, _ := h.st.Images(h.ctx)
+	for _, im := range images {
+		if im.MediaID != store.AvatarMediaID && (!im.WebPDeclined() || im.HasWebP()) {
+			t.Errorf("%s: %+v; want its WebP declined", im.MediaID, im.Variants)
+		}
+	}
+	files, _ := filepath.Glob(filepath.Join(h.mediaDir, "*", "*.webp"))
+	if len(files) != 0 {
+		t.Errorf("WebP files written though not kept: %v", files)
+	}
+	if _, err := h.feed.Sync(h.ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := h.feed.AddWebP(h.ctx, time.Minute); err != nil || rep != (WebPReport{}) {
+		t.Errorf("the next sync's AddWebP = %+v, %v; want nothing made again", rep, err)
 	}
 }

@@ -39,10 +39,15 @@ type ImageVariant struct {
 	Bytes         int64
 	Path          string // relative to the media directory, slash-separated, e.g. "1790…/640.jpg"
 	// WebPPath is the WebP's path ("1790…/640.webp"), "" while there is
-	// none; WebPBytes its size.
+	// none; WebPBytes its size, or WebPLarger.
 	WebPPath  string
 	WebPBytes int64
 }
+
+// WebPLarger is the WebPBytes of an image whose WebP was made and found no
+// smaller than its JPEG at some width (DeclineWebP): not kept, and not
+// made again while the image's record stays.
+const WebPLarger = -1
 
 // HasWebP reports whether every width of the image has its WebP: only
 // then may a page offer WebP for it, each width in both formats.
@@ -53,6 +58,17 @@ func (im Image) HasWebP() bool {
 		}
 	}
 	return len(im.Variants) > 0
+}
+
+// WebPDeclined reports whether the image's WebP was made and not kept
+// (WebPLarger).
+func (im Image) WebPDeclined() bool {
+	for _, v := range im.Variants {
+		if v.WebPBytes == WebPLarger {
+			return true
+		}
+	}
+	return false
 }
 
 // Largest returns the widest variant; ok is false when there is none.
@@ -186,6 +202,27 @@ type WebPFile struct {
 // again meanwhile (another replica, a file gone missing), and the WebP
 // must be made again from its new files.
 var ErrVariantsChanged = errors.New("store: the image's widths changed since its WebP files were made")
+
+// DeclineWebP records that the image's WebP was made and found no smaller
+// than its JPEG: none is offered, and none is made again until the image
+// is mirrored again (SaveImage clears it). It forgets any WebP recorded.
+func (s *Store) DeclineWebP(ctx context.Context, mediaID string) error {
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Model(&imageVariantRow{}).Where("media_id = ?", mediaID).
+			Updates(map[string]any{"webp_path": "", "webp_bytes": WebPLarger})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return errNoSuchImage
+		}
+		return bumpGeneration(tx)
+	})
+	if err != nil {
+		return fmt.Errorf("store: decline webp %s: %w", mediaID, err)
+	}
+	return nil
+}
 
 // SaveWebP records the WebP file of each of the image's widths, in one
 // transaction: files must name every width the record has, no more, or

@@ -106,6 +106,25 @@ func TestSaveWebPNeedsEveryWidthAndIsClearedByANewMirror(t *testing.T) {
 		if got, _, _ := s.Image(ctx, "m1"); got.HasWebP() || got.Variants[1].WebPBytes != 0 {
 			t.Errorf("SaveWebP(nil) kept: %+v", got.Variants)
 		}
+		// Made and found larger than its JPEG: declined, until mirrored again.
+		if err := s.SaveWebP(ctx, "m1", both); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.DeclineWebP(ctx, "m1"); err != nil {
+			t.Fatal(err)
+		}
+		if got, _, _ := s.Image(ctx, "m1"); got.HasWebP() || !got.WebPDeclined() || got.Variants[0].WebPPath != "" {
+			t.Errorf("after DeclineWebP: %+v", got.Variants)
+		}
+		if err := s.DeclineWebP(ctx, "nope"); err == nil {
+			t.Error("DeclineWebP of an image never saved succeeded")
+		}
+		if err := s.SaveImage(ctx, im); err != nil {
+			t.Fatal(err)
+		}
+		if got, _, _ := s.Image(ctx, "m1"); got.WebPDeclined() {
+			t.Errorf("a new mirror kept the decline: %+v", got.Variants)
+		}
 	})
 }
 
