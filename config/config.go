@@ -122,10 +122,11 @@ type Widget struct {
 	// to play; 0 mirrors none (the lightbox shows the thumbnail and links
 	// to Instagram).
 	VideoMaxMB int `yaml:"video_max_mb"`
-	// WebP makes a WebP file beside each mirrored JPEG, which pages offer
-	// to browsers that take it (all current ones) for about half the
-	// bytes; false serves JPEG only and spares the host the encoding
-	// (about a second of one core per image, once).
+	// WebP encodes each mirrored image in WebP too, at the JPEG's level of
+	// detail, and pages offer it where it is smaller than the JPEG at
+	// every width (smooth pictures, not most photographs); false serves
+	// JPEG only and spares the host the encoding (one to three seconds of
+	// one core per image, once).
 	WebP bool `yaml:"webp"`
 	// CacheMaxAge is how long browsers and shared caches (a CDN) may use
 	// the gallery (page, fragment, widget.js, widget.json) before asking
