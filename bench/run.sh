@@ -157,6 +157,14 @@ posts=$(curl -s "$vurl/widget.json" | grep -o '"permalink"' | wc -l || true)
 media=$(curl -s "$vurl/widget.json" | grep -o '/media/[0-9]*/640\.jpg' | head -n1 || true)
 [ -n "$media" ] || die "widget.json names no 640 px image"
 [ "$(curl -s -o /dev/null -w '%{http_code}' "$vurl$media")" = 200 ] || die "$media is not served"
+# Its WebP, made after the sync's JPEGs: served beside it as a visitor's
+# browser asks for it.
+webp="${media%.jpg}.webp"
+for _ in $(seq 1 600); do
+	[ "$(curl -s -o /dev/null -w '%{http_code}' "$vurl$webp")" = 200 ] && break
+	sleep 0.2
+done
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$vurl$webp")" = 200 ] || die "$webp is not served"
 say "bench: first /widget after ${first_widget} ms; $posts posts synced after ${synced_ms} ms"
 
 # ---------------------------------------------------------------- docroot
@@ -178,6 +186,7 @@ fetch_pair "$vurl/widget.css" "$doc/widget.css"
 fetch_pair "$vurl/widget?fragment=1" "$doc/widget"
 fetch_pair "$vurl/widget.json" "$doc/widget.json"
 curl -s -o "$doc$media" "$vurl$media"
+curl -s -o "$doc$webp" "$vurl$webp"
 chmod -R a+rX "$doc"
 
 # ---------------------------------------------------------------- nginx
@@ -234,6 +243,10 @@ http {
             default_type image/jpeg;
             add_header Cache-Control "public, max-age=31536000, immutable"; $common
         }
+        location ~ ^/media/.*\.webp\$ {
+            default_type image/webp;
+            add_header Cache-Control "public, max-age=31536000, immutable"; $common
+        }
     }
 }
 EOF
@@ -265,6 +278,7 @@ check_same "/widget?fragment=1" "$doc/widget.gz" gzip
 check_same /widget.json "$doc/widget.json" ""
 check_same /widget.json "$doc/widget.json.gz" gzip
 check_same "$media" "$doc$media" ""
+check_same "$webp" "$doc$webp" ""
 
 # ---------------------------------------------------------------- wrk
 cat >"$tmp/report.lua" <<'EOF'
@@ -307,7 +321,7 @@ bench_one() {
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 rows=()
-for ep in "/widget.js|1" "/widget.css|1" "/widget?fragment=1|1" "/widget.json|1" "$media|0"; do
+for ep in "/widget.js|1" "/widget.css|1" "/widget?fragment=1|1" "/widget.json|1" "$media|0" "$webp|0"; do
 	target=${ep%|*}
 	gz=${ep#*|}
 	say "bench: $target — Vitrine, then nginx ($warmup warm-up + $duration each)"
