@@ -118,7 +118,7 @@ for b in "${builds[@]}"; do
 	vpid=$!
 	pids+=("$vpid")
 	synced=""
-	for _ in $(seq 1 600); do
+	for _ in $(seq 1 3000); do
 		if [ "$(metric_sum "$url" '^vitrine_job_runs_total\\{job="sync",result="success"\\}')" -ge 1 ] &&
 			curl -s "$url/widget.json" | grep -q '"permalink"'; then
 			synced=1
@@ -138,15 +138,6 @@ for b in "${builds[@]}"; do
 		[ "$missing" = 0 ] && break
 		sleep 1
 	done
-	# A build that makes WebP does so after the sync, one image at a
-	# time: wait until every image listed has one.
-	if grep -qa 'feed: WebP files made' "$bin"; then
-		for _ in $(seq 1 300); do
-			doc=$(curl -s "$url/widget.json")
-			[ "$(grep -o '"url":' <<<"$doc" | wc -l)" = "$(grep -o '"webp":' <<<"$doc" | wc -l)" ] && break
-			sleep 1
-		done
-	fi
 	posts=$(curl -s "$url/widget.json" | grep -o '"permalink"' | wc -l)
 	js_gz=$(curl -s -H 'Accept-Encoding: gzip' -o /dev/null -w '%{size_download}' "$url/widget.js")
 	page_gz=$(curl -s -H 'Accept-Encoding: gzip' -o /dev/null -w '%{size_download}' "$url/widget")
