@@ -79,7 +79,8 @@ func (f *Feed) AddWebP(ctx context.Context, budget time.Duration) (WebPReport, e
 		r.Release()
 		f.renderers <- r
 	}()
-	deadline := time.Now().Add(budget)
+	start := time.Now()
+	deadline := start.Add(budget)
 	for i, im := range todo {
 		if ctx.Err() != nil || !time.Now().Before(deadline) {
 			rep.Left = len(todo) - i
@@ -110,7 +111,8 @@ func (f *Feed) AddWebP(ctx context.Context, budget time.Duration) (WebPReport, e
 		}
 	}
 	if rep.Added+rep.Larger+rep.Failed > 0 {
-		f.log.Info("feed: WebP files made", "images", rep.Added, "larger_than_jpeg", rep.Larger, "failed", rep.Failed, "left", rep.Left)
+		f.log.Info("feed: WebP files made", "images", rep.Added, "larger_than_jpeg", rep.Larger, "failed", rep.Failed, "left", rep.Left,
+			"duration", time.Since(start).Round(time.Millisecond))
 	}
 	return rep, nil
 }
