@@ -1,10 +1,13 @@
 // Command firstsync measures the memory of a Vitrine's first sync: the
 // real binary, connected through its own admin and OAuth callback to an
 // Instagram look-alike in another process (as the real one is) whose CDN
-// serves real-size photographs. For each feed size it reports the peak RSS
-// of the vitrine process (VmHWM), its RSS once the sync is over, and the
-// sync's own duration, as a Markdown table. bench/firstsync.sh builds and
-// runs it; see bench/README.md ("First sync").
+// serves real-size photographs. For each feed size and each setting of
+// widget.webp it reports the peak RSS of the vitrine process (VmHWM) when
+// the first gallery shows and once every image has its WebP, its RSS once
+// that is over, the sync's own duration and what the WebP pass took (over
+// as many syncs as it needs, each started from the admin), as a Markdown
+// table. bench/firstsync.sh builds and runs it; see bench/README.md
+// ("First sync").
 //
 // With -lookalike it is that look-alike instead: the fake Instagram of
 // vitrine/instagram/fake, whose CDN's .jpg paths answer with the
@@ -46,7 +49,9 @@ func main() {
 		posts     = flag.String("posts", "100,1000", "comma-separated feed sizes to measure")
 		bins      = flag.String("vitrine", "", "semicolon-separated label=path of vitrine binaries to measure")
 		work      = flag.String("work", "", "working directory (data dirs, logs)")
-		settle    = flag.Duration("settle", 10*time.Second, "wait after the sync before reading the RSS after")
+		settle    = flag.Duration("settle", 10*time.Second, "wait after the last sync before reading the RSS after")
+		webp      = flag.String("webp", "on,off", "comma-separated settings of widget.webp to measure")
+		webpSyncs = flag.Int("webp-syncs", 0, "with widget.webp on: syncs to run at most, the rest of the WebP pass extrapolated (0: until no image lacks WebP)")
 		ready     = flag.String("ready", "", "with -lookalike: file to write the look-alike's base URL to")
 		redirect  = flag.String("redirect", "", "with -lookalike: the OAuth redirect URI to register")
 	)
@@ -59,7 +64,7 @@ func main() {
 		}
 		return
 	}
-	if err := run(*photos, *posts, *bins, *work, *settle); err != nil {
+	if err := run(*photos, *posts, *bins, *webp, *work, *settle, *webpSyncs); err != nil {
 		fmt.Fprintln(os.Stderr, "firstsync:", err)
 		os.Exit(1)
 	}
@@ -184,16 +189,44 @@ func runLookalike(n int, photoDir, ready, redirectURI string) error {
 }
 
 type result struct {
-	label           string
-	posts           int
-	peakKB, afterKB int
-	syncTook        string
-	mirrored        string
-	loadBefore      string
-	loadAfter       string
+	label      string
+	webp       bool
+	posts      int
+	firstKB    int // VmHWM when the first sync's log line says it is done
+	peakKB     int // VmHWM once the last sync is done
+	afterKB    int
+	syncTook   string
+	mirrored   string
+	loadBefore string
+	loadAfter  string
+	webpPass
 }
 
-func run(photoDir, postsList, binList, work string, settle time.Duration) error {
+// webpPass is what the syncs' WebP passes did, from their log lines.
+type webpPass struct {
+	syncs   int           // syncs that made WebP files
+	images  int           // images given their WebP files
+	failed  int           // images whose WebP failed
+	left    int           // images still without WebP after the last
+	took    time.Duration // the passes' own time, summed
+	elapsed time.Duration // from the first sync's end to the last pass's
+}
+
+// perImage is the pass's time per image made.
+func (w webpPass) perImage() time.Duration {
+	if w.images == 0 {
+		return 0
+	}
+	return w.took / time.Duration(w.images)
+}
+
+// total is the passes' time for every image: measured, or when images
+// were left (-webp-syncs), extrapolated at the measured rate.
+func (w webpPass) total() (d time.Duration, extrapolated bool) {
+	return w.took + time.Duration(w.left)*w.perImage(), w.left > 0
+}
+
+func run(photoDir, postsList, binList, webpList, work string, settle time.Duration, webpSyncs int) error {
 	if binList == "" || work == "" || photoDir == "" {
 		return errors.New("-vitrine, -work and -photos are required")
 	}
@@ -221,32 +254,73 @@ func run(photoDir, postsList, binList, work string, settle time.Duration) error 
 			if !ok {
 				label, bin = "vitrine", lb
 			}
-			r, err := measure(label, bin, n, photoDir, filepath.Join(work, fmt.Sprintf("%s-%d", label, n)), settle)
-			if err != nil {
-				return fmt.Errorf("%s, %d posts: %w", label, n, err)
+			for _, w := range strings.Split(webpList, ",") {
+				var webp bool
+				switch strings.TrimSpace(w) {
+				case "on":
+					webp = true
+				case "off":
+				default:
+					return fmt.Errorf("-webp: %q is neither on nor off", w)
+				}
+				dir := filepath.Join(work, fmt.Sprintf("%s-%d-webp-%s", label, n, onOff(webp)))
+				r, err := measure(label, bin, webp, n, photoDir, dir, settle, webpSyncs)
+				if err != nil {
+					return fmt.Errorf("%s, webp %s, %d posts: %w", label, onOff(webp), n, err)
+				}
+				fmt.Fprintf(os.Stderr, "%s, webp %s, %d posts: peak %.1f MiB (%.1f at the first gallery), after %.1f MiB, sync %s, WebP %d images in %d syncs, %s\n",
+					label, onOff(webp), n, mib(r.peakKB), mib(r.firstKB), mib(r.afterKB), r.syncTook, r.images, r.syncs, r.took.Round(time.Second))
+				results = append(results, r)
 			}
-			fmt.Fprintf(os.Stderr, "%s, %d posts: peak %.1f MiB, after %.1f MiB, sync %s\n",
-				label, n, mib(r.peakKB), mib(r.afterKB), r.syncTook)
-			results = append(results, r)
 		}
 	}
 	fmt.Printf("photographs: %d of 1080×1350 px, %s KB (JPEG quality 85)\n\n", len(paths), strings.Join(sizes, ", "))
-	fmt.Println("| build | posts | peak RSS (VmHWM) | RSS after | sync (mirror) time | images mirrored | load average before → after |")
-	fmt.Println("|---|---:|---:|---:|---:|---:|---|")
+	fmt.Println("| build | widget.webp | posts | peak RSS at the first gallery | peak RSS (VmHWM) | RSS after | sync (mirror) time | images mirrored | WebP: images (syncs) | WebP pass | per image | every WebP made | load average before → after |")
+	fmt.Println("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
 	for _, r := range results {
-		fmt.Printf("| %s | %d | **%.1f MiB** | %.1f MiB | %s | %s | %s → %s |\n", r.label, r.posts,
-			mib(r.peakKB), mib(r.afterKB), r.syncTook, r.mirrored, r.loadBefore, r.loadAfter)
+		webpCols := "– | – | – | –"
+		if r.webp {
+			total, extra := r.total()
+			approx := ""
+			if extra {
+				approx = "≈ "
+			}
+			webpCols = fmt.Sprintf("%d (%d)", r.images, r.syncs)
+			if r.failed > 0 {
+				webpCols += fmt.Sprintf(", %d failed", r.failed)
+			}
+			if r.left > 0 {
+				webpCols += fmt.Sprintf(", %d left", r.left)
+			}
+			webpCols += fmt.Sprintf(" | %s%.0f s | %.2f s | ", approx, total.Seconds(), r.perImage().Seconds())
+			if extra {
+				webpCols += "–"
+			} else {
+				webpCols += fmt.Sprintf("%.0f s after the sync", r.elapsed.Seconds())
+			}
+		}
+		fmt.Printf("| %s | %s | %d | %.1f MiB | **%.1f MiB** | %.1f MiB | %s | %s | %s | %s → %s |\n", r.label, onOff(r.webp), r.posts,
+			mib(r.firstKB), mib(r.peakKB), mib(r.afterKB), r.syncTook, r.mirrored, webpCols, r.loadBefore, r.loadAfter)
 	}
 	return nil
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
 }
 
 func mib(kb int) float64 { return float64(kb) / 1024 }
 
 // measure runs one first sync: a look-alike with n posts, a fresh vitrine
 // serve on it, signed in and connected as an owner would (Generate,
-// Allow), then waits for the sync's log line.
-func measure(label, bin string, n int, photoDir, dir string, settle time.Duration) (result, error) {
-	r := result{label: label, posts: n}
+// Allow), then waits for the sync's log line. With webp, it then clicks
+// "Sync now" after each sync whose WebP pass left images without WebP,
+// until none are left or maxSyncs syncs (0: no limit) have run.
+func measure(label, bin string, webp bool, n int, photoDir, dir string, settle time.Duration, maxSyncs int) (result, error) {
+	r := result{label: label, webp: webp, posts: n}
 	if err := os.RemoveAll(dir); err != nil {
 		return r, err
 	}
@@ -276,7 +350,7 @@ func measure(label, bin string, n int, photoDir, dir string, settle time.Duratio
 		b, err := os.ReadFile(readyFile)
 		igBase = string(b)
 		return err == nil && igBase != ""
-	}); err != nil {
+	}, 200*time.Millisecond); err != nil {
 		return r, errors.New("the look-alike did not start")
 	}
 
@@ -305,6 +379,11 @@ widget:
   max_posts: %d
 `, port, public, filepath.Join(dir, "data"), strings.TrimSpace(string(hash)), fake.DefaultClientID, fake.DefaultClientSecret,
 		igBase, igBase, igBase, u.Host, n)
+	if !webp {
+		// Only when off: on is the default, and a build from before
+		// widget.webp refuses a key it does not know.
+		cfg += "  webp: false\n"
+	}
 	cfgPath := filepath.Join(dir, "config.yaml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		return r, err
@@ -328,28 +407,68 @@ widget:
 			resp.Body.Close()
 		}
 		return err == nil
-	}); err != nil {
+	}, 200*time.Millisecond); err != nil {
 		return r, errors.New("vitrine did not start; see " + logPath)
 	}
 
 	r.loadBefore = loadAverage()
-	if err := connect(public); err != nil {
+	admin, err := connect(public)
+	if err != nil {
 		return r, fmt.Errorf("connect: %w (log: %s)", err, logPath)
 	}
 	var line string
 	if err := waitFor(30*time.Minute, func() bool {
 		line = findLine(logPath, `msg="feed: synced"`)
 		return line != ""
-	}); err != nil {
+	}, 50*time.Millisecond); err != nil {
 		return r, errors.New("no sync in the log " + logPath)
 	}
-	r.peakKB = procStatus(v.Process.Pid, "VmHWM")
-	r.loadAfter = loadAverage()
+	// The peak the JPEGs took: the WebP pass starts once the gallery is
+	// rebuilt, after this line.
+	r.firstKB = procStatus(v.Process.Pid, "VmHWM")
 	r.syncTook = logField(line, "duration")
 	if d, err := time.ParseDuration(r.syncTook); err == nil {
 		r.syncTook = fmt.Sprintf("%.1f s", d.Seconds())
 	}
 	r.mirrored = logField(line, "mirrored")
+	firstAt := logTime(line)
+
+	// Each sync ends with its WebP pass; a job's line says it is over.
+	var passes []string
+	for syncs := 1; ; syncs++ {
+		if err := waitFor(30*time.Minute, func() bool {
+			return len(findLines(logPath, `msg="jobs: done" job=sync `)) >= syncs
+		}, 200*time.Millisecond); err != nil {
+			return r, fmt.Errorf("sync %d did not finish; see %s", syncs, logPath)
+		}
+		all := findLines(logPath, `msg="feed: WebP files made"`)
+		if !webp || len(all) == len(passes) {
+			break // none made (or a build without WebP): nothing more to wait for
+		}
+		passes = all
+		if left, _ := strconv.Atoi(logField(passes[len(passes)-1], "left")); left == 0 || syncs == maxSyncs {
+			break
+		}
+		if err := syncNow(admin, public, func() bool {
+			return len(findLines(logPath, `msg="jobs: done" job=sync `)) > syncs
+		}); err != nil {
+			return r, fmt.Errorf("sync now: %w (log: %s)", err, logPath)
+		}
+	}
+	for _, p := range passes {
+		r.syncs++
+		k, _ := strconv.Atoi(logField(p, "images"))
+		f, _ := strconv.Atoi(logField(p, "failed"))
+		d, _ := time.ParseDuration(logField(p, "duration"))
+		r.images, r.failed, r.took = r.images+k, r.failed+f, r.took+d
+	}
+	if len(passes) > 0 {
+		last := passes[len(passes)-1]
+		r.left, _ = strconv.Atoi(logField(last, "left"))
+		r.elapsed = logTime(last).Sub(firstAt)
+	}
+	r.peakKB = procStatus(v.Process.Pid, "VmHWM")
+	r.loadAfter = loadAverage()
 	time.Sleep(settle)
 	r.afterKB = procStatus(v.Process.Pid, "VmRSS")
 	if findLine(logPath, `mirror_failed=0`) == "" {
@@ -358,48 +477,71 @@ widget:
 	return r, nil
 }
 
+// syncNow clicks "Sync now" on the dashboard; while the last sync is still
+// finishing (409) it tries again, unless another sync ran meanwhile (the
+// scheduled one: then there is nothing to click for).
+func syncNow(c *http.Client, public string, ranMeanwhile func() bool) error {
+	body, _, err := get(c, public+"/admin")
+	if err != nil {
+		return err
+	}
+	m := csrfField.FindStringSubmatch(body)
+	if m == nil {
+		return errors.New("no CSRF token on the dashboard")
+	}
+	return waitFor(2*time.Minute, func() bool {
+		if ranMeanwhile() {
+			return true
+		}
+		_, err := post(c, public+"/admin/sync", public, url.Values{"csrf_token": {m[1]}})
+		return err == nil
+	}, time.Second)
+}
+
+var csrfField = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
+
 // connect signs in to the admin and clicks Generate, then Allow on the
 // look-alike's consent page, and follows its redirect to the callback,
-// which connects the account and starts the first sync.
-func connect(public string) error {
+// which connects the account and starts the first sync. It returns the
+// signed-in client.
+func connect(public string) (*http.Client, error) {
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar, Timeout: 30 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	csrf := regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
 	body, _, err := get(c, public+"/admin/login")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	m := csrf.FindStringSubmatch(body)
+	m := csrfField.FindStringSubmatch(body)
 	if m == nil {
-		return errors.New("no CSRF token on the login page")
+		return nil, errors.New("no CSRF token on the login page")
 	}
 	if _, err := post(c, public+"/admin/login", public, url.Values{"csrf_token": {m[1]}, "password": {"firstsync-benchmark"}}); err != nil {
-		return err
+		return nil, err
 	}
 	_, authorize, err := get(c, public+"/admin/generate")
 	if err != nil || authorize == "" {
-		return fmt.Errorf("generate: no redirect to the authorize page (%v)", err)
+		return nil, fmt.Errorf("generate: no redirect to the authorize page (%v)", err)
 	}
 	au, err := url.Parse(authorize)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	form := au.Query()
 	form.Set("decision", "approve")
 	au.RawQuery = ""
 	callback, err := post(c, au.String(), "", form)
 	if err != nil || callback == "" {
-		return fmt.Errorf("authorize: no redirect to the callback (%v)", err)
+		return nil, fmt.Errorf("authorize: no redirect to the callback (%v)", err)
 	}
 	_, done, err := get(c, callback)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if strings.Contains(done, "error") {
-		return errors.New("callback redirected to " + done)
+		return nil, errors.New("callback redirected to " + done)
 	}
-	return nil
+	return c, nil
 }
 
 func get(c *http.Client, u string) (body, location string, err error) {
@@ -445,14 +587,14 @@ func freePort() (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
-func waitFor(limit time.Duration, ok func() bool) error {
+func waitFor(limit time.Duration, ok func() bool, every time.Duration) error {
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
 	for !ok() {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(200 * time.Millisecond):
+		case <-time.After(every):
 		}
 	}
 	return nil
@@ -460,19 +602,39 @@ func waitFor(limit time.Duration, ok func() bool) error {
 
 // findLine is the first line of the file at path containing s.
 func findLine(path, s string) string {
+	if l := scanLines(path, s, true); len(l) > 0 {
+		return l[0]
+	}
+	return ""
+}
+
+// findLines is every line of the file at path containing s.
+func findLines(path, s string) []string { return scanLines(path, s, false) }
+
+func scanLines(path, s string, first bool) []string {
 	f, err := os.Open(path)
 	if err != nil {
-		return ""
+		return nil
 	}
 	defer f.Close()
+	var lines []string
 	sc := bufio.NewScanner(f)
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
 		if strings.Contains(sc.Text(), s) {
-			return sc.Text()
+			lines = append(lines, sc.Text())
+			if first {
+				break
+			}
 		}
 	}
-	return ""
+	return lines
+}
+
+// logTime is when a text log line was written.
+func logTime(line string) time.Time {
+	t, _ := time.Parse(time.RFC3339Nano, logField(line, "time"))
+	return t
 }
 
 // logField is key's value in a text log line.
