@@ -17,7 +17,8 @@
 # Environment (defaults in brackets):
 #   FIRSTSYNC_POSTS    feed sizes measured [100,1000]
 #   FIRSTSYNC_BEFORE   a revision measured before this tree, built from
-#                      `git archive` in the temporary directory []
+#                      `git archive` in the temporary directory; one from
+#                      before widget.webp needs FIRSTSYNC_WEBP=on []
 #   FIRSTSYNC_WEBP     settings of widget.webp measured [on,off]
 #   FIRSTSYNC_WEBP_SYNCS  with webp on, syncs run at most; the WebP files
 #                      still missing then are extrapolated at the measured
