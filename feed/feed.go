@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -131,6 +132,9 @@ type Feed struct {
 	render func(r *imaging.Renderer, data []byte, write func(imaging.Variant) error) (imaging.Rendered, error)
 	// renderWebP is (*imaging.Renderer).RenderWebP, for tests likewise.
 	renderWebP func(r *imaging.Renderer, data []byte, write func(imaging.Variant) error) error
+	// releaseMemory is debug.FreeOSMemory, run after each image AddWebP
+	// makes; a test counts the calls.
+	releaseMemory func()
 	// held counts the bytes the mirror holds: downloads and what the
 	// renderers hold.
 	held heldBytes
@@ -146,7 +150,7 @@ func New(o Options) (*Feed, error) {
 		log: o.Logger, now: o.Now, observer: o.Observer,
 		mirrorWorkers: 4, mirrorRate: 8, videoMaxBytes: max(o.VideoMaxBytes, 0),
 		renderers: make(chan *imaging.Renderer, maxConcurrentDecodes), render: (*imaging.Renderer).Render,
-		renderWebP: (*imaging.Renderer).RenderWebP,
+		renderWebP: (*imaging.Renderer).RenderWebP, releaseMemory: debug.FreeOSMemory,
 	}
 	for range maxConcurrentDecodes {
 		f.renderers <- &imaging.Renderer{Hold: f.held.add}
