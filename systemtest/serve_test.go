@@ -88,7 +88,11 @@ func TestBinaryShutsDownGracefullyOnSIGTERM(t *testing.T) {
 	}
 	t.Cleanup(func() { cmd.Process.Kill() })
 	logs := testkit.NewLogBuffer()
+	// Wait closes the pipe once the process exits, and lines not read by
+	// then are lost: it is called only after the reader has seen the end.
+	readAll := make(chan struct{})
 	go func() {
+		defer close(readAll)
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
 			logs.Write(append(sc.Bytes(), '\n'))
@@ -105,7 +109,10 @@ func TestBinaryShutsDownGracefullyOnSIGTERM(t *testing.T) {
 		t.Fatal(err)
 	}
 	waited := make(chan error, 1)
-	go func() { waited <- cmd.Wait() }()
+	go func() {
+		<-readAll
+		waited <- cmd.Wait()
+	}()
 	select {
 	case err := <-waited:
 		if err != nil {
