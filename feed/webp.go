@@ -32,15 +32,14 @@ type WebPReport struct {
 // (imaging.RenderWebP, from each image's widest JPEG on disk): the images
 // mirrored by the sync just done, and those mirrored before Vitrine made
 // WebP. Each width is encoded at the quality that matches its JPEG's
-// (imaging.WebPQuality), and an image's WebP is kept only when every
-// width of it is smaller than its JPEG: for most photographs it is not
-// (WebP matches the JPEG's detail only at high qualities), and the image
-// is then marked so (store.DeclineWebP) and served as JPEG, never with a
-// larger file. One image at a time, on one encoder, since each encode holds some
-// tens of megabytes for a moment; the newest mirrored first, until all
-// have them, ctx ends or budget is spent, for the next call to go on
-// with. It runs after a sync has shown the JPEGs, so a first gallery
-// never waits for it, and visitors see no change but fewer bytes: a page
+// detail (imaging.WebPQuality), and an image's WebP is kept only when
+// every width is smaller than its JPEG. For most photographs it is not
+// (WebP matches the JPEG's detail only at high qualities): the image is
+// then marked so (store.DeclineWebP) and served as JPEG, never with a
+// larger file. One image at a time on one encoder (some 20 MB for a
+// moment), the newest mirrored first, until all are done, ctx ends or
+// budget is spent, for the next call to go on with. It runs after a sync
+// has shown the JPEGs, so a first gallery never waits for it; a page
 // offers an image's WebP only once all its widths have one. An image
 // whose WebP is recorded but missing on disk gets it made again; one that
 // fails is not tried again while the process lives and its JPEG is the
