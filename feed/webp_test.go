@@ -56,15 +56,15 @@ func (h *harness) imagesWithWebP() (with, without int) {
 	return with, without
 }
 
-// smoothPicture is a 1080×1350 gradient as Instagram would serve it, a
+// smoothPicture is a 640×800 gradient as Instagram could serve it, a
 // JPEG: the kind of picture whose WebP is smaller than its JPEG at every
 // width, where a photograph's is not.
 func smoothPicture(t testing.TB) []byte {
 	t.Helper()
-	img := image.NewRGBA(image.Rect(0, 0, 1080, 1350))
-	for y := range 1350 {
-		for x := range 1080 {
-			img.Set(x, y, color.RGBA{uint8(40 + x*150/1080), uint8(60 + y*120/1350), uint8(200 - x*100/1080), 255})
+	img := image.NewRGBA(image.Rect(0, 0, 640, 800))
+	for y := range 800 {
+		for x := range 640 {
+			img.Set(x, y, color.RGBA{uint8(40 + x*150/640), uint8(60 + y*120/800), uint8(200 - x*100/640), 255})
 		}
 	}
 	var b bytes.Buffer
@@ -80,9 +80,25 @@ func pictureHarness(t *testing.T, n int, body []byte) *harness {
 	h := newHarness(t, withPosts(-1))
 	h.swapCDN.Store(&cdnSwap{part: "/cdn/", body: body})
 	for range n {
-		h.f.AddPost(fake.Post{MediaType: fake.MediaImage, Width: 1080, Height: 1350})
+		h.f.AddPost(fake.Post{MediaType: fake.MediaImage, Width: 640, Height: 800})
 	}
 	return h
+}
+
+// postImage is the record of a mirrored image other than the avatar.
+func (h *harness) postImage() store.Image {
+	h.t.Helper()
+	images, err := h.st.Images(h.ctx)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	for _, im := range images {
+		if im.MediaID != store.AvatarMediaID {
+			return im
+		}
+	}
+	h.t.Fatal("no post's image is mirrored")
+	return store.Image{}
 }
 
 func TestAddWebPMakesEveryImagesFilesOnceAndAgainWhenMissing(t *testing.T) {
@@ -107,14 +123,7 @@ func TestAddWebPMakesEveryImagesFilesOnceAndAgainWhenMissing(t *testing.T) {
 	}
 
 	// A WebP file removed behind Vitrine's back is unrecorded, then made again.
-	images, _ := h.st.Images(h.ctx)
-	var victim store.Image
-	for _, im := range images {
-		if im.MediaID != store.AvatarMediaID {
-			victim = im
-			break
-		}
-	}
+	victim := h.postImage()
 	largest, _ := victim.Largest()
 	if err := os.Remove(filepath.Join(h.mediaDir, filepath.FromSlash(largest.WebPPath))); err != nil {
 		t.Fatal(err)
@@ -163,14 +172,7 @@ func TestAddWebPRemembersAnImageItCannotMake(t *testing.T) {
 	if _, err := h.feed.Sync(h.ctx, nil); err != nil {
 		t.Fatal(err)
 	}
-	images, _ := h.st.Images(h.ctx)
-	var broken store.Image
-	for _, im := range images {
-		if im.MediaID != store.AvatarMediaID {
-			broken = im
-			break
-		}
-	}
+	broken := h.postImage()
 	largest, _ := broken.Largest()
 	// The same size, so the record still matches the file: a disk's rot.
 	if err := os.WriteFile(filepath.Join(h.mediaDir, filepath.FromSlash(largest.Path)), bytes.Repeat([]byte{0xff}, int(largest.Bytes)), 0o644); err != nil {

@@ -172,15 +172,7 @@ func (s *Store) SaveVideo(ctx context.Context, mediaID, path string, size int64)
 		size = 0
 	}
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		res := tx.Model(&imageRow{}).Where("media_id = ?", mediaID).
-			Updates(map[string]any{"video_path": path, "video_bytes": size})
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			return errNoSuchImage
-		}
-		return bumpGeneration(tx)
+		return updateImage(tx, &imageRow{}, mediaID, map[string]any{"video_path": path, "video_bytes": size})
 	})
 	if err != nil {
 		return fmt.Errorf("store: save video %s: %w", mediaID, err)
@@ -189,6 +181,20 @@ func (s *Store) SaveVideo(ctx context.Context, mediaID, path string, size int64)
 }
 
 var errNoSuchImage = errors.New("no such image")
+
+// updateImage sets values on the rows of model (the image's, or its
+// variants') for mediaID and moves the generation; errNoSuchImage when
+// there are none.
+func updateImage(tx *gorm.DB, model any, mediaID string, values map[string]any) error {
+	res := tx.Model(model).Where("media_id = ?", mediaID).Updates(values)
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected == 0 {
+		return errNoSuchImage
+	}
+	return bumpGeneration(tx)
+}
 
 // WebPFile is a WebP file the mirror wrote beside the JPEG of one width.
 type WebPFile struct {
@@ -208,15 +214,7 @@ var ErrVariantsChanged = errors.New("store: the image's widths changed since its
 // is mirrored again (SaveImage clears it). It forgets any WebP recorded.
 func (s *Store) DeclineWebP(ctx context.Context, mediaID string) error {
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		res := tx.Model(&imageVariantRow{}).Where("media_id = ?", mediaID).
-			Updates(map[string]any{"webp_path": "", "webp_bytes": WebPLarger})
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			return errNoSuchImage
-		}
-		return bumpGeneration(tx)
+		return updateImage(tx, &imageVariantRow{}, mediaID, map[string]any{"webp_path": "", "webp_bytes": WebPLarger})
 	})
 	if err != nil {
 		return fmt.Errorf("store: decline webp %s: %w", mediaID, err)

@@ -120,13 +120,14 @@ func postView(base string, p store.Post, jp jsonPost, fs []MirroredFile, caption
 	}
 	srcset := make([]string, len(fs))
 	var webpSrcset []string
+	webp := allWebP(fs)
 	for i, f := range fs {
 		srcset[i] = mediaURL(base, p.ID, f.Width) + " " + strconv.Itoa(f.Width) + "w"
-		if allWebP(fs) {
+		if webp {
 			webpSrcset = append(webpSrcset, webpURL(base, p.ID, f.Width)+" "+strconv.Itoa(f.Width)+"w")
 		}
 	}
-	slides := [][]any{slideFlags(slide(p.ID, fs, jp.Alt), jp.Video != "", allWebP(fs))}
+	slides := [][]any{slideFlags(slide(p.ID, fs, jp.Alt), jp.Video != "", webp)}
 	if len(jp.Children) > 0 {
 		slides = slides[:0]
 		for _, c := range jp.Children {
