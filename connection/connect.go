@@ -133,13 +133,20 @@ func (c *Connection) exchange(ctx context.Context, code string) (store.Token, er
 	}, nil
 }
 
-// Disconnect deletes the token. Removing what it served (the cached posts,
-// the mirrored files, the gallery) is the caller's next step: app's
-// Disconnect does both. It returns the username that was connected (""
-// when none was).
+// Disconnect deletes the token, and any token parked for the owner's
+// confirmation: the owner asked for Instagram to be forgotten, and a
+// parked one could still be confirmed. The parked one goes first, so a
+// failure in between leaves a connection to disconnect again, never a
+// parked token behind a disconnected one. Removing what the token served
+// (the cached posts, the mirrored files, the gallery) is the caller's
+// next step: app's Disconnect does both. It returns the username that
+// was connected ("" when none was).
 func (c *Connection) Disconnect(ctx context.Context) (username string, err error) {
 	if tok, err := c.st.Token(ctx); err == nil || errors.Is(err, store.ErrUndecryptable) {
 		username = tok.Username
+	}
+	if err := c.st.DiscardParkedToken(ctx); err != nil {
+		return "", err
 	}
 	if err := c.st.DeleteToken(ctx); err != nil {
 		return "", err

@@ -196,6 +196,35 @@ func TestDisconnect(t *testing.T) {
 	}
 }
 
+// Disconnecting forgets every token Vitrine holds: one parked for the
+// owner's confirmation too, which could otherwise still be confirmed
+// after the owner asked for Instagram to be forgotten.
+func TestDisconnectForgetsTheParkedToken(t *testing.T) {
+	e := newEnv(t)
+	if _, err := e.conn.Connect(e.ctx, e.code()); err != nil {
+		t.Fatal(err)
+	}
+	other, err := e.conn.Exchange(e.ctx, e.code())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.conn.Park(e.ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.conn.Disconnect(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.st.ParkedToken(e.ctx); !errors.Is(err, store.ErrNoParkedToken) {
+		t.Errorf("the parked token after disconnecting: %v", err)
+	}
+	if _, err := e.conn.ConfirmParked(e.ctx); !errors.Is(err, ErrNothingParked) {
+		t.Errorf("confirming after disconnecting: %v", err)
+	}
+	if s := e.status(); s.Connected {
+		t.Errorf("after disconnecting: %+v", s)
+	}
+}
+
 // Without an Instagram client the connection still reports its status
 // (`vitrine status`), and refuses the calls that need Instagram.
 func TestStatusOnly(t *testing.T) {
