@@ -10,9 +10,11 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
+	"vitrine/store"
 	"vitrine/testkit"
 	"vitrine/testkit/testvitrine"
 )
@@ -109,6 +111,18 @@ func TestSyncAndStatusCommands(t *testing.T) {
 	code, out = runCmd("status")
 	if code != ExitOK || !strings.Contains(out, "@"+acct.Username) || !strings.Contains(out, fmt.Sprintf("%d cached", len(f.MediaIDs()))) {
 		t.Fatalf("status when healthy: exit %d\n%s", code, out)
+	}
+
+	// A connection waiting for the owner's confirmation is shown, and
+	// changes nothing else.
+	until := time.Now().Add(time.Hour)
+	v.Track("parked-token")
+	if err := v.Store.ParkToken(context.Background(), store.Token{AccessToken: "parked-token", UserID: "99", Username: "someone.else"}, until); err != nil {
+		t.Fatal(err)
+	}
+	code, out = runCmd("status")
+	if want := "waiting:  @someone.else, for your confirmation on /admin until " + until.UTC().Format("15:04 UTC"); code != ExitOK || !strings.Contains(out, want) || !strings.Contains(out, "@"+acct.Username) || strings.Contains(out, "parked-token") {
+		t.Fatalf("status with a parked connection: exit %d, want %q in\n%s", code, want, out)
 	}
 
 	f.RevokeTokens()

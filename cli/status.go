@@ -26,8 +26,21 @@ func status(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.W
 		fmt.Fprintln(stderr, "vitrine:", err)
 		return ExitFailure
 	}
+	// A connection finished in a browser without the admin's session waits
+	// for the owner on the dashboard; it changes nothing until confirmed.
+	who, until, parked, err := a.Parked(ctx)
+	if err != nil {
+		fmt.Fprintln(stderr, "vitrine:", err)
+		return ExitFailure
+	}
+	printParked := func() {
+		if parked {
+			fmt.Fprintf(stdout, "waiting:  @%s, for your confirmation on /admin until %s\n", who, until.UTC().Format("15:04 UTC"))
+		}
+	}
 	if !cs.Connected {
 		fmt.Fprintln(stdout, "not connected: sign in to /admin and click Generate")
+		printParked()
 		return ExitFailure
 	}
 	posts, err := st.PostCount(ctx)
@@ -47,6 +60,7 @@ func status(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.W
 		fmt.Fprintf(stdout, "checked:  %s\n", tok.LastCheckedAt.Format(time.RFC3339))
 	}
 	fmt.Fprintf(stdout, "posts:    %d cached\n", posts)
+	printParked()
 	runs, err := st.JobRuns(ctx)
 	if err != nil {
 		fmt.Fprintln(stderr, "vitrine:", err)
