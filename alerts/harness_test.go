@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"vitrine/buildinfo"
 	"vitrine/config"
 	"vitrine/connection"
 	"vitrine/store"
@@ -125,6 +126,10 @@ func newHook(t testing.TB) *hook {
 		body, _ := io.ReadAll(r.Body)
 		if got, want := r.Header.Get(SignatureHeader), Sign(testSecret, body); !hmac.Equal([]byte(got), []byte(want)) {
 			t.Errorf("webhook signature %q, want %q", got, want)
+		}
+		// The receiver's logs name the build that sent it.
+		if got, want := r.UserAgent(), buildinfo.Get().UserAgent(); got != want {
+			t.Errorf("webhook User-Agent %q, want %q", got, want)
 		}
 		if h.fail.Load() > 0 {
 			h.fail.Add(-1)

@@ -14,6 +14,8 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"vitrine/buildinfo"
 )
 
 // SignatureHeader carries "sha256=<hex HMAC-SHA256 of the body>" keyed with
@@ -61,13 +63,17 @@ func (al *Alerter) sendWebhook(ctx context.Context, a Alert) error {
 	return last
 }
 
+// userAgent names this build, as the Instagram client's does, so a
+// receiver's logs say which Vitrine sent an alert.
+var userAgent = buildinfo.Get().UserAgent()
+
 func (al *Alerter) postWebhook(ctx context.Context, body []byte, kind string) (retry bool, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, al.cfg.WebhookURL, bytes.NewReader(body))
 	if err != nil {
 		return false, errors.New("webhook: invalid alerts.webhook_url")
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "vitrine")
+	req.Header.Set("User-Agent", userAgent)
 	req.Header.Set("X-Vitrine-Event", kind)
 	if sec := al.cfg.WebhookSecret; sec != "" {
 		req.Header.Set(SignatureHeader, Sign(sec, body))
