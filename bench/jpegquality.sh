@@ -40,6 +40,7 @@
 #   JPEGQUALITY_FORMATS formats measured, JPEG always among them [jpeg,webp]
 #   JPEGQUALITY_WEBP_Q  WebP qualities measured [40-65/5,66-100]
 #   JPEGQUALITY_AVIF_Q  AVIF qualities measured, lo-hi/step [50-95/5]
+#   JPEGQUALITY_AVIF_SPEED  libaom's speed, 0 (slowest) to 10 [8]
 #   JPEGQUALITY_CACHE   where the packages are unpacked, in a directory
 #                       named after a hash of the pinned versions, so that
 #                       a new pin fetches afresh
@@ -58,6 +59,7 @@ qualities=${JPEGQUALITY_Q:-50-95}
 formats=${JPEGQUALITY_FORMATS:-jpeg,webp}
 webp_qualities=${JPEGQUALITY_WEBP_Q:-40-65/5,66-100}
 avif_qualities=${JPEGQUALITY_AVIF_Q:-50-95/5}
+avif_speed=${JPEGQUALITY_AVIF_SPEED:-8}
 results=${BENCH_RESULTS:-$root/bench/RESULTS.md}
 corpus=$root/bench/jpegquality/corpus.tsv
 command_line="$( (env | grep -E '^(JPEGQUALITY|BENCH)_' || true) | sort | tr '\n' ' ')bench/jpegquality.sh"
@@ -131,7 +133,7 @@ trap 'exit 130' INT TERM
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 started=$(date -u '+%Y-%m-%d %H:%M UTC')
 "$tmp/jpegquality" -corpus "$corpus" -root "$cache" -q "$qualities" -formats "$formats" \
-	-webp-q "$webp_qualities" -avif-q "$avif_qualities" \
+	-webp-q "$webp_qualities" -avif-q "$avif_qualities" -avif-speed "$avif_speed" \
 	-crops "$tmp/crops" -raw "$tmp/samples.tsv" -modern "$tmp/modern.md" >"$tmp/table.md"
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 rev=$(cd "$root" && git rev-parse --short HEAD)

@@ -22,10 +22,11 @@ import (
 	"vitrine/imaging"
 )
 
-// avifSpeed is libaom's speed through libavif (0 slowest, 10 fastest): 8
-// is as fast as it gets before its bytes grow a lot, which is the least
-// AVIF could cost the mirror in time.
-const avifSpeed = 8
+// defaultAVIFSpeed is libaom's speed through libavif (0 slowest, 10
+// fastest) unless -avif-speed says otherwise: 8 is as fast as it gets
+// before its bytes grow a lot, which is the least AVIF could cost the
+// mirror in time. Slower speeds spend time to save bytes.
+const defaultAVIFSpeed = 8
 
 // goalRatio is the goal for a modern format: at most this share of
 // the JPEG's bytes, at scores at least the JPEG's.
@@ -59,15 +60,20 @@ var codecs = map[string]codec{
 		decode: decodeWebP,
 		about:  "imaging.EncodeWebPAt, as the mirror encodes (libwebp, method 4, in WebAssembly), decoded by x/image/webp",
 	},
-	"avif": {
+	"avif": avifCodec(defaultAVIFSpeed),
+}
+
+// avifCodec is AVIF encoded by libaom at speed.
+func avifCodec(speed int) codec {
+	return codec{
 		name: "avif",
 		encode: func(w io.Writer, img image.Image, q int) error {
-			return avif.Encode(w, img, avif.Options{Quality: q, QualityAlpha: q, Speed: avifSpeed,
+			return avif.Encode(w, img, avif.Options{Quality: q, QualityAlpha: q, Speed: speed,
 				ChromaSubsampling: image.YCbCrSubsampleRatio420})
 		},
 		decode: avif.Decode,
-		about:  fmt.Sprintf("gen2brain/avif (libavif and libaom in WebAssembly), speed %d, 4:2:0 like the others, decoded by the same", avifSpeed),
-	},
+		about:  fmt.Sprintf("gen2brain/avif (libavif and libaom in WebAssembly), speed %d, 4:2:0 like the others, decoded by the same", speed),
+	}
 }
 
 // parseFormats returns the codecs a -formats list names, JPEG first

@@ -93,6 +93,7 @@ func main() {
 	formatsFlag := flag.String("formats", "jpeg,webp", "the formats to measure, among jpeg, webp and avif (jpeg always: the others are held to it)")
 	webpQualities := flag.String("webp-q", "40-65/5,66-100", "WebP qualities to measure, as -q")
 	avifQualities := flag.String("avif-q", "30-80/5", "AVIF qualities to measure, as -q")
+	avifSpeed := flag.Int("avif-speed", defaultAVIFSpeed, "libaom's speed for AVIF, 0 (slowest, fewest bytes) to 10")
 	viewedFlag := flag.String("viewed", "240=1,320=1,640=1.5,1080=1.5", "file pixels per CSS pixel each width is drawn at, at the least in most cases")
 	cropsDir := flag.String("crops", "", "also write each post, as scaled from its crop, as PNG into this directory")
 	rawFile := flag.String("raw", "", "also write every sample as tab-separated values to this file")
@@ -104,6 +105,10 @@ func main() {
 	if *root == "" {
 		fail(errors.New("-root is required"))
 	}
+	if *avifSpeed < 0 || *avifSpeed > 10 {
+		fail(fmt.Errorf("-avif-speed %d: want 0 to 10", *avifSpeed))
+	}
+	codecs["avif"] = avifCodec(*avifSpeed)
 	photos, err := readCorpus(*corpusFile)
 	if err != nil {
 		fail(err)
