@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"image/jpeg"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -83,11 +81,7 @@ func TestBrowserDrawsWebPWhereEveryWidthHasOne(t *testing.T) {
 		e.src.setImages(ims)
 	}, withConfig(func(c *config.Config) { c.Widget.Count, c.Widget.MaxPosts, c.Widget.LoadMore = 12, 20, true }))
 
-	host := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		fmt.Fprintf(w, hostPage, `<script src="`+e.base+`/widget.js" async></script>`)
-	}))
-	t.Cleanup(host.Close)
+	host := hostServer(t, "", `<script src="`+e.base+`/widget.js" async></script>`)
 	if err := chromedp.Do(ctx, chromedp.Navigate(host.URL)); err != nil {
 		t.Fatal(err)
 	}
