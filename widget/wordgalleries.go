@@ -290,15 +290,7 @@ func (w *Widget) wordGallery(s *snapshot, vs *wordGalleries, key string, eff wor
 
 // has reports whether v's asset of kind is rendered.
 func (v *wordGallery) has(kind routeKind, fragment bool) bool {
-	switch {
-	case kind == kindJSON:
-		return v.json != nil
-	case kind == kindScript:
-		return v.js != nil
-	case fragment:
-		return v.fragment != nil
-	}
-	return v.page != nil
+	return v.pick(kind, fragment, v.json) != nil
 }
 
 // renderWordGallery renders v's asset of kind unless it already has it.
