@@ -182,6 +182,9 @@ func TestStateChecks(t *testing.T) {
 	q.Del("state")
 	forged.RawQuery = q.Encode()
 	check("missing", &forged, "missing its security check")
+	if got := v.Fake.CallsTo("/oauth/access_token"); got != calls {
+		t.Errorf("forged callbacks exchanged codes: %d calls, want %d", got, calls)
+	}
 
 	// The real state still works after those (they did not match it).
 	if _, r := v.callback(back); r.StatusCode != http.StatusOK {
@@ -488,10 +491,6 @@ func (v *vitrine) statusJSON() admin.StatusView {
 	}
 	return s
 }
-
-type errString string
-
-func (e errString) Error() string { return string(e) }
 
 // A navigation from another site must not start a connection flow: it
 // would overwrite the pending state and open Instagram's consent page.

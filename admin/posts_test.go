@@ -14,36 +14,9 @@ import (
 
 	"vitrine/app"
 	"vitrine/moderation"
-	"vitrine/store"
 	"vitrine/testkit"
 	"vitrine/testkit/testvitrine"
 )
-
-// seedPosts caches n posts, newest first, and a mirrored 320 px copy of
-// each, as a sync would.
-func (v *vitrine) seedPosts(n int) []store.Post {
-	v.T.Helper()
-	ctx := context.Background()
-	posts := make([]store.Post, n)
-	for i := range posts {
-		posts[i] = store.Post{ID: fmt.Sprintf("1789000000000%04d", i), MediaType: "IMAGE",
-			Caption:   fmt.Sprintf("Post number %d from the studio #tag", i),
-			Permalink: fmt.Sprintf("https://www.instagram.com/p/P%d/", i), MediaURL: "https://cdn.example/x.jpg",
-			Timestamp: testvitrine.Start.Add(-time.Duration(i) * time.Hour)}
-	}
-	if _, err := v.Store.ReplacePosts(ctx, posts); err != nil {
-		v.T.Fatal(err)
-	}
-	for _, p := range posts {
-		err := v.Store.SaveImage(ctx, store.Image{MediaID: p.ID, PostID: p.ID, Width: 1080, Height: 1080, Color: "#123456",
-			Variants: []store.ImageVariant{{Width: 320, Height: 320, Bytes: 1, Path: p.ID + "/320.jpg"},
-				{Width: 640, Height: 640, Bytes: 1, Path: p.ID + "/640.jpg"}}})
-		if err != nil {
-			v.T.Fatal(err)
-		}
-	}
-	return posts
-}
 
 func (v *vitrine) moderate(csrf, id, action string, header ...string) testkit.Response {
 	v.T.Helper()

@@ -170,8 +170,8 @@ func minifyCSS(src string) (string, error) {
 		MinifySyntax:     true,
 		Charset:          api.CharsetUTF8,
 	})
-	for _, m := range append(r.Errors, r.Warnings...) {
-		line := 0
+	if problems := append(r.Errors, r.Warnings...); len(problems) > 0 {
+		m, line := problems[0], 0
 		if m.Location != nil {
 			line = m.Location.Line
 		}

@@ -424,7 +424,7 @@ func TestHostileCaptionsAreEscaped(t *testing.T) {
 	hostile := []string{
 		`<script>alert("x")</script>`,
 		`"><img src=x onerror=alert(1)>`,
-		"‮txt.exe مرحبا بالعالم <b>bold</b> 'single' & more",
+		"\u202etxt.exe مرحبا بالعالم <b>bold</b> 'single' & more",
 		"🌈✨👩‍👩‍👧 </style><style>*{display:none}</style> #sunset",
 	}
 	e := newEnv(t, func(e *env) {
@@ -448,7 +448,7 @@ func TestHostileCaptionsAreEscaped(t *testing.T) {
 		`&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;`,
 		`&#34;&gt;&lt;img src=x onerror=alert(1)&gt;`,
 		`alt="&#34; onload=&#34;alert(2)"`,
-		"‮txt.exe مرحبا بالعالم &lt;b&gt;bold&lt;/b&gt; &#39;single&#39; &amp; more",
+		"\u202etxt.exe مرحبا بالعالم &lt;b&gt;bold&lt;/b&gt; &#39;single&#39; &amp; more",
 		"🌈✨👩‍👩‍👧 &lt;/style&gt;&lt;style&gt;*{display:none}&lt;/style&gt; #sunset",
 		`alt="🌈✨👩‍👩‍👧 &lt;/style&gt;&lt;style&gt;*{display:none}&lt;/style&gt;"`, // hashtag trimmed from alt
 	)
