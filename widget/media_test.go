@@ -2,6 +2,7 @@ package widget
 
 import (
 	"bufio"
+	"context"
 	"io"
 	"net"
 	"net/http"
@@ -179,4 +180,48 @@ func mustMediaKey(t *testing.T, target string) mediaKey {
 		t.Fatalf("%s is no media path", target)
 	}
 	return key
+}
+
+// The files of a post the owner hid stay on disk for a while, so that
+// showing it again needs no download, but /media/ stops serving them at
+// once, its carousel's pictures included: hiding is how an owner takes a
+// picture down from their site.
+func TestMediaOfAHiddenPostIsNotServed(t *testing.T) {
+	e := newEnv(t, withSeed(4))
+	posts := makePosts(4)
+	carousel, other := posts[2], posts[0]
+	if len(carousel.Children) == 0 {
+		t.Fatal("makePosts(4)[2] is no longer a carousel")
+	}
+	paths := []string{"/media/" + carousel.ID + "/320.jpg", "/media/" + carousel.Children[1].ID + "/640.jpg"}
+	status := func(path string) int { return e.get(path).StatusCode }
+	for _, p := range append(paths, "/media/"+other.ID+"/320.jpg") {
+		if s := status(p); s != http.StatusOK {
+			t.Fatalf("%s before hiding: %d", p, s)
+		}
+	}
+
+	ctx := context.Background()
+	if _, err := e.st.HidePost(ctx, carousel.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.rebuild()
+	for _, p := range paths {
+		if s := status(p); s != http.StatusNotFound {
+			t.Errorf("%s of the hidden post: %d, want 404", p, s)
+		}
+	}
+	if s := status("/media/" + other.ID + "/320.jpg"); s != http.StatusOK {
+		t.Errorf("another post's picture: %d", s)
+	}
+
+	if _, err := e.st.ShowPost(ctx, carousel.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.rebuild()
+	for _, p := range paths {
+		if s := status(p); s != http.StatusOK {
+			t.Errorf("%s once shown again: %d", p, s)
+		}
+	}
 }

@@ -87,6 +87,7 @@ func newAsset(body []byte, contentType string, routeFields []field) (*asset, err
 // build turns what the store holds into a snapshot. It is pure: no I/O.
 func (w *Widget) build(in input, stale bool) (*snapshot, error) {
 	media, files, videos := indexImages(in.images)
+	dropHidden(media, in.posts, in.moderated)
 	v, doc, err := w.model(in, files, videos, stale, newPostFilter(in.look))
 	if err != nil {
 		return nil, err
@@ -141,6 +142,37 @@ func indexImages(images []MirroredFile) (media map[mediaKey]string, files map[st
 		}
 	}
 	return media, files, videos
+}
+
+// dropHidden takes the files of the posts the owner hid out of media,
+// their carousels' pictures included. The mirror keeps them on disk for
+// moderation.HiddenImagesKept, so that showing a post again needs no
+// download, but hiding is how an owner takes a picture down from their
+// site: /media/ stops serving it at once.
+func dropHidden(media map[mediaKey]string, posts []store.Post, decisions []store.Moderation) {
+	hidden := map[string]bool{}
+	for _, d := range decisions {
+		if d.Hidden() {
+			hidden[d.PostID] = true
+		}
+	}
+	if len(hidden) == 0 {
+		return
+	}
+	gone := map[string]bool{}
+	for _, p := range posts {
+		if hidden[p.ID] {
+			gone[p.ID] = true
+			for _, c := range p.Children {
+				gone[c.ID] = true
+			}
+		}
+	}
+	for k := range media {
+		if gone[k.id] {
+			delete(media, k)
+		}
+	}
 }
 
 // model is what the gallery shows, twice: as the templates' view (the
