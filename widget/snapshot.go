@@ -86,7 +86,7 @@ func newAsset(body []byte, contentType string, routeFields []field) (*asset, err
 
 // build turns what the store holds into a snapshot. It is pure: no I/O.
 func (w *Widget) build(in input, stale bool) (*snapshot, error) {
-	media, files, videos := indexImages(in.images)
+	media, files, videos := indexImages(in.images, w.settings.WebP)
 	dropHidden(media, in.posts, in.moderated)
 	v, doc, err := w.model(in, files, videos, stale, newPostFilter(in.look))
 	if err != nil {
@@ -112,10 +112,15 @@ func (w *Widget) build(in input, stale bool) (*snapshot, error) {
 // videoWidth); files lists each id's JPEGs by ascending width, each
 // marked WebP when that width has one too; videos holds the ids with a
 // video. Entries with an invalid id or size, and repeated files, are left
-// out.
-func indexImages(images []MirroredFile) (media map[mediaKey]string, files map[string][]MirroredFile, videos map[string]bool) {
+// out, and so are the WebP files unless webp (widget.webp): switched off,
+// the gallery serves JPEG only, though the mirror made WebP while it was
+// on.
+func indexImages(images []MirroredFile, webp bool) (media map[mediaKey]string, files map[string][]MirroredFile, videos map[string]bool) {
 	media, files, videos = map[mediaKey]string{}, map[string][]MirroredFile{}, map[string]bool{}
 	for _, im := range images {
+		if im.WebP && !webp {
+			continue
+		}
 		if im.Video {
 			if validMediaID(im.MediaID) && im.MediaID != AvatarID && im.Path != "" {
 				media[mediaKey{im.MediaID, videoWidth, false}] = im.Path

@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"vitrine/config"
 )
 
 // mirrorWebP adds a WebP file (any bytes: the widget serves, it does not
@@ -113,5 +115,28 @@ func TestWebPIsOfferedBesideTheJPEGOnceEveryWidthHasOne(t *testing.T) {
 		if code, _ := e.rawGet(path); code != http.StatusNotFound {
 			t.Errorf("GET %s: %d, want 404", path, code)
 		}
+	}
+}
+
+// widget.webp: false serves JPEG only, whatever WebP files the mirror
+// made while it was on: no <source>, no "webp" in widget.json, and no
+// .webp under /media/. The records stay, so switching it back on offers
+// them again without encoding anything.
+func TestWebPOffServesJPEGOnly(t *testing.T) {
+	e := newEnv(t, withSeed(2), withConfig(func(c *config.Config) { c.Widget.WebP = false }))
+	id := makePosts(1)[0].ID
+	e.mirrorWebP(nil, id)
+	e.rebuild()
+	if page := e.get("/widget").text(t); regexp.MustCompile(`srcset="[^"]*\.webp`).MatchString(page) {
+		t.Errorf("the page offers WebP with widget.webp off:\n%s", page)
+	}
+	if doc := e.get("/widget.json").text(t); strings.Contains(doc, `"webp"`) {
+		t.Errorf("widget.json lists WebP with widget.webp off:\n%.2000s", doc)
+	}
+	if r := e.get("/media/" + id + "/320.webp"); r.StatusCode != http.StatusNotFound {
+		t.Errorf("/media/…/320.webp with widget.webp off: %d, want 404", r.StatusCode)
+	}
+	if r := e.get("/media/" + id + "/320.jpg"); r.StatusCode != http.StatusOK {
+		t.Errorf("the JPEG: %d", r.StatusCode)
 	}
 }
