@@ -58,6 +58,12 @@ func (f *Feed) AddWebP(ctx context.Context, budget time.Duration) (WebPReport, e
 		if !ok || im.MediaID == store.AvatarMediaID || im.WebPDeclined() || f.webpFailed(im.MediaID, largest) {
 			continue // the header's avatar is a few kilobytes, drawn by a plain <img>
 		}
+		if !hasEveryWidth(im) {
+			// Mirrored before a width was added: the mirror fetches it
+			// again, and its WebP follows. Made now, the WebP would have a
+			// width the record lacks and be refused, at every pass.
+			continue
+		}
 		if im.HasWebP() {
 			if f.media.Exists(largest.WebPPath) {
 				continue

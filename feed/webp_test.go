@@ -3,11 +3,14 @@ package feed
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -224,3 +227,37 @@ func TestAddWebPKeepsNoWebPLargerThanItsJPEG(t *testing.T) {
 // AddWebP hands the garbage of each image back before the next one, so
 // what the collector lets pile up during a pass of hundreds of images is
 // one image's.
+
+// An image whose record lacks a width (mirrored before the width was
+// added, its download again failing since) waits for the mirror to fetch
+// it: its WebP would not match the record, and making it at every pass
+// would cost seconds of CPU each time for nothing.
+func TestAddWebPWaitsForAnImageMissingAWidth(t *testing.T) {
+	h := pictureHarness(t, 2, smoothPicture(t))
+	h.connect()
+	if _, err := h.feed.Sync(h.ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	old := h.postImage()
+	old.Variants = slices.DeleteFunc(old.Variants, func(v store.ImageVariant) bool { return v.Width == imaging.Widths[0] })
+	if err := h.st.SaveImage(h.ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	made := 0
+	h.feed.renderWebP = func(r *imaging.Renderer, data []byte, write func(imaging.Variant) error) error {
+		made++
+		return r.RenderWebP(data, write)
+	}
+	for range 2 {
+		rep, err := h.feed.AddWebP(h.ctx, time.Minute)
+		if err != nil || rep.Left != 0 || rep.Failed != 0 {
+			t.Fatalf("AddWebP = %+v, %v; want the image missing a width neither left nor failed", rep, err)
+		}
+	}
+	if made != 1 {
+		t.Errorf("%d images encoded over two passes; want the other image's, once", made)
+	}
+	if _, err := os.Stat(filepath.Join(h.mediaDir, old.MediaID, fmt.Sprintf("%d.webp", imaging.Widths[0]))); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a WebP was written for the image missing a width: %v", err)
+	}
+}
