@@ -78,7 +78,13 @@ func judgeRange(h http.Header) rangeVerdict {
 
 // refuseRange answers 416 for a file of size bytes.
 func refuseRange(rw http.ResponseWriter, size int64) {
-	rw.Header().Set("Content-Range", "bytes */"+strconv.FormatInt(size, 10))
+	// The file's fields were set already: a refusal is not the file, so
+	// no cache may keep it for the file's year, nor take its validators.
+	h := rw.Header()
+	h.Del("Etag")
+	h.Del("Last-Modified")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Range", "bytes */"+strconv.FormatInt(size, 10))
 	http.Error(rw, "416 requested range not satisfiable", http.StatusRequestedRangeNotSatisfiable)
 }
 

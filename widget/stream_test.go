@@ -60,6 +60,11 @@ func TestRangesAnswerAtMostOnePart(t *testing.T) {
 		if ct := r.Header.Get("Content-Type"); strings.HasPrefix(ct, "multipart/") {
 			t.Errorf("%s: %s", c.name, ct)
 		}
+		// A refusal is an error, not the file: no cache may keep it for
+		// the file's year, nor take its validators for the file's.
+		if c.status == 416 && (r.Header.Get("Cache-Control") != "no-store" || r.Header.Get("Etag") != "" || r.Header.Get("Last-Modified") != "") {
+			t.Errorf("%s: 416 with Cache-Control %q, ETag %q, Last-Modified %q", c.name, r.Header.Get("Cache-Control"), r.Header.Get("Etag"), r.Header.Get("Last-Modified"))
+		}
 	}
 
 	// Two Range fields are two lists: the whole file.
