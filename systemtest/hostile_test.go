@@ -565,7 +565,7 @@ func TestHostile(t *testing.T) {
 	h, a, b := newHostileApp(t)
 	v := h.v
 	ctx := context.Background()
-	postID := v.Fake.MediaIDs()[0]
+	postID, shownID := v.Fake.MediaIDs()[0], v.Fake.MediaIDs()[1] // the first is hidden below
 	tokenAtStart := h.token(t)
 	tokenKept := func(t *testing.T) {
 		t.Helper()
@@ -612,7 +612,8 @@ func TestHostile(t *testing.T) {
 		hostileReq{name: "GET on POST-only sync", target: "/admin/sync", as: a, want: statusIn(405)},
 		hostileReq{name: "GET on POST-only logout", target: "/admin/logout", as: a, want: statusIn(405)},
 		hostileReq{name: "POST to the widget", method: "POST", target: "/widget.json", body: "x=1", want: statusIn(404, 405)},
-		hostileReq{name: "HEAD media", method: "HEAD", target: "/media/" + postID + "/320.jpg", want: statusIn(200)},
+		hostileReq{name: "HEAD media", method: "HEAD", target: "/media/" + shownID + "/320.jpg", want: statusIn(200)},
+		hostileReq{name: "HEAD a hidden post's media", method: "HEAD", target: "/media/" + postID + "/320.jpg", want: statusIn(404)},
 	)
 	// Meta's callbacks take no cookie and no CSRF token, only a signature:
 	// anything else is a 400 that changes nothing.
