@@ -78,6 +78,10 @@ type Operations interface {
 	SaveAppearance(ctx context.Context, s appearance.Settings) (changed []string, err error)
 	ResetAppearance(ctx context.Context) (changed []string, err error)
 	PreviewGallery(s appearance.Settings) (page []byte, contentSecurityPolicy string, err error)
+	// Thumbnail is the file of a post's smallest mirrored picture (ok
+	// false when none is mirrored), for hidden posts: /media/ no longer
+	// serves theirs.
+	Thumbnail(ctx context.Context, mediaID string) (path string, ok bool, err error)
 }
 
 // Instagram is the part of *instagram.Client the admin uses itself.
@@ -235,6 +239,7 @@ func (a *Admin) Register(r gin.IRouter) {
 	signedIn.POST("/sync", a.syncNow)
 	signedIn.POST("/posts/:id", a.moderatePost)
 	signedIn.POST("/posts/:id/link", a.setPostLink)
+	signedIn.GET("/posts/:id/thumb", a.thumbnail)
 	signedIn.GET("/appearance", a.appearancePage)
 	signedIn.POST("/appearance", a.saveAppearance)
 	signedIn.POST("/appearance/reset", a.resetAppearance)

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"math"
 	"net/http"
+	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -73,6 +75,9 @@ func (a *Admin) postsSection(ctx context.Context) (*postsView, error) {
 			Thumb: thumbs[p.ID], Hidden: d.Hidden(), Pinned: d.Pinned(), Link: newLinkCard(d.Link),
 		}
 		if card.Hidden {
+			if card.Thumb != "" {
+				card.Thumb = hiddenThumbURL(p.ID)
+			}
 			v.Hidden++
 			card.Note = hiddenNote(d.HiddenAt, now, card.Thumb != "")
 		}
@@ -91,6 +96,37 @@ func thumbURL(im store.Image) string {
 		return ""
 	}
 	return "/media/" + im.MediaID + "/" + strconv.Itoa(im.Variants[0].Width) + ".jpg"
+}
+
+// hiddenThumbURL is where the signed-in owner sees a hidden post's
+// thumbnail (thumbnail), the public copy being no longer served.
+func hiddenThumbURL(postID string) string { return "/admin/posts/" + postID + "/thumb" }
+
+// thumbnail serves a post's smallest mirrored picture to the signed-in
+// owner. One range at most: several get the whole file, as /media/ does.
+func (a *Admin) thumbnail(c *gin.Context) {
+	path, ok, err := a.ops.Thumbnail(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		c.Error(err)
+		return
+	}
+	f, err := os.Open(path)
+	if !ok || err != nil {
+		c.Error(notFound())
+		return
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() {
+		c.Error(notFound())
+		return
+	}
+	if strings.Contains(c.GetHeader("Range"), ",") {
+		c.Request.Header.Del("Range")
+	}
+	c.Header("Content-Type", "image/jpeg")
+	c.Header("Cache-Control", "private, max-age=3600")
+	http.ServeContent(c.Writer, c.Request, "", st.ModTime(), f)
 }
 
 func kindOf(mediaType string) string {

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -351,4 +353,45 @@ func TestShowingAPostWhoseImagesWentStartsASync(t *testing.T) {
 		t.Errorf("show after the images went: answer %s", r.Text)
 	}
 	v.syncRuns(1)
+}
+
+// A hidden post's pictures are no longer public, but the owner still sees
+// what they hid: the Posts section shows its thumbnail from an admin
+// route, to the signed-in owner only.
+func TestHiddenPostsThumbnailIsTheOwnersOnly(t *testing.T) {
+	v := newVitrine(t)
+	csrf := v.client.SignIn(testPassword)
+	posts := v.CachePosts(2)
+	hidden, shown := posts[0].ID, posts[1].ID
+	v.moderate(csrf, hidden, "hide")
+
+	dash := v.client.Get("/admin").Text
+	thumb := "/admin/posts/" + hidden + "/thumb"
+	for _, s := range []string{`<img src="` + thumb + `"`, `<img src="/media/` + shown + `/320.jpg"`} {
+		if !strings.Contains(dash, s) {
+			t.Errorf("the Posts section lacks %q", s)
+		}
+	}
+	if r := v.client.Get("/media/" + hidden + "/320.jpg"); r.StatusCode != http.StatusNotFound {
+		t.Errorf("the hidden post's public picture: %d, want 404", r.StatusCode)
+	}
+	want, err := os.ReadFile(filepath.Join(v.Config.MediaDir(), hidden, "320.jpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := v.client.Get(thumb)
+	if r.StatusCode != http.StatusOK || r.Text != string(want) || r.Header.Get("Content-Type") != "image/jpeg" ||
+		!strings.HasPrefix(r.Header.Get("Cache-Control"), "private") {
+		t.Errorf("the thumbnail, signed in: %d, %d bytes (want %d), %q, %q", r.StatusCode, len(r.Text), len(want),
+			r.Header.Get("Content-Type"), r.Header.Get("Cache-Control"))
+	}
+	if r := v.client.Get(thumb, "Range", "bytes=0-0,2-2"); r.StatusCode != http.StatusOK || r.Text != string(want) {
+		t.Errorf("the thumbnail with two ranges: %d, %d bytes; want the whole file", r.StatusCode, len(r.Text))
+	}
+	if r := v.client.Get("/admin/posts/17890000000009999/thumb"); r.StatusCode != http.StatusNotFound {
+		t.Errorf("the thumbnail of a post never mirrored: %d, want 404", r.StatusCode)
+	}
+	if r := v.Browser().Get(thumb); r.StatusCode == http.StatusOK || r.Text == string(want) {
+		t.Errorf("the thumbnail, signed out: %d", r.StatusCode)
+	}
 }

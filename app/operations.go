@@ -11,6 +11,7 @@ import (
 	"vitrine/connection"
 	"vitrine/feed"
 	"vitrine/jobs"
+	"vitrine/mediadir"
 	"vitrine/moderation"
 	"vitrine/store"
 )
@@ -90,6 +91,18 @@ func (a *App) ConfirmParked(ctx context.Context) (store.Token, error) {
 	}
 	a.Jobs.Go(a.afterConnect)
 	return tok, nil
+}
+
+// Thumbnail is the file of the smallest mirrored JPEG of mediaID, for the
+// dashboard's Posts section: it shows hidden posts too, whose pictures the
+// gallery's /media/ no longer serves. ok is false when none is mirrored.
+func (a *App) Thumbnail(ctx context.Context, mediaID string) (path string, ok bool, err error) {
+	im, ok, err := a.Store.Image(ctx, mediaID)
+	if err != nil || !ok || len(im.Variants) == 0 {
+		return "", false, err
+	}
+	path, ok = mediadir.New(a.Config.MediaDir()).Resolve(im.Variants[0].Path)
+	return path, ok, nil
 }
 
 // DiscardParked forgets the parked token; connection.ErrNothingParked
