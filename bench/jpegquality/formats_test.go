@@ -184,3 +184,27 @@ func TestDecodeWebPFullRange(t *testing.T) {
 		}
 	}
 }
+
+// perPhotograph takes each photograph's smallest file that scores at least
+// its own JPEG on the rule's channels, and the JPEG where none smaller does.
+func TestPerPhotographTakesEachPhotographsSmallestMatch(t *testing.T) {
+	q := imaging.JPEGQuality(640)
+	jpegs := []sample{
+		{photo: "a", format: "jpeg", width: 640, quality: q, bytes: 100, viewed: [channels]float64{0.99, 0.98, 0.98}},
+		{photo: "b", format: "jpeg", width: 640, quality: q, bytes: 100, viewed: [channels]float64{0.99, 0.98, 0.98}},
+		{photo: "a", format: "jpeg", width: 640, quality: q - 10, bytes: 10, viewed: [channels]float64{0.5, 0.5, 0.5}},
+	}
+	others := []sample{
+		{photo: "a", width: 640, quality: 50, bytes: 50, viewed: [channels]float64{0.98, 0.99, 0.99}}, // luma below
+		{photo: "a", width: 640, quality: 60, bytes: 70, viewed: [channels]float64{0.99, 0.97, 0.99}}, // Cb below, not in the rule
+		{photo: "a", width: 640, quality: 70, bytes: 90, viewed: [channels]float64{0.995, 0.99, 0.99}},
+		{photo: "b", width: 640, quality: 90, bytes: 120, viewed: [channels]float64{1, 1, 1}}, // larger than its JPEG
+		{photo: "b", width: 320, quality: 90, bytes: 1, viewed: [channels]float64{1, 1, 1}},   // another width
+	}
+	if got := perPhotograph(jpegs, others, 640, []int{lumaY, chromaCr}); got != (70.0+100)/200 {
+		t.Errorf("luma and Cr: %v, want %v", got, (70.0+100)/200)
+	}
+	if got := perPhotograph(jpegs, others, 640, []int{lumaY, chromaCb, chromaCr}); got != (90.0+100)/200 {
+		t.Errorf("every channel: %v, want %v", got, (90.0+100)/200)
+	}
+}
