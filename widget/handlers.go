@@ -74,8 +74,9 @@ func (w *Widget) serveHTTP(rw http.ResponseWriter, r *http.Request, kind routeKi
 	case verdictNotFound:
 		if rep.err != nil {
 			w.log.Warn("widget: mirrored file missing", "media_id", id, "width", rep.key.width, "err", rep.err)
+			return false
 		}
-		return false
+		return kind == kindMedia && w.redirectToJPEG(rw, id, file)
 	case verdictServeContent:
 		return w.serveContent(rw, r, &rep)
 	}
@@ -87,6 +88,32 @@ func (w *Widget) serveHTTP(rw http.ResponseWriter, r *http.Request, kind routeKi
 	if rep.body != nil {
 		_, _ = rw.Write(rep.body)
 	}
+	return true
+}
+
+// redirectToJPEG answers a WebP the gallery no longer serves (made again
+// after its image was mirrored anew, or widget.webp switched off) with a
+// redirect to the JPEG of the same width, when that is served. A page
+// cached before the change still names the WebP in its <source>, and a
+// browser does not fall back from a <source> it picked: a 404 would be a
+// broken tile until the page expires, where the JPEG draws the same
+// picture (browsers decode images by their bytes, not their type). The
+// redirect is not stored, as the WebP may come back at the next sync.
+func (w *Widget) redirectToJPEG(rw http.ResponseWriter, id, file string) bool {
+	key, ok := parseMediaName(id, file)
+	if !ok || !key.webp {
+		return false
+	}
+	key.webp = false
+	if _, ok := w.cur.Load().media[key]; !ok {
+		return false
+	}
+	// Relative, so it resolves under whatever prefix a proxy serves
+	// /media/ at (http.Redirect would make it absolute from our path).
+	h := rw.Header()
+	h.Set("Location", strconv.Itoa(key.width)+".jpg")
+	h.Set("Cache-Control", "no-store")
+	rw.WriteHeader(http.StatusFound)
 	return true
 }
 

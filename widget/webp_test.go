@@ -1,6 +1,7 @@
 package widget
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -110,7 +111,10 @@ func TestWebPIsOfferedBesideTheJPEGOnceEveryWidthHasOne(t *testing.T) {
 	if r := e.get("/media/" + partial + "/640.webp"); r.StatusCode != http.StatusOK {
 		t.Errorf("a recorded WebP of an image without every width: %d", r.StatusCode)
 	}
-	for _, path := range []string{"/media/" + none + "/640.webp", "/media/" + full + "/641.webp", "/media/" + full + "/0640.webp",
+	if code, _ := e.rawGet("/media/" + none + "/640.webp"); code != http.StatusFound {
+		t.Errorf("a WebP never made, its JPEG served: %d, want 302 to the JPEG", code)
+	}
+	for _, path := range []string{"/media/" + full + "/641.webp", "/media/" + full + "/0640.webp",
 		"/media/" + full + "/640.WEBP", "/media/" + full + "/640.webp.jpg", "/media/" + full + "/640.jpg.webp", "/media/" + full + "/.webp"} {
 		if code, _ := e.rawGet(path); code != http.StatusNotFound {
 			t.Errorf("GET %s: %d, want 404", path, code)
@@ -119,8 +123,8 @@ func TestWebPIsOfferedBesideTheJPEGOnceEveryWidthHasOne(t *testing.T) {
 }
 
 // widget.webp: false serves JPEG only, whatever WebP files the mirror
-// made while it was on: no <source>, no "webp" in widget.json, and no
-// .webp under /media/. The records stay, so switching it back on offers
+// made while it was on: no <source>, no "webp" in widget.json, and a
+// .webp under /media/ leads to its JPEG. The records stay, so switching it back on offers
 // them again without encoding anything.
 func TestWebPOffServesJPEGOnly(t *testing.T) {
 	e := newEnv(t, withSeed(2), withConfig(func(c *config.Config) { c.Widget.WebP = false }))
@@ -133,10 +137,45 @@ func TestWebPOffServesJPEGOnly(t *testing.T) {
 	if doc := e.get("/widget.json").text(t); strings.Contains(doc, `"webp"`) {
 		t.Errorf("widget.json lists WebP with widget.webp off:\n%.2000s", doc)
 	}
-	if r := e.get("/media/" + id + "/320.webp"); r.StatusCode != http.StatusNotFound {
-		t.Errorf("/media/…/320.webp with widget.webp off: %d, want 404", r.StatusCode)
+	if r := e.get("/media/" + id + "/320.webp"); r.StatusCode != http.StatusOK || r.Header.Get("Content-Type") != "image/jpeg" {
+		t.Errorf("/media/…/320.webp with widget.webp off: %d %s, want the JPEG", r.StatusCode, r.Header.Get("Content-Type"))
 	}
 	if r := e.get("/media/" + id + "/320.jpg"); r.StatusCode != http.StatusOK {
 		t.Errorf("the JPEG: %d", r.StatusCode)
+	}
+}
+
+// A WebP the gallery no longer serves, while its JPEG is, redirects to the
+// JPEG: a page cached before still names it in a <source>, and a browser
+// does not fall back from a <source> it picked.
+func TestAWebPNoLongerServedRedirectsToItsJPEG(t *testing.T) {
+	e := newEnv(t, withSeed(2))
+	id := makePosts(1)[0].ID
+	jpegs := e.src.imagesCopy()
+	e.mirrorWebP(nil, id)
+	e.rebuild()
+	if r := e.get("/media/" + id + "/320.webp"); r.StatusCode != http.StatusOK {
+		t.Fatalf("the WebP while it is served: %d", r.StatusCode)
+	}
+	e.src.setImages(jpegs) // mirrored anew: its WebP is not made yet
+	e.rebuild()
+	req, _ := http.NewRequest(http.MethodGet, e.base+"/media/"+id+"/320.webp", nil)
+	res, err := http.DefaultTransport.RoundTrip(req) // not following the redirect
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusFound || res.Header.Get("Location") != "320.jpg" || res.Header.Get("Cache-Control") != "no-store" {
+		t.Errorf("the WebP no longer served: %d, Location %q, Cache-Control %q; want 302 to 320.jpg, not stored",
+			res.StatusCode, res.Header.Get("Location"), res.Header.Get("Cache-Control"))
+	}
+	want, _ := os.ReadFile(e.jpeg[320])
+	if r := e.get("/media/" + id + "/320.webp"); r.StatusCode != http.StatusOK || !bytes.Equal(r.body, want) || !strings.HasSuffix(r.Request.URL.Path, "/320.jpg") {
+		t.Errorf("following the redirect: %d, %d bytes from %s; want the 320 px JPEG", r.StatusCode, len(r.body), r.Request.URL.Path)
+	}
+	for _, path := range []string{"/media/" + id + "/321.webp", "/media/17890000000009999/320.webp"} {
+		if r := e.get(path); r.StatusCode != http.StatusNotFound {
+			t.Errorf("%s, whose JPEG is not served either: %d, want 404", path, r.StatusCode)
+		}
 	}
 }
