@@ -51,6 +51,10 @@ type Options struct {
 	// MediaCreate creates the media directory's temporary files; nil:
 	// the real file system's. Tests pass one whose disk fills up.
 	MediaCreate mediadir.CreateFunc
+
+	// JobsHolder names this process in the jobs' leases; "": JobsHolder's.
+	// A command beside the server (`vitrine sync`) takes a name of its own.
+	JobsHolder string
 }
 
 // App is one Vitrine's parts. They are exported for the server, which
@@ -68,7 +72,8 @@ type App struct {
 	Gallery    *widget.Widget
 	Jobs       *jobs.Scheduler
 
-	now func() time.Time // Options.Now, for the scheduler
+	now        func() time.Time // Options.Now, for the scheduler
+	jobsHolder string           // Options.JobsHolder, or JobsHolder's
 
 	// stopFollowing ends the gallery's Follow that Start began, and
 	// following is closed once it has.
@@ -148,8 +153,35 @@ func New(cfg config.Config, log *slog.Logger, o Options) (_ *App, err error) {
 		return nil, fmt.Errorf("widget: %w", err)
 	}
 	a.now = o.Now
+	a.jobsHolder = o.JobsHolder
+	if a.jobsHolder == "" {
+		a.jobsHolder = JobsHolder(a.Store)
+	}
 	if a.Jobs, err = a.newScheduler(); err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
+	}
+	return a, nil
+}
+
+// Inspect opens what a command that only reads needs (`vitrine status`):
+// the store, checked rather than migrated (store.Inspecting: an older
+// database is refused, untouched), and the connection without an
+// Instagram client, which reports the status without one. It needs only
+// the data directory and its key (never made here), not Instagram's
+// credentials; the other parts are nil. Close releases the store.
+func Inspect(cfg config.Config, log *slog.Logger) (_ *App, err error) {
+	a := &App{Config: cfg, Log: log}
+	key, err := store.LoadKey(cfg.DataDir, cfg.SecretKey)
+	if err != nil {
+		return nil, fmt.Errorf("secret key: %w", err)
+	}
+	if a.Store, err = store.Open(cfg.DatabaseLocation(), key, store.WithLogger(log), store.Inspecting()); err != nil {
+		return nil, fmt.Errorf("open database %s: %w", store.Redact(cfg.DatabaseLocation()), err)
+	}
+	if a.Connection, err = connection.New(connection.Options{Store: a.Store, Logger: log,
+		RefreshBefore: cfg.Jobs.RefreshBefore.Std()}); err != nil {
+		a.Store.Close()
+		return nil, fmt.Errorf("connection: %w", err)
 	}
 	return a, nil
 }
@@ -158,7 +190,7 @@ func New(cfg config.Config, log *slog.Logger, o Options) (_ *App, err error) {
 func (a *App) newScheduler() (*jobs.Scheduler, error) {
 	return jobs.New(jobs.Options{
 		Tasks: a.schedule(), Runs: runRecorder{a}, Logger: a.Log, Now: a.now, Observer: a.Metrics,
-		Leases: a.Store, Holder: JobsHolder(a.Store), LeaseTTL: a.Config.Jobs.Lease.Std(),
+		Leases: a.Store, Holder: a.jobsHolder, LeaseTTL: a.Config.Jobs.Lease.Std(),
 	})
 }
 

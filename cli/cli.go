@@ -14,6 +14,7 @@ import (
 
 	"vitrine/app"
 	"vitrine/config"
+	"vitrine/jobs"
 )
 
 // Exit codes: 0 fine, 1 failed or unhealthy, 2 the command line or the
@@ -179,17 +180,21 @@ func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// commandApp parses a one-shot subcommand's flags, loads the config
-// (validated when the command talks to Instagram) and builds the app the
-// server builds, on the same database. A missing database means nothing
-// was ever connected: reported, not created. a is nil when the command
-// should exit with code.
-func commandApp(name, summary string, args []string, validate bool, stdout, stderr io.Writer) (a *app.App, code int) {
+// commandApp parses a one-shot subcommand's flags, loads the config and
+// opens the server's database. A command that only reads (inspect: the
+// config not validated, no Instagram credentials needed) gets app.Inspect,
+// which never migrates; the others the app the server builds, under a
+// jobs holder of their own, so that a run they start and the server's
+// exclude each other through the job's lease even on SQLite, where the
+// server's processes share one. A missing database means nothing was ever
+// connected: reported, not created. a is nil when the command should exit
+// with code.
+func commandApp(name, summary string, args []string, inspect bool, stdout, stderr io.Writer) (a *app.App, code int) {
 	o, err := parseFlags(name, summary, args, stderr, false, false)
 	if err != nil {
 		return nil, ExitUsage
 	}
-	cfg, ok := loadConfig(o, stderr, validate)
+	cfg, ok := loadConfig(o, stderr, !inspect)
 	if !ok {
 		return nil, ExitUsage
 	}
@@ -199,7 +204,12 @@ func commandApp(name, summary string, args []string, validate bool, stdout, stde
 			return nil, ExitFailure
 		}
 	}
-	if a, err = app.New(*cfg, newLogger(cfg, stderr), app.Options{}); err != nil {
+	if inspect {
+		a, err = app.Inspect(*cfg, newLogger(cfg, stderr))
+	} else {
+		a, err = app.New(*cfg, newLogger(cfg, stderr), app.Options{JobsHolder: jobs.NewHolder()})
+	}
+	if err != nil {
 		fmt.Fprintln(stderr, "vitrine:", err)
 		return nil, ExitFailure
 	}

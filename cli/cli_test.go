@@ -115,14 +115,39 @@ func TestSyncAndStatusCommands(t *testing.T) {
 
 	// A connection waiting for the owner's confirmation is shown, and
 	// changes nothing else.
-	until := time.Now().Add(time.Hour)
+	ctx, until := context.Background(), time.Now().Add(time.Hour)
 	v.Track("parked-token")
-	if err := v.Store.ParkToken(context.Background(), store.Token{AccessToken: "parked-token", UserID: "99", Username: "someone.else"}, until); err != nil {
+	if err := v.Store.ParkToken(ctx, store.Token{AccessToken: "parked-token", UserID: "99", Username: "someone.else"}, until); err != nil {
 		t.Fatal(err)
 	}
 	code, out = runCmd("status")
 	if want := "waiting:  @someone.else, for your confirmation on /admin until " + until.UTC().Format("15:04 UTC"); code != ExitOK || !strings.Contains(out, want) || !strings.Contains(out, "@"+acct.Username) || strings.Contains(out, "parked-token") {
 		t.Fatalf("status with a parked connection: exit %d, want %q in\n%s", code, want, out)
+	}
+
+	// As the README runs it on a server: the data directory alone, without
+	// Instagram's credentials or the admin's password hash.
+	func() {
+		for _, k := range []string{"VITRINE_SERVER_PUBLIC_URL", "VITRINE_ADMIN_PASSWORD_HASH", "VITRINE_INSTAGRAM_CLIENT_ID",
+			"VITRINE_INSTAGRAM_CLIENT_SECRET"} {
+			t.Setenv(k, "")
+		}
+		defer configureFromEnv(t, v)
+		if code, out := runCmd("status"); code != ExitOK || !strings.Contains(out, "@"+acct.Username) {
+			t.Errorf("status with the data directory alone: exit %d\n%s", code, out)
+		}
+	}()
+
+	// While the server's sync holds the job (on SQLite the server's
+	// processes are all "local"), the command's is refused, not run beside it.
+	if held, err := v.Store.AcquireLease(ctx, "job:sync", "local", time.Minute); err != nil || !held {
+		t.Fatalf("AcquireLease = %v, %v", held, err)
+	}
+	if code, out := runCmd("sync"); code != ExitFailure || !strings.Contains(out, "running already") {
+		t.Errorf("sync while the server's runs: exit %d\n%s", code, out)
+	}
+	if err := v.Store.ReleaseLease(ctx, "job:sync", "local"); err != nil {
+		t.Fatal(err)
 	}
 
 	f.RevokeTokens()

@@ -14,8 +14,9 @@ const statusSummary = "token state, expiry, last sync; exit 1 if it needs attent
 // status prints the connection's health for people and scripts: exit 0 when
 // the token works, 1 when it needs attention (none, or re-auth needed).
 func status(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	// status needs only data_dir and the key, not Instagram credentials.
-	a, code := commandApp("status", statusSummary, args, false, stdout, stderr)
+	// status needs only data_dir and the key, not Instagram credentials,
+	// and never migrates the database.
+	a, code := commandApp("status", statusSummary, args, true, stdout, stderr)
 	if a == nil {
 		return code
 	}

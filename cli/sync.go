@@ -19,7 +19,7 @@ const syncSummary = "fetch the posts now"
 // operation the schedule runs, recorded as its run, under its lease), with
 // progress on a terminal.
 func syncNow(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	a, code := commandApp("sync", syncSummary, args, true, stdout, stderr)
+	a, code := commandApp("sync", syncSummary, args, false, stdout, stderr)
 	if a == nil {
 		return code
 	}
@@ -33,7 +33,7 @@ func syncNow(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 		fmt.Fprintln(stdout)
 	}
 	if errors.Is(err, jobs.ErrRunningElsewhere) {
-		fmt.Fprintln(stdout, "a sync is running on another replica; its posts will be there when it ends")
+		fmt.Fprintln(stdout, "a sync is running already (the server's, or another replica's); its posts will be there when it ends")
 		return ExitFailure
 	}
 	if errors.Is(err, connection.ErrNotConnected) {

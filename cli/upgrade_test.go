@@ -3,6 +3,8 @@ package cli
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -71,5 +73,32 @@ func schemaVersion(t *testing.T, path string) int {
 func closeGorm(db *gorm.DB) {
 	if sqlDB, err := db.DB(); err == nil {
 		sqlDB.Close()
+	}
+}
+
+// `vitrine status` on a database this binary would upgrade (the previous
+// release's, a new binary installed while the old server runs) says so,
+// exits 1, and leaves it alone: only the server migrates, after the
+// backup the upgrade asks for.
+func TestStatusDoesNotUpgrade(t *testing.T) {
+	dataDir := t.TempDir()
+	for _, f := range []string{"vitrine.db", store.KeyFileName} {
+		b, err := os.ReadFile(filepath.Join("..", "store", "testdata", "release-7d87642", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dataDir, f), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("VITRINE_DATA_DIR", dataDir)
+	before, _ := os.ReadFile(filepath.Join(dataDir, "vitrine.db"))
+	var out, errOut bytes.Buffer
+	code := Run(context.Background(), []string{"status"}, nil, &out, &errOut)
+	if code != ExitFailure || !strings.Contains(errOut.String(), "older than version") || !strings.Contains(errOut.String(), "vitrine serve") {
+		t.Errorf("status of the previous release's database: exit %d\n%s%s", code, out.String(), errOut.String())
+	}
+	if after, _ := os.ReadFile(filepath.Join(dataDir, "vitrine.db")); !bytes.Equal(before, after) {
+		t.Error("status changed the database")
 	}
 }

@@ -120,6 +120,12 @@ func Restore(ctx context.Context, src, dbPath string, key []byte) (Copied, error
 			err = nil
 		}
 	}
+	if err == nil {
+		// The leases were held by the processes of the backup's moment
+		// (a sync it was taken during), which do not run this database:
+		// kept, they would refuse its first runs until they expired.
+		err = s.db.WithContext(ctx).Where("1 = 1").Delete(&leaseRow{}).Error
+	}
 	if cerr := s.Close(); err == nil && cerr != nil {
 		err = cerr
 	}

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // dirNames lists a directory, to see that nothing was left behind.
@@ -166,6 +167,10 @@ func TestRestore(t *testing.T) {
 	if _, err := s.HidePost(ctx, "b"); err != nil {
 		t.Fatal(err)
 	}
+	// A sync running when the backup is taken holds its job's lease.
+	if held, err := s.AcquireLease(ctx, "job:sync", "cli-during-the-backup", time.Hour); err != nil || !held {
+		t.Fatalf("AcquireLease = %v, %v", held, err)
+	}
 	s.Close()
 	backup := filepath.Join(t.TempDir(), "backup.db")
 	if _, err := Backup(ctx, orig, backup); err != nil {
@@ -222,6 +227,11 @@ func TestRestore(t *testing.T) {
 	tok, err := r.Token(ctx)
 	if !slices.Equal(postIDs(posts), []string{"a", "b"}) || len(mod) != 1 || !mod[0].Hidden() || err != nil || tok.AccessToken != secretToken {
 		t.Errorf("restored posts %v, moderation %+v, token %v", postIDs(posts), mod, err)
+	}
+	// That process does not run the restored database: its first sync
+	// must not wait out the lease.
+	if holder, _, ok, err := r.LeaseHolder(ctx, "job:sync"); ok || err != nil {
+		t.Errorf("the restored database keeps the backup's lease of %q (%v)", holder, err)
 	}
 }
 

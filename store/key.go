@@ -51,6 +51,21 @@ func LoadOrCreateKey(dataDir, envKey string) ([]byte, error) {
 	return key, err
 }
 
+// LoadKey is LoadOrCreateKey for a command that only reads: a missing
+// key file is an error, not made, as a new key would make the stored
+// token undecryptable for the server too.
+func LoadKey(dataDir, envKey string) ([]byte, error) {
+	if envKey != "" || dataDir == "" {
+		return LoadOrCreateKey(dataDir, envKey)
+	}
+	path := filepath.Join(dataDir, KeyFileName)
+	key, err := readKeyFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("store: no %s in %s, and VITRINE_SECRET_KEY is not set", KeyFileName, dataDir)
+	}
+	return key, err
+}
+
 // parseKey decodes an encoded 32-byte key. Its errors describe the shape of
 // the input, never its content.
 func parseKey(s string) ([]byte, error) {

@@ -47,6 +47,20 @@ func (e *NewerSchemaError) Error() string {
 		"nothing was changed", e.Found, e.Known)
 }
 
+// OlderSchemaError is an inspecting Open's refusal of a database this
+// binary would migrate (0: one with no tables yet). Nothing was changed.
+type OlderSchemaError struct {
+	Found, Known int
+}
+
+func (e *OlderSchemaError) Error() string {
+	if e.Found == 0 {
+		return "store: the database has no tables yet: start the server (vitrine serve) once to make them"
+	}
+	return fmt.Sprintf("store: the database's schema is version %d, older than version %d, this binary's: "+
+		"start this version's server (vitrine serve) to upgrade it, after a backup (vitrine backup); nothing was changed", e.Found, e.Known)
+}
+
 // schemaVersion reads the recorded version: 0 for a database without
 // tables, 1 for one the first release made (its tables, no record).
 func schemaVersion(tx *gorm.DB) (int, error) {

@@ -46,6 +46,7 @@ type options struct {
 	log            *slog.Logger
 	synchronousOff bool
 	noMigrate      bool
+	inspect        bool
 }
 
 // Option changes how Open sets up a Store.
@@ -83,6 +84,16 @@ func WithSynchronousOff() Option {
 // never uses it.
 func WithoutMigrating() Option {
 	return func(o *options) { o.noMigrate = true }
+}
+
+// Inspecting makes Open check the schema instead of migrating it, for a
+// command that only reads (`vitrine status`): a database at this
+// binary's version opens; an older one is refused with an
+// *OlderSchemaError, a newer one with a *NewerSchemaError, and neither is
+// changed. An operator checking on a server must not upgrade its
+// database under it, nor before the backup the upgrade asks for.
+func Inspecting() Option {
+	return func(o *options) { o.inspect = true }
 }
 
 // Open opens the database at location and migrates its schema. location is
@@ -129,6 +140,13 @@ func Open(location string, key []byte, opts ...Option) (*Store, error) {
 	s.health.h = Health{Up: true, Since: s.now(), CheckedAt: s.now()}
 	s.location = location
 	if o.noMigrate {
+		return s, nil
+	}
+	if o.inspect {
+		if err := s.checkSchema(); err != nil {
+			_ = s.Close()
+			return nil, redactErr(err, location)
+		}
 		return s, nil
 	}
 	if err := s.migrate(); err != nil {
@@ -364,6 +382,21 @@ func (s *Store) migrate() error {
 	}
 	if err != nil {
 		return fmt.Errorf("store: migrate: %w", err)
+	}
+	return nil
+}
+
+// checkSchema refuses a schema other than SchemaVersion, changing
+// nothing.
+func (s *Store) checkSchema() error {
+	found, err := schemaVersion(s.db)
+	switch {
+	case err != nil:
+		return fmt.Errorf("store: %w", err)
+	case found > SchemaVersion:
+		return &NewerSchemaError{Found: found, Known: SchemaVersion}
+	case found < SchemaVersion:
+		return &OlderSchemaError{Found: found, Known: SchemaVersion}
 	}
 	return nil
 }

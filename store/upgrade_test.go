@@ -318,3 +318,46 @@ func TestSchemaIsRecorded(t *testing.T) {
 			"SchemaVersion, a CHANGELOG.md line, and -update-schema.\n got:\n%s\nwant:\n%s", SchemaVersion, path, got, want)
 	}
 }
+
+// An inspecting Open (vitrine status) never upgrades: the previous
+// release's database is refused as older, and left exactly as it was;
+// once the server migrated it, it opens.
+func TestInspectingLeavesAnOlderDatabaseAlone(t *testing.T) {
+	dir := t.TempDir()
+	loc := filepath.Join(dir, "vitrine.db")
+	copyTestFile(t, filepath.Join(previousRelease, "vitrine.db"), loc)
+	before, err := os.ReadFile(loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	copyTestFile(t, filepath.Join(previousRelease, "secret.key"), filepath.Join(dir, KeyFileName))
+	key, err := LoadOrCreateKey(dir, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Open(loc, key, Inspecting())
+	var older *OlderSchemaError
+	if !errors.As(err, &older) || older.Found != 1 || older.Known != SchemaVersion || !strings.Contains(err.Error(), "vitrine serve") {
+		t.Fatalf("inspecting the previous release's database: %v; want an OlderSchemaError 1 < %d", err, SchemaVersion)
+	}
+	if after, _ := os.ReadFile(loc); !slices.Equal(before, after) {
+		t.Error("inspecting changed the previous release's database")
+	}
+	for _, suffix := range []string{"-wal", "-shm"} {
+		os.Remove(loc + suffix)
+	}
+
+	s, err := Open(loc, key) // the server's open migrates
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s, err = Open(loc, key, Inspecting())
+	if err != nil {
+		t.Fatalf("inspecting a migrated database: %v", err)
+	}
+	defer s.Close()
+	if posts, err := s.PostCount(context.Background()); err != nil || posts != int64(len(previousPosts)) {
+		t.Errorf("PostCount = %d, %v; want %d", posts, err, len(previousPosts))
+	}
+}
