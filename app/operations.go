@@ -332,15 +332,19 @@ func (a *App) AppRemoved(ctx context.Context, userID string, at time.Time) (bool
 }
 
 // ForgetAccount handles Meta's data-deletion request for userID, signed at
-// `at`: when that is the connected account, its token is deleted
-// (connection.ForgetAccount) and then everything it served, as Disconnect
-// does. It reports whether there was anything to delete.
-func (a *App) ForgetAccount(ctx context.Context, userID string, at time.Time) (bool, error) {
-	username, deleted, err := a.Connection.ForgetAccount(ctx, userID, at)
-	if err != nil || !deleted {
-		return false, err
+// `at` (connection.ForgetAccount): the account's parked connection is
+// discarded, and when it is the connected account, its token is deleted
+// and then everything it served, as Disconnect does. It returns the
+// account's username and whether there was anything to delete.
+func (a *App) ForgetAccount(ctx context.Context, userID string, at time.Time) (username string, deleted bool, err error) {
+	f, err := a.Connection.ForgetAccount(ctx, userID, at)
+	if err != nil || !f.Any() {
+		return "", false, err
 	}
-	return true, a.forget(ctx, username)
+	if f.Connected {
+		return f.Username, true, a.forget(ctx, f.Username)
+	}
+	return f.Username, true, nil
 }
 
 func (a *App) event(ctx context.Context, kind, level, msg string) {

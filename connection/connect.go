@@ -142,11 +142,17 @@ func (c *Connection) exchange(ctx context.Context, code string) (store.Token, er
 // next step: app's Disconnect does both. It returns the username that
 // was connected ("" when none was).
 func (c *Connection) Disconnect(ctx context.Context) (username string, err error) {
-	if tok, err := c.st.Token(ctx); err == nil || errors.Is(err, store.ErrUndecryptable) {
-		username = tok.Username
-	}
 	if err := c.st.DiscardParkedToken(ctx); err != nil {
 		return "", err
+	}
+	return c.deleteToken(ctx)
+}
+
+// deleteToken deletes the connected token and returns its username (""
+// when none was connected).
+func (c *Connection) deleteToken(ctx context.Context) (username string, err error) {
+	if tok, err := c.st.Token(ctx); err == nil || errors.Is(err, store.ErrUndecryptable) {
+		username = tok.Username
 	}
 	if err := c.st.DeleteToken(ctx); err != nil {
 		return "", err

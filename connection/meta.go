@@ -47,18 +47,60 @@ func (c *Connection) AppRemoved(ctx context.Context, userID string, at time.Time
 	return true, nil
 }
 
+// Forgotten is what a data-deletion request removed.
+type Forgotten struct {
+	// Username is the account's; "" when nothing was removed.
+	Username string
+	// Connected: its connected token was deleted. What the token served
+	// goes next, as after Disconnect.
+	Connected bool
+	// Parked: a connection of the account waiting for the owner's
+	// confirmation was discarded; confirmed, it would have connected the
+	// account again.
+	Parked bool
+}
+
+// Any reports whether anything was removed.
+func (f Forgotten) Any() bool { return f.Connected || f.Parked }
+
 // ForgetAccount handles Meta's data-deletion request, signed at `at`, for
-// userID: when that is the connected account, its token is deleted, and it
-// returns its username and true; the caller then removes what the token
-// served, as after Disconnect.
-func (c *Connection) ForgetAccount(ctx context.Context, userID string, at time.Time) (username string, deleted bool, err error) {
-	_, ok, err := c.ownedBefore(ctx, userID, at)
-	if err != nil || !ok {
-		return "", false, err
+// userID: a connection of that account parked for the owner's
+// confirmation is discarded, and when it is the connected account, its
+// token is deleted; the caller then removes what the token served, as
+// after Disconnect. Either made after Meta signed the request is kept, as
+// the owner's newer authorization. Another account's parked connection
+// stays.
+func (c *Connection) ForgetAccount(ctx context.Context, userID string, at time.Time) (Forgotten, error) {
+	var f Forgotten
+	if userID == "" {
+		return f, nil
+	}
+	_, owned, err := c.ownedBefore(ctx, userID, at)
+	if err != nil {
+		return f, err
+	}
+	p, parked, err := c.parked(ctx)
+	if err != nil {
+		return f, err
+	}
+	theirs := parked && p.Token.UserID == userID && !p.Token.ConnectedAt.Truncate(time.Second).After(at)
+	if !owned && !theirs {
+		return f, nil
 	}
 	c.event(ctx, "deletion", store.LevelWarn, "Meta asked, on the account owner's behalf, to delete this Instagram account's data.")
-	if username, err = c.Disconnect(ctx); err != nil {
-		return "", false, err
+	if theirs {
+		if err := c.st.DiscardParkedToken(ctx); err != nil {
+			return f, err
+		}
+		f.Username, f.Parked = p.Token.Username, true
+		c.log.Info("connection: a parked Instagram connection discarded: Meta asked to delete the account's data")
 	}
-	return username, true, nil
+	if owned {
+		username, err := c.deleteToken(ctx)
+		if err != nil {
+			return f, err
+		}
+		f.Username, f.Connected = username, true
+	}
+	return f, nil
 }

@@ -45,7 +45,9 @@ const maxForm = 16 << 10
 // operations also tell ops and remove what a deleted token served).
 type Connection interface {
 	AppRemoved(ctx context.Context, userID string, at time.Time) (bool, error)
-	ForgetAccount(ctx context.Context, userID string, at time.Time) (bool, error)
+	// ForgetAccount returns the username of the account whose token (or
+	// parked connection) it deleted, and whether it deleted anything.
+	ForgetAccount(ctx context.Context, userID string, at time.Time) (username string, deleted bool, err error)
 }
 
 // Store keeps the deletion confirmations, and tells whose data a deletion
@@ -245,7 +247,7 @@ func (a *App) forget(ctx context.Context, n notice) (confirmation, error) {
 			return confirmation{}, err
 		}
 	}
-	deleted, err := a.o.Connection.ForgetAccount(ctx, n.UserID, n.IssuedAt)
+	username, deleted, err := a.o.Connection.ForgetAccount(ctx, n.UserID, n.IssuedAt)
 	if err != nil {
 		return confirmation{}, err
 	}
@@ -255,7 +257,9 @@ func (a *App) forget(ctx context.Context, n notice) (confirmation, error) {
 		// After ForgetAccount, so its own entry naming the account goes
 		// too; and whatever Meta does with the answer, once the data is
 		// gone the log follows.
-		m := store.AccountMentions{UserID: n.UserID, Username: tok.Username, Posts: posts, Kinds: postEventKinds}
+		// The username is the deleted token's: the connected one's, or a
+		// parked connection's while another account is connected.
+		m := store.AccountMentions{UserID: n.UserID, Username: username, Posts: posts, Kinds: postEventKinds}
 		if _, err := a.o.Store.AnonymiseEvents(context.WithoutCancel(ctx), m, anonymisedEntry); err != nil {
 			return confirmation{}, err
 		}

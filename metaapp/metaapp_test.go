@@ -147,19 +147,19 @@ func (o operations) AppRemoved(ctx context.Context, userID string, at time.Time)
 	return flagged, err
 }
 
-func (o operations) ForgetAccount(ctx context.Context, userID string, at time.Time) (bool, error) {
-	username, deleted, err := o.h.conn.ForgetAccount(ctx, userID, at)
-	if deleted {
+func (o operations) ForgetAccount(ctx context.Context, userID string, at time.Time) (string, bool, error) {
+	f, err := o.h.conn.ForgetAccount(ctx, userID, at)
+	if f.Connected {
 		o.h.forgot.Add(1)
 		if _, err := o.h.st.ReplacePosts(ctx, nil); err != nil { // as the feed forgets them
-			return true, err
+			return f.Username, true, err
 		}
 		// As the app says what it removed.
-		if err := o.h.st.AddEvent(ctx, "disconnected", store.LevelWarn, "Disconnected @"+username+"; the token, the cached posts and the mirrored images were deleted"); err != nil {
-			return true, err
+		if err := o.h.st.AddEvent(ctx, "disconnected", store.LevelWarn, "Disconnected @"+f.Username+"; the token, the cached posts and the mirrored images were deleted"); err != nil {
+			return f.Username, true, err
 		}
 	}
-	return deleted, err
+	return f.Username, f.Any(), err
 }
 
 // connect stores the fake account's token as connected at connectedAt.
@@ -566,5 +566,56 @@ func TestSignedRequestOnlyInCanonicalForm(t *testing.T) {
 	}
 	if s := h.status(); s.State != store.StatusValid || h.forgot.Load() != 0 || h.alerts.Load() != 0 {
 		t.Errorf("non-canonical requests changed something: state %s, forgot %d, alerts %d", s.State, h.forgot.Load(), h.alerts.Load())
+	}
+}
+
+// A connection of the account waiting for the owner's confirmation is its
+// data too: a deletion discards it, whatever is connected, so it can no
+// longer connect the account again, and the log forgets its name. Another
+// account's connection, and one the owner made after Meta signed, stay.
+func TestDataDeletionDiscardsTheAccountsParkedConnection(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	acct := h.fake.Account()
+	other := store.Token{AccessToken: "IGAA-other", UserID: "17841400000000777", Username: "someone.else",
+		IssuedAt: testNow.Add(-48 * time.Hour), ExpiresAt: testNow.Add(50 * 24 * time.Hour), Status: store.StatusValid,
+		ConnectedAt: testNow.Add(-48 * time.Hour)}
+	if err := h.st.SaveToken(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	park := func(at time.Time) {
+		t.Helper()
+		tok := store.Token{AccessToken: "IGAA-parked", UserID: acct.UserID, Username: acct.Username,
+			IssuedAt: at, ExpiresAt: at.Add(60 * 24 * time.Hour), Status: store.StatusValid, ConnectedAt: at}
+		if err := h.st.ParkToken(ctx, tok, testNow.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if err := h.st.AddEvent(ctx, "parked", store.LevelWarn, "Connecting @"+acct.Username+" waits for your confirmation"); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// Parked after Meta signed: the owner's newer authorization stays.
+	park(testNow.Add(time.Minute))
+	h.deletion(h.fake.SignedRequest(acct.UserID, testNow))
+	if _, err := h.st.ParkedToken(ctx); err != nil {
+		t.Errorf("a connection parked after the request was discarded: %v", err)
+	}
+
+	park(testNow.Add(-10 * time.Minute))
+	code := h.deletion(h.fake.SignedRequest(acct.UserID, testNow.Add(time.Second))) // a new request, not a replay
+	if _, err := h.st.ParkedToken(ctx); !errors.Is(err, store.ErrNoParkedToken) {
+		t.Errorf("the account's parked connection after the deletion: %v", err)
+	}
+	if _, page, _ := h.statusPage("code=" + code); !strings.Contains(page, "has been deleted") {
+		t.Errorf("status page:\n%s", page)
+	}
+	if tok, err := h.st.Token(ctx); err != nil || tok.UserID != other.UserID || h.forgot.Load() != 0 {
+		t.Errorf("the other account's connection: %v, %v; its posts forgotten %d times", tok.UserID, err, h.forgot.Load())
+	}
+	for _, e := range h.events() {
+		if strings.Contains(e.Message, acct.Username) {
+			t.Errorf("the log still names the account: %q", e.Message)
+		}
 	}
 }
