@@ -347,6 +347,13 @@ func (a *App) ForgetAccount(ctx context.Context, userID string, at time.Time) (u
 	return f.Username, true, nil
 }
 
+// ForgetServed removes what a deleted token of username served, as
+// Disconnect does after deleting it: for Meta's retry of a data deletion
+// that failed after deleting the token.
+func (a *App) ForgetServed(ctx context.Context, username string) error {
+	return a.forget(ctx, username)
+}
+
 func (a *App) event(ctx context.Context, kind, level, msg string) {
 	if err := a.Store.AddEvent(ctx, kind, level, msg); err != nil && !errors.Is(err, context.Canceled) {
 		a.Log.Warn("app: add event", "kind", kind, "err", err)

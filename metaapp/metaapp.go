@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"html/template"
 	"log/slog"
 	"net/http"
@@ -48,6 +49,10 @@ type Connection interface {
 	// ForgetAccount returns the username of the account whose token (or
 	// parked connection) it deleted, and whether it deleted anything.
 	ForgetAccount(ctx context.Context, userID string, at time.Time) (username string, deleted bool, err error)
+	// ForgetServed removes what a deleted token of username served (the
+	// cached posts, the mirrored files), as after Disconnect: for Meta's
+	// retry of a deletion that failed after deleting the token.
+	ForgetServed(ctx context.Context, username string) error
 }
 
 // Store keeps the deletion confirmations, and tells whose data a deletion
@@ -154,6 +159,78 @@ func (a *App) appRemoved(ctx context.Context, n notice) (string, error) {
 // request was handled and what it did, and to nothing about whose it was.
 func deletionKey(code string) string { return "metaapp.deletion." + code }
 
+// pendingKey keeps a deletion of userID's data that has begun and is not
+// confirmed yet (pendingDeletion).
+func pendingKey(userID string) string { return "metaapp.deletion-pending." + userID }
+
+// pendingDeletion is what a deletion needs to finish once the token is
+// gone: whose the account was, and what of it the activity log may quote.
+// It is written before the token is deleted and removed once Meta's
+// confirmation is saved, so that a failure in between (removing the posts,
+// anonymising the log, saving the confirmation) is finished by Meta's
+// retry, which would otherwise find no token and "nothing to delete". It
+// holds only what it must (ids, links, each caption's first words) for as
+// long as it must.
+type pendingDeletion struct {
+	Username string        `json:"username"`
+	Posts    []pendingPost `json:"posts,omitempty"`
+}
+
+type pendingPost struct {
+	ID        string   `json:"id"`
+	Permalink string   `json:"permalink,omitempty"`
+	Quote     string   `json:"quote,omitempty"` // the caption's beginning, as the log quotes it
+	Children  []string `json:"children,omitempty"`
+}
+
+// quoteRunes is how much of a caption a pending deletion keeps: more than
+// the log's quotes are matched on.
+const quoteRunes = 40
+
+func newPendingDeletion(username string, posts []store.Post) pendingDeletion {
+	pd := pendingDeletion{Username: username}
+	for _, p := range posts {
+		pp := pendingPost{ID: p.ID, Permalink: p.Permalink, Quote: string([]rune(p.Caption)[:min(len([]rune(p.Caption)), quoteRunes)])}
+		for _, c := range p.Children {
+			pp.Children = append(pp.Children, c.ID)
+		}
+		pd.Posts = append(pd.Posts, pp)
+	}
+	return pd
+}
+
+// posts are the posts as AccountMentions matches them.
+func (pd pendingDeletion) posts() []store.Post {
+	out := make([]store.Post, len(pd.Posts))
+	for i, pp := range pd.Posts {
+		out[i] = store.Post{ID: pp.ID, Permalink: pp.Permalink, Caption: pp.Quote}
+		for _, c := range pp.Children {
+			out[i].Children = append(out[i].Children, store.Child{ID: c})
+		}
+	}
+	return out
+}
+
+// pending reads userID's pending deletion; ok is false when there is none.
+func (a *App) pending(ctx context.Context, userID string) (pd pendingDeletion, ok bool, err error) {
+	raw, found, err := a.o.Store.State(ctx, pendingKey(userID))
+	if err != nil || !found || raw == "" {
+		return pendingDeletion{}, false, err
+	}
+	if err := json.Unmarshal([]byte(raw), &pd); err != nil {
+		return pendingDeletion{}, false, fmt.Errorf("metaapp: pending deletion: %w", err)
+	}
+	return pd, true, nil
+}
+
+func (a *App) setPending(ctx context.Context, userID string, pd pendingDeletion) error {
+	b, err := json.Marshal(pd)
+	if err != nil {
+		return err
+	}
+	return a.o.Store.SetState(context.WithoutCancel(ctx), pendingKey(userID), string(b))
+}
+
 var codeRE = regexp.MustCompile(`^[0-9a-f]{32}$`)
 
 // confirmation is what a confirmation code stands for. Outcome says what
@@ -226,6 +303,12 @@ func (a *App) deleteData(ctx context.Context, n notice) (string, error) {
 		a.o.Logger.Error("metaapp: record deletion", "err", err)
 		return "", errors.New("could not record the deletion; Meta will retry")
 	}
+	// Confirmed: nothing left to finish. Left behind, the record would
+	// only make a later request finish this one again, which removes
+	// nothing more.
+	if err := a.o.Store.SetState(context.WithoutCancel(ctx), pendingKey(n.UserID), ""); err != nil {
+		a.o.Logger.Warn("metaapp: clear the pending deletion", "err", err)
+	}
 	a.o.Logger.Warn("metaapp: data deletion requested by Meta", "outcome", cf.Outcome, "confirmation_code", code)
 	return code, nil
 }
@@ -239,17 +322,48 @@ func (a *App) forget(ctx context.Context, n notice) (confirmation, error) {
 		return confirmation{}, err
 	}
 	tok.AccessToken = ""
-	// What identifies the account in the activity log must be read before
-	// the deletion takes it away.
+	pending, resuming, err := a.pending(ctx, n.UserID)
+	if err != nil {
+		return confirmation{}, err
+	}
+	// What identifies the account in the activity log must be read, and
+	// kept, before the deletion takes it away.
 	var posts []store.Post
+	marked := false
 	if tok.UserID != "" && tok.UserID == n.UserID {
 		if posts, err = a.o.Store.Posts(ctx, 0); err != nil {
 			return confirmation{}, err
 		}
+		if err := a.setPending(ctx, n.UserID, newPendingDeletion(tok.Username, posts)); err != nil {
+			return confirmation{}, err
+		}
+		marked = true
 	}
 	username, deleted, err := a.o.Connection.ForgetAccount(ctx, n.UserID, n.IssuedAt)
 	if err != nil {
 		return confirmation{}, err
+	}
+	switch {
+	case deleted && !marked:
+		// Only a parked connection: its name is known now.
+		if err := a.setPending(ctx, n.UserID, pendingDeletion{Username: username}); err != nil {
+			return confirmation{}, err
+		}
+	case !deleted && resuming:
+		// An earlier attempt deleted the token and failed after: finish
+		// it. What the token served goes, unless another account is
+		// connected now, whose sync has replaced it.
+		if tok.UserID == "" {
+			if err := a.o.Connection.ForgetServed(ctx, pending.Username); err != nil {
+				return confirmation{}, err
+			}
+		}
+		username, deleted, posts = pending.Username, true, pending.posts()
+	case !deleted && marked:
+		// A notice older than the connection: nothing to finish.
+		if err := a.o.Store.SetState(context.WithoutCancel(ctx), pendingKey(n.UserID), ""); err != nil {
+			return confirmation{}, err
+		}
 	}
 	cf := confirmation{At: a.o.Now().UTC().Truncate(time.Second), Deleted: deleted}
 	switch {

@@ -47,7 +47,10 @@ type harness struct {
 	// failPosts makes reading the posts fail: a deletion fails before it
 	// deletes anything.
 	failPosts atomic.Bool
-	logs      syncBuffer
+	// failForget and failAnonymise make a deletion fail after it deleted
+	// the token: removing what it served, or anonymising the log.
+	failForget, failAnonymise atomic.Bool
+	logs                      syncBuffer
 
 	mu  sync.Mutex
 	now time.Time
@@ -96,6 +99,13 @@ func (s harnessStore) SetState(ctx context.Context, key, value string) error {
 		s.h.confirmations.Add(1)
 	}
 	return s.Store.SetState(ctx, key, value)
+}
+
+func (s harnessStore) AnonymiseEvents(ctx context.Context, m store.AccountMentions, replacement string) (int, error) {
+	if s.h.failAnonymise.Load() {
+		return 0, errors.New("anonymise: injected failure")
+	}
+	return s.Store.AnonymiseEvents(ctx, m, replacement)
 }
 
 func (s harnessStore) Posts(ctx context.Context, limit int) ([]store.Post, error) {
@@ -149,17 +159,22 @@ func (o operations) AppRemoved(ctx context.Context, userID string, at time.Time)
 
 func (o operations) ForgetAccount(ctx context.Context, userID string, at time.Time) (string, bool, error) {
 	f, err := o.h.conn.ForgetAccount(ctx, userID, at)
-	if f.Connected {
-		o.h.forgot.Add(1)
-		if _, err := o.h.st.ReplacePosts(ctx, nil); err != nil { // as the feed forgets them
-			return f.Username, true, err
-		}
-		// As the app says what it removed.
-		if err := o.h.st.AddEvent(ctx, "disconnected", store.LevelWarn, "Disconnected @"+f.Username+"; the token, the cached posts and the mirrored images were deleted"); err != nil {
-			return f.Username, true, err
-		}
+	if err == nil && f.Connected {
+		err = o.ForgetServed(ctx, f.Username)
 	}
 	return f.Username, f.Any(), err
+}
+
+func (o operations) ForgetServed(ctx context.Context, username string) error {
+	o.h.forgot.Add(1)
+	if o.h.failForget.Load() {
+		return errors.New("remove the mirrored images: injected failure")
+	}
+	if _, err := o.h.st.ReplacePosts(ctx, nil); err != nil { // as the feed forgets them
+		return err
+	}
+	// As the app says what it removed.
+	return o.h.st.AddEvent(ctx, "disconnected", store.LevelWarn, "Disconnected @"+username+"; the token, the cached posts and the mirrored images were deleted")
 }
 
 // connect stores the fake account's token as connected at connectedAt.
@@ -617,5 +632,49 @@ func TestDataDeletionDiscardsTheAccountsParkedConnection(t *testing.T) {
 		if strings.Contains(e.Message, acct.Username) {
 			t.Errorf("the log still names the account: %q", e.Message)
 		}
+	}
+}
+
+// A deletion that fails after deleting the token (removing what it
+// served, anonymising the log) is finished by Meta's retry, which would
+// otherwise find no token and confirm "nothing to delete".
+func TestDeletionFailingAfterTheTokenIsFinishedByTheRetry(t *testing.T) {
+	for _, step := range []string{"forget", "anonymise"} {
+		t.Run(step, func(t *testing.T) {
+			h := newHarness(t)
+			h.connect(testNow.Add(-48 * time.Hour))
+			posts := h.seedPosts()
+			acct := h.fake.Account()
+			fail := map[string]*atomic.Bool{"forget": &h.failForget, "anonymise": &h.failAnonymise}[step]
+			sr := h.fake.SignedRequest(acct.UserID, testNow)
+			fail.Store(true)
+			if status, body := h.post(DataDeletionPath, sr); status != http.StatusInternalServerError {
+				t.Fatalf("with %s failing: %d %s", step, status, body)
+			}
+			if s := h.status(); s.Connected || h.confirmations.Load() != 0 {
+				t.Fatalf("the failed attempt: connected %v, %d confirmations; want the token deleted, none confirmed", s.Connected, h.confirmations.Load())
+			}
+			fail.Store(false)
+			code := h.deletion(sr) // Meta's retry: the failed answer was not remembered
+			if _, page, _ := h.statusPage("code=" + code); !strings.Contains(page, "has been deleted") || !strings.Contains(page, "2 posts") {
+				t.Errorf("the retry's status page:\n%s", page)
+			}
+			if cached, err := h.st.Posts(context.Background(), 0); err != nil || len(cached) != 0 {
+				t.Errorf("posts after the retry: %d, %v", len(cached), err)
+			}
+			for _, e := range h.events() {
+				if strings.Contains(e.Message, acct.Username) || strings.Contains(e.Message, posts[0].ID) || strings.Contains(e.Message, "Spring glaze") {
+					t.Errorf("the log still mentions the account: %q", e.Message)
+				}
+			}
+			if raw, _, err := h.st.State(context.Background(), pendingKey(acct.UserID)); err != nil || raw != "" {
+				t.Errorf("the pending deletion after it was confirmed: %q, %v", raw, err)
+			}
+			// A later request, with everything gone, says so.
+			again := h.deletion(h.fake.SignedRequest(acct.UserID, testNow.Add(time.Second)))
+			if _, page, _ := h.statusPage("code=" + again); !strings.Contains(page, outcomeNoAccount) {
+				t.Errorf("a later request's page:\n%s", page)
+			}
+		})
 	}
 }
