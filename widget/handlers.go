@@ -110,9 +110,12 @@ func (w *Widget) redirectToJPEG(rw http.ResponseWriter, id, file string) bool {
 	}
 	// Relative, so it resolves under whatever prefix a proxy serves
 	// /media/ at (http.Redirect would make it absolute from our path).
+	// Cross-origin like the files: a host page that requires it checks
+	// every response of the redirect chain.
 	h := rw.Header()
 	h.Set("Location", strconv.Itoa(key.width)+".jpg")
 	h.Set("Cache-Control", "no-store")
+	h.Set("Cross-Origin-Resource-Policy", "cross-origin")
 	rw.WriteHeader(http.StatusFound)
 	return true
 }

@@ -165,7 +165,8 @@ func TestAWebPNoLongerServedRedirectsToItsJPEG(t *testing.T) {
 		t.Fatal(err)
 	}
 	res.Body.Close()
-	if res.StatusCode != http.StatusFound || res.Header.Get("Location") != "320.jpg" || res.Header.Get("Cache-Control") != "no-store" {
+	if res.StatusCode != http.StatusFound || res.Header.Get("Location") != "320.jpg" || res.Header.Get("Cache-Control") != "no-store" ||
+		res.Header.Get("Cross-Origin-Resource-Policy") != "cross-origin" {
 		t.Errorf("the WebP no longer served: %d, Location %q, Cache-Control %q; want 302 to 320.jpg, not stored",
 			res.StatusCode, res.Header.Get("Location"), res.Header.Get("Cache-Control"))
 	}
