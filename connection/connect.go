@@ -90,6 +90,7 @@ func (c *Connection) logFailure(err error) {
 // ("" for the usual way).
 func (c *Connection) connected(ctx context.Context, tok store.Token, how string) {
 	c.log.Info("connection: Instagram connected", "token", tok)
+	c.rememberName(ctx, tok)
 	c.event(ctx, "connected", store.LevelInfo, "Connected @"+tok.Username+" ("+AccountTypeWords(tok.AccountType)+
 		")"+how+"; the token expires "+dateWords(tok.ExpiresAt))
 }

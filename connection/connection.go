@@ -37,6 +37,11 @@ type Store interface {
 	UpdateAccount(ctx context.Context, userID string, a store.Account) error
 	AddEvent(ctx context.Context, kind, level, message string) error
 
+	// SetState and State keep the names of the accounts connected before
+	// (accountNameKey), for Meta's data deletion of one disconnected since.
+	SetState(ctx context.Context, key, value string) error
+	State(ctx context.Context, key string) (string, bool, error)
+
 	ParkToken(ctx context.Context, t store.Token, until time.Time) error
 	ParkedToken(ctx context.Context) (store.ParkedToken, error)
 	DiscardParkedToken(ctx context.Context) error

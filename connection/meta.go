@@ -47,6 +47,23 @@ func (c *Connection) AppRemoved(ctx context.Context, userID string, at time.Time
 	return true, nil
 }
 
+// accountNameKey keeps the username of the account userID, once connected
+// or parked: the activity log names it ("Connected @…"), and Meta may ask
+// to delete its data after it was disconnected, when no token says whose
+// entries those are. It goes with that deletion.
+func accountNameKey(userID string) string { return "connection.account-name." + userID }
+
+// rememberName keeps tok's username under its user id; a failure is only
+// logged, as connecting must not fail for it.
+func (c *Connection) rememberName(ctx context.Context, tok store.Token) {
+	if tok.UserID == "" || tok.Username == "" {
+		return
+	}
+	if err := c.st.SetState(context.WithoutCancel(ctx), accountNameKey(tok.UserID), tok.Username); err != nil {
+		c.log.Warn("connection: remember the account's name", "err", err)
+	}
+}
+
 // Forgotten is what a data-deletion request removed.
 type Forgotten struct {
 	// Username is the account's; "" when nothing was removed.
@@ -58,10 +75,13 @@ type Forgotten struct {
 	// confirmation was discarded; confirmed, it would have connected the
 	// account again.
 	Parked bool
+	// Named: neither, but the account was connected before; Username is
+	// its name, which the activity log may still hold.
+	Named bool
 }
 
 // Any reports whether anything was removed.
-func (f Forgotten) Any() bool { return f.Connected || f.Parked }
+func (f Forgotten) Any() bool { return f.Connected || f.Parked || f.Named }
 
 // ForgetAccount handles Meta's data-deletion request, signed at `at`, for
 // userID: a connection of that account parked for the owner's
@@ -84,8 +104,25 @@ func (c *Connection) ForgetAccount(ctx context.Context, userID string, at time.T
 		return f, err
 	}
 	theirs := parked && p.Token.UserID == userID && !p.Token.ConnectedAt.Truncate(time.Second).After(at)
+	name, known, err := c.st.State(ctx, accountNameKey(userID))
+	if err != nil {
+		return f, err
+	}
 	if !owned && !theirs {
-		return f, nil
+		// Connected or parked now by a newer authorization: its name stays.
+		current, err := c.st.Token(ctx)
+		if err != nil && !errors.Is(err, store.ErrNoToken) && !errors.Is(err, store.ErrUndecryptable) {
+			return f, err
+		}
+		if !known || name == "" || current.UserID == userID || parked && p.Token.UserID == userID {
+			return f, nil
+		}
+		// Disconnected before: only its name is left, in the log and here.
+		c.event(ctx, "deletion", store.LevelWarn, "Meta asked, on the account owner's behalf, to delete the data of an Instagram account connected before.")
+		if err := c.st.SetState(ctx, accountNameKey(userID), ""); err != nil {
+			return f, err
+		}
+		return Forgotten{Username: name, Named: true}, nil
 	}
 	c.event(ctx, "deletion", store.LevelWarn, "Meta asked, on the account owner's behalf, to delete this Instagram account's data.")
 	if theirs {
@@ -101,6 +138,11 @@ func (c *Connection) ForgetAccount(ctx context.Context, userID string, at time.T
 			return f, err
 		}
 		f.Username, f.Connected = username, true
+	}
+	if known && name != "" {
+		if err := c.st.SetState(ctx, accountNameKey(userID), ""); err != nil {
+			return f, err
+		}
 	}
 	return f, nil
 }

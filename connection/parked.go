@@ -41,6 +41,7 @@ func (c *Connection) Park(ctx context.Context, tok store.Token) (Parked, error) 
 		return Parked{}, err
 	}
 	c.log.Warn("connection: an Instagram connection finished without the admin's session waits for confirmation", "token", tok)
+	c.rememberName(ctx, tok)
 	c.event(ctx, "parked", store.LevelWarn, "Connecting @"+tok.Username+" ("+AccountTypeWords(tok.AccountType)+
 		") was finished in a browser that isn't signed in to Vitrine, so it waits for your confirmation here until "+
 		until.UTC().Format("15:04 UTC")+". Nothing changed until then.")

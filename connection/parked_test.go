@@ -146,3 +146,32 @@ func TestParkedDiscardedOrLapsed(t *testing.T) {
 		t.Errorf("an undecryptable parked token was kept: %v", err)
 	}
 }
+
+// The name of an account connected before is kept for Meta's deletion of
+// its data after a disconnect, and goes with that deletion; while the
+// account is connected by an authorization newer than the request, it
+// stays.
+func TestForgetAccountOfOneDisconnectedBefore(t *testing.T) {
+	e := newEnv(t)
+	tok, err := e.conn.Connect(e.ctx, e.code())
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := e.clock.Now().Add(-time.Hour) // Meta signed before this connection
+	if f, err := e.conn.ForgetAccount(e.ctx, tok.UserID, before); err != nil || f.Any() {
+		t.Fatalf("a notice older than the connection: %+v, %v", f, err)
+	}
+	if _, err := e.conn.Disconnect(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if f, err := e.conn.ForgetAccount(e.ctx, "17841400000000999", e.clock.Now()); err != nil || f.Any() {
+		t.Errorf("another account's deletion: %+v, %v", f, err)
+	}
+	f, err := e.conn.ForgetAccount(e.ctx, tok.UserID, e.clock.Now())
+	if err != nil || !f.Named || f.Connected || f.Parked || f.Username != tok.Username {
+		t.Fatalf("the deletion of the account disconnected before = %+v, %v", f, err)
+	}
+	if f, err := e.conn.ForgetAccount(e.ctx, tok.UserID, e.clock.Now()); err != nil || f.Any() {
+		t.Errorf("asked again: %+v, %v; want nothing left", f, err)
+	}
+}

@@ -172,8 +172,12 @@ func pendingKey(userID string) string { return "metaapp.deletion-pending." + use
 // holds only what it must (ids, links, each caption's first words) for as
 // long as it must.
 type pendingDeletion struct {
-	Username string        `json:"username"`
-	Posts    []pendingPost `json:"posts,omitempty"`
+	Username string `json:"username"`
+	// Token: the connected token is deleted, and what it served goes;
+	// otherwise only what was kept of an account not connected (a parked
+	// connection, its name).
+	Token bool          `json:"token,omitempty"`
+	Posts []pendingPost `json:"posts,omitempty"`
 }
 
 type pendingPost struct {
@@ -188,7 +192,7 @@ type pendingPost struct {
 const quoteRunes = 40
 
 func newPendingDeletion(username string, posts []store.Post) pendingDeletion {
-	pd := pendingDeletion{Username: username}
+	pd := pendingDeletion{Username: username, Token: true}
 	for _, p := range posts {
 		pp := pendingPost{ID: p.ID, Permalink: p.Permalink, Quote: string([]rune(p.Caption)[:min(len([]rune(p.Caption)), quoteRunes)])}
 		for _, c := range p.Children {
@@ -247,6 +251,11 @@ const (
 	outcomeOtherAccount = "nothing to delete: not the connected account"
 	outcomeOlderNotice  = "nothing to delete: notice older than the current connection"
 )
+
+// outcomeNotConnected is a deletion of an account not connected now: a
+// connection of it waiting for confirmation, or its name, kept since it
+// was connected before, and the activity log's mentions of it.
+const outcomeNotConnected = "deleted: what was kept of an account not connected now (a connection waiting for confirmation, or its name and the activity log's mentions of it); no posts were cached"
 
 func deletedOutcome(posts int) string {
 	switch posts {
@@ -343,22 +352,24 @@ func (a *App) forget(ctx context.Context, n notice) (confirmation, error) {
 	if err != nil {
 		return confirmation{}, err
 	}
+	tokenDeleted := marked
 	switch {
 	case deleted && !marked:
-		// Only a parked connection: its name is known now.
+		// Not the connected account: a parked connection of it, or its
+		// name kept since it was disconnected. Its name is known now.
 		if err := a.setPending(ctx, n.UserID, pendingDeletion{Username: username}); err != nil {
 			return confirmation{}, err
 		}
 	case !deleted && resuming:
-		// An earlier attempt deleted the token and failed after: finish
-		// it. What the token served goes, unless another account is
-		// connected now, whose sync has replaced it.
-		if tok.UserID == "" {
+		// An earlier attempt deleted the token (or the rest) and failed
+		// after: finish it. What the token served goes, unless another
+		// account is connected now, whose sync has replaced it.
+		if pending.Token && tok.UserID == "" {
 			if err := a.o.Connection.ForgetServed(ctx, pending.Username); err != nil {
 				return confirmation{}, err
 			}
 		}
-		username, deleted, posts = pending.Username, true, pending.posts()
+		username, deleted, posts, tokenDeleted = pending.Username, true, pending.posts(), pending.Token
 	case !deleted && marked:
 		// A notice older than the connection: nothing to finish.
 		if err := a.o.Store.SetState(context.WithoutCancel(ctx), pendingKey(n.UserID), ""); err != nil {
@@ -373,11 +384,19 @@ func (a *App) forget(ctx context.Context, n notice) (confirmation, error) {
 		// gone the log follows.
 		// The username is the deleted token's: the connected one's, or a
 		// parked connection's while another account is connected.
-		m := store.AccountMentions{UserID: n.UserID, Username: username, Posts: posts, Kinds: postEventKinds}
+		m := store.AccountMentions{UserID: n.UserID, Username: username, Posts: posts}
+		if tokenDeleted || tok.UserID == "" {
+			// Every post-quoting entry is this account's, or a former
+			// one's; with another account connected, they may be its.
+			m.Kinds = postEventKinds
+		}
 		if _, err := a.o.Store.AnonymiseEvents(context.WithoutCancel(ctx), m, anonymisedEntry); err != nil {
 			return confirmation{}, err
 		}
 		cf.Outcome = deletedOutcome(len(posts))
+		if !tokenDeleted {
+			cf.Outcome = outcomeNotConnected
+		}
 	case tok.UserID == "":
 		cf.Outcome = outcomeNoAccount
 	case tok.UserID != n.UserID:

@@ -678,3 +678,41 @@ func TestDeletionFailingAfterTheTokenIsFinishedByTheRetry(t *testing.T) {
 		})
 	}
 }
+
+// Meta's deletion of an account disconnected before: no token says whose
+// the log's entries are, but its name was kept when it connected, so they
+// go, and so does the name; asked again, nothing is left.
+func TestDataDeletionOfAnAccountDisconnectedBefore(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	acct := h.fake.Account()
+	connectedAt := testNow.Add(-48 * time.Hour)
+	if _, err := h.conn.Save(ctx, store.Token{AccessToken: "IGAA-test", UserID: acct.UserID, Username: acct.Username,
+		IssuedAt: connectedAt, ExpiresAt: connectedAt.Add(60 * 24 * time.Hour), Status: store.StatusValid, ConnectedAt: connectedAt}); err != nil {
+		t.Fatal(err)
+	}
+	h.seedPosts()
+	if _, err := h.conn.Disconnect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.st.ReplacePosts(ctx, nil); err != nil { // as the app forgets them
+		t.Fatal(err)
+	}
+
+	code := h.deletion(h.fake.SignedRequest(acct.UserID, testNow))
+	if _, page, _ := h.statusPage("code=" + code); !strings.Contains(page, "has been deleted") || !strings.Contains(page, "not connected now") {
+		t.Errorf("status page:\n%s", page)
+	}
+	for _, e := range h.events() {
+		if strings.Contains(e.Message, acct.Username) || strings.Contains(e.Message, "Spring glaze") {
+			t.Errorf("the log still mentions the account: %q", e.Message)
+		}
+	}
+	if h.forgot.Load() != 0 {
+		t.Errorf("what a token served was forgotten %d times, with no token deleted", h.forgot.Load())
+	}
+	again := h.deletion(h.fake.SignedRequest(acct.UserID, testNow.Add(time.Second)))
+	if _, page, _ := h.statusPage("code=" + again); !strings.Contains(page, outcomeNoAccount) {
+		t.Errorf("asked again:\n%s", page)
+	}
+}
