@@ -154,6 +154,9 @@ func (c *Connection) Disconnect(ctx context.Context) (username string, err error
 func (c *Connection) deleteToken(ctx context.Context) (username string, err error) {
 	if tok, err := c.st.Token(ctx); err == nil || errors.Is(err, store.ErrUndecryptable) {
 		username = tok.Username
+		// Kept since it connected, or now for one connected before names
+		// were kept: Meta may ask to delete its data later.
+		c.rememberName(ctx, tok)
 	}
 	if err := c.st.DeleteToken(ctx); err != nil {
 		return "", err

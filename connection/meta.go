@@ -139,10 +139,8 @@ func (c *Connection) ForgetAccount(ctx context.Context, userID string, at time.T
 		}
 		f.Username, f.Connected = username, true
 	}
-	if known && name != "" {
-		if err := c.st.SetState(ctx, accountNameKey(userID), ""); err != nil {
-			return f, err
-		}
+	if err := c.st.SetState(ctx, accountNameKey(userID), ""); err != nil {
+		return f, err
 	}
 	return f, nil
 }

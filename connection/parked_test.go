@@ -175,3 +175,20 @@ func TestForgetAccountOfOneDisconnectedBefore(t *testing.T) {
 		t.Errorf("asked again: %+v, %v; want nothing left", f, err)
 	}
 }
+
+// An account connected before names were kept (an upgrade) has its name
+// kept when it is disconnected.
+func TestDisconnectKeepsTheNameOfOneConnectedBeforeNamesWereKept(t *testing.T) {
+	e := newEnv(t)
+	a := e.f.Account()
+	if err := e.st.SaveToken(e.ctx, store.Token{AccessToken: "IGAA-old", UserID: a.UserID, Username: a.Username,
+		ExpiresAt: e.clock.Now().Add(time.Hour), ConnectedAt: e.clock.Now().Add(-time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.conn.Disconnect(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if f, err := e.conn.ForgetAccount(e.ctx, a.UserID, e.clock.Now()); err != nil || !f.Named || f.Username != a.Username {
+		t.Errorf("ForgetAccount after the disconnect = %+v, %v", f, err)
+	}
+}
