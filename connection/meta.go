@@ -89,7 +89,9 @@ func (f Forgotten) Any() bool { return f.Connected || f.Parked || f.Named }
 // token is deleted; the caller then removes what the token served, as
 // after Disconnect. Either made after Meta signed the request is kept, as
 // the owner's newer authorization. Another account's parked connection
-// stays.
+// stays. An account neither connected nor parked now, but connected
+// before, has only its kept name left: that goes, and the caller's log
+// entries about it (Named).
 func (c *Connection) ForgetAccount(ctx context.Context, userID string, at time.Time) (Forgotten, error) {
 	var f Forgotten
 	if userID == "" {
