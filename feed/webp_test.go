@@ -224,10 +224,6 @@ func TestAddWebPKeepsNoWebPLargerThanItsJPEG(t *testing.T) {
 	}
 }
 
-// AddWebP hands the garbage of each image back before the next one, so
-// what the collector lets pile up during a pass of hundreds of images is
-// one image's.
-
 // An image whose record lacks a width (mirrored before the width was
 // added, its download again failing since) waits for the mirror to fetch
 // it: its WebP would not match the record, and making it at every pass
